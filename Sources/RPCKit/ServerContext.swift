@@ -1,0 +1,45 @@
+import Logging
+
+/// What a handler knows about the call it serves.
+public struct ServerContext: Sendable {
+    /// Fully qualified method, e.g. `pixecom.auth.v1.AuthService/Login`.
+    public let method: String
+    /// Request metadata with lower-case keys.
+    public let metadata: [String: String]
+    /// When the caller stops waiting; calls made while serving inherit what remains of it.
+    public let deadline: ContinuousClock.Instant?
+    /// The calling service, proven by its client certificate (e.g. `orders`, `edge`).
+    public let peerService: String?
+    /// The request id that ties log lines of one request together across services.
+    public let requestID: String
+    /// A logger carrying `request.id`, `rpc.method` and `rpc.peer` metadata.
+    public var logger: Logger
+
+    public init(
+        method: String,
+        metadata: [String: String],
+        deadline: ContinuousClock.Instant?,
+        peerService: String?,
+        requestID: String,
+        logger: Logger
+    ) {
+        self.method = method
+        self.metadata = metadata
+        self.deadline = deadline
+        self.peerService = peerService
+        self.requestID = requestID
+        self.logger = logger
+    }
+
+    /// The bearer token of the `authorization` metadata entry, if any.
+    public var bearerToken: String? {
+        guard let value = self.metadata["authorization"] else { return nil }
+        let prefix = "Bearer "
+        guard value.hasPrefix(prefix) else { return nil }
+        return String(value.dropFirst(prefix.count))
+    }
+
+    /// The call being served by the current task, if any. Outbound calls read it to propagate the
+    /// deadline, the request id and the trace context.
+    @TaskLocal public static var current: ServerContext?
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Applies numbered SQL migrations (`0001_name.sql`, ...) in order, each once, recorded in
+/// `schema_migrations`.
+///
+/// Holds a session advisory lock while it runs, so replicas starting together apply each file
+/// exactly once: the others wait, then find nothing left to do.
+public struct Migrator: Sendable {
+    /// Every service uses the same lock key in its own database.
+    static let lockKey: Int64 = 0x7069_7865_636f_6d01
+
+    public let directory: URL
+    public let logger: Logger
+
+    public init(directory: URL, logger: Logger) {
+        self.directory = directory
+        self.logger = logger
+    }
+
+    /// The migration files, sorted by their numeric prefix.
+    public func files() throws -> [(version: Int, name: String, url: URL)] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: self.directory.path)
+        return try names.filter { $0.hasSuffix(".sql") }.map { name in
+            guard let version = Int(name.prefix { $0.isNumber }) else {
+                throw MigrationError(file: name, problem: "name must start with its number, e.g. 0001_create.sql")
+            }
+            return (version, name, self.directory.appendingPathComponent(name))
+        }.sorted { $0.version < $1.version }
+    }
+
+    /// Applies what is missing; returns the names applied.
+    @discardableResult
+    public func run(on client: PostgresClient) async throws -> [String] {
+        let files = try self.files()
+        return try await client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: self.logger)
+            do {
+                let applied = try await self.apply(files, on: connection)
+                try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: self.logger)
+                return applied
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: self.logger)
+                throw error
+            }
+        }
+    }
+
+    private func apply(_ files: [(version: Int, name: String, url: URL)], on connection: PostgresConnection) async throws -> [String] {
+        _ = try await connection.simpleQuery(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version integer PRIMARY KEY,
+                name text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """
+        ).get()
+        var done = Set<Int>()
+        for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: self.logger).decode(Int.self) {
+            done.insert(version)
+        }
+        var applied: [String] = []
+        for file in files where !done.contains(file.version) {
+            let sql = try String(contentsOf: file.url, encoding: .utf8)
+            // One simple-protocol batch: Postgres runs it as a single implicit transaction.
+            let escapedName = file.name.replacingOccurrences(of: "'", with: "''")
+            do {
+                _ = try await connection.simpleQuery(
+                    "BEGIN;\n\(sql)\n;INSERT INTO schema_migrations (version, name) VALUES (\(file.version), '\(escapedName)');\nCOMMIT;"
+                ).get()
+            } catch {
+                _ = try? await connection.simpleQuery("ROLLBACK").get()
+                throw MigrationError(file: file.name, problem: "failed: \(String(reflecting: error))")
+            }
+            self.logger.info("migration.applied", metadata: ["migration.name": "\(file.name)"])
+            applied.append(file.name)
+        }
+        return applied
+    }
+}
+
+/// A migration file that cannot be applied.
+public struct MigrationError: Error, CustomStringConvertible {
+    public var file: String
+    public var problem: String
+    public var description: String { "migration \(self.file): \(self.problem)" }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Delivers events written to a service's `outbox` table, at least once, with backoff.
+///
+/// Events are written by the service in the same transaction as the change they describe (see
+/// `Outbox.enqueue`). The relay claims due rows with `FOR UPDATE SKIP LOCKED`, so any number of
+/// replicas may run relays without delivering one row at the same time twice; a row is marked
+/// delivered only after `deliver` returned. A crash between delivery and marking means a second
+/// delivery: consumers dedupe by event id.
+///
+/// The table (created by the service's migrations):
+/// `outbox(id uuid primary key, seller_id uuid, topic text, payload bytea, created_at timestamptz,
+///  attempts int, next_attempt_at timestamptz, delivered_at timestamptz, last_error text)`.
+public struct OutboxRelay: Service {
+    /// Delivers one event; throws to retry later.
+    public typealias Deliver = @Sendable (_ id: UUID, _ topic: String, _ payload: [UInt8]) async throws -> Void
+
+    private let client: PostgresClient
+    private let deliver: Deliver
+    private let logger: Logger
+    private let pollInterval: Duration
+    private let batchSize: Int
+
+    public init(
+        client: PostgresClient,
+        logger: Logger,
+        pollInterval: Duration = .milliseconds(200),
+        batchSize: Int = 50,
+        deliver: @escaping Deliver
+    ) {
+        self.client = client
+        self.logger = logger
+        self.pollInterval = pollInterval
+        self.batchSize = batchSize
+        self.deliver = deliver
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            var delivered = 0
+            do {
+                delivered = try await self.relayBatch()
+            } catch {
+                self.logger.warning("outbox.relay.failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            if delivered < self.batchSize {
+                try? await Task.sleep(for: self.pollInterval)
+            }
+        }
+    }
+
+    /// Delivers one batch of due events; returns how many were attempted.
+    @discardableResult
+    public func relayBatch() async throws -> Int {
+        try await self.client.withTransaction(logger: self.logger) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT id, topic, payload, attempts FROM outbox
+                WHERE delivered_at IS NULL AND next_attempt_at <= now()
+                ORDER BY created_at
+                LIMIT \(self.batchSize)
+                FOR UPDATE SKIP LOCKED
+                """,
+                logger: self.logger
+            )
+            var claimed: [(UUID, String, [UInt8], Int)] = []
+            for try await (id, topic, payload, attempts) in rows.decode((UUID, String, [UInt8], Int).self) {
+                claimed.append((id, topic, payload, attempts))
+            }
+            for (id, topic, payload, attempts) in claimed {
+                do {
+                    try await self.deliver(id, topic, payload)
+                    try await connection.query(
+                        "UPDATE outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = \(id)",
+                        logger: self.logger
+                    )
+                } catch {
+                    // Capped exponential backoff with jitter: 0.5 s, 1 s, 2 s ... up to 60 s.
+                    let base = min(60.0, 0.5 * pow(2.0, Double(min(attempts, 10))))
+                    let delay = base * Double.random(in: 0.5...1.0)
+                    let message = String(String(describing: error).prefix(500))
+                    try await connection.query(
+                        """
+                        UPDATE outbox SET attempts = attempts + 1, last_error = \(message),
+                            next_attempt_at = now() + make_interval(secs => \(delay))
+                        WHERE id = \(id)
+                        """,
+                        logger: self.logger
+                    )
+                    self.logger.info(
+                        "outbox.delivery.retry",
+                        metadata: ["outbox.id": "\(id)", "outbox.topic": "\(topic)", "error": "\(error)"]
+                    )
+                }
+            }
+            return claimed.count
+        }
+    }
+}
+
+/// Writes events to the outbox inside the caller's transaction.
+public enum Outbox {
+    public static func enqueue(
+        on connection: PostgresConnection,
+        id: UUID = UUID(),
+        sellerID: UUID,
+        topic: String,
+        payload: [UInt8],
+        logger: Logger
+    ) async throws {
+        try await connection.query(
+            "INSERT INTO outbox (id, seller_id, topic, payload) VALUES (\(id), \(sellerID), \(topic), \(payload))",
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,42 @@
+/// Fully qualified RPC method names, shared by servers, clients and the edge.
+public enum AuthMethods {
+    public static let register = "pixecom.auth.v1.AuthService/Register"
+    public static let login = "pixecom.auth.v1.AuthService/Login"
+    public static let refresh = "pixecom.auth.v1.AuthService/Refresh"
+    public static let getPublicKeys = "pixecom.auth.v1.AuthService/GetPublicKeys"
+}
+
+public enum CampaignMethods {
+    static let prefix = "pixecom.campaign.v1.CampaignService/"
+    public static let createAdAccount = prefix + "CreateAdAccount"
+    public static let getAdAccount = prefix + "GetAdAccount"
+    public static let listAdAccounts = prefix + "ListAdAccounts"
+    public static let createCampaign = prefix + "CreateCampaign"
+    public static let getCampaign = prefix + "GetCampaign"
+    public static let listCampaigns = prefix + "ListCampaigns"
+    public static let updateCampaignStatus = prefix + "UpdateCampaignStatus"
+    public static let createAdSet = prefix + "CreateAdSet"
+    public static let getAdSet = prefix + "GetAdSet"
+    public static let listAdSets = prefix + "ListAdSets"
+    public static let updateAdSetStatus = prefix + "UpdateAdSetStatus"
+    public static let createAd = prefix + "CreateAd"
+    public static let getAd = prefix + "GetAd"
+    public static let listAds = prefix + "ListAds"
+    public static let updateAdStatus = prefix + "UpdateAdStatus"
+}
+
+public enum StatsMethods {
+    static let prefix = "pixecom.stats.v1.StatsService/"
+    public static let ingestInsights = prefix + "IngestInsights"
+    public static let recordOrderEvent = prefix + "RecordOrderEvent"
+    public static let getCampaignStats = prefix + "GetCampaignStats"
+}
+
+public enum OrderMethods {
+    static let prefix = "pixecom.orders.v1.OrderService/"
+    public static let createOrder = prefix + "CreateOrder"
+    public static let getOrder = prefix + "GetOrder"
+    public static let listOrders = prefix + "ListOrders"
+    public static let markPaid = prefix + "MarkPaid"
+    public static let refundOrder = prefix + "RefundOrder"
+}

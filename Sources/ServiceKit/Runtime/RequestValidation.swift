@@ -1,0 +1,89 @@
+import Foundation
+import RPCKit
+
+/// Parsing of request fields into domain values, each failure naming the field.
+public enum RequestValidation {
+    /// An object id. Malformed ids are INVALID_ARGUMENT; well-formed unknown ones are the
+    /// caller's NOT_FOUND.
+    public static func id(_ text: String, field: String) throws -> UUID {
+        guard !text.isEmpty else { throw RPCError.invalidArgument(field: field, "is required") }
+        guard let id = UUID(uuidString: text) else {
+            throw RPCError.invalidArgument(field: field, "must be a UUID, got \"\(text.prefix(64))\"")
+        }
+        return id
+    }
+
+    /// Page size: 0 means the default (50); at most 200.
+    public static func pageSize(_ requested: Int32, field: String = "page_size") throws -> Int {
+        guard requested >= 0 else { throw RPCError.invalidArgument(field: field, "must not be negative") }
+        guard requested <= 200 else { throw RPCError.invalidArgument(field: field, "must be at most 200") }
+        return requested == 0 ? 50 : Int(requested)
+    }
+
+    /// A non-empty string of at most `maxLength` characters.
+    public static func text(_ value: String, field: String, maxLength: Int = 200) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw RPCError.invalidArgument(field: field, "is required") }
+        guard trimmed.count <= maxLength else {
+            throw RPCError.invalidArgument(field: field, "must be at most \(maxLength) characters")
+        }
+        return trimmed
+    }
+
+    /// An ISO 4217 code: three upper-case letters.
+    public static func currency(_ value: String, field: String = "currency") throws -> String {
+        guard value.count == 3, value.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+            throw RPCError.invalidArgument(field: field, "must be an ISO 4217 code such as USD, got \"\(value.prefix(16))\"")
+        }
+        return value
+    }
+
+    /// A calendar day "YYYY-MM-DD".
+    public static func day(_ value: String, field: String) throws -> Date {
+        let formatter = DateFormatter.day
+        guard value.count == 10, let date = formatter.date(from: value), formatter.string(from: date) == value else {
+            throw RPCError.invalidArgument(field: field, "must be a date YYYY-MM-DD, got \"\(value.prefix(32))\"")
+        }
+        return date
+    }
+
+    /// RFC 3339 time in UTC with milliseconds.
+    public static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}
+
+/// Opaque page tokens for keyset pagination on (created_at, id).
+public enum PageToken {
+    public static func encode(createdAt: Date, id: UUID) -> String {
+        let micros = Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded())
+        return JWT.base64URL(Data("\(micros)|\(id.uuidString)".utf8))
+    }
+
+    /// nil for an empty token (the first page).
+    public static func decode(_ token: String, field: String = "page_token") throws -> (createdAt: Date, id: UUID)? {
+        guard !token.isEmpty else { return nil }
+        guard let data = JWT.decodeBase64URL(token), let text = String(data: data, encoding: .utf8) else {
+            throw RPCError.invalidArgument(field: field, "is not a token returned by this API")
+        }
+        let parts = text.split(separator: "|")
+        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
+            throw RPCError.invalidArgument(field: field, "is not a token returned by this API")
+        }
+        return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), id)
+    }
+}
+
+extension DateFormatter {
+    /// "YYYY-MM-DD" in UTC, Gregorian, POSIX.
+    public static var day: DateFormatter {
+        let formatter = DateFormatter()
+        formatter.calendar = Calendar(identifier: .gregorian)
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import NIOSSL
+import PixEcomProtos
+import PostgresNIO
+import RPCKit
+import ServiceLifecycle
+
+/// What a service's setup gets from the runtime: its configuration, logger, database pool and the
+/// means to reach other services.
+public struct RuntimeContext: Sendable {
+    public let name: String
+    public let configuration: ServiceConfiguration
+    public let environment: EnvironmentReader
+    public let logger: Logger
+    /// The pool of this service's own database; nil for services without one (the edge).
+    public let database: PostgresClient?
+    public let clientTLS: NIOSSLContext
+
+    /// A client to another service whose replicas are listed in `addressesVariable`.
+    public func client(for service: String, addressesVariable: String) throws -> RPCClient {
+        let endpoints = try self.environment.endpoints(addressesVariable)
+        return RPCClient(configuration: RPCClientConfiguration(endpoints: endpoints, serverService: service), tls: self.clientTLS)
+    }
+
+    /// The database pool; a programming error to ask for it in a service without one.
+    public var db: PostgresClient {
+        guard let database = self.database else { preconditionFailure("\(self.name) has no database") }
+        return database
+    }
+
+    /// A token verifier using AuthService's public keys over RPC.
+    public static func tokenVerifier(auth: RPCClient) -> TokenVerifier {
+        TokenVerifier {
+            let set = try await auth.unary(
+                AuthMethods.getPublicKeys,
+                Pixecom_Auth_V1_GetPublicKeysRequest(),
+                as: Pixecom_Auth_V1_PublicKeySet.self,
+                timeout: .seconds(5)
+            )
+            var keys: [String: Data] = [:]
+            for key in set.keys where key.ed25519.count == 32 {
+                keys[key.kid] = key.ed25519
+            }
+            return keys
+        }
+    }
+}
+
+/// What a service contributes to the runtime.
+public struct ServiceSetup: Sendable {
+    public var router: RPCRouter
+    /// Background work run beside the server (outbox relays, workers), stopped on shutdown.
+    public var services: [any Service & Sendable]
+    /// Extra `/readyz` checks; the database check is added by the runtime.
+    public var readiness: [String: AdminServer.ReadinessCheck]
+
+    public init(router: RPCRouter, services: [any Service & Sendable] = [], readiness: [String: AdminServer.ReadinessCheck] = [:]) {
+        self.router = router
+        self.services = services
+        self.readiness = readiness
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOConcurrencyHelpers
+import PixEcomProtos
+import RPCKit
+import Testing
+
+@Suite("RPCKit over real mutual TLS")
+struct RPCKitTests {
+    let certificates: TestCertificates
+
+    init() throws {
+        self.certificates = try TestCertificates.shared.get()
+    }
+
+    @Test func unaryCallsEchoAndCarryThePeerIdentity() async throws {
+        let server = try await EchoServer(certificates: self.certificates)
+        let client = try server.client(self.certificates, identity: "orders")
+        var request = EchoServer.Message()
+        request.refreshToken = "hello"
+        let response = try await client.unary(EchoServer.echo, request, as: EchoServer.Message.self)
+        #expect(response.refreshToken == "hello")
+        let who = try await client.unary(EchoServer.whoAmI, request, as: EchoServer.Message.self)
+        #expect(who.refreshToken == "orders")
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func manyConcurrentCallsShareOneConnection() async throws {
+        let server = try await EchoServer(certificates: self.certificates)
+        let client = try server.client(self.certificates)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<100 {
+                group.addTask {
+                    var request = EchoServer.Message()
+                    request.refreshToken = "call-\(index)"
+                    let response = try await client.unary(EchoServer.echo, request, as: EchoServer.Message.self)
+                    #expect(response.refreshToken == "call-\(index)")
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(server.calls.withLockedValue { $0 } == 100)
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func statusWithFieldViolationsReachesTheCaller() async throws {
+        let server = try await EchoServer(certificates: self.certificates)
+        let client = try server.client(self.certificates)
+        var request = EchoServer.Message()
+        request.refreshToken = "was wrong"
+        let error = await #expect(throws: RPCError.self) {
+            _ = try await client.unary(EchoServer.fail, request, as: EchoServer.Message.self)
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.fieldViolations == [RPCError.FieldViolation(field: "refresh_token", description: "was wrong")])
+        let unknown = await #expect(throws: RPCError.self) {
+            _ = try await client.unary("pixecom.test.v1.Echo/Nope", request, as: EchoServer.Message.self)
+        }
+        #expect(unknown?.code == .unimplemented)
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func aFiftyMillisecondDeadlineEndsTheCallWithDeadlineExceeded() async throws {
+        let server = try await EchoServer(certificates: self.certificates)
+        let client = try server.client(self.certificates)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = await #expect(throws: RPCError.self) {
+            _ = try await client.unary(EchoServer.slow, EchoServer.Message(), as: EchoServer.Message.self, timeout: .milliseconds(50))
+        }
+        let elapsed = clock.now - start
+        #expect(error?.code == .deadlineExceeded)
+        #expect(elapsed >= .milliseconds(50))
+        #expect(elapsed < .milliseconds(1000), "the deadline should end the call promptly, took \(elapsed)")
+        // The server stops the handler too.
+        for _ in 0..<100 where server.slowCancelled.withLockedValue({ $0 }) == 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(server.slowCancelled.withLockedValue { $0 } == 1)
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func anOversizedFrameGetsResourceExhaustedWhileOtherCallsComplete() async throws {
+        let server = try await EchoServer(certificates: self.certificates, maxFrameSize: 64 * 1024)
+        let client = try server.client(self.certificates)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var big = EchoServer.Message()
+                big.refreshToken = String(repeating: "x", count: 100 * 1024)
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await client.unary(EchoServer.echo, big, as: EchoServer.Message.self)
+                }
+                #expect(error?.code == .resourceExhausted)
+                #expect(error?.message.contains("maximum frame size of 65536 bytes") == true)
+            }
+            for index in 0..<20 {
+                group.addTask {
+                    var small = EchoServer.Message()
+                    small.refreshToken = "small-\(index)"
+                    let response = try await client.unary(EchoServer.echo, small, as: EchoServer.Message.self)
+                    #expect(response.refreshToken == "small-\(index)")
+                }
+            }
+            try await group.waitForAll()
+        }
+        // The connection is still healthy afterwards.
+        var after = EchoServer.Message()
+        after.refreshToken = "after"
+        #expect(try await client.unary(EchoServer.echo, after, as: EchoServer.Message.self).refreshToken == "after")
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func aClientCertificateFromAnotherCAIsRefused() async throws {
+        let server = try await EchoServer(certificates: self.certificates)
+        let rogue = try TestCertificates.make()
+        // Trusts the real CA (so it would accept the server) but presents a rogue certificate.
+        let files = TLSFiles(
+            caPath: self.certificates.path("ca.pem"),
+            certificatePath: rogue.path("orders.pem"),
+            privateKeyPath: rogue.path("orders.key")
+        )
+        let client = try server.client(self.certificates, files: files)
+        let error = await #expect(throws: RPCError.self) {
+            _ = try await client.unary(EchoServer.echo, EchoServer.Message(), as: EchoServer.Message.self, timeout: .seconds(5))
+        }
+        #expect(error?.code == .unavailable)
+        #expect(server.calls.withLockedValue { $0 } == 0)
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func plainTCPIsRefused() async throws {
+        let server = try await EchoServer(certificates: self.certificates)
+        let received = NIOLockedValueBox<[UInt8]>([])
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteCollector(received: received))
+                }
+            }
+            .connect(host: "127.0.0.1", port: server.port).get()
+        // A well-formed frame, in the clear.
+        var frame = Pixecom_Rpc_V1_Frame()
+        frame.callID = 1
+        frame.request.method = EchoServer.echo
+        let bytes: [UInt8] = try frame.serializedBytes()
+        var buffer = channel.allocator.buffer(capacity: bytes.count + 4)
+        buffer.writeInteger(UInt32(bytes.count))
+        buffer.writeBytes(bytes)
+        try? await channel.writeAndFlush(buffer)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await channel.closeFuture.get() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(10))
+                throw TestSetupError("the server did not close a plain TCP connection")
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+        let answer = received.withLockedValue { $0 }
+        // Nothing but (at most) a TLS alert record came back; no call was served.
+        #expect(answer.isEmpty || answer.first == 0x15)
+        #expect(server.calls.withLockedValue { $0 } == 0)
+        await server.stop()
+    }
+}
+
+/// Collects every byte a raw connection receives.
+final class ByteCollector: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let received: NIOLockedValueBox<[UInt8]>
+
+    init(received: NIOLockedValueBox<[UInt8]>) { self.received = received }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = Self.unwrapInboundIn(data)
+        self.received.withLockedValue { $0.append(contentsOf: buffer.readableBytesView) }
+    }
+}

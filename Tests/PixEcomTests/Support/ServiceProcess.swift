@@ -1,0 +1,87 @@
+import Foundation
+
+/// One PixEcom executable started as a separate process, with its output in a log file.
+final class ServiceProcess: @unchecked Sendable {
+    let name: String
+    let executable: String
+    let environment: [String: String]
+    let logFile: URL
+    let readyFile: URL
+    private var process: Process?
+
+    /// Ports the process reported in its ready file.
+    private(set) var ports: [String: Int] = [:]
+
+    init(name: String, executable: String, environment: [String: String], directory: URL) {
+        self.name = name
+        self.executable = executable
+        self.environment = environment
+        self.logFile = directory.appendingPathComponent("\(name).log")
+        self.readyFile = directory.appendingPathComponent("\(name).ready.json")
+    }
+
+    /// Starts the process and waits until it has written its ready file.
+    func start(timeout: Duration = .seconds(120)) async throws {
+        try? FileManager.default.removeItem(at: self.readyFile)
+        if !FileManager.default.fileExists(atPath: self.logFile.path) {
+            _ = FileManager.default.createFile(atPath: self.logFile.path, contents: nil)
+        }
+        let log = try FileHandle(forWritingTo: self.logFile)
+        log.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = TestEnvironment.binDirectory.appendingPathComponent(self.executable)
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PIXECOM_") }
+        environment.merge(self.environment) { _, new in new }
+        environment["PIXECOM_READY_FILE"] = self.readyFile.path
+        process.environment = environment
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        self.process = process
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            if let data = FileManager.default.contents(atPath: self.readyFile.path),
+                let ports = try? JSONSerialization.jsonObject(with: data) as? [String: Int]
+            {
+                self.ports = ports
+                return
+            }
+            guard process.isRunning else {
+                throw TestSetupError("\(self.name) exited with status \(process.terminationStatus) before it was ready:\n\(self.logTail())")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSetupError("\(self.name) was not ready after \(timeout):\n\(self.logTail())")
+    }
+
+    var rpcPort: Int { self.ports["rpc_port"] ?? 0 }
+    var httpPort: Int { self.ports["http_port"] ?? 0 }
+    var adminPort: Int { self.ports["admin_port"] ?? 0 }
+    var address: String { "127.0.0.1:\(self.rpcPort)" }
+
+    /// SIGKILL: the process gets no chance to clean up.
+    func kill() {
+        guard let process = self.process, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM, then waits for the exit; returns the exit status.
+    @discardableResult
+    func terminate() async -> Int32 {
+        guard let process = self.process else { return 0 }
+        if process.isRunning { process.terminate() }
+        for _ in 0..<300 where process.isRunning {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if process.isRunning { self.kill() }
+        return process.terminationStatus
+    }
+
+    /// The last lines the process wrote, for failure messages.
+    func logTail(lines: Int = 40) -> String {
+        guard let data = FileManager.default.contents(atPath: self.logFile.path) else { return "(no log)" }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Per-test databases on the test Postgres: one database and one owner role per service.
+enum TestDatabases {
+    /// Creates `<service>_<suffix>` role and database for each service; returns service -> URL.
+    static func create(services: [String]) async throws -> [String: String] {
+        let admin = try TestEnvironment.adminDatabaseURL()
+        guard let components = URLComponents(string: admin), let host = components.host, let user = components.user else {
+            throw TestSetupError("PIXECOM_TEST_DATABASE_URL is not a postgres:// URL")
+        }
+        let port = components.port ?? 5432
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: user, password: components.password,
+            database: String(components.path.dropFirst()).isEmpty ? "postgres" : String(components.path.dropFirst()),
+            tls: .disable
+        )
+        configuration.options.maximumConnections = 2
+        let client = PostgresClient(configuration: configuration)
+        var urls: [String: String] = [:]
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            for service in services {
+                let name = "\(service)_\(suffix)"
+                let password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
+                // Identifiers and the password are generated here (hex and letters only), never input.
+                try await client.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(name) LOGIN PASSWORD '\(password)'"))
+                try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(name)"))
+                urls[service] = "postgres://\(name):\(password)@\(host):\(port)/\(name)"
+            }
+            group.cancelAll()
+        }
+        return urls
+    }
+
+    /// Runs `body` with a client connected to one of the databases made by `create`.
+    static func withClient<T: Sendable>(_ url: String, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        guard let components = URLComponents(string: url), let host = components.host else {
+            throw TestSetupError("bad database url")
+        }
+        let configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: components.user ?? "",
+            password: components.password, database: String(components.path.dropFirst()), tls: .disable
+        )
+        let client = PostgresClient(configuration: configuration)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { await client.run(); return nil }
+            let result = try await body(client)
+            group.cancelAll()
+            return result
+        }
+    }
+}

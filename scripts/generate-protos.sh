@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Regenerates Sources/PixEcomProtos from Protos/ with protoc and swift-protobuf's plugin.
+# Usage: scripts/generate-protos.sh [--check]   (--check fails when the committed code is stale)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+version=1.39.0
+
+if ! command -v protoc >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null
+fi
+
+plugin=${PROTOC_GEN_SWIFT:-}
+if [ -z "$plugin" ]; then
+  src=${TMPDIR:-/tmp}/pixecom-swift-protobuf-$version
+  if [ ! -x "$src/.build/release/protoc-gen-swift" ]; then
+    rm -rf "$src"
+    git clone -q --branch "$version" https://github.com/apple/swift-protobuf.git "$src"
+    (cd "$src" && swift build -c release --product protoc-gen-swift >/dev/null)
+  fi
+  plugin=$src/.build/release/protoc-gen-swift
+fi
+
+out=$root/Sources/PixEcomProtos
+if [ "${1:-}" = "--check" ]; then
+  out=$(mktemp -d)
+fi
+find "$out" -name '*.pb.swift' -delete
+(cd Protos && protoc --plugin=protoc-gen-swift="$plugin" \
+  --swift_out="$out" --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
+  $(find . -name '*.proto' | sort))
+
+if [ "${1:-}" = "--check" ]; then
+  if ! diff -r -q "$out" <(true) >/dev/null 2>&1; then :; fi
+  for f in "$out"/*.pb.swift; do
+    cmp -s "$f" "$root/Sources/PixEcomProtos/$(basename "$f")" || { echo "stale: $(basename "$f") (run scripts/generate-protos.sh)"; exit 1; }
+  done
+  echo "generated code is current"
+fi
