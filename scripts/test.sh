@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# THE test command: builds everything and runs the full test suite against a private PostgreSQL.
+#
+# Usage: scripts/test.sh [swift test arguments...]     e.g. scripts/test.sh --filter EndToEnd
+#
+# 1. installs the Debian packages the build and the tests need when one is missing (apt-get
+#    update runs once, only then);
+# 2. checks that the committed generated protobuf code is current, when a protoc-gen-swift is at
+#    hand (PROTOC_GEN_SWIFT=/path/to/protoc-gen-swift); otherwise says it skipped that;
+# 3. validates compose/compose.yaml (Tests/compose-check/check_compose.py: the Compose
+#    Specification schema plus cross-references), without Docker;
+# 4. starts a throwaway PostgreSQL 15 in a temporary folder on a free port (scripts/postgres.sh)
+#    and exports its superuser URL as PIXECOM_TEST_DATABASE_URL (already set: that server is
+#    used instead and nothing is started);
+# 5. `swift build` (the end-to-end tests start the real executables), exports
+#    PIXECOM_BIN_DIR=$(swift build --show-bin-path);
+# 6. `swift test "$@"`, and exits with its status. PostgreSQL is stopped and the temporary folder
+#    removed on every exit (trap).
+#
+# Works as root (CI: Debian 12, CI=true, no standard input) and as a developer (sudo for apt-get).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+step() { log ""; log "==> $*"; }
+
+step "checking packages"
+ensure_base_packages
+command -v swift >/dev/null 2>&1 || die "swift is not on PATH (Swift 6.3 is needed)"
+
+# Everything temporary lives here; the trap removes it whatever happens.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pixecom-test.XXXXXX")
+# 711: when run as root, PostgreSQL runs as pixecom-pg and must reach its folder inside.
+chmod 711 "$tmp"
+pgdir=$tmp/pg
+started_pg=0
+child=""
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  # Interrupted while swift was running: stop it first (SIGTERM, then SIGKILL after 10 s).
+  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+    kill -TERM "$child" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$child" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$child" 2>/dev/null || true
+  fi
+  if [ "$started_pg" -eq 1 ]; then
+    scripts/postgres.sh destroy "$pgdir" || log "warning: could not stop the test PostgreSQL in $pgdir"
+  fi
+  rm -rf "$tmp"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# run_child CMD...: runs CMD in the background and waits for it, so that INT/TERM reach the traps
+# at once (bash runs a trap only after a foreground command ends); returns CMD's status.
+run_child() {
+  local status=0
+  "$@" &
+  child=$!
+  wait "$child" || status=$?
+  child=""
+  return "$status"
+}
+
+step "generated protobuf code"
+if [ -n "${PROTOC_GEN_SWIFT:-}" ] && [ -x "${PROTOC_GEN_SWIFT}" ]; then
+  scripts/generate-protos.sh --check
+else
+  log "skipped: no protoc-gen-swift at hand (building one takes minutes); set PROTOC_GEN_SWIFT=/path/to/protoc-gen-swift to check"
+fi
+
+step "compose file (Tests/compose-check/check_compose.py)"
+# Any python3 with PyYAML and jsonschema will do; else Debian's packages for /usr/bin/python3.
+py=""
+for candidate in python3 /usr/bin/python3; do
+  if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import yaml, jsonschema' 2>/dev/null; then
+    py=$candidate
+    break
+  fi
+done
+if [ -z "$py" ]; then
+  ensure_packages python3-yaml:/usr/lib/python3/dist-packages/yaml \
+    python3-jsonschema:/usr/lib/python3/dist-packages/jsonschema
+  py=/usr/bin/python3
+fi
+PYTHONDONTWRITEBYTECODE=1 "$py" Tests/compose-check/check_compose.py
+
+step "test PostgreSQL"
+if [ -n "${PIXECOM_TEST_DATABASE_URL:-}" ]; then
+  log "using the server in PIXECOM_TEST_DATABASE_URL"
+else
+  url=""
+  started_pg=1
+  # A free port can be taken by someone else before PostgreSQL binds it: try a few.
+  for attempt in 1 2 3; do
+    port=$(scripts/postgres.sh free-port)
+    if url=$(PIXECOM_PG_FAST=1 scripts/postgres.sh start "$pgdir" "$port"); then
+      break
+    fi
+    log "attempt $attempt to start PostgreSQL on port $port failed"
+    url=""
+  done
+  [ -n "$url" ] || die "could not start the test PostgreSQL"
+  export PIXECOM_TEST_DATABASE_URL=$url
+  log "PostgreSQL 15 on 127.0.0.1:$port (data in $pgdir)"
+fi
+
+step "swift build"
+run_child swift build
+PIXECOM_BIN_DIR=$(swift build --show-bin-path)
+export PIXECOM_BIN_DIR
+log "executables in $PIXECOM_BIN_DIR"
+
+step "swift test $*"
+status=0
+run_child swift test "$@" || status=$?
+if [ "$status" -eq 0 ]; then log "tests passed"; else log "tests failed (exit $status)"; fi
+exit "$status"
