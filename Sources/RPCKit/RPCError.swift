@@ -89,6 +89,14 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// An error that knows which status it should end a call with. The server answers such errors
+/// with their `rpcError` instead of INTERNAL, so layers that wrap errors (a database transaction
+/// wrapping the error thrown inside it, say) keep the status of the error they wrap.
+public protocol RPCErrorConvertible: Error {
+    /// The status to answer with, or nil to answer INTERNAL.
+    var rpcError: RPCError? { get }
+}
+
 extension RPCCode {
     /// The canonical upper-case name, e.g. `DEADLINE_EXCEEDED`.
     public var name: String {

@@ -212,6 +212,8 @@ public final class RPCServer: Sendable {
                 frame = .response(callID: call.id, payload: payload, status: Pixecom_Rpc_V1_Status())
             case .completed(.failure(let error as RPCError)):
                 frame = .status(callID: call.id, error)
+            case .completed(.failure(let error as any RPCErrorConvertible)) where error.rpcError != nil:
+                frame = .status(callID: call.id, error.rpcError!)
             case .completed(.failure(let error)):
                 logger.error("rpc.handler.failed", metadata: ["error": "\(String(reflecting: error))"])
                 frame = .status(callID: call.id, RPCError(.internal, "internal error (request id \(requestID))"))

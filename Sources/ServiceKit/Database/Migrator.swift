@@ -48,15 +48,16 @@ public struct Migrator: Sendable {
     }
 
     private func apply(_ files: [(version: Int, name: String, url: URL)], on connection: PostgresConnection) async throws -> [String] {
-        _ = try await connection.simpleQuery(
+        try await connection.query(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version integer PRIMARY KEY,
                 name text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now()
             )
-            """
-        ).get()
+            """,
+            logger: self.logger
+        )
         var done = Set<Int>()
         for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: self.logger).decode(Int.self) {
             done.insert(version)
@@ -64,14 +65,17 @@ public struct Migrator: Sendable {
         var applied: [String] = []
         for file in files where !done.contains(file.version) {
             let sql = try String(contentsOf: file.url, encoding: .utf8)
-            // One simple-protocol batch: Postgres runs it as a single implicit transaction.
-            let escapedName = file.name.replacingOccurrences(of: "'", with: "''")
             do {
-                _ = try await connection.simpleQuery(
-                    "BEGIN;\n\(sql)\n;INSERT INTO schema_migrations (version, name) VALUES (\(file.version), '\(escapedName)');\nCOMMIT;"
-                ).get()
+                try await connection.withTransaction(logger: self.logger) { connection in
+                    for statement in SQLScript.statements(sql) {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                    }
+                    try await connection.query(
+                        "INSERT INTO schema_migrations (version, name) VALUES (\(file.version), \(file.name))",
+                        logger: self.logger
+                    )
+                }
             } catch {
-                _ = try? await connection.simpleQuery("ROLLBACK").get()
                 throw MigrationError(file: file.name, problem: "failed: \(String(reflecting: error))")
             }
             self.logger.info("migration.applied", metadata: ["migration.name": "\(file.name)"])

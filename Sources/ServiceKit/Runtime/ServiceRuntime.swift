@@ -73,7 +73,9 @@ public enum ServiceRuntime {
         let data = try JSONSerialization.data(withJSONObject: contents, options: [.sortedKeys])
         let temporary = path + ".tmp"
         try data.write(to: URL(fileURLWithPath: temporary))
-        _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
+        guard rename(temporary, path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
     }
 }
 

@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The ad platform that runs the seller's ads (Meta's Marketing API in production, the built-in
+/// `SandboxAdPlatform` until then). The service keeps its own copy of every object and the
+/// platform's id for it (`external_id`).
+///
+/// Calls happen inside the service's transaction, after the service has locked its own rows; a
+/// platform that keeps state in this database (the sandbox) writes through `call.connection`, so
+/// its change commits or rolls back with the service's. A remote platform ignores the connection.
+protocol AdPlatform: Sendable {
+    /// Stored beside each ad account, e.g. "sandbox" or "meta".
+    var name: String { get }
+
+    /// Returns the new account's platform id, e.g. "act_123456789012345".
+    func createAdAccount(_ spec: AdAccountSpec, call: AdPlatformCall) async throws -> String
+    /// Returns the new campaign's platform id.
+    func createCampaign(_ spec: CampaignSpec, inAccount accountID: String, call: AdPlatformCall) async throws -> String
+    /// Returns the new ad set's platform id.
+    func createAdSet(_ spec: AdSetSpec, inCampaign campaignID: String, call: AdPlatformCall) async throws -> String
+    /// Returns the new ad's platform id.
+    func createAd(_ spec: AdSpec, inAdSet adSetID: String, call: AdPlatformCall) async throws -> String
+    /// Sets the `status` of a campaign, ad set or ad. DELETED also deletes its descendants.
+    func updateStatus(of externalID: String, to status: AdObjectStatus, call: AdPlatformCall) async throws
+}
+
+/// Who is calling the platform and the transaction to work in.
+struct AdPlatformCall: Sendable {
+    var sellerID: UUID
+    var connection: PostgresConnection
+    var logger: Logger
+}
+
+struct AdAccountSpec: Sendable, Encodable {
+    var name: String
+    var currency: String
+    var timeZone: String
+}
+
+struct CampaignSpec: Sendable, Encodable {
+    var name: String
+    var objective: String
+    /// Minor units of the account currency.
+    var dailyBudget: Int64
+    var status: AdObjectStatus
+}
+
+struct AdSetSpec: Sendable, Encodable {
+    var name: String
+    var dailyBudget: Int64
+    var status: AdObjectStatus
+}
+
+struct AdSpec: Sendable, Encodable {
+    var name: String
+    var linkURL: String
+    var status: AdObjectStatus
+}
+
+/// A refusal or failure of the ad platform. Mapped to an RPC status in one place
+/// (`AdPlatformError.rpcError`).
+struct AdPlatformError: Error, Sendable, CustomStringConvertible {
+    enum Code: Sendable {
+        /// A parameter the platform refuses; `field` names the request field it came from.
+        case invalidParameter
+        /// The platform has no such object for this seller.
+        case objectNotFound
+        /// The object's state forbids the change (e.g. it is deleted).
+        case invalidState
+        /// Throttled; `retryAfter` says when to try again.
+        case rateLimited
+        /// The platform could not be reached or failed.
+        case unavailable
+    }
+
+    var code: Code
+    var message: String
+    var field: String?
+    var retryAfter: Duration?
+
+    init(_ code: Code, _ message: String, field: String? = nil, retryAfter: Duration? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+        self.retryAfter = retryAfter
+    }
+
+    var description: String { "ad platform: \(self.message)" }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import PixEcomProtos
+import PostgresNIO
+import RPCKit
+import ServiceKit
+
+/// The methods of pixecom.campaign.v1.CampaignService. Each acts only for the seller of the
+/// caller's access token; another seller's object answers NOT_FOUND exactly like a missing one.
+///
+/// Lock order, to keep concurrent calls free of deadlocks: the service's rows first (parent
+/// FOR SHARE on create, the object FOR UPDATE on a status change), then the ad platform's.
+struct CampaignHandlers: Sendable {
+    let db: PostgresClient
+    let verifier: TokenVerifier
+    let platform: any AdPlatform
+
+    func register(on router: inout RPCRouter) {
+        typealias GetRequest = Pixecom_Campaign_V1_GetRequest
+        typealias ListRequest = Pixecom_Campaign_V1_ListRequest
+        typealias StatusRequest = Pixecom_Campaign_V1_UpdateStatusRequest
+
+        router.unary(CampaignMethods.createAdAccount, Pixecom_Campaign_V1_CreateAdAccountRequest.self) {
+            try await self.createAdAccount($0, context: $1)
+        }
+        router.unary(CampaignMethods.getAdAccount, GetRequest.self) {
+            try await self.get(AdAccountRecord.self, $0, context: $1).message
+        }
+        router.unary(CampaignMethods.listAdAccounts, ListRequest.self) {
+            let page = try await self.list(AdAccountRecord.self, $0, context: $1)
+            return Pixecom_Campaign_V1_ListAdAccountsResponse.with {
+                $0.adAccounts = page.objects.map(\.message)
+                $0.nextPageToken = page.nextPageToken
+            }
+        }
+
+        router.unary(CampaignMethods.createCampaign, Pixecom_Campaign_V1_CreateCampaignRequest.self) {
+            try await self.createCampaign($0, context: $1)
+        }
+        router.unary(CampaignMethods.getCampaign, GetRequest.self) {
+            try await self.get(CampaignRecord.self, $0, context: $1).message
+        }
+        router.unary(CampaignMethods.listCampaigns, ListRequest.self) {
+            let page = try await self.list(CampaignRecord.self, $0, context: $1)
+            return Pixecom_Campaign_V1_ListCampaignsResponse.with {
+                $0.campaigns = page.objects.map(\.message)
+                $0.nextPageToken = page.nextPageToken
+            }
+        }
+        router.unary(CampaignMethods.updateCampaignStatus, StatusRequest.self) {
+            try await self.updateStatus(CampaignRecord.self, $0, context: $1).message
+        }
+
+        router.unary(CampaignMethods.createAdSet, Pixecom_Campaign_V1_CreateAdSetRequest.self) {
+            try await self.createAdSet($0, context: $1)
+        }
+        router.unary(CampaignMethods.getAdSet, GetRequest.self) {
+            try await self.get(AdSetRecord.self, $0, context: $1).message
+        }
+        router.unary(CampaignMethods.listAdSets, ListRequest.self) {
+            let page = try await self.list(AdSetRecord.self, $0, context: $1)
+            return Pixecom_Campaign_V1_ListAdSetsResponse.with {
+                $0.adSets = page.objects.map(\.message)
+                $0.nextPageToken = page.nextPageToken
+            }
+        }
+        router.unary(CampaignMethods.updateAdSetStatus, StatusRequest.self) {
+            try await self.updateStatus(AdSetRecord.self, $0, context: $1).message
+        }
+
+        router.unary(CampaignMethods.createAd, Pixecom_Campaign_V1_CreateAdRequest.self) {
+            try await self.createAd($0, context: $1)
+        }
+        router.unary(CampaignMethods.getAd, GetRequest.self) {
+            try await self.get(AdRecord.self, $0, context: $1).message
+        }
+        router.unary(CampaignMethods.listAds, ListRequest.self) {
+            let page = try await self.list(AdRecord.self, $0, context: $1)
+            return Pixecom_Campaign_V1_ListAdsResponse.with {
+                $0.ads = page.objects.map(\.message)
+                $0.nextPageToken = page.nextPageToken
+            }
+        }
+        router.unary(CampaignMethods.updateAdStatus, StatusRequest.self) {
+            try await self.updateStatus(AdRecord.self, $0, context: $1).message
+        }
+    }
+
+    // MARK: - Shared by the four object kinds
+
+    func caller(_ context: ServerContext) async throws -> Caller {
+        try await CampaignAccess.caller(of: context, verifier: self.verifier)
+    }
+
+    /// Get: the seller's object, DELETED ones included; NOT_FOUND naming the id otherwise.
+    func get<Object: StoredObject>(
+        _ type: Object.Type,
+        _ request: Pixecom_Campaign_V1_GetRequest,
+        context: ServerContext
+    ) async throws -> Object {
+        let caller = try await self.caller(context)
+        let id = try RequestValidation.id(request.id, field: "id")
+        return try await self.db.withConnection { connection in
+            try await ObjectQueries.require(type, sellerID: caller.sellerID, id: id, on: connection, logger: caller.logger)
+        }
+    }
+
+    /// List: one page of the seller's objects, DELETED ones left out, optionally only the children
+    /// of `parent_id` (a parent that is not the seller's simply has none).
+    func list<Object: StoredObject>(
+        _ type: Object.Type,
+        _ request: Pixecom_Campaign_V1_ListRequest,
+        context: ServerContext
+    ) async throws -> ListPage<Object> {
+        let caller = try await self.caller(context)
+        let page = try PageRequest(pageSize: request.pageSize, pageToken: request.pageToken)
+        let parentID = try CampaignValidation.parentFilter(request.parentID)
+        if parentID != nil, type.table.parentColumn == nil {
+            throw RPCError.invalidArgument(field: "parent_id", "must be empty: \(type.table.noun)s have no parent")
+        }
+        return try await self.db.withConnection { connection in
+            try await ObjectQueries.list(type, sellerID: caller.sellerID, parentID: parentID, page: page, on: connection, logger: caller.logger)
+        }
+    }
+
+    /// Update*Status: sets ACTIVE, PAUSED, ARCHIVED or DELETED here and on the ad platform, in one
+    /// transaction. Setting the current status again changes nothing (a retry is harmless).
+    func updateStatus<Object: StatusBearingObject>(
+        _ type: Object.Type,
+        _ request: Pixecom_Campaign_V1_UpdateStatusRequest,
+        context: ServerContext
+    ) async throws -> Object {
+        let caller = try await self.caller(context)
+        let id = try RequestValidation.id(request.id, field: "id")
+        let status = try CampaignValidation.newStatus(request.status)
+        let logger = caller.logger
+        let (object, previous) = try await self.db.withTransaction(logger: logger) { connection in
+            let current = try await ObjectQueries.require(type, sellerID: caller.sellerID, id: id, lock: .update, on: connection, logger: logger)
+            try current.status.checkChange(to: status, object: type.table.describe(id))
+            guard current.status != status else { return (current, current.status) }
+            let updated = try await ObjectQueries.setStatus(type, status, sellerID: caller.sellerID, id: id, on: connection, logger: logger)
+            try await self.onPlatform {
+                try await self.platform.updateStatus(of: current.externalID, to: status, call: self.call(caller, connection))
+            }
+            return (updated, current.status)
+        }
+        if previous != status {
+            logger.info(
+                "object.status_changed",
+                metadata: [
+                    "object.kind": "\(type.table.noun)", "object.id": "\(id.wireText)",
+                    "object.status.from": "\(previous.rawValue)", "object.status.to": "\(status.rawValue)",
+                ]
+            )
+        }
+        return object
+    }
+
+    // MARK: - Ad platform
+
+    func call(_ caller: Caller, _ connection: PostgresConnection) -> AdPlatformCall {
+        AdPlatformCall(sellerID: caller.sellerID, connection: connection, logger: caller.logger)
+    }
+
+    /// Runs a platform call, turning its refusals into RPC statuses.
+    func onPlatform<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as AdPlatformError {
+            throw error.rpcError
+        }
+    }
+}

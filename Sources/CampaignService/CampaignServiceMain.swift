@@ -1,0 +1,30 @@
+import Foundation
+import RPCKit
+import ServiceKit
+
+/// CampaignService: the seller's ad accounts, campaigns, ad sets and ads, mirrored on the ad
+/// platform (the built-in sandbox for now).
+///
+/// Reads `PIXECOM_AUTH_ADDRESSES` (AuthService replicas, for token verification keys) beside the
+/// settings every service reads (`ServiceConfiguration`).
+@main
+struct CampaignServiceMain {
+    static func main() async {
+        await ServiceRuntime.run(
+            name: "campaign",
+            defaultRPCPort: 7002,
+            defaultAdminPort: 9002,
+            migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil)
+        ) { context in
+            let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
+            let handlers = CampaignHandlers(
+                db: context.db,
+                verifier: RuntimeContext.tokenVerifier(auth: auth),
+                platform: SandboxAdPlatform()
+            )
+            var router = RPCRouter()
+            handlers.register(on: &router)
+            return ServiceSetup(router: router)
+        }
+    }
+}

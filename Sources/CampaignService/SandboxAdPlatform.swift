@@ -1,0 +1,190 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A stand-in for Meta's Marketing API that keeps its objects in this service's database
+/// (`sandbox_objects`), in the caller's transaction.
+///
+/// It mints Meta-shaped ids (`act_` + 15 digits for ad accounts, 18 digits for the rest) and
+/// refuses what Meta refuses: unknown objectives, non-positive budgets, statuses other than
+/// ACTIVE/PAUSED at creation, parents of the wrong kind, another seller's or a deleted or archived
+/// parent, and status changes out of DELETED or ARCHIVED. Deleting an object deletes its subtree.
+struct SandboxAdPlatform: AdPlatform {
+    let name = "sandbox"
+
+    /// Minting retries on an id collision (one in ~10^15 per pair; a few tries is plenty).
+    private static let mintAttempts = 5
+
+    func createAdAccount(_ spec: AdAccountSpec, call: AdPlatformCall) async throws -> String {
+        try Self.require(!spec.name.isEmpty, "name", "must not be empty")
+        try Self.require(spec.currency.count == 3 && spec.currency.allSatisfy { $0.isASCII && $0.isUppercase }, "currency", "must be an ISO 4217 code")
+        try Self.require(TimeZone(identifier: spec.timeZone) != nil, "time_zone", "is not a time zone")
+        return try await self.insert(.adAccount, parent: nil, name: spec.name, status: .active, payload: spec, call: call)
+    }
+
+    func createCampaign(_ spec: CampaignSpec, inAccount accountID: String, call: AdPlatformCall) async throws -> String {
+        try Self.require(!spec.name.isEmpty, "name", "must not be empty")
+        try Self.require(CampaignValidation.objectives.contains(spec.objective), "objective", "is not a valid objective")
+        try Self.requireBudget(spec.dailyBudget)
+        try Self.requireInitial(spec.status)
+        return try await self.insert(.campaign, parent: accountID, name: spec.name, status: spec.status, payload: spec, call: call)
+    }
+
+    func createAdSet(_ spec: AdSetSpec, inCampaign campaignID: String, call: AdPlatformCall) async throws -> String {
+        try Self.require(!spec.name.isEmpty, "name", "must not be empty")
+        try Self.requireBudget(spec.dailyBudget)
+        try Self.requireInitial(spec.status)
+        return try await self.insert(.adSet, parent: campaignID, name: spec.name, status: spec.status, payload: spec, call: call)
+    }
+
+    func createAd(_ spec: AdSpec, inAdSet adSetID: String, call: AdPlatformCall) async throws -> String {
+        try Self.require(!spec.name.isEmpty, "name", "must not be empty")
+        let scheme = URLComponents(string: spec.linkURL)?.scheme?.lowercased()
+        try Self.require(scheme == "http" || scheme == "https", "link_url", "must be an http or https URL")
+        try Self.requireInitial(spec.status)
+        return try await self.insert(.ad, parent: adSetID, name: spec.name, status: spec.status, payload: spec, call: call)
+    }
+
+    func updateStatus(of externalID: String, to status: AdObjectStatus, call: AdPlatformCall) async throws {
+        guard let current = try await self.lookup(externalID, lock: "FOR NO KEY UPDATE", call: call), current.kind != .adAccount else {
+            throw AdPlatformError(.objectNotFound, "no campaign, ad set or ad \(externalID)")
+        }
+        guard current.status.allowsChange(to: status) else {
+            throw AdPlatformError(.invalidState, "object \(externalID) is \(current.status.rawValue)")
+        }
+        guard current.status != status else { return }
+        if status == .deleted {
+            try await call.connection.query(
+                """
+                WITH RECURSIVE subtree (external_id) AS (
+                    SELECT external_id FROM sandbox_objects WHERE seller_id = \(call.sellerID) AND external_id = \(externalID)
+                    UNION ALL
+                    SELECT child.external_id FROM sandbox_objects child JOIN subtree ON child.parent_external_id = subtree.external_id
+                    WHERE child.seller_id = \(call.sellerID)
+                )
+                UPDATE sandbox_objects SET status = 'DELETED', updated_at = now()
+                WHERE seller_id = \(call.sellerID) AND external_id IN (SELECT external_id FROM subtree) AND status <> 'DELETED'
+                """,
+                logger: call.logger
+            )
+        } else {
+            try await call.connection.query(
+                """
+                UPDATE sandbox_objects SET status = \(status.rawValue), updated_at = now()
+                WHERE seller_id = \(call.sellerID) AND external_id = \(externalID)
+                """,
+                logger: call.logger
+            )
+        }
+        call.logger.debug("sandbox.status_changed", metadata: ["sandbox.external_id": "\(externalID)", "sandbox.status": "\(status.rawValue)"])
+    }
+
+    // MARK: - Storage
+
+    private func insert(
+        _ kind: SandboxObjectKind,
+        parent: String?,
+        name: String,
+        status: AdObjectStatus,
+        payload: some Encodable,
+        call: AdPlatformCall
+    ) async throws -> String {
+        if let parent, let expected = kind.parentKind {
+            guard let found = try await self.lookup(parent, lock: "FOR SHARE", call: call) else {
+                throw AdPlatformError(.objectNotFound, "no \(expected.rawValue) \(parent)")
+            }
+            guard found.kind == expected else {
+                throw AdPlatformError(.invalidParameter, "\(parent) is a \(found.kind.rawValue), not a \(expected.rawValue)")
+            }
+            guard found.status.acceptsChildren else {
+                throw AdPlatformError(.invalidState, "\(expected.rawValue) \(parent) is \(found.status.rawValue)")
+            }
+        }
+        let json = try Self.encode(payload)
+        for _ in 0..<Self.mintAttempts {
+            let externalID = kind.mintID()
+            let rows = try await call.connection.query(
+                """
+                INSERT INTO sandbox_objects (seller_id, external_id, kind, parent_external_id, name, status, payload)
+                VALUES (\(call.sellerID), \(externalID), \(kind.rawValue), \(parent), \(name), \(status.rawValue), \(json)::jsonb)
+                ON CONFLICT DO NOTHING
+                RETURNING external_id
+                """,
+                logger: call.logger
+            )
+            for try await inserted in rows.decode(String.self) {
+                call.logger.debug("sandbox.object_created", metadata: ["sandbox.external_id": "\(inserted)", "sandbox.kind": "\(kind.rawValue)"])
+                return inserted
+            }
+        }
+        throw AdPlatformError(.unavailable, "could not mint a free \(kind.rawValue) id")
+    }
+
+    /// The seller's object, locked with `lock` (a constant clause) for the rest of the transaction.
+    private func lookup(_ externalID: String, lock: StaticString, call: AdPlatformCall) async throws -> (kind: SandboxObjectKind, status: AdObjectStatus)? {
+        let rows = try await call.connection.query(
+            """
+            SELECT kind, status FROM sandbox_objects
+            WHERE seller_id = \(call.sellerID) AND external_id = \(externalID)
+            \(unescaped: "\(lock)")
+            """,
+            logger: call.logger
+        )
+        for try await (kindText, statusText) in rows.decode((String, String).self) {
+            guard let kind = SandboxObjectKind(rawValue: kindText), let status = AdObjectStatus(rawValue: statusText) else {
+                throw AdPlatformError(.unavailable, "object \(externalID) has an unreadable kind or status")
+            }
+            return (kind, status)
+        }
+        return nil
+    }
+
+    private static func encode(_ payload: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(payload), as: UTF8.self)
+    }
+
+    // MARK: - Meta's rules
+
+    private static func require(_ condition: Bool, _ field: String, _ problem: String) throws {
+        guard condition else { throw AdPlatformError(.invalidParameter, "\(field) \(problem)", field: field) }
+    }
+
+    private static func requireBudget(_ budget: Int64) throws {
+        try Self.require(budget > 0, "daily_budget", "must be a positive integer in minor units")
+    }
+
+    private static func requireInitial(_ status: AdObjectStatus) throws {
+        try Self.require(status == .active || status == .paused, "status", "must be ACTIVE or PAUSED at creation")
+    }
+}
+
+/// The kinds of sandbox objects and the parent each must have.
+enum SandboxObjectKind: String, Sendable {
+    case adAccount = "ad_account"
+    case campaign
+    case adSet = "ad_set"
+    case ad
+
+    var parentKind: SandboxObjectKind? {
+        switch self {
+        case .adAccount: nil
+        case .campaign: .adAccount
+        case .adSet: .campaign
+        case .ad: .adSet
+        }
+    }
+
+    /// A fresh Meta-shaped id: "act_" + 15 digits for ad accounts, 18 digits for the rest; never
+    /// a leading zero.
+    func mintID() -> String {
+        switch self {
+        case .adAccount:
+            "act_\(UInt64.random(in: 100_000_000_000_000...999_999_999_999_999))"
+        case .campaign, .adSet, .ad:
+            "\(UInt64.random(in: 100_000_000_000_000_000...999_999_999_999_999_999))"
+        }
+    }
+}

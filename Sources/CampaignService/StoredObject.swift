@@ -1,0 +1,84 @@
+import Foundation
+import PostgresNIO
+import RPCKit
+
+/// A row of one of the service's object tables, as the shared queries in `ObjectQueries` see it.
+protocol StoredObject: Sendable {
+    /// The table and the constant SQL pieces the shared queries need.
+    static var table: ObjectTable { get }
+    /// Decodes a row selected with `table.columns`.
+    init(row: PostgresRow) throws
+    var id: UUID { get }
+    var createdAt: Date { get }
+}
+
+/// A stored object whose status the seller sets (campaigns, ad sets, ads).
+protocol StatusBearingObject: StoredObject {
+    var status: AdObjectStatus { get }
+    var externalID: String { get }
+}
+
+/// Constant SQL describing one table. Only ever built from literals in this module, never from
+/// input, so it may be spliced into queries.
+struct ObjectTable: Sendable {
+    /// Tables that point at this one and follow it into DELETED: (table, referencing column).
+    struct Dependent: Sendable {
+        var table: String
+        var column: String
+    }
+
+    var name: String
+    /// The singular noun for messages, e.g. "ad set".
+    var noun: String
+    /// The select list, in the order `init(row:)` decodes.
+    var columns: String
+    /// The column a List `parent_id` filters on; nil when the object has no parent.
+    var parentColumn: String?
+    /// Whether rows carry a status, DELETED ones being left out of lists.
+    var hasStatus: Bool
+    var dependents: [Dependent] = []
+
+    /// "campaign <id>", as messages name an object.
+    func describe(_ id: UUID) -> String {
+        "\(self.noun) \(id.uuidString.lowercased())"
+    }
+
+    /// NOT_FOUND naming the object; also the answer for another seller's object.
+    func notFound(_ id: UUID) -> RPCError {
+        RPCError(.notFound, "\(self.describe(id)) not found")
+    }
+}
+
+/// A stored value this code cannot read: a schema/code mismatch, answered as INTERNAL.
+struct UnreadableRowError: Error, CustomStringConvertible {
+    var table: String
+    var column: String
+    var value: String
+
+    var description: String { "\(self.table).\(self.column) holds unreadable value \"\(self.value)\"" }
+}
+
+extension AdObjectStatus {
+    /// The status stored in `table`.
+    init(stored text: String, table: String) throws {
+        guard let status = AdObjectStatus(rawValue: text) else {
+            throw UnreadableRowError(table: table, column: "status", value: text)
+        }
+        self = status
+    }
+}
+
+extension UUID {
+    /// Ids go over the wire in lower case.
+    var wireText: String { self.uuidString.lowercased() }
+}
+
+extension PostgresRowSequence {
+    /// The first row, decoded; nil when there is none.
+    func first<Object: StoredObject>(_: Object.Type) async throws -> Object? {
+        for try await row in self {
+            return try Object(row: row)
+        }
+        return nil
+    }
+}
