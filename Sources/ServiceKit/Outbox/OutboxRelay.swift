@@ -67,8 +67,8 @@ public struct OutboxRelay: Service {
                 logger: self.logger
             )
             var claimed: [(UUID, String, [UInt8], Int)] = []
-            for try await (id, topic, payload, attempts) in rows.decode((UUID, String, [UInt8], Int).self) {
-                claimed.append((id, topic, payload, attempts))
+            for try await (id, topic, payload, attempts) in rows.decode((UUID, String, Data, Int).self) {
+                claimed.append((id, topic, [UInt8](payload), attempts))
             }
             for (id, topic, payload, attempts) in claimed {
                 do {
@@ -112,7 +112,7 @@ public enum Outbox {
         logger: Logger
     ) async throws {
         try await connection.query(
-            "INSERT INTO outbox (id, seller_id, topic, payload) VALUES (\(id), \(sellerID), \(topic), \(payload))",
+            "INSERT INTO outbox (id, seller_id, topic, payload) VALUES (\(id), \(sellerID), \(topic), \(Data(payload)))",
             logger: logger
         )
     }

@@ -1,0 +1,31 @@
+import Foundation
+import RPCKit
+import ServiceKit
+
+/// OrderService: orders with line items, payment and refund transitions, and revenue events sent
+/// to StatsService through a transactional outbox.
+///
+/// Reads `PIXECOM_AUTH_ADDRESSES` (token verification keys) and `PIXECOM_STATS_ADDRESSES` (where
+/// the outbox relay delivers order events).
+@main
+struct OrderServiceMain {
+    static func main() async {
+        await ServiceRuntime.run(
+            name: "orders",
+            defaultRPCPort: 7004,
+            defaultAdminPort: 9004,
+            migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil)
+        ) { context in
+            let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
+            let stats = try context.client(for: "stats", addressesVariable: "PIXECOM_STATS_ADDRESSES")
+            let handlers = OrderHandlers(
+                verifier: RuntimeContext.tokenVerifier(auth: auth),
+                store: OrderStore(db: context.db)
+            )
+            var router = RPCRouter()
+            handlers.register(on: &router)
+            let relay = StatsEventPublisher.relay(db: context.db, stats: stats, logger: context.logger)
+            return ServiceSetup(router: router, services: [relay])
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// An insights row with the campaign and ad set its ad belongs to.
+struct PlacedInsight: Sendable, Hashable {
+    var record: InsightRecord
+    var placement: AdPlacement
+}
+
+/// Daily per-ad insights in the `ad_daily_insights` table.
+struct InsightsStore: Sendable {
+    let db: PostgresClient
+
+    /// Upserts the rows of one batch atomically (a single statement over unnested arrays).
+    ///
+    /// A restatement replaces a day's numbers; a row equal to what is stored is left untouched, so
+    /// replaying a batch changes nothing (not even `updated_at`). Rows must be unique per (ad, day):
+    /// one statement cannot update a row twice.
+    func upsert(_ rows: [PlacedInsight], sellerID: UUID, logger: Logger) async throws {
+        guard !rows.isEmpty else { return }
+        let adIDs = rows.map(\.record.adID)
+        let days = rows.map(\.record.day)
+        let campaignIDs = rows.map(\.placement.campaignID)
+        let adSetIDs = rows.map(\.placement.adSetID)
+        let spends = rows.map(\.record.spend)
+        let currencies = rows.map(\.record.currency)
+        let impressions = rows.map(\.record.impressions)
+        let clicks = rows.map(\.record.clicks)
+        try await self.db.query(
+            """
+            INSERT INTO ad_daily_insights
+                (seller_id, ad_id, day, campaign_id, ad_set_id, spend, currency, impressions, clicks, updated_at)
+            SELECT \(sellerID), r.ad_id, r.day, r.campaign_id, r.ad_set_id, r.spend, r.currency, r.impressions, r.clicks, now()
+            FROM unnest(
+                \(adIDs)::uuid[], \(days)::date[], \(campaignIDs)::uuid[], \(adSetIDs)::uuid[],
+                \(spends)::bigint[], \(currencies)::text[], \(impressions)::bigint[], \(clicks)::bigint[]
+            ) AS r(ad_id, day, campaign_id, ad_set_id, spend, currency, impressions, clicks)
+            ON CONFLICT (seller_id, ad_id, day) DO UPDATE SET
+                campaign_id = EXCLUDED.campaign_id,
+                ad_set_id = EXCLUDED.ad_set_id,
+                spend = EXCLUDED.spend,
+                currency = EXCLUDED.currency,
+                impressions = EXCLUDED.impressions,
+                clicks = EXCLUDED.clicks,
+                updated_at = now()
+            WHERE (ad_daily_insights.campaign_id, ad_daily_insights.ad_set_id, ad_daily_insights.spend,
+                   ad_daily_insights.currency, ad_daily_insights.impressions, ad_daily_insights.clicks)
+                IS DISTINCT FROM
+                  (EXCLUDED.campaign_id, EXCLUDED.ad_set_id, EXCLUDED.spend,
+                   EXCLUDED.currency, EXCLUDED.impressions, EXCLUDED.clicks)
+            """,
+            logger: logger
+        )
+    }
+
+    /// A campaign's delivery sums per day and currency over `since...until` (inclusive).
+    func dailySpend(sellerID: UUID, campaignID: UUID, since: String, until: String, logger: Logger) async throws -> [DailySpend] {
+        let rows = try await self.db.query(
+            """
+            SELECT day::text, currency, sum(spend)::bigint, sum(impressions)::bigint, sum(clicks)::bigint
+            FROM ad_daily_insights
+            WHERE seller_id = \(sellerID) AND campaign_id = \(campaignID)
+              AND day BETWEEN \(since)::date AND \(until)::date
+            GROUP BY day, currency
+            ORDER BY day, currency
+            """,
+            logger: logger
+        )
+        var result: [DailySpend] = []
+        for try await (day, currency, spend, impressions, clicks) in rows.decode((String, String, Int64, Int64, Int64).self) {
+            result.append(DailySpend(day: day, currency: currency, spend: spend, impressions: impressions, clicks: clicks))
+        }
+        return result
+    }
+}

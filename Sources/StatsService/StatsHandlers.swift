@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import PixEcomProtos
+import RPCKit
+import ServiceKit
+
+/// The StatsService RPC methods.
+struct StatsHandlers: Sendable {
+    let verifier: TokenVerifier
+    let campaigns: CampaignDirectory
+    let insights: InsightsStore
+    let revenue: RevenueStore
+
+    func register(on router: inout RPCRouter) {
+        router.unary(StatsMethods.ingestInsights, Pixecom_Stats_V1_IngestInsightsRequest.self) { request, context in
+            try await self.ingestInsights(request, context)
+        }
+        router.unary(StatsMethods.recordOrderEvent, Pixecom_Stats_V1_OrderEvent.self) { request, context in
+            try await self.recordOrderEvent(request, context)
+        }
+        router.unary(StatsMethods.getCampaignStats, Pixecom_Stats_V1_GetCampaignStatsRequest.self) { request, context in
+            try await self.getCampaignStats(request, context)
+        }
+    }
+
+    /// Upserts a batch of daily per-ad rows. Every ad must be one of the caller's: each is resolved
+    /// to its campaign and ad set through CampaignService, as the caller.
+    func ingestInsights(
+        _ request: Pixecom_Stats_V1_IngestInsightsRequest,
+        _ context: ServerContext
+    ) async throws -> Pixecom_Stats_V1_IngestInsightsResponse {
+        let claims = try await context.authenticate(with: self.verifier)
+        let sellerID = try claims.sellerUUID()
+        let records = try StatsValidation.insightRows(request.rows)
+
+        var distinctAds: [UUID] = []
+        var seen = Set<UUID>()
+        for record in records where seen.insert(record.adID).inserted {
+            distinctAds.append(record.adID)
+        }
+        let placements: [UUID: AdPlacement]
+        do {
+            placements = try await self.campaigns.placements(ofAds: distinctAds, authorization: context.metadata["authorization"] ?? "")
+        } catch let error as AdNotFound {
+            let index = request.rows.firstIndex { UUID(uuidString: $0.adID) == error.adID } ?? 0
+            let field = "rows[\(index)].ad_id"
+            throw RPCError(
+                .notFound,
+                "\(field): ad \(error.adID.uuidString.lowercased()) not found",
+                fieldViolations: [RPCError.FieldViolation(field: field, description: "ad not found")]
+            )
+        }
+        let rows = try records.map { record in
+            guard let placement = placements[record.adID] else {
+                throw RPCError(.internal, "ad placement missing after lookup")
+            }
+            return PlacedInsight(record: record, placement: placement)
+        }
+        try await self.insights.upsert(rows, sellerID: sellerID, logger: context.logger)
+        context.logger.info(
+            "stats.insights.ingested",
+            metadata: ["seller.id": "\(sellerID)", "insights.rows": "\(rows.count)", "insights.ads": "\(distinctAds.count)"]
+        )
+        var response = Pixecom_Stats_V1_IngestInsightsResponse()
+        response.upserted = Int32(rows.count)
+        return response
+    }
+
+    /// Internal: applies an order revenue event from OrderService at most once. The seller id comes
+    /// from the event, trusted because the caller proved it is OrderService with its certificate.
+    func recordOrderEvent(
+        _ request: Pixecom_Stats_V1_OrderEvent,
+        _ context: ServerContext
+    ) async throws -> Pixecom_Stats_V1_RecordOrderEventResponse {
+        _ = try context.requirePeer(["orders"])
+        let event = try StatsValidation.orderEvent(request)
+        let applied = try await self.revenue.record(event, logger: context.logger)
+        context.logger.info(
+            applied ? "stats.order_event.applied" : "stats.order_event.duplicate",
+            metadata: [
+                "seller.id": "\(event.sellerID)",
+                "event.id": "\(event.eventID)",
+                "order.id": "\(event.orderID)",
+                "event.kind": "\(event.kind.rawValue)",
+            ]
+        )
+        var response = Pixecom_Stats_V1_RecordOrderEventResponse()
+        response.applied = applied
+        return response
+    }
+
+    /// Per-day spend and revenue of one of the caller's campaigns, with ratios from the sums.
+    func getCampaignStats(
+        _ request: Pixecom_Stats_V1_GetCampaignStatsRequest,
+        _ context: ServerContext
+    ) async throws -> Pixecom_Stats_V1_CampaignStats {
+        let claims = try await context.authenticate(with: self.verifier)
+        let sellerID = try claims.sellerUUID()
+        let query = try StatsValidation.statsQuery(request)
+        try await self.campaigns.requireCampaign(query.campaignID, authorization: context.metadata["authorization"] ?? "")
+
+        let campaignKey = query.campaignID.uuidString.lowercased()
+        let spend = try await self.insights.dailySpend(
+            sellerID: sellerID,
+            campaignID: query.campaignID,
+            since: query.sinceDay,
+            until: query.untilDay,
+            logger: context.logger
+        )
+        let revenue = try await self.revenue.dailyRevenue(
+            sellerID: sellerID,
+            campaignID: campaignKey,
+            since: query.sinceDay,
+            until: query.untilDay,
+            logger: context.logger
+        )
+        return try StatsReport.build(
+            campaignID: campaignKey,
+            since: query.since,
+            until: query.until,
+            spend: spend,
+            revenue: revenue
+        )
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import PixEcomProtos
+import RPCKit
+import ServiceKit
+
+/// Ad delivery sums of one day in one currency, as stored.
+struct DailySpend: Sendable, Hashable {
+    var day: String
+    var currency: String
+    var spend: Int64
+    var impressions: Int64
+    var clicks: Int64
+}
+
+/// Order revenue sums of one day in one currency, as stored.
+struct DailyRevenue: Sendable, Hashable {
+    var day: String
+    var currency: String
+    var orders: Int64
+    var revenue: Int64
+    var refunds: Int64
+}
+
+/// Builds a campaign's stats report from stored daily sums. Pure: no I/O.
+///
+/// Invariant: ratios are computed only here, from the sums of exactly the span they describe (one
+/// day, or the whole range for `total`); they are never stored and never averaged, and a ratio
+/// whose denominator is zero is left unset rather than reported as 0.
+enum StatsReport {
+    private static let secondsPerDay: TimeInterval = 86_400
+
+    /// Days from `since` through `until`, both included; both are UTC midnights.
+    static func dayCount(from since: Date, through until: Date) -> Int {
+        Int(((until.timeIntervalSince(since)) / Self.secondsPerDay).rounded()) + 1
+    }
+
+    /// Every calendar day of the range, "YYYY-MM-DD", in order.
+    static func days(from since: Date, through until: Date) -> [String] {
+        let formatter = DateFormatter.day
+        let count = Self.dayCount(from: since, through: until)
+        guard count > 0 else { return [] }
+        return (0..<count).map { offset in
+            formatter.string(from: since.addingTimeInterval(Double(offset) * Self.secondsPerDay))
+        }
+    }
+
+    /// The report: one entry per day of the range (zeros where nothing was recorded) and the total.
+    ///
+    /// Throws FAILED_PRECONDITION when the range holds data in more than one currency, since sums
+    /// across currencies mean nothing.
+    static func build(
+        campaignID: String,
+        since: Date,
+        until: Date,
+        spend: [DailySpend],
+        revenue: [DailyRevenue]
+    ) throws -> Pixecom_Stats_V1_CampaignStats {
+        let currencies = Set(spend.map(\.currency)).union(revenue.map(\.currency))
+        guard currencies.count <= 1 else {
+            throw RPCError(
+                .failedPrecondition,
+                "campaign has data in several currencies (\(currencies.sorted().joined(separator: ", ")))"
+            )
+        }
+        var sums: [String: Sums] = [:]
+        for row in spend {
+            try sums[row.day, default: Sums()].add(spend: row.spend, impressions: row.impressions, clicks: row.clicks)
+        }
+        for row in revenue {
+            try sums[row.day, default: Sums()].add(orders: row.orders, revenue: row.revenue, refunds: row.refunds)
+        }
+        var report = Pixecom_Stats_V1_CampaignStats()
+        report.campaignID = campaignID
+        report.currency = currencies.first ?? ""
+        var total = Sums()
+        for day in Self.days(from: since, through: until) {
+            let daySums = sums[day] ?? Sums()
+            try total.add(daySums)
+            report.days.append(try daySums.dailyStats(date: day))
+        }
+        report.total = try total.dailyStats(date: "")
+        return report
+    }
+
+    /// Additive sums; every addition is overflow-checked.
+    struct Sums: Sendable, Hashable {
+        var spend: Int64 = 0
+        var impressions: Int64 = 0
+        var clicks: Int64 = 0
+        var orders: Int64 = 0
+        var revenue: Int64 = 0
+        var refunds: Int64 = 0
+
+        mutating func add(
+            spend: Int64 = 0, impressions: Int64 = 0, clicks: Int64 = 0, orders: Int64 = 0, revenue: Int64 = 0, refunds: Int64 = 0
+        ) throws {
+            self.spend = try Self.sum(self.spend, spend)
+            self.impressions = try Self.sum(self.impressions, impressions)
+            self.clicks = try Self.sum(self.clicks, clicks)
+            self.orders = try Self.sum(self.orders, orders)
+            self.revenue = try Self.sum(self.revenue, revenue)
+            self.refunds = try Self.sum(self.refunds, refunds)
+        }
+
+        mutating func add(_ other: Sums) throws {
+            try self.add(
+                spend: other.spend,
+                impressions: other.impressions,
+                clicks: other.clicks,
+                orders: other.orders,
+                revenue: other.revenue,
+                refunds: other.refunds
+            )
+        }
+
+        /// The wire form, with the ratios of these sums.
+        func dailyStats(date: String) throws -> Pixecom_Stats_V1_DailyStats {
+            let (net, overflow) = self.revenue.subtractingReportingOverflow(self.refunds)
+            guard !overflow else { throw Self.overflowError }
+            var stats = Pixecom_Stats_V1_DailyStats()
+            stats.date = date
+            stats.spend = self.spend
+            stats.impressions = self.impressions
+            stats.clicks = self.clicks
+            stats.orders = self.orders
+            stats.revenue = self.revenue
+            stats.refunds = self.refunds
+            stats.netRevenue = net
+            if self.impressions > 0 {
+                stats.cpm = Double(self.spend) * 1000 / Double(self.impressions)
+                stats.ctr = Double(self.clicks) / Double(self.impressions)
+            }
+            if self.clicks > 0 {
+                stats.cpc = Double(self.spend) / Double(self.clicks)
+            }
+            if self.spend > 0 {
+                stats.roas = Double(net) / Double(self.spend)
+            }
+            return stats
+        }
+
+        private static let overflowError = RPCError(.internal, "stats sums exceed the 64-bit range")
+
+        private static func sum(_ a: Int64, _ b: Int64) throws -> Int64 {
+            let (result, overflow) = a.addingReportingOverflow(b)
+            guard !overflow else { throw Self.overflowError }
+            return result
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import RPCKit
+import ServiceKit
+
+/// StatsService: daily ad insights and order revenue per campaign, with ratios computed when read.
+///
+/// Reads `PIXECOM_AUTH_ADDRESSES` (token verification keys) and `PIXECOM_CAMPAIGN_ADDRESSES` (ad and
+/// campaign lookups made on the caller's behalf, so CampaignService enforces tenancy).
+@main
+struct StatsServiceMain {
+    static func main() async {
+        await ServiceRuntime.run(
+            name: "stats",
+            defaultRPCPort: 7003,
+            defaultAdminPort: 9003,
+            migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil)
+        ) { context in
+            let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
+            let campaigns = try context.client(for: "campaign", addressesVariable: "PIXECOM_CAMPAIGN_ADDRESSES")
+            let handlers = StatsHandlers(
+                verifier: RuntimeContext.tokenVerifier(auth: auth),
+                campaigns: CampaignDirectory(client: campaigns),
+                insights: InsightsStore(db: context.db),
+                revenue: RevenueStore(db: context.db)
+            )
+            var router = RPCRouter()
+            handlers.register(on: &router)
+            return ServiceSetup(router: router)
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import PixEcomProtos
+import RPCKit
+import ServiceKit
+
+/// One validated insights row: an ad's numbers for one day.
+struct InsightRecord: Sendable, Hashable {
+    var adID: UUID
+    /// "YYYY-MM-DD", already checked to be a real calendar day.
+    var day: String
+    var spend: Int64
+    var currency: String
+    var impressions: Int64
+    var clicks: Int64
+}
+
+/// A validated order revenue event from OrderService.
+struct RevenueEvent: Sendable, Hashable {
+    enum Kind: String, Sendable {
+        case paid = "PAID"
+        case refunded = "REFUNDED"
+    }
+
+    var eventID: UUID
+    var sellerID: UUID
+    var orderID: UUID
+    var kind: Kind
+    var amount: Int64
+    var currency: String
+    /// The order's utm_campaign, normalised (lower-case when it is a UUID); "" when unattributed.
+    var campaignID: String
+    /// The day the order was paid, "YYYY-MM-DD".
+    var attributedDay: String
+}
+
+/// A validated GetCampaignStats request.
+struct StatsQuery: Sendable {
+    var campaignID: UUID
+    var since: Date
+    var until: Date
+    var sinceDay: String
+    var untilDay: String
+}
+
+/// Parsing of StatsService requests; every failure is INVALID_ARGUMENT naming the field.
+enum StatsValidation {
+    static let maxRowsPerBatch = 5000
+    /// A year, leap day included.
+    static let maxRangeDays = 366
+    static let maxAttributionLength = 200
+
+    static func insightRows(_ rows: [Pixecom_Stats_V1_InsightRow]) throws -> [InsightRecord] {
+        guard !rows.isEmpty else { throw RPCError.invalidArgument(field: "rows", "must contain at least one row") }
+        guard rows.count <= Self.maxRowsPerBatch else {
+            throw RPCError.invalidArgument(field: "rows", "must contain at most \(Self.maxRowsPerBatch) rows, got \(rows.count)")
+        }
+        var violations = FieldViolations()
+        var validDays = Set<String>()  // a batch holds few distinct days; parse each once
+        var firstRow: [InsightKey: Int] = [:]
+        var records: [InsightRecord] = []
+        records.reserveCapacity(rows.count)
+        for (index, row) in rows.enumerated() {
+            let field = "rows[\(index)]"
+            var day: String?
+            if validDays.contains(row.date) {
+                day = row.date
+            } else if try violations.check({ try RequestValidation.day(row.date, field: "\(field).date") }) != nil {
+                validDays.insert(row.date)
+                day = row.date
+            }
+            let adID = try violations.check { try RequestValidation.id(row.adID, field: "\(field).ad_id") }
+            let currency = try violations.check { try RequestValidation.currency(row.currency, field: "\(field).currency") }
+            if row.spend < 0 { violations.add(field: "\(field).spend", "must not be negative (minor units)") }
+            if row.impressions < 0 { violations.add(field: "\(field).impressions", "must not be negative") }
+            if row.clicks < 0 { violations.add(field: "\(field).clicks", "must not be negative") }
+            guard let day, let adID, let currency else { continue }
+            let key = InsightKey(adID: adID, day: day)
+            if let first = firstRow[key] {
+                violations.add(field: "\(field).date", "repeats the ad_id and date of rows[\(first)]; send one row per ad and day")
+                continue
+            }
+            firstRow[key] = index
+            records.append(
+                InsightRecord(
+                    adID: adID,
+                    day: day,
+                    spend: row.spend,
+                    currency: currency,
+                    impressions: row.impressions,
+                    clicks: row.clicks
+                )
+            )
+        }
+        try violations.throwIfAny()
+        return records
+    }
+
+    static func orderEvent(_ event: Pixecom_Stats_V1_OrderEvent) throws -> RevenueEvent {
+        var violations = FieldViolations()
+        let eventID = try violations.check { try RequestValidation.id(event.eventID, field: "event_id") }
+        let sellerID = try violations.check { try RequestValidation.id(event.sellerID, field: "seller_id") }
+        let orderID = try violations.check { try RequestValidation.id(event.orderID, field: "order_id") }
+        var kind: RevenueEvent.Kind?
+        switch event.kind {
+        case .paid: kind = .paid
+        case .refunded: kind = .refunded
+        case .unspecified, .UNRECOGNIZED: violations.add(field: "kind", "must be PAID or REFUNDED")
+        }
+        if event.amount < 0 { violations.add(field: "amount", "must not be negative (minor units)") }
+        let currency = try violations.check { try RequestValidation.currency(event.currency, field: "currency") }
+        let campaignID = Self.normalisedAttribution(event.campaignID)
+        if campaignID.count > Self.maxAttributionLength {
+            violations.add(field: "campaign_id", "must be at most \(Self.maxAttributionLength) characters")
+        }
+        if event.adID.count > Self.maxAttributionLength {
+            violations.add(field: "ad_id", "must be at most \(Self.maxAttributionLength) characters")
+        }
+        let day = try violations.check { try RequestValidation.day(event.attributedDate, field: "attributed_date") }
+        try violations.throwIfAny()
+        guard let eventID, let sellerID, let orderID, let kind, let currency, day != nil else {
+            throw RPCError(.internal, "order event validation left a field unset")
+        }
+        return RevenueEvent(
+            eventID: eventID,
+            sellerID: sellerID,
+            orderID: orderID,
+            kind: kind,
+            amount: event.amount,
+            currency: currency,
+            campaignID: campaignID,
+            attributedDay: event.attributedDate
+        )
+    }
+
+    static func statsQuery(_ request: Pixecom_Stats_V1_GetCampaignStatsRequest) throws -> StatsQuery {
+        var violations = FieldViolations()
+        let campaignID = try violations.check { try RequestValidation.id(request.campaignID, field: "campaign_id") }
+        let since = try violations.check { try RequestValidation.day(request.since, field: "since") }
+        let until = try violations.check { try RequestValidation.day(request.until, field: "until") }
+        try violations.throwIfAny()
+        guard let campaignID, let since, let until else {
+            throw RPCError(.internal, "stats query validation left a field unset")
+        }
+        guard since <= until else {
+            throw RPCError.invalidArgument(field: "until", "must not be before since (\(request.since))")
+        }
+        let days = StatsReport.dayCount(from: since, through: until)
+        guard days <= Self.maxRangeDays else {
+            throw RPCError.invalidArgument(field: "until", "range covers \(days) days; at most \(Self.maxRangeDays) are allowed")
+        }
+        return StatsQuery(campaignID: campaignID, since: since, until: until, sinceDay: request.since, untilDay: request.until)
+    }
+
+    /// UTM values are case-sensitive in analytics tools; a campaign id that is a UUID is stored in
+    /// its canonical lower-case form so it matches the campaign whatever case the link used.
+    static func normalisedAttribution(_ value: String) -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let id = UUID(uuidString: trimmed) { return id.uuidString.lowercased() }
+        return trimmed
+    }
+}
+
+/// The natural key of an insights row.
+private struct InsightKey: Hashable {
+    var adID: UUID
+    var day: String
+}
