@@ -99,10 +99,13 @@ struct EndToEndTests {
         let account = try await Self.create(edge, "/v1/ad-accounts", ["name": "A main", "currency": "USD", "timeZone": "UTC"], token: a.token)
         let campaign = try await Self.create(
             edge, "/v1/campaigns",
-            ["adAccountId": account, "name": "Winter sale", "objective": "OUTCOME_SALES", "dailyBudget": "50000"], token: a.token)
-        let adSet = try await Self.create(edge, "/v1/ad-sets", ["campaignId": campaign, "name": "US 25-45", "dailyBudget": "50000"], token: a.token)
+            ["adAccountId": account, "name": "Winter sale", "objective": "OUTCOME_SALES", "dailyBudget": "50000", "status": "ACTIVE"],
+            token: a.token)
+        let adSet = try await Self.create(
+            edge, "/v1/ad-sets", ["campaignId": campaign, "name": "US 25-45", "dailyBudget": "50000", "status": "ACTIVE"], token: a.token)
         let ad = try await Self.create(
-            edge, "/v1/ads", ["adSetId": adSet, "name": "Red scarf", "linkUrl": "https://shop.example.com/p/red-scarf"], token: a.token)
+            edge, "/v1/ads",
+            ["adSetId": adSet, "name": "Red scarf", "linkUrl": "https://shop.example.com/p/red-scarf", "status": "ACTIVE"], token: a.token)
 
         // Orders attributed to the ad: paid, and one later partly refunded.
         func order(_ items: [(Int, Int)]) -> [String: Any] {
@@ -214,10 +217,12 @@ struct EndToEndTests {
             #expect(list.status == 200)
             #expect(!list.text.contains(account) && !list.text.contains(campaign) && !list.text.contains(orderIDs[0]), "B's list \(path) leaks A's data")
         }
-        // A's own objects still answer A, unchanged by B's attempts.
-        let mine = try await edge.send(.GET, "/v1/campaigns/\(campaign)", token: a.token)
-        #expect(mine.status == 200)
-        #expect(JSONValues.string(mine.json["status"]) != "PAUSED")
+        // A's own objects still answer A, unchanged by B's attempts to pause them.
+        for path in ["/v1/campaigns/\(campaign)", "/v1/ad-sets/\(adSet)", "/v1/ads/\(ad)"] {
+            let mine = try await edge.send(.GET, path, token: a.token)
+            #expect(mine.status == 200)
+            #expect(JSONValues.string(mine.json["status"]) == "ACTIVE", "\(path) after B's PATCH: \(mine.text)")
+        }
 
         // A's token with its seller id edited to B's is rejected.
         let forged = try Self.forge(token: a.token, sellerID: b.sellerID)

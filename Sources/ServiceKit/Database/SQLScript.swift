@@ -98,10 +98,14 @@ public enum SQLScript {
 }
 
 extension StringProtocol {
+    /// Trims the characters of `set`. Matching is by Character, and "\r\n" is one Character, so
+    /// it counts as in the set when either half is.
     fileprivate func trimmingCharacters(in set: String) -> String {
+        let scalars = Set(set.unicodeScalars)
+        func inSet(_ character: Character) -> Bool { character.unicodeScalars.allSatisfy { scalars.contains($0) } }
         var view = Substring(self)
-        while let first = view.first, set.contains(first) { view = view.dropFirst() }
-        while let last = view.last, set.contains(last) { view = view.dropLast() }
+        while let first = view.first, inSet(first) { view = view.dropFirst() }
+        while let last = view.last, inSet(last) { view = view.dropLast() }
         return String(view)
     }
 }

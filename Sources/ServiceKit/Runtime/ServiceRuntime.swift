@@ -69,7 +69,7 @@ public enum ServiceRuntime {
     }
 
     /// Writes `contents` to `path` atomically (a temporary file renamed into place).
-    static func writeReadyFile(_ path: String, _ contents: [String: Int]) throws {
+    public static func writeReadyFile(_ path: String, _ contents: [String: Int]) throws {
         let data = try JSONSerialization.data(withJSONObject: contents, options: [.sortedKeys])
         let temporary = path + ".tmp"
         try data.write(to: URL(fileURLWithPath: temporary))

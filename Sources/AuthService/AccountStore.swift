@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import PostgresNIO
+import RPCKit
+
+/// A user as AuthService needs it to log in and to mint tokens.
+struct UserRecord: Sendable {
+    let id: UUID
+    let sellerID: UUID
+    let email: String
+    let passwordHash: String
+    let role: String
+    let plan: String
+}
+
+/// Sellers and their users in the auth database.
+struct AccountStore: Sendable {
+    let db: PostgresClient
+
+    /// Registers a seller with its owner, in one transaction. ALREADY_EXISTS when the e-mail is
+    /// taken (nothing is written then).
+    func register(sellerName: String, email: String, passwordHash: PasswordHash, logger: Logger) async throws -> (sellerID: UUID, userID: UUID) {
+        let sellerID = UUID()
+        let userID = UUID()
+        let encoded = passwordHash.encoded
+        return try await self.db.withTransaction(logger: logger) { connection in
+            try await connection.query("INSERT INTO sellers (id, name) VALUES (\(sellerID), \(sellerName))", logger: logger)
+            let inserted = try await connection.query(
+                """
+                INSERT INTO users (seller_id, id, email, password_hash, role)
+                VALUES (\(sellerID), \(userID), \(email), \(encoded), 'OWNER')
+                ON CONFLICT (email) DO NOTHING
+                RETURNING id
+                """,
+                logger: logger
+            )
+            var created = false
+            for try await _ in inserted.decode(UUID.self) { created = true }
+            guard created else {
+                throw RPCError(
+                    .alreadyExists,
+                    "email: is already registered",
+                    fieldViolations: [.init(field: "email", description: "is already registered")]
+                )
+            }
+            return (sellerID, userID)
+        }
+    }
+
+    /// The user with this (lower-cased) e-mail, if any.
+    func user(email: String, logger: Logger) async throws -> UserRecord? {
+        try await self.first(
+            """
+            SELECT u.id, u.seller_id, u.email, u.password_hash, u.role, s.plan
+            FROM users u JOIN sellers s ON s.id = u.seller_id
+            WHERE u.email = \(email)
+            """,
+            logger: logger
+        )
+    }
+
+    /// The user `id` of seller `sellerID`, if it still exists.
+    func user(sellerID: UUID, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> UserRecord? {
+        let rows = try await connection.query(
+            """
+            SELECT u.id, u.seller_id, u.email, u.password_hash, u.role, s.plan
+            FROM users u JOIN sellers s ON s.id = u.seller_id
+            WHERE u.seller_id = \(sellerID) AND u.id = \(id)
+            """,
+            logger: logger
+        )
+        return try await Self.decode(rows)
+    }
+
+    /// Replaces a user's password hash (after a login under outdated parameters).
+    func replacePasswordHash(sellerID: UUID, userID: UUID, with hash: PasswordHash, logger: Logger) async throws {
+        try await self.db.query(
+            "UPDATE users SET password_hash = \(hash.encoded) WHERE seller_id = \(sellerID) AND id = \(userID)",
+            logger: logger
+        )
+    }
+
+    private func first(_ query: PostgresQuery, logger: Logger) async throws -> UserRecord? {
+        try await self.db.withConnection { connection in
+            try await Self.decode(try await connection.query(query, logger: logger))
+        }
+    }
+
+    private static func decode(_ rows: PostgresRowSequence) async throws -> UserRecord? {
+        for try await (id, sellerID, email, hash, role, plan) in rows.decode((UUID, UUID, String, String, String, String).self) {
+            return UserRecord(id: id, sellerID: sellerID, email: email, passwordHash: hash, role: role, plan: plan)
+        }
+        return nil
+    }
+}

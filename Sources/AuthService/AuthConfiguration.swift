@@ -1,0 +1,34 @@
+import ServiceKit
+
+/// AuthService's own settings, read once at start. Every failure names its variable.
+struct AuthConfiguration: Sendable {
+    /// `PIXECOM_AUTH_TOKEN_HASH_KEY` (or `_FILE`), at least 32 characters: the root secret from
+    /// which the refresh-token hash key and the signing-key seal are derived.
+    var tokenHashKey: String
+    var passwordHashing: PasswordHasher.Configuration
+    var refreshLifetimes: RefreshTokenStore.Lifetimes
+
+    init(environment: EnvironmentReader) throws {
+        self.tokenHashKey = try environment.secret("PIXECOM_AUTH_TOKEN_HASH_KEY", minimumLength: 32)
+        self.passwordHashing = PasswordHasher.Configuration(
+            // `PIXECOM_AUTH_HASH_THREADS`: hashes computed at once (default 2). Each scrypt at the
+            // OWASP parameters holds 128 MiB while it runs.
+            threads: try environment.int("PIXECOM_AUTH_HASH_THREADS", default: 2, range: 1...64),
+            // `PIXECOM_AUTH_HASH_QUEUE`: hashes waiting for a thread before logins are refused with
+            // RESOURCE_EXHAUSTED (default 64).
+            maxQueued: try environment.int("PIXECOM_AUTH_HASH_QUEUE", default: 64, range: 1...100_000)
+        )
+        self.refreshLifetimes = RefreshTokenStore.Lifetimes(
+            // `PIXECOM_AUTH_REFRESH_IDLE_HOURS` (default 14 days) and
+            // `PIXECOM_AUTH_REFRESH_ABSOLUTE_HOURS` (default 30 days).
+            idle: .seconds(3600 * (try environment.int("PIXECOM_AUTH_REFRESH_IDLE_HOURS", default: 14 * 24, range: 1...(365 * 24)))),
+            absolute: .seconds(3600 * (try environment.int("PIXECOM_AUTH_REFRESH_ABSOLUTE_HOURS", default: 30 * 24, range: 1...(365 * 24))))
+        )
+        if self.refreshLifetimes.idle > self.refreshLifetimes.absolute {
+            throw ConfigurationError(
+                variable: "PIXECOM_AUTH_REFRESH_IDLE_HOURS",
+                problem: "must not exceed PIXECOM_AUTH_REFRESH_ABSOLUTE_HOURS"
+            )
+        }
+    }
+}

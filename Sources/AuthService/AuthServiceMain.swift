@@ -1,0 +1,41 @@
+import Foundation
+import RPCKit
+import ServiceKit
+
+/// AuthService: sellers and their users, passwords, Ed25519-signed access tokens and rotating
+/// refresh tokens. The only process that holds signing keys.
+///
+/// Reads `PIXECOM_AUTH_TOKEN_HASH_KEY` (or `_FILE`) beside the settings every service reads
+/// (`ServiceConfiguration`); see `AuthConfiguration` for the rest.
+@main
+struct AuthServiceMain {
+    static func main() async {
+        await ServiceRuntime.run(
+            name: "auth",
+            defaultRPCPort: 7001,
+            defaultAdminPort: 9001,
+            migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil)
+        ) { context in
+            let configuration = try AuthConfiguration(environment: context.environment)
+            let secrets = AuthSecrets(hashKey: configuration.tokenHashKey)
+            let hasher = PasswordHasher(configuration: configuration.passwordHashing, logger: context.logger)
+            let keys = SigningKeys(db: context.db, secrets: secrets, logger: context.logger)
+            try await keys.load()
+            let handlers = AuthHandlers(
+                accounts: AccountStore(db: context.db),
+                hasher: hasher,
+                issuer: TokenIssuer(
+                    keys: keys,
+                    refreshTokens: RefreshTokenStore(db: context.db, secrets: secrets, lifetimes: configuration.refreshLifetimes)
+                )
+            )
+            var router = RPCRouter()
+            handlers.register(on: &router)
+            return ServiceSetup(
+                router: router,
+                services: [hasher, keys],
+                readiness: ["signing_key": { _ = try keys.current() }]
+            )
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import RPCKit
+import PixEcomProtos
+import ServiceKit
+
+/// Checks of AuthService's request fields; every failure names the field.
+enum AuthValidation {
+    /// Passwords: at least 12 characters (NIST SP 800-63B asks for at least 8, 15 without a second
+    /// factor), at most 1024 so that hashing cost stays bounded. Any characters are allowed.
+    static let passwordLength = 12...1024
+
+    static func password(_ value: String, field: String = "password") throws -> String {
+        let count = value.count
+        guard count >= passwordLength.lowerBound else {
+            throw RPCError.invalidArgument(field: field, "must be at least \(passwordLength.lowerBound) characters")
+        }
+        guard count <= passwordLength.upperBound else {
+            throw RPCError.invalidArgument(field: field, "must be at most \(passwordLength.upperBound) characters")
+        }
+        return value
+    }
+
+    /// An e-mail address, trimmed and lower-cased: one `@`, a non-empty local part, a domain with a
+    /// dot, no spaces or control characters, at most 320 characters.
+    static func email(_ value: String, field: String = "email") throws -> String {
+        let email = value.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard !email.isEmpty else { throw RPCError.invalidArgument(field: field, "is required") }
+        guard email.count <= 320 else { throw RPCError.invalidArgument(field: field, "must be at most 320 characters") }
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
+            !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+            email.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
+        else {
+            throw RPCError.invalidArgument(field: field, "must be an e-mail address such as name@example.com")
+        }
+        return email
+    }
+
+    /// The fields of a registration, all checked at once so the caller sees every problem.
+    static func registration(_ request: Pixecom_Auth_V1_RegisterRequest) throws -> (sellerName: String, email: String, password: String) {
+        var violations: [RPCError.FieldViolation] = []
+        func check<T>(_ body: () throws -> T) -> T? {
+            do {
+                return try body()
+            } catch let error as RPCError {
+                violations.append(contentsOf: error.fieldViolations)
+                return nil
+            } catch {
+                return nil
+            }
+        }
+        let name = check { try RequestValidation.text(request.sellerName, field: "seller_name") }
+        let email = check { try Self.email(request.email) }
+        let password = check { try Self.password(request.password) }
+        guard let name, let email, let password, violations.isEmpty else {
+            throw RPCError.invalidArgument(violations)
+        }
+        return (name, email, password)
+    }
+}

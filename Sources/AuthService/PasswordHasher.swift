@@ -1,0 +1,117 @@
+import Crypto
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOPosix
+import RPCKit
+import ServiceLifecycle
+import _CryptoExtras
+
+/// Hashes and verifies passwords with scrypt on a small pool of dedicated threads, never on the
+/// event loops or the cooperative executor: one hash costs about 128 MiB and a noticeable fraction
+/// of a second, and must not stall other calls.
+///
+/// The pool is bounded twice: `threads` hashes run at once and at most `maxQueued` wait; beyond
+/// that a call is refused with RESOURCE_EXHAUSTED (with a retry delay) rather than queueing without
+/// limit. Thread-safe. As a `Service` it shuts the pool down after graceful shutdown, once work in
+/// progress has finished.
+final class PasswordHasher: Service, Sendable {
+    struct Configuration: Sendable {
+        var threads: Int = 2
+        var maxQueued: Int = 64
+        var parameters: PasswordHash.Parameters = .owasp
+    }
+
+    private let configuration: Configuration
+    private let pool: NIOThreadPool
+    private let admitted = NIOLockedValueBox(0)
+    private let logger: Logger
+    /// Verified against when the e-mail is unknown, so that an unknown user costs as much time as a
+    /// wrong password and timing reveals nothing.
+    private let decoy: PasswordHash
+
+    init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.pool = NIOThreadPool(numberOfThreads: configuration.threads)
+        self.pool.start()
+        self.decoy = PasswordHash(
+            parameters: configuration.parameters,
+            salt: SecureRandom.bytes(16),
+            hash: SecureRandom.bytes(32)
+        )
+    }
+
+    /// A new hash of `password` under the current parameters, with a fresh random salt.
+    func hash(_ password: String) async throws -> PasswordHash {
+        let parameters = self.configuration.parameters
+        let salt = SecureRandom.bytes(16)
+        let derived = try await self.run { try Self.scrypt(password, salt: salt, parameters: parameters) }
+        return PasswordHash(parameters: parameters, salt: salt, hash: derived)
+    }
+
+    /// Whether `password` matches `stored` (compared in constant time). With `stored` nil (no such
+    /// user) it still spends the time of one verification and answers false.
+    func verify(_ password: String, against stored: PasswordHash?) async throws -> Bool {
+        let target = stored ?? self.decoy
+        let derived = try await self.run {
+            try Self.scrypt(password, salt: target.salt, parameters: target.parameters, length: target.hash.count)
+        }
+        return stored != nil && Self.constantTimeEqual(derived, target.hash)
+    }
+
+    /// True when `stored` was made under other parameters than the current ones.
+    func needsUpgrade(_ stored: PasswordHash) -> Bool {
+        stored.parameters != self.configuration.parameters
+    }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        // Logins in progress finish before the threads go away (bounded by their own deadlines).
+        for _ in 0..<300 where self.admitted.withLockedValue({ $0 }) > 0 {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        try await self.pool.shutdownGracefully()
+    }
+
+    private func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        let limit = self.configuration.threads + self.configuration.maxQueued
+        let admitted = self.admitted.withLockedValue { count -> Bool in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            self.logger.warning("password_hashing.saturated", metadata: ["hashing.limit": "\(limit)"])
+            throw RPCError(.resourceExhausted, "too many logins in progress; try again shortly", retryDelayMillis: 1000)
+        }
+        defer { self.admitted.withLockedValue { $0 -= 1 } }
+        do {
+            return try await self.pool.runIfActive(work)
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(.unavailable, "password hashing is not available: the service is shutting down")
+        }
+    }
+
+    private static func scrypt(_ password: String, salt: [UInt8], parameters: PasswordHash.Parameters, length: Int = 32) throws -> [UInt8] {
+        let key = try KDF.Scrypt.deriveKey(
+            from: Array(password.utf8),
+            salt: salt,
+            outputByteCount: length,
+            rounds: 1 << parameters.logN,
+            blockSize: parameters.r,
+            parallelism: parameters.p,
+            maxMemory: parameters.memoryBytes + 1024 * 1024
+        )
+        return key.withUnsafeBytes { Array($0) }
+    }
+
+    private static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+}

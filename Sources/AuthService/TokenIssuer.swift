@@ -1,0 +1,44 @@
+import Foundation
+import Logging
+import PixEcomProtos
+import RPCKit
+import ServiceKit
+
+/// Mints the token pair a login or a refresh answers with: a 15-minute Ed25519 access token and a
+/// refresh token.
+struct TokenIssuer: Sendable {
+    let keys: SigningKeys
+    let refreshTokens: RefreshTokenStore
+
+    /// A signed access token for `user`.
+    func accessToken(for user: UserRecord, now: Date = Date()) throws -> String {
+        let key = try self.keys.current()
+        let issuedAt = Int64(now.timeIntervalSince1970)
+        let claims = AccessClaims(
+            sub: user.id.uuidString.lowercased(),
+            sellerID: user.sellerID.uuidString.lowercased(),
+            role: user.role,
+            plan: user.plan,
+            iat: issuedAt,
+            exp: issuedAt + AccessClaims.lifetimeSeconds,
+            jti: UUID().uuidString.lowercased()
+        )
+        do {
+            return try JWT.sign(claims, kid: key.kid, key: try key.privateKey)
+        } catch {
+            throw RPCError(.internal, "could not sign an access token")
+        }
+    }
+
+    /// The answer to a login or refresh.
+    func pair(for user: UserRecord, refresh: RefreshTokenStore.Issued) throws -> Pixecom_Auth_V1_TokenPair {
+        var pair = Pixecom_Auth_V1_TokenPair()
+        pair.accessToken = try self.accessToken(for: user)
+        pair.expiresIn = AccessClaims.lifetimeSeconds
+        pair.refreshToken = refresh.token
+        pair.refreshExpiresIn = refresh.expiresIn
+        pair.sellerID = user.sellerID.uuidString.lowercased()
+        pair.userID = user.id.uuidString.lowercased()
+        return pair
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import RPCKit
+import ServiceKit
+
+/// The Edge's settings, read once at start; every failure names its variable. Documented in
+/// docs/OPERATIONS.md.
+struct EdgeConfiguration: Sendable {
+    var mode: ServiceConfiguration.Mode
+    /// `PIXECOM_HTTP_HOST` / `PIXECOM_HTTP_PORT` (0 picks a free port): the HTTPS listener.
+    var httpHost: String
+    var httpPort: Int
+    /// `PIXECOM_HTTP_TLS_CERT` / `PIXECOM_HTTP_TLS_KEY`: the browser-facing certificate.
+    var httpCertificatePath: String
+    var httpPrivateKeyPath: String
+    /// `PIXECOM_ADMIN_HOST` / `PIXECOM_ADMIN_PORT`: /healthz, /readyz, /metrics over plain HTTP.
+    var adminHost: String
+    var adminPort: Int
+    /// `PIXECOM_TLS_CA` / `_CERT` / `_KEY`: the Edge's mutual-TLS identity towards the services.
+    var tls: TLSFiles
+    /// Replica lists of the four services.
+    var auth: [Endpoint]
+    var campaign: [Endpoint]
+    var stats: [Endpoint]
+    var orders: [Endpoint]
+    /// `PIXECOM_CORS_ORIGINS`: origins allowed to call the API from a browser (none by default).
+    var corsOrigins: [String]
+    /// `PIXECOM_HTTP_MAX_BODY_BYTES`: larger request bodies get 413 (default 1 MiB).
+    var maxBodyBytes: Int
+    /// `PIXECOM_HTTP_TIMEOUT_MS`: the deadline given to each RPC made for a request (default 10 s).
+    var requestTimeout: Duration
+    /// `PIXECOM_READY_FILE`: `{"http_port":N,"admin_port":N}` once both listen.
+    var readyFile: String?
+
+    init(environment: EnvironmentReader) throws {
+        let modeText = environment.string("PIXECOM_MODE", default: "development")
+        guard let mode = ServiceConfiguration.Mode(rawValue: modeText) else {
+            throw ConfigurationError(variable: "PIXECOM_MODE", problem: "must be development or production, got \"\(modeText)\"")
+        }
+        self.mode = mode
+        self.httpHost = environment.string("PIXECOM_HTTP_HOST", default: "127.0.0.1")
+        self.httpPort = try environment.port("PIXECOM_HTTP_PORT", default: 8443)
+        self.httpCertificatePath = try environment.file("PIXECOM_HTTP_TLS_CERT")
+        self.httpPrivateKeyPath = try environment.file("PIXECOM_HTTP_TLS_KEY")
+        self.adminHost = environment.string("PIXECOM_ADMIN_HOST", default: self.httpHost)
+        self.adminPort = try environment.port("PIXECOM_ADMIN_PORT", default: 9005)
+        self.tls = TLSFiles(
+            caPath: try environment.file("PIXECOM_TLS_CA"),
+            certificatePath: try environment.file("PIXECOM_TLS_CERT"),
+            privateKeyPath: try environment.file("PIXECOM_TLS_KEY")
+        )
+        self.auth = try environment.endpoints("PIXECOM_AUTH_ADDRESSES")
+        self.campaign = try environment.endpoints("PIXECOM_CAMPAIGN_ADDRESSES")
+        self.stats = try environment.endpoints("PIXECOM_STATS_ADDRESSES")
+        self.orders = try environment.endpoints("PIXECOM_ORDERS_ADDRESSES")
+        self.corsOrigins = try Self.origins(environment.string("PIXECOM_CORS_ORIGINS") ?? "")
+        self.maxBodyBytes = try environment.int("PIXECOM_HTTP_MAX_BODY_BYTES", default: 1024 * 1024, range: 1024...(64 * 1024 * 1024))
+        self.requestTimeout = .milliseconds(try environment.int("PIXECOM_HTTP_TIMEOUT_MS", default: 10_000, range: 100...300_000))
+        self.readyFile = environment.string("PIXECOM_READY_FILE")
+    }
+
+    /// `https://shop.example.com,http://localhost:3000`: exact origins, no wildcards, no paths.
+    static func origins(_ text: String) throws -> [String] {
+        let origins = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for origin in origins {
+            guard let url = URL(string: origin), let scheme = url.scheme, scheme == "https" || scheme == "http",
+                url.host != nil, url.path.isEmpty, url.query == nil, !origin.hasSuffix("/")
+            else {
+                throw ConfigurationError(
+                    variable: "PIXECOM_CORS_ORIGINS",
+                    problem: "\"\(origin)\" is not an origin such as https://shop.example.com (scheme, host, optional port)"
+                )
+            }
+        }
+        return origins
+    }
+}

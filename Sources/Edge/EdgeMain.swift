@@ -1,0 +1,129 @@
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOConcurrencyHelpers
+import NIOSSL
+import PixEcomProtos
+import RPCKit
+import ServiceKit
+import ServiceLifecycle
+
+/// The Edge: HTTPS + JSON for browsers and scripts, translated to RPC over mutual TLS. It keeps no
+/// state and no business rules; see `EdgeRoutes` for what it serves.
+@main
+struct EdgeMain {
+    static func main() async {
+        let environment = EnvironmentReader()
+        let registry = ServiceRuntime.bootstrap(name: "edge", environment: environment)
+        let logger = Logger(label: "edge")
+        do {
+            let configuration = try EdgeConfiguration(environment: environment)
+            let clientTLS = try RPCTLS.clientContext(configuration.tls)
+            func client(_ service: String, _ endpoints: [Endpoint]) -> RPCClient {
+                RPCClient(configuration: RPCClientConfiguration(endpoints: endpoints, serverService: service), tls: clientTLS)
+            }
+            let clients = ServiceClients(
+                auth: client("auth", configuration.auth),
+                campaign: client("campaign", configuration.campaign),
+                stats: client("stats", configuration.stats),
+                orders: client("orders", configuration.orders)
+            )
+            let ports = ReadyPorts(path: configuration.readyFile, logger: logger)
+            let api = try Self.api(configuration: configuration, clients: clients, logger: logger, ports: ports)
+            let admin = AdminServer.application(
+                host: configuration.adminHost,
+                port: configuration.adminPort,
+                registry: registry,
+                readiness: ["auth": { try await Self.checkAuth(clients.auth) }],
+                logger: logger
+            ) { port in
+                ports.record("admin_port", port)
+            }
+            let group = ServiceGroup(
+                configuration: .init(services: [api, admin], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            )
+            try await group.run()
+            for client in clients.all { await client.close() }
+            logger.info("service.stopped")
+            exit(0)
+        } catch let error as ConfigurationError {
+            logger.critical("config.invalid", metadata: ["config.variable": "\(error.variable)", "error": "\(error)"])
+            exit(2)
+        } catch {
+            logger.critical("service.failed", metadata: ["error": "\(String(reflecting: error))"])
+            exit(1)
+        }
+    }
+
+    /// The HTTPS application with every route and middleware.
+    static func api(configuration: EdgeConfiguration, clients: ServiceClients, logger: Logger, ports: ReadyPorts) throws -> some Service {
+        let router = Router(context: EdgeRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: SecurityHeadersMiddleware())
+        if !configuration.corsOrigins.isEmpty {
+            router.add(middleware: CORSAllowlistMiddleware(origins: Set(configuration.corsOrigins)))
+        }
+        EdgeRoutes(
+            clients: clients,
+            forwarder: RPCForwarder(timeout: configuration.requestTimeout, maxBodyBytes: configuration.maxBodyBytes)
+        ).add(to: router)
+
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(configuration.httpCertificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: configuration.httpPrivateKeyPath, format: .pem))
+        )
+        tls.minimumTLSVersion = .tlsv12
+        tls.applicationProtocols = ["http/1.1"]
+        return Application(
+            router: router,
+            server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.httpPort
+                logger.info("edge.listening", metadata: ["http.port": "\(port)"])
+                ports.record("http_port", port)
+            },
+            logger: logger
+        )
+    }
+
+    /// Readiness: AuthService answers (every route but the token-free ones needs it).
+    static func checkAuth(_ auth: RPCClient) async throws {
+        _ = try await auth.unary(
+            AuthMethods.getPublicKeys,
+            Pixecom_Auth_V1_GetPublicKeysRequest(),
+            as: Pixecom_Auth_V1_PublicKeySet.self,
+            timeout: .seconds(2)
+        )
+    }
+}
+
+/// Collects the bound ports of the two listeners and writes the ready file once both are known.
+/// Thread-safe.
+final class ReadyPorts: Sendable {
+    private let ports = NIOLockedValueBox<[String: Int]>([:])
+    private let path: String?
+    private let logger: Logger
+
+    init(path: String?, logger: Logger) {
+        self.path = path
+        self.logger = logger
+    }
+
+    func record(_ name: String, _ port: Int) {
+        let complete = self.ports.withLockedValue { ports -> [String: Int]? in
+            ports[name] = port
+            return ports.count == 2 ? ports : nil
+        }
+        guard let complete else { return }
+        if let path = self.path {
+            do {
+                try ServiceRuntime.writeReadyFile(path, complete)
+            } catch {
+                self.logger.error("ready_file.failed", metadata: ["error": "\(error)"])
+            }
+        }
+        self.logger.info("service.ready", metadata: ["http.port": "\(complete["http_port"] ?? 0)", "admin.port": "\(complete["admin_port"] ?? 0)"])
+    }
+}

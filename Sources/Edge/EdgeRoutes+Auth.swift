@@ -1,0 +1,52 @@
+import HTTPTypes
+import Hummingbird
+import PixEcomProtos
+import RPCKit
+import ServiceKit
+
+extension EdgeRoutes {
+    /// Register, log in, refresh. The refresh token never appears in a JSON body: it travels only
+    /// in the `pixecom_refresh` cookie.
+    func addAuth(to router: Router<EdgeRequestContext>) {
+        let auth = self.clients.auth
+        let forwarder = self.forwarder
+
+        router.post("/v1/auth/register") { request, context in
+            try await forwarder.forward(
+                auth, AuthMethods.register, Pixecom_Auth_V1_RegisterRequest.self, request, context: context,
+                as: Pixecom_Auth_V1_RegisterResponse.self
+            )
+        }
+        router.post("/v1/auth/login") { request, context in
+            let login = try await forwarder.body(Pixecom_Auth_V1_LoginRequest.self, of: request, context: context)
+            let pair = try await forwarder.call(auth, AuthMethods.login, login, as: Pixecom_Auth_V1_TokenPair.self, http: request, context: context)
+            return try Self.tokenResponse(pair, forwarder: forwarder)
+        }
+        router.post("/v1/auth/refresh") { request, context in
+            guard let token = RefreshCookie.token(in: request) else {
+                throw RPCError(.unauthenticated, "no refresh token: log in first (the token travels in the \(RefreshCookie.name) cookie)")
+            }
+            var refresh = Pixecom_Auth_V1_RefreshRequest()
+            refresh.refreshToken = token
+            do {
+                let pair = try await forwarder.call(auth, AuthMethods.refresh, refresh, as: Pixecom_Auth_V1_TokenPair.self, http: request, context: context)
+                return try Self.tokenResponse(pair, forwarder: forwarder)
+            } catch let error as RPCError where error.code == .unauthenticated {
+                // A dead token: drop the cookie so the browser stops sending it.
+                var response = ErrorResponse.make(error, requestID: context.requestID)
+                response.headers[.setCookie] = RefreshCookie.clear
+                return response
+            }
+        }
+    }
+
+    /// The access token in the body, the refresh token in the cookie.
+    private static func tokenResponse(_ pair: Pixecom_Auth_V1_TokenPair, forwarder: RPCForwarder) throws -> Response {
+        var body = pair
+        body.refreshToken = ""
+        body.refreshExpiresIn = 0
+        var response = try forwarder.json(body)
+        response.headers[.setCookie] = RefreshCookie.set(pair.refreshToken, maxAge: pair.refreshExpiresIn)
+        return response
+    }
+}

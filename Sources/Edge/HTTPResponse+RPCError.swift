@@ -1,0 +1,77 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import PixEcomProtos
+import RPCKit
+
+extension RPCCode {
+    /// The HTTP status an RPC status maps to (the mapping of Google's API design guide and
+    /// grpc-gateway, with 422 for a request that is well-formed but not acceptable now).
+    var httpStatus: HTTPResponse.Status {
+        switch self {
+        case .ok: .ok
+        case .invalidArgument, .outOfRange: .badRequest
+        case .failedPrecondition: .unprocessableContent
+        case .unauthenticated: .unauthorized
+        case .permissionDenied: .forbidden
+        case .notFound: .notFound
+        case .alreadyExists, .aborted: .conflict
+        case .resourceExhausted: .tooManyRequests
+        case .cancelled: HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request")
+        case .unimplemented: .notImplemented
+        case .unavailable: .serviceUnavailable
+        case .deadlineExceeded: .gatewayTimeout
+        case .internal, .unknown, .dataLoss, .UNRECOGNIZED: .internalServerError
+        }
+    }
+}
+
+/// The JSON error body every failed request gets:
+/// `{"error": {"code": "NOT_FOUND", "message": "...", "details": [{"field": ..., "description": ...}],
+///  "requestId": "..."}}`, with `Retry-After` when the caller should wait.
+enum ErrorResponse {
+    static func make(_ error: RPCError, requestID: String, status: HTTPResponse.Status? = nil) -> Response {
+        var body: [String: Any] = [
+            "code": error.code.name,
+            "message": error.message,
+            "requestId": requestID,
+        ]
+        if !error.fieldViolations.isEmpty {
+            body["details"] = error.fieldViolations.map { ["field": $0.field, "description": $0.description] }
+        }
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if let delay = error.retryDelayMillis {
+            let seconds = max(1, (delay + 999) / 1000)
+            body["retryAfterSeconds"] = seconds
+            headers[.retryAfter] = "\(seconds)"
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: ["error": body], options: [.sortedKeys])) ?? Data()
+        return Response(
+            status: status ?? error.code.httpStatus,
+            headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+
+    /// An error raised by the HTTP layer itself (an unknown route, an oversized body), in the same
+    /// shape as the errors of the services.
+    static func make(_ error: any HTTPResponseError, requestID: String) -> Response {
+        let status = error.status
+        let code: RPCCode
+        let message: String
+        switch status.code {
+        case 404:
+            (code, message) = (.notFound, "no such route")
+        case 405:
+            (code, message) = (.unimplemented, "method not allowed on this route")
+        case 413:
+            (code, message) = (.resourceExhausted, "request body is too large")
+        case 400..<500:
+            (code, message) = (.invalidArgument, status.reasonPhrase)
+        default:
+            (code, message) = (.internal, status.reasonPhrase)
+        }
+        return Self.make(RPCError(code, message), requestID: requestID, status: status)
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOFoundationCompat
+import RPCKit
+import SwiftProtobuf
+
+/// Translates an HTTP request into one RPC and the RPC's answer back into JSON, following the
+/// proto3 JSON mapping (camelCase names, int64 as strings, enums by name, defaults omitted).
+///
+/// The Edge holds no business rules: it carries the caller's `Authorization` header, request id,
+/// `traceparent` and `Idempotency-Key` to the service as metadata, and the service decides.
+struct RPCForwarder: Sendable {
+    /// The deadline of each RPC.
+    let timeout: Duration
+    /// Largest request body accepted; larger ones get 413.
+    let maxBodyBytes: Int
+
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let traceparent = HTTPField.Name("traceparent")!
+
+    /// The request body as message `M`; an empty body is the empty message. The body must be JSON
+    /// (`Content-Type: application/json`), which also keeps plain HTML forms from other sites out.
+    func body<M: SwiftProtobuf.Message>(_ type: M.Type, of request: Request, context: EdgeRequestContext) async throws -> M {
+        var request = request
+        let buffer = try await request.collectBody(upTo: self.maxBodyBytes)
+        let bytes = buffer.readableBytesView
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            return M()
+        }
+        guard let contentType = request.headers[.contentType],
+            contentType.lowercased().hasPrefix("application/json")
+        else {
+            throw RPCError.invalidArgument(field: "Content-Type", "must be application/json")
+        }
+        var options = JSONDecodingOptions()
+        options.messageDepthLimit = 32
+        options.ignoreUnknownFields = false
+        do {
+            return try M(jsonUTF8Bytes: Array(bytes), options: options)
+        } catch let error as JSONDecodingError {
+            throw Self.describe(error)
+        } catch {
+            throw RPCError.invalidArgument(field: "body", "is not valid JSON")
+        }
+    }
+
+    /// Makes the RPC for this HTTP request.
+    func call<Input: SwiftProtobuf.Message, Reply: SwiftProtobuf.Message>(
+        _ client: RPCClient,
+        _ method: String,
+        _ message: Input,
+        as: Reply.Type = Reply.self,
+        http request: Request,
+        context: EdgeRequestContext
+    ) async throws -> Reply {
+        var metadata = ["x-request-id": context.requestID]
+        if let authorization = request.headers[.authorization] {
+            metadata["authorization"] = authorization
+        }
+        if let key = request.headers[Self.idempotencyKey] {
+            metadata["idempotency-key"] = key
+        }
+        if let trace = request.headers[Self.traceparent] {
+            metadata["traceparent"] = trace
+        }
+        return try await client.unary(method, message, as: Reply.self, metadata: metadata, timeout: self.timeout)
+    }
+
+    /// A JSON response of `message`.
+    func json(_ message: some SwiftProtobuf.Message, status: HTTPResponse.Status = .ok) throws -> Response {
+        let bytes: [UInt8] = try message.jsonUTF8Bytes()
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+        )
+    }
+
+    /// Body, call and JSON answer in one: the common shape of a route.
+    func forward<Input: SwiftProtobuf.Message, Reply: SwiftProtobuf.Message>(
+        _ client: RPCClient,
+        _ method: String,
+        _ input: Input.Type,
+        _ request: Request,
+        context: EdgeRequestContext,
+        as: Reply.Type,
+        prepare: (inout Input) throws -> Void = { _ in }
+    ) async throws -> Response {
+        var message = try await self.body(Input.self, of: request, context: context)
+        try prepare(&message)
+        let reply = try await self.call(client, method, message, as: Reply.self, http: request, context: context)
+        return try self.json(reply)
+    }
+
+    private static func describe(_ error: JSONDecodingError) -> RPCError {
+        switch error {
+        case .unknownField(let name):
+            return RPCError.invalidArgument(field: name, "is not a field of this request")
+        case .unrecognizedEnumValue:
+            return RPCError.invalidArgument(field: "body", "names an enum value that does not exist")
+        case .messageDepthLimit:
+            return RPCError.invalidArgument(field: "body", "is nested too deeply")
+        case .malformedNumber, .numberRange, .leadingZero:
+            return RPCError.invalidArgument(field: "body", "holds a number that is malformed or out of range (int64 values are JSON strings)")
+        default:
+            return RPCError.invalidArgument(field: "body", "is not valid JSON for this request: \(error)")
+        }
+    }
+}
+
+extension Request {
+    /// A query parameter as Int32, naming it when it is not one.
+    func queryInt32(_ name: String) throws -> Int32 {
+        guard let text = self.uri.queryParameters.get(name), !text.isEmpty else { return 0 }
+        guard let value = Int32(text) else {
+            throw RPCError.invalidArgument(field: name, "must be an integer, got \"\(text.prefix(32))\"")
+        }
+        return value
+    }
+
+    func query(_ name: String) -> String {
+        self.uri.queryParameters.get(name) ?? ""
+    }
+}
