@@ -149,7 +149,7 @@ fi
 
 if [ "$build" -eq 1 ]; then
   log "==> swift build"
-  swift build
+  swift build >&2  # build output to stderr: standard output is the connection summary
 fi
 # PIXECOM_BIN_DIR runs other executables, e.g. a release build:
 #   swift build -c release && PIXECOM_BIN_DIR=$(swift build -c release --show-bin-path) scripts/run-local.sh --no-build

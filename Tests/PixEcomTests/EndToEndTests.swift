@@ -189,6 +189,17 @@ struct EndToEndTests {
         #expect(JSONValues.int64(total["revenue"]) == 20000)
         #expect(abs((JSONValues.double(total["roas"]) ?? -1) - 19000.0 / 24000.0) < 1e-9, "total roas from the sums")
 
+        // The caller's request id travels edge -> stats -> campaign, and names every log line.
+        let requestID = "e2e-\(UUID().uuidString.prefix(8).lowercased())"
+        let traced = try await edge.send(
+            .GET, "/v1/campaigns/\(campaign)/stats?since=\(payDay)&until=\(payDay)", token: a.token, headers: [("X-Request-Id", requestID)])
+        #expect(traced.status == 200)
+        #expect(traced.headers["X-Request-Id"].first == requestID)
+        for process in [system.stats, system.campaign] {
+            let lines = try String(contentsOf: process.logFile, encoding: .utf8).split(separator: "\n").filter { $0.contains(requestID) }
+            #expect(lines.contains { $0.contains("\"request.id\":\"\(requestID)\"") }, "\(process.name) logged no line with request id \(requestID)")
+        }
+
         // Seller B sees none of A's objects: 404 for each, exactly like a missing object.
         let foreign: [(HTTPMethodName, String, [String: Any]?)] = [
             (.GET, "/v1/ad-accounts/\(account)", nil),
