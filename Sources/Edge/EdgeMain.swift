@@ -21,7 +21,7 @@ struct EdgeMain {
             let configuration = try EdgeConfiguration(environment: environment)
             let clientTLS = try RPCTLS.clientContext(configuration.tls)
             func client(_ service: String, _ endpoints: [Endpoint]) -> RPCClient {
-                RPCClient(configuration: RPCClientConfiguration(endpoints: endpoints, serverService: service), tls: clientTLS)
+                RPCClient(configuration: .standard(endpoints: endpoints, service: service), tls: clientTLS)
             }
             let clients = ServiceClients(
                 auth: client("auth", configuration.auth),
@@ -35,16 +35,24 @@ struct EdgeMain {
                 host: configuration.adminHost,
                 port: configuration.adminPort,
                 registry: registry,
-                readiness: ["auth": { try await Self.checkAuth(clients.auth) }],
+                readiness: [
+                    "auth": { try await clients.auth.requireServing() },
+                    "campaign": { try await clients.campaign.requireServing() },
+                    "stats": { try await clients.stats.requireServing() },
+                    "orders": { try await clients.orders.requireServing() },
+                ],
                 logger: logger
             ) { port in
                 ports.record("admin_port", port)
             }
             let group = ServiceGroup(
-                configuration: .init(services: [api, admin], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                configuration: .init(
+                    services: [api, admin, ClientMaintenance(clients: clients.all)],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger
+                )
             )
             try await group.run()
-            for client in clients.all { await client.close() }
             logger.info("service.stopped")
             exit(0)
         } catch let error as ConfigurationError {
@@ -85,16 +93,6 @@ struct EdgeMain {
                 ports.record("http_port", port)
             },
             logger: logger
-        )
-    }
-
-    /// Readiness: AuthService answers (every route but the token-free ones needs it).
-    static func checkAuth(_ auth: RPCClient) async throws {
-        _ = try await auth.unary(
-            AuthMethods.getPublicKeys,
-            Pixecom_Auth_V1_GetPublicKeysRequest(),
-            as: Pixecom_Auth_V1_PublicKeySet.self,
-            timeout: .seconds(2)
         )
     }
 }

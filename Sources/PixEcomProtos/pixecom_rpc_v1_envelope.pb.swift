@@ -182,6 +182,14 @@ public nonisolated struct Pixecom_Rpc_V1_Frame: Sendable {
     set {kind = .pong(newValue)}
   }
 
+  public var windowUpdate: Pixecom_Rpc_V1_WindowUpdate {
+    get {
+      if case .windowUpdate(let v)? = kind {return v}
+      return Pixecom_Rpc_V1_WindowUpdate()
+    }
+    set {kind = .windowUpdate(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -191,6 +199,7 @@ public nonisolated struct Pixecom_Rpc_V1_Frame: Sendable {
     case goAway(Pixecom_Rpc_V1_GoAway)
     case ping(Pixecom_Rpc_V1_Ping)
     case pong(Pixecom_Rpc_V1_Pong)
+    case windowUpdate(Pixecom_Rpc_V1_WindowUpdate)
 
   }
 
@@ -218,13 +227,19 @@ public nonisolated struct Pixecom_Rpc_V1_Request: Sendable {
   /// The serialized request message.
   public var payload: Data = Data()
 
+  /// Server-streaming calls only: how many response messages the server may send before it must
+  /// wait for a WindowUpdate. 0 means the default, 16.
+  public var initialWindow: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
 /// Answers a call (server -> client). A frame with `status` set ends the call. A unary call is
-/// answered by exactly one frame carrying both payload (when OK) and status.
+/// answered by exactly one frame carrying both payload (when OK) and status. A server-streaming
+/// call is answered by any number of frames without status, each carrying one message, then one
+/// frame with status and no message.
 public nonisolated struct Pixecom_Rpc_V1_Response: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -269,6 +284,20 @@ public nonisolated struct Pixecom_Rpc_V1_GoAway: Sendable {
   public var lastCallID: UInt64 = 0
 
   public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Server-streaming flow control (client -> server): the client has consumed `messages` more
+/// response messages of call `call_id`, so the server may send that many more.
+public nonisolated struct Pixecom_Rpc_V1_WindowUpdate: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var messages: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -364,7 +393,7 @@ nonisolated extension Pixecom_Rpc_V1_Code: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Pixecom_Rpc_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Frame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}call_id\0\u{1}request\0\u{1}response\0\u{1}cancel\0\u{3}go_away\0\u{1}ping\0\u{1}pong\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}call_id\0\u{1}request\0\u{1}response\0\u{1}cancel\0\u{3}go_away\0\u{1}ping\0\u{1}pong\0\u{3}window_update\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -451,6 +480,19 @@ nonisolated extension Pixecom_Rpc_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf
           self.kind = .pong(v)
         }
       }()
+      case 8: try {
+        var v: Pixecom_Rpc_V1_WindowUpdate?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .windowUpdate(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .windowUpdate(v)
+        }
+      }()
       default: break
       }
     }
@@ -489,6 +531,10 @@ nonisolated extension Pixecom_Rpc_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf
       guard case .pong(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     }()
+    case .windowUpdate?: try {
+      guard case .windowUpdate(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -504,7 +550,7 @@ nonisolated extension Pixecom_Rpc_V1_Frame: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Pixecom_Rpc_V1_Request: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Request"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}method\0\u{1}metadata\0\u{3}timeout_micros\0\u{1}payload\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}method\0\u{1}metadata\0\u{3}timeout_micros\0\u{1}payload\0\u{3}initial_window\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -516,6 +562,7 @@ nonisolated extension Pixecom_Rpc_V1_Request: SwiftProtobuf.Message, SwiftProtob
       case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.metadata) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.timeoutMicros) }()
       case 4: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.initialWindow) }()
       default: break
       }
     }
@@ -534,6 +581,9 @@ nonisolated extension Pixecom_Rpc_V1_Request: SwiftProtobuf.Message, SwiftProtob
     if !self.payload.isEmpty {
       try visitor.visitSingularBytesField(value: self.payload, fieldNumber: 4)
     }
+    if self.initialWindow != 0 {
+      try visitor.visitSingularUInt32Field(value: self.initialWindow, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -542,6 +592,7 @@ nonisolated extension Pixecom_Rpc_V1_Request: SwiftProtobuf.Message, SwiftProtob
     if lhs.metadata != rhs.metadata {return false}
     if lhs.timeoutMicros != rhs.timeoutMicros {return false}
     if lhs.payload != rhs.payload {return false}
+    if lhs.initialWindow != rhs.initialWindow {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -635,6 +686,36 @@ nonisolated extension Pixecom_Rpc_V1_GoAway: SwiftProtobuf.Message, SwiftProtobu
   public static func ==(lhs: Pixecom_Rpc_V1_GoAway, rhs: Pixecom_Rpc_V1_GoAway) -> Bool {
     if lhs.lastCallID != rhs.lastCallID {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Rpc_V1_WindowUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WindowUpdate"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}messages\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.messages) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.messages != 0 {
+      try visitor.visitSingularUInt32Field(value: self.messages, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Rpc_V1_WindowUpdate, rhs: Pixecom_Rpc_V1_WindowUpdate) -> Bool {
+    if lhs.messages != rhs.messages {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -40,3 +40,19 @@ public enum OrderMethods {
     public static let markPaid = prefix + "MarkPaid"
     public static let refundOrder = prefix + "RefundOrder"
 }
+
+/// Methods that can run twice with the same effect as once, so a client may retry them after a
+/// failure that may have reached the server: reads, status sets, upserts, and events deduplicated
+/// by id. Creating orders is idempotent only with an idempotency key; `RPCClient` callers pass
+/// `idempotent: true` for such calls.
+public enum IdempotentMethods {
+    public static let all: Set<String> = [
+        AuthMethods.getPublicKeys,
+        CampaignMethods.getAdAccount, CampaignMethods.listAdAccounts,
+        CampaignMethods.getCampaign, CampaignMethods.listCampaigns, CampaignMethods.updateCampaignStatus,
+        CampaignMethods.getAdSet, CampaignMethods.listAdSets, CampaignMethods.updateAdSetStatus,
+        CampaignMethods.getAd, CampaignMethods.listAds, CampaignMethods.updateAdStatus,
+        StatsMethods.ingestInsights, StatsMethods.recordOrderEvent, StatsMethods.getCampaignStats,
+        OrderMethods.getOrder, OrderMethods.listOrders,
+    ]
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOSSL
 import PixEcomProtos
 import PostgresNIO
@@ -16,11 +17,17 @@ public struct RuntimeContext: Sendable {
     /// The pool of this service's own database; nil for services without one (the edge).
     public let database: PostgresClient?
     public let clientTLS: NIOSSLContext
+    /// Every client made by `client(for:addressesVariable:)`; the runtime runs their health
+    /// checking and DNS re-resolution and closes them at shutdown.
+    let clients: ClientRegistry
 
-    /// A client to another service whose replicas are listed in `addressesVariable`.
+    /// A client to another service whose replicas are listed in `addressesVariable`, with the
+    /// standard interceptors (metrics, tracing) and that service's idempotent methods declared.
     public func client(for service: String, addressesVariable: String) throws -> RPCClient {
         let endpoints = try self.environment.endpoints(addressesVariable)
-        return RPCClient(configuration: RPCClientConfiguration(endpoints: endpoints, serverService: service), tls: self.clientTLS)
+        let client = RPCClient(configuration: .standard(endpoints: endpoints, service: service), tls: self.clientTLS)
+        self.clients.add(client)
+        return client
     }
 
     /// The database pool; a programming error to ask for it in a service without one.
@@ -44,6 +51,31 @@ public struct RuntimeContext: Sendable {
             }
             return keys
         }
+    }
+}
+
+/// The clients a process made, to run and close with it. Thread-safe.
+public final class ClientRegistry: Sendable {
+    private let clients = NIOLockedValueBox<[RPCClient]>([])
+
+    public init() {}
+
+    public func add(_ client: RPCClient) {
+        self.clients.withLockedValue { $0.append(client) }
+    }
+
+    public var all: [RPCClient] { self.clients.withLockedValue { $0 } }
+}
+
+extension RPCClientConfiguration {
+    /// A PixEcom client: metrics and tracing interceptors, and the idempotent methods of the
+    /// service (`Methods.swift`), so that only those are retried after a failure that may have
+    /// reached the server.
+    public static func standard(endpoints: [Endpoint], service: String) -> RPCClientConfiguration {
+        var configuration = RPCClientConfiguration(endpoints: endpoints, serverService: service)
+        configuration.interceptors = [TracingClientInterceptor(), MetricsClientInterceptor()]
+        configuration.idempotentMethods = IdempotentMethods.all
+        return configuration
     }
 }
 

@@ -47,7 +47,8 @@ public enum ServiceRuntime {
                 environment: environment,
                 logger: logger,
                 database: database,
-                clientTLS: try RPCTLS.clientContext(configuration.tls)
+                clientTLS: try RPCTLS.clientContext(configuration.tls),
+                clients: ClientRegistry()
             )
             let main = MainService(context: context, registry: registry, migrations: migrations, setup: setup)
             var services: [any Service] = []
@@ -93,8 +94,10 @@ private struct MainService: Service {
             try await Migrator(directory: migrations, logger: logger).run(on: database)
         }
         let setup = try await self.setup(self.context)
+        var serverConfiguration = RPCServerConfiguration(host: configuration.rpcHost, port: configuration.rpcPort)
+        serverConfiguration.interceptors = [TracingServerInterceptor(), LoggingServerInterceptor(), MetricsServerInterceptor()]
         let server = try await RPCServer.bind(
-            configuration: RPCServerConfiguration(host: configuration.rpcHost, port: configuration.rpcPort),
+            configuration: serverConfiguration,
             tls: try RPCTLS.serverContext(configuration.tls),
             router: setup.router,
             logger: logger
@@ -134,6 +137,8 @@ private struct MainService: Service {
             for service in setup.services {
                 group.addTask { try await service.run() }
             }
+            let clients = ClientMaintenance(clients: self.context.clients.all)
+            group.addTask { try await clients.run() }
         }
     }
 }

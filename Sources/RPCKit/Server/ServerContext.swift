@@ -12,8 +12,10 @@ public struct ServerContext: Sendable {
     public let peerService: String?
     /// The request id that ties log lines of one request together across services.
     public let requestID: String
-    /// A logger carrying `request.id`, `rpc.method` and `rpc.peer` metadata.
-    public var logger: Logger
+    /// The W3C trace context of this call (set by `TracingInterceptor`); calls made while serving
+    /// continue the trace.
+    public var trace: TraceContext?
+    private let baseLogger: Logger
 
     public init(
         method: String,
@@ -21,14 +23,32 @@ public struct ServerContext: Sendable {
         deadline: ContinuousClock.Instant?,
         peerService: String?,
         requestID: String,
-        logger: Logger
+        logger: Logger,
+        trace: TraceContext? = nil
     ) {
         self.method = method
         self.metadata = metadata
         self.deadline = deadline
         self.peerService = peerService
         self.requestID = requestID
-        self.logger = logger
+        self.baseLogger = logger
+        self.trace = trace
+    }
+
+    /// A logger carrying `request.id`, `rpc.method`, `rpc.peer` and `trace.id` metadata. Built on
+    /// use, so a call that logs nothing pays nothing for it.
+    public var logger: Logger {
+        var logger = self.baseLogger
+        logger[metadataKey: "request.id"] = "\(self.requestID)"
+        logger[metadataKey: "rpc.method"] = "\(self.method)"
+        if let peer = self.peerService {
+            logger[metadataKey: "rpc.peer"] = "\(peer)"
+        }
+        if let trace = self.trace {
+            logger[metadataKey: "trace.id"] = "\(trace.traceID)"
+            logger[metadataKey: "span.id"] = "\(trace.spanID)"
+        }
+        return logger
     }
 
     /// The bearer token of the `authorization` metadata entry, if any.
@@ -37,6 +57,11 @@ public struct ServerContext: Sendable {
         let prefix = "Bearer "
         guard value.hasPrefix(prefix) else { return nil }
         return String(value.dropFirst(prefix.count))
+    }
+
+    /// Time left before the deadline, if there is one.
+    public var remainingTime: Duration? {
+        self.deadline.map { $0 - .now }
     }
 
     /// The call being served by the current task, if any. Outbound calls read it to propagate the

@@ -1,13 +1,9 @@
-import Foundation
 import NIOCore
-import NIOFoundationCompat
-import PixEcomProtos
-import SwiftProtobuf
 
 /// What the frame decoder hands up the pipeline.
-enum InboundFrame {
+enum InboundFrame: Sendable {
     /// A complete, well-formed frame.
-    case frame(Pixecom_Rpc_V1_Frame)
+    case frame(WireFrame)
     /// A frame larger than the limit. Its bytes are skipped without being buffered; `callID` is read
     /// from the frame's first bytes when present, so that call alone can be failed.
     case oversized(callID: UInt64?, length: Int, limit: Int)
@@ -15,10 +11,11 @@ enum InboundFrame {
     case malformed(callID: UInt64?)
 }
 
-/// Splits the byte stream into 4-byte big-endian length-prefixed frames.
+/// Splits the byte stream into 4-byte big-endian length-prefixed frames and decodes each.
 ///
 /// Invariant: framing never loses sync. An oversized frame is skipped by counting its bytes and a
 /// malformed frame is still exactly `length` bytes long, so neither harms the frames after it.
+/// Memory is bounded by the limit: an oversized frame is never buffered.
 struct FrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = InboundFrame
 
@@ -32,39 +29,43 @@ struct FrameDecoder: ByteToMessageDecoder {
     }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let frame = self.next(&buffer) else { return .needMoreData }
+        context.fireChannelRead(Self.wrapInboundOut(frame))
+        return .continue
+    }
+
+    /// The next decoded frame from `buffer`, or nil when more bytes are needed. Pure: usable
+    /// without a channel (the fuzz tests drive it directly).
+    mutating func next(_ buffer: inout ByteBuffer) -> InboundFrame? {
         if self.bytesToSkip > 0 {
             let skipped = min(self.bytesToSkip, buffer.readableBytes)
             buffer.moveReaderIndex(forwardBy: skipped)
             self.bytesToSkip -= skipped
-            return self.bytesToSkip == 0 ? .continue : .needMoreData
+            if self.bytesToSkip > 0 { return nil }
         }
         guard let length32 = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else {
-            return .needMoreData
+            return nil
         }
         let length = Int(length32)
         if length > self.maxFrameSize {
             // Wait for enough of the body to read the call id (tag + 10-byte varint at most).
             let prefix = min(length, 11)
-            guard buffer.readableBytes >= 4 + prefix else { return .needMoreData }
+            guard buffer.readableBytes >= 4 + prefix else { return nil }
             let callID = Self.peekCallID(buffer, at: buffer.readerIndex + 4, count: prefix)
             buffer.moveReaderIndex(forwardBy: 4)
-            self.bytesToSkip = length
-            context.fireChannelRead(
-                Self.wrapInboundOut(.oversized(callID: callID, length: length, limit: self.maxFrameSize))
-            )
-            return .continue
+            let skipped = min(length, buffer.readableBytes)
+            buffer.moveReaderIndex(forwardBy: skipped)
+            self.bytesToSkip = length - skipped
+            return .oversized(callID: callID, length: length, limit: self.maxFrameSize)
         }
-        guard buffer.readableBytes >= 4 + length else { return .needMoreData }
+        guard buffer.readableBytes >= 4 + length else { return nil }
         buffer.moveReaderIndex(forwardBy: 4)
         let body = buffer.readSlice(length: length)!
         do {
-            let frame = try Pixecom_Rpc_V1_Frame(serializedBytes: Data(buffer: body, byteTransferStrategy: .noCopy))
-            context.fireChannelRead(Self.wrapInboundOut(.frame(frame)))
+            return .frame(try WireFrame.decode(body))
         } catch {
-            let callID = Self.peekCallID(body, at: body.readerIndex, count: min(length, 11))
-            context.fireChannelRead(Self.wrapInboundOut(.malformed(callID: callID)))
+            return .malformed(callID: Self.peekCallID(body, at: body.readerIndex, count: min(length, 11)))
         }
-        return .continue
     }
 
     mutating func decodeLast(
@@ -91,29 +92,11 @@ struct FrameDecoder: ByteToMessageDecoder {
     }
 }
 
-/// Writes each outbound `Frame` as a 4-byte big-endian length and the serialized message.
+/// Writes each outbound frame as a 4-byte big-endian length and the `Frame` message.
 struct FrameEncoder: MessageToByteEncoder {
-    typealias OutboundIn = Pixecom_Rpc_V1_Frame
+    typealias OutboundIn = WireFrame
 
-    func encode(data: Pixecom_Rpc_V1_Frame, out: inout ByteBuffer) throws {
-        let bytes: [UInt8] = try data.serializedBytes()
-        out.reserveCapacity(4 + bytes.count)
-        out.writeInteger(UInt32(bytes.count))
-        out.writeBytes(bytes)
-    }
-}
-
-extension Pixecom_Rpc_V1_Frame {
-    /// A response frame that ends call `callID` with `status`, carrying `payload` when OK.
-    static func response(callID: UInt64, payload: Data = Data(), status: Pixecom_Rpc_V1_Status) -> Self {
-        var frame = Pixecom_Rpc_V1_Frame()
-        frame.callID = callID
-        frame.response.payload = payload
-        frame.response.status = status
-        return frame
-    }
-
-    static func status(callID: UInt64, _ error: RPCError) -> Self {
-        .response(callID: callID, status: error.status)
+    func encode(data: WireFrame, out: inout ByteBuffer) throws {
+        data.write(to: &out)
     }
 }

@@ -1,0 +1,200 @@
+/// Which replica a call goes to, and what each replica's record says about it. Pure: the client
+/// channel holds it under a lock and passes in the time and the randomness.
+///
+/// Per endpoint it tracks calls in flight, a `CircuitBreaker`, consecutive failures for outlier
+/// ejection, the last health-check answer and connection backoff. A call goes to the better of
+/// two randomly drawn eligible endpoints (power of two choices on calls in flight), which spreads
+/// load like least-loaded without a global scan and keeps away from a slow replica.
+///
+/// Eligible: not ejected, breaker not open, health not NOT_SERVING, not waiting out a connection
+/// backoff. Ejection follows Envoy's outlier detection: `consecutiveFailures` in a row eject an
+/// endpoint for `baseEjectionTime` times its number of ejections, with at most
+/// `maxEjectedPercent` of the endpoints (but at least one of two or more) out at once.
+public struct LoadBalancer: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        public var consecutiveFailures: Int = 5
+        public var baseEjectionTime: Duration = .seconds(30)
+        public var maxEjectionTime: Duration = .seconds(300)
+        public var maxEjectedPercent: Int = 10
+        public var breaker = CircuitBreaker.Configuration()
+        /// Connection attempts back off from `reconnectInitial`, times `reconnectMultiplier` per
+        /// failure, up to `reconnectMax`, with ±20 % jitter.
+        public var reconnectInitial: Duration = .milliseconds(100)
+        public var reconnectMax: Duration = .seconds(5)
+        public var reconnectMultiplier: Double = 1.6
+
+        public init() {}
+    }
+
+    public enum Health: Sendable, Equatable {
+        case unknown
+        case serving
+        case notServing
+    }
+
+    /// How a call ended, as far as the endpoint's record is concerned.
+    public enum Outcome: Sendable, Equatable {
+        case success
+        /// The endpoint misbehaved (unavailable, internal, deadline, overload).
+        case endpointFailure
+        /// The caller's fault or an answer about data (not found, invalid argument...): says
+        /// nothing about the endpoint's health.
+        case neutral
+    }
+
+    struct EndpointRecord: Sendable {
+        var endpoint: Endpoint
+        var inFlight = 0
+        var breaker: CircuitBreaker
+        var consecutiveFailures = 0
+        var ejectedUntil: ContinuousClock.Instant?
+        var ejections = 0
+        var health = Health.unknown
+        var reconnectAfter: ContinuousClock.Instant?
+        var connectFailures = 0
+    }
+
+    public let configuration: Configuration
+    private(set) var records: [EndpointRecord]
+
+    public init(endpoints: [Endpoint], configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        self.records = endpoints.map { EndpointRecord(endpoint: $0, breaker: CircuitBreaker(configuration: configuration.breaker)) }
+    }
+
+    public var endpoints: [Endpoint] { self.records.map(\.endpoint) }
+
+    /// Replaces the endpoint list (a DNS re-resolution); endpoints that stay keep their record.
+    public mutating func update(endpoints: [Endpoint]) {
+        var kept: [Endpoint: EndpointRecord] = [:]
+        for record in self.records { kept[record.endpoint] = record }
+        self.records = endpoints.map {
+            kept[$0] ?? EndpointRecord(endpoint: $0, breaker: CircuitBreaker(configuration: self.configuration.breaker))
+        }
+    }
+
+    // MARK: - Picking
+
+    /// Chooses an endpoint for a call and counts the call in flight there. `avoiding` lists
+    /// endpoints a retry should not return to while there is another choice. nil: no endpoint is
+    /// eligible now.
+    public mutating func pick(now: ContinuousClock.Instant, avoiding: Set<Endpoint> = [], random: inout some RandomNumberGenerator) -> Endpoint? {
+        var eligible: [Int] = []
+        var fallback: [Int] = []
+        for index in self.records.indices where self.isEligible(index, now: now) {
+            if avoiding.contains(self.records[index].endpoint) { fallback.append(index) } else { eligible.append(index) }
+        }
+        if eligible.isEmpty { eligible = fallback }
+        guard !eligible.isEmpty else { return nil }
+        var chosen = eligible[Int.random(in: 0..<eligible.count, using: &random)]
+        if eligible.count > 1 {
+            var other = eligible[Int.random(in: 0..<(eligible.count - 1), using: &random)]
+            if other == chosen { other = eligible[eligible.count - 1] }
+            if self.records[other].inFlight < self.records[chosen].inFlight { chosen = other }
+        }
+        guard self.records[chosen].breaker.allowsCall(now: now) else { return nil }
+        self.records[chosen].inFlight += 1
+        return self.records[chosen].endpoint
+    }
+
+    private mutating func isEligible(_ index: Int, now: ContinuousClock.Instant) -> Bool {
+        let record = self.records[index]
+        if let until = record.ejectedUntil {
+            guard now >= until else { return false }
+            self.records[index].ejectedUntil = nil
+        }
+        if let after = record.reconnectAfter, now < after { return false }
+        if record.health == .notServing { return false }
+        return record.breaker.wouldAllowCall(now: now)
+    }
+
+    // MARK: - Recording
+
+    /// A call picked with `pick` ended.
+    public mutating func callEnded(at endpoint: Endpoint, outcome: Outcome, now: ContinuousClock.Instant) {
+        guard let index = self.index(of: endpoint) else { return }
+        self.records[index].inFlight = max(0, self.records[index].inFlight - 1)
+        switch outcome {
+        case .neutral:
+            self.records[index].breaker.record(failure: false, now: now)
+            self.records[index].consecutiveFailures = 0
+        case .success:
+            self.records[index].breaker.record(failure: false, now: now)
+            self.records[index].consecutiveFailures = 0
+            self.records[index].connectFailures = 0
+        case .endpointFailure:
+            self.records[index].breaker.record(failure: true, now: now)
+            self.records[index].consecutiveFailures += 1
+            if self.records[index].consecutiveFailures >= self.configuration.consecutiveFailures {
+                self.eject(index, now: now)
+            }
+        }
+    }
+
+    /// A connection attempt failed: back off before the next one (capped, jittered).
+    public mutating func connectFailed(to endpoint: Endpoint, now: ContinuousClock.Instant, jitter: Double) {
+        guard let index = self.index(of: endpoint) else { return }
+        self.records[index].connectFailures += 1
+        let failures = self.records[index].connectFailures
+        var delay = Double(self.configuration.reconnectInitial.nanoseconds)
+        for _ in 1..<failures { delay *= self.configuration.reconnectMultiplier }
+        delay = min(delay, Double(self.configuration.reconnectMax.nanoseconds)) * (0.8 + 0.4 * min(1, max(0, jitter)))
+        self.records[index].reconnectAfter = now + .nanoseconds(Int64(delay))
+    }
+
+    public mutating func connected(to endpoint: Endpoint) {
+        guard let index = self.index(of: endpoint) else { return }
+        self.records[index].connectFailures = 0
+        self.records[index].reconnectAfter = nil
+    }
+
+    public mutating func healthChanged(of endpoint: Endpoint, to health: Health) {
+        guard let index = self.index(of: endpoint) else { return }
+        self.records[index].health = health
+    }
+
+    public func health(of endpoint: Endpoint) -> Health? {
+        self.index(of: endpoint).map { self.records[$0].health }
+    }
+
+    public func isEjected(_ endpoint: Endpoint, now: ContinuousClock.Instant) -> Bool {
+        guard let index = self.index(of: endpoint), let until = self.records[index].ejectedUntil else { return false }
+        return now < until
+    }
+
+    public func breakerState(of endpoint: Endpoint) -> CircuitBreaker.State? {
+        self.index(of: endpoint).map { self.records[$0].breaker.state }
+    }
+
+    public func inFlight(at endpoint: Endpoint) -> Int {
+        self.index(of: endpoint).map { self.records[$0].inFlight } ?? 0
+    }
+
+    private mutating func eject(_ index: Int, now: ContinuousClock.Instant) {
+        guard self.records.count > 1, self.records[index].ejectedUntil == nil else { return }
+        let ejected = self.records.filter { ($0.ejectedUntil ?? now) > now }.count
+        let allowed = max(1, self.records.count * self.configuration.maxEjectedPercent / 100)
+        guard ejected < allowed else { return }
+        self.records[index].ejections += 1
+        let time = min(
+            self.configuration.maxEjectionTime,
+            self.configuration.baseEjectionTime * self.records[index].ejections
+        )
+        self.records[index].ejectedUntil = now + time
+        self.records[index].consecutiveFailures = 0
+    }
+
+    private func index(of endpoint: Endpoint) -> Int? {
+        self.records.firstIndex { $0.endpoint == endpoint }
+    }
+}
+
+extension RPCCode {
+    /// Whether a call ending with this code counts against the endpoint that answered.
+    var countsAgainstEndpoint: Bool {
+        switch self {
+        case .unavailable, .internal, .unknown, .dataLoss, .deadlineExceeded, .resourceExhausted: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,237 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
+import PixEcomProtos
+import SwiftProtobuf
+import Synchronization
+
+/// A channel to one service over mutual TLS: a connection per replica, calls balanced across
+/// replicas (`LoadBalancer`), retried by `RetryPolicy` within a `RetryThrottle`, kept away from
+/// failing replicas by circuit breakers, outlier ejection and health checks.
+///
+/// Calls made while serving another call inherit its remaining deadline, request id and trace.
+/// Health checking and DNS re-resolution run while `run()` runs (a `Service` in the services);
+/// calls work without it, on the configured addresses. Thread-safe.
+public final class RPCClient: Sendable {
+    let configuration: RPCClientConfiguration
+    let tls: NIOSSLContext
+    let connectionConfiguration: ClientConnection.Configuration
+    let balancer: NIOLockedValueBox<LoadBalancer>
+    let throttle: NIOLockedValueBox<RetryThrottle>
+    let subchannels = NIOLockedValueBox<[Endpoint: Subchannel]>([:])
+    let random = NIOLockedValueBox(SystemRandomNumberGenerator())
+    let closed = Atomic<Bool>(false)
+
+    public init(configuration: RPCClientConfiguration, tls: NIOSSLContext) {
+        precondition(!configuration.endpoints.isEmpty, "an RPC client needs at least one endpoint")
+        self.configuration = configuration
+        self.tls = tls
+        self.connectionConfiguration = ClientConnection.Configuration(
+            serverService: configuration.serverService,
+            connectTimeout: configuration.connectTimeout,
+            maxFrameSize: configuration.maxFrameSize,
+            liveness: .init(
+                keepaliveInterval: configuration.keepaliveInterval,
+                keepaliveTimeout: configuration.keepaliveTimeout,
+                idleTimeout: nil
+            )
+        )
+        self.balancer = NIOLockedValueBox(LoadBalancer(endpoints: configuration.endpoints, configuration: configuration.loadBalancer))
+        self.throttle = NIOLockedValueBox(configuration.retryThrottle)
+    }
+
+    /// Makes a unary call. Throws `RPCError` for every failure, including transport ones
+    /// (`UNAVAILABLE`) and deadlines (`DEADLINE_EXCEEDED`).
+    ///
+    /// - Parameters:
+    ///   - timeout: how long to wait in all, retries included; default
+    ///     `RPCClientConfiguration.defaultTimeout`, shortened to what remains of an inherited
+    ///     deadline.
+    ///   - idempotent: whether the call may be retried after it may have reached the server;
+    ///     default: whether the method is in `RPCClientConfiguration.idempotentMethods`.
+    public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: String,
+        _ request: Request,
+        as: Response.Type = Response.self,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil,
+        idempotent: Bool? = nil
+    ) async throws -> Response {
+        let payload: ByteBuffer
+        do {
+            payload = try request.serializedBuffer()
+        } catch {
+            throw RPCError(.invalidArgument, "request could not be serialized: \(error)")
+        }
+        let deadline = try self.deadline(for: method, timeout: timeout ?? self.configuration.defaultTimeout)
+        let call = ClientCall(method: method, metadata: self.outgoingMetadata(metadata), service: self.configuration.serverService)
+        let retryable = idempotent ?? self.configuration.idempotentMethods.contains(method)
+        let response = try await self.intercepted(call) { call in
+            try await self.unaryAttempts(call, payload: payload, deadline: deadline, idempotent: retryable)
+        }
+        do {
+            return try Response(buffer: response)
+        } catch {
+            throw RPCError(.internal, "response payload is not a valid \(Response.protoMessageName)")
+        }
+    }
+
+    /// Closes every connection; calls in flight fail with UNAVAILABLE.
+    public func close() async {
+        self.closed.store(true, ordering: .releasing)
+        let subchannels = self.subchannels.withLockedValue { subchannels in
+            defer { subchannels.removeAll() }
+            return Array(subchannels.values)
+        }
+        for subchannel in subchannels { await subchannel.close() }
+    }
+
+    // MARK: - Attempts
+
+    private func unaryAttempts(_ call: ClientCall, payload: ByteBuffer, deadline: ContinuousClock.Instant, idempotent: Bool) async throws -> ByteBuffer {
+        let policy = self.configuration.retryPolicy
+        var attempt = 1
+        var avoiding: Set<Endpoint> = []
+        var lastError: RPCError?
+        while true {
+            let now = ContinuousClock.now
+            guard now < deadline else {
+                throw lastError.map { RPCError(.deadlineExceeded, "deadline exceeded after \(attempt - 1) attempts; last: \($0.message)") }
+                    ?? RPCError(.deadlineExceeded, "deadline exceeded before calling \(call.method)")
+            }
+            let endpoint = try self.pick(avoiding: avoiding, now: now, lastError: lastError)
+            let request = WireRequest(method: call.method, metadata: call.metadata, payload: payload)
+            do {
+                let connection = try await self.connection(to: endpoint)
+                let response = try await connection.unary(request, deadline: deadline)
+                self.record(endpoint, .success)
+                return response
+            } catch let unprocessed as UnprocessedCallError {
+                // Nothing happened on the server: try another replica at once, whatever the method.
+                self.record(endpoint, .neutral)
+                lastError = unprocessed.error
+                guard attempt < policy.maxAttempts, !Task.isCancelled else { throw unprocessed.error }
+            } catch let error as RPCError {
+                self.record(endpoint, error.code.countsAgainstEndpoint ? .endpointFailure : .neutral)
+                lastError = error
+                guard idempotent, self.shouldRetry(error, attempt: attempt, policy: policy) else { throw error }
+                let delay = error.retryDelayMillis.map { Duration.milliseconds(Int64(clamping: $0)) }
+                    ?? policy.backoff(beforeAttempt: attempt + 1, random: self.random.withLockedValue { Double.random(in: 0...1, using: &$0) })
+                guard ContinuousClock.now + delay < deadline else { throw error }
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    throw RPCError(.cancelled, "call cancelled")
+                }
+            } catch is CancellationError {
+                self.record(endpoint, .neutral)
+                throw RPCError(.cancelled, "call cancelled")
+            }
+            attempt += 1
+            avoiding.insert(endpoint)
+        }
+    }
+
+    private func shouldRetry(_ error: RPCError, attempt: Int, policy: RetryPolicy) -> Bool {
+        guard policy.retryableCodes.contains(error.code), attempt < policy.maxAttempts, !Task.isCancelled else { return false }
+        // RESOURCE_EXHAUSTED is retried only when the server said when (an oversized message
+        // will not get smaller).
+        if error.code == .resourceExhausted && error.retryDelayMillis == nil { return false }
+        return self.throttle.withLockedValue { $0.allowsRetry }
+    }
+
+    /// An endpoint for the next attempt, counted in flight.
+    func pick(avoiding: Set<Endpoint>, now: ContinuousClock.Instant, lastError: RPCError?) throws -> Endpoint {
+        guard !self.closed.load(ordering: .acquiring) else {
+            throw RPCError(.unavailable, "the client for \(self.configuration.serverService) is closed")
+        }
+        let picked = self.random.withLockedValue { random in
+            self.balancer.withLockedValue { $0.pick(now: now, avoiding: avoiding, random: &random) }
+        }
+        guard let picked else {
+            let reason = lastError.map { "; last error: \($0.message)" } ?? ""
+            throw RPCError(
+                .unavailable,
+                "no \(self.configuration.serverService) endpoint is available (all unreachable, unhealthy, ejected or with an open circuit)\(reason)"
+            )
+        }
+        return picked
+    }
+
+    /// Records how a call at `endpoint` ended, for its breaker, ejection and the retry throttle.
+    func record(_ endpoint: Endpoint, _ outcome: LoadBalancer.Outcome) {
+        let now = ContinuousClock.now
+        self.balancer.withLockedValue { $0.callEnded(at: endpoint, outcome: outcome, now: now) }
+        self.throttle.withLockedValue { throttle in
+            switch outcome {
+            case .success: throttle.recordSuccess()
+            case .endpointFailure: throttle.recordFailure()
+            case .neutral: break
+            }
+        }
+    }
+
+    /// The connection to `endpoint`, opened when needed. A failure to connect starts the
+    /// endpoint's reconnect backoff and counts as an unprocessed call.
+    func connection(to endpoint: Endpoint) async throws -> ClientConnection {
+        let subchannel = self.subchannels.withLockedValue { subchannels in
+            if let existing = subchannels[endpoint] { return existing }
+            let created = Subchannel(endpoint: endpoint, tls: self.tls, configuration: self.connectionConfiguration)
+            subchannels[endpoint] = created
+            return created
+        }
+        do {
+            let connection = try await subchannel.connection()
+            self.balancer.withLockedValue { $0.connected(to: endpoint) }
+            return connection
+        } catch let error as RPCError {
+            let jitter = self.random.withLockedValue { Double.random(in: 0...1, using: &$0) }
+            self.balancer.withLockedValue { $0.connectFailed(to: endpoint, now: .now, jitter: jitter) }
+            throw UnprocessedCallError(error: error)
+        }
+    }
+
+    // MARK: - Context propagation
+
+    /// The call's deadline: its own timeout, shortened to what remains of the call being served.
+    func deadline(for method: String, timeout: Duration) throws -> ContinuousClock.Instant {
+        let now = ContinuousClock.now
+        var deadline = now + timeout
+        if let inherited = ServerContext.current?.deadline {
+            guard inherited > now else {
+                throw RPCError(.deadlineExceeded, "deadline exceeded before calling \(method)")
+            }
+            deadline = min(deadline, inherited)
+        }
+        return deadline
+    }
+
+    /// The caller's metadata plus what travels from the call being served: the request id and
+    /// the trace (a child span of the served call).
+    func outgoingMetadata(_ metadata: [String: String]) -> [String: String] {
+        guard let served = ServerContext.current else { return metadata }
+        var metadata = metadata
+        if metadata["x-request-id"] == nil { metadata["x-request-id"] = served.requestID }
+        if metadata["traceparent"] == nil {
+            if let trace = served.trace {
+                metadata["traceparent"] = trace.child().traceparent
+            } else if let inherited = served.metadata["traceparent"] {
+                metadata["traceparent"] = inherited
+            }
+        }
+        return metadata
+    }
+
+    /// Runs `body` inside the client interceptors, first outermost.
+    func intercepted<Result: Sendable>(
+        _ call: ClientCall,
+        from index: Int = 0,
+        _ body: (ClientCall) async throws -> Result
+    ) async throws -> Result {
+        let interceptors = self.configuration.interceptors
+        guard index < interceptors.count else { return try await body(call) }
+        return try await interceptors[index].intercept(call) { call in
+            try await self.intercepted(call, from: index + 1, body)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// Keepalive and idle logic of one connection, either side, without I/O or clocks of its own:
+/// the handler calls `tick` from a repeating timer and reports what it reads.
+///
+/// - A connection that has read nothing for `keepaliveInterval` sends a Ping; if nothing at all
+///   arrives within `keepaliveTimeout` after that, the peer is dead and the connection closes
+///   (its calls fail with UNAVAILABLE and may be retried elsewhere).
+/// - A connection with no open call for `idleTimeout` is closed gracefully (GOAWAY first).
+struct ConnectionLivenessStateMachine {
+    struct Configuration: Sendable, Equatable {
+        var keepaliveInterval: Duration
+        var keepaliveTimeout: Duration
+        /// nil: never close for idleness.
+        var idleTimeout: Duration?
+    }
+
+    enum Action: Equatable {
+        case none
+        case sendPing(opaque: UInt64)
+        /// No sign of life from the peer after a ping: close at once.
+        case closeDeadPeer
+        /// No calls for the idle timeout: drain and close.
+        case closeIdle
+    }
+
+    let configuration: Configuration
+    private var lastRead: ContinuousClock.Instant
+    private var pingSentAt: ContinuousClock.Instant?
+    private var idleSince: ContinuousClock.Instant?
+    private var nextOpaque: UInt64 = 1
+    private var idleReported = false
+
+    init(configuration: Configuration, now: ContinuousClock.Instant) {
+        self.configuration = configuration
+        self.lastRead = now
+        self.idleSince = now
+    }
+
+    /// Anything arrived from the peer: it is alive.
+    mutating func receivedData(now: ContinuousClock.Instant) {
+        self.lastRead = now
+        self.pingSentAt = nil
+    }
+
+    /// The number of open calls changed.
+    mutating func openCallsChanged(to count: Int, now: ContinuousClock.Instant) {
+        if count == 0 {
+            if self.idleSince == nil { self.idleSince = now }
+        } else {
+            self.idleSince = nil
+            self.idleReported = false
+        }
+    }
+
+    mutating func tick(now: ContinuousClock.Instant) -> Action {
+        if let sent = self.pingSentAt {
+            if now - sent >= self.configuration.keepaliveTimeout { return .closeDeadPeer }
+        } else if now - self.lastRead >= self.configuration.keepaliveInterval {
+            self.pingSentAt = now
+            defer { self.nextOpaque &+= 1 }
+            return .sendPing(opaque: self.nextOpaque)
+        }
+        if let idleTimeout = self.configuration.idleTimeout, let since = self.idleSince, !self.idleReported,
+            now - since >= idleTimeout
+        {
+            self.idleReported = true
+            return .closeIdle
+        }
+        return .none
+    }
+
+    /// How often `tick` should run to honour the configuration.
+    var tickInterval: Duration {
+        var shortest = min(self.configuration.keepaliveInterval, self.configuration.keepaliveTimeout)
+        if let idle = self.configuration.idleTimeout { shortest = min(shortest, idle) }
+        return max(.milliseconds(10), shortest / 4)
+    }
+}

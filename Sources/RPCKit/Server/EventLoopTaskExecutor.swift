@@ -1,0 +1,24 @@
+import NIOCore
+
+/// Runs Swift tasks on a NIO event loop thread.
+///
+/// A connection's calls run with this executor as their task-executor preference, so a handler
+/// starts on the thread that read its request and writes its response from that same thread:
+/// no hop to the cooperative pool and back for each call. Work that suspends resumes here too.
+/// Handlers must not block (they are ordinary async functions; CPU-heavy work such as password
+/// hashing belongs on a thread pool).
+final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
+    // @unchecked: `eventLoop` is immutable and event loops are thread-safe.
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        self.eventLoop.execute {
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        }
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// Settings of an RPC server. Defaults follow common gRPC practice.
+public struct RPCServerConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port; read the bound one from `RPCServer.localPort`.
+    public var port: Int
+    /// The largest frame accepted, in bytes; larger frames get RESOURCE_EXHAUSTED. Default 4 MiB.
+    public var maxFrameSize: Int = 4 * 1024 * 1024
+    /// Calls served at once per connection; more get RESOURCE_EXHAUSTED. Default 100.
+    public var maxConcurrentCallsPerConnection: Int = 100
+    /// How long in-flight calls may run after a graceful shutdown starts. Default 10 s.
+    public var drainTimeout: Duration = .seconds(10)
+    /// A connection that completes no TLS handshake within this is closed. Default 10 s.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// After this long without reading anything the server pings the client, and closes the
+    /// connection when nothing arrives within `keepaliveTimeout` more. Defaults 60 s and 20 s.
+    public var keepaliveInterval: Duration = .seconds(60)
+    public var keepaliveTimeout: Duration = .seconds(20)
+    /// A connection with no call for this long is closed (GOAWAY first). Default 15 minutes.
+    public var idleTimeout: Duration? = .seconds(15 * 60)
+    /// Wrap every call, first outermost.
+    public var interceptors: [any RPCServerInterceptor] = []
+    /// Run handlers on the event loop of their connection (default; fewer thread hops) or on the
+    /// cooperative pool.
+    public var runsHandlersOnEventLoop = true
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// An RPC server over mutual TLS.
+///
+/// `bind` opens the listening socket; `run` serves until `beginGracefulShutdown` has drained every
+/// connection (or the task is cancelled). Every server answers the health service
+/// (`pixecom.health.v1.Health`) from `health`.
+public final class RPCServer: Sendable {
+    private let configuration: RPCServerConfiguration
+    private let router: RPCRouter
+    private let logger: Logger
+    private let listener: NIOAsyncChannel<AcceptedConnection, Never>
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: ServerConnection]>([:])
+    private let shuttingDown = NIOLockedValueBox(false)
+
+    /// The bound port.
+    public let localPort: Int
+    /// What the health service answers; NOT_SERVING once shutdown begins.
+    public let health: HealthStatus
+
+    struct AcceptedConnection: Sendable {
+        let calls: AsyncStream<IncomingCall>
+        let connection: ServerConnection
+    }
+
+    private init(
+        configuration: RPCServerConfiguration,
+        router: RPCRouter,
+        health: HealthStatus,
+        logger: Logger,
+        listener: NIOAsyncChannel<AcceptedConnection, Never>
+    ) {
+        self.configuration = configuration
+        self.router = router
+        self.health = health
+        self.logger = logger
+        self.listener = listener
+        self.localPort = listener.channel.localAddress?.port ?? configuration.port
+    }
+
+    /// Opens the listening socket.
+    public static func bind(
+        configuration: RPCServerConfiguration,
+        tls: NIOSSLContext,
+        router: RPCRouter,
+        health: HealthStatus = HealthStatus(),
+        logger: Logger
+    ) async throws -> RPCServer {
+        var router = router
+        HealthService(status: health).register(on: &router)
+        let finalRouter = router
+        let maxFrameSize = configuration.maxFrameSize
+        let handlerConfiguration = ServerConnectionHandler.Configuration(
+            stateMachine: .init(maxConcurrentCalls: configuration.maxConcurrentCallsPerConnection),
+            liveness: .init(
+                keepaliveInterval: configuration.keepaliveInterval,
+                keepaliveTimeout: configuration.keepaliveTimeout,
+                idleTimeout: configuration.idleTimeout
+            ),
+            handshakeTimeout: configuration.handshakeTimeout
+        )
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let (calls, continuation) = AsyncStream.makeStream(of: IncomingCall.self)
+                    let handler = ServerConnectionHandler(
+                        configuration: handlerConfiguration,
+                        router: finalRouter,
+                        calls: continuation,
+                        logger: logger
+                    )
+                    try channel.pipeline.syncOperations.addHandlers([
+                        NIOSSLServerHandler(context: tls),
+                        ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)),
+                        handler,
+                    ])
+                    return AcceptedConnection(
+                        calls: calls,
+                        connection: ServerConnection(
+                            channel: channel,
+                            handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
+                            peerService: nil
+                        )
+                    )
+                }
+            }
+        return RPCServer(configuration: configuration, router: finalRouter, health: health, logger: logger, listener: listener)
+    }
+
+    /// Serves connections until the listener closes and every connection has ended.
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await self.listener.executeThenClose { inbound in
+                for try await connection in inbound {
+                    group.addTask { await self.serve(connection) }
+                }
+            }
+        }
+    }
+
+    /// Stops accepting connections and calls; in-flight calls finish, then connections close.
+    /// Connections still busy after the drain timeout are closed. The health service answers
+    /// NOT_SERVING from now on.
+    public func beginGracefulShutdown() {
+        let first = self.shuttingDown.withLockedValue { value in
+            defer { value = true }
+            return !value
+        }
+        guard first else { return }
+        self.logger.info("rpc.server.draining")
+        self.health.beginShutdown()
+        self.listener.channel.close(promise: nil)
+        let connections = self.connections.withLockedValue { Array($0.values) }
+        for connection in connections {
+            Self.drain(connection, timeout: self.configuration.drainTimeout)
+        }
+    }
+
+    private static func drain(_ connection: ServerConnection, timeout: Duration) {
+        let handler = connection.handler
+        let channel = connection.channel
+        channel.eventLoop.execute {
+            handler.value.beginDrain(reason: "server shutting down")
+        }
+        channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func serve(_ accepted: AcceptedConnection) async {
+        let key = ObjectIdentifier(accepted.connection.channel)
+        let drainNow = self.shuttingDown.withLockedValue { shuttingDown in
+            if !shuttingDown { self.connections.withLockedValue { $0[key] = accepted.connection } }
+            return shuttingDown
+        }
+        if drainNow {
+            Self.drain(accepted.connection, timeout: self.configuration.drainTimeout)
+        }
+        let executor: (any TaskExecutor)? =
+            self.configuration.runsHandlersOnEventLoop ? EventLoopTaskExecutor(accepted.connection.channel.eventLoop) : nil
+        await withTaskExecutorPreference(executor) {
+            await withDiscardingTaskGroup { group in
+                for await call in accepted.calls {
+                    group.addTask { await self.serve(call) }
+                }
+            }
+        }
+        _ = self.connections.withLockedValue { $0.removeValue(forKey: key) }
+    }
+
+    private func serve(_ call: IncomingCall) async {
+        let request = call.request
+        let requestID = request.metadata["x-request-id"].flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 } ?? RequestID.next()
+        let deadline: ContinuousClock.Instant? =
+            request.timeoutMicros == 0 ? nil : call.receivedAt.advanced(by: .microseconds(Int64(clamping: request.timeoutMicros)))
+        let context = ServerContext(
+            method: request.method,
+            metadata: request.metadata,
+            deadline: deadline,
+            peerService: call.connection.peerService,
+            requestID: requestID,
+            logger: self.logger
+        )
+        let interrupted = withUnsafeCurrentTask { task in task.flatMap { call.control.attach($0) } }
+        if interrupted != nil { return }  // the connection already answered the call
+        let outcome: Result<ByteBuffer, any Error>
+        do {
+            let payload = try await self.runChain(call, context: context, index: 0)
+            outcome = .success(payload.buffer)
+        } catch {
+            outcome = .failure(error)
+        }
+        call.control.detach()
+        switch outcome {
+        case .success(let payload):
+            call.connection.finish(callID: call.id, payload: payload, status: .ok)
+        case .failure(let error):
+            call.connection.finish(callID: call.id, payload: ByteBuffer(), status: RPCStatus(self.status(for: error, context: context)))
+        }
+    }
+
+    /// Runs the interceptors from `index` on, then the handler.
+    private func runChain(_ call: IncomingCall, context: ServerContext, index: Int) async throws -> RPCResponsePayload {
+        let interceptors = self.configuration.interceptors
+        if index < interceptors.count {
+            return try await interceptors[index].intercept(context: context) { context in
+                try await self.runChain(call, context: context, index: index + 1)
+            }
+        }
+        return try await ServerContext.$current.withValue(context) {
+            switch call.route {
+            case .unary(let handler):
+                return RPCResponsePayload(buffer: try await handler(call.request.payload, context))
+            case .serverStreaming(let handler):
+                try await handler(call.request.payload, RawResponseWriter(callID: call.id, connection: call.connection), context)
+                return RPCResponsePayload(buffer: ByteBuffer())
+            }
+        }
+    }
+
+    /// The status a failed call ends with. Errors that are not statuses become INTERNAL without
+    /// their description, so internals never reach a caller.
+    private func status(for error: any Error, context: ServerContext) -> RPCError {
+        switch error {
+        case let error as RPCError:
+            return error
+        case let error as any RPCErrorConvertible where error.rpcError != nil:
+            return error.rpcError!
+        case is CancellationError:
+            return RPCError(.cancelled, "call cancelled")
+        default:
+            context.logger.error("rpc.handler.failed", metadata: ["error": "\(String(reflecting: error))"])
+            return RPCError(.internal, "internal error (request id \(context.requestID))")
+        }
+    }
+}

@@ -1,0 +1,171 @@
+/// The protocol logic of one server connection, without I/O: which calls are open, how much
+/// stream credit each has, whether the connection drains. The NIO handler feeds it events and
+/// performs the actions it returns; tests drive it directly.
+///
+/// Invariants: a call id is open at most once; every open call ends exactly once (`finish`
+/// returns `.send` once per call, `.drop` after); after draining begins no call is accepted; the
+/// connection closes only when draining and no call is open.
+struct ServerConnectionStateMachine {
+    struct Configuration: Sendable {
+        var maxConcurrentCalls: Int
+        /// Stream credit when the client asks for none.
+        var defaultWindow: Int = 16
+        /// The most stream credit a call may hold (initial window plus updates).
+        var maxWindow: Int = 1 << 16
+    }
+
+    private struct Call {
+        var isStream: Bool
+        var credit: Int
+    }
+
+    private enum State: Equatable {
+        case active
+        /// GOAWAY sent: calls up to `lastCallID` are served; no new ones are accepted.
+        case draining(lastCallID: UInt64)
+        case closed
+    }
+
+    let configuration: Configuration
+    private var calls: [UInt64: Call] = [:]
+    private var state = State.active
+    private(set) var lastAcceptedCallID: UInt64 = 0
+
+    init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    var openCalls: Int { self.calls.count }
+    var isDraining: Bool { self.state != .active }
+
+    // MARK: - Calls
+
+    enum RequestAction: Equatable {
+        /// Start the handler.
+        case accept
+        /// Answer the call with this status at once; no handler runs.
+        case reject(RPCError)
+    }
+
+    mutating func receivedRequest(callID: UInt64, isStream: Bool, initialWindow: UInt32) -> RequestAction {
+        switch self.state {
+        case .draining, .closed:
+            return .reject(RPCError(.unavailable, "server is shutting down; call not processed, retry elsewhere"))
+        case .active:
+            break
+        }
+        if callID == 0 || callID % 2 == 0 {
+            return .reject(RPCError(.invalidArgument, "call id \(callID) is not a client call id (odd, non-zero)"))
+        }
+        if self.calls[callID] != nil {
+            return .reject(RPCError(.invalidArgument, "call id \(callID) is already in use"))
+        }
+        if self.calls.count >= self.configuration.maxConcurrentCalls {
+            return .reject(
+                RPCError(
+                    .resourceExhausted,
+                    "too many concurrent calls on this connection (limit \(self.configuration.maxConcurrentCalls))",
+                    retryDelayMillis: 10
+                )
+            )
+        }
+        let window = initialWindow == 0 ? self.configuration.defaultWindow : min(Int(initialWindow), self.configuration.maxWindow)
+        self.calls[callID] = Call(isStream: isStream, credit: window)
+        self.lastAcceptedCallID = max(self.lastAcceptedCallID, callID)
+        return .accept
+    }
+
+    enum FinishAction: Equatable {
+        /// Send the final frame.
+        case send
+        /// Send the final frame, then close: the connection drained.
+        case sendAndClose
+        /// The call already ended (cancelled, failed); send nothing.
+        case drop
+    }
+
+    /// A handler produced its final status.
+    mutating func finish(callID: UInt64) -> FinishAction {
+        guard self.calls.removeValue(forKey: callID) != nil else { return .drop }
+        return self.shouldClose ? .sendAndClose : .send
+    }
+
+    enum CancelAction: Equatable {
+        /// Stop the handler; send nothing.
+        case interrupt
+        case none
+        /// The connection drained with this: close it.
+        case interruptAndClose
+    }
+
+    /// The client cancelled a call (or a frame for it was refused): the call ends without a
+    /// response from the handler.
+    mutating func cancel(callID: UInt64) -> CancelAction {
+        guard self.calls.removeValue(forKey: callID) != nil else { return .none }
+        return self.shouldClose ? .interruptAndClose : .interrupt
+    }
+
+    // MARK: - Stream flow control
+
+    enum SendMessageAction: Equatable {
+        /// Credit taken: write the message.
+        case send
+        /// No credit: wait for a window update.
+        case wait
+        /// The call has ended: the handler should stop.
+        case callEnded
+    }
+
+    /// A stream handler wants to send one message.
+    mutating func sendMessage(callID: UInt64) -> SendMessageAction {
+        guard var call = self.calls[callID] else { return .callEnded }
+        guard call.credit > 0 else { return .wait }
+        call.credit -= 1
+        self.calls[callID] = call
+        return .send
+    }
+
+    /// The client granted more messages. Returns whether a waiting writer may go on.
+    mutating func receivedWindowUpdate(callID: UInt64, messages: UInt32) -> Bool {
+        guard var call = self.calls[callID], call.isStream, messages > 0 else { return false }
+        call.credit = min(call.credit + Int(messages), self.configuration.maxWindow)
+        self.calls[callID] = call
+        return true
+    }
+
+    func credit(of callID: UInt64) -> Int? { self.calls[callID]?.credit }
+
+    // MARK: - Drain
+
+    enum DrainAction: Equatable {
+        /// Send GOAWAY naming the last call that will be served; close when `closeNow`.
+        case sendGoAway(lastCallID: UInt64, closeNow: Bool)
+        case none
+    }
+
+    /// Stop accepting calls; open calls finish.
+    mutating func beginDrain() -> DrainAction {
+        guard self.state == .active else { return .none }
+        self.state = .draining(lastCallID: self.lastAcceptedCallID)
+        return .sendGoAway(lastCallID: self.lastAcceptedCallID, closeNow: self.calls.isEmpty)
+    }
+
+    /// The peer sent GOAWAY: it sends no more calls. Returns whether to close now.
+    mutating func receivedGoAway() -> Bool {
+        if self.state == .active { self.state = .draining(lastCallID: self.lastAcceptedCallID) }
+        return self.calls.isEmpty
+    }
+
+    /// The connection closed: every open call is interrupted. Returns their ids.
+    mutating func closed() -> [UInt64] {
+        self.state = .closed
+        let open = Array(self.calls.keys)
+        self.calls.removeAll()
+        return open
+    }
+
+    private var shouldClose: Bool {
+        if case .draining = self.state { return self.calls.isEmpty }
+        return false
+    }
+}

@@ -1,0 +1,105 @@
+import NIOCore
+
+/// The status that ends a call (`pixecom.rpc.v1.Status`): a canonical code, a message and the
+/// structured details. OK is a status too; every other code is also an `RPCError`.
+struct RPCStatus: Sendable, Hashable {
+    var code: RPCCode
+    var message: String
+    var fieldViolations: [RPCError.FieldViolation]
+    var retryDelayMillis: UInt64?
+
+    static let ok = RPCStatus(code: .ok, message: "", fieldViolations: [], retryDelayMillis: nil)
+
+    init(code: RPCCode, message: String, fieldViolations: [RPCError.FieldViolation], retryDelayMillis: UInt64?) {
+        self.code = code
+        self.message = message
+        self.fieldViolations = fieldViolations
+        self.retryDelayMillis = retryDelayMillis
+    }
+
+    init(_ error: RPCError) {
+        self.init(code: error.code, message: error.message, fieldViolations: error.fieldViolations, retryDelayMillis: error.retryDelayMillis)
+    }
+
+    var error: RPCError {
+        RPCError(self.code, self.message, fieldViolations: self.fieldViolations, retryDelayMillis: self.retryDelayMillis)
+    }
+
+    var encodedSize: Int {
+        var size = ProtobufWire.varintFieldSize(field: 1, UInt64(self.code.rawValue))
+        size += ProtobufWire.stringFieldSize(2, self.message)
+        for violation in self.fieldViolations {
+            size += ProtobufWire.lengthDelimitedSize(field: 3, length: Self.violationSize(violation))
+        }
+        if let delay = self.retryDelayMillis {
+            size += ProtobufWire.lengthDelimitedSize(field: 4, length: ProtobufWire.varintFieldSize(field: 1, delay))
+        }
+        return size
+    }
+
+    private static func violationSize(_ violation: RPCError.FieldViolation) -> Int {
+        ProtobufWire.stringFieldSize(1, violation.field) + ProtobufWire.stringFieldSize(2, violation.description)
+    }
+
+    func write(to buffer: inout ByteBuffer) {
+        ProtobufWire.writeVarintField(1, UInt64(self.code.rawValue), to: &buffer)
+        ProtobufWire.writeStringField(2, self.message, to: &buffer)
+        for violation in self.fieldViolations {
+            ProtobufWire.writeMessageHeader(3, length: Self.violationSize(violation), to: &buffer)
+            ProtobufWire.writeStringField(1, violation.field, to: &buffer)
+            ProtobufWire.writeStringField(2, violation.description, to: &buffer)
+        }
+        if let delay = self.retryDelayMillis {
+            ProtobufWire.writeMessageHeader(4, length: ProtobufWire.varintFieldSize(field: 1, delay), to: &buffer)
+            ProtobufWire.writeVarintField(1, delay, to: &buffer)
+        }
+    }
+
+    static func decode(_ reader: inout ProtobufReader) throws(ProtobufWireError) -> RPCStatus {
+        var status = RPCStatus(code: .ok, message: "", fieldViolations: [], retryDelayMillis: nil)
+        while let (field, wireType) = try reader.nextField() {
+            switch field {
+            case 1:
+                try ProtobufReader.expect(wireType, ProtobufWire.varint)
+                let raw = try reader.readVarint()
+                status.code = RPCCode(rawValue: Int(Int32(truncatingIfNeeded: raw))) ?? .unknown
+            case 2:
+                try ProtobufReader.expect(wireType, ProtobufWire.lengthDelimited)
+                status.message = try reader.readString()
+            case 3:
+                try ProtobufReader.expect(wireType, ProtobufWire.lengthDelimited)
+                var inner = ProtobufReader(try reader.readLengthDelimited())
+                var violation = RPCError.FieldViolation(field: "", description: "")
+                while let (innerField, innerType) = try inner.nextField() {
+                    switch innerField {
+                    case 1:
+                        try ProtobufReader.expect(innerType, ProtobufWire.lengthDelimited)
+                        violation.field = try inner.readString()
+                    case 2:
+                        try ProtobufReader.expect(innerType, ProtobufWire.lengthDelimited)
+                        violation.description = try inner.readString()
+                    default:
+                        try inner.skip(wireType: innerType)
+                    }
+                }
+                status.fieldViolations.append(violation)
+            case 4:
+                try ProtobufReader.expect(wireType, ProtobufWire.lengthDelimited)
+                var inner = ProtobufReader(try reader.readLengthDelimited())
+                var delay: UInt64 = 0
+                while let (innerField, innerType) = try inner.nextField() {
+                    if innerField == 1 {
+                        try ProtobufReader.expect(innerType, ProtobufWire.varint)
+                        delay = try inner.readVarint()
+                    } else {
+                        try inner.skip(wireType: innerType)
+                    }
+                }
+                status.retryDelayMillis = delay
+            default:
+                try reader.skip(wireType: wireType)
+            }
+        }
+        return status
+    }
+}
