@@ -17,12 +17,9 @@ struct RPCKitTests {
     @Test func unaryCallsEchoAndCarryThePeerIdentity() async throws {
         let server = try await EchoServer(certificates: self.certificates)
         let client = try server.client(self.certificates, identity: "orders")
-        var request = EchoServer.Message()
-        request.refreshToken = "hello"
-        let response = try await client.unary(EchoServer.echo, request, as: EchoServer.Message.self)
-        #expect(response.refreshToken == "hello")
-        let who = try await client.unary(EchoServer.whoAmI, request, as: EchoServer.Message.self)
-        #expect(who.refreshToken == "orders")
+        let response = try await client.unary(EchoServer.echo, EchoServer.Request("hello"), as: EchoServer.Response.self)
+        #expect(response.text == "hello")
+        #expect(server.observed.withLockedValue { $0.lastPeer } == "orders")
         await client.close()
         await server.stop()
     }
@@ -33,15 +30,13 @@ struct RPCKitTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<100 {
                 group.addTask {
-                    var request = EchoServer.Message()
-                    request.refreshToken = "call-\(index)"
-                    let response = try await client.unary(EchoServer.echo, request, as: EchoServer.Message.self)
-                    #expect(response.refreshToken == "call-\(index)")
+                    let response = try await client.unary(EchoServer.echo, EchoServer.Request("call-\(index)"), as: EchoServer.Response.self)
+                    #expect(response.text == "call-\(index)")
                 }
             }
             try await group.waitForAll()
         }
-        #expect(server.calls.withLockedValue { $0 } == 100)
+        #expect(server.calls == 100)
         await client.close()
         await server.stop()
     }
@@ -49,15 +44,17 @@ struct RPCKitTests {
     @Test func statusWithFieldViolationsReachesTheCaller() async throws {
         let server = try await EchoServer(certificates: self.certificates)
         let client = try server.client(self.certificates)
-        var request = EchoServer.Message()
-        request.refreshToken = "was wrong"
+        var request = Pixecom_Testing_V1_FailRequest()
+        request.code = Int32(RPCCode.invalidArgument.rawValue)
+        request.message = "was wrong"
+        request.field = "refresh_token"
         let error = await #expect(throws: RPCError.self) {
-            _ = try await client.unary(EchoServer.fail, request, as: EchoServer.Message.self)
+            _ = try await client.unary(EchoServer.fail, request, as: EchoServer.Response.self)
         }
         #expect(error?.code == .invalidArgument)
         #expect(error?.fieldViolations == [RPCError.FieldViolation(field: "refresh_token", description: "was wrong")])
         let unknown = await #expect(throws: RPCError.self) {
-            _ = try await client.unary("pixecom.test.v1.Echo/Nope", request, as: EchoServer.Message.self)
+            _ = try await client.unary("pixecom.testing.v1.EchoService/Nope", request, as: EchoServer.Response.self)
         }
         #expect(unknown?.code == .unimplemented)
         await client.close()
@@ -68,52 +65,45 @@ struct RPCKitTests {
         let server = try await EchoServer(certificates: self.certificates)
         let client = try server.client(self.certificates)
         // Connect first, so that the 50 ms measure the call and not the TLS handshake.
-        _ = try await client.unary(EchoServer.echo, EchoServer.Message(), as: EchoServer.Message.self)
+        _ = try await client.unary(EchoServer.echo, EchoServer.Request(), as: EchoServer.Response.self)
         let clock = ContinuousClock()
         let start = clock.now
         let error = await #expect(throws: RPCError.self) {
-            _ = try await client.unary(EchoServer.slow, EchoServer.Message(), as: EchoServer.Message.self, timeout: .milliseconds(50))
+            _ = try await client.unary(EchoServer.sleep, sleep(seconds: 30), as: EchoServer.Response.self, timeout: .milliseconds(50))
         }
         let elapsed = clock.now - start
         #expect(error?.code == .deadlineExceeded)
         #expect(elapsed >= .milliseconds(50))
         #expect(elapsed < .milliseconds(1000), "the deadline should end the call promptly, took \(elapsed)")
         // The server stops the handler too.
-        for _ in 0..<100 where server.slowCancelled.withLockedValue({ $0 }) == 0 {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(server.slowCancelled.withLockedValue { $0 } == 1)
+        let observed = try await server.wait { $0.cancelled == 1 }
+        #expect(observed.cancelled == 1)
         await client.close()
         await server.stop()
     }
 
     @Test func anOversizedFrameGetsResourceExhaustedWhileOtherCallsComplete() async throws {
-        let server = try await EchoServer(certificates: self.certificates, maxFrameSize: 64 * 1024)
+        let server = try await EchoServer(certificates: self.certificates) { $0.maxFrameSize = 64 * 1024 }
         let client = try server.client(self.certificates)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                var big = EchoServer.Message()
-                big.refreshToken = String(repeating: "x", count: 100 * 1024)
+                let big = EchoServer.Request(String(repeating: "x", count: 100 * 1024))
                 let error = await #expect(throws: RPCError.self) {
-                    _ = try await client.unary(EchoServer.echo, big, as: EchoServer.Message.self)
+                    _ = try await client.unary(EchoServer.echo, big, as: EchoServer.Response.self)
                 }
                 #expect(error?.code == .resourceExhausted)
                 #expect(error?.message.contains("maximum frame size of 65536 bytes") == true)
             }
             for index in 0..<20 {
                 group.addTask {
-                    var small = EchoServer.Message()
-                    small.refreshToken = "small-\(index)"
-                    let response = try await client.unary(EchoServer.echo, small, as: EchoServer.Message.self)
-                    #expect(response.refreshToken == "small-\(index)")
+                    let response = try await client.unary(EchoServer.echo, EchoServer.Request("small-\(index)"), as: EchoServer.Response.self)
+                    #expect(response.text == "small-\(index)")
                 }
             }
             try await group.waitForAll()
         }
         // The connection is still healthy afterwards.
-        var after = EchoServer.Message()
-        after.refreshToken = "after"
-        #expect(try await client.unary(EchoServer.echo, after, as: EchoServer.Message.self).refreshToken == "after")
+        #expect(try await client.unary(EchoServer.echo, EchoServer.Request("after"), as: EchoServer.Response.self).text == "after")
         await client.close()
         await server.stop()
     }
@@ -129,10 +119,10 @@ struct RPCKitTests {
         )
         let client = try server.client(self.certificates, files: files)
         let error = await #expect(throws: RPCError.self) {
-            _ = try await client.unary(EchoServer.echo, EchoServer.Message(), as: EchoServer.Message.self, timeout: .seconds(5))
+            _ = try await client.unary(EchoServer.echo, EchoServer.Request(), as: EchoServer.Response.self, timeout: .seconds(5))
         }
         #expect(error?.code == .unavailable)
-        #expect(server.calls.withLockedValue { $0 } == 0)
+        #expect(server.calls == 0)
         await client.close()
         await server.stop()
     }
@@ -168,9 +158,15 @@ struct RPCKitTests {
         let answer = received.withLockedValue { $0 }
         // Nothing but (at most) a TLS alert record came back; no call was served.
         #expect(answer.isEmpty || answer.first == 0x15)
-        #expect(server.calls.withLockedValue { $0 } == 0)
+        #expect(server.calls == 0)
         await server.stop()
     }
+}
+
+func sleep(seconds: Int) -> Pixecom_Testing_V1_SleepRequest {
+    var request = Pixecom_Testing_V1_SleepRequest()
+    request.micros = UInt64(seconds) * 1_000_000
+    return request
 }
 
 /// Collects every byte a raw connection receives.
