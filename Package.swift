@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "StatsService", targets: ["StatsService"]),
         .executable(name: "OrderService", targets: ["OrderService"]),
         .executable(name: "Edge", targets: ["Edge"]),
+        .executable(name: "EchoServer", targets: ["EchoServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -128,10 +129,24 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The test service (pixecom.testing.v1.EchoService) and a standalone server for it.
+        .target(
+            name: "EchoService",
+            dependencies: ["RPCKit", "PixEcomProtos"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "EchoServer",
+            dependencies: [
+                "EchoService", "RPCKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "PixEcomTests",
             dependencies: [
-                "RPCKit", "ServiceKit", "PixEcomProtos",
+                "RPCKit", "ServiceKit", "PixEcomProtos", "EchoService",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

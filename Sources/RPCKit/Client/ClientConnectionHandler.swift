@@ -155,7 +155,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// The client shuts down: no new calls; close once the open ones end.
     func drain() {
         self.flags.markDraining()
-        if self.stateMachine.beginDrain() { self.closeAfterFlush() }
+        let closeNow = self.stateMachine.beginDrain()
+        self.write(.goAway(lastCallID: 0, reason: "client closing"))
+        if closeNow { self.closeAfterFlush() } else { self.flushNow() }
     }
 
     // MARK: - Inbound
@@ -223,7 +225,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             for id in unprocessed {
                 self.fail(id, UnprocessedCallError(error: RPCError(.unavailable, "server is draining; call was not processed")))
             }
-            if closeNow { self.closeAfterFlush() }
+            // Acknowledge: every call this connection will ever send is now ahead of this frame.
+            self.write(.goAway(lastCallID: 0, reason: "acknowledged"))
+            if closeNow { self.closeAfterFlush() } else { self.flushNow() }
         case .ping(let opaque):
             self.write(.pong(opaque: opaque))
         case .pong, .request, .cancel, .windowUpdate, .unknown:

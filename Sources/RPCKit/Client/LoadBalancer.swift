@@ -171,7 +171,7 @@ public struct LoadBalancer: Sendable {
     }
 
     private mutating func eject(_ index: Int, now: ContinuousClock.Instant) {
-        guard self.records.count > 1, self.records[index].ejectedUntil == nil else { return }
+        guard self.records.count > 1, !self.isEjected(self.records[index].endpoint, now: now) else { return }
         let ejected = self.records.filter { ($0.ejectedUntil ?? now) > now }.count
         let allowed = max(1, self.records.count * self.configuration.maxEjectedPercent / 100)
         guard ejected < allowed else { return }

@@ -93,7 +93,8 @@ public final class RPCServer: Sendable {
                 keepaliveTimeout: configuration.keepaliveTimeout,
                 idleTimeout: configuration.idleTimeout
             ),
-            handshakeTimeout: configuration.handshakeTimeout
+            handshakeTimeout: configuration.handshakeTimeout,
+            drainTimeout: configuration.drainTimeout
         )
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
@@ -151,18 +152,16 @@ public final class RPCServer: Sendable {
         self.listener.channel.close(promise: nil)
         let connections = self.connections.withLockedValue { Array($0.values) }
         for connection in connections {
-            Self.drain(connection, timeout: self.configuration.drainTimeout)
+            Self.drain(connection)
         }
     }
 
-    private static func drain(_ connection: ServerConnection, timeout: Duration) {
+    /// GOAWAY; the connection closes when its calls are done and the client acknowledged, or at
+    /// the drain timeout (kept by the handler).
+    private static func drain(_ connection: ServerConnection) {
         let handler = connection.handler
-        let channel = connection.channel
-        channel.eventLoop.execute {
+        connection.channel.eventLoop.execute {
             handler.value.beginDrain(reason: "server shutting down")
-        }
-        channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
-            channel.close(promise: nil)
         }
     }
 
@@ -173,7 +172,7 @@ public final class RPCServer: Sendable {
             return shuttingDown
         }
         if drainNow {
-            Self.drain(accepted.connection, timeout: self.configuration.drainTimeout)
+            Self.drain(accepted.connection)
         }
         let executor: (any TaskExecutor)? =
             self.configuration.runsHandlersOnEventLoop ? EventLoopTaskExecutor(accepted.connection.channel.eventLoop) : nil

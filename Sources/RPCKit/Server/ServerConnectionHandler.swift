@@ -72,6 +72,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var stateMachine: ServerConnectionStateMachine.Configuration
         var liveness: ConnectionLivenessStateMachine.Configuration
         var handshakeTimeout: Duration
+        /// How long a draining connection may take: calls still open then are cut off.
+        var drainTimeout: Duration
     }
 
     private struct OpenCall {
@@ -92,6 +94,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var deadlineTimerFires: ContinuousClock.Instant?
     private var livenessTimer: RepeatedTask?
     private var handshakeTimer: Scheduled<Void>?
+    private var drainTimer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
     private var peerService: String?
     private var flushPending = false
@@ -200,7 +203,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .ping(let opaque):
             self.write(.pong(opaque: opaque))
         case .goAway:
-            if self.stateMachine.receivedGoAway() { self.context?.close(promise: nil) }
+            if self.stateMachine.receivedGoAway() {
+                self.flushNow()
+                self.context?.close(promise: nil)
+            }
         case .pong, .response, .unknown:
             break
         }
@@ -346,7 +352,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.deadlines.compactIfNeeded(openCount: self.open.count) { self.open[$0] != nil }
         self.deadlines.trim { self.open[$0] != nil }
         self.liveness.openCallsChanged(to: self.stateMachine.openCalls, now: .now)
-        if self.stateMachine.isDraining && self.stateMachine.openCalls == 0 {
+        if self.stateMachine.shouldClose {
             self.flushNow()
             self.context?.close(promise: nil)
         }
@@ -357,10 +363,16 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     /// Stops accepting calls; open calls finish, then the connection closes.
     func beginDrain(reason: String) {
-        if case .sendGoAway(let last, let closeNow) = self.stateMachine.beginDrain() {
-            self.write(.goAway(lastCallID: last, reason: reason))
-            self.flushNow()
-            if closeNow { self.context?.close(promise: nil) }
+        guard case .sendGoAway(let last, let closeNow) = self.stateMachine.beginDrain() else { return }
+        self.write(.goAway(lastCallID: last, reason: reason))
+        self.flushNow()
+        if closeNow {
+            self.context?.close(promise: nil)
+        } else if self.drainTimer == nil, let context = self.context {
+            let channel = context.channel
+            self.drainTimer = context.eventLoop.scheduleTask(in: TimeAmount(self.configuration.drainTimeout)) {
+                channel.close(promise: nil)
+            }
         }
     }
 
@@ -417,6 +429,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.livenessTimer = nil
         self.handshakeTimer?.cancel()
         self.handshakeTimer = nil
+        self.drainTimer?.cancel()
+        self.drainTimer = nil
     }
 
     // MARK: - Writing

@@ -3,8 +3,10 @@
 /// performs the actions it returns; tests drive it directly.
 ///
 /// Invariants: a call id is open at most once; every open call ends exactly once (`finish`
-/// returns `.send` once per call, `.drop` after); after draining begins no call is accepted; the
-/// connection closes only when draining and no call is open.
+/// returns `.send` once per call, `.drop` after); after draining begins no call above the GOAWAY's
+/// last call id is accepted; the connection closes only when draining, no call is open and the
+/// client has acknowledged the GOAWAY with its own (or the drain timeout, kept by the handler,
+/// runs out).
 struct ServerConnectionStateMachine {
     struct Configuration: Sendable {
         var maxConcurrentCalls: Int
@@ -21,8 +23,11 @@ struct ServerConnectionStateMachine {
 
     private enum State: Equatable {
         case active
-        /// GOAWAY sent: calls up to `lastCallID` are served; no new ones are accepted.
-        case draining(lastCallID: UInt64)
+        /// GOAWAY sent or received. Calls up to `lastCallID` are served, even when they arrive
+        /// after the GOAWAY (the client may have written them before it read it); higher ids are
+        /// refused as not processed. `peerDone`: the client sent its own GOAWAY, so no call can
+        /// still be on its way; only then does an empty connection close.
+        case draining(lastCallID: UInt64, peerDone: Bool)
         case closed
     }
 
@@ -49,9 +54,11 @@ struct ServerConnectionStateMachine {
 
     mutating func receivedRequest(callID: UInt64, isStream: Bool, initialWindow: UInt32) -> RequestAction {
         switch self.state {
-        case .draining, .closed:
+        case .draining(let lastCallID, let peerDone) where peerDone || callID > lastCallID:
             return .reject(RPCError(.unavailable, "server is shutting down; call not processed, retry elsewhere"))
-        case .active:
+        case .closed:
+            return .reject(RPCError(.unavailable, "connection closed; call not processed, retry elsewhere"))
+        case .active, .draining:
             break
         }
         if callID == 0 || callID % 2 == 0 {
@@ -71,7 +78,7 @@ struct ServerConnectionStateMachine {
         }
         let window = initialWindow == 0 ? self.configuration.defaultWindow : min(Int(initialWindow), self.configuration.maxWindow)
         self.calls[callID] = Call(isStream: isStream, credit: window)
-        self.lastAcceptedCallID = max(self.lastAcceptedCallID, callID)
+        if self.state == .active { self.lastAcceptedCallID = max(self.lastAcceptedCallID, callID) }
         return .accept
     }
 
@@ -143,17 +150,34 @@ struct ServerConnectionStateMachine {
         case none
     }
 
-    /// Stop accepting calls; open calls finish.
+    /// Stop accepting new calls; open calls, and calls up to the last accepted id still on their
+    /// way, finish. The connection closes once the client acknowledged and no call is open.
     mutating func beginDrain() -> DrainAction {
-        guard self.state == .active else { return .none }
-        self.state = .draining(lastCallID: self.lastAcceptedCallID)
-        return .sendGoAway(lastCallID: self.lastAcceptedCallID, closeNow: self.calls.isEmpty)
+        switch self.state {
+        case .active:
+            self.state = .draining(lastCallID: self.lastAcceptedCallID, peerDone: false)
+            return .sendGoAway(lastCallID: self.lastAcceptedCallID, closeNow: false)
+        case .draining(let lastCallID, peerDone: true):
+            // The client already said it sends nothing more; tell it we are going too.
+            self.state = .draining(lastCallID: lastCallID, peerDone: true)
+            return .sendGoAway(lastCallID: lastCallID, closeNow: self.calls.isEmpty)
+        case .draining(_, peerDone: false), .closed:
+            return .none
+        }
     }
 
-    /// The peer sent GOAWAY: it sends no more calls. Returns whether to close now.
+    /// The peer sent GOAWAY (its acknowledgement of ours, or its own shutdown): it sends no more
+    /// calls. Returns whether to close now.
     mutating func receivedGoAway() -> Bool {
-        if self.state == .active { self.state = .draining(lastCallID: self.lastAcceptedCallID) }
-        return self.calls.isEmpty
+        switch self.state {
+        case .active:
+            self.state = .draining(lastCallID: self.lastAcceptedCallID, peerDone: true)
+        case .draining(let lastCallID, _):
+            self.state = .draining(lastCallID: lastCallID, peerDone: true)
+        case .closed:
+            break
+        }
+        return self.shouldClose
     }
 
     /// The connection closed: every open call is interrupted. Returns their ids.
@@ -164,8 +188,9 @@ struct ServerConnectionStateMachine {
         return open
     }
 
-    private var shouldClose: Bool {
-        if case .draining = self.state { return self.calls.isEmpty }
+    /// Draining, acknowledged by the client, and no call open: the connection may close.
+    var shouldClose: Bool {
+        if case .draining(_, peerDone: true) = self.state { return self.calls.isEmpty }
         return false
     }
 }

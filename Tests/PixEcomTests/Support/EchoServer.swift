@@ -1,3 +1,4 @@
+import EchoService
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -13,11 +14,10 @@ final class EchoServer: Sendable {
     typealias Request = Pixecom_Testing_V1_EchoRequest
     typealias Response = Pixecom_Testing_V1_EchoResponse
 
-    static let service = "pixecom.testing.v1.EchoService"
-    static let echo = "\(service)/Echo"
-    static let expand = "\(service)/Expand"
-    static let fail = "\(service)/Fail"
-    static let sleep = "\(service)/Sleep"
+    static let echo = EchoService.echo
+    static let expand = EchoService.expand
+    static let fail = EchoService.fail
+    static let sleep = EchoService.sleep
 
     /// What the handlers observed.
     struct Observations: Sendable {
@@ -50,55 +50,20 @@ final class EchoServer: Sendable {
         var router = RPCRouter()
         let observed = self.observed
         self.name = name
-        router.unary(Self.echo, Request.self) { request, context in
-            observed.withLockedValue {
-                $0.calls += 1
-                $0.lastPeer = context.peerService
-                $0.lastRemaining = context.remainingTime
-                $0.lastMetadata = context.metadata
-            }
-            var response = Response()
-            response.payload = request.payload
-            return response
-        }
-        router.unary(Self.sleep, Pixecom_Testing_V1_SleepRequest.self) { request, context in
-            observed.withLockedValue {
-                $0.calls += 1
-                $0.lastRemaining = context.remainingTime
-            }
-            do {
-                try await Task.sleep(for: .microseconds(Int64(clamping: request.micros)))
-            } catch {
-                observed.withLockedValue { $0.cancelled += 1 }
-                throw error
-            }
-            return Response()
-        }
-        router.unary(Self.fail, Pixecom_Testing_V1_FailRequest.self) { request, _ -> Response in
-            observed.withLockedValue { $0.calls += 1 }
-            let code = RPCCode(rawValue: Int(request.code)) ?? .unknown
-            if request.field.isEmpty { throw RPCError(code, request.message) }
-            throw RPCError(code, request.message, fieldViolations: [.init(field: request.field, description: request.message)])
-        }
-        router.serverStreaming(Self.expand, Pixecom_Testing_V1_ExpandRequest.self, Response.self) { request, writer, _ in
-            observed.withLockedValue { $0.calls += 1 }
-            defer { observed.withLockedValue { $0.streamsEnded += 1 } }
-            do {
-                for sequence in 0..<UInt64(request.count) {
-                    if request.intervalMicros > 0 {
-                        try await Task.sleep(for: .microseconds(Int64(request.intervalMicros)))
-                    }
-                    var response = Response()
-                    response.payload = request.payload
-                    response.sequence = sequence
-                    try await writer.write(response)
-                    observed.withLockedValue { $0.streamed += 1 }
+        EchoService { event in
+            observed.withLockedValue { seen in
+                switch event {
+                case .started(let context):
+                    seen.calls += 1
+                    seen.lastPeer = context.peerService
+                    seen.lastRemaining = context.remainingTime
+                    seen.lastMetadata = context.metadata
+                case .interrupted: seen.cancelled += 1
+                case .streamed: seen.streamed += 1
+                case .streamEnded: seen.streamsEnded += 1
                 }
-            } catch {
-                observed.withLockedValue { $0.cancelled += 1 }
-                throw error
             }
-        }
+        }.register(on: &router)
         routes(&router)
         var configuration = RPCServerConfiguration(host: "127.0.0.1", port: 0)
         configure(&configuration)
