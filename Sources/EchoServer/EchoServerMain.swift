@@ -7,23 +7,21 @@ import RPCKit
 /// A standalone `pixecom.testing.v1.EchoService` server, for tests that need replicas in their own
 /// processes (killed with SIGKILL, say) and for trying the protocol by hand.
 ///
-/// Usage: EchoServer <certificate-dir> [<ready-file>]
-///   Serves with `<certificate-dir>/stats.pem` (service identity `stats`) on 127.0.0.1 and a free
-///   port (PIXECOM_ECHO_PORT to choose one), writes the port to <ready-file> once listening, and
-///   drains on SIGTERM or SIGINT.
+/// Environment:
+/// - PIXECOM_ECHO_CERTIFICATE_DIR (required): a folder made by scripts/make-certs.sh; the server
+///   presents `stats.pem` (service identity `stats`) and trusts `ca.pem`.
+/// - PIXECOM_ECHO_PORT: the port on 127.0.0.1; default 0, a free one.
+/// - PIXECOM_READY_FILE: once listening, `{"rpc_port": N}` is written there.
+/// SIGTERM or SIGINT drain the server (GOAWAY, in-flight calls finish) and end it.
 @main
 struct EchoServerMain {
     static func main() async {
-        let arguments = CommandLine.arguments.dropFirst()
-        guard let directory = arguments.first else {
-            FileHandle.standardError.write(Data("usage: EchoServer <certificate-dir> [<ready-file>]\n".utf8))
-            exit(2)
-        }
-        let readyFile = arguments.dropFirst().first
         let environment = ProcessInfo.processInfo.environment
+        guard let directory = environment["PIXECOM_ECHO_CERTIFICATE_DIR"], !directory.isEmpty else {
+            fail("PIXECOM_ECHO_CERTIFICATE_DIR must name a certificate folder (scripts/make-certs.sh)")
+        }
         guard let port = Int(environment["PIXECOM_ECHO_PORT"] ?? "0"), (0...65535).contains(port) else {
-            FileHandle.standardError.write(Data("PIXECOM_ECHO_PORT must be a port number (0-65535)\n".utf8))
-            exit(2)
+            fail("PIXECOM_ECHO_PORT must be a port number (0-65535)")
         }
         var logger = Logger(label: "echo-server")
         logger.logLevel = .warning
@@ -46,14 +44,18 @@ struct EchoServerMain {
                 source.resume()
                 return source
             }
-            if let readyFile {
-                try Data("\(server.localPort)\n".utf8).write(to: URL(fileURLWithPath: readyFile), options: .atomic)
+            if let readyFile = environment["PIXECOM_READY_FILE"], !readyFile.isEmpty {
+                try Data("{\"rpc_port\": \(server.localPort)}\n".utf8).write(to: URL(fileURLWithPath: readyFile), options: .atomic)
             }
             try await server.run()
             signals.forEach { $0.cancel() }
         } catch {
-            FileHandle.standardError.write(Data("EchoServer: \(error)\n".utf8))
-            exit(1)
+            fail("\(error)")
         }
+    }
+
+    private static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("EchoServer: \(message)\n".utf8))
+        exit(1)
     }
 }

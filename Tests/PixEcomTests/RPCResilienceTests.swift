@@ -1,0 +1,210 @@
+import EchoService
+import Foundation
+import NIOConcurrencyHelpers
+import PixEcomProtos
+@testable import RPCKit
+import Testing
+
+/// The client channel over several replicas: drain, replica death, breakers, health checks.
+@Suite("RPCKit across replicas")
+struct RPCResilienceTests {
+    let certificates: TestCertificates
+
+    init() throws {
+        self.certificates = try TestCertificates.shared.get()
+    }
+
+    @Test func aDrainingReplicaFinishesItsCallsWhileNewCallsGoToAnother() async throws {
+        let a = try await EchoServer(certificates: self.certificates, name: "a")
+        let b = try await EchoServer(certificates: self.certificates, name: "b")
+        let client = try EchoServer.client(to: [a.endpoint, b.endpoint], self.certificates)
+        // Six calls in flight: power of two choices puts three on each replica.
+        var request = Pixecom_Testing_V1_SleepRequest()
+        request.micros = 800_000
+        let sleepers = (0..<6).map { _ in
+            Task { [request] in try await client.unary(EchoServer.sleep, request, as: EchoServer.Response.self) }
+        }
+        _ = try await a.wait { $0.calls >= 1 }
+        _ = try await b.wait { $0.calls >= 1 }
+        let aCallsBeforeDrain = try await a.wait { $0.calls + b.calls == 6 }.calls
+        let clock = ContinuousClock()
+        let drainStarted = clock.now
+        a.beginShutdown()
+        let stopped = Task { await a.stop() }
+        try await Task.sleep(for: .milliseconds(50))
+        // New calls, not idempotent, after the GOAWAY: every one succeeds, none reaches `a`.
+        for index in 0..<20 {
+            let response = try await client.unary(EchoServer.echo, EchoServer.Request("after-\(index)"), as: EchoServer.Response.self)
+            #expect(response.text == "after-\(index)")
+        }
+        #expect(a.calls == aCallsBeforeDrain)
+        // The calls in flight on `a` complete normally.
+        for sleeper in sleepers { _ = try await sleeper.value }
+        await stopped.value
+        // The drain ended with the last call, not at the 10-second drain timeout.
+        #expect(clock.now - drainStarted < .seconds(5))
+        await client.close()
+        await b.stop()
+    }
+
+    /// Three replicas in their own processes; one is killed with SIGKILL in the middle of the load.
+    @Test func killingOneOfThreeReplicasUnderLoad() async throws {
+        let directory = try TestEnvironment.temporaryDirectory("pixecom-replicas")
+        let replicas = (1...3).map {
+            ServiceProcess(
+                name: "echo-\($0)",
+                executable: "EchoServer",
+                environment: ["PIXECOM_ECHO_CERTIFICATE_DIR": self.certificates.directory.path],
+                directory: directory
+            )
+        }
+        for replica in replicas { try await replica.start() }
+        let endpoints = replicas.map { Endpoint(host: "127.0.0.1", port: $0.rpcPort) }
+        let client = try EchoServer.client(to: endpoints, self.certificates) { configuration in
+            configuration.defaultTimeout = .seconds(10)
+        }
+        var request = Pixecom_Testing_V1_SleepRequest()
+        request.micros = 30_000
+
+        struct Outcome: Sendable {
+            var idempotent: Bool
+            var code: RPCCode?
+            var duration: Duration
+        }
+        let outcomes = NIOLockedValueBox<[Outcome]>([])
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(3)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<12 {
+                let idempotent = worker % 2 == 0
+                group.addTask { [request] in
+                    while clock.now < end {
+                        let start = clock.now
+                        var code: RPCCode?
+                        do {
+                            _ = try await client.unary(EchoServer.sleep, request, as: EchoServer.Response.self, idempotent: idempotent)
+                        } catch let error as RPCError {
+                            code = error.code
+                        }
+                        let outcome = Outcome(idempotent: idempotent, code: code, duration: clock.now - start)
+                        outcomes.withLockedValue { $0.append(outcome) }
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(1))
+                replicas[1].kill()
+            }
+            try await group.waitForAll()
+        }
+        let all = outcomes.withLockedValue { $0 }
+        let idempotent = all.filter(\.idempotent)
+        let other = all.filter { !$0.idempotent }
+        #expect(idempotent.count > 50 && other.count > 50, "too little load: \(idempotent.count) + \(other.count) calls")
+        #expect(idempotent.allSatisfy { $0.code == nil }, "idempotent failures: \(idempotent.compactMap(\.code))")
+        let failed = other.filter { $0.code != nil }
+        #expect(failed.allSatisfy { $0.code == .unavailable }, "non-idempotent failures: \(failed.compactMap(\.code))")
+        // Only the calls in flight on the killed replica fail: at most one per worker.
+        #expect(failed.count <= 6)
+        // Nothing hangs: every call ends well within its 10-second timeout.
+        #expect(all.allSatisfy { $0.duration < .seconds(2) }, "slowest call: \(all.map(\.duration).max()!)")
+        // Afterwards the channel works on the two survivors, without the dead one.
+        for _ in 0..<10 {
+            _ = try await client.unary(EchoServer.echo, EchoServer.Request("after"), as: EchoServer.Response.self)
+        }
+        await client.close()
+        for replica in replicas { await replica.terminate() }
+    }
+
+    @Test func aBreakerOpensOnFailuresThenHalfOpensAndCloses() async throws {
+        let server = try await EchoServer(certificates: self.certificates)
+        let client = try server.client(self.certificates) { configuration in
+            configuration.loadBalancer.breaker.windowSize = 10
+            configuration.loadBalancer.breaker.minimumCalls = 4
+            configuration.loadBalancer.breaker.failureRateThreshold = 0.5
+            configuration.loadBalancer.breaker.openDuration = .milliseconds(300)
+            configuration.loadBalancer.breaker.halfOpenTrialCalls = 1
+        }
+        let endpoint = server.endpoint
+        var failing = Pixecom_Testing_V1_FailRequest()
+        failing.code = Int32(RPCCode.internal.rawValue)
+        failing.message = "broken"
+        for _ in 0..<4 {
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await client.unary(EchoServer.fail, failing, as: EchoServer.Response.self)
+            }
+            #expect(error?.code == .internal)
+        }
+        guard case .open = client.balancer.withLockedValue({ $0.breakerState(of: endpoint) }) else {
+            Issue.record("the breaker did not open")
+            return
+        }
+        // Open: calls fail at once without reaching the server.
+        let callsWhenOpened = server.calls
+        let refused = await #expect(throws: RPCError.self) {
+            _ = try await client.unary(EchoServer.echo, EchoServer.Request(), as: EchoServer.Response.self)
+        }
+        #expect(refused?.code == .unavailable)
+        #expect(refused?.message.contains("open circuit") == true)
+        #expect(server.calls == callsWhenOpened)
+        // Half-open after the open duration: one trial goes through; it fails and reopens.
+        try await Task.sleep(for: .milliseconds(350))
+        _ = try? await client.unary(EchoServer.fail, failing, as: EchoServer.Response.self)
+        #expect(server.calls == callsWhenOpened + 1)
+        guard case .open = client.balancer.withLockedValue({ $0.breakerState(of: endpoint) }) else {
+            Issue.record("a failed trial did not reopen the breaker")
+            return
+        }
+        // The next trial succeeds: closed again, calls flow.
+        try await Task.sleep(for: .milliseconds(350))
+        _ = try await client.unary(EchoServer.echo, EchoServer.Request("trial"), as: EchoServer.Response.self)
+        #expect(client.balancer.withLockedValue { $0.breakerState(of: endpoint) } == .closed)
+        for _ in 0..<5 {
+            _ = try await client.unary(EchoServer.echo, EchoServer.Request(), as: EchoServer.Response.self)
+        }
+        #expect(server.calls == callsWhenOpened + 7)
+        await client.close()
+        await server.stop()
+    }
+
+    @Test func anEndpointFailingHealthChecksLeavesRotationAndComesBack() async throws {
+        let a = try await EchoServer(certificates: self.certificates, name: "a")
+        let b = try await EchoServer(certificates: self.certificates, name: "b")
+        let client = try EchoServer.client(to: [a.endpoint, b.endpoint], self.certificates) { configuration in
+            configuration.healthCheckInterval = .milliseconds(100)
+        }
+        let maintenance = Task { try await client.run() }
+        func health(_ server: EchoServer) -> LoadBalancer.Health? {
+            client.balancer.withLockedValue { $0.health(of: server.endpoint) }
+        }
+        func waitFor(_ server: EchoServer, _ expected: LoadBalancer.Health) async throws {
+            for _ in 0..<100 where health(server) != expected {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(health(server) == expected)
+        }
+        try await waitFor(a, .serving)
+        a.server.health.set(.notServing)
+        try await waitFor(a, .notServing)
+        let before = a.calls
+        for _ in 0..<30 {
+            _ = try await client.unary(EchoServer.echo, EchoServer.Request(), as: EchoServer.Response.self)
+        }
+        #expect(a.calls == before, "an endpoint answering NOT_SERVING still got calls")
+        a.server.health.set(.serving)
+        try await waitFor(a, .serving)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<30 {
+                group.addTask {
+                    _ = try await client.unary(EchoServer.echo, EchoServer.Request(), as: EchoServer.Response.self)
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(a.calls > before, "the endpoint did not come back into rotation")
+        maintenance.cancel()
+        await client.close()
+        await a.stop()
+        await b.stop()
+    }
+}
