@@ -47,7 +47,8 @@ struct EdgeMain {
             }
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [api, admin, ClientMaintenance(clients: clients.all)],
+                    // Shut down in reverse: admin, then the API drains, then the RPC clients close.
+                    services: [ClientMaintenance(clients: clients.all), api, admin],
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )

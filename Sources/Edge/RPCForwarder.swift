@@ -65,7 +65,9 @@ struct RPCForwarder: Sendable {
         if let trace = request.headers[Self.traceparent] {
             metadata["traceparent"] = trace
         }
-        return try await client.unary(method, message, as: Reply.self, metadata: metadata, timeout: self.timeout)
+        // A call carrying an idempotency key may be retried: the service applies it once.
+        let idempotent: Bool? = metadata["idempotency-key"] != nil ? true : nil
+        return try await client.unary(method, message, as: Reply.self, metadata: metadata, timeout: self.timeout, idempotent: idempotent)
     }
 
     /// A JSON response of `message`.

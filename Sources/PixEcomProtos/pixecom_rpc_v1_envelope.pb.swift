@@ -206,8 +206,9 @@ public nonisolated struct Pixecom_Rpc_V1_Frame: Sendable {
   public init() {}
 }
 
-/// Opens a call (client -> server). Call ids are chosen by the client, odd, increasing, never reused
-/// on one connection.
+/// Opens a call (client -> server). Call ids are chosen by the client: odd, never reused on one
+/// connection, not necessarily in increasing order on the wire. Reusing the id of an open call is a
+/// protocol violation that closes the connection.
 public nonisolated struct Pixecom_Rpc_V1_Request: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -349,6 +350,11 @@ public nonisolated struct Pixecom_Rpc_V1_Status: Sendable {
   public var hasRetryInfo: Bool {self._retryInfo != nil}
   /// Clears the value of `retryInfo`. Subsequent reads from it will return its default value.
   public mutating func clearRetryInfo() {self._retryInfo = nil}
+
+  /// Set by a server that refused the call before any handler ran (draining, too many calls on
+  /// the connection): the call had no effect and may be sent again, to any replica, whatever the
+  /// method.
+  public var notProcessed: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -783,7 +789,7 @@ nonisolated extension Pixecom_Rpc_V1_Pong: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Pixecom_Rpc_V1_Status: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Status"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0\u{3}field_violations\0\u{3}retry_info\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0\u{3}field_violations\0\u{3}retry_info\0\u{3}not_processed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -795,6 +801,7 @@ nonisolated extension Pixecom_Rpc_V1_Status: SwiftProtobuf.Message, SwiftProtobu
       case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.fieldViolations) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._retryInfo) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.notProcessed) }()
       default: break
       }
     }
@@ -817,6 +824,9 @@ nonisolated extension Pixecom_Rpc_V1_Status: SwiftProtobuf.Message, SwiftProtobu
     try { if let v = self._retryInfo {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
+    if self.notProcessed != false {
+      try visitor.visitSingularBoolField(value: self.notProcessed, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -825,6 +835,7 @@ nonisolated extension Pixecom_Rpc_V1_Status: SwiftProtobuf.Message, SwiftProtobu
     if lhs.message != rhs.message {return false}
     if lhs.fieldViolations != rhs.fieldViolations {return false}
     if lhs._retryInfo != rhs._retryInfo {return false}
+    if lhs.notProcessed != rhs.notProcessed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -11,32 +11,30 @@ import Testing
         ServerConnectionStateMachine(configuration: .init(maxConcurrentCalls: maxCalls))
     }
 
-    @Test func acceptsOddNewIDsInAnyOrderAndRejectsBadOrReusedOnes() {
+    @Test func acceptsOddNewIDsInAnyOrderAndTreatsBadOrReusedOnesAsProtocolViolations() {
         var machine = self.machine()
         #expect(machine.receivedRequest(callID: 5, isStream: false, initialWindow: 0) == .accept)
         // Ids come from an atomic counter on the client: a lower one may arrive later.
         #expect(machine.receivedRequest(callID: 3, isStream: false, initialWindow: 0) == .accept)
         #expect(machine.lastAcceptedCallID == 5)
-        guard case .reject(let reused) = machine.receivedRequest(callID: 5, isStream: false, initialWindow: 0) else {
-            Issue.record("a reused id was accepted")
-            return
-        }
-        #expect(reused.code == .invalidArgument)
+        // Answering a reused id would end the call that holds it: the connection is closed instead.
+        #expect(machine.receivedRequest(callID: 5, isStream: false, initialWindow: 0) == .protocolViolation("call id 5 is already in use"))
         for bad: UInt64 in [0, 2, 4] {
-            guard case .reject(let error) = machine.receivedRequest(callID: bad, isStream: false, initialWindow: 0) else {
+            guard case .protocolViolation = machine.receivedRequest(callID: bad, isStream: false, initialWindow: 0) else {
                 Issue.record("id \(bad) was accepted")
                 continue
             }
-            #expect(error.code == .invalidArgument)
         }
         #expect(machine.openCalls == 2)
+        #expect(machine.problem(withNewCallID: 7) == nil)
+        #expect(machine.problem(withNewCallID: 3) != nil)
     }
 
     @Test func theConcurrentCallLimitAnswersResourceExhaustedWithARetryDelay() {
         var machine = self.machine(maxCalls: 2)
         #expect(machine.receivedRequest(callID: 1, isStream: false, initialWindow: 0) == .accept)
         #expect(machine.receivedRequest(callID: 3, isStream: false, initialWindow: 0) == .accept)
-        guard case .reject(let error) = machine.receivedRequest(callID: 5, isStream: false, initialWindow: 0) else {
+        guard case .refuse(let error) = machine.receivedRequest(callID: 5, isStream: false, initialWindow: 0) else {
             Issue.record("the limit was not enforced")
             return
         }
@@ -95,7 +93,7 @@ import Testing
         // Written by the client before it read the GOAWAY: still served.
         #expect(machine.receivedRequest(callID: 5, isStream: false, initialWindow: 0) == .accept)
         // Above the GOAWAY's last id: refused as not processed.
-        guard case .reject(let error) = machine.receivedRequest(callID: 9, isStream: false, initialWindow: 0) else {
+        guard case .refuse(let error) = machine.receivedRequest(callID: 9, isStream: false, initialWindow: 0) else {
             Issue.record("a call above the GOAWAY was accepted")
             return
         }
@@ -106,7 +104,7 @@ import Testing
         #expect(machine.receivedGoAway() == false)
         #expect(machine.finish(callID: 5) == .sendAndClose)
         // After the acknowledgement nothing more is accepted.
-        guard case .reject = machine.receivedRequest(callID: 3, isStream: false, initialWindow: 0) else {
+        guard case .refuse = machine.receivedRequest(callID: 3, isStream: false, initialWindow: 0) else {
             Issue.record("a call after the client's GOAWAY was accepted")
             return
         }
@@ -133,7 +131,7 @@ import Testing
         _ = machine.receivedRequest(callID: 3, isStream: true, initialWindow: 0)
         #expect(Set(machine.closed()) == [1, 3])
         #expect(machine.openCalls == 0)
-        guard case .reject(let error) = machine.receivedRequest(callID: 5, isStream: false, initialWindow: 0) else {
+        guard case .refuse(let error) = machine.receivedRequest(callID: 5, isStream: false, initialWindow: 0) else {
             Issue.record("a closed connection accepted a call")
             return
         }
@@ -548,11 +546,17 @@ import Testing
         violation.description_p = "bad"
         reference.response.status.fieldViolations = [violation]
         reference.response.status.retryInfo.retryDelayMillis = 9
+        reference.response.status.notProcessed = true
         let bytes: [UInt8] = try reference.serializedBytes()
         guard case .response(_, _, let status?) = try WireFrame.decode(ByteBuffer(bytes: bytes)) else {
             Issue.record("not decoded as a final response")
             return
         }
+        #expect(status.notProcessed)
+        var encoded = ByteBuffer()
+        WireFrame.response(callID: 1, payload: ByteBuffer(), status: status).write(to: &encoded)
+        encoded.moveReaderIndex(forwardBy: 4)
+        #expect(try Pixecom_Rpc_V1_Frame(serializedBytes: Array(encoded.readableBytesView)) == reference)
         #expect(status.error == RPCError(.failedPrecondition, "nope", fieldViolations: [.init(field: "a.b", description: "bad")], retryDelayMillis: 9))
     }
 

@@ -123,6 +123,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 return
             }
             request.timeoutMicros = UInt64(max(1, remaining.nanoseconds / 1000))
+            self.deadlines.compactIfNeeded(openCount: self.pending.count) { self.pending[$0] != nil }
             self.deadlines.insert(id, deadline: deadline)
             self.armDeadlineTimer()
         }
@@ -205,6 +206,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 case .unary(let continuation):
                     if let status, status.code == .ok {
                         continuation.resume(returning: payload)
+                    } else if let status, status.notProcessed {
+                        continuation.resume(throwing: UnprocessedCallError(error: status.error))
                     } else {
                         continuation.resume(throwing: (status ?? RPCStatus(code: .unknown, message: "", fieldViolations: [], retryDelayMillis: nil)).error)
                     }

@@ -38,8 +38,11 @@ public struct LoadBalancer: Sendable {
         /// The endpoint misbehaved (unavailable, internal, deadline, overload).
         case endpointFailure
         /// The caller's fault or an answer about data (not found, invalid argument...): says
-        /// nothing about the endpoint's health.
+        /// nothing about the endpoint's health, but shows it answers.
         case neutral
+        /// The call never reached a handler (no connection, refused while draining or over the
+        /// connection's call limit): only the in-flight count changes.
+        case notProcessed
     }
 
     struct EndpointRecord: Sendable {
@@ -115,6 +118,8 @@ public struct LoadBalancer: Sendable {
         guard let index = self.index(of: endpoint) else { return }
         self.records[index].inFlight = max(0, self.records[index].inFlight - 1)
         switch outcome {
+        case .notProcessed:
+            break
         case .neutral:
             self.records[index].breaker.record(failure: false, now: now)
             self.records[index].consecutiveFailures = 0

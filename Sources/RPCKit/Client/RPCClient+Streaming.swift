@@ -43,7 +43,7 @@ extension RPCClient {
                 do {
                     connection = try await self.connection(to: endpoint)
                 } catch let unprocessed as UnprocessedCallError {
-                    self.record(endpoint, .neutral)
+                    self.record(endpoint, .notProcessed)
                     lastError = unprocessed.error
                     guard attempt < self.configuration.retryPolicy.maxAttempts, !Task.isCancelled else { throw unprocessed.error }
                     attempt += 1

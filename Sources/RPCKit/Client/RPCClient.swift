@@ -107,10 +107,20 @@ public final class RPCClient: Sendable {
                 self.record(endpoint, .success)
                 return response
             } catch let unprocessed as UnprocessedCallError {
-                // Nothing happened on the server: try another replica at once, whatever the method.
-                self.record(endpoint, .neutral)
+                // Nothing happened on the server: try another replica, whatever the method; at
+                // once, or after the delay a refusing server asked for. Costs no retry token.
+                self.record(endpoint, .notProcessed)
                 lastError = unprocessed.error
                 guard attempt < policy.maxAttempts, !Task.isCancelled else { throw unprocessed.error }
+                if let millis = unprocessed.error.retryDelayMillis {
+                    let delay = Duration.milliseconds(Int64(clamping: millis))
+                    guard ContinuousClock.now + delay < deadline else { throw unprocessed.error }
+                    do {
+                        try await Task.sleep(for: delay)
+                    } catch {
+                        throw RPCError(.cancelled, "call cancelled")
+                    }
+                }
             } catch let error as RPCError {
                 self.record(endpoint, error.code.countsAgainstEndpoint ? .endpointFailure : .neutral)
                 lastError = error
@@ -166,7 +176,7 @@ public final class RPCClient: Sendable {
             switch outcome {
             case .success: throttle.recordSuccess()
             case .endpointFailure: throttle.recordFailure()
-            case .neutral: break
+            case .neutral, .notProcessed: break
             }
         }
     }

@@ -6,8 +6,8 @@ public struct RPCClientConfiguration: Sendable {
     /// The service name the server certificate must carry, e.g. `stats` for
     /// `stats.pixecom.internal`.
     public var serverService: String
-    /// Applied to a unary call when the caller gives no timeout and no deadline is inherited.
-    /// Default 30 s.
+    /// Applied to a unary call when the caller gives no timeout (an inherited deadline, when
+    /// earlier, still wins). Default 30 s.
     public var defaultTimeout: Duration = .seconds(30)
     public var connectTimeout: Duration = .seconds(5)
     /// The largest response frame accepted. Default 4 MiB.

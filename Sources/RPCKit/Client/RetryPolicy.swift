@@ -8,8 +8,10 @@ import Foundation
 ///   whatever the method, since nothing happened;
 /// - a call that may have been processed is retried only when its method is declared idempotent
 ///   and it failed with a code in `retryableCodes`.
-/// Every retry waits a capped, fully jittered exponential backoff (or the server's retry delay,
-/// when it gave one), stays within the call's deadline, and needs a token from the `RetryThrottle`.
+/// A retry of the second kind waits a capped, fully jittered exponential backoff (or the server's
+/// retry delay, when it gave one), stays within the call's deadline, and needs the `RetryThrottle`
+/// to allow it. A retry of the first kind costs no token and waits only when the refusing server
+/// asked for a delay; both kinds count against `maxAttempts`.
 public struct RetryPolicy: Sendable, Hashable {
     /// Attempts in all, the first included (gRPC caps this at 5).
     public var maxAttempts: Int = 5

@@ -21,12 +21,15 @@ public final class HealthStatus: Sendable {
     /// Sets the status of `service` ("" for the whole server). Ignored once shutdown began: a
     /// draining server is NOT_SERVING whatever its parts say.
     public func set(_ status: ServingStatus, for service: String = "") {
-        let notify = self.state.withLockedValue { state -> [AsyncStream<ServingStatus>.Continuation] in
-            guard !state.shuttingDown, state.statuses[service] != status else { return [] }
+        // Watchers are told under the lock, so that two racing changes reach them in the order
+        // they were made.
+        self.state.withLockedValue { state in
+            guard !state.shuttingDown, state.statuses[service] != status else { return }
             state.statuses[service] = status
-            return state.watcherServices.filter { $0.value == service }.compactMap { state.watchers[$0.key] }
+            for (id, watched) in state.watcherServices where watched == service {
+                state.watchers[id]?.yield(status)
+            }
         }
-        for watcher in notify { watcher.yield(status) }
     }
 
     /// The status of `service`; SERVICE_UNKNOWN for a name never set.
@@ -37,13 +40,15 @@ public final class HealthStatus: Sendable {
         }
     }
 
-    /// Every status becomes NOT_SERVING, for good.
+    /// Every status becomes NOT_SERVING, for good. Watchers are told, then their streams end, so
+    /// that an open Watch call does not hold a draining connection open.
     func beginShutdown() {
         let watchers = self.state.withLockedValue { state -> [AsyncStream<ServingStatus>.Continuation] in
             state.shuttingDown = true
+            for watcher in state.watchers.values { watcher.yield(.notServing) }
             return Array(state.watchers.values)
         }
-        for watcher in watchers { watcher.yield(.notServing) }
+        for watcher in watchers { watcher.finish() }
     }
 
     /// The current status, then each change, until the returned stream is dropped.

@@ -83,6 +83,11 @@ public final class RPCServer: Sendable {
         logger: Logger
     ) async throws -> RPCServer {
         var router = router
+        // Each service the router serves answers SERVING under its own name too, as the health
+        // protocol promises; a caller may set it otherwise (a dependency down, say).
+        for service in Set(router.methods.compactMap { $0.split(separator: "/").first.map(String.init) }) {
+            health.set(.serving, for: service)
+        }
         HealthService(status: health).register(on: &router)
         let finalRouter = router
         let maxFrameSize = configuration.maxFrameSize

@@ -99,6 +99,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var peerService: String?
     private var flushPending = false
     private var reading = false
+    /// The connection failed a check (ALPN) and is closing.
+    private var refused = false
 
     init(configuration: Configuration, router: RPCRouter, calls: AsyncStream<IncomingCall>.Continuation, logger: Logger) {
         self.configuration = configuration
@@ -138,6 +140,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             self.handshakeTimer?.cancel()
             self.handshakeTimer = nil
             guard negotiated == RPCTLS.alpn else {
+                self.refused = true
                 self.logger.warning("rpc.connection.refused", metadata: ["reason": "alpn mismatch"])
                 context.close(promise: nil)
                 return
@@ -157,6 +160,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Bytes that arrived with the handshake of a refused connection are never served.
+        guard !self.refused else { return }
         self.reading = true
         let now = ContinuousClock.now
         self.liveness.receivedData(now: now)
@@ -214,12 +219,20 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func receivedRequest(id: UInt64, request: WireRequest, now: ContinuousClock.Instant) {
         guard let route = self.router.route(for: request.method) else {
-            self.write(.response(callID: id, payload: ByteBuffer(), status: RPCStatus(RPCError(.unimplemented, "unknown method \(request.method)"))))
+            if let problem = self.stateMachine.problem(withNewCallID: id) {
+                self.protocolViolation(problem)
+            } else {
+                self.write(.response(callID: id, payload: ByteBuffer(), status: RPCStatus(RPCError(.unimplemented, "unknown method \(request.method)"))))
+            }
             return
         }
         switch self.stateMachine.receivedRequest(callID: id, isStream: route.isStream, initialWindow: request.initialWindow) {
-        case .reject(let error):
-            self.write(.response(callID: id, payload: ByteBuffer(), status: RPCStatus(error)))
+        case .refuse(let error):
+            var status = RPCStatus(error)
+            status.notProcessed = true
+            self.write(.response(callID: id, payload: ByteBuffer(), status: status))
+        case .protocolViolation(let problem):
+            self.protocolViolation(problem)
         case .accept:
             guard let connection = self.connection else { return }
             let control = CallControl()
@@ -227,6 +240,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             self.liveness.openCallsChanged(to: self.stateMachine.openCalls, now: now)
             if request.timeoutMicros > 0 {
                 let deadline = now.advanced(by: .microseconds(Int64(clamping: request.timeoutMicros)))
+                self.deadlines.compactIfNeeded(openCount: self.open.count) { self.open[$0] != nil }
                 self.deadlines.insert(id, deadline: deadline)
                 self.armDeadlineTimer()
             }
@@ -374,6 +388,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 channel.close(promise: nil)
             }
         }
+    }
+
+    /// The client broke the protocol: its calls cannot be told apart any more. Tell it why, close.
+    private func protocolViolation(_ problem: String) {
+        self.logger.warning("rpc.connection.protocol_violation", metadata: ["problem": "\(problem)", "rpc.peer": "\(self.peerService ?? "unknown")"])
+        self.goAway(reason: "protocol violation: \(problem)", closeNow: true)
     }
 
     private func goAway(reason: String, closeNow: Bool) {

@@ -48,30 +48,29 @@ struct ServerConnectionStateMachine {
     enum RequestAction: Equatable {
         /// Start the handler.
         case accept
-        /// Answer the call with this status at once; no handler runs.
-        case reject(RPCError)
+        /// Answer the call with this status at once, marked not processed: no handler ran, the
+        /// client may send it again anywhere.
+        case refuse(RPCError)
+        /// The client broke the protocol (a call id that is zero, even, or already open): the
+        /// connection cannot be trusted to name calls; GOAWAY and close.
+        case protocolViolation(String)
     }
 
     mutating func receivedRequest(callID: UInt64, isStream: Bool, initialWindow: UInt32) -> RequestAction {
+        if let problem = self.problem(withNewCallID: callID) { return .protocolViolation(problem) }
         switch self.state {
         case .draining(let lastCallID, let peerDone) where peerDone || callID > lastCallID:
-            return .reject(RPCError(.unavailable, "server is shutting down; call not processed, retry elsewhere"))
+            return .refuse(RPCError(.unavailable, "server is shutting down; call not processed, retry elsewhere"))
         case .closed:
-            return .reject(RPCError(.unavailable, "connection closed; call not processed, retry elsewhere"))
+            return .refuse(RPCError(.unavailable, "connection closed; call not processed, retry elsewhere"))
         case .active, .draining:
             break
         }
-        if callID == 0 || callID % 2 == 0 {
-            return .reject(RPCError(.invalidArgument, "call id \(callID) is not a client call id (odd, non-zero)"))
-        }
-        if self.calls[callID] != nil {
-            return .reject(RPCError(.invalidArgument, "call id \(callID) is already in use"))
-        }
         if self.calls.count >= self.configuration.maxConcurrentCalls {
-            return .reject(
+            return .refuse(
                 RPCError(
                     .resourceExhausted,
-                    "too many concurrent calls on this connection (limit \(self.configuration.maxConcurrentCalls))",
+                    "too many concurrent calls on this connection (limit \(self.configuration.maxConcurrentCalls)); call not processed",
                     retryDelayMillis: 10
                 )
             )
@@ -80,6 +79,13 @@ struct ServerConnectionStateMachine {
         self.calls[callID] = Call(isStream: isStream, credit: window)
         if self.state == .active { self.lastAcceptedCallID = max(self.lastAcceptedCallID, callID) }
         return .accept
+    }
+
+    /// What is wrong with `callID` as the id of a new call, if anything.
+    func problem(withNewCallID callID: UInt64) -> String? {
+        if callID == 0 || callID % 2 == 0 { return "call id \(callID) is not a client call id (odd, non-zero)" }
+        if self.calls[callID] != nil { return "call id \(callID) is already in use" }
+        return nil
     }
 
     enum FinishAction: Equatable {

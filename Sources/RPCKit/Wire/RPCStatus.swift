@@ -7,6 +7,8 @@ struct RPCStatus: Sendable, Hashable {
     var message: String
     var fieldViolations: [RPCError.FieldViolation]
     var retryDelayMillis: UInt64?
+    /// The server refused the call before any handler ran: safe to send again anywhere.
+    var notProcessed = false
 
     static let ok = RPCStatus(code: .ok, message: "", fieldViolations: [], retryDelayMillis: nil)
 
@@ -34,6 +36,7 @@ struct RPCStatus: Sendable, Hashable {
         if let delay = self.retryDelayMillis {
             size += ProtobufWire.lengthDelimitedSize(field: 4, length: ProtobufWire.varintFieldSize(field: 1, delay))
         }
+        if self.notProcessed { size += ProtobufWire.varintFieldSize(field: 5, 1) }
         return size
     }
 
@@ -53,6 +56,7 @@ struct RPCStatus: Sendable, Hashable {
             ProtobufWire.writeMessageHeader(4, length: ProtobufWire.varintFieldSize(field: 1, delay), to: &buffer)
             ProtobufWire.writeVarintField(1, delay, to: &buffer)
         }
+        if self.notProcessed { ProtobufWire.writeVarintField(5, 1, to: &buffer) }
     }
 
     static func decode(_ reader: inout ProtobufReader) throws(ProtobufWireError) -> RPCStatus {
@@ -96,6 +100,9 @@ struct RPCStatus: Sendable, Hashable {
                     }
                 }
                 status.retryDelayMillis = delay
+            case 5:
+                try ProtobufReader.expect(wireType, ProtobufWire.varint)
+                status.notProcessed = try reader.readVarint() != 0
             default:
                 try reader.skip(wireType: wireType)
             }

@@ -137,8 +137,11 @@ private struct MainService: Service {
             for service in setup.services {
                 group.addTask { try await service.run() }
             }
-            let clients = ClientMaintenance(clients: self.context.clients.all)
+            // Health checks stop at shutdown; the clients stay open for the calls still being
+            // served and close once the server has drained.
+            let clients = ClientMaintenance(clients: self.context.clients.all, closesClients: false)
             group.addTask { try await clients.run() }
         }
+        for client in self.context.clients.all { await client.close() }
     }
 }

@@ -1,0 +1,178 @@
+import NIOCore
+@testable import RPCKit
+import Testing
+
+/// Randomized robustness: a million frames, valid, mutated and random, cut into random pieces,
+/// through the frame decoder, the envelope decoder and the server's call state machine. Nothing may
+/// crash, the decoder must never hold more than one frame's worth of bytes, and the state machine's
+/// invariants must hold after every step. Seeded, so a failure replays exactly.
+@Suite struct RPCFuzzTests {
+    static let maxFrameSize = 4096
+    static let maxConcurrentCalls = 16
+
+    /// A random frame as RPCKit would send it.
+    private static func validFrame(_ random: inout SeededRandom) -> WireFrame {
+        let id = UInt64.random(in: 0...40, using: &random)
+        var payload = ByteBuffer()
+        payload.writeRepeatingByte(0x5A, count: Int.random(in: 0...64, using: &random))
+        switch Int.random(in: 0..<8, using: &random) {
+        case 0, 1, 2:
+            let request = WireRequest(
+                method: ["pixecom.testing.v1.EchoService/Echo", "m", ""].randomElement(using: &random)!,
+                metadata: Bool.random(using: &random) ? ["x-request-id": "r"] : [:],
+                timeoutMicros: UInt64.random(in: 0...1_000_000, using: &random),
+                payload: payload,
+                initialWindow: UInt32.random(in: 0...UInt32.max, using: &random)
+            )
+            return .request(callID: id, request)
+        case 3: return .cancel(callID: id)
+        case 4: return .windowUpdate(callID: id, messages: UInt32.random(in: 0...UInt32.max, using: &random))
+        case 5: return .goAway(lastCallID: id, reason: "r")
+        case 6: return .ping(opaque: random.next())
+        default: return .response(callID: id, payload: payload, status: Bool.random(using: &random) ? .ok : nil)
+        }
+    }
+
+    /// The bytes of one frame on the wire, sometimes damaged.
+    private static func wireBytes(_ random: inout SeededRandom) -> [UInt8] {
+        var buffer = ByteBuffer()
+        self.validFrame(&random).write(to: &buffer)
+        var bytes = Array(buffer.readableBytesView)
+        switch Int.random(in: 0..<10, using: &random) {
+        case 0:
+            // Flip a few bytes of the body, keeping the length prefix.
+            for _ in 0..<Int.random(in: 1...4, using: &random) where bytes.count > 4 {
+                bytes[Int.random(in: 4..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            }
+        case 1:
+            // Random garbage under a correct length prefix.
+            let body = (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            bytes = Self.prefix(body.count) + body
+        case 2:
+            // An oversized frame announced; its body follows in full, to be skipped.
+            let length = Self.maxFrameSize + Int.random(in: 1...3 * Self.maxFrameSize, using: &random)
+            bytes = Self.prefix(length) + [0x08, 0x03] + [UInt8](repeating: 0x11, count: length - 2)
+        default:
+            break
+        }
+        return bytes
+    }
+
+    private static func prefix(_ length: Int) -> [UInt8] {
+        withUnsafeBytes(of: UInt32(length).bigEndian, Array.init)
+    }
+
+    /// The server state machine and a model of what it should hold.
+    private struct Driver {
+        var machine = ServerConnectionStateMachine(configuration: .init(maxConcurrentCalls: RPCFuzzTests.maxConcurrentCalls))
+        var open: Set<UInt64> = []
+
+        mutating func apply(_ frame: WireFrame, _ random: inout SeededRandom) {
+            switch frame {
+            case .request(let id, let request):
+                switch self.machine.receivedRequest(callID: id, isStream: Bool.random(using: &random), initialWindow: request.initialWindow) {
+                case .accept:
+                    check(!self.open.contains(id))
+                    self.open.insert(id)
+                case .refuse, .protocolViolation:
+                    break
+                }
+            case .cancel(let id):
+                let action = self.machine.cancel(callID: id)
+                check((action != .none) == self.open.contains(id))
+                self.open.remove(id)
+            case .windowUpdate(let id, let messages):
+                _ = self.machine.receivedWindowUpdate(callID: id, messages: messages)
+                if let credit = self.machine.credit(of: id) {
+                    check(credit >= 0 && credit <= self.machine.configuration.maxWindow)
+                }
+            case .goAway:
+                _ = self.machine.receivedGoAway()
+            case .ping, .pong, .response, .unknown:
+                break
+            }
+            // Handlers end and streams send, at random.
+            if let id = self.open.randomElement(using: &random), Int.random(in: 0..<3, using: &random) == 0 {
+                if Bool.random(using: &random) {
+                    _ = self.machine.sendMessage(callID: id)
+                } else {
+                    check(self.machine.finish(callID: id) != .drop)
+                    check(self.machine.finish(callID: id) == .drop)
+                    self.open.remove(id)
+                }
+            }
+            if Int.random(in: 0..<500, using: &random) == 0 { _ = self.machine.beginDrain() }
+            if self.machine.shouldClose || Int.random(in: 0..<2000, using: &random) == 0 {
+                check(Set(self.machine.closed()) == self.open)
+                self = Driver()
+            }
+            check(self.machine.openCalls == self.open.count)
+            check(self.machine.openCalls <= RPCFuzzTests.maxConcurrentCalls)
+        }
+    }
+
+    @Test(arguments: [1 as UInt64, 2, 3, 4])
+    func aQuarterMillionFramesPerSeed(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        var decoder = FrameDecoder(maxFrameSize: Self.maxFrameSize)
+        var driver = Driver()
+        var pending = ByteBuffer()
+        var decoded = 0
+        var oversized = 0
+        var malformed = 0
+        var generated = 0
+        let frames = 250_000
+        while generated < frames {
+            // A random piece of the stream: several frames, or part of one.
+            var chunk: [UInt8] = []
+            for _ in 0..<Int.random(in: 1...4, using: &random) where generated < frames {
+                chunk += Self.wireBytes(&random)
+                generated += 1
+            }
+            var offset = 0
+            while offset < chunk.count {
+                let size = min(chunk.count - offset, Int.random(in: 1...512, using: &random))
+                pending.writeBytes(chunk[offset..<(offset + size)])
+                offset += size
+                while let inbound = decoder.next(&pending) {
+                    switch inbound {
+                    case .frame(let frame):
+                        decoded += 1
+                        driver.apply(frame, &random)
+                    case .oversized(_, let length, let limit):
+                        oversized += 1
+                        check(length > limit)
+                    case .malformed:
+                        malformed += 1
+                    }
+                }
+                // Never more than one incomplete frame is held.
+                check(pending.readableBytes <= 4 + Self.maxFrameSize)
+                pending.discardReadBytes()
+            }
+        }
+        #expect(pending.readableBytes == 0, "the decoder lost sync: \(pending.readableBytes) bytes left over")
+        #expect(decoded + oversized + malformed == frames)
+        #expect(decoded > frames / 2 && oversized > 0 && malformed > 0)
+    }
+
+    @Test func purelyRandomBytesNeverCrashTheDecoder() {
+        var random = SeededRandom(seed: 99)
+        var decoder = FrameDecoder(maxFrameSize: Self.maxFrameSize)
+        var pending = ByteBuffer()
+        var events = 0
+        for _ in 0..<200_000 {
+            let count = Int.random(in: 1...64, using: &random)
+            pending.writeBytes((0..<count).map { _ in UInt8.random(in: 0...255, using: &random) })
+            while decoder.next(&pending) != nil { events += 1 }
+            check(pending.readableBytes <= 4 + Self.maxFrameSize)
+            pending.discardReadBytes()
+        }
+        #expect(events > 0)
+    }
+}
+
+/// `#expect` for hot loops: records an issue only when the condition fails.
+private func check(_ condition: Bool, _ comment: @autoclosure () -> String = "", sourceLocation: SourceLocation = #_sourceLocation) {
+    if !condition { Issue.record(Comment(rawValue: comment()), sourceLocation: sourceLocation) }
+}
