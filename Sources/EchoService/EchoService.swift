@@ -50,8 +50,7 @@ public struct EchoService: Sendable {
         }
         router.unary(Self.fail, Pixecom_Testing_V1_FailRequest.self) { request, context -> Response in
             observe(.started(context))
-            let code = RPCCode(rawValue: Int(request.code)) ?? .unknown
-            guard code != .ok else { return Response() }
+            guard let code = RPCCode(rawValue: Int(request.code)), request.code != 0 else { return Response() }
             let violations = request.field.isEmpty ? [] : [RPCError.FieldViolation(field: request.field, description: request.message)]
             throw RPCError(code, request.message, fieldViolations: violations)
         }

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import NIOFoundationCompat
 import RPCKit
+import ServiceKit
 import SwiftProtobuf
 
 /// Translates an HTTP request into one RPC and the RPC's answer back into JSON, following the
@@ -65,8 +66,9 @@ struct RPCForwarder: Sendable {
         if let trace = request.headers[Self.traceparent] {
             metadata["traceparent"] = trace
         }
-        // A call carrying an idempotency key may be retried: the service applies it once.
-        let idempotent: Bool? = metadata["idempotency-key"] != nil ? true : nil
+        // A call with an idempotency key to a method that deduplicates by it may be retried.
+        let keyed = metadata["idempotency-key"].map { !$0.isEmpty } == true && KeyedIdempotentMethods.all.contains(method)
+        let idempotent: Bool? = keyed ? true : nil
         return try await client.unary(method, message, as: Reply.self, metadata: metadata, timeout: self.timeout, idempotent: idempotent)
     }
 

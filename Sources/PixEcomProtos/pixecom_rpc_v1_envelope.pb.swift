@@ -275,8 +275,12 @@ public nonisolated struct Pixecom_Rpc_V1_Cancel: Sendable {
   public init() {}
 }
 
-/// The sender will accept no new calls on this connection. Calls with ids up to and including
-/// `last_call_id` are still served; later ones were not and may be retried elsewhere.
+/// From the server: it accepts no new calls on this connection. Calls with ids up to and including
+/// `last_call_id` are served, even ones that arrive after the GoAway; higher ones are refused as not
+/// processed and may be retried elsewhere. The client answers with its own GoAway once it has
+/// stopped sending calls; the server closes when that has arrived and its calls are done (or at its
+/// drain timeout). From the client: it sends no more calls (an acknowledgement, or its own
+/// shutdown); `last_call_id` is ignored.
 public nonisolated struct Pixecom_Rpc_V1_GoAway: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

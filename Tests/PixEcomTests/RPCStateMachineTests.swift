@@ -560,6 +560,16 @@ import Testing
         #expect(status.error == RPCError(.failedPrecondition, "nope", fieldViolations: [.init(field: "a.b", description: "bad")], retryDelayMillis: 9))
     }
 
+    @Test func aStatusCodeOutsideTheCanonicalSetReadsAsUnknown() throws {
+        // Frame{call_id: 1, response: {status: {code: 99}}}
+        let bytes: [UInt8] = [0x08, 0x01, 0x1A, 0x04, 0x12, 0x02, 0x08, 0x63]
+        guard case .response(_, _, let status?) = try WireFrame.decode(ByteBuffer(bytes: bytes)) else {
+            Issue.record("not decoded as a final response")
+            return
+        }
+        #expect(status.code == .unknown)
+    }
+
     @Test func unknownFieldsAndKindsFromANewerRevisionAreSkipped() throws {
         var reference = Pixecom_Rpc_V1_Frame()
         reference.callID = 5

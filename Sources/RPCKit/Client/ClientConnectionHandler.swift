@@ -5,8 +5,21 @@ import NIOTLS
 
 /// A failure of a call that provably never reached a handler: the connection refused it (GOAWAY,
 /// closing) or it could not be sent. Safe to retry anywhere, whatever the method.
-struct UnprocessedCallError: Error {
+struct UnprocessedCallError: CallFailure {
     let error: RPCError
+}
+
+/// A call failed because its connection ended. One connection loss fails every call on it; only
+/// the first of them charges the client's retry budget, so that a replica dying with many calls in
+/// flight counts as the one event it is and their retries on other replicas go ahead.
+struct ConnectionLostError: CallFailure {
+    let error: RPCError
+    let chargesRetryBudget: Bool
+}
+
+/// A failure RPCKit classifies internally; callers only ever see its `error`.
+protocol CallFailure: Error {
+    var error: RPCError { get }
 }
 
 /// Client side of one connection on its event loop: drives the `ClientConnectionStateMachine`,
@@ -212,7 +225,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                         continuation.resume(throwing: (status ?? RPCStatus(code: .unknown, message: "", fieldViolations: [], retryDelayMillis: nil)).error)
                     }
                 case .stream(let receiver):
-                    receiver.finish(status.flatMap { $0.code == .ok ? nil : $0.error })
+                    if let status, status.notProcessed {
+                        receiver.finish(UnprocessedCallError(error: status.error))
+                    } else {
+                        receiver.finish(status.flatMap { $0.code == .ok ? nil : $0.error })
+                    }
                 case nil:
                     break
                 }
@@ -298,8 +315,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.flags.markClosed()
         self.settleHandshake(RPCError(.unavailable, "connection closed during the TLS handshake"))
-        for id in self.stateMachine.closed() {
-            self.fail(id, RPCError(.unavailable, "connection closed before the call completed"))
+        for (index, id) in self.stateMachine.closed().enumerated() {
+            let error = RPCError(.unavailable, "connection closed before the call completed")
+            self.fail(id, ConnectionLostError(error: error, chargesRetryBudget: index == 0))
         }
         self.pending.removeAll()
         self.cancelTimers()
@@ -309,8 +327,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         self.flags.markClosed()
         self.settleHandshake(RPCError(.unavailable, "connection failed: \(error)"))
-        for id in self.stateMachine.closed() {
-            self.fail(id, RPCError(.unavailable, "connection failed: \(error)"))
+        for (index, id) in self.stateMachine.closed().enumerated() {
+            let failure = RPCError(.unavailable, "connection failed: \(error)")
+            self.fail(id, ConnectionLostError(error: failure, chargesRetryBudget: index == 0))
         }
         context.close(promise: nil)
     }

@@ -48,16 +48,25 @@ extension RPCClient {
     }
 
     /// Asks one endpoint directly (no balancing, no retries). An endpoint that cannot be reached
-    /// is NOT_SERVING; one without a health service (UNIMPLEMENTED) counts as serving.
+    /// or does not answer in time is NOT_SERVING; one without a health service (UNIMPLEMENTED)
+    /// keeps an unknown health, which is eligible; one that refused the check unprocessed (at its
+    /// call limit) keeps the health it had: busy is not unhealthy.
     func checkHealth(of endpoint: Endpoint, timeout: Duration) async -> LoadBalancer.Health {
+        let connection: ClientConnection
         do {
-            let connection = try await self.connection(to: endpoint)
+            connection = try await self.connection(to: endpoint)
+        } catch {
+            return .notServing
+        }
+        do {
             let request = WireRequest(method: "pixecom.health.v1.Health/Check", payload: try Pixecom_Health_V1_HealthCheckRequest().serializedBuffer())
             let payload = try await connection.unary(request, deadline: .now + timeout)
             let response = try Pixecom_Health_V1_HealthCheckResponse(buffer: payload)
             return response.status == .serving ? .serving : .notServing
         } catch let error as RPCError where error.code == .unimplemented {
             return .unknown
+        } catch is UnprocessedCallError {
+            return self.balancer.withLockedValue { $0.health(of: endpoint) } ?? .unknown
         } catch {
             return .notServing
         }

@@ -60,9 +60,14 @@ extension RPCClient {
                     return result
                 } catch {
                     if !receiver.isFinished { connection.cancel(id) }
+                    if let unprocessed = error as? UnprocessedCallError {
+                        // Not retried: `body` may have acted already. It says nothing about the
+                        // endpoint either.
+                        self.record(endpoint, .notProcessed)
+                        throw unprocessed.error
+                    }
                     let code = (error as? RPCError)?.code
                     self.record(endpoint, code?.countsAgainstEndpoint == true ? .endpointFailure : .neutral)
-                    if let unprocessed = error as? UnprocessedCallError { throw unprocessed.error }
                     throw error
                 }
             }
@@ -85,8 +90,8 @@ public struct RPCResponseStream<Message: SwiftProtobuf.Message>: AsyncSequence, 
             let payload: ByteBuffer?
             do {
                 payload = try await self.stream.receiver.next()
-            } catch let unprocessed as UnprocessedCallError {
-                throw unprocessed.error
+            } catch let failure as any CallFailure {
+                throw failure.error
             }
             guard let payload else { return nil }
             self.stream.connection.consumed(self.stream.callID)

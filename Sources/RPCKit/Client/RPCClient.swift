@@ -121,6 +121,21 @@ public final class RPCClient: Sendable {
                         throw RPCError(.cancelled, "call cancelled")
                     }
                 }
+            } catch let failure as any CallFailure & Sendable {
+                // Lost with its connection: counts against the endpoint, charges the retry budget
+                // once per connection, and is retried like any UNAVAILABLE when idempotent.
+                let error = failure.error
+                let charges = (failure as? ConnectionLostError)?.chargesRetryBudget ?? true
+                self.record(endpoint, .endpointFailure, chargesRetryBudget: charges)
+                lastError = error
+                guard idempotent, self.shouldRetry(error, attempt: attempt, policy: policy) else { throw error }
+                let delay = policy.backoff(beforeAttempt: attempt + 1, random: self.random.withLockedValue { Double.random(in: 0...1, using: &$0) })
+                guard ContinuousClock.now + delay < deadline else { throw error }
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    throw RPCError(.cancelled, "call cancelled")
+                }
             } catch let error as RPCError {
                 self.record(endpoint, error.code.countsAgainstEndpoint ? .endpointFailure : .neutral)
                 lastError = error
@@ -169,13 +184,13 @@ public final class RPCClient: Sendable {
     }
 
     /// Records how a call at `endpoint` ended, for its breaker, ejection and the retry throttle.
-    func record(_ endpoint: Endpoint, _ outcome: LoadBalancer.Outcome) {
+    func record(_ endpoint: Endpoint, _ outcome: LoadBalancer.Outcome, chargesRetryBudget: Bool = true) {
         let now = ContinuousClock.now
         self.balancer.withLockedValue { $0.callEnded(at: endpoint, outcome: outcome, now: now) }
         self.throttle.withLockedValue { throttle in
             switch outcome {
             case .success: throttle.recordSuccess()
-            case .endpointFailure: throttle.recordFailure()
+            case .endpointFailure: if chargesRetryBudget { throttle.recordFailure() }
             case .neutral, .notProcessed: break
             }
         }

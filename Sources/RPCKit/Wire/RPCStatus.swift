@@ -66,7 +66,7 @@ struct RPCStatus: Sendable, Hashable {
             case 1:
                 try ProtobufReader.expect(wireType, ProtobufWire.varint)
                 let raw = try reader.readVarint()
-                status.code = RPCCode(rawValue: Int(Int32(truncatingIfNeeded: raw))) ?? .unknown
+                status.code = RPCCode.canonical(Int(Int32(truncatingIfNeeded: raw)))
             case 2:
                 try ProtobufReader.expect(wireType, ProtobufWire.lengthDelimited)
                 status.message = try reader.readString()
@@ -108,5 +108,15 @@ struct RPCStatus: Sendable, Hashable {
             }
         }
         return status
+    }
+}
+
+extension RPCCode {
+    /// The canonical code with this number; UNKNOWN for a number outside the canonical set (a
+    /// peer from a newer revision, or a broken one), so callers only ever see canonical codes.
+    static func canonical(_ rawValue: Int) -> RPCCode {
+        guard let code = RPCCode(rawValue: rawValue) else { return .unknown }
+        if case .UNRECOGNIZED = code { return .unknown }
+        return code
     }
 }

@@ -56,3 +56,9 @@ public enum IdempotentMethods {
         OrderMethods.getOrder, OrderMethods.listOrders,
     ]
 }
+
+/// Methods that apply a call carrying an `idempotency-key` at most once per key: with a non-empty
+/// key they may be retried like idempotent methods.
+public enum KeyedIdempotentMethods {
+    public static let all: Set<String> = [OrderMethods.createOrder]
+}
