@@ -207,4 +207,61 @@ struct RPCResilienceTests {
         await a.stop()
         await b.stop()
     }
+    /// A replica at its per-connection call limit (here 0: always full) refuses calls unprocessed;
+    /// the channel resends them elsewhere even though the method is not idempotent.
+    @Test func callsRefusedUnprocessedMoveToAnotherReplica() async throws {
+        let full = try await EchoServer(certificates: self.certificates, name: "full") { $0.maxConcurrentCallsPerConnection = 0 }
+        let free = try await EchoServer(certificates: self.certificates, name: "free")
+        let client = try EchoServer.client(to: [full.endpoint, free.endpoint], self.certificates)
+        // Calls one at a time: each picks either replica with equal chance, so some reach `full`
+        // first (all 40 missing it has a chance of 2^-40).
+        for index in 0..<40 {
+            let response = try await client.unary(EchoServer.echo, EchoServer.Request("n\(index)"), as: EchoServer.Response.self, idempotent: false)
+            #expect(response.text == "n\(index)")
+        }
+        #expect(full.calls == 0)
+        #expect(free.calls == 40)
+        // Refusals say nothing against the refusing replica.
+        #expect(client.balancer.withLockedValue { $0.breakerState(of: full.endpoint) } == .closed)
+        await client.close()
+        await full.stop()
+        await free.stop()
+    }
+
+    @Test func healthAnswersPerServiceAndWatchersLearnOfShutdown() async throws {
+        let server = try await EchoServer(certificates: self.certificates)
+        let client = try server.client(self.certificates)
+        func check(_ service: String) async throws -> Pixecom_Health_V1_HealthCheckResponse.ServingStatus {
+            var request = Pixecom_Health_V1_HealthCheckRequest()
+            request.service = service
+            return try await client.unary("pixecom.health.v1.Health/Check", request, as: Pixecom_Health_V1_HealthCheckResponse.self).status
+        }
+        #expect(try await check("") == .serving)
+        #expect(try await check(EchoService.name) == .serving)
+        #expect(try await check("pixecom.nothing.v1.Nope") == .serviceUnknown)
+        try await client.requireServing()
+        let watched = Task {
+            var request = Pixecom_Health_V1_HealthCheckRequest()
+            request.service = EchoService.name
+            return try await client.serverStreaming(
+                "pixecom.health.v1.Health/Watch",
+                request,
+                as: Pixecom_Health_V1_HealthCheckResponse.self,
+                timeout: .seconds(10)
+            ) { stream in
+                var statuses: [Pixecom_Health_V1_HealthCheckResponse.ServingStatus] = []
+                for try await response in stream { statuses.append(response.status) }
+                return statuses
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let clock = ContinuousClock()
+        let start = clock.now
+        await server.stop()
+        // The Watch ended with the shutdown, not at the drain timeout, after saying NOT_SERVING.
+        #expect(clock.now - start < .seconds(5))
+        let statuses = try await watched.value
+        #expect(statuses == [.serving, .notServing])
+        await client.close()
+    }
 }
