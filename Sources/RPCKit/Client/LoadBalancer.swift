@@ -82,17 +82,22 @@ public struct LoadBalancer: Sendable {
     /// endpoints a retry should not return to while there is another choice. nil: no endpoint is
     /// eligible now.
     public mutating func pick(now: ContinuousClock.Instant, avoiding: Set<Endpoint> = [], random: inout some RandomNumberGenerator) -> Endpoint? {
-        var eligible: [Int] = []
-        var fallback: [Int] = []
+        // Two passes without allocating: count the candidates, then find the drawn ones.
+        var preferred = 0
+        var avoided = 0
         for index in self.records.indices where self.isEligible(index, now: now) {
-            if avoiding.contains(self.records[index].endpoint) { fallback.append(index) } else { eligible.append(index) }
+            if self.isAvoided(index, avoiding) { avoided += 1 } else { preferred += 1 }
         }
-        if eligible.isEmpty { eligible = fallback }
-        guard !eligible.isEmpty else { return nil }
-        var chosen = eligible[Int.random(in: 0..<eligible.count, using: &random)]
-        if eligible.count > 1 {
-            var other = eligible[Int.random(in: 0..<(eligible.count - 1), using: &random)]
-            if other == chosen { other = eligible[eligible.count - 1] }
+        let fromAvoided = preferred == 0
+        let count = fromAvoided ? avoided : preferred
+        guard count > 0 else { return nil }
+        var chosen = self.candidate(0, fromAvoided: fromAvoided, avoiding: avoiding, now: now)
+        if count > 1 {
+            let first = Int.random(in: 0..<count, using: &random)
+            var second = Int.random(in: 0..<(count - 1), using: &random)
+            if second >= first { second += 1 }
+            chosen = self.candidate(first, fromAvoided: fromAvoided, avoiding: avoiding, now: now)
+            let other = self.candidate(second, fromAvoided: fromAvoided, avoiding: avoiding, now: now)
             if self.records[other].inFlight < self.records[chosen].inFlight { chosen = other }
         }
         guard self.records[chosen].breaker.allowsCall(now: now) else { return nil }
@@ -100,15 +105,29 @@ public struct LoadBalancer: Sendable {
         return self.records[chosen].endpoint
     }
 
+    private func isAvoided(_ index: Int, _ avoiding: Set<Endpoint>) -> Bool {
+        !avoiding.isEmpty && avoiding.contains(self.records[index].endpoint)
+    }
+
+    /// The index of the `n`-th eligible endpoint (counting avoided or not-avoided ones only).
+    private mutating func candidate(_ n: Int, fromAvoided: Bool, avoiding: Set<Endpoint>, now: ContinuousClock.Instant) -> Int {
+        var seen = 0
+        for index in self.records.indices
+        where self.isEligible(index, now: now) && self.isAvoided(index, avoiding) == fromAvoided {
+            if seen == n { return index }
+            seen += 1
+        }
+        preconditionFailure("candidate \(n) of fewer")
+    }
+
     private mutating func isEligible(_ index: Int, now: ContinuousClock.Instant) -> Bool {
-        let record = self.records[index]
-        if let until = record.ejectedUntil {
+        if let until = self.records[index].ejectedUntil {
             guard now >= until else { return false }
             self.records[index].ejectedUntil = nil
         }
-        if let after = record.reconnectAfter, now < after { return false }
-        if record.health == .notServing { return false }
-        return record.breaker.wouldAllowCall(now: now)
+        if let after = self.records[index].reconnectAfter, now < after { return false }
+        if self.records[index].health == .notServing { return false }
+        return self.records[index].breaker.wouldAllowCall(now: now)
     }
 
     // MARK: - Recording

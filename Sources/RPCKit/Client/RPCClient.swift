@@ -19,7 +19,7 @@ public final class RPCClient: Sendable {
     let balancer: NIOLockedValueBox<LoadBalancer>
     let throttle: NIOLockedValueBox<RetryThrottle>
     let subchannels = NIOLockedValueBox<[Endpoint: Subchannel]>([:])
-    let random = NIOLockedValueBox(SystemRandomNumberGenerator())
+    let random = NIOLockedValueBox(FastRandom())
     let closed = Atomic<Bool>(false)
 
     public init(configuration: RPCClientConfiguration, tls: NIOSSLContext) {
@@ -205,6 +205,7 @@ public final class RPCClient: Sendable {
             subchannels[endpoint] = created
             return created
         }
+        if let ready = subchannel.readyConnection { return ready }
         do {
             let connection = try await subchannel.connection()
             self.balancer.withLockedValue { $0.connected(to: endpoint) }

@@ -60,6 +60,14 @@ final class Subchannel: Sendable {
         }
     }
 
+    /// The connection when one is up and takes calls: the fast path, one lock.
+    var readyConnection: ClientConnection? {
+        self.state.withLockedValue { state in
+            if case .ready(let connection) = state, connection.flags.isUsable { return connection }
+            return nil
+        }
+    }
+
     /// The current connection if it is up (for draining on shutdown).
     var currentConnection: ClientConnection? {
         if case .ready(let connection) = self.state.withLockedValue({ $0 }) { return connection }

@@ -55,7 +55,7 @@ public final class RPCServer: Sendable {
     public let health: HealthStatus
 
     struct AcceptedConnection: Sendable {
-        let calls: AsyncStream<IncomingCall>
+        let calls: CallStarter
         let connection: ServerConnection
     }
 
@@ -101,17 +101,19 @@ public final class RPCServer: Sendable {
             handshakeTimeout: configuration.handshakeTimeout,
             drainTimeout: configuration.drainTimeout
         )
+        let runner = CallRunner(interceptors: configuration.interceptors, logger: logger)
+        let runsOnLoop = configuration.runsHandlersOnEventLoop
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let (calls, continuation) = AsyncStream.makeStream(of: IncomingCall.self)
+                    let calls = CallStarter(runner: runner, eventLoop: runsOnLoop ? channel.eventLoop : nil)
                     let handler = ServerConnectionHandler(
                         configuration: handlerConfiguration,
                         router: finalRouter,
-                        calls: continuation,
+                        calls: calls,
                         logger: logger
                     )
                     try channel.pipeline.syncOperations.addHandlers([
@@ -179,19 +181,20 @@ public final class RPCServer: Sendable {
         if drainNow {
             Self.drain(accepted.connection)
         }
-        let executor: (any TaskExecutor)? =
-            self.configuration.runsHandlersOnEventLoop ? EventLoopTaskExecutor(accepted.connection.channel.eventLoop) : nil
-        await withTaskExecutorPreference(executor) {
-            await withDiscardingTaskGroup { group in
-                for await call in accepted.calls {
-                    group.addTask { await self.serve(call) }
-                }
-            }
-        }
+        // The handler starts each call's task itself; here we only wait for the connection to
+        // close and its last handler to return.
+        try? await accepted.connection.channel.closeFuture.get()
+        await accepted.calls.waitUntilDone()
         _ = self.connections.withLockedValue { $0.removeValue(forKey: key) }
     }
+}
 
-    private func serve(_ call: IncomingCall) async {
+/// Runs one call: its context, the interceptors, the handler, and the final frame.
+struct CallRunner: Sendable {
+    let interceptors: [any RPCServerInterceptor]
+    let logger: Logger
+
+    func serve(_ call: IncomingCall) async {
         let request = call.request
         let requestID = request.metadata["x-request-id"].flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 } ?? RequestID.next()
         let deadline: ContinuousClock.Instant? =
@@ -224,7 +227,7 @@ public final class RPCServer: Sendable {
 
     /// Runs the interceptors from `index` on, then the handler.
     private func runChain(_ call: IncomingCall, context: ServerContext, index: Int) async throws -> RPCResponsePayload {
-        let interceptors = self.configuration.interceptors
+        let interceptors = self.interceptors
         if index < interceptors.count {
             return try await interceptors[index].intercept(context: context) { context in
                 try await self.runChain(call, context: context, index: index + 1)

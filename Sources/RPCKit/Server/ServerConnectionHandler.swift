@@ -84,7 +84,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private let configuration: Configuration
     private let router: RPCRouter
-    private let calls: AsyncStream<IncomingCall>.Continuation
+    private let calls: CallStarter
     private let logger: Logger
     private var stateMachine: ServerConnectionStateMachine
     private var liveness: ConnectionLivenessStateMachine
@@ -102,7 +102,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// The connection failed a check (ALPN) and is closing.
     private var refused = false
 
-    init(configuration: Configuration, router: RPCRouter, calls: AsyncStream<IncomingCall>.Continuation, logger: Logger) {
+    init(configuration: Configuration, router: RPCRouter, calls: CallStarter, logger: Logger) {
         self.configuration = configuration
         self.router = router
         self.calls = calls
@@ -244,7 +244,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 self.deadlines.insert(id, deadline: deadline)
                 self.armDeadlineTimer()
             }
-            self.calls.yield(
+            // Last: the handler may run (and finish the call) before `start` returns.
+            self.calls.start(
                 IncomingCall(id: id, request: request, route: route, receivedAt: now, control: control, connection: connection)
             )
         }
@@ -432,7 +433,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         self.open.removeAll()
         self.cancelTimers()
-        self.calls.finish()
+        self.calls.connectionClosed()
         context.fireChannelInactive()
     }
 
