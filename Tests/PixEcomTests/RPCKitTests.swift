@@ -75,9 +75,10 @@ struct RPCKitTests {
         #expect(error?.code == .deadlineExceeded)
         #expect(elapsed >= .milliseconds(50))
         #expect(elapsed < .milliseconds(1000), "the deadline should end the call promptly, took \(elapsed)")
-        // The server stops the handler too.
-        let observed = try await server.wait { $0.cancelled == 1 }
-        #expect(observed.cancelled == 1)
+        // The server stops the handler too (if the call reached it before its deadline: on a
+        // machine loaded enough, the client may give up before it even sent the call).
+        let observed = try await server.wait { $0.cancelled == $0.calls - 1 }
+        #expect(observed.cancelled == observed.calls - 1)
         await client.close()
         await server.stop()
     }

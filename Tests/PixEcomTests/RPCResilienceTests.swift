@@ -239,7 +239,7 @@ struct RPCResilienceTests {
         #expect(try await check("") == .serving)
         #expect(try await check(EchoService.name) == .serving)
         #expect(try await check("pixecom.nothing.v1.Nope") == .serviceUnknown)
-        try await client.requireServing()
+        try await client.requireServing(timeout: .seconds(10))
         let watched = Task {
             var request = Pixecom_Health_V1_HealthCheckRequest()
             request.service = EchoService.name

@@ -446,6 +446,19 @@ import Testing
         #expect(sawIt)
     }
 
+    @Test func whenHealthRulesOutEveryEndpointItIsIgnored() {
+        var balancer = LoadBalancer(endpoints: self.endpoints)
+        var random = SeededRandom(seed: 5)
+        let now = ContinuousClock.now
+        for endpoint in self.endpoints { balancer.healthChanged(of: endpoint, to: .notServing) }
+        #expect(balancer.pick(now: now, random: &random) != nil)
+        // Ejection and backoff still count in panic mode.
+        var single = LoadBalancer(endpoints: [self.endpoints[0]])
+        single.healthChanged(of: self.endpoints[0], to: .notServing)
+        single.connectFailed(to: self.endpoints[0], now: now, jitter: 0.5)
+        #expect(single.pick(now: now, random: &random) == nil)
+    }
+
     @Test func reconnectBackoffGrowsIsCappedAndJittered() {
         var balancer = LoadBalancer(endpoints: [self.endpoints[0]])
         let now = ContinuousClock.now

@@ -52,8 +52,12 @@ final class ClientConnection: Sendable {
                     let handshake = channel.eventLoop.makePromise(of: Void.self)
                     try channel.pipeline.syncOperations.addHandlers([
                         try NIOSSLClientHandler(context: tls, serverHostname: serverHostname),
-                        ByteToMessageHandler(FrameDecoder(maxFrameSize: configuration.maxFrameSize)),
-                        ClientConnectionHandler(liveness: configuration.liveness, flags: flags, handshake: handshake),
+                        ClientConnectionHandler(
+                            liveness: configuration.liveness,
+                            maxFrameSize: configuration.maxFrameSize,
+                            flags: flags,
+                            handshake: handshake
+                        ),
                     ])
                 }
             }
@@ -90,7 +94,9 @@ final class ClientConnection: Sendable {
         let loop = self.channel.eventLoop
         let handler = self.handler
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
+            // Unsafe: the handler resumes each call exactly once (it removes the call as it does),
+            // and the checked variant costs an allocation per call.
+            try await withUnsafeThrowingContinuation { continuation in
                 if loop.inEventLoop {
                     handler.value.startUnary(id, request, deadline: deadline, continuation: continuation)
                 } else {

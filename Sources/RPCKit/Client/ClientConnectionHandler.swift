@@ -28,16 +28,17 @@ protocol CallFailure: Error {
 ///
 /// Confined to its channel's event loop.
 final class ClientConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = InboundFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private enum Pending {
-        case unary(CheckedContinuation<ByteBuffer, any Error>)
+        case unary(UnsafeContinuation<ByteBuffer, any Error>)
         case stream(StreamReceiver)
     }
 
     private var stateMachine = ClientConnectionStateMachine()
     private var liveness: ConnectionLivenessStateMachine
+    private var reader: FrameReader
     private var pending: [UInt64: Pending] = [:]
     private var deadlines = DeadlineQueue<UInt64>()
     private var deadlineTimer: Scheduled<Void>?
@@ -52,8 +53,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private let handshake: EventLoopPromise<Void>
     private var handshakeSettled = false
 
-    init(liveness: ConnectionLivenessStateMachine.Configuration, flags: ConnectionFlags, handshake: EventLoopPromise<Void>) {
+    init(liveness: ConnectionLivenessStateMachine.Configuration, maxFrameSize: Int, flags: ConnectionFlags, handshake: EventLoopPromise<Void>) {
         self.liveness = ConnectionLivenessStateMachine(configuration: liveness, now: .now)
+        self.reader = FrameReader(maxFrameSize: maxFrameSize)
         self.flags = flags
         self.handshake = handshake
     }
@@ -96,7 +98,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     // MARK: - Starting and ending calls
 
-    func startUnary(_ id: UInt64, _ request: WireRequest, deadline: ContinuousClock.Instant?, continuation: CheckedContinuation<ByteBuffer, any Error>) {
+    func startUnary(_ id: UInt64, _ request: WireRequest, deadline: ContinuousClock.Instant?, continuation: UnsafeContinuation<ByteBuffer, any Error>) {
         if let index = self.cancelledEarly.firstIndex(of: id) {
             self.cancelledEarly.remove(at: index)
             continuation.resume(throwing: RPCError(.cancelled, "call cancelled"))
@@ -179,7 +181,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.reading = true
         self.liveness.receivedData(now: .now)
-        switch Self.unwrapInboundIn(data) {
+        self.reader.append(Self.unwrapInboundIn(data))
+        while context.channel.isActive, let inbound = self.reader.next() {
+            self.received(inbound, context: context)
+        }
+    }
+
+    private func received(_ inbound: InboundFrame, context: ChannelHandlerContext) {
+        switch inbound {
         case .frame(let frame):
             self.received(frame)
         case .oversized(let callID, let length, let limit):

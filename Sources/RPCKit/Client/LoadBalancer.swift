@@ -7,7 +7,7 @@
 /// load like least-loaded without a global scan and keeps away from a slow replica.
 ///
 /// Eligible: not ejected, breaker not open, health not NOT_SERVING, not waiting out a connection
-/// backoff. Ejection follows Envoy's outlier detection: `consecutiveFailures` in a row eject an
+/// backoff. When health alone rules out every endpoint, it is ignored (panic mode). Ejection follows Envoy's outlier detection: `consecutiveFailures` in a row eject an
 /// endpoint for `baseEjectionTime` times its number of ejections, with at most
 /// `maxEjectedPercent` of the endpoints (but at least one of two or more) out at once.
 public struct LoadBalancer: Sendable {
@@ -83,21 +83,30 @@ public struct LoadBalancer: Sendable {
     /// eligible now.
     public mutating func pick(now: ContinuousClock.Instant, avoiding: Set<Endpoint> = [], random: inout some RandomNumberGenerator) -> Endpoint? {
         // Two passes without allocating: count the candidates, then find the drawn ones.
+        // Panic mode (as in Envoy): when health checks rule out every endpoint, they are ignored,
+        // since a failing health service is then likelier than a service that is down everywhere.
+        var ignoringHealth = false
         var preferred = 0
         var avoided = 0
-        for index in self.records.indices where self.isEligible(index, now: now) {
-            if self.isAvoided(index, avoiding) { avoided += 1 } else { preferred += 1 }
+        for pass in 0..<2 where preferred + avoided == 0 {
+            ignoringHealth = pass == 1
+            for index in self.records.indices where self.isEligible(index, now: now, ignoringHealth: ignoringHealth) {
+                if self.isAvoided(index, avoiding) { avoided += 1 } else { preferred += 1 }
+            }
         }
         let fromAvoided = preferred == 0
         let count = fromAvoided ? avoided : preferred
         guard count > 0 else { return nil }
-        var chosen = self.candidate(0, fromAvoided: fromAvoided, avoiding: avoiding, now: now)
+        func candidate(_ n: Int) -> Int {
+            self.candidate(n, fromAvoided: fromAvoided, avoiding: avoiding, ignoringHealth: ignoringHealth, now: now)
+        }
+        var chosen = candidate(0)
         if count > 1 {
             let first = Int.random(in: 0..<count, using: &random)
             var second = Int.random(in: 0..<(count - 1), using: &random)
             if second >= first { second += 1 }
-            chosen = self.candidate(first, fromAvoided: fromAvoided, avoiding: avoiding, now: now)
-            let other = self.candidate(second, fromAvoided: fromAvoided, avoiding: avoiding, now: now)
+            chosen = candidate(first)
+            let other = candidate(second)
             if self.records[other].inFlight < self.records[chosen].inFlight { chosen = other }
         }
         guard self.records[chosen].breaker.allowsCall(now: now) else { return nil }
@@ -110,23 +119,29 @@ public struct LoadBalancer: Sendable {
     }
 
     /// The index of the `n`-th eligible endpoint (counting avoided or not-avoided ones only).
-    private mutating func candidate(_ n: Int, fromAvoided: Bool, avoiding: Set<Endpoint>, now: ContinuousClock.Instant) -> Int {
+    private mutating func candidate(
+        _ n: Int,
+        fromAvoided: Bool,
+        avoiding: Set<Endpoint>,
+        ignoringHealth: Bool,
+        now: ContinuousClock.Instant
+    ) -> Int {
         var seen = 0
         for index in self.records.indices
-        where self.isEligible(index, now: now) && self.isAvoided(index, avoiding) == fromAvoided {
+        where self.isEligible(index, now: now, ignoringHealth: ignoringHealth) && self.isAvoided(index, avoiding) == fromAvoided {
             if seen == n { return index }
             seen += 1
         }
         preconditionFailure("candidate \(n) of fewer")
     }
 
-    private mutating func isEligible(_ index: Int, now: ContinuousClock.Instant) -> Bool {
+    private mutating func isEligible(_ index: Int, now: ContinuousClock.Instant, ignoringHealth: Bool = false) -> Bool {
         if let until = self.records[index].ejectedUntil {
             guard now >= until else { return false }
             self.records[index].ejectedUntil = nil
         }
         if let after = self.records[index].reconnectAfter, now < after { return false }
-        if self.records[index].health == .notServing { return false }
+        if self.records[index].health == .notServing && !ignoringHealth { return false }
         return self.records[index].breaker.wouldAllowCall(now: now)
     }
 

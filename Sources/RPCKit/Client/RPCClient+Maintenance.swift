@@ -36,7 +36,7 @@ extension RPCClient {
     /// One round of health checks, all endpoints at once.
     func checkHealth() async {
         let endpoints = self.balancer.withLockedValue { $0.endpoints }
-        let timeout = min(self.configuration.healthCheckInterval, .seconds(2))
+        let timeout = self.configuration.healthCheckTimeout
         await withTaskGroup(of: Void.self) { group in
             for endpoint in endpoints {
                 group.addTask {

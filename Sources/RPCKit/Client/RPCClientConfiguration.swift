@@ -20,6 +20,8 @@ public struct RPCClientConfiguration: Sendable {
     public var loadBalancer = LoadBalancer.Configuration()
     /// How often `run()` asks each endpoint's health service. Default 5 s.
     public var healthCheckInterval: Duration = .seconds(5)
+    /// How long a health check may take before the endpoint counts as NOT_SERVING. Default 2 s.
+    public var healthCheckTimeout: Duration = .seconds(2)
     /// How often `run()` re-resolves DNS names. Default 30 s.
     public var resolutionInterval: Duration = .seconds(30)
     /// Keepalive: ping after this long without reading, close when nothing arrives within the

@@ -90,7 +90,6 @@ public final class RPCServer: Sendable {
         }
         HealthService(status: health).register(on: &router)
         let finalRouter = router
-        let maxFrameSize = configuration.maxFrameSize
         let handlerConfiguration = ServerConnectionHandler.Configuration(
             stateMachine: .init(maxConcurrentCalls: configuration.maxConcurrentCallsPerConnection),
             liveness: .init(
@@ -99,7 +98,8 @@ public final class RPCServer: Sendable {
                 idleTimeout: configuration.idleTimeout
             ),
             handshakeTimeout: configuration.handshakeTimeout,
-            drainTimeout: configuration.drainTimeout
+            drainTimeout: configuration.drainTimeout,
+            maxFrameSize: configuration.maxFrameSize
         )
         let runner = CallRunner(interceptors: configuration.interceptors, logger: logger)
         let runsOnLoop = configuration.runsHandlersOnEventLoop
@@ -118,7 +118,6 @@ public final class RPCServer: Sendable {
                     )
                     try channel.pipeline.syncOperations.addHandlers([
                         NIOSSLServerHandler(context: tls),
-                        ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)),
                         handler,
                     ])
                     return AcceptedConnection(

@@ -65,7 +65,7 @@ struct RawResponseWriter: Sendable {
 ///
 /// Confined to its channel's event loop.
 final class ServerConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = InboundFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     struct Configuration: Sendable {
@@ -74,6 +74,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         var handshakeTimeout: Duration
         /// How long a draining connection may take: calls still open then are cut off.
         var drainTimeout: Duration
+        /// The largest frame accepted.
+        var maxFrameSize: Int
     }
 
     private struct OpenCall {
@@ -101,6 +103,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var reading = false
     /// The connection failed a check (ALPN) and is closing.
     private var refused = false
+    private var reader: FrameReader
 
     init(configuration: Configuration, router: RPCRouter, calls: CallStarter, logger: Logger) {
         self.configuration = configuration
@@ -108,6 +111,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.calls = calls
         self.logger = logger
         self.stateMachine = ServerConnectionStateMachine(configuration: configuration.stateMachine)
+        self.reader = FrameReader(maxFrameSize: configuration.maxFrameSize)
         self.liveness = ConnectionLivenessStateMachine(configuration: configuration.liveness, now: .now)
     }
 
@@ -165,7 +169,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.reading = true
         let now = ContinuousClock.now
         self.liveness.receivedData(now: now)
-        switch Self.unwrapInboundIn(data) {
+        self.reader.append(Self.unwrapInboundIn(data))
+        while context.channel.isActive, let inbound = self.reader.next() {
+            self.received(inbound, now: now)
+        }
+    }
+
+    private func received(_ inbound: InboundFrame, now: ContinuousClock.Instant) {
+        switch inbound {
         case .frame(let frame):
             self.received(frame, now: now)
         case .oversized(let callID, let length, let limit):

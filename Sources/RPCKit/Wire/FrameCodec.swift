@@ -92,6 +92,46 @@ struct FrameDecoder: ByteToMessageDecoder {
     }
 }
 
+/// The bytes of a connection not yet decoded into frames, and the decoder. A connection handler
+/// feeds it each read and takes the frames out itself, so frames are never boxed into `NIOAny`
+/// on their way up the pipeline.
+struct FrameReader {
+    private var decoder: FrameDecoder
+    private var pending: ByteBuffer?
+
+    init(maxFrameSize: Int) {
+        self.decoder = FrameDecoder(maxFrameSize: maxFrameSize)
+    }
+
+    /// Adds one read's bytes.
+    mutating func append(_ bytes: ByteBuffer) {
+        if var pending = self.pending {
+            self.pending = nil  // keep the storage uniquely referenced
+            // Drop what was decoded already, so the buffer holds one partial frame at most.
+            if pending.readerIndex > 0 { pending.discardReadBytes() }
+            var bytes = bytes
+            pending.writeBuffer(&bytes)
+            self.pending = pending
+        } else {
+            self.pending = bytes
+        }
+    }
+
+    /// Bytes received and not yet decoded.
+    var bufferedBytes: Int { self.pending?.readableBytes ?? 0 }
+
+    /// The next frame, or nil when more bytes are needed.
+    mutating func next() -> InboundFrame? {
+        guard var buffer = self.pending else { return nil }
+        self.pending = nil
+        let frame = self.decoder.next(&buffer)
+        if buffer.readableBytes > 0 {
+            self.pending = buffer
+        }
+        return frame
+    }
+}
+
 /// Writes each outbound frame as a 4-byte big-endian length and the `Frame` message.
 struct FrameEncoder: MessageToByteEncoder {
     typealias OutboundIn = WireFrame

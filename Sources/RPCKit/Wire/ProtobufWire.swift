@@ -32,12 +32,23 @@ enum ProtobufWire {
     }
 
     static func writeVarint(_ value: UInt64, to buffer: inout ByteBuffer) {
-        var value = value
-        while value >= 0x80 {
-            buffer.writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
+        if value < 0x80 {
+            buffer.writeInteger(UInt8(value))
+            return
         }
-        buffer.writeInteger(UInt8(value))
+        // Up to 10 bytes, assembled on the stack and written with one call.
+        var scratch: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &scratch) { bytes in
+            var value = value
+            var count = 0
+            while value >= 0x80 {
+                bytes[count] = UInt8(truncatingIfNeeded: value) | 0x80
+                value >>= 7
+                count += 1
+            }
+            bytes[count] = UInt8(value)
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[0...count]))
+        }
     }
 
     static func writeTag(field: Int, wireType: Int, to buffer: inout ByteBuffer) {
