@@ -48,6 +48,9 @@ public struct RPCRouter: Sendable {
     /// The names of all registered methods.
     public var methods: [String] { self.routes.keys.sorted() }
 
+    /// The registered names, for decoding requests without a `String` per call.
+    var methodNames: MethodNames { MethodNames(self.routes.keys) }
+
     func route(for method: String) -> Route? { self.routes[method] }
 
     private mutating func add(_ method: String, _ route: Route) {

@@ -111,7 +111,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.calls = calls
         self.logger = logger
         self.stateMachine = ServerConnectionStateMachine(configuration: configuration.stateMachine)
-        self.reader = FrameReader(maxFrameSize: configuration.maxFrameSize)
+        self.reader = FrameReader(maxFrameSize: configuration.maxFrameSize, methods: router.methodNames)
         self.liveness = ConnectionLivenessStateMachine(configuration: configuration.liveness, now: .now)
     }
 

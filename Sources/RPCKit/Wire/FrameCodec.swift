@@ -21,11 +21,14 @@ struct FrameDecoder: ByteToMessageDecoder {
 
     /// The largest frame body accepted, in bytes.
     let maxFrameSize: Int
+    /// Method names to reuse (a server's routes).
+    let methods: MethodNames?
     /// Bytes of an oversized frame still to be skipped.
     private var bytesToSkip = 0
 
-    init(maxFrameSize: Int) {
+    init(maxFrameSize: Int, methods: MethodNames? = nil) {
         self.maxFrameSize = maxFrameSize
+        self.methods = methods
     }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
@@ -62,7 +65,7 @@ struct FrameDecoder: ByteToMessageDecoder {
         buffer.moveReaderIndex(forwardBy: 4)
         let body = buffer.readSlice(length: length)!
         do {
-            return .frame(try WireFrame.decode(body))
+            return .frame(try WireFrame.decode(body, methods: self.methods))
         } catch {
             return .malformed(callID: Self.peekCallID(body, at: body.readerIndex, count: min(length, 11)))
         }
@@ -99,8 +102,8 @@ struct FrameReader {
     private var decoder: FrameDecoder
     private var pending: ByteBuffer?
 
-    init(maxFrameSize: Int) {
-        self.decoder = FrameDecoder(maxFrameSize: maxFrameSize)
+    init(maxFrameSize: Int, methods: MethodNames? = nil) {
+        self.decoder = FrameDecoder(maxFrameSize: maxFrameSize, methods: methods)
     }
 
     /// Adds one read's bytes.

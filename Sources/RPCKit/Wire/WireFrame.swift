@@ -126,7 +126,8 @@ enum WireFrame: Sendable {
 
     /// Decodes one `Frame` body (without its length prefix). Unknown fields are skipped; a frame
     /// kind this version does not know decodes as `.unknown`.
-    static func decode(_ body: ByteBuffer) throws(ProtobufWireError) -> WireFrame {
+    /// - Parameter methods: names to reuse for a request's method instead of a new `String`.
+    static func decode(_ body: ByteBuffer, methods: MethodNames? = nil) throws(ProtobufWireError) -> WireFrame {
         var reader = ProtobufReader(body)
         var callID: UInt64 = 0
         var kind: (field: Int, body: ByteBuffer)?
@@ -146,7 +147,7 @@ enum WireFrame: Sendable {
         var inner = ProtobufReader(kind.body)
         switch kind.field {
         case Self.requestField:
-            return .request(callID: callID, try WireRequest.decode(&inner))
+            return .request(callID: callID, try WireRequest.decode(&inner, methods: methods))
         case Self.responseField:
             var payload = ByteBuffer()
             var status: RPCStatus?
@@ -234,13 +235,14 @@ extension WireRequest {
         ProtobufWire.writeVarintField(5, UInt64(self.initialWindow), to: &buffer)
     }
 
-    static func decode(_ reader: inout ProtobufReader) throws(ProtobufWireError) -> WireRequest {
+    static func decode(_ reader: inout ProtobufReader, methods: MethodNames? = nil) throws(ProtobufWireError) -> WireRequest {
         var request = WireRequest(method: "")
         while let (field, wireType) = try reader.nextField() {
             switch field {
             case 1:
                 try ProtobufReader.expect(wireType, ProtobufWire.lengthDelimited)
-                request.method = try reader.readString()
+                var name = try reader.readLengthDelimited()
+                request.method = methods?.name(of: name) ?? name.readString(length: name.readableBytes) ?? ""
             case 2:
                 try ProtobufReader.expect(wireType, ProtobufWire.lengthDelimited)
                 var entry = ProtobufReader(try reader.readLengthDelimited())

@@ -1,0 +1,34 @@
+import NIOCore
+
+/// The method names a server serves, found from a request's bytes without building a `String`
+/// for each call: a decoded request then carries the router's own instance of its name.
+struct MethodNames: Sendable {
+    private var byHash: [UInt64: [(bytes: [UInt8], name: String)]] = [:]
+
+    init(_ names: some Sequence<String>) {
+        for name in names {
+            let bytes = Array(name.utf8)
+            self.byHash[Self.hash(bytes), default: []].append((bytes, name))
+        }
+    }
+
+    /// The registered name spelled by `bytes`, if there is one.
+    func name(of bytes: ByteBuffer) -> String? {
+        let view = bytes.readableBytesView
+        guard let candidates = self.byHash[Self.hash(view)] else { return nil }
+        for candidate in candidates where view.elementsEqual(candidate.bytes) {
+            return candidate.name
+        }
+        return nil
+    }
+
+    /// FNV-1a, 64 bits: cheap for short names, good enough to tell a handful of methods apart.
+    private static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+}
