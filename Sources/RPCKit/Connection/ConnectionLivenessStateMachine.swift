@@ -42,9 +42,10 @@ struct ConnectionLivenessStateMachine {
     }
 
     /// The number of open calls changed.
-    mutating func openCallsChanged(to count: Int, now: ContinuousClock.Instant) {
+    /// `now` is read only when the connection becomes idle.
+    mutating func openCallsChanged(to count: Int, now: @autoclosure () -> ContinuousClock.Instant) {
         if count == 0 {
-            if self.idleSince == nil { self.idleSince = now }
+            if self.idleSince == nil { self.idleSince = now() }
         } else {
             self.idleSince = nil
             self.idleReported = false

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// Starts the handler task of each call a connection accepts, and knows when they have all
 /// ended (so that `RPCServer.run` returns only after the last handler of a closed connection).
@@ -10,13 +11,14 @@ import NIOCore
 /// executor hop and no extra loop tick. Work after a suspension resumes on the same loop.
 final class CallStarter: Sendable {
     private struct State {
-        var running = 0
         var connectionClosed = false
         var waiter: CheckedContinuation<Void, Never>?
     }
 
     private let runner: CallRunner
     private let executor: EventLoopTaskExecutor?
+    /// Handlers started and not yet returned; the lock is taken only when it reaches zero.
+    private let running = Atomic<Int>(0)
     private let state = NIOLockedValueBox(State())
 
     init(runner: CallRunner, eventLoop: (any EventLoop)?) {
@@ -26,7 +28,7 @@ final class CallStarter: Sendable {
 
     /// Runs `call`'s handler. Called on the connection's event loop.
     func start(_ call: IncomingCall) {
-        self.state.withLockedValue { $0.running += 1 }
+        self.running.add(1, ordering: .relaxed)
         let runner = self.runner
         if let executor = self.executor {
             Task.immediate(executorPreference: executor) {
@@ -42,9 +44,9 @@ final class CallStarter: Sendable {
     }
 
     private func ended() {
+        guard self.running.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 else { return }
         let waiter = self.state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
-            state.running -= 1
-            guard state.running == 0, state.connectionClosed else { return nil }
+            guard state.connectionClosed, self.running.load(ordering: .acquiring) == 0 else { return nil }
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -56,7 +58,7 @@ final class CallStarter: Sendable {
     func waitUntilDone() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = self.state.withLockedValue { state -> Bool in
-                guard state.running > 0 || !state.connectionClosed else { return true }
+                guard self.running.load(ordering: .acquiring) > 0 || !state.connectionClosed else { return true }
                 state.waiter = continuation
                 return false
             }
@@ -68,7 +70,7 @@ final class CallStarter: Sendable {
     func connectionClosed() {
         let waiter = self.state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             state.connectionClosed = true
-            guard state.running == 0 else { return nil }
+            guard self.running.load(ordering: .acquiring) == 0 else { return nil }
             defer { state.waiter = nil }
             return state.waiter
         }

@@ -195,7 +195,7 @@ struct CallRunner: Sendable {
 
     func serve(_ call: IncomingCall) async {
         let request = call.request
-        let requestID = request.metadata["x-request-id"].flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 } ?? RequestID.next()
+        let givenRequestID = request.metadata.isEmpty ? nil : request.metadata["x-request-id"].flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 }
         let deadline: ContinuousClock.Instant? =
             request.timeoutMicros == 0 ? nil : call.receivedAt.advanced(by: .microseconds(Int64(clamping: request.timeoutMicros)))
         let context = ServerContext(
@@ -203,7 +203,8 @@ struct CallRunner: Sendable {
             metadata: request.metadata,
             deadline: deadline,
             peerService: call.connection.peerService,
-            requestID: requestID,
+            givenRequestID: givenRequestID,
+            requestNumber: givenRequestID == nil ? RequestID.nextNumber() : 0,
             logger: self.logger
         )
         let interrupted = withUnsafeCurrentTask { task in task.flatMap { call.control.attach($0) } }

@@ -14,7 +14,16 @@ enum RequestID {
     private static let counter = Atomic<UInt64>(0)
 
     static func next() -> String {
-        let (value, _) = Self.counter.add(1, ordering: .relaxed)
-        return Self.prefix + "-" + String(value, radix: 16)
+        self.format(self.nextNumber())
+    }
+
+    /// A fresh id's number; `format` spells it. Calls keep the number and spell it only when
+    /// something reads the id (most calls never log).
+    static func nextNumber() -> UInt64 {
+        Self.counter.add(1, ordering: .relaxed).oldValue
+    }
+
+    static func format(_ number: UInt64) -> String {
+        Self.prefix + "-" + String(number, radix: 16)
     }
 }

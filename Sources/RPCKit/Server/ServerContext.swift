@@ -10,8 +10,11 @@ public struct ServerContext: Sendable {
     public let deadline: ContinuousClock.Instant?
     /// The calling service, proven by its client certificate (e.g. `orders`, `edge`).
     public let peerService: String?
-    /// The request id that ties log lines of one request together across services.
-    public let requestID: String
+    /// The request id that ties log lines of one request together across services: the
+    /// caller's, or one made here.
+    public var requestID: String { self.givenRequestID ?? RequestID.format(self.requestNumber) }
+    private let givenRequestID: String?
+    private let requestNumber: UInt64
     /// The W3C trace context of this call (set by `TracingInterceptor`); calls made while serving
     /// continue the trace.
     public var trace: TraceContext?
@@ -30,9 +33,31 @@ public struct ServerContext: Sendable {
         self.metadata = metadata
         self.deadline = deadline
         self.peerService = peerService
-        self.requestID = requestID
+        self.givenRequestID = requestID
+        self.requestNumber = 0
         self.baseLogger = logger
         self.trace = trace
+    }
+
+    /// A context whose request id is the caller's when given, else made from `requestNumber`
+    /// when first read.
+    init(
+        method: String,
+        metadata: [String: String],
+        deadline: ContinuousClock.Instant?,
+        peerService: String?,
+        givenRequestID: String?,
+        requestNumber: UInt64,
+        logger: Logger
+    ) {
+        self.method = method
+        self.metadata = metadata
+        self.deadline = deadline
+        self.peerService = peerService
+        self.givenRequestID = givenRequestID
+        self.requestNumber = requestNumber
+        self.baseLogger = logger
+        self.trace = nil
     }
 
     /// A logger carrying `request.id`, `rpc.method`, `rpc.peer` and `trace.id` metadata. Built on
