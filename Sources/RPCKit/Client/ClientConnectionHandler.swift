@@ -208,10 +208,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         self.reading = false
-        if self.flushPending {
-            self.flushPending = false
-            context.flush()
-        }
+        self.flushNow()
         context.fireChannelReadComplete()
     }
 
@@ -347,9 +344,17 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func write(_ frame: WireFrame) {
         guard let context = self.context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: frame.bodySize + 4)
-        frame.write(to: &buffer)
-        context.write(Self.wrapOutboundOut(buffer), promise: nil)
+        // Frames of one flush are written into one buffer: one TLS record (or a few, for large
+        // ones) per flush instead of one per frame, and one allocation.
+        let size = frame.bodySize + 4
+        if self.outbound == nil {
+            self.outbound = context.channel.allocator.buffer(capacity: max(size, 2048))
+        }
+        frame.write(to: &self.outbound!)
+        if self.outbound!.readableBytes >= Self.outboundChunk {
+            // Large bursts leave in chunks, so the buffer stays bounded.
+            context.write(Self.wrapOutboundOut(self.outbound.take()!), promise: nil)
+        }
         guard !self.flushPending else { return }
         self.flushPending = true
         if !self.reading {
@@ -361,8 +366,16 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func flushNow() {
         guard self.flushPending else { return }
         self.flushPending = false
-        self.context?.flush()
+        guard let context = self.context else { return }
+        if let buffer = self.outbound.take() {
+            context.write(Self.wrapOutboundOut(buffer), promise: nil)
+        }
+        context.flush()
     }
+
+    /// Frames waiting for the next flush, in one buffer.
+    private var outbound: ByteBuffer?
+    private static let outboundChunk = 64 * 1024
 
     private func closeAfterFlush() {
         self.flags.markClosed()
