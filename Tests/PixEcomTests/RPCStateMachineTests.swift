@@ -603,3 +603,38 @@ import Testing
         #expect(id == 7)
     }
 }
+
+@Suite struct FrameWriterTests {
+    @Test func framesOfOneFlushShareOneBufferAndOneScheduledFlush() throws {
+        var writer = FrameWriter()
+        let allocator = ByteBufferAllocator()
+        let first = writer.append(.ping(opaque: 1), allocator: allocator)
+        #expect(first.scheduleFlush && first.chunk == nil)
+        let second = writer.append(.pong(opaque: 2), allocator: allocator)
+        #expect(!second.scheduleFlush && second.chunk == nil)
+        var bytes = try #require(writer.flush()?.bytes)
+        var reader = FrameReader(maxFrameSize: 1024)
+        reader.append(bytes)
+        guard case .frame(.ping(1)) = reader.next(), case .frame(.pong(2)) = reader.next() else {
+            Issue.record("the flush did not carry both frames in order")
+            return
+        }
+        #expect(writer.flush() == nil)
+        // During a read the read's end flushes: nothing is scheduled.
+        writer.reading = true
+        #expect(!writer.append(.ping(opaque: 3), allocator: allocator).scheduleFlush)
+        bytes = try #require(writer.flush()?.bytes)
+        #expect(bytes.readableBytes > 0)
+    }
+
+    @Test func largeBurstsLeaveInChunks() {
+        var writer = FrameWriter()
+        var payload = ByteBuffer()
+        payload.writeRepeatingByte(1, count: 40 * 1024)
+        let first = writer.append(.response(callID: 1, payload: payload, status: .ok), allocator: ByteBufferAllocator())
+        #expect(first.chunk == nil)
+        let second = writer.append(.response(callID: 3, payload: payload, status: .ok), allocator: ByteBufferAllocator())
+        #expect((second.chunk?.readableBytes ?? 0) > FrameWriter.chunk)
+        #expect(writer.flush()?.bytes == nil)
+    }
+}

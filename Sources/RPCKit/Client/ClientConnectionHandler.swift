@@ -47,8 +47,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Ids cancelled before their start reached the loop (the cancel hop overtook the start hop).
     private var cancelledEarly: [UInt64] = []
     private var context: ChannelHandlerContext?
-    private var flushPending = false
-    private var reading = false
+    private var writer = FrameWriter()
     private let flags: ConnectionFlags
     private let handshake: EventLoopPromise<Void>
     private var handshakeSettled = false
@@ -179,7 +178,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     // MARK: - Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        self.reading = true
+        self.writer.reading = true
         self.liveness.receivedData(now: .now)
         self.reader.append(Self.unwrapInboundIn(data))
         while context.channel.isActive, let inbound = self.reader.next() {
@@ -207,7 +206,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        self.reading = false
+        self.writer.reading = false
         self.flushNow()
         context.fireChannelReadComplete()
     }
@@ -344,38 +343,23 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func write(_ frame: WireFrame) {
         guard let context = self.context else { return }
-        // Frames of one flush are written into one buffer: one TLS record (or a few, for large
-        // ones) per flush instead of one per frame, and one allocation.
-        let size = frame.bodySize + 4
-        if self.outbound == nil {
-            self.outbound = context.channel.allocator.buffer(capacity: max(size, 2048))
+        let next = self.writer.append(frame, allocator: context.channel.allocator)
+        if let chunk = next.chunk {
+            context.write(Self.wrapOutboundOut(chunk), promise: nil)
         }
-        frame.write(to: &self.outbound!)
-        if self.outbound!.readableBytes >= Self.outboundChunk {
-            // Large bursts leave in chunks, so the buffer stays bounded.
-            context.write(Self.wrapOutboundOut(self.outbound.take()!), promise: nil)
-        }
-        guard !self.flushPending else { return }
-        self.flushPending = true
-        if !self.reading {
+        if next.scheduleFlush {
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             context.eventLoop.execute { loopBound.value.flushNow() }
         }
     }
 
     private func flushNow() {
-        guard self.flushPending else { return }
-        self.flushPending = false
-        guard let context = self.context else { return }
-        if let buffer = self.outbound.take() {
-            context.write(Self.wrapOutboundOut(buffer), promise: nil)
+        guard let flush = self.writer.flush(), let context = self.context else { return }
+        if let bytes = flush.bytes {
+            context.write(Self.wrapOutboundOut(bytes), promise: nil)
         }
         context.flush()
     }
-
-    /// Frames waiting for the next flush, in one buffer.
-    private var outbound: ByteBuffer?
-    private static let outboundChunk = 64 * 1024
 
     private func closeAfterFlush() {
         self.flags.markClosed()
