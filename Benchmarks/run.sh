@@ -4,7 +4,8 @@
 #
 # Usage: Benchmarks/run.sh [--write] [--quick] [EchoBenchmark run options...]
 #   --write   also rewrite the generated part of docs/PERFORMANCE.md with the results
-#   --quick   short windows (a smoke test, about 1.5 minutes; numbers are rough)
+#   --quick   short windows, one round (a smoke test, about 1.5 minutes; numbers are rough);
+#             a full run measures 3 rounds and takes about 12 minutes
 #   other options go to `EchoBenchmark run`, e.g. --implementations rpckit,raw-nio
 #             --payload-sizes 256 --in-flight 1,64 --duration 4 (see --help)
 #
@@ -16,7 +17,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 log() { printf 'run.sh: %s\n' "$*" >&2; }
 die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
 
@@ -53,7 +54,7 @@ trap 'rm -rf "$certificates"' EXIT
 
 options=(--certificates "$certificates")
 if [ "$quick" -eq 1 ]; then
-  options+=(--warmup 0.5 --long-warmup 1 --duration 1 --allocation-window 0.5)
+  options+=(--warmup 0.5 --long-warmup 1 --duration 1 --allocation-window 0.5 --rounds 1)
 fi
 if [ "$write" -eq 1 ]; then
   revision=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)

@@ -135,7 +135,7 @@ struct RPCResilienceTests {
             }
             #expect(error?.code == .internal)
         }
-        guard case .open = client.balancer.withLockedValue({ $0.breakerState(of: endpoint) }) else {
+        guard case .open = client.state.withLockedValue({ $0.balancer.breakerState(of: endpoint) }) else {
             Issue.record("the breaker did not open")
             return
         }
@@ -151,14 +151,14 @@ struct RPCResilienceTests {
         try await Task.sleep(for: .milliseconds(350))
         _ = try? await client.unary(EchoServer.fail, failing, as: EchoServer.Response.self)
         #expect(server.calls == callsWhenOpened + 1)
-        guard case .open = client.balancer.withLockedValue({ $0.breakerState(of: endpoint) }) else {
+        guard case .open = client.state.withLockedValue({ $0.balancer.breakerState(of: endpoint) }) else {
             Issue.record("a failed trial did not reopen the breaker")
             return
         }
         // The next trial succeeds: closed again, calls flow.
         try await Task.sleep(for: .milliseconds(350))
         _ = try await client.unary(EchoServer.echo, EchoServer.Request("trial"), as: EchoServer.Response.self)
-        #expect(client.balancer.withLockedValue { $0.breakerState(of: endpoint) } == .closed)
+        #expect(client.state.withLockedValue { $0.balancer.breakerState(of: endpoint) } == .closed)
         for _ in 0..<5 {
             _ = try await client.unary(EchoServer.echo, EchoServer.Request(), as: EchoServer.Response.self)
         }
@@ -175,7 +175,7 @@ struct RPCResilienceTests {
         }
         let maintenance = Task { try await client.run() }
         func health(_ server: EchoServer) -> LoadBalancer.Health? {
-            client.balancer.withLockedValue { $0.health(of: server.endpoint) }
+            client.state.withLockedValue { $0.balancer.health(of: server.endpoint) }
         }
         func waitFor(_ server: EchoServer, _ expected: LoadBalancer.Health) async throws {
             for _ in 0..<100 where health(server) != expected {
@@ -222,7 +222,7 @@ struct RPCResilienceTests {
         #expect(full.calls == 0)
         #expect(free.calls == 40)
         // Refusals say nothing against the refusing replica.
-        #expect(client.balancer.withLockedValue { $0.breakerState(of: full.endpoint) } == .closed)
+        #expect(client.state.withLockedValue { $0.balancer.breakerState(of: full.endpoint) } == .closed)
         await client.close()
         await full.stop()
         await free.stop()

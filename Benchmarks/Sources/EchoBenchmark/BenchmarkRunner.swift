@@ -5,9 +5,10 @@ import Histogram
 /// Runs every scenario against every implementation and collects the measurements.
 ///
 /// One server child process per implementation stays up for the whole run; scenarios run in
-/// order, and within a scenario the implementations run back to back, so a disturbance of the
-/// machine hits neighbouring measurements of all three alike. Each measurement opens a new
-/// client connection. A measurement during which other processes took much CPU is repeated (see
+/// order, and within a scenario the implementations run back to back, round after round, so a
+/// disturbance of the machine hits neighbouring measurements of all three alike; of each
+/// implementation's rounds the measurement with the median QPS is kept, since single runs of
+/// the same scenario differ by 10-20 % here. Each measurement opens a new client connection. A measurement during which other processes took much CPU is repeated (see
 /// `LoadSettings.disturbanceThreshold`).
 struct BenchmarkRunner {
     let executable: String
@@ -30,13 +31,23 @@ struct BenchmarkRunner {
                 maxConcurrentCalls: maxConcurrentCalls
             )
         }
-        let total = self.scenarios.count * self.implementations.count
+        let rounds = max(1, self.settings.rounds)
+        let total = self.scenarios.count * self.implementations.count * rounds
+        var done = 0
         for scenario in self.scenarios {
+            var measured: [Implementation: [ScenarioMeasurement]] = [:]
+            for _ in 0..<rounds {
+                for implementation in self.implementations {
+                    guard let server = servers[implementation] else { continue }
+                    let measurement = try await self.measureUndisturbed(scenario, on: server)
+                    measured[implementation, default: []].append(measurement)
+                    done += 1
+                    Self.log(Self.progressLine(measurement, index: done, total: total))
+                }
+            }
             for implementation in self.implementations {
-                guard let server = servers[implementation] else { continue }
-                let measured = try await self.measureUndisturbed(scenario, on: server)
-                results.measurements.append(measured)
-                Self.log(Self.progressLine(measured, index: results.measurements.count, total: total))
+                guard let runs = measured[implementation], !runs.isEmpty else { continue }
+                results.measurements.append(Self.median(runs))
             }
         }
         for server in servers.values { await server.stop() }
@@ -142,6 +153,12 @@ struct BenchmarkRunner {
             failedCalls: load.failedCalls(in: .timing) + load.failedCalls(in: .allocationCounting),
             firstError: load.firstErrorDescription
         )
+    }
+
+    /// The measurement with the median QPS (the lower middle one of an even count).
+    static func median(_ runs: [ScenarioMeasurement]) -> ScenarioMeasurement {
+        let sorted = runs.sorted { $0.callsPerSecond < $1.callsPerSecond }
+        return sorted[(sorted.count - 1) / 2]
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -17,15 +17,20 @@ struct LoadSettings: Sendable {
     var retriesWhenDisturbed: Int
     /// Before repeating, wait at most this long for the machine to become quiet.
     var quietWait: Duration
+    /// Every scenario is measured this often on every implementation, the implementations
+    /// alternating; the measurement with the median QPS is reported.
+    var rounds: Int
 
     func warmup(for scenario: Scenario) -> Duration {
         scenario.inFlight >= 256 ? self.longWarmup : self.warmup
     }
 
-    /// E.g. `warm-up 1.5 s (3 s at >= 256 in flight), timing window 4 s, allocation window 1 s; a
-    /// measurement is repeated up to 1x when other processes used more than 25% of a core during it`.
+    /// E.g. `3 rounds (the median QPS of each is reported), warm-up 1.5 s (3 s at >= 256 in
+    /// flight), timing window 4 s, allocation window 1 s; a measurement is repeated up to 1x when
+    /// other processes used more than 25% of a core during it`.
     var description: String {
-        "warm-up \(Self.seconds(self.warmup)) (\(Self.seconds(self.longWarmup)) at >= 256 in flight), "
+        (self.rounds > 1 ? "\(self.rounds) rounds per scenario (the measurement with the median QPS is reported), " : "")
+            + "warm-up \(Self.seconds(self.warmup)) (\(Self.seconds(self.longWarmup)) at >= 256 in flight), "
             + "timing window \(Self.seconds(self.timing)), allocation window \(Self.seconds(self.allocationWindow)); "
             + "a measurement is repeated up to \(self.retriesWhenDisturbed)x when other processes used more than "
             + "\(Format.cores(self.disturbanceThreshold)) of a core during it"

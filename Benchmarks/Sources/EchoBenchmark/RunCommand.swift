@@ -43,6 +43,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait at most for the machine to become quiet before repeating a measurement.")
     var quietWait = 10.0
 
+    @Option(help: "Measure every scenario this many times per implementation, alternating implementations, and report the measurement with the median QPS.")
+    var rounds = 3
+
     @Option(help: "Rewrite the generated part of this Markdown file (docs/PERFORMANCE.md) with the results.")
     var updateDocument: String?
 
@@ -56,6 +59,7 @@ struct RunCommand: AsyncParsableCommand {
         _ = try self.parsedImplementations()
         _ = try Self.numbers(self.payloadSizes, name: "payload sizes", minimum: 0)
         _ = try Self.numbers(self.inFlight, name: "in-flight counts", minimum: 1)
+        guard self.rounds >= 1 else { throw ValidationError("rounds must be at least 1, got \(self.rounds)") }
     }
 
     func run() async throws {
@@ -67,7 +71,8 @@ struct RunCommand: AsyncParsableCommand {
             allocationWindow: .seconds(self.allocationWindow),
             disturbanceThreshold: self.disturbanceThreshold,
             retriesWhenDisturbed: self.retriesWhenDisturbed,
-            quietWait: .seconds(self.quietWait)
+            quietWait: .seconds(self.quietWait),
+            rounds: self.rounds
         )
         let scenarios = Scenario.grid(
             payloadSizes: try Self.numbers(self.payloadSizes, name: "payload sizes", minimum: 0),

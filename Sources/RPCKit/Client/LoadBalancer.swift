@@ -119,7 +119,7 @@ public struct LoadBalancer: Sendable {
     }
 
     /// The index of the `n`-th eligible endpoint (counting avoided or not-avoided ones only).
-    private mutating func candidate(
+    private func candidate(
         _ n: Int,
         fromAvoided: Bool,
         avoiding: Set<Endpoint>,
@@ -135,14 +135,16 @@ public struct LoadBalancer: Sendable {
         preconditionFailure("candidate \(n) of fewer")
     }
 
-    private mutating func isEligible(_ index: Int, now: ContinuousClock.Instant, ignoringHealth: Bool = false) -> Bool {
-        if let until = self.records[index].ejectedUntil {
-            guard now >= until else { return false }
-            self.records[index].ejectedUntil = nil
+    /// Whether the endpoint at `index` may take a call now. An ejection whose time has passed
+    /// no longer counts (`isEjected` and `eject` read it the same way).
+    private func isEligible(_ index: Int, now: ContinuousClock.Instant, ignoringHealth: Bool = false) -> Bool {
+        self.records.withUnsafeBufferPointer { records in
+            let record = records.baseAddress! + index
+            if let until = record.pointee.ejectedUntil, now < until { return false }
+            if let after = record.pointee.reconnectAfter, now < after { return false }
+            if record.pointee.health == .notServing && !ignoringHealth { return false }
+            return record.pointee.breaker.wouldAllowCall(now: now)
         }
-        if let after = self.records[index].reconnectAfter, now < after { return false }
-        if self.records[index].health == .notServing && !ignoringHealth { return false }
-        return self.records[index].breaker.wouldAllowCall(now: now)
     }
 
     // MARK: - Recording
@@ -224,7 +226,10 @@ public struct LoadBalancer: Sendable {
     }
 
     private func index(of endpoint: Endpoint) -> Int? {
-        self.records.firstIndex { $0.endpoint == endpoint }
+        for index in self.records.indices where self.records[index].endpoint == endpoint {
+            return index
+        }
+        return nil
     }
 }
 

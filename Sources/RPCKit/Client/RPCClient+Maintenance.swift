@@ -30,18 +30,18 @@ extension RPCClient {
             }
         }
         guard !resolved.isEmpty else { return }
-        self.balancer.withLockedValue { $0.update(endpoints: resolved) }
+        self.state.withLockedValue { $0.balancer.update(endpoints: resolved) }
     }
 
     /// One round of health checks, all endpoints at once.
     func checkHealth() async {
-        let endpoints = self.balancer.withLockedValue { $0.endpoints }
+        let endpoints = self.state.withLockedValue { $0.balancer.endpoints }
         let timeout = self.configuration.healthCheckTimeout
         await withTaskGroup(of: Void.self) { group in
             for endpoint in endpoints {
                 group.addTask {
                     let health = await self.checkHealth(of: endpoint, timeout: timeout)
-                    self.balancer.withLockedValue { $0.healthChanged(of: endpoint, to: health) }
+                    self.state.withLockedValue { $0.balancer.healthChanged(of: endpoint, to: health) }
                 }
             }
         }
@@ -66,7 +66,7 @@ extension RPCClient {
         } catch let error as RPCError where error.code == .unimplemented {
             return .unknown
         } catch is UnprocessedCallError {
-            return self.balancer.withLockedValue { $0.health(of: endpoint) } ?? .unknown
+            return self.state.withLockedValue { $0.balancer.health(of: endpoint) } ?? .unknown
         } catch {
             return .notServing
         }

@@ -16,10 +16,11 @@ public final class RPCClient: Sendable {
     let configuration: RPCClientConfiguration
     let tls: NIOSSLContext
     let connectionConfiguration: ClientConnection.Configuration
-    let balancer: NIOLockedValueBox<LoadBalancer>
-    let throttle: NIOLockedValueBox<RetryThrottle>
-    let subchannels = NIOLockedValueBox<[Endpoint: Subchannel]>([:])
-    let random = NIOLockedValueBox(FastRandom())
+    /// The balancer, the retry throttle and the random source, under one lock: a call takes it
+    /// once to pick an endpoint and once to record how the call ended.
+    let state: NIOLockedValueBox<ChannelState>
+    /// One per endpoint ever picked; a handful, so found by a scan rather than by hashing.
+    let subchannels = NIOLockedValueBox<[Subchannel]>([])
     let closed = Atomic<Bool>(false)
 
     public init(configuration: RPCClientConfiguration, tls: NIOSSLContext) {
@@ -36,8 +37,12 @@ public final class RPCClient: Sendable {
                 idleTimeout: nil
             )
         )
-        self.balancer = NIOLockedValueBox(LoadBalancer(endpoints: configuration.endpoints, configuration: configuration.loadBalancer))
-        self.throttle = NIOLockedValueBox(configuration.retryThrottle)
+        self.state = NIOLockedValueBox(
+            ChannelState(
+                balancer: LoadBalancer(endpoints: configuration.endpoints, configuration: configuration.loadBalancer),
+                throttle: configuration.retryThrottle
+            )
+        )
     }
 
     /// Makes a unary call. Throws `RPCError` for every failure, including transport ones
@@ -65,7 +70,7 @@ public final class RPCClient: Sendable {
         }
         let deadline = try self.deadline(for: method, timeout: timeout ?? self.configuration.defaultTimeout)
         let call = ClientCall(method: method, metadata: self.outgoingMetadata(metadata), service: self.configuration.serverService)
-        let retryable = idempotent ?? self.configuration.idempotentMethods.contains(method)
+        let retryable = idempotent ?? (!self.configuration.idempotentMethods.isEmpty && self.configuration.idempotentMethods.contains(method))
         let response = try await self.intercepted(call) { call in
             try await self.unaryAttempts(call, payload: payload, deadline: deadline, idempotent: retryable)
         }
@@ -81,7 +86,7 @@ public final class RPCClient: Sendable {
         self.closed.store(true, ordering: .releasing)
         let subchannels = self.subchannels.withLockedValue { subchannels in
             defer { subchannels.removeAll() }
-            return Array(subchannels.values)
+            return subchannels
         }
         for subchannel in subchannels { await subchannel.close() }
     }
@@ -129,7 +134,7 @@ public final class RPCClient: Sendable {
                 self.record(endpoint, .endpointFailure, chargesRetryBudget: charges)
                 lastError = error
                 guard idempotent, self.shouldRetry(error, attempt: attempt, policy: policy) else { throw error }
-                let delay = policy.backoff(beforeAttempt: attempt + 1, random: self.random.withLockedValue { Double.random(in: 0...1, using: &$0) })
+                let delay = policy.backoff(beforeAttempt: attempt + 1, random: self.state.withLockedValue { Double.random(in: 0...1, using: &$0.random) })
                 guard ContinuousClock.now + delay < deadline else { throw error }
                 do {
                     try await Task.sleep(for: delay)
@@ -141,7 +146,7 @@ public final class RPCClient: Sendable {
                 lastError = error
                 guard idempotent, self.shouldRetry(error, attempt: attempt, policy: policy) else { throw error }
                 let delay = error.retryDelayMillis.map { Duration.milliseconds(Int64(clamping: $0)) }
-                    ?? policy.backoff(beforeAttempt: attempt + 1, random: self.random.withLockedValue { Double.random(in: 0...1, using: &$0) })
+                    ?? policy.backoff(beforeAttempt: attempt + 1, random: self.state.withLockedValue { Double.random(in: 0...1, using: &$0.random) })
                 guard ContinuousClock.now + delay < deadline else { throw error }
                 do {
                     try await Task.sleep(for: delay)
@@ -162,7 +167,7 @@ public final class RPCClient: Sendable {
         // RESOURCE_EXHAUSTED is retried only when the server said when (an oversized message
         // will not get smaller).
         if error.code == .resourceExhausted && error.retryDelayMillis == nil { return false }
-        return self.throttle.withLockedValue { $0.allowsRetry }
+        return self.state.withLockedValue { $0.throttle.allowsRetry }
     }
 
     /// An endpoint for the next attempt, counted in flight.
@@ -170,8 +175,8 @@ public final class RPCClient: Sendable {
         guard !self.closed.load(ordering: .acquiring) else {
             throw RPCError(.unavailable, "the client for \(self.configuration.serverService) is closed")
         }
-        let picked = self.random.withLockedValue { random in
-            self.balancer.withLockedValue { $0.pick(now: now, avoiding: avoiding, random: &random) }
+        let picked = self.state.withLockedValue { state in
+            state.balancer.pick(now: now, avoiding: avoiding, random: &state.random)
         }
         guard let picked else {
             let reason = lastError.map { "; last error: \($0.message)" } ?? ""
@@ -186,11 +191,11 @@ public final class RPCClient: Sendable {
     /// Records how a call at `endpoint` ended, for its breaker, ejection and the retry throttle.
     func record(_ endpoint: Endpoint, _ outcome: LoadBalancer.Outcome, chargesRetryBudget: Bool = true) {
         let now = ContinuousClock.now
-        self.balancer.withLockedValue { $0.callEnded(at: endpoint, outcome: outcome, now: now) }
-        self.throttle.withLockedValue { throttle in
+        self.state.withLockedValue { state in
+            state.balancer.callEnded(at: endpoint, outcome: outcome, now: now)
             switch outcome {
-            case .success: throttle.recordSuccess()
-            case .endpointFailure: if chargesRetryBudget { throttle.recordFailure() }
+            case .success: state.throttle.recordSuccess()
+            case .endpointFailure: if chargesRetryBudget { state.throttle.recordFailure() }
             case .neutral, .notProcessed: break
             }
         }
@@ -200,19 +205,21 @@ public final class RPCClient: Sendable {
     /// endpoint's reconnect backoff and counts as an unprocessed call.
     func connection(to endpoint: Endpoint) async throws -> ClientConnection {
         let subchannel = self.subchannels.withLockedValue { subchannels in
-            if let existing = subchannels[endpoint] { return existing }
+            for existing in subchannels where existing.endpoint == endpoint { return existing }
             let created = Subchannel(endpoint: endpoint, tls: self.tls, configuration: self.connectionConfiguration)
-            subchannels[endpoint] = created
+            subchannels.append(created)
             return created
         }
         if let ready = subchannel.readyConnection { return ready }
         do {
             let connection = try await subchannel.connection()
-            self.balancer.withLockedValue { $0.connected(to: endpoint) }
+            self.state.withLockedValue { $0.balancer.connected(to: endpoint) }
             return connection
         } catch let error as RPCError {
-            let jitter = self.random.withLockedValue { Double.random(in: 0...1, using: &$0) }
-            self.balancer.withLockedValue { $0.connectFailed(to: endpoint, now: .now, jitter: jitter) }
+            self.state.withLockedValue { state in
+                let jitter = Double.random(in: 0...1, using: &state.random)
+                state.balancer.connectFailed(to: endpoint, now: .now, jitter: jitter)
+            }
             throw UnprocessedCallError(error: error)
         }
     }
@@ -260,4 +267,11 @@ public final class RPCClient: Sendable {
             try await self.intercepted(call, from: index + 1, body)
         }
     }
+}
+
+/// What an `RPCClient` keeps under its one lock.
+struct ChannelState: Sendable {
+    var balancer: LoadBalancer
+    var throttle: RetryThrottle
+    var random = FastRandom()
 }

@@ -224,8 +224,19 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// The route of the last request: calls on a connection mostly repeat a method, and
+    /// comparing the router's own name instance is cheaper than hashing it.
+    private var lastRoute: (method: String, route: RPCRouter.Route)?
+
+    private func route(for method: String) -> RPCRouter.Route? {
+        if let last = self.lastRoute, last.method == method { return last.route }
+        guard let route = self.router.route(for: method) else { return nil }
+        self.lastRoute = (method, route)
+        return route
+    }
+
     private func receivedRequest(id: UInt64, request: WireRequest, now: ContinuousClock.Instant) {
-        guard let route = self.router.route(for: request.method) else {
+        guard let route = self.route(for: request.method) else {
             if let problem = self.stateMachine.problem(withNewCallID: id) {
                 self.protocolViolation(problem)
             } else {

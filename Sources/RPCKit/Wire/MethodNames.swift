@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import NIOCore
 
 /// The method names a server serves, found from a request's bytes without building a `String`
@@ -8,22 +13,27 @@ struct MethodNames: Sendable {
     init(_ names: some Sequence<String>) {
         for name in names {
             let bytes = Array(name.utf8)
-            self.byHash[Self.hash(bytes), default: []].append((bytes, name))
+            let hash = bytes.withUnsafeBytes { Self.hash($0) }
+            self.byHash[hash, default: []].append((bytes, name))
         }
     }
 
     /// The registered name spelled by `bytes`, if there is one.
     func name(of bytes: ByteBuffer) -> String? {
-        let view = bytes.readableBytesView
-        guard let candidates = self.byHash[Self.hash(view)] else { return nil }
-        for candidate in candidates where view.elementsEqual(candidate.bytes) {
-            return candidate.name
+        bytes.withUnsafeReadableBytes { view in
+            guard let candidates = self.byHash[Self.hash(view)] else { return nil }
+            for candidate in candidates where candidate.bytes.count == view.count {
+                let equal = candidate.bytes.withUnsafeBytes { stored in
+                    view.isEmpty || memcmp(stored.baseAddress!, view.baseAddress!, view.count) == 0
+                }
+                if equal { return candidate.name }
+            }
+            return nil
         }
-        return nil
     }
 
     /// FNV-1a, 64 bits: cheap for short names, good enough to tell a handful of methods apart.
-    private static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+    private static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in bytes {
             hash ^= UInt64(byte)
