@@ -80,6 +80,14 @@ struct AccountStore: Sendable {
         )
     }
 
+    /// Replaces a user's password hash inside the caller's transaction.
+    func replacePasswordHash(sellerID: UUID, userID: UUID, with hash: PasswordHash, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "UPDATE users SET password_hash = \(hash.encoded) WHERE seller_id = \(sellerID) AND id = \(userID)",
+            logger: logger
+        )
+    }
+
     private func first(_ query: PostgresQuery, logger: Logger) async throws -> UserRecord? {
         try await self.db.withConnection { connection in
             try await Self.decode(try await connection.query(query, logger: logger))

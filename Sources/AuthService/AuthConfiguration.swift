@@ -7,6 +7,7 @@ struct AuthConfiguration: Sendable {
     var tokenHashKey: String
     var passwordHashing: PasswordHasher.Configuration
     var refreshLifetimes: RefreshTokenStore.Lifetimes
+    var loginThrottle = LoginThrottle.Configuration()
 
     init(environment: EnvironmentReader) throws {
         self.tokenHashKey = try environment.secret("PIXECOM_AUTH_TOKEN_HASH_KEY", minimumLength: 32)

@@ -4,12 +4,17 @@ import PixEcomProtos
 import RPCKit
 import ServiceKit
 
-/// The methods of pixecom.auth.v1.AuthService. None needs an access token: they are how one is
-/// obtained.
+/// The methods of pixecom.auth.v1.AuthService. Register, Login, Refresh, AcceptInvitation and
+/// GetPublicKeys need no access token (they are how one is obtained); the rest act for the
+/// caller's seller, with the roles `AuthAccess.policy` sets.
 struct AuthHandlers: Sendable {
     let accounts: AccountStore
     let hasher: PasswordHasher
     let issuer: TokenIssuer
+    let verifier: TokenVerifier
+    let members: MemberStore
+    let throttle: LoginThrottle
+    let audit: AuditLog
 
     func register(on router: inout RPCRouter) {
         router.unary(AuthMethods.register, Pixecom_Auth_V1_RegisterRequest.self) { request, context in
@@ -31,6 +36,8 @@ struct AuthHandlers: Sendable {
             }
             return set
         }
+        self.registerMemberMethods(on: &router)
+        self.registerAccountMethods(on: &router)
     }
 
     /// A new seller with its owner user.
@@ -47,17 +54,20 @@ struct AuthHandlers: Sendable {
 
     /// E-mail and password for a token pair. An unknown e-mail and a wrong password get the same
     /// answer after the same work, so the answer reveals nothing about which accounts exist.
+    /// Failures count per account and per source address; a locked key gets RESOURCE_EXHAUSTED
+    /// with the time to wait, before any password is checked.
     func login(_ request: Pixecom_Auth_V1_LoginRequest, _ context: ServerContext) async throws -> Pixecom_Auth_V1_TokenPair {
         let email = try AuthValidation.email(request.email)
         guard !request.password.isEmpty else { throw RPCError.invalidArgument(field: "password", "is required") }
-        guard request.password.count <= AuthValidation.passwordLength.upperBound else {
-            throw RPCError(.unauthenticated, "email or password is not correct")
-        }
+        let source = Self.sourceAddress(of: context)
+        let keys = LoginThrottle.Keys(email: email, sourceAddress: source)
+        try await self.throttle.check(keys, logger: context.logger)
         let user = try await self.accounts.user(email: email, logger: context.logger)
         let stored = user.flatMap { PasswordHash(encoded: $0.passwordHash) }
-        let matches = try await self.hasher.verify(request.password, against: stored)
-        guard matches, let user, let stored else {
-            context.logger.info("login.failed")
+        let withinLimit = request.password.count <= AuthValidation.passwordLength.upperBound
+        let matches = try await self.hasher.verify(withinLimit ? request.password : "", against: withinLimit ? stored : nil)
+        guard matches, withinLimit, let user, let stored else {
+            try await self.loginFailed(keys, user: user, source: source, context: context)
             throw RPCError(.unauthenticated, "email or password is not correct")
         }
         var logger = context.logger
@@ -69,9 +79,41 @@ struct AuthHandlers: Sendable {
             try await self.accounts.replacePasswordHash(sellerID: user.sellerID, userID: user.id, with: upgraded, logger: logger)
             logger.info("password.rehashed", metadata: ["hash.from": "\(stored.parameters)", "hash.to": "\(upgraded.parameters)"])
         }
+        try await self.throttle.recordSuccess(keys, logger: logger)
+        try await self.audit.record(
+            .init(sellerID: user.sellerID, kind: "login.succeeded", actor: user.id, subject: user.id, sourceAddress: source),
+            logger: logger
+        )
         let refresh = try await self.issuer.refreshTokens.issue(for: user, logger: logger)
         logger.info("login.succeeded")
         return try self.issuer.pair(for: user, refresh: refresh)
+    }
+
+    /// Counts a failed login and records it (and a lockout it starts) in the audit log.
+    func loginFailed(_ keys: LoginThrottle.Keys, user: UserRecord?, source: String, context: ServerContext) async throws {
+        let lockedUntil = try await self.throttle.recordFailure(keys, logger: context.logger)
+        context.logger.info("login.failed", metadata: lockedUntil.map { ["login.locked_until": "\($0)"] } ?? [:])
+        try await self.audit.record(
+            .init(sellerID: user?.sellerID, kind: "login.failed", actor: nil, subject: user?.id, sourceAddress: source),
+            logger: context.logger
+        )
+        if let lockedUntil {
+            try await self.audit.record(
+                .init(sellerID: user?.sellerID, kind: "login.locked", actor: nil, subject: user?.id, sourceAddress: source,
+                      details: ["until": RequestValidation.timestamp(lockedUntil)]),
+                logger: context.logger
+            )
+        }
+    }
+
+    /// Where a call comes from, for throttling and the audit log: the browser's or script's
+    /// address as the edge saw it (trusted only from the edge, proven by its certificate), else
+    /// the calling service.
+    static func sourceAddress(of context: ServerContext) -> String {
+        if context.peerService == "edge", let address = context.metadata["x-client-address"], !address.isEmpty {
+            return String(address.prefix(64))
+        }
+        return "service:" + (context.peerService ?? "unknown")
     }
 
     /// A refresh token for a new pair; the presented token is spent.

@@ -25,8 +25,9 @@ struct AuthSecrets: Sendable {
             .withUnsafeBytes { Array($0) }
     }
 
-    /// The stored form of a refresh token.
-    func refreshTokenHash(_ token: String) -> Data {
+    /// The stored form of a bearer secret (refresh token, invitation): an HMAC-SHA256 under a key
+    /// derived from the root secret, so a database dump alone cannot be turned into tokens.
+    func tokenHash(_ token: String) -> Data {
         Data(HMAC<SHA256>.authenticationCode(for: Data(token.utf8), using: self.refreshTokenKey))
     }
 }

@@ -21,18 +21,27 @@ struct AuthServiceMain {
             let hasher = PasswordHasher(configuration: configuration.passwordHashing, logger: context.logger)
             let keys = SigningKeys(db: context.db, secrets: secrets, logger: context.logger)
             try await keys.load()
+            // AuthService verifies the tokens it minted with its own key set, without an RPC.
+            let verifier = TokenVerifier { keys.published() }
+            let audit = AuditLog(db: context.db)
             let handlers = AuthHandlers(
                 accounts: AccountStore(db: context.db),
                 hasher: hasher,
                 issuer: TokenIssuer(
                     keys: keys,
                     refreshTokens: RefreshTokenStore(db: context.db, secrets: secrets, lifetimes: configuration.refreshLifetimes)
-                )
+                ),
+                verifier: verifier,
+                members: MemberStore(db: context.db, secrets: secrets, audit: audit),
+                throttle: LoginThrottle(db: context.db, configuration: configuration.loginThrottle),
+                audit: audit
             )
             var router = RPCRouter()
             handlers.register(on: &router)
             return ServiceSetup(
                 router: router,
+                access: .auth,
+                verifier: verifier,
                 services: [hasher, keys],
                 readiness: ["signing_key": { _ = try keys.current() }]
             )

@@ -36,6 +36,26 @@ enum AuthValidation {
         return email
     }
 
+    /// A role named in a request (case-insensitive).
+    static func role(_ value: String, field: String = "role") throws -> Role {
+        guard !value.isEmpty else { throw RPCError.invalidArgument(field: field, "is required") }
+        guard let role = Role(text: value) else {
+            throw RPCError.invalidArgument(field: field, "must be one of VIEWER, EDITOR, ADMIN, got \"\(value.prefix(32))\"")
+        }
+        return role
+    }
+
+    /// The fields of an invitation, all checked at once.
+    static func invitation(_ request: Pixecom_Auth_V1_InviteMemberRequest) throws -> (email: String, role: Role) {
+        var violations: [RPCError.FieldViolation] = []
+        var email: String?
+        var role: Role?
+        do { email = try Self.email(request.email) } catch let error as RPCError { violations += error.fieldViolations }
+        do { role = try Self.role(request.role) } catch let error as RPCError { violations += error.fieldViolations }
+        guard let email, let role, violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        return (email, role)
+    }
+
     /// The fields of a registration, all checked at once so the caller sees every problem.
     static func registration(_ request: Pixecom_Auth_V1_RegisterRequest) throws -> (sellerName: String, email: String, password: String) {
         var violations: [RPCError.FieldViolation] = []

@@ -47,7 +47,7 @@ struct RefreshTokenStore: Sendable {
     /// Spends `token` and returns its user with the token that replaces it. UNAUTHENTICATED when the
     /// token is unknown, expired, revoked or already spent (then its family is revoked too).
     func rotate(_ token: String, accounts: AccountStore, logger: Logger) async throws -> (UserRecord, Issued) {
-        let hash = self.secrets.refreshTokenHash(token)
+        let hash = self.secrets.tokenHash(token)
         let now = Date()
         let outcome: Rotation = try await self.db.withTransaction(logger: logger) { connection in
             let rows = try await connection.query(
@@ -103,7 +103,7 @@ struct RefreshTokenStore: Sendable {
         user: UserRecord, family: UUID, familyExpiry: Date, now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Issued {
         let token = Self.prefix + JWT.base64URL(SecureRandom.bytes(32))
-        let hash = self.secrets.refreshTokenHash(token)
+        let hash = self.secrets.tokenHash(token)
         let idleExpiry = min(familyExpiry, now.addingTimeInterval(Self.seconds(self.lifetimes.idle)))
         try await connection.query(
             """

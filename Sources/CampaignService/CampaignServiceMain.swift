@@ -17,14 +17,11 @@ struct CampaignServiceMain {
             migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil)
         ) { context in
             let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
-            let handlers = CampaignHandlers(
-                db: context.db,
-                verifier: RuntimeContext.tokenVerifier(auth: auth),
-                platform: SandboxAdPlatform()
-            )
+            let verifier = RuntimeContext.tokenVerifier(auth: auth)
+            let handlers = CampaignHandlers(db: context.db, verifier: verifier, platform: SandboxAdPlatform())
             var router = RPCRouter()
             handlers.register(on: &router)
-            return ServiceSetup(router: router)
+            return ServiceSetup(router: router, access: .campaign, verifier: verifier)
         }
     }
 }

@@ -7,8 +7,12 @@ struct EdgeRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// Set by `RequestIDMiddleware` before any route runs.
     var requestID: String = ""
+    /// The IP address of the browser or script (the TCP peer), passed to services as
+    /// `x-client-address` for login throttling and the audit log.
+    let clientAddress: String
 
     init(source: Source) {
         self.coreContext = .init(source: source)
+        self.clientAddress = source.channel.remoteAddress?.ipAddress ?? ""
     }
 }

@@ -41,7 +41,7 @@ extension EdgeRoutes {
     }
 
     /// The access token in the body, the refresh token in the cookie.
-    private static func tokenResponse(_ pair: Pixecom_Auth_V1_TokenPair, forwarder: RPCForwarder) throws -> Response {
+    static func tokenResponse(_ pair: Pixecom_Auth_V1_TokenPair, forwarder: RPCForwarder) throws -> Response {
         var body = pair
         body.refreshToken = ""
         body.refreshExpiresIn = 0

@@ -22,5 +22,6 @@ struct EdgeRoutes: Sendable {
         self.addCampaign(to: router)
         self.addStats(to: router)
         self.addOrders(to: router)
+        self.addMembers(to: router)
     }
 }

@@ -56,7 +56,7 @@ struct RPCForwarder: Sendable {
         http request: Request,
         context: EdgeRequestContext
     ) async throws -> Reply {
-        var metadata = ["x-request-id": context.requestID]
+        var metadata = ["x-request-id": context.requestID, "x-client-address": context.clientAddress]
         if let authorization = request.headers[.authorization] {
             metadata["authorization"] = authorization
         }

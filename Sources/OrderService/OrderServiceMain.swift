@@ -18,14 +18,15 @@ struct OrderServiceMain {
         ) { context in
             let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
             let stats = try context.client(for: "stats", addressesVariable: "PIXECOM_STATS_ADDRESSES")
+            let verifier = RuntimeContext.tokenVerifier(auth: auth)
             let handlers = OrderHandlers(
-                verifier: RuntimeContext.tokenVerifier(auth: auth),
+                verifier: verifier,
                 store: OrderStore(db: context.db)
             )
             var router = RPCRouter()
             handlers.register(on: &router)
             let relay = StatsEventPublisher.relay(db: context.db, stats: stats, logger: context.logger)
-            return ServiceSetup(router: router, services: [relay])
+            return ServiceSetup(router: router, access: .orders, verifier: verifier, services: [relay])
         }
     }
 }

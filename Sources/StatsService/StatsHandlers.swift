@@ -72,7 +72,6 @@ struct StatsHandlers: Sendable {
         _ request: Pixecom_Stats_V1_OrderEvent,
         _ context: ServerContext
     ) async throws -> Pixecom_Stats_V1_RecordOrderEventResponse {
-        _ = try context.requirePeer(["orders"])
         let event = try StatsValidation.orderEvent(request)
         let applied = try await self.revenue.record(event, logger: context.logger)
         context.logger.info(

@@ -17,15 +17,16 @@ struct StatsServiceMain {
         ) { context in
             let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
             let campaigns = try context.client(for: "campaign", addressesVariable: "PIXECOM_CAMPAIGN_ADDRESSES")
+            let verifier = RuntimeContext.tokenVerifier(auth: auth)
             let handlers = StatsHandlers(
-                verifier: RuntimeContext.tokenVerifier(auth: auth),
+                verifier: verifier,
                 campaigns: CampaignDirectory(client: campaigns),
                 insights: InsightsStore(db: context.db),
                 revenue: RevenueStore(db: context.db)
             )
             var router = RPCRouter()
             handlers.register(on: &router)
-            return ServiceSetup(router: router)
+            return ServiceSetup(router: router, access: .stats, verifier: verifier)
         }
     }
 }

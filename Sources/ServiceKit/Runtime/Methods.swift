@@ -4,6 +4,15 @@ public enum AuthMethods {
     public static let login = "pixecom.auth.v1.AuthService/Login"
     public static let refresh = "pixecom.auth.v1.AuthService/Refresh"
     public static let getPublicKeys = "pixecom.auth.v1.AuthService/GetPublicKeys"
+    public static let inviteMember = "pixecom.auth.v1.AuthService/InviteMember"
+    public static let acceptInvitation = "pixecom.auth.v1.AuthService/AcceptInvitation"
+    public static let listMembers = "pixecom.auth.v1.AuthService/ListMembers"
+    public static let changeMemberRole = "pixecom.auth.v1.AuthService/ChangeMemberRole"
+    public static let removeMember = "pixecom.auth.v1.AuthService/RemoveMember"
+    public static let changePassword = "pixecom.auth.v1.AuthService/ChangePassword"
+    public static let listSessions = "pixecom.auth.v1.AuthService/ListSessions"
+    public static let revokeSession = "pixecom.auth.v1.AuthService/RevokeSession"
+    public static let listAuditEvents = "pixecom.auth.v1.AuthService/ListAuditEvents"
 }
 
 public enum CampaignMethods {
@@ -47,7 +56,7 @@ public enum OrderMethods {
 /// `idempotent: true` for such calls.
 public enum IdempotentMethods {
     public static let all: Set<String> = [
-        AuthMethods.getPublicKeys,
+        AuthMethods.getPublicKeys, AuthMethods.listMembers, AuthMethods.listSessions, AuthMethods.listAuditEvents,
         CampaignMethods.getAdAccount, CampaignMethods.listAdAccounts,
         CampaignMethods.getCampaign, CampaignMethods.listCampaigns, CampaignMethods.updateCampaignStatus,
         CampaignMethods.getAdSet, CampaignMethods.listAdSets, CampaignMethods.updateAdSetStatus,

@@ -82,13 +82,26 @@ extension RPCClientConfiguration {
 /// What a service contributes to the runtime.
 public struct ServiceSetup: Sendable {
     public var router: RPCRouter
+    /// Who may call each method of `router`; the service refuses to start when a method has no
+    /// rule.
+    public var access: AccessPolicy
+    /// Verifies access tokens for the methods the policy gives to roles.
+    public var verifier: TokenVerifier?
     /// Background work run beside the server (outbox relays, workers), stopped on shutdown.
     public var services: [any Service & Sendable]
     /// Extra `/readyz` checks; the database check is added by the runtime.
     public var readiness: [String: AdminServer.ReadinessCheck]
 
-    public init(router: RPCRouter, services: [any Service & Sendable] = [], readiness: [String: AdminServer.ReadinessCheck] = [:]) {
+    public init(
+        router: RPCRouter,
+        access: AccessPolicy,
+        verifier: TokenVerifier?,
+        services: [any Service & Sendable] = [],
+        readiness: [String: AdminServer.ReadinessCheck] = [:]
+    ) {
         self.router = router
+        self.access = access
+        self.verifier = verifier
         self.services = services
         self.readiness = readiness
     }

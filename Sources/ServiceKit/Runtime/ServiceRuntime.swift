@@ -94,8 +94,15 @@ private struct MainService: Service {
             try await Migrator(directory: migrations, logger: logger).run(on: database)
         }
         let setup = try await self.setup(self.context)
+        let uncovered = setup.access.uncovered(setup.router.methods)
+        guard uncovered.isEmpty else {
+            throw AccessPolicyError(service: self.context.name, uncoveredMethods: uncovered)
+        }
         var serverConfiguration = RPCServerConfiguration(host: configuration.rpcHost, port: configuration.rpcPort)
-        serverConfiguration.interceptors = [TracingServerInterceptor(), LoggingServerInterceptor(), MetricsServerInterceptor()]
+        serverConfiguration.interceptors = [
+            TracingServerInterceptor(), LoggingServerInterceptor(), MetricsServerInterceptor(),
+            AccessControlInterceptor(policy: setup.access, verifier: setup.verifier),
+        ]
         let server = try await RPCServer.bind(
             configuration: serverConfiguration,
             tls: try RPCTLS.serverContext(configuration.tls),
@@ -143,5 +150,15 @@ private struct MainService: Service {
             group.addTask { try await clients.run() }
         }
         for client in self.context.clients.all { await client.close() }
+    }
+}
+
+/// A service's access policy leaves methods without a rule: a programming error, caught at start.
+struct AccessPolicyError: Error, CustomStringConvertible {
+    let service: String
+    let uncoveredMethods: [String]
+
+    var description: String {
+        "the access policy of \(self.service) has no rule for \(self.uncoveredMethods.joined(separator: ", "))"
     }
 }

@@ -1,0 +1,76 @@
+import Foundation
+import PixEcomProtos
+import RPCKit
+import ServiceKit
+
+/// The caller's own account: password and sessions.
+extension AuthHandlers {
+    func registerAccountMethods(on router: inout RPCRouter) {
+        router.unary(AuthMethods.changePassword, Pixecom_Auth_V1_ChangePasswordRequest.self) { request, context in
+            try await self.changePassword(request, context)
+        }
+        router.unary(AuthMethods.listSessions, Pixecom_Auth_V1_ListSessionsRequest.self) { _, context in
+            let actor = try await self.actor(context)
+            var response = Pixecom_Auth_V1_ListSessionsResponse()
+            response.sessions = try await self.issuer.refreshTokens.sessions(
+                sellerID: actor.sellerID, userID: actor.userID, logger: context.logger)
+            return response
+        }
+        router.unary(AuthMethods.revokeSession, Pixecom_Auth_V1_RevokeSessionRequest.self) { request, context in
+            let actor = try await self.actor(context)
+            let family = try RequestValidation.id(request.id, field: "id")
+            try await self.accounts.db.withTransaction(logger: context.logger) { connection in
+                try await self.issuer.refreshTokens.revokeSession(
+                    family, sellerID: actor.sellerID, userID: actor.userID, on: connection, logger: context.logger)
+                try await self.audit.record(
+                    .init(sellerID: actor.sellerID, kind: "session.revoked", actor: actor.userID, subject: actor.userID,
+                          sourceAddress: actor.sourceAddress, details: ["session": family.uuidString.lowercased()]),
+                    on: connection, logger: context.logger
+                )
+            }
+            return Pixecom_Auth_V1_RevokeSessionResponse()
+        }
+    }
+
+    /// Checks the current password (a wrong one counts as a failed login), stores the new one,
+    /// ends every session of the caller and starts a new one.
+    func changePassword(_ request: Pixecom_Auth_V1_ChangePasswordRequest, _ context: ServerContext) async throws
+        -> Pixecom_Auth_V1_TokenPair
+    {
+        let actor = try await self.actor(context)
+        guard !request.currentPassword.isEmpty else {
+            throw RPCError.invalidArgument(field: "current_password", "is required")
+        }
+        let newPassword = try AuthValidation.password(request.newPassword, field: "new_password")
+        let connectionLogger = context.logger
+        guard let user = try await self.accounts.db.withConnection({ connection in
+            try await self.accounts.user(sellerID: actor.sellerID, id: actor.userID, on: connection, logger: connectionLogger)
+        }) else {
+            throw RPCError(.unauthenticated, "access token does not name a member")
+        }
+        let keys = LoginThrottle.Keys(email: user.email, sourceAddress: actor.sourceAddress)
+        try await self.throttle.check(keys, logger: context.logger)
+        let withinLimit = request.currentPassword.count <= AuthValidation.passwordLength.upperBound
+        let matches = try await self.hasher.verify(
+            withinLimit ? request.currentPassword : "", against: withinLimit ? PasswordHash(encoded: user.passwordHash) : nil)
+        guard matches, withinLimit else {
+            try await self.loginFailed(keys, user: user, source: actor.sourceAddress, context: context)
+            throw RPCError.invalidArgument(field: "current_password", "is not correct")
+        }
+        let hash = try await self.hasher.hash(newPassword)
+        try await self.accounts.db.withTransaction(logger: context.logger) { connection in
+            try await self.accounts.replacePasswordHash(
+                sellerID: actor.sellerID, userID: actor.userID, with: hash, on: connection, logger: connectionLogger)
+            try await self.issuer.refreshTokens.revokeAllSessions(
+                sellerID: actor.sellerID, userID: actor.userID, on: connection, logger: connectionLogger)
+            try await self.audit.record(
+                .init(sellerID: actor.sellerID, kind: "password.changed", actor: actor.userID, subject: actor.userID,
+                      sourceAddress: actor.sourceAddress),
+                on: connection, logger: connectionLogger
+            )
+        }
+        context.logger.info("password.changed", metadata: ["seller.id": "\(actor.sellerID)", "user.id": "\(actor.userID)"])
+        let refresh = try await self.issuer.refreshTokens.issue(for: user, logger: context.logger)
+        return try self.issuer.pair(for: user, refresh: refresh)
+    }
+}

@@ -1,0 +1,51 @@
+import RPCKit
+
+/// Enforces a service's `AccessPolicy` before its handlers run: UNAUTHENTICATED without a valid
+/// access token where one is needed, PERMISSION_DENIED when the token's role is too weak, the
+/// caller is not an allowed service, or the method has no rule.
+///
+/// Handlers read the caller's seller from `context.authenticate(with:)` as before; the verifier
+/// caches verified tokens, so the second look costs a dictionary lookup.
+public struct AccessControlInterceptor: RPCServerInterceptor {
+    let policy: AccessPolicy
+    let verifier: TokenVerifier?
+
+    public init(policy: AccessPolicy, verifier: TokenVerifier?) {
+        self.policy = policy
+        self.verifier = verifier
+    }
+
+    public func intercept(
+        context: ServerContext,
+        next: (ServerContext) async throws -> RPCResponsePayload
+    ) async throws -> RPCResponsePayload {
+        try await self.authorize(context)
+        return try await next(context)
+    }
+
+    /// Throws unless the call may proceed.
+    public func authorize(_ context: ServerContext) async throws {
+        switch self.policy.rule(for: context.method) {
+        case .anyone:
+            return
+        case .services(let services):
+            _ = try context.requirePeer(services)
+        case .role(let required):
+            guard let verifier = self.verifier else {
+                throw RPCError(.internal, "no token verifier configured for \(context.method)")
+            }
+            let claims = try await context.authenticate(with: verifier)
+            guard let role = Role(text: claims.role) else {
+                throw RPCError(.permissionDenied, "access token carries no known role")
+            }
+            guard role >= required else {
+                throw RPCError(
+                    .permissionDenied,
+                    "role \(role.rawValue) may not call \(context.method); it needs \(required.rawValue) or higher"
+                )
+            }
+        case nil:
+            throw RPCError(.permissionDenied, "method \(context.method) is not open to any caller")
+        }
+    }
+}

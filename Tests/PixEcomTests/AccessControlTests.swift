@@ -1,0 +1,403 @@
+import Foundation
+import PixEcomProtos
+import PostgresNIO
+import RPCKit
+import ServiceKit
+import SwiftProtobuf
+import Testing
+
+/// Roles, members, sessions and login throttling, over real processes and mutual TLS: every
+/// method of every service called with every role, and the member and session life cycle.
+@Suite("Access control", .serialized)
+struct AccessControlTests {
+    /// RPC clients to every service with the edge's identity, as the edge calls them.
+    struct Clients {
+        let auth: RPCClient
+        let campaign: RPCClient
+        let stats: RPCClient
+        let orders: RPCClient
+
+        init(system: PixEcomSystem, identity: String = "edge") throws {
+            func client(_ process: ServiceProcess, _ service: String) throws -> RPCClient {
+                RPCClient(
+                    configuration: RPCClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: process.rpcPort)], serverService: service),
+                    tls: try RPCTLS.clientContext(system.certificates.files(for: identity))
+                )
+            }
+            self.auth = try client(system.auth, "auth")
+            self.campaign = try client(system.campaign, "campaign")
+            self.stats = try client(system.stats, "stats")
+            self.orders = try client(system.orders, "orders")
+        }
+
+        func client(for method: String) -> RPCClient {
+            if method.hasPrefix("pixecom.auth.") { return self.auth }
+            if method.hasPrefix("pixecom.campaign.") { return self.campaign }
+            if method.hasPrefix("pixecom.stats.") { return self.stats }
+            return self.orders
+        }
+
+        func close() async {
+            for client in [self.auth, self.campaign, self.stats, self.orders] { await client.close() }
+        }
+    }
+
+    static func metadata(_ token: String) -> [String: String] { ["authorization": "Bearer \(token)"] }
+
+    static func newEmail(_ name: String) -> String { "\(name)-\(UUID().uuidString.prefix(8).lowercased())@example.com" }
+
+    /// Registers a seller and logs its owner in.
+    static func registerOwner(_ clients: Clients, name: String) async throws -> (pair: Pixecom_Auth_V1_TokenPair, email: String, password: String) {
+        var register = Pixecom_Auth_V1_RegisterRequest()
+        register.sellerName = name
+        register.email = Self.newEmail(name.lowercased())
+        register.password = "pw-\(UUID().uuidString)"
+        _ = try await clients.auth.unary(AuthMethods.register, register, as: Pixecom_Auth_V1_RegisterResponse.self)
+        return (try await Self.login(clients, register.email, register.password), register.email, register.password)
+    }
+
+    static func login(_ clients: Clients, _ email: String, _ password: String) async throws -> Pixecom_Auth_V1_TokenPair {
+        var login = Pixecom_Auth_V1_LoginRequest()
+        login.email = email
+        login.password = password
+        return try await clients.auth.unary(AuthMethods.login, login, as: Pixecom_Auth_V1_TokenPair.self, metadata: ["x-client-address": "203.0.113.\(Int.random(in: 1...250))"])
+    }
+
+    /// Invites a member with `role` and accepts for them; returns their pair and credentials.
+    static func addMember(_ clients: Clients, owner: String, role: Role) async throws -> (pair: Pixecom_Auth_V1_TokenPair, email: String, password: String) {
+        var invite = Pixecom_Auth_V1_InviteMemberRequest()
+        invite.email = Self.newEmail(role.rawValue.lowercased())
+        invite.role = role.rawValue
+        let invitation = try await clients.auth.unary(AuthMethods.inviteMember, invite, as: Pixecom_Auth_V1_Invitation.self, metadata: Self.metadata(owner))
+        #expect(invitation.token.hasPrefix("pxi_"))
+        var accept = Pixecom_Auth_V1_AcceptInvitationRequest()
+        accept.token = invitation.token
+        accept.password = "pw-\(UUID().uuidString)"
+        let pair = try await clients.auth.unary(AuthMethods.acceptInvitation, accept, as: Pixecom_Auth_V1_TokenPair.self)
+        // An invitation works once.
+        let again = await #expect(throws: RPCError.self) {
+            _ = try await clients.auth.unary(AuthMethods.acceptInvitation, accept, as: Pixecom_Auth_V1_TokenPair.self)
+        }
+        #expect(again?.code == .unauthenticated)
+        return (pair, invite.email, accept.password)
+    }
+
+    /// Calls `method` with an empty request (every field at its default) and returns the code.
+    static func code(_ clients: Clients, _ method: String, token: String?) async -> RPCCode {
+        do {
+            _ = try await clients.client(for: method).unary(
+                method, Pixecom_Auth_V1_ListMembersRequest(), as: Pixecom_Auth_V1_ListMembersRequest.self,
+                metadata: token.map(Self.metadata) ?? [:], idempotent: false)
+            return .ok
+        } catch let error as RPCError {
+            return error.code
+        } catch {
+            return .unknown
+        }
+    }
+
+    static func setPlan(_ system: PixEcomSystem, sellerID: String, plan: String) async throws {
+        let url = try #require(system.databases["auth"])
+        _ = try await TestDatabases.withClient(url) { client in
+            try await client.query("UPDATE sellers SET plan = \(plan) WHERE id = \(UUID(uuidString: sellerID)!)")
+        }
+    }
+
+    @Test("every method of every service, called with every role, admits exactly the roles its table allows")
+    func roleMatrix() async throws {
+        let system = try await PixEcomSystem.start()
+        let clients = try Clients(system: system)
+        do {
+            let (ownerPair, ownerEmail, ownerPassword) = try await Self.registerOwner(clients, name: "Matrix")
+            // The free plan allows 3 members; this test needs 4.
+            try await Self.setPlan(system, sellerID: ownerPair.sellerID, plan: "pro")
+            let owner = try await Self.login(clients, ownerEmail, ownerPassword).accessToken
+            var tokens: [Role: String] = [.owner: owner]
+            for role in [Role.admin, .editor, .viewer] {
+                tokens[role] = try await Self.addMember(clients, owner: owner, role: role).pair.accessToken
+            }
+            let policies: [AccessPolicy] = [.auth, .campaign, .stats, .orders]
+            var checked = 0
+            for policy in policies {
+                for (method, rule) in policy.rules.sorted(by: { $0.key < $1.key }) {
+                    switch rule {
+                    case .anyone:
+                        continue
+                    case .services(let services):
+                        // No seller token opens an internal method to the edge.
+                        for role in Role.allCases {
+                            let code = await Self.code(clients, method, token: tokens[role])
+                            #expect(code == .permissionDenied, "\(method) as the edge with \(role): \(code)")
+                        }
+                        #expect(!services.contains("edge"))
+                    case .role(let required):
+                        let anonymous = await Self.code(clients, method, token: nil)
+                        #expect(anonymous == .unauthenticated, "\(method) without a token: \(anonymous)")
+                        for role in Role.allCases {
+                            let code = await Self.code(clients, method, token: tokens[role])
+                            if role >= required {
+                                #expect(code != .permissionDenied && code != .unauthenticated, "\(method) as \(role): \(code)")
+                            } else {
+                                #expect(code == .permissionDenied, "\(method) as \(role) needs \(required): \(code)")
+                            }
+                            checked += 1
+                        }
+                    }
+                }
+            }
+            #expect(checked >= 4 * 30)
+            // A VIEWER only reads: every method it may call is a read.
+            for policy in policies {
+                for (method, rule) in policy.rules {
+                    guard case .role(.viewer) = rule else { continue }
+                    let name = method.split(separator: "/").last.map(String.init) ?? ""
+                    let ownAccount = ["ChangePassword", "RevokeSession"].contains(name)
+                    #expect(name.hasPrefix("Get") || name.hasPrefix("List") || ownAccount, "\(method) is open to VIEWER")
+                }
+            }
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        await clients.close()
+        await system.stop()
+    }
+
+    @Test("members: owner-only rules, removal ends sessions, tenants stay apart, the plan limits members, and the audit log records it")
+    func memberLifeCycle() async throws {
+        let system = try await PixEcomSystem.start()
+        let clients = try Clients(system: system)
+        do {
+            let (ownerPair, _, _) = try await Self.registerOwner(clients, name: "Team")
+            let owner = ownerPair.accessToken
+            let admin = try await Self.addMember(clients, owner: owner, role: .admin)
+            let editor = try await Self.addMember(clients, owner: owner, role: .editor)
+
+            // The free plan: owner + 2 members is the limit.
+            var invite = Pixecom_Auth_V1_InviteMemberRequest()
+            invite.email = Self.newEmail("fourth")
+            invite.role = "VIEWER"
+            let limited = await #expect(throws: RPCError.self) {
+                _ = try await clients.auth.unary(AuthMethods.inviteMember, invite, as: Pixecom_Auth_V1_Invitation.self, metadata: Self.metadata(owner))
+            }
+            #expect(limited?.code == .failedPrecondition)
+            #expect(limited?.message.contains("free plan allows 3 members") == true, "\(limited?.message ?? "")")
+
+            // An ADMIN may not grant ADMIN or touch the owner; nobody changes themselves.
+            var promote = Pixecom_Auth_V1_ChangeMemberRoleRequest()
+            promote.userID = editor.pair.userID
+            promote.role = "ADMIN"
+            let notOwner = await #expect(throws: RPCError.self) {
+                _ = try await clients.auth.unary(AuthMethods.changeMemberRole, promote, as: Pixecom_Auth_V1_Member.self, metadata: Self.metadata(admin.pair.accessToken))
+            }
+            #expect(notOwner?.code == .permissionDenied)
+            var demoteOwner = Pixecom_Auth_V1_ChangeMemberRoleRequest()
+            demoteOwner.userID = ownerPair.userID
+            demoteOwner.role = "VIEWER"
+            let ownerFixed = await #expect(throws: RPCError.self) {
+                _ = try await clients.auth.unary(AuthMethods.changeMemberRole, demoteOwner, as: Pixecom_Auth_V1_Member.self, metadata: Self.metadata(admin.pair.accessToken))
+            }
+            #expect(ownerFixed?.code == .failedPrecondition)
+            var invalid = Pixecom_Auth_V1_ChangeMemberRoleRequest()
+            invalid.userID = editor.pair.userID
+            invalid.role = "OWNER"
+            let noOwnership = await #expect(throws: RPCError.self) {
+                _ = try await clients.auth.unary(AuthMethods.changeMemberRole, invalid, as: Pixecom_Auth_V1_Member.self, metadata: Self.metadata(owner))
+            }
+            #expect(noOwnership?.code == .invalidArgument)
+            #expect(noOwnership?.fieldViolations.first?.field == "role")
+
+            // The ADMIN makes the EDITOR a VIEWER; after a refresh the token carries it.
+            var demote = Pixecom_Auth_V1_ChangeMemberRoleRequest()
+            demote.userID = editor.pair.userID
+            demote.role = "viewer"
+            let changed = try await clients.auth.unary(AuthMethods.changeMemberRole, demote, as: Pixecom_Auth_V1_Member.self, metadata: Self.metadata(admin.pair.accessToken))
+            #expect(changed.role == "VIEWER")
+            var refresh = Pixecom_Auth_V1_RefreshRequest()
+            refresh.refreshToken = editor.pair.refreshToken
+            let refreshed = try await clients.auth.unary(AuthMethods.refresh, refresh, as: Pixecom_Auth_V1_TokenPair.self)
+            let createCode = await Self.code(clients, CampaignMethods.createCampaign, token: refreshed.accessToken)
+            #expect(createCode == .permissionDenied)
+
+            // Another seller's admin cannot see or touch this seller's members.
+            let (otherPair, _, _) = try await Self.registerOwner(clients, name: "Other")
+            var foreign = Pixecom_Auth_V1_RemoveMemberRequest()
+            foreign.userID = editor.pair.userID
+            let notFound = await #expect(throws: RPCError.self) {
+                _ = try await clients.auth.unary(AuthMethods.removeMember, foreign, as: Pixecom_Auth_V1_RemoveMemberResponse.self, metadata: Self.metadata(otherPair.accessToken))
+            }
+            #expect(notFound?.code == .notFound)
+            let otherMembers = try await clients.auth.unary(
+                AuthMethods.listMembers, Pixecom_Auth_V1_ListMembersRequest(), as: Pixecom_Auth_V1_ListMembersResponse.self,
+                metadata: Self.metadata(otherPair.accessToken))
+            #expect(otherMembers.members.map(\.userID) == [otherPair.userID])
+
+            // Removing the member ends their sessions: their refresh token stops working.
+            var remove = Pixecom_Auth_V1_RemoveMemberRequest()
+            remove.userID = editor.pair.userID
+            _ = try await clients.auth.unary(AuthMethods.removeMember, remove, as: Pixecom_Auth_V1_RemoveMemberResponse.self, metadata: Self.metadata(owner))
+            refresh.refreshToken = refreshed.refreshToken
+            let ended = await #expect(throws: RPCError.self) {
+                _ = try await clients.auth.unary(AuthMethods.refresh, refresh, as: Pixecom_Auth_V1_TokenPair.self)
+            }
+            #expect(ended?.code == .unauthenticated)
+            let members = try await clients.auth.unary(
+                AuthMethods.listMembers, Pixecom_Auth_V1_ListMembersRequest(), as: Pixecom_Auth_V1_ListMembersResponse.self,
+                metadata: Self.metadata(owner))
+            #expect(Set(members.members.map(\.userID)) == [ownerPair.userID, admin.pair.userID])
+
+            // The audit log has it all, and only this seller's events.
+            let audit = try await clients.auth.unary(
+                AuthMethods.listAuditEvents, Pixecom_Auth_V1_ListAuditEventsRequest(), as: Pixecom_Auth_V1_ListAuditEventsResponse.self,
+                metadata: Self.metadata(owner))
+            let kinds = audit.events.map(\.kind)
+            for kind in ["login.succeeded", "member.invited", "member.joined", "member.role_changed", "member.removed"] {
+                #expect(kinds.contains(kind), "audit log lacks \(kind): \(kinds)")
+            }
+            let roleChange = try #require(audit.events.first { $0.kind == "member.role_changed" })
+            #expect(roleChange.details == ["from": "EDITOR", "to": "VIEWER"])
+            #expect(roleChange.actorUserID == admin.pair.userID)
+            #expect(!audit.events.contains { $0.actorUserID == otherPair.userID })
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        await clients.close()
+        await system.stop()
+    }
+
+    @Test("sessions: listed, one revoked, and a password change ends every old one")
+    func sessionsAndPasswordChange() async throws {
+        let system = try await PixEcomSystem.start()
+        let clients = try Clients(system: system)
+        do {
+            let (first, email, password) = try await Self.registerOwner(clients, name: "Sessions")
+            let second = try await Self.login(clients, email, password)
+            let listed = try await clients.auth.unary(
+                AuthMethods.listSessions, Pixecom_Auth_V1_ListSessionsRequest(), as: Pixecom_Auth_V1_ListSessionsResponse.self,
+                metadata: Self.metadata(first.accessToken))
+            #expect(listed.sessions.count == 2)
+
+            var revoke = Pixecom_Auth_V1_RevokeSessionRequest()
+            revoke.id = try #require(listed.sessions.last?.id)
+            _ = try await clients.auth.unary(AuthMethods.revokeSession, revoke, as: Pixecom_Auth_V1_RevokeSessionResponse.self, metadata: Self.metadata(first.accessToken))
+            let afterRevoke = try await clients.auth.unary(
+                AuthMethods.listSessions, Pixecom_Auth_V1_ListSessionsRequest(), as: Pixecom_Auth_V1_ListSessionsResponse.self,
+                metadata: Self.metadata(first.accessToken))
+            #expect(afterRevoke.sessions.count == 1)
+
+            // A wrong current password is refused, naming the field.
+            var change = Pixecom_Auth_V1_ChangePasswordRequest()
+            change.currentPassword = "not-the-password"
+            change.newPassword = "new-pw-\(UUID().uuidString)"
+            let wrong = await #expect(throws: RPCError.self) {
+                _ = try await clients.auth.unary(AuthMethods.changePassword, change, as: Pixecom_Auth_V1_TokenPair.self, metadata: Self.metadata(second.accessToken))
+            }
+            #expect(wrong?.fieldViolations.first?.field == "current_password")
+
+            change.currentPassword = password
+            let renewed = try await clients.auth.unary(AuthMethods.changePassword, change, as: Pixecom_Auth_V1_TokenPair.self, metadata: Self.metadata(second.accessToken))
+            for old in [first.refreshToken, second.refreshToken] {
+                var refresh = Pixecom_Auth_V1_RefreshRequest()
+                refresh.refreshToken = old
+                let refused = await #expect(throws: RPCError.self) {
+                    _ = try await clients.auth.unary(AuthMethods.refresh, refresh, as: Pixecom_Auth_V1_TokenPair.self)
+                }
+                #expect(refused?.code == .unauthenticated)
+            }
+            var refresh = Pixecom_Auth_V1_RefreshRequest()
+            refresh.refreshToken = renewed.refreshToken
+            _ = try await clients.auth.unary(AuthMethods.refresh, refresh, as: Pixecom_Auth_V1_TokenPair.self)
+            _ = try await Self.login(clients, email, change.newPassword)
+            let oldPassword = await #expect(throws: RPCError.self) { _ = try await Self.login(clients, email, password) }
+            #expect(oldPassword?.code == .unauthenticated)
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        await clients.close()
+        await system.stop()
+    }
+
+    @Test("five failed logins lock the account, for a known and an unknown e-mail alike, with the same error")
+    func loginLockout() async throws {
+        let system = try await PixEcomSystem.start()
+        let clients = try Clients(system: system)
+        do {
+            let (pair, email, password) = try await Self.registerOwner(clients, name: "Locked")
+            let unknown = Self.newEmail("nobody")
+            var messages: [String: [String]] = [:]
+            for target in [email, unknown] {
+                for _ in 0..<5 {
+                    let failed = await #expect(throws: RPCError.self) { _ = try await Self.login(clients, target, "wrong-password-123") }
+                    #expect(failed?.code == .unauthenticated)
+                    messages[target, default: []].append(failed?.message ?? "")
+                }
+                // Locked now: even the right password is refused, with the time to wait.
+                let locked = await #expect(throws: RPCError.self) { _ = try await Self.login(clients, target, password) }
+                #expect(locked?.code == .resourceExhausted)
+                #expect((locked?.retryDelayMillis ?? 0) >= 1000)
+                messages[target, default: []].append(locked?.message.replacing(/\d+ seconds/, with: "N seconds") ?? "")
+            }
+            #expect(messages[email] == messages[unknown], "a lockout reveals nothing about whether the account exists")
+
+            let audit = try await clients.auth.unary(
+                AuthMethods.listAuditEvents, Pixecom_Auth_V1_ListAuditEventsRequest(), as: Pixecom_Auth_V1_ListAuditEventsResponse.self,
+                metadata: Self.metadata(pair.accessToken))
+            #expect(audit.events.filter { $0.kind == "login.failed" }.count == 5)
+            #expect(audit.events.contains { $0.kind == "login.locked" && $0.subjectUserID == pair.userID })
+            #expect(audit.events.allSatisfy { $0.sourceAddress.hasPrefix("203.0.113.") }, "the address the edge reported is recorded")
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        await clients.close()
+        await system.stop()
+    }
+
+    @Test("the team through the edge: invite, accept, list, change a role, remove, sessions, audit log")
+    func teamThroughTheEdge() async throws {
+        let system = try await PixEcomSystem.start()
+        let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
+        do {
+            let owner = try await EndToEndTests.register(edge, name: "EdgeTeam")
+            let invited = try await edge.send(.POST, "/v1/invitations", json: ["email": Self.newEmail("editor"), "role": "EDITOR"], token: owner.token)
+            try #require(invited.status == 200, "invite: \(invited.text)")
+            let invitation = JSONValues.string(invited.json["token"])
+            let accepted = try await edge.send(.POST, "/v1/invitations/accept", json: ["token": invitation, "password": "pw-\(UUID().uuidString)"])
+            try #require(accepted.status == 200, "accept: \(accepted.text)")
+            #expect(accepted.headers["set-cookie"].first?.contains("pixecom_refresh=") == true, "the member's refresh token travels in the cookie")
+            #expect(accepted.json["refreshToken"] == nil)
+            let member = JSONValues.string(accepted.json["userId"])
+            let memberToken = JSONValues.string(accepted.json["accessToken"])
+
+            // The EDITOR reads the team but may not change it: 403 with the error body.
+            let listed = try await edge.send(.GET, "/v1/members", token: memberToken)
+            #expect(listed.status == 200)
+            #expect((listed.json["members"] as? [Any])?.count == 2)
+            let forbidden = try await edge.send(.PATCH, "/v1/members/\(member)", json: ["role": "ADMIN"], token: memberToken)
+            #expect(forbidden.status == 403, "\(forbidden.text)")
+            let badRole = try await edge.send(.PATCH, "/v1/members/\(member)", json: ["role": "CHIEF"], token: owner.token)
+            #expect(badRole.status == 400)
+            #expect(badRole.text.contains("role"))
+            let promoted = try await edge.send(.PATCH, "/v1/members/\(member)", json: ["role": "ADMIN"], token: owner.token)
+            #expect(promoted.status == 200, "\(promoted.text)")
+            #expect(JSONValues.string(promoted.json["role"]) == "ADMIN")
+
+            let sessions = try await edge.send(.GET, "/v1/account/sessions", token: owner.token)
+            #expect((sessions.json["sessions"] as? [Any])?.count == 1)
+            let audit = try await edge.send(.GET, "/v1/audit-events?pageSize=2", token: owner.token)
+            #expect(audit.status == 200)
+            #expect((audit.json["events"] as? [Any])?.count == 2)
+            let nextPage = JSONValues.string(audit.json["nextPageToken"])
+            #expect(!nextPage.isEmpty, "more events than one page: \(audit.text)")
+            let second = try await edge.send(.GET, "/v1/audit-events?pageSize=2&pageToken=\(nextPage)", token: owner.token)
+            #expect(second.status == 200)
+
+            let removed = try await edge.send(.DELETE, "/v1/members/\(member)", token: owner.token)
+            #expect(removed.status == 200, "\(removed.text)")
+            let gone = try await edge.send(.DELETE, "/v1/members/\(member)", token: owner.token)
+            #expect(gone.status == 404)
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        try await edge.shutdown()
+        await system.stop()
+    }
+}
