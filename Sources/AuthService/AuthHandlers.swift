@@ -15,6 +15,7 @@ struct AuthHandlers: Sendable {
     let members: MemberStore
     let throttle: LoginThrottle
     let audit: AuditLog
+    let apiKeys: ApiKeyStore
 
     func register(on router: inout RPCRouter) {
         router.unary(AuthMethods.register, Pixecom_Auth_V1_RegisterRequest.self) { request, context in
@@ -38,6 +39,7 @@ struct AuthHandlers: Sendable {
         }
         self.registerMemberMethods(on: &router)
         self.registerAccountMethods(on: &router)
+        self.registerApiKeyMethods(on: &router)
     }
 
     /// A new seller with its owner user.

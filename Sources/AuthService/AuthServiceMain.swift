@@ -34,7 +34,8 @@ struct AuthServiceMain {
                 verifier: verifier,
                 members: MemberStore(db: context.db, secrets: secrets, audit: audit),
                 throttle: LoginThrottle(db: context.db, configuration: configuration.loginThrottle),
-                audit: audit
+                audit: audit,
+                apiKeys: ApiKeyStore(db: context.db, secrets: secrets, audit: audit)
             )
             var router = RPCRouter()
             handlers.register(on: &router)

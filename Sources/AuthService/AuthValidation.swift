@@ -56,6 +56,21 @@ enum AuthValidation {
         return (email, role)
     }
 
+    /// The fields of a new API key, all checked at once.
+    static func apiKey(_ request: Pixecom_Auth_V1_CreateApiKeyRequest) throws -> (name: String, scope: ApiKeyStore.Scope) {
+        var violations: [RPCError.FieldViolation] = []
+        var name: String?
+        do { name = try RequestValidation.text(request.name, field: "name", maxLength: 200) } catch let error as RPCError {
+            violations += error.fieldViolations
+        }
+        let scope = ApiKeyStore.Scope(rawValue: request.scope.uppercased())
+        if scope == nil {
+            violations.append(.init(field: "scope", description: request.scope.isEmpty ? "is required" : "must be READ or FULL"))
+        }
+        guard let name, let scope, violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        return (name, scope)
+    }
+
     /// The fields of a registration, all checked at once so the caller sees every problem.
     static func registration(_ request: Pixecom_Auth_V1_RegisterRequest) throws -> (sellerName: String, email: String, password: String) {
         var violations: [RPCError.FieldViolation] = []

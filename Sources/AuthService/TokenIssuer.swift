@@ -30,6 +30,31 @@ struct TokenIssuer: Sendable {
         }
     }
 
+    /// Access tokens minted for API keys live 5 minutes, so a revoked key stops working within
+    /// that time although services do not look keys up.
+    static let apiKeyTokenLifetime: Int64 = 300
+
+    /// A signed access token for an API key: its seller, the role of its scope, `sub`
+    /// `apikey:<id>`.
+    func accessToken(for key: ApiKeyStore.Holder, now: Date = Date()) throws -> String {
+        let signing = try self.keys.current()
+        let issuedAt = Int64(now.timeIntervalSince1970)
+        let claims = AccessClaims(
+            sub: "apikey:" + key.id.uuidString.lowercased(),
+            sellerID: key.sellerID.uuidString.lowercased(),
+            role: key.scope.role.rawValue,
+            plan: key.plan,
+            iat: issuedAt,
+            exp: issuedAt + Self.apiKeyTokenLifetime,
+            jti: UUID().uuidString.lowercased()
+        )
+        do {
+            return try JWT.sign(claims, kid: signing.kid, key: try signing.privateKey)
+        } catch {
+            throw RPCError(.internal, "could not sign an access token")
+        }
+    }
+
     /// The answer to a login or refresh.
     func pair(for user: UserRecord, refresh: RefreshTokenStore.Issued) throws -> Pixecom_Auth_V1_TokenPair {
         var pair = Pixecom_Auth_V1_TokenPair()

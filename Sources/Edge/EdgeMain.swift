@@ -75,7 +75,9 @@ struct EdgeMain {
         }
         EdgeRoutes(
             clients: clients,
-            forwarder: RPCForwarder(timeout: configuration.requestTimeout, maxBodyBytes: configuration.maxBodyBytes)
+            forwarder: RPCForwarder(
+                timeout: configuration.requestTimeout, maxBodyBytes: configuration.maxBodyBytes,
+                apiKeys: ApiKeyExchanger(auth: clients.auth))
         ).add(to: router)
 
         var tls = TLSConfiguration.makeServerConfiguration(

@@ -70,3 +70,30 @@ extension EdgeRoutes {
         }
     }
 }
+
+extension EdgeRoutes {
+    /// API keys (ADMIN): create (the key is in this answer only), list, revoke.
+    func addApiKeys(to router: Router<EdgeRequestContext>) {
+        let auth = self.clients.auth
+        let forwarder = self.forwarder
+
+        router.post("/v1/api-keys") { request, context in
+            try await forwarder.forward(
+                auth, AuthMethods.createApiKey, Pixecom_Auth_V1_CreateApiKeyRequest.self, request, context: context,
+                as: Pixecom_Auth_V1_CreatedApiKey.self)
+        }
+        router.get("/v1/api-keys") { request, context in
+            let reply = try await forwarder.call(
+                auth, AuthMethods.listApiKeys, Pixecom_Auth_V1_ListApiKeysRequest(), as: Pixecom_Auth_V1_ListApiKeysResponse.self,
+                http: request, context: context)
+            return try forwarder.json(reply)
+        }
+        router.delete("/v1/api-keys/:id") { request, context in
+            var revoke = Pixecom_Auth_V1_RevokeApiKeyRequest()
+            revoke.id = try context.parameters.require("id")
+            let reply = try await forwarder.call(
+                auth, AuthMethods.revokeApiKey, revoke, as: Pixecom_Auth_V1_ApiKey.self, http: request, context: context)
+            return try forwarder.json(reply)
+        }
+    }
+}

@@ -23,5 +23,6 @@ struct EdgeRoutes: Sendable {
         self.addStats(to: router)
         self.addOrders(to: router)
         self.addMembers(to: router)
+        self.addApiKeys(to: router)
     }
 }

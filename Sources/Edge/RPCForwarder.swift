@@ -17,6 +17,8 @@ struct RPCForwarder: Sendable {
     let timeout: Duration
     /// Largest request body accepted; larger ones get 413.
     let maxBodyBytes: Int
+    /// Exchanges API keys presented as bearer tokens.
+    let apiKeys: ApiKeyExchanger
 
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     static let traceparent = HTTPField.Name("traceparent")!
@@ -58,7 +60,7 @@ struct RPCForwarder: Sendable {
     ) async throws -> Reply {
         var metadata = ["x-request-id": context.requestID, "x-client-address": context.clientAddress]
         if let authorization = request.headers[.authorization] {
-            metadata["authorization"] = authorization
+            metadata["authorization"] = try await self.apiKeys.authorization(for: authorization, requestID: context.requestID)
         }
         if let key = request.headers[Self.idempotencyKey] {
             metadata["idempotency-key"] = key

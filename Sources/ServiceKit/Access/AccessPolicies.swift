@@ -22,6 +22,11 @@ extension AccessPolicy {
         AuthMethods.listSessions: .role(.viewer),
         AuthMethods.revokeSession: .role(.viewer),
         AuthMethods.listAuditEvents: .role(.admin),
+        // API keys: admins manage them; only the edge turns a key into a token.
+        AuthMethods.createApiKey: .role(.admin),
+        AuthMethods.listApiKeys: .role(.admin),
+        AuthMethods.revokeApiKey: .role(.admin),
+        AuthMethods.exchangeApiKey: .services(["edge"]),
     ])
 
     /// CampaignService.

@@ -13,6 +13,10 @@ public enum AuthMethods {
     public static let listSessions = "pixecom.auth.v1.AuthService/ListSessions"
     public static let revokeSession = "pixecom.auth.v1.AuthService/RevokeSession"
     public static let listAuditEvents = "pixecom.auth.v1.AuthService/ListAuditEvents"
+    public static let createApiKey = "pixecom.auth.v1.AuthService/CreateApiKey"
+    public static let listApiKeys = "pixecom.auth.v1.AuthService/ListApiKeys"
+    public static let revokeApiKey = "pixecom.auth.v1.AuthService/RevokeApiKey"
+    public static let exchangeApiKey = "pixecom.auth.v1.AuthService/ExchangeApiKey"
 }
 
 public enum CampaignMethods {

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import PixEcomProtos
+import PostgresNIO
+import RPCKit
+import ServiceKit
+
+/// API keys: `pxk_<public id>_<secret>`, shown once, stored only as an HMAC of the whole key,
+/// scoped READ (acts as VIEWER) or FULL (acts as EDITOR), revocable, with their last use.
+struct ApiKeyStore: Sendable {
+    static let prefix = "pxk_"
+
+    enum Scope: String, Sendable {
+        case read = "READ"
+        case full = "FULL"
+
+        /// The role a key's access tokens carry. No key reaches ADMIN: keys never manage members
+        /// or keys, so a leaked key cannot make itself permanent.
+        var role: Role { self == .read ? .viewer : .editor }
+    }
+
+    /// A key that was presented and is live.
+    struct Holder: Sendable {
+        let id: UUID
+        let sellerID: UUID
+        let scope: Scope
+        let plan: String
+    }
+
+    let db: PostgresClient
+    let secrets: AuthSecrets
+    let audit: AuditLog
+
+    func create(name: String, scope: Scope, by actor: MemberStore.Actor, logger: Logger) async throws -> Pixecom_Auth_V1_CreatedApiKey {
+        let id = UUID()
+        let publicID = JWT.base64URL(SecureRandom.bytes(9)).replacingOccurrences(of: "_", with: "x")
+        let key = Self.prefix + publicID + "_" + JWT.base64URL(SecureRandom.bytes(32))
+        let hash = self.secrets.tokenHash(key)
+        let createdAt = try await self.db.withTransaction(logger: logger) { connection -> Date in
+            let rows = try await connection.query(
+                """
+                INSERT INTO api_keys (seller_id, id, public_id, name, scope, key_hash, created_by)
+                VALUES (\(actor.sellerID), \(id), \(publicID), \(name), \(scope.rawValue), \(hash), \(actor.userID))
+                RETURNING created_at
+                """,
+                logger: logger
+            )
+            var createdAt = Date()
+            for try await value in rows.decode(Date.self) { createdAt = value }
+            try await self.audit.record(
+                .init(sellerID: actor.sellerID, kind: "api_key.created", actor: actor.userID, subject: nil,
+                      sourceAddress: actor.sourceAddress, details: ["key": id.uuidString.lowercased(), "scope": scope.rawValue]),
+                on: connection, logger: logger
+            )
+            return createdAt
+        }
+        var created = Pixecom_Auth_V1_CreatedApiKey()
+        created.apiKey = Self.proto(id: id, publicID: publicID, name: name, scope: scope.rawValue, createdAt: createdAt, lastUsedAt: nil, revokedAt: nil)
+        created.key = key
+        return created
+    }
+
+    func list(sellerID: UUID, logger: Logger) async throws -> [Pixecom_Auth_V1_ApiKey] {
+        let rows = try await self.db.query(
+            """
+            SELECT id, public_id, name, scope, created_at, last_used_at, revoked_at
+            FROM api_keys WHERE seller_id = \(sellerID) ORDER BY created_at, id
+            """,
+            logger: logger
+        )
+        var keys: [Pixecom_Auth_V1_ApiKey] = []
+        for try await (id, publicID, name, scope, createdAt, lastUsed, revoked) in rows.decode((UUID, String, String, String, Date, Date?, Date?).self) {
+            keys.append(Self.proto(id: id, publicID: publicID, name: name, scope: scope, createdAt: createdAt, lastUsedAt: lastUsed, revokedAt: revoked))
+        }
+        return keys
+    }
+
+    /// Revokes a key of the actor's seller (again: no change). NOT_FOUND for another seller's key.
+    func revoke(_ id: UUID, by actor: MemberStore.Actor, logger: Logger) async throws -> Pixecom_Auth_V1_ApiKey {
+        try await self.db.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+                WHERE seller_id = \(actor.sellerID) AND id = \(id)
+                RETURNING public_id, name, scope, created_at, last_used_at, revoked_at
+                """,
+                logger: logger
+            )
+            for try await (publicID, name, scope, createdAt, lastUsed, revoked) in rows.decode((String, String, String, Date, Date?, Date?).self) {
+                try await self.audit.record(
+                    .init(sellerID: actor.sellerID, kind: "api_key.revoked", actor: actor.userID, subject: nil,
+                          sourceAddress: actor.sourceAddress, details: ["key": id.uuidString.lowercased()]),
+                    on: connection, logger: logger
+                )
+                return Self.proto(id: id, publicID: publicID, name: name, scope: scope, createdAt: createdAt, lastUsedAt: lastUsed, revokedAt: revoked)
+            }
+            throw RPCError(.notFound, "API key \(id.uuidString.lowercased()) not found")
+        }
+    }
+
+    /// The live key `key`, with its last use recorded (the edge exchanges a key about once a
+    /// minute while it is in use). UNAUTHENTICATED when it
+    /// is unknown or revoked.
+    func use(_ key: String, logger: Logger) async throws -> Holder {
+        guard key.hasPrefix(Self.prefix), key.utf8.count <= 128 else {
+            throw RPCError(.unauthenticated, "API key is not valid")
+        }
+        let hash = self.secrets.tokenHash(key)
+        let rows = try await self.db.query(
+            """
+            UPDATE api_keys k SET last_used_at = now()
+            FROM sellers s
+            WHERE k.key_hash = \(hash) AND k.revoked_at IS NULL AND s.id = k.seller_id
+            RETURNING k.id, k.seller_id, k.scope, s.plan
+            """,
+            logger: logger
+        )
+        for try await (id, sellerID, scope, plan) in rows.decode((UUID, UUID, String, String).self) {
+            return Holder(id: id, sellerID: sellerID, scope: Scope(rawValue: scope) ?? .read, plan: plan)
+        }
+        throw RPCError(.unauthenticated, "API key is not valid (unknown or revoked)")
+    }
+
+    private static func proto(
+        id: UUID, publicID: String, name: String, scope: String, createdAt: Date, lastUsedAt: Date?, revokedAt: Date?
+    ) -> Pixecom_Auth_V1_ApiKey {
+        var key = Pixecom_Auth_V1_ApiKey()
+        key.id = id.uuidString.lowercased()
+        key.name = name
+        key.scope = scope
+        key.prefix = Self.prefix + publicID
+        key.createdAt = RequestValidation.timestamp(createdAt)
+        key.lastUsedAt = lastUsedAt.map(RequestValidation.timestamp) ?? ""
+        key.revokedAt = revokedAt.map(RequestValidation.timestamp) ?? ""
+        return key
+    }
+}
