@@ -16,7 +16,8 @@
 #   4. a random PIXECOM_AUTH_TOKEN_HASH_KEY in .run/secrets/auth-token-hash-key (once);
 #   5. starts AuthService, CampaignService, StatsService, OrderService and the Edge in the
 #      background (logs in .run/logs/<name>.log), waits for each one's ready file;
-#   6. registers a demo seller with a random email and password and prints where to connect and
+#   6. AuthService creates a demo seller with a random email and password on its first start
+#      (development mode; kept in .run/demo.env, mode 600); prints where to connect and
 #      a curl walkthrough (also written to .run/walkthrough.sh);
 #   7. waits; Ctrl-C or SIGTERM stops the five processes (SIGTERM, graceful) and PostgreSQL.
 #
@@ -295,7 +296,8 @@ log "==> starting the services (logs in $logs)"
 start_process auth "${auth_env[@]}" \
   "PIXECOM_RPC_PORT=${rpc_port[auth]}" \
   "PIXECOM_DATABASE_URL=${db_url[auth]}" \
-  "PIXECOM_AUTH_TOKEN_HASH_KEY_FILE=$hash_key_file"
+  "PIXECOM_AUTH_TOKEN_HASH_KEY_FILE=$hash_key_file" \
+  "PIXECOM_AUTH_DEMO_SEED_FILE=$run/demo.env"
 wait_ready auth
 start_process campaign "${campaign_env[@]}" \
   "PIXECOM_RPC_PORT=${rpc_port[campaign]}" \
@@ -338,20 +340,16 @@ done
 # ---------------------------------------------------------------------------------------------
 # demo seller and walkthrough
 
-log "==> registering a demo seller"
-demo_email="demo-$(random_hex 6)@example.com"
-demo_password=$(openssl rand -base64 32 | tr -dc 'A-Za-z0-9' | head -c 24)
-register_body=$(jq -cn --arg e "$demo_email" --arg p "$demo_password" \
-  '{sellerName: "Demo Store", email: $e, password: $p}')
-register_out=$run/register-response.json
-register_status=$(curl -sS -o "$register_out" -w '%{http_code}' --cacert "$certs/ca.pem" \
-  -H 'Content-Type: application/json' -d "$register_body" "$edge_url/v1/auth/register" || echo 000)
-if [ "$register_status" = 200 ] || [ "$register_status" = 201 ]; then
-  (umask 077 && printf 'EMAIL=%s\nPASSWORD=%s\n' "$demo_email" "$demo_password" >"$run/demo.env")
-  log "registered $demo_email: $(jq -c . "$register_out" 2>/dev/null || cat "$register_out")"
+# AuthService created the demo seller on its first start (development mode only), with a random
+# e-mail and password, and wrote them to .run/demo.env (mode 0600).
+log "==> the demo seller"
+if [ -s "$run/demo.env" ]; then
+  demo_email=$(sed -n 's/^EMAIL=//p' "$run/demo.env")
+  demo_password=$(sed -n 's/^PASSWORD=//p' "$run/demo.env")
+  log "demo seller $demo_email (credentials in $run/demo.env)"
 else
-  log "warning: registering the demo seller failed (HTTP $register_status): $(cat "$register_out" 2>/dev/null)"
-  log "         the walkthrough below needs a registered seller; see $logs/edge.log and $logs/auth.log"
+  demo_email="" demo_password=""
+  log "warning: AuthService wrote no demo seller to $run/demo.env; see $logs/auth.log"
 fi
 
 # Dates of the demo insights: the last three days (UTC, the demo ad account's time zone), so that

@@ -8,9 +8,22 @@ struct AuthConfiguration: Sendable {
     var passwordHashing: PasswordHasher.Configuration
     var refreshLifetimes: RefreshTokenStore.Lifetimes
     var loginThrottle = LoginThrottle.Configuration()
+    /// `PIXECOM_AUTH_DEMO_SEED_FILE`: in development, create a demo seller with a random password
+    /// once and write its credentials to this file (mode 0600). Production refuses it.
+    var demoSeedFile: String?
 
-    init(environment: EnvironmentReader) throws {
+    init(environment: EnvironmentReader, mode: ServiceConfiguration.Mode) throws {
         self.tokenHashKey = try environment.secret("PIXECOM_AUTH_TOKEN_HASH_KEY", minimumLength: 32)
+        self.demoSeedFile = environment.string("PIXECOM_AUTH_DEMO_SEED_FILE").flatMap { $0.isEmpty ? nil : $0 }
+        if mode == .production {
+            if self.demoSeedFile != nil {
+                throw ConfigurationError(
+                    variable: "PIXECOM_AUTH_DEMO_SEED_FILE", problem: "a demo seed is for development only; unset it in production")
+            }
+            if let weakness = Self.weakness(of: self.tokenHashKey) {
+                throw ConfigurationError(variable: "PIXECOM_AUTH_TOKEN_HASH_KEY", problem: "\(weakness); in production use a random value (openssl rand -base64 48)")
+            }
+        }
         self.passwordHashing = PasswordHasher.Configuration(
             // `PIXECOM_AUTH_HASH_THREADS`: hashes computed at once (default 2). Each scrypt at the
             // OWASP parameters holds 128 MiB while it runs.
@@ -31,5 +44,18 @@ struct AuthConfiguration: Sendable {
                 problem: "must not exceed PIXECOM_AUTH_REFRESH_ABSOLUTE_HOURS"
             )
         }
+    }
+
+    /// Why a secret looks like a placeholder or a hand-typed value rather than random bytes; nil
+    /// when it does not.
+    static func weakness(of secret: String) -> String? {
+        let lowered = secret.lowercased()
+        for placeholder in ["change", "example", "default", "secret", "password", "test", "demo", "sample"] where lowered.contains(placeholder) {
+            return "looks like a placeholder (contains \"\(placeholder)\")"
+        }
+        if Set(secret).count < 12 {
+            return "has too few distinct characters to be random"
+        }
+        return nil
     }
 }

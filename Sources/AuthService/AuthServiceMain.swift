@@ -16,11 +16,14 @@ struct AuthServiceMain {
             defaultAdminPort: 9001,
             migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil)
         ) { context in
-            let configuration = try AuthConfiguration(environment: context.environment)
+            let configuration = try AuthConfiguration(environment: context.environment, mode: context.configuration.mode)
             let secrets = AuthSecrets(hashKey: configuration.tokenHashKey)
             let hasher = PasswordHasher(configuration: configuration.passwordHashing, logger: context.logger)
             let keys = SigningKeys(db: context.db, secrets: secrets, logger: context.logger)
             try await keys.load()
+            if let file = configuration.demoSeedFile {
+                try await DemoSeed(file: file, accounts: AccountStore(db: context.db), hasher: hasher).ensure(logger: context.logger)
+            }
             // AuthService verifies the tokens it minted with its own key set, without an RPC.
             let verifier = TokenVerifier { keys.published() }
             let audit = AuditLog(db: context.db)

@@ -6,6 +6,8 @@ import ServiceKit
 /// The seller a call acts for, proven by its access token, and a logger tagged with it.
 struct Caller: Sendable {
     var sellerID: UUID
+    /// The seller's plan, from the token: its limits apply to what the caller creates.
+    var plan: String
     var logger: Logger
 }
 
@@ -21,6 +23,6 @@ enum CampaignAccess {
         }
         var logger = context.logger
         logger[metadataKey: "seller.id"] = "\(sellerID.wireText)"
-        return Caller(sellerID: sellerID, logger: logger)
+        return Caller(sellerID: sellerID, plan: claims.plan, logger: logger)
     }
 }

@@ -17,6 +17,9 @@ extension CampaignHandlers {
             timeZone: try CampaignValidation.timeZone(request.timeZone)
         )
         let account = try await self.db.withTransaction(logger: caller.logger) { connection in
+            try await PlanQuota.requireRoom(
+                in: AdAccountRecord.table, limit: PlanLimits.of(plan: caller.plan).adAccounts, plan: caller.plan,
+                sellerID: caller.sellerID, on: connection, logger: caller.logger)
             let externalID = try await self.onPlatform {
                 try await self.platform.createAdAccount(spec, call: self.call(caller, connection))
             }
@@ -45,6 +48,9 @@ extension CampaignHandlers {
             let account = try await ObjectQueries.require(
                 AdAccountRecord.self, sellerID: caller.sellerID, id: adAccountID, lock: .share, on: connection, logger: caller.logger
             )
+            try await PlanQuota.requireRoom(
+                in: CampaignRecord.table, limit: PlanLimits.of(plan: caller.plan).campaigns, plan: caller.plan,
+                sellerID: caller.sellerID, on: connection, logger: caller.logger)
             let externalID = try await self.onPlatform {
                 try await self.platform.createCampaign(spec, inAccount: account.externalID, call: self.call(caller, connection))
             }

@@ -475,4 +475,33 @@ struct AccessControlTests {
         try await edge.shutdown()
         await system.stop()
     }
+
+    @Test("plan limits: the free plan's one ad account and ten campaigns, lifted by a bigger plan in the next token")
+    func planLimits() async throws {
+        let system = try await PixEcomSystem.start()
+        let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
+        do {
+            let seller = try await EndToEndTests.register(edge, name: "Plans")
+            let accountBody: [String: Any] = ["name": "Main", "currency": "USD", "timeZone": "UTC"]
+            let account = try await EndToEndTests.create(edge, "/v1/ad-accounts", accountBody, token: seller.token)
+            let second = try await edge.send(.POST, "/v1/ad-accounts", json: accountBody, token: seller.token)
+            #expect(second.status == 422, "\(second.text)")
+            #expect(second.text.contains("free plan allows 1 ad account"), "\(second.text)")
+            let campaign: [String: Any] = ["adAccountId": account, "name": "C", "objective": "OUTCOME_SALES", "dailyBudget": "1000"]
+            for _ in 0..<10 { _ = try await EndToEndTests.create(edge, "/v1/campaigns", campaign, token: seller.token) }
+            let eleventh = try await edge.send(.POST, "/v1/campaigns", json: campaign, token: seller.token)
+            #expect(eleventh.status == 422, "\(eleventh.text)")
+            #expect(eleventh.text.contains("allows 10 campaigns"), "\(eleventh.text)")
+
+            try await Self.setPlan(system, sellerID: seller.sellerID, plan: "starter")
+            let login = try await edge.send(.POST, "/v1/auth/login", json: ["email": seller.email, "password": seller.password])
+            let token = JSONValues.string(login.json["accessToken"])
+            let upgraded = try await edge.send(.POST, "/v1/ad-accounts", json: accountBody, token: token)
+            #expect(upgraded.status == 200, "\(upgraded.text)")
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        try await edge.shutdown()
+        await system.stop()
+    }
 }
