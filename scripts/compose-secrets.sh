@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the secret files compose/compose.yaml reads, once: random values in compose/secrets/
-# (postgres_admin_password, <service>_db_password for auth campaign stats orders, and
-# auth_token_hash_key). Existing files are kept; --force replaces them all (then also remove the
+# (postgres_admin_password, <service>_db_password and <service>_db_app_password for auth campaign
+# stats orders, and auth_token_hash_key). Existing files are kept; --force replaces them all (then also remove the
 # pgdata volume: the database roles keep the passwords they were made with).
 #
 # Usage: scripts/compose-secrets.sh [--force]
@@ -26,7 +26,8 @@ mkdir -p "$dir"
 chmod 700 "$dir"
 made=0
 for name in postgres_admin_password auth_db_password campaign_db_password stats_db_password \
-  orders_db_password auth_token_hash_key; do
+  orders_db_password auth_db_app_password campaign_db_app_password stats_db_app_password \
+  orders_db_app_password auth_token_hash_key; do
   file=$dir/$name
   if [ -s "$file" ] && [ "$force" -eq 0 ]; then
     continue

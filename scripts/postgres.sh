@@ -15,10 +15,12 @@
 #   scripts/postgres.sh psql DIR [ARGS...]  psql as the admin on the postgres database
 #   scripts/postgres.sh create-service-dbs ADMIN_URL [SUFFIX]
 #                                           for s in auth campaign stats orders: a LOGIN role and a
-#                                           database named s$SUFFIX owned by it, with a new random
-#                                           password; prints s=postgres://role:pass@host:port/db
-#                                           (an existing role gets a new password; an existing
-#                                           database is kept)
+#                                           database named s$SUFFIX owned by it, and the runtime
+#                                           role s${SUFFIX}_app (owns nothing, no BYPASSRLS), each
+#                                           with a new random password; prints
+#                                           s=postgres://owner:pass@host:port/db and
+#                                           s_app=postgres://s_app:pass@host:port/db (existing
+#                                           roles get new passwords; an existing database is kept)
 #   scripts/postgres.sh free-port           print a TCP port that is free on 127.0.0.1
 #
 # Root: initdb and postgres refuse to run as root, so when run as root the cluster belongs to a
@@ -39,7 +41,7 @@ admin_role=pixecom_admin
 system_user=pixecom-pg
 services=(auth campaign stats orders)
 
-usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
+usage() { sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -313,7 +315,7 @@ cmd_psql() {
 
 cmd_create_service_dbs() {
   [ $# -ge 1 ] && [ $# -le 2 ] || usage
-  local url=$1 suffix=${2:-} rest hostport host dbport s name pw role_exists db_exists
+  local url=$1 suffix=${2:-} rest hostport host dbport s name pw app_pw role_exists db_exists
   [[ $suffix =~ ^[a-z0-9_]*$ ]] || die "SUFFIX may hold only a-z, 0-9 and _ (got '$suffix')"
   [[ $url =~ ^postgres(ql)?:// ]] || die "ADMIN_URL must be a postgres:// URL"
   command -v psql >/dev/null 2>&1 || ensure_packages postgresql-client:psql >/dev/null
@@ -347,6 +349,20 @@ SQL
     # Each service reaches only its own database.
     admin_sql -c "REVOKE ALL ON DATABASE \"$name\" FROM PUBLIC" >/dev/null
     printf '%s=postgres://%s:%s@%s:%s/%s\n' "$s" "$name" "$pw" "$host" "$dbport" "$name"
+    # The role the service runs as: row-level security binds it (it owns no table and has no
+    # BYPASSRLS); the service's migrations grant it its table privileges.
+    app_pw=$(random_hex 24)
+    if [ "$(admin_sql -c "SELECT 1 FROM pg_roles WHERE rolname = '${name}_app'")" = 1 ]; then
+      admin_sql >/dev/null <<SQL
+ALTER ROLE "${name}_app" WITH LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '$app_pw';
+SQL
+    else
+      admin_sql >/dev/null <<SQL
+CREATE ROLE "${name}_app" WITH LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '$app_pw';
+SQL
+    fi
+    admin_sql -c "GRANT CONNECT ON DATABASE \"$name\" TO \"${name}_app\"" >/dev/null
+    printf '%s_app=postgres://%s_app:%s@%s:%s/%s\n' "$s" "$name" "$app_pw" "$host" "$dbport" "$name"
   done
 }
 

@@ -205,7 +205,7 @@ load_db_env() {
   while IFS='=' read -r key value; do
     [ -n "$key" ] && [ -n "$value" ] && db_url[$key]=$value
   done <"$db_env"
-  for key in auth campaign stats orders; do
+  for key in auth campaign stats orders auth_app campaign_app stats_app orders_app; do
     [ -n "${db_url[$key]:-}" ] || return 1
     psql -X -q -At "${db_url[$key]}" -c 'select 1' >/dev/null 2>&1 || return 1
   done
@@ -295,24 +295,28 @@ orders_addr=127.0.0.1:${rpc_port[orders]}
 log "==> starting the services (logs in $logs)"
 start_process auth "${auth_env[@]}" \
   "PIXECOM_RPC_PORT=${rpc_port[auth]}" \
-  "PIXECOM_DATABASE_URL=${db_url[auth]}" \
+  "PIXECOM_DATABASE_URL=${db_url[auth_app]}" \
+  "PIXECOM_DATABASE_OWNER_URL=${db_url[auth]}" \
   "PIXECOM_AUTH_TOKEN_HASH_KEY_FILE=$hash_key_file" \
   "PIXECOM_AUTH_DEMO_SEED_FILE=$run/demo.env"
 wait_ready auth
 start_process campaign "${campaign_env[@]}" \
   "PIXECOM_RPC_PORT=${rpc_port[campaign]}" \
-  "PIXECOM_DATABASE_URL=${db_url[campaign]}" \
+  "PIXECOM_DATABASE_URL=${db_url[campaign_app]}" \
+  "PIXECOM_DATABASE_OWNER_URL=${db_url[campaign]}" \
   "PIXECOM_AUTH_ADDRESSES=$auth_addr"
 wait_ready campaign
 start_process stats "${stats_env[@]}" \
   "PIXECOM_RPC_PORT=${rpc_port[stats]}" \
-  "PIXECOM_DATABASE_URL=${db_url[stats]}" \
+  "PIXECOM_DATABASE_URL=${db_url[stats_app]}" \
+  "PIXECOM_DATABASE_OWNER_URL=${db_url[stats]}" \
   "PIXECOM_AUTH_ADDRESSES=$auth_addr" \
   "PIXECOM_CAMPAIGN_ADDRESSES=$campaign_addr"
 wait_ready stats
 start_process orders "${orders_env[@]}" \
   "PIXECOM_RPC_PORT=${rpc_port[orders]}" \
-  "PIXECOM_DATABASE_URL=${db_url[orders]}" \
+  "PIXECOM_DATABASE_URL=${db_url[orders_app]}" \
+  "PIXECOM_DATABASE_OWNER_URL=${db_url[orders]}" \
   "PIXECOM_AUTH_ADDRESSES=$auth_addr" \
   "PIXECOM_STATS_ADDRESSES=$stats_addr"
 wait_ready orders

@@ -19,12 +19,14 @@ struct AccountStore: Sendable {
 
     /// Registers a seller with its owner, in one transaction. ALREADY_EXISTS when the e-mail is
     /// taken (nothing is written then).
-    func register(sellerName: String, email: String, passwordHash: PasswordHash, logger: Logger) async throws -> (sellerID: UUID, userID: UUID) {
+    func register(
+        sellerName: String, email: String, passwordHash: PasswordHash, plan: String = "free", logger: Logger
+    ) async throws -> (sellerID: UUID, userID: UUID) {
         let sellerID = UUID()
         let userID = UUID()
         let encoded = passwordHash.encoded
-        return try await self.db.withTransaction(logger: logger) { connection in
-            try await connection.query("INSERT INTO sellers (id, name) VALUES (\(sellerID), \(sellerName))", logger: logger)
+        return try await self.db.withSeller(sellerID, logger: logger) { connection in
+            try await connection.query("INSERT INTO sellers (id, name, plan) VALUES (\(sellerID), \(sellerName), \(plan))", logger: logger)
             let inserted = try await connection.query(
                 """
                 INSERT INTO users (seller_id, id, email, password_hash, role)
@@ -43,20 +45,34 @@ struct AccountStore: Sendable {
                     fieldViolations: [.init(field: "email", description: "is already registered")]
                 )
             }
+            try await Self.addLogin(email: email, sellerID: sellerID, userID: userID, on: connection, logger: logger)
             return (sellerID, userID)
         }
     }
 
-    /// The user with this (lower-cased) e-mail, if any.
+    /// The user with this (lower-cased) e-mail, if any: its seller from `user_logins` (the one
+    /// lookup made before any seller is known), then the user inside that seller's scope.
     func user(email: String, logger: Logger) async throws -> UserRecord? {
-        try await self.first(
-            """
-            SELECT u.id, u.seller_id, u.email, u.password_hash, u.role, s.plan
-            FROM users u JOIN sellers s ON s.id = u.seller_id
-            WHERE u.email = \(email)
-            """,
+        var found: (UUID, UUID)?
+        let logins = try await self.db.query("SELECT seller_id, user_id FROM user_logins WHERE email = \(email)", logger: logger)
+        for try await row in logins.decode((UUID, UUID).self) { found = row }
+        guard let (sellerID, userID) = found else { return nil }
+        return try await self.db.withSeller(sellerID, logger: logger) { connection in
+            try await self.user(sellerID: sellerID, id: userID, on: connection, logger: logger)
+        }
+    }
+
+    /// Records the login e-mail of a new user (inside the transaction that creates the user).
+    static func addLogin(email: String, sellerID: UUID, userID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "INSERT INTO user_logins (email, seller_id, user_id) VALUES (\(email), \(sellerID), \(userID))",
             logger: logger
         )
+    }
+
+    /// Forgets the login e-mail of a removed user.
+    static func removeLogin(userID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("DELETE FROM user_logins WHERE user_id = \(userID)", logger: logger)
     }
 
     /// The user `id` of seller `sellerID`, if it still exists.
@@ -74,10 +90,9 @@ struct AccountStore: Sendable {
 
     /// Replaces a user's password hash (after a login under outdated parameters).
     func replacePasswordHash(sellerID: UUID, userID: UUID, with hash: PasswordHash, logger: Logger) async throws {
-        try await self.db.query(
-            "UPDATE users SET password_hash = \(hash.encoded) WHERE seller_id = \(sellerID) AND id = \(userID)",
-            logger: logger
-        )
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
+            try await self.replacePasswordHash(sellerID: sellerID, userID: userID, with: hash, on: connection, logger: logger)
+        }
     }
 
     /// Replaces a user's password hash inside the caller's transaction.
@@ -86,12 +101,6 @@ struct AccountStore: Sendable {
             "UPDATE users SET password_hash = \(hash.encoded) WHERE seller_id = \(sellerID) AND id = \(userID)",
             logger: logger
         )
-    }
-
-    private func first(_ query: PostgresQuery, logger: Logger) async throws -> UserRecord? {
-        try await self.db.withConnection { connection in
-            try await Self.decode(try await connection.query(query, logger: logger))
-        }
     }
 
     private static func decode(_ rows: PostgresRowSequence) async throws -> UserRecord? {

@@ -33,10 +33,10 @@ struct ApiKeyStore: Sendable {
 
     func create(name: String, scope: Scope, by actor: MemberStore.Actor, logger: Logger) async throws -> Pixecom_Auth_V1_CreatedApiKey {
         let id = UUID()
-        let publicID = JWT.base64URL(SecureRandom.bytes(9)).replacingOccurrences(of: "_", with: "x")
+        let publicID = Self.publicID(sellerID: actor.sellerID)
         let key = Self.prefix + publicID + "_" + JWT.base64URL(SecureRandom.bytes(32))
         let hash = self.secrets.tokenHash(key)
-        let createdAt = try await self.db.withTransaction(logger: logger) { connection -> Date in
+        let createdAt = try await self.db.withSeller(actor.sellerID, logger: logger) { connection -> Date in
             let rows = try await connection.query(
                 """
                 INSERT INTO api_keys (seller_id, id, public_id, name, scope, key_hash, created_by)
@@ -61,23 +61,25 @@ struct ApiKeyStore: Sendable {
     }
 
     func list(sellerID: UUID, logger: Logger) async throws -> [Pixecom_Auth_V1_ApiKey] {
-        let rows = try await self.db.query(
-            """
-            SELECT id, public_id, name, scope, created_at, last_used_at, revoked_at
-            FROM api_keys WHERE seller_id = \(sellerID) ORDER BY created_at, id
-            """,
-            logger: logger
-        )
-        var keys: [Pixecom_Auth_V1_ApiKey] = []
-        for try await (id, publicID, name, scope, createdAt, lastUsed, revoked) in rows.decode((UUID, String, String, String, Date, Date?, Date?).self) {
-            keys.append(Self.proto(id: id, publicID: publicID, name: name, scope: scope, createdAt: createdAt, lastUsedAt: lastUsed, revokedAt: revoked))
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT id, public_id, name, scope, created_at, last_used_at, revoked_at
+                FROM api_keys WHERE seller_id = \(sellerID) ORDER BY created_at, id
+                """,
+                logger: logger
+            )
+            var keys: [Pixecom_Auth_V1_ApiKey] = []
+            for try await (id, publicID, name, scope, createdAt, lastUsed, revoked) in rows.decode((UUID, String, String, String, Date, Date?, Date?).self) {
+                keys.append(Self.proto(id: id, publicID: publicID, name: name, scope: scope, createdAt: createdAt, lastUsedAt: lastUsed, revokedAt: revoked))
+            }
+            return keys
         }
-        return keys
     }
 
     /// Revokes a key of the actor's seller (again: no change). NOT_FOUND for another seller's key.
     func revoke(_ id: UUID, by actor: MemberStore.Actor, logger: Logger) async throws -> Pixecom_Auth_V1_ApiKey {
-        try await self.db.withTransaction(logger: logger) { connection in
+        try await self.db.withSeller(actor.sellerID, logger: logger) { connection in
             let rows = try await connection.query(
                 """
                 UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
@@ -102,23 +104,43 @@ struct ApiKeyStore: Sendable {
     /// minute while it is in use). UNAUTHENTICATED when it
     /// is unknown or revoked.
     func use(_ key: String, logger: Logger) async throws -> Holder {
-        guard key.hasPrefix(Self.prefix), key.utf8.count <= 128 else {
+        guard key.hasPrefix(Self.prefix), key.utf8.count <= 128, let keySeller = Self.seller(of: key) else {
             throw RPCError(.unauthenticated, "API key is not valid")
         }
         let hash = self.secrets.tokenHash(key)
-        let rows = try await self.db.query(
-            """
-            UPDATE api_keys k SET last_used_at = now()
-            FROM sellers s
-            WHERE k.key_hash = \(hash) AND k.revoked_at IS NULL AND s.id = k.seller_id
-            RETURNING k.id, k.seller_id, k.scope, s.plan
-            """,
-            logger: logger
-        )
-        for try await (id, sellerID, scope, plan) in rows.decode((UUID, UUID, String, String).self) {
-            return Holder(id: id, sellerID: sellerID, scope: Scope(rawValue: scope) ?? .read, plan: plan)
+        let holder = try await self.db.withSeller(keySeller, logger: logger) { connection -> Holder? in
+            let rows = try await connection.query(
+                """
+                UPDATE api_keys k SET last_used_at = now()
+                FROM sellers s
+                WHERE k.key_hash = \(hash) AND k.revoked_at IS NULL AND s.id = k.seller_id
+                RETURNING k.id, k.seller_id, k.scope, s.plan
+                """,
+                logger: logger
+            )
+            for try await (id, sellerID, scope, plan) in rows.decode((UUID, UUID, String, String).self) {
+                return Holder(id: id, sellerID: sellerID, scope: Scope(rawValue: scope) ?? .read, plan: plan)
+            }
+            return nil
         }
-        throw RPCError(.unauthenticated, "API key is not valid (unknown or revoked)")
+        guard let holder else { throw RPCError(.unauthenticated, "API key is not valid (unknown or revoked)") }
+        return holder
+    }
+
+    /// The public part of a key: the seller id in hex (so a key is looked up inside its seller's
+    /// row-level-security scope) and 6 random hex digits.
+    static func publicID(sellerID: UUID) -> String {
+        let hex = sellerID.uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        return hex + SecureRandom.bytes(3).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The seller a key names; nil when it is malformed.
+    static func seller(of key: String) -> UUID? {
+        let publicID = key.dropFirst(Self.prefix.count).prefix { $0 != "_" }
+        guard publicID.count == 38, publicID.allSatisfy(\.isHexDigit) else { return nil }
+        let hex = Array(publicID.prefix(32))
+        let text = String(hex[0..<8]) + "-" + String(hex[8..<12]) + "-" + String(hex[12..<16]) + "-" + String(hex[16..<20]) + "-" + String(hex[20..<32])
+        return UUID(uuidString: text)
     }
 
     private static func proto(

@@ -36,8 +36,14 @@ struct AuditLog: Sendable {
 
     /// Records `event` on its own.
     func record(_ event: Event, logger: Logger) async throws {
-        try await self.db.withConnection { connection in
-            try await self.record(event, on: connection, logger: logger)
+        if let sellerID = event.sellerID {
+            try await self.db.withSeller(sellerID, logger: logger) { connection in
+                try await self.record(event, on: connection, logger: logger)
+            }
+        } else {
+            try await self.db.withConnection { connection in
+                try await self.record(event, on: connection, logger: logger)
+            }
         }
     }
 
@@ -45,9 +51,17 @@ struct AuditLog: Sendable {
     func list(sellerID: UUID, after cursor: (createdAt: Date, id: UUID)?, limit: Int, logger: Logger) async throws
         -> (events: [Pixecom_Auth_V1_AuditEvent], next: String)
     {
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
+            try await Self.list(sellerID: sellerID, after: cursor, limit: limit, on: connection, logger: logger)
+        }
+    }
+
+    private static func list(
+        sellerID: UUID, after cursor: (createdAt: Date, id: UUID)?, limit: Int, on connection: PostgresConnection, logger: Logger
+    ) async throws -> (events: [Pixecom_Auth_V1_AuditEvent], next: String) {
         let rows: PostgresRowSequence
         if let cursor {
-            rows = try await self.db.query(
+            rows = try await connection.query(
                 """
                 SELECT id, at, kind, actor_user_id, subject_user_id, source_address, details::text
                 FROM audit_events
@@ -57,7 +71,7 @@ struct AuditLog: Sendable {
                 logger: logger
             )
         } else {
-            rows = try await self.db.query(
+            rows = try await connection.query(
                 """
                 SELECT id, at, kind, actor_user_id, subject_user_id, source_address, details::text
                 FROM audit_events WHERE seller_id = \(sellerID)

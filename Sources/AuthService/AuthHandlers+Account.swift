@@ -19,7 +19,7 @@ extension AuthHandlers {
         router.unary(AuthMethods.revokeSession, Pixecom_Auth_V1_RevokeSessionRequest.self) { request, context in
             let actor = try await self.actor(context)
             let family = try RequestValidation.id(request.id, field: "id")
-            try await self.accounts.db.withTransaction(logger: context.logger) { connection in
+            try await self.accounts.db.withSeller(actor.sellerID, logger: context.logger) { connection in
                 try await self.issuer.refreshTokens.revokeSession(
                     family, sellerID: actor.sellerID, userID: actor.userID, on: connection, logger: context.logger)
                 try await self.audit.record(
@@ -43,7 +43,7 @@ extension AuthHandlers {
         }
         let newPassword = try AuthValidation.password(request.newPassword, field: "new_password")
         let connectionLogger = context.logger
-        guard let user = try await self.accounts.db.withConnection({ connection in
+        guard let user = try await self.accounts.db.withSeller(actor.sellerID, logger: connectionLogger, { connection in
             try await self.accounts.user(sellerID: actor.sellerID, id: actor.userID, on: connection, logger: connectionLogger)
         }) else {
             throw RPCError(.unauthenticated, "access token does not name a member")
@@ -58,7 +58,7 @@ extension AuthHandlers {
             throw RPCError.invalidArgument(field: "current_password", "is not correct")
         }
         let hash = try await self.hasher.hash(newPassword)
-        try await self.accounts.db.withTransaction(logger: context.logger) { connection in
+        try await self.accounts.db.withSeller(actor.sellerID, logger: context.logger) { connection in
             try await self.accounts.replacePasswordHash(
                 sellerID: actor.sellerID, userID: actor.userID, with: hash, on: connection, logger: connectionLogger)
             try await self.issuer.refreshTokens.revokeAllSessions(

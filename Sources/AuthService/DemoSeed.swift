@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 
-/// The development demo seller: created once, with a random e-mail and password, whose
+/// The development demo seller ("Demo Store", pro plan): created once, with a random e-mail and
+/// password, whose
 /// credentials go to a file only the operator can read (mode 0600) and nowhere else (the log
 /// names the e-mail and the file, never the password). Production refuses to start with it
 /// (`AuthConfiguration`).
@@ -19,7 +20,10 @@ struct DemoSeed: Sendable {
         let email = "demo-\(Self.random(6, alphabet: "0123456789abcdef"))@example.com"
         let password = Self.random(24, alphabet: "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
         let hash = try await self.hasher.hash(password)
-        let (sellerID, _) = try await self.accounts.register(sellerName: "Demo Store", email: email, passwordHash: hash, logger: logger)
+        // On the pro plan, so the walkthrough can be run again and again without meeting the
+        // free plan's one ad account.
+        let (sellerID, _) = try await self.accounts.register(
+            sellerName: "Demo Store", email: email, passwordHash: hash, plan: "pro", logger: logger)
         let contents = "EMAIL=\(email)\nPASSWORD=\(password)\nSELLER_ID=\(sellerID.uuidString.lowercased())\n"
         let temporary = self.file + ".tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(contents.utf8), attributes: [.posixPermissions: 0o600]),

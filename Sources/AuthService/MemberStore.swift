@@ -32,12 +32,12 @@ struct MemberStore: Sendable {
     /// A new invitation; FAILED_PRECONDITION when the plan's member limit is reached.
     func invite(email: String, role: Role, by actor: Actor, logger: Logger) async throws -> Pixecom_Auth_V1_Invitation {
         try Self.requireMayAssign(role, actor: actor)
-        let token = Self.invitationPrefix + JWT.base64URL(SecureRandom.bytes(32))
+        let token = SellerBoundSecret.make(prefix: Self.invitationPrefix, sellerID: actor.sellerID)
         let hash = self.secrets.tokenHash(token)
         let id = UUID()
         let expiresAt = Date().addingTimeInterval(Self.invitationLifetime)
         let limit = PlanLimits.of(plan: actor.plan).members
-        try await self.db.withTransaction(logger: logger) { connection in
+        try await self.db.withSeller(actor.sellerID, logger: logger) { connection in
             // Serializes invitations of one seller, so two at once cannot both pass the limit.
             try await connection.query("SELECT id FROM sellers WHERE id = \(actor.sellerID) FOR UPDATE", logger: logger)
             let counted = try await connection.query(
@@ -82,7 +82,10 @@ struct MemberStore: Sendable {
     /// unknown, spent or expired; ALREADY_EXISTS when the e-mail has an account meanwhile.
     func accept(token: String, passwordHash: PasswordHash, sourceAddress: String, logger: Logger) async throws -> UserRecord {
         let hash = self.secrets.tokenHash(token)
-        return try await self.db.withTransaction(logger: logger) { connection in
+        guard let tokenSeller = SellerBoundSecret.seller(of: token, prefix: Self.invitationPrefix) else {
+            throw RPCError(.unauthenticated, "invitation is not valid; ask for a new one")
+        }
+        return try await self.db.withSeller(tokenSeller, logger: logger) { connection in
             let rows = try await connection.query(
                 """
                 SELECT i.seller_id, i.id, i.email, i.role, s.plan FROM invitations i JOIN sellers s ON s.id = i.seller_id
@@ -110,6 +113,7 @@ struct MemberStore: Sendable {
             guard created else {
                 throw RPCError(.alreadyExists, "email: \(email) already has an account")
             }
+            try await AccountStore.addLogin(email: email, sellerID: sellerID, userID: userID, on: connection, logger: logger)
             try await connection.query(
                 "UPDATE invitations SET accepted_at = now() WHERE seller_id = \(sellerID) AND id = \(invitationID)",
                 logger: logger
@@ -125,21 +129,23 @@ struct MemberStore: Sendable {
 
     /// The seller's members, oldest first.
     func list(sellerID: UUID, logger: Logger) async throws -> [Pixecom_Auth_V1_Member] {
-        let rows = try await self.db.query(
-            "SELECT id, email, role, created_at FROM users WHERE seller_id = \(sellerID) ORDER BY created_at, id",
-            logger: logger
-        )
-        var members: [Pixecom_Auth_V1_Member] = []
-        for try await (id, email, role, createdAt) in rows.decode((UUID, String, String, Date).self) {
-            members.append(Self.member(id: id, email: email, role: role, createdAt: createdAt))
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
+            let rows = try await connection.query(
+                "SELECT id, email, role, created_at FROM users WHERE seller_id = \(sellerID) ORDER BY created_at, id",
+                logger: logger
+            )
+            var members: [Pixecom_Auth_V1_Member] = []
+            for try await (id, email, role, createdAt) in rows.decode((UUID, String, String, Date).self) {
+                members.append(Self.member(id: id, email: email, role: role, createdAt: createdAt))
+            }
+            return members
         }
-        return members
     }
 
     /// Gives a member another role. NOT_FOUND when `userID` is not a member of the actor's seller.
     func changeRole(of userID: UUID, to role: Role, by actor: Actor, logger: Logger) async throws -> Pixecom_Auth_V1_Member {
         try Self.requireMayAssign(role, actor: actor)
-        return try await self.db.withTransaction(logger: logger) { connection in
+        return try await self.db.withSeller(actor.sellerID, logger: logger) { connection in
             let target = try await self.lockedMember(userID, sellerID: actor.sellerID, on: connection, logger: logger)
             try Self.requireMayManage(target, userID: userID, actor: actor, action: "change the role of")
             try await connection.query(
@@ -157,7 +163,7 @@ struct MemberStore: Sendable {
 
     /// Removes a member and ends their sessions (their refresh tokens go with them).
     func remove(_ userID: UUID, by actor: Actor, logger: Logger) async throws {
-        try await self.db.withTransaction(logger: logger) { connection in
+        try await self.db.withSeller(actor.sellerID, logger: logger) { connection in
             let target = try await self.lockedMember(userID, sellerID: actor.sellerID, on: connection, logger: logger)
             try Self.requireMayManage(target, userID: userID, actor: actor, action: "remove")
             try await connection.query(
@@ -165,6 +171,7 @@ struct MemberStore: Sendable {
                 logger: logger
             )
             try await connection.query("DELETE FROM users WHERE seller_id = \(actor.sellerID) AND id = \(userID)", logger: logger)
+            try await AccountStore.removeLogin(userID: userID, on: connection, logger: logger)
             try await self.audit.record(
                 .init(sellerID: actor.sellerID, kind: "member.removed", actor: actor.userID, subject: userID,
                       sourceAddress: actor.sourceAddress, details: ["email": target.email, "role": target.role.rawValue]),

@@ -10,7 +10,15 @@ import ServiceKit
 extension RefreshTokenStore {
     /// The user's live sessions, newest first.
     func sessions(sellerID: UUID, userID: UUID, logger: Logger) async throws -> [Pixecom_Auth_V1_Session] {
-        let rows = try await self.db.query(
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
+            try await Self.sessions(sellerID: sellerID, userID: userID, on: connection, logger: logger)
+        }
+    }
+
+    private static func sessions(sellerID: UUID, userID: UUID, on connection: PostgresConnection, logger: Logger) async throws
+        -> [Pixecom_Auth_V1_Session]
+    {
+        let rows = try await connection.query(
             """
             SELECT t.family_id,
                    (SELECT min(f.created_at) FROM refresh_tokens f

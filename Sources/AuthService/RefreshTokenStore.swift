@@ -4,8 +4,8 @@ import PostgresNIO
 import RPCKit
 import ServiceKit
 
-/// Refresh tokens: opaque 256-bit random strings (`pxr_...`), stored only as an HMAC, rotated on
-/// every use.
+/// Refresh tokens: opaque strings (`pxr_...`: the seller id and 256 random bits, see
+/// `SellerBoundSecret`), stored only as an HMAC, rotated on every use.
 ///
 /// The tokens rotated from one login form a family. Presenting a token that was already spent
 /// means it was copied: the whole family is revoked, so neither the thief nor the victim can go on
@@ -33,7 +33,7 @@ struct RefreshTokenStore: Sendable {
     func issue(for user: UserRecord, logger: Logger) async throws -> Issued {
         let now = Date()
         let familyExpiry = now.addingTimeInterval(Self.seconds(self.lifetimes.absolute))
-        return try await self.db.withConnection { connection in
+        return try await self.db.withSeller(user.sellerID, logger: logger) { connection in
             try await self.insert(user: user, family: UUID(), familyExpiry: familyExpiry, now: now, on: connection, logger: logger)
         }
     }
@@ -49,7 +49,11 @@ struct RefreshTokenStore: Sendable {
     func rotate(_ token: String, accounts: AccountStore, logger: Logger) async throws -> (UserRecord, Issued) {
         let hash = self.secrets.tokenHash(token)
         let now = Date()
-        let outcome: Rotation = try await self.db.withTransaction(logger: logger) { connection in
+        guard let tokenSeller = SellerBoundSecret.seller(of: token, prefix: Self.prefix) else {
+            logger.info("refresh_token.refused", metadata: ["refresh.reason": "malformed"])
+            throw RPCError(.unauthenticated, "refresh token is not valid; log in again")
+        }
+        let outcome: Rotation = try await self.db.withSeller(tokenSeller, logger: logger) { connection in
             let rows = try await connection.query(
                 """
                 SELECT seller_id, id, family_id, user_id, idle_expires_at, family_expires_at, used_at, revoked_at
@@ -102,7 +106,7 @@ struct RefreshTokenStore: Sendable {
     private func insert(
         user: UserRecord, family: UUID, familyExpiry: Date, now: Date, on connection: PostgresConnection, logger: Logger
     ) async throws -> Issued {
-        let token = Self.prefix + JWT.base64URL(SecureRandom.bytes(32))
+        let token = SellerBoundSecret.make(prefix: Self.prefix, sellerID: user.sellerID)
         let hash = self.secrets.tokenHash(token)
         let idleExpiry = min(familyExpiry, now.addingTimeInterval(Self.seconds(self.lifetimes.idle)))
         try await connection.query(

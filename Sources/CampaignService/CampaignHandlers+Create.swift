@@ -16,7 +16,7 @@ extension CampaignHandlers {
             currency: try RequestValidation.currency(request.currency),
             timeZone: try CampaignValidation.timeZone(request.timeZone)
         )
-        let account = try await self.db.withTransaction(logger: caller.logger) { connection in
+        let account = try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
             try await PlanQuota.requireRoom(
                 in: AdAccountRecord.table, limit: PlanLimits.of(plan: caller.plan).adAccounts, plan: caller.plan,
                 sellerID: caller.sellerID, on: connection, logger: caller.logger)
@@ -44,7 +44,7 @@ extension CampaignHandlers {
             dailyBudget: try CampaignValidation.dailyBudget(request.dailyBudget),
             status: try CampaignValidation.initialStatus(request.status)
         )
-        let campaign = try await self.db.withTransaction(logger: caller.logger) { connection in
+        let campaign = try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
             let account = try await ObjectQueries.require(
                 AdAccountRecord.self, sellerID: caller.sellerID, id: adAccountID, lock: .share, on: connection, logger: caller.logger
             )
@@ -74,7 +74,7 @@ extension CampaignHandlers {
             dailyBudget: try CampaignValidation.dailyBudget(request.dailyBudget),
             status: try CampaignValidation.initialStatus(request.status)
         )
-        let adSet = try await self.db.withTransaction(logger: caller.logger) { connection in
+        let adSet = try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
             let campaign = try await ObjectQueries.require(
                 CampaignRecord.self, sellerID: caller.sellerID, id: campaignID, lock: .share, on: connection, logger: caller.logger
             )
@@ -102,7 +102,7 @@ extension CampaignHandlers {
             linkURL: try CampaignValidation.linkURL(request.linkURL),
             status: try CampaignValidation.initialStatus(request.status)
         )
-        let ad = try await self.db.withTransaction(logger: caller.logger) { connection in
+        let ad = try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
             let adSet = try await ObjectQueries.require(
                 AdSetRecord.self, sellerID: caller.sellerID, id: adSetID, lock: .share, on: connection, logger: caller.logger
             )

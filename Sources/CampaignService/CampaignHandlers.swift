@@ -100,7 +100,7 @@ struct CampaignHandlers: Sendable {
     ) async throws -> Object {
         let caller = try await self.caller(context)
         let id = try RequestValidation.id(request.id, field: "id")
-        return try await self.db.withConnection { connection in
+        return try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
             try await ObjectQueries.require(type, sellerID: caller.sellerID, id: id, on: connection, logger: caller.logger)
         }
     }
@@ -118,7 +118,7 @@ struct CampaignHandlers: Sendable {
         if parentID != nil, type.table.parentColumn == nil {
             throw RPCError.invalidArgument(field: "parent_id", "must be empty: \(type.table.noun)s have no parent")
         }
-        return try await self.db.withConnection { connection in
+        return try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
             try await ObjectQueries.list(type, sellerID: caller.sellerID, parentID: parentID, page: page, on: connection, logger: caller.logger)
         }
     }
@@ -134,7 +134,7 @@ struct CampaignHandlers: Sendable {
         let id = try RequestValidation.id(request.id, field: "id")
         let status = try CampaignValidation.newStatus(request.status)
         let logger = caller.logger
-        let (object, previous) = try await self.db.withTransaction(logger: logger) { connection in
+        let (object, previous) = try await self.db.withSeller(caller.sellerID, logger: logger) { connection in
             let current = try await ObjectQueries.require(type, sellerID: caller.sellerID, id: id, lock: .update, on: connection, logger: logger)
             try current.status.checkChange(to: status, object: type.table.describe(id))
             guard current.status != status else { return (current, current.status) }

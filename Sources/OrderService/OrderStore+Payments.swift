@@ -9,7 +9,7 @@ import RPCKit
 extension OrderStore {
     /// PENDING -> PAID, stamping the paid time. Any other status is FAILED_PRECONDITION.
     func markPaid(_ id: UUID, sellerID: UUID, logger: Logger) async throws -> OrderRecord {
-        try await self.db.withTransaction(logger: logger) { connection in
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
             let locked = try await Self.lock(id, sellerID: sellerID, on: connection, logger: logger)
             guard locked.status == .pending else {
                 throw RPCError(
@@ -47,7 +47,7 @@ extension OrderStore {
     /// The row lock (`FOR UPDATE`) serialises concurrent refunds of one order, so together they
     /// can never exceed the total. The stats event counts against the day the order was paid.
     func refund(_ id: UUID, amount: Int64, sellerID: UUID, logger: Logger) async throws -> OrderRecord {
-        try await self.db.withTransaction(logger: logger) { connection in
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
             let locked = try await Self.lock(id, sellerID: sellerID, on: connection, logger: logger)
             guard locked.status == .paid || locked.status == .partiallyRefunded, let paidDay = locked.paidDay else {
                 throw RPCError(

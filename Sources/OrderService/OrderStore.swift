@@ -21,7 +21,7 @@ struct OrderStore: Sendable {
     func create(_ order: NewOrder, sellerID: UUID, idempotencyKey: String?, logger: Logger) async throws -> (
         order: OrderRecord, replayed: Bool
     ) {
-        try await self.db.withTransaction(logger: logger) { connection in
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
             let orderID = UUID()
             if let key = idempotencyKey {
                 let fingerprint = order.fingerprint
@@ -71,7 +71,7 @@ struct OrderStore: Sendable {
 
     /// The order, or NOT_FOUND (also for another seller's order).
     func get(_ id: UUID, sellerID: UUID, logger: Logger) async throws -> OrderRecord {
-        try await self.db.withConnection { connection in
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
             try await Self.load(id, sellerID: sellerID, on: connection, logger: logger)
         }
     }
@@ -80,7 +80,7 @@ struct OrderStore: Sendable {
     func list(sellerID: UUID, after cursor: (createdAt: Date, id: UUID)?, limit: Int, logger: Logger) async throws -> (
         orders: [OrderRecord], hasMore: Bool
     ) {
-        try await self.db.withConnection { connection in
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
             let rows: PostgresRowSequence
             if let cursor {
                 // The cursor time travels as integer microseconds: binding a Date would truncate

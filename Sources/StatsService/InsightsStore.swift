@@ -27,7 +27,18 @@ struct InsightsStore: Sendable {
         let currencies = rows.map(\.record.currency)
         let impressions = rows.map(\.record.impressions)
         let clicks = rows.map(\.record.clicks)
-        try await self.db.query(
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
+            try await Self.upsert(
+                sellerID: sellerID, adIDs: adIDs, days: days, campaignIDs: campaignIDs, adSetIDs: adSetIDs,
+                spends: spends, currencies: currencies, impressions: impressions, clicks: clicks, on: connection, logger: logger)
+        }
+    }
+
+    private static func upsert(
+        sellerID: UUID, adIDs: [UUID], days: [String], campaignIDs: [UUID], adSetIDs: [UUID], spends: [Int64],
+        currencies: [String], impressions: [Int64], clicks: [Int64], on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await connection.query(
             """
             INSERT INTO ad_daily_insights
                 (seller_id, ad_id, day, campaign_id, ad_set_id, spend, currency, impressions, clicks, updated_at)
@@ -56,7 +67,15 @@ struct InsightsStore: Sendable {
 
     /// A campaign's delivery sums per day and currency over `since...until` (inclusive).
     func dailySpend(sellerID: UUID, campaignID: UUID, since: String, until: String, logger: Logger) async throws -> [DailySpend] {
-        let rows = try await self.db.query(
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
+            try await Self.dailySpend(sellerID: sellerID, campaignID: campaignID, since: since, until: until, on: connection, logger: logger)
+        }
+    }
+
+    private static func dailySpend(
+        sellerID: UUID, campaignID: UUID, since: String, until: String, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [DailySpend] {
+        let rows = try await connection.query(
             """
             SELECT day::text, currency, sum(spend)::bigint, sum(impressions)::bigint, sum(clicks)::bigint
             FROM ad_daily_insights

@@ -12,7 +12,7 @@ struct RevenueStore: Sendable {
     /// The event id and the revenue change commit together, so a redelivery after a crash at any
     /// point either finds the id (and skips) or finds neither (and applies).
     func record(_ event: RevenueEvent, logger: Logger) async throws -> Bool {
-        try await self.db.withTransaction(logger: logger) { connection in
+        try await self.db.withSeller(event.sellerID, logger: logger) { connection in
             let inserted = try await connection.query(
                 """
                 INSERT INTO processed_events (seller_id, event_id, order_id, kind)
@@ -48,7 +48,15 @@ struct RevenueStore: Sendable {
 
     /// A campaign's revenue sums per day and currency over `since...until` (inclusive).
     func dailyRevenue(sellerID: UUID, campaignID: String, since: String, until: String, logger: Logger) async throws -> [DailyRevenue] {
-        let rows = try await self.db.query(
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
+            try await Self.dailyRevenue(sellerID: sellerID, campaignID: campaignID, since: since, until: until, on: connection, logger: logger)
+        }
+    }
+
+    private static func dailyRevenue(
+        sellerID: UUID, campaignID: String, since: String, until: String, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [DailyRevenue] {
+        let rows = try await connection.query(
             """
             SELECT day::text, currency, orders, revenue, refunds
             FROM campaign_daily_revenue

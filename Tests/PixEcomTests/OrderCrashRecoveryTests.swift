@@ -48,7 +48,7 @@ struct OrderCrashRecoveryTests {
             let day = JSONValues.utcDay(ofTimestamp: JSONValues.string(paid.json["paidTime"]))
 
             // Committed, not delivered.
-            let before = try await Self.pendingOutbox(system.databases["orders"]!)
+            let before = try await Self.pendingOutbox(system.databases["orders"]!.admin)
             #expect(before.pending == 1 && before.delivered == 0)
 
             system.orders.kill()
@@ -65,7 +65,7 @@ struct OrderCrashRecoveryTests {
             let answer = EndToEndTests.days(stats)[day] ?? [:]
             #expect(JSONValues.int64(answer["revenue"]) == 12600)
             #expect(JSONValues.int64(answer["orders"]) == 1)
-            let after = try await Self.pendingOutbox(system.databases["orders"]!)
+            let after = try await Self.pendingOutbox(system.databases["orders"]!.admin)
             #expect(after.pending == 0 && after.delivered == 1)
             // Still exactly once a little later (no second delivery sneaks in).
             try await Task.sleep(for: .milliseconds(600))

@@ -17,7 +17,8 @@ struct ProductionModeTests {
             "PIXECOM_TLS_CA": certificates.path("ca.pem"),
             "PIXECOM_TLS_CERT": certificates.path("auth.pem"),
             "PIXECOM_TLS_KEY": certificates.path("auth.key"),
-            "PIXECOM_DATABASE_URL": try #require(databases["auth"]),
+            "PIXECOM_DATABASE_URL": try #require(databases["auth"]?.app),
+            "PIXECOM_DATABASE_OWNER_URL": try #require(databases["auth"]?.owner),
             "PIXECOM_AUTH_TOKEN_HASH_KEY": hashKey,
         ]
         environment["PIXECOM_AUTH_DEMO_SEED_FILE"] = seedFile

@@ -47,6 +47,26 @@ public struct Migrator: Sendable {
         }
     }
 
+    /// Lets `role` (the service's runtime role) read and write every table but the migration
+    /// record, and use every sequence; run after `run`, as the owner. `role` must be a plain
+    /// identifier (checked by `ServiceConfiguration`). Row-level security still binds it.
+    public func grant(to role: String, on client: PostgresClient) async throws {
+        guard !role.isEmpty, role.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            throw MigrationError(file: "(grants)", problem: "role name \"\(role)\" is not a plain identifier")
+        }
+        let quoted = "\"\(role)\""
+        try await client.withConnection { connection in
+            for statement in [
+                "GRANT USAGE ON SCHEMA public TO \(quoted)",
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \(quoted)",
+                "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO \(quoted)",
+                "REVOKE ALL ON schema_migrations FROM \(quoted)",
+            ] {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+            }
+        }
+    }
+
     private func apply(_ files: [(version: Int, name: String, url: URL)], on connection: PostgresConnection) async throws -> [String] {
         try await connection.query(
             """

@@ -56,6 +56,9 @@ public struct OutboxRelay: Service {
     @discardableResult
     public func relayBatch() async throws -> Int {
         try await self.client.withTransaction(logger: self.logger) { connection in
+            // The relay serves every seller: the outbox's row-level security admits all rows to a
+            // transaction that declares itself the relay (and only this table does).
+            try await connection.query("SELECT set_config('app.outbox_relay', 'on', true)", logger: self.logger)
             let rows = try await connection.query(
                 """
                 SELECT id, topic, payload, attempts FROM outbox

@@ -87,11 +87,27 @@ private struct MainService: Service {
     let migrations: URL?
     let setup: @Sendable (RuntimeContext) async throws -> ServiceSetup
 
+    /// Applies the migrations as the tables' owner, on a pool of its own that closes after, and
+    /// grants the runtime role what it needs.
+    static func migrate(_ migrations: URL, ownerURL: String, runtimeURL: String, logger: Logger) async throws {
+        var ownerConfiguration = try DatabaseURL(ownerURL, variable: "PIXECOM_DATABASE_OWNER_URL").clientConfiguration
+        ownerConfiguration.options.maximumConnections = 1
+        let owner = PostgresClient(configuration: ownerConfiguration, backgroundLogger: logger)
+        let runtimeRole = try DatabaseURL(runtimeURL, variable: "PIXECOM_DATABASE_URL").username
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await owner.run() }
+            defer { group.cancelAll() }
+            let migrator = Migrator(directory: migrations, logger: logger)
+            try await migrator.run(on: owner)
+            try await migrator.grant(to: runtimeRole, on: owner)
+        }
+    }
+
     func run() async throws {
         let logger = self.context.logger
         let configuration = self.context.configuration
-        if let migrations, let database = self.context.database {
-            try await Migrator(directory: migrations, logger: logger).run(on: database)
+        if let migrations, let ownerURL = configuration.databaseOwnerURL, let runtimeURL = configuration.databaseURL {
+            try await Self.migrate(migrations, ownerURL: ownerURL, runtimeURL: runtimeURL, logger: logger)
         }
         let setup = try await self.setup(self.context)
         let uncovered = setup.access.uncovered(setup.router.methods)

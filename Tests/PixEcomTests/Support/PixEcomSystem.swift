@@ -5,7 +5,7 @@ import Foundation
 final class PixEcomSystem: @unchecked Sendable {
     let certificates: TestCertificates
     let directory: URL
-    let databases: [String: String]
+    let databases: [String: TestDatabase]
     let auth: ServiceProcess
     let campaign: ServiceProcess
     let stats: ServiceProcess
@@ -34,26 +34,30 @@ final class PixEcomSystem: @unchecked Sendable {
         }
 
         var authEnvironment = common("auth")
-        authEnvironment["PIXECOM_DATABASE_URL"] = databases["auth"]
+        authEnvironment["PIXECOM_DATABASE_URL"] = databases["auth"]?.app
+        authEnvironment["PIXECOM_DATABASE_OWNER_URL"] = databases["auth"]?.owner
         authEnvironment["PIXECOM_AUTH_TOKEN_HASH_KEY"] = hashKey
         let auth = ServiceProcess(name: "auth", executable: "AuthService", environment: authEnvironment, directory: directory)
         try await auth.start()
 
         var campaignEnvironment = common("campaign")
-        campaignEnvironment["PIXECOM_DATABASE_URL"] = databases["campaign"]
+        campaignEnvironment["PIXECOM_DATABASE_URL"] = databases["campaign"]?.app
+        campaignEnvironment["PIXECOM_DATABASE_OWNER_URL"] = databases["campaign"]?.owner
         campaignEnvironment["PIXECOM_AUTH_ADDRESSES"] = auth.address
         let campaign = ServiceProcess(name: "campaign", executable: "CampaignService", environment: campaignEnvironment, directory: directory)
         try await campaign.start()
 
         var statsEnvironment = common("stats")
-        statsEnvironment["PIXECOM_DATABASE_URL"] = databases["stats"]
+        statsEnvironment["PIXECOM_DATABASE_URL"] = databases["stats"]?.app
+        statsEnvironment["PIXECOM_DATABASE_OWNER_URL"] = databases["stats"]?.owner
         statsEnvironment["PIXECOM_AUTH_ADDRESSES"] = auth.address
         statsEnvironment["PIXECOM_CAMPAIGN_ADDRESSES"] = campaign.address
         let stats = ServiceProcess(name: "stats", executable: "StatsService", environment: statsEnvironment, directory: directory)
         try await stats.start()
 
         var ordersEnvironment = common("orders")
-        ordersEnvironment["PIXECOM_DATABASE_URL"] = databases["orders"]
+        ordersEnvironment["PIXECOM_DATABASE_URL"] = databases["orders"]?.app
+        ordersEnvironment["PIXECOM_DATABASE_OWNER_URL"] = databases["orders"]?.owner
         ordersEnvironment["PIXECOM_AUTH_ADDRESSES"] = auth.address
         ordersEnvironment["PIXECOM_STATS_ADDRESSES"] = ordersStatsAddress ?? stats.address
         let orders = ServiceProcess(name: "orders", executable: "OrderService", environment: ordersEnvironment, directory: directory)
@@ -78,7 +82,7 @@ final class PixEcomSystem: @unchecked Sendable {
     }
 
     private init(
-        certificates: TestCertificates, directory: URL, databases: [String: String],
+        certificates: TestCertificates, directory: URL, databases: [String: TestDatabase],
         auth: ServiceProcess, campaign: ServiceProcess, stats: ServiceProcess, orders: ServiceProcess, edge: ServiceProcess
     ) {
         self.certificates = certificates

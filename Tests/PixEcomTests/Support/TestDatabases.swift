@@ -2,10 +2,24 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Per-test databases on the test Postgres: one database and one owner role per service.
+/// One service's test database, reachable three ways.
+struct TestDatabase: Sendable {
+    /// The role the service runs as (`PIXECOM_DATABASE_URL`): owns nothing, bound by row-level
+    /// security.
+    let app: String
+    /// The owner of the database and its tables (`PIXECOM_DATABASE_OWNER_URL`): migrations.
+    let owner: String
+    /// The test cluster's superuser on this database: inspection and setup in tests, which
+    /// row-level security does not bind.
+    let admin: String
+}
+
+/// Per-test databases on the test Postgres: per service a database, its owner role and the
+/// service's runtime role.
 enum TestDatabases {
-    /// Creates `<service>_<suffix>` role and database for each service; returns service -> URL.
-    static func create(services: [String]) async throws -> [String: String] {
+    /// Creates role `<service>_<suffix>` owning database `<service>_<suffix>`, and the runtime
+    /// role `<service>_<suffix>_app`, for each service.
+    static func create(services: [String]) async throws -> [String: TestDatabase] {
         let admin = try TestEnvironment.adminDatabaseURL()
         guard let components = URLComponents(string: admin), let host = components.host, let user = components.user else {
             throw TestSetupError("PIXECOM_TEST_DATABASE_URL is not a postgres:// URL")
@@ -19,7 +33,7 @@ enum TestDatabases {
         )
         configuration.options.maximumConnections = 2
         let client = PostgresClient(configuration: configuration)
-        var urls: [String: String] = [:]
+        var urls: [String: TestDatabase] = [:]
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await client.run() }
             for service in services {
@@ -28,7 +42,15 @@ enum TestDatabases {
                 // Identifiers and the password are generated here (hex and letters only), never input.
                 try await client.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(name) LOGIN PASSWORD '\(password)'"))
                 try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(name)"))
-                urls[service] = "postgres://\(name):\(password)@\(host):\(port)/\(name)"
+                let appPassword = UUID().uuidString.replacingOccurrences(of: "-", with: "")
+                try await client.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(name)_app LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '\(appPassword)'"))
+                var adminURL = components
+                adminURL.path = "/\(name)"
+                urls[service] = TestDatabase(
+                    app: "postgres://\(name)_app:\(appPassword)@\(host):\(port)/\(name)",
+                    owner: "postgres://\(name):\(password)@\(host):\(port)/\(name)",
+                    admin: adminURL.string ?? admin
+                )
             }
             group.cancelAll()
         }
