@@ -146,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "PixEcomTests",
             dependencies: [
-                "RPCKit", "ServiceKit", "PixEcomProtos", "EchoService",
+                "RPCKit", "ServiceKit", "PixEcomProtos", "EchoService", "Edge",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

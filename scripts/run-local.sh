@@ -412,7 +412,7 @@ api "\$EDGE/v1/campaigns/\$CAMPAIGN/stats?since=$d1&until=$d3" | jq .
 
 # 8. A new access token from the refresh-token cookie (rotated on every use).
 curl -sS --fail-with-body --cacert .run/certs/ca.pem -b .run/cookies.txt -c .run/cookies.txt \\
-  -X POST "\$EDGE/v1/auth/refresh" | jq -c '{expiresIn, sellerId}'
+  -H 'X-PixEcom-CSRF: 1' -X POST "\$EDGE/v1/auth/refresh" | jq -c '{expiresIn, sellerId}'
 EOF
 chmod 600 "$walkthrough"
 

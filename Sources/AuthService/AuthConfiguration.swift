@@ -36,7 +36,9 @@ struct AuthConfiguration: Sendable {
             // `PIXECOM_AUTH_REFRESH_IDLE_HOURS` (default 14 days) and
             // `PIXECOM_AUTH_REFRESH_ABSOLUTE_HOURS` (default 30 days).
             idle: .seconds(3600 * (try environment.int("PIXECOM_AUTH_REFRESH_IDLE_HOURS", default: 14 * 24, range: 1...(365 * 24)))),
-            absolute: .seconds(3600 * (try environment.int("PIXECOM_AUTH_REFRESH_ABSOLUTE_HOURS", default: 30 * 24, range: 1...(365 * 24))))
+            absolute: .seconds(3600 * (try environment.int("PIXECOM_AUTH_REFRESH_ABSOLUTE_HOURS", default: 30 * 24, range: 1...(365 * 24)))),
+            // `PIXECOM_AUTH_REFRESH_OVERLAP_SECONDS` (default 10, at most 60; 0 turns it off).
+            overlap: .seconds(try environment.int("PIXECOM_AUTH_REFRESH_OVERLAP_SECONDS", default: 10, range: 0...60))
         )
         if self.refreshLifetimes.idle > self.refreshLifetimes.absolute {
             throw ConfigurationError(

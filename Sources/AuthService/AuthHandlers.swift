@@ -27,6 +27,10 @@ struct AuthHandlers: Sendable {
         router.unary(AuthMethods.refresh, Pixecom_Auth_V1_RefreshRequest.self) { request, context in
             try await self.refresh(request, context)
         }
+        router.unary(AuthMethods.logout, Pixecom_Auth_V1_LogoutRequest.self) { request, context in
+            try await self.issuer.refreshTokens.revokeFamily(of: request.refreshToken, logger: context.logger)
+            return Pixecom_Auth_V1_LogoutResponse()
+        }
         router.unary(AuthMethods.getPublicKeys, Pixecom_Auth_V1_GetPublicKeysRequest.self) { _, _ in
             var set = Pixecom_Auth_V1_PublicKeySet()
             set.keys = self.issuer.keys.published().sorted { $0.key < $1.key }.map { kid, key in

@@ -71,4 +71,20 @@ extension RefreshTokenStore {
             logger: logger
         )
     }
+
+    /// Ends the family of `token` (a logout). Nothing happens for an unknown token.
+    func revokeFamily(of token: String, logger: Logger) async throws {
+        guard let sellerID = SellerBoundSecret.seller(of: token, prefix: Self.prefix) else { return }
+        let hash = self.secrets.tokenHash(token)
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
+            _ = try await connection.query(
+                """
+                UPDATE refresh_tokens SET revoked_at = now()
+                WHERE seller_id = \(sellerID) AND revoked_at IS NULL
+                  AND family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = \(hash))
+                """,
+                logger: logger
+            )
+        }
+    }
 }

@@ -8,13 +8,18 @@ import ServiceKit
 /// `SellerBoundSecret`), stored only as an HMAC, rotated on every use.
 ///
 /// The tokens rotated from one login form a family. Presenting a token that was already spent
-/// means it was copied: the whole family is revoked, so neither the thief nor the victim can go on
+/// (later than `Lifetimes.overlap` after it was spent) means it was copied: the whole family is
+/// revoked, so neither the thief nor the victim can go on
 /// without logging in again. A token dies after an idle lifetime without use, and its family after
 /// an absolute lifetime from the login.
 struct RefreshTokenStore: Sendable {
     struct Lifetimes: Sendable {
         var idle: Duration
         var absolute: Duration
+        /// A token spent this recently may be presented again without counting as reuse: two
+        /// tabs refreshing at once both get a pair (the family gains a second live token)
+        /// instead of the second one revoking the family. Default 10 s.
+        var overlap: Duration = .seconds(10)
     }
 
     /// A token handed to the client, and seconds until it expires if unused.
@@ -67,6 +72,15 @@ struct RefreshTokenStore: Sendable {
                 return .refused("unknown")
             }
             if revokedAt != nil { return .refused("revoked") }
+            if let usedAt, now.timeIntervalSince(usedAt) < Self.seconds(self.lifetimes.overlap), now < familyExpiry {
+                // A concurrent refresh within the overlap window: another token of the family.
+                guard let user = try await accounts.user(sellerID: sellerID, id: userID, on: connection, logger: logger) else {
+                    return .refused("user removed")
+                }
+                logger.info("refresh_token.overlap", metadata: ["refresh.family": "\(family)"])
+                let issued = try await self.insert(user: user, family: family, familyExpiry: familyExpiry, now: now, on: connection, logger: logger)
+                return .rotated(user, issued)
+            }
             if usedAt != nil {
                 try await connection.query(
                     """

@@ -23,7 +23,7 @@ struct CORSAllowlistMiddleware: RouterMiddleware {
                     .accessControlAllowOrigin: origin,
                     .accessControlAllowCredentials: "true",
                     .accessControlAllowMethods: "GET, POST, PATCH, DELETE",
-                    .accessControlAllowHeaders: "Authorization, Content-Type, Idempotency-Key, X-Request-Id",
+                    .accessControlAllowHeaders: "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-PixEcom-CSRF, traceparent",
                     .accessControlMaxAge: "600",
                     .vary: "Origin",
                 ]

@@ -28,6 +28,11 @@ struct EdgeConfiguration: Sendable {
     var maxBodyBytes: Int
     /// `PIXECOM_HTTP_TIMEOUT_MS`: the deadline given to each RPC made for a request (default 10 s).
     var requestTimeout: Duration
+    /// Rate limits: `PIXECOM_RATE_AUTH_PER_MINUTE` (default 60) with bursts of
+    /// `PIXECOM_RATE_AUTH_BURST` (20) per client address on the auth routes;
+    /// `PIXECOM_RATE_SELLER_PER_SECOND` (100) with bursts of `PIXECOM_RATE_SELLER_BURST` (200) per
+    /// seller elsewhere.
+    var rateLimits: RateLimitMiddleware.Configuration
     /// `PIXECOM_READY_FILE`: `{"http_port":N,"admin_port":N}` once both listen.
     var readyFile: String?
 
@@ -55,6 +60,16 @@ struct EdgeConfiguration: Sendable {
         self.corsOrigins = try Self.origins(environment.string("PIXECOM_CORS_ORIGINS") ?? "")
         self.maxBodyBytes = try environment.int("PIXECOM_HTTP_MAX_BODY_BYTES", default: 1024 * 1024, range: 1024...(64 * 1024 * 1024))
         self.requestTimeout = .milliseconds(try environment.int("PIXECOM_HTTP_TIMEOUT_MS", default: 10_000, range: 100...300_000))
+        self.rateLimits = RateLimitMiddleware.Configuration(
+            auth: .init(
+                perSecond: Double(try environment.int("PIXECOM_RATE_AUTH_PER_MINUTE", default: 60, range: 1...1_000_000)) / 60,
+                burst: Double(try environment.int("PIXECOM_RATE_AUTH_BURST", default: 20, range: 1...1_000_000))
+            ),
+            seller: .init(
+                perSecond: Double(try environment.int("PIXECOM_RATE_SELLER_PER_SECOND", default: 100, range: 1...10_000_000)),
+                burst: Double(try environment.int("PIXECOM_RATE_SELLER_BURST", default: 200, range: 1...10_000_000))
+            )
+        )
         self.readyFile = environment.string("PIXECOM_READY_FILE")
     }
 

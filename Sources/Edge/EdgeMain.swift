@@ -73,11 +73,16 @@ struct EdgeMain {
         if !configuration.corsOrigins.isEmpty {
             router.add(middleware: CORSAllowlistMiddleware(origins: Set(configuration.corsOrigins)))
         }
+        let apiKeys = ApiKeyExchanger(auth: clients.auth)
+        router.add(
+            middleware: RateLimitMiddleware(
+                configuration: configuration.rateLimits, verifier: RuntimeContext.tokenVerifier(auth: clients.auth), apiKeys: apiKeys)
+        )
         EdgeRoutes(
             clients: clients,
             forwarder: RPCForwarder(
                 timeout: configuration.requestTimeout, maxBodyBytes: configuration.maxBodyBytes,
-                apiKeys: ApiKeyExchanger(auth: clients.auth))
+                apiKeys: apiKeys)
         ).add(to: router)
 
         var tls = TLSConfiguration.makeServerConfiguration(

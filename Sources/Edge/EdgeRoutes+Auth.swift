@@ -6,7 +6,7 @@ import ServiceKit
 
 extension EdgeRoutes {
     /// Register, log in, refresh. The refresh token never appears in a JSON body: it travels only
-    /// in the `pixecom_refresh` cookie.
+    /// in the `pixecom_refresh` cookie, and requests it authenticates pass `CSRFCheck`.
     func addAuth(to router: Router<EdgeRequestContext>) {
         let auth = self.clients.auth
         let forwarder = self.forwarder
@@ -23,6 +23,7 @@ extension EdgeRoutes {
             return try Self.tokenResponse(pair, forwarder: forwarder)
         }
         router.post("/v1/auth/refresh") { request, context in
+            try CSRFCheck.require(request)
             guard let token = RefreshCookie.token(in: request) else {
                 throw RPCError(.unauthenticated, "no refresh token: log in first (the token travels in the \(RefreshCookie.name) cookie)")
             }
@@ -37,6 +38,21 @@ extension EdgeRoutes {
                 response.headers[.setCookie] = RefreshCookie.clear
                 return response
             }
+        }
+    }
+
+    /// Ends the cookie's session and clears the cookie; the same answer whether or not it was live.
+    func addLogout(to router: Router<EdgeRequestContext>) {
+        let auth = self.clients.auth
+        let forwarder = self.forwarder
+        router.post("/v1/auth/logout") { request, context in
+            try CSRFCheck.require(request)
+            var logout = Pixecom_Auth_V1_LogoutRequest()
+            logout.refreshToken = RefreshCookie.token(in: request) ?? ""
+            let reply = try await forwarder.call(auth, AuthMethods.logout, logout, as: Pixecom_Auth_V1_LogoutResponse.self, http: request, context: context)
+            var response = try forwarder.json(reply)
+            response.headers[.setCookie] = RefreshCookie.clear
+            return response
         }
     }
 

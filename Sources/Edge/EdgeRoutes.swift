@@ -19,6 +19,7 @@ struct EdgeRoutes: Sendable {
 
     func add(to router: Router<EdgeRequestContext>) {
         self.addAuth(to: router)
+        self.addLogout(to: router)
         self.addCampaign(to: router)
         self.addStats(to: router)
         self.addOrders(to: router)

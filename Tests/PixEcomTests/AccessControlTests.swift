@@ -639,4 +639,39 @@ struct AccessControlTests {
         try await edge.shutdown()
         await system.stop()
     }
+
+    @Test("refresh tokens: a concurrent refresh within the overlap gets a pair; reuse after it revokes the whole family")
+    func refreshOverlapAndReuse() async throws {
+        let system = try await PixEcomSystem.start()
+        let clients = try Clients(system: system)
+        do {
+            let (pair, _, _) = try await Self.registerOwner(clients, name: "Overlap")
+            func refresh(_ token: String) async throws -> Pixecom_Auth_V1_TokenPair {
+                var request = Pixecom_Auth_V1_RefreshRequest()
+                request.refreshToken = token
+                return try await clients.auth.unary(AuthMethods.refresh, request, as: Pixecom_Auth_V1_TokenPair.self)
+            }
+            // Two tabs refresh with the same token at once: both get a pair.
+            let first = try await refresh(pair.refreshToken)
+            let second = try await refresh(pair.refreshToken)
+            #expect(first.refreshToken != second.refreshToken)
+            // Later the spent token shows up again: a thief. The family dies, both tabs' tokens too.
+            try await Task.sleep(for: .milliseconds(1200))
+            let stolen = await #expect(throws: RPCError.self) { _ = try await refresh(pair.refreshToken) }
+            #expect(stolen?.code == .unauthenticated)
+            for live in [first.refreshToken, second.refreshToken] {
+                let dead = await #expect(throws: RPCError.self) { _ = try await refresh(live) }
+                #expect(dead?.code == .unauthenticated)
+            }
+            // An edited seller part finds nothing.
+            var edited = Array(pair.refreshToken)
+            edited[6] = edited[6] == "A" ? "B" : "A"
+            let forged = await #expect(throws: RPCError.self) { _ = try await refresh(String(edited)) }
+            #expect(forged?.code == .unauthenticated)
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        await clients.close()
+        await system.stop()
+    }
 }

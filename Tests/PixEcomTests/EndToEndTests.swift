@@ -89,11 +89,27 @@ struct EndToEndTests {
         #expect(cookie.contains("HttpOnly"))
         #expect(cookie.contains("Secure"))
         let refreshCookie = String(cookie.split(separator: ";")[0])
-        let refreshed = try await edge.send(.POST, "/v1/auth/refresh", headers: [("Cookie", refreshCookie)])
+        // Without the CSRF header the cookie is not enough.
+        let withoutHeader = try await edge.send(.POST, "/v1/auth/refresh", headers: [("Cookie", refreshCookie)])
+        #expect(withoutHeader.status == 403, "\(withoutHeader.text)")
+        #expect(withoutHeader.text.contains("X-PixEcom-CSRF"))
+        let crossSite = try await edge.send(
+            .POST, "/v1/auth/refresh", headers: [("Cookie", refreshCookie), ("X-PixEcom-CSRF", "1"), ("Sec-Fetch-Site", "cross-site")])
+        #expect(crossSite.status == 403)
+        let refreshed = try await edge.send(.POST, "/v1/auth/refresh", headers: [("Cookie", refreshCookie), ("X-PixEcom-CSRF", "1")])
         #expect(refreshed.status == 200, "refresh: \(refreshed.text)")
         #expect(!JSONValues.string(refreshed.json["accessToken"]).isEmpty)
-        let reused = try await edge.send(.POST, "/v1/auth/refresh", headers: [("Cookie", refreshCookie)])
+        try await Task.sleep(for: .milliseconds(1200))  // past the overlap for concurrent refreshes
+        let reused = try await edge.send(.POST, "/v1/auth/refresh", headers: [("Cookie", refreshCookie), ("X-PixEcom-CSRF", "1")])
         #expect(reused.status == 401)
+
+        // Logout ends the session of the current cookie and clears it.
+        let newCookie = try #require(refreshed.headers["Set-Cookie"].first.map { String($0.split(separator: ";")[0]) })
+        let loggedOut = try await edge.send(.POST, "/v1/auth/logout", headers: [("Cookie", newCookie), ("X-PixEcom-CSRF", "1")])
+        #expect(loggedOut.status == 200, "\(loggedOut.text)")
+        #expect(loggedOut.headers["Set-Cookie"].first?.contains("Max-Age=0") == true)
+        let afterLogout = try await edge.send(.POST, "/v1/auth/refresh", headers: [("Cookie", newCookie), ("X-PixEcom-CSRF", "1")])
+        #expect(afterLogout.status == 401)
 
         // A's objects.
         let account = try await Self.create(edge, "/v1/ad-accounts", ["name": "A main", "currency": "USD", "timeZone": "UTC"], token: a.token)

@@ -9,6 +9,7 @@ extension AccessPolicy {
         AuthMethods.register: .anyone,
         AuthMethods.login: .anyone,
         AuthMethods.refresh: .anyone,
+        AuthMethods.logout: .anyone,
         AuthMethods.acceptInvitation: .anyone,
         AuthMethods.getPublicKeys: .anyone,
         // Members: everyone sees the team; admins manage it (the owner-only parts are rules of

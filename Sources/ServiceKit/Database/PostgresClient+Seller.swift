@@ -6,6 +6,7 @@ extension PostgresClient {
     /// Runs `body` in a transaction that acts for one seller: `app.seller_id` is set for the
     /// transaction only, and every tenant table's row-level security policy admits that seller's
     /// rows and no other's, whatever the queries inside forget to filter.
+    @discardableResult
     public func withSeller<Result: Sendable>(
         _ sellerID: UUID,
         logger: Logger,

@@ -3,6 +3,7 @@ public enum AuthMethods {
     public static let register = "pixecom.auth.v1.AuthService/Register"
     public static let login = "pixecom.auth.v1.AuthService/Login"
     public static let refresh = "pixecom.auth.v1.AuthService/Refresh"
+    public static let logout = "pixecom.auth.v1.AuthService/Logout"
     public static let getPublicKeys = "pixecom.auth.v1.AuthService/GetPublicKeys"
     public static let inviteMember = "pixecom.auth.v1.AuthService/InviteMember"
     public static let acceptInvitation = "pixecom.auth.v1.AuthService/AcceptInvitation"

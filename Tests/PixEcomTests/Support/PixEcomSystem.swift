@@ -15,7 +15,7 @@ final class PixEcomSystem: @unchecked Sendable {
     static let hashKey = "test-token-hash-key-" + UUID().uuidString
 
     /// Starts everything. `ordersStatsAddress` overrides where OrderService delivers events.
-    static func start(ordersStatsAddress: String? = nil) async throws -> PixEcomSystem {
+    static func start(ordersStatsAddress: String? = nil, edgeEnvironment extraEdge: [String: String] = [:]) async throws -> PixEcomSystem {
         let certificates = try TestCertificates.shared.get()
         let directory = try TestEnvironment.temporaryDirectory("pixecom-system")
         let databases = try await TestDatabases.create(services: ["auth", "campaign", "stats", "orders"])
@@ -37,6 +37,8 @@ final class PixEcomSystem: @unchecked Sendable {
         authEnvironment["PIXECOM_DATABASE_URL"] = databases["auth"]?.app
         authEnvironment["PIXECOM_DATABASE_OWNER_URL"] = databases["auth"]?.owner
         authEnvironment["PIXECOM_AUTH_TOKEN_HASH_KEY"] = hashKey
+        // A short overlap for concurrent refreshes, so tests can wait it out.
+        authEnvironment["PIXECOM_AUTH_REFRESH_OVERLAP_SECONDS"] = "1"
         let auth = ServiceProcess(name: "auth", executable: "AuthService", environment: authEnvironment, directory: directory)
         try await auth.start()
 
@@ -72,6 +74,7 @@ final class PixEcomSystem: @unchecked Sendable {
         edgeEnvironment["PIXECOM_CAMPAIGN_ADDRESSES"] = campaign.address
         edgeEnvironment["PIXECOM_STATS_ADDRESSES"] = stats.address
         edgeEnvironment["PIXECOM_ORDERS_ADDRESSES"] = orders.address
+        edgeEnvironment.merge(extraEdge) { _, new in new }
         let edge = ServiceProcess(name: "edge", executable: "Edge", environment: edgeEnvironment, directory: directory)
         try await edge.start()
 

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+@testable import Edge
+
+/// Token buckets (pure) and the edge's rate limits over real processes.
+@Suite("Rate limits")
+struct RateLimitTests {
+    let start = ContinuousClock.now
+
+    @Test("a bucket allows its burst, then one request per refill interval, and says how long to wait")
+    func burstThenRefill() {
+        var buckets = TokenBuckets(limit: .init(perSecond: 2, burst: 3))
+        for _ in 0..<3 { #expect(buckets.take("a", now: self.start) == nil) }
+        #expect(buckets.take("a", now: self.start) == .milliseconds(500))
+        #expect(buckets.take("b", now: self.start) == nil, "keys are independent")
+        #expect(buckets.take("a", now: self.start + .milliseconds(499)) != nil)
+        #expect(buckets.take("a", now: self.start + .milliseconds(500)) == nil)
+        #expect(buckets.take("a", now: self.start + .seconds(100)) == nil, "refills up to the burst")
+        for _ in 0..<2 { #expect(buckets.take("a", now: self.start + .seconds(100)) == nil) }
+        #expect(buckets.take("a", now: self.start + .seconds(100)) != nil, "never more than the burst")
+    }
+
+    @Test("memory stays bounded: idle buckets are dropped when the key limit is reached")
+    func boundedKeys() {
+        var buckets = TokenBuckets(limit: .init(perSecond: 1, burst: 2), maxKeys: 100)
+        for index in 0..<10_000 {
+            _ = buckets.take("key-\(index)", now: self.start + .seconds(index))
+        }
+        #expect(buckets.count <= 100)
+        // A busy key survives eviction: its state is kept while it is not full.
+        var busy = TokenBuckets(limit: .init(perSecond: 0.001, burst: 2), maxKeys: 10)
+        _ = busy.take("busy", now: self.start)
+        _ = busy.take("busy", now: self.start)
+        for index in 0..<50 { _ = busy.take("idle-\(index)", now: self.start) }
+        #expect(busy.take("busy", now: self.start) != nil, "the drained bucket was not reset by eviction")
+    }
+
+    @Test("the edge limits auth routes per client address and other routes per verified seller, with 429 and Retry-After")
+    func edgeLimits() async throws {
+        let system = try await PixEcomSystem.start(edgeEnvironment: [
+            "PIXECOM_RATE_AUTH_PER_MINUTE": "1", "PIXECOM_RATE_AUTH_BURST": "6",
+            "PIXECOM_RATE_SELLER_PER_SECOND": "1", "PIXECOM_RATE_SELLER_BURST": "5",
+        ])
+        let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
+        do {
+            // Two registrations and two logins: 4 of the address's 6 auth requests.
+            let a = try await EndToEndTests.register(edge, name: "LimitA")
+            let b = try await EndToEndTests.register(edge, name: "LimitB")
+            var statuses: [Int] = []
+            for _ in 0..<3 {
+                statuses.append(try await edge.send(.POST, "/v1/auth/login", json: ["email": a.email, "password": "wrong-password-1"]).status)
+            }
+            #expect(statuses == [401, 401, 429], "\(statuses)")
+            let limited = try await edge.send(.POST, "/v1/auth/login", json: ["email": a.email, "password": a.password])
+            #expect(limited.status == 429)
+            #expect(Int(limited.headers["Retry-After"].first ?? "") ?? 0 >= 1)
+            #expect(limited.text.contains("RESOURCE_EXHAUSTED"))
+
+            // Seller A spends its 5; seller B is untouched; a token forged with A's seller id
+            // counts against the sender's address, not against A.
+            for _ in 0..<5 { #expect(try await edge.send(.GET, "/v1/campaigns", token: a.token).status == 200) }
+            let overA = try await edge.send(.GET, "/v1/campaigns", token: a.token)
+            #expect(overA.status == 429)
+            #expect(try await edge.send(.GET, "/v1/campaigns", token: b.token).status == 200)
+            let forged = try EndToEndTests.forge(token: b.token, sellerID: a.sellerID)
+            #expect(try await edge.send(.GET, "/v1/campaigns", token: forged).status == 401)
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        try await edge.shutdown()
+        await system.stop()
+    }
+}
