@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates Sources/PixEcomProtos from Protos/ with protoc and swift-protobuf's plugin.
+# Regenerates Sources/PixEcomProtos from Protos/ with protoc and swift-protobuf's plugin, and the
+# edge's OpenAPI schemas (scripts/generate-openapi-schemas.py).
 # Usage: scripts/generate-protos.sh [--check]   (--check fails when the committed code is stale)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,4 +37,7 @@ if [ "${1:-}" = "--check" ]; then
     cmp -s "$f" "$root/Sources/PixEcomProtos/$(basename "$f")" || { echo "stale: $(basename "$f") (run scripts/generate-protos.sh)"; exit 1; }
   done
   echo "generated code is current"
+  python3 "$root/scripts/generate-openapi-schemas.py" --check
+else
+  python3 "$root/scripts/generate-openapi-schemas.py"
 fi

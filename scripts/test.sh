@@ -92,6 +92,26 @@ if [ -z "$py" ]; then
 fi
 export PIXECOM_PYTHON=$py
 
+step "schemathesis for the API fuzz test (run by the Swift suite: SchemathesisTests)"
+# A private virtualenv with a pinned schemathesis from PyPI, kept between runs.
+if [ -n "${PIXECOM_SCHEMATHESIS:-}" ] && [ -x "$PIXECOM_SCHEMATHESIS" ]; then
+  log "using $PIXECOM_SCHEMATHESIS"
+else
+  schemathesis_version=4.32.5
+  venv=${TMPDIR:-/tmp}/pixecom-schemathesis-$schemathesis_version
+  if [ ! -x "$venv/bin/schemathesis" ]; then
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+      ensure_packages python3-venv:/usr/share/doc/python3-venv python3-pip:/usr/bin/pip3
+      /usr/bin/python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$schemathesis_version" \
+      || die "could not install schemathesis $schemathesis_version from PyPI"
+  fi
+  export PIXECOM_SCHEMATHESIS=$venv/bin/schemathesis
+  log "schemathesis: $("$PIXECOM_SCHEMATHESIS" --version)"
+fi
+
 step "test PostgreSQL"
 if [ -n "${PIXECOM_TEST_DATABASE_URL:-}" ]; then
   log "using the server in PIXECOM_TEST_DATABASE_URL"

@@ -65,8 +65,8 @@ struct EdgeMain {
         }
     }
 
-    /// The HTTPS application with every route and middleware.
-    static func api(configuration: EdgeConfiguration, clients: ServiceClients, logger: Logger, ports: ReadyPorts) throws -> some Service {
+    /// Every route and middleware of the HTTPS API.
+    static func router(configuration: EdgeConfiguration, clients: ServiceClients) -> Router<EdgeRequestContext> {
         let router = Router(context: EdgeRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: SecurityHeadersMiddleware())
@@ -84,7 +84,12 @@ struct EdgeMain {
                 timeout: configuration.requestTimeout, maxBodyBytes: configuration.maxBodyBytes,
                 apiKeys: apiKeys)
         ).add(to: router)
+        return router
+    }
 
+    /// The HTTPS application with every route and middleware.
+    static func api(configuration: EdgeConfiguration, clients: ServiceClients, logger: Logger, ports: ReadyPorts) throws -> some Service {
+        let router = Self.router(configuration: configuration, clients: clients)
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(configuration.httpCertificatePath).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: configuration.httpPrivateKeyPath, format: .pem))

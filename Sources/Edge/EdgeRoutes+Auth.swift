@@ -41,14 +41,18 @@ extension EdgeRoutes {
         }
     }
 
-    /// Ends the cookie's session and clears the cookie; the same answer whether or not it was live.
+    /// Ends the cookie's session and clears the cookie; the same answer whether or not the token
+    /// was live (401 only without a cookie).
     func addLogout(to router: Router<EdgeRequestContext>) {
         let auth = self.clients.auth
         let forwarder = self.forwarder
         router.post("/v1/auth/logout") { request, context in
             try CSRFCheck.require(request)
+            guard let token = RefreshCookie.token(in: request) else {
+                throw RPCError(.unauthenticated, "no refresh token: nothing to log out of (the token travels in the \(RefreshCookie.name) cookie)")
+            }
             var logout = Pixecom_Auth_V1_LogoutRequest()
-            logout.refreshToken = RefreshCookie.token(in: request) ?? ""
+            logout.refreshToken = token
             let reply = try await forwarder.call(auth, AuthMethods.logout, logout, as: Pixecom_Auth_V1_LogoutResponse.self, http: request, context: context)
             var response = try forwarder.json(reply)
             response.headers[.setCookie] = RefreshCookie.clear

@@ -25,5 +25,12 @@ struct EdgeRoutes: Sendable {
         self.addOrders(to: router)
         self.addMembers(to: router)
         self.addApiKeys(to: router)
+        router.get("/openapi.json") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/json; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.data))
+            )
+        }
     }
 }

@@ -56,8 +56,12 @@ enum ErrorResponse {
 
     /// An error raised by the HTTP layer itself (an unknown route, an oversized body), in the same
     /// shape as the errors of the services.
-    static func make(_ error: any HTTPResponseError, requestID: String) -> Response {
-        let status = error.status
+    static func make(_ error: any HTTPResponseError, requestID: String, path: String = "") -> Response {
+        var status = error.status
+        // The router answers 404 for a known path with another method: that is a 405, with the
+        // methods the path does serve.
+        let allowed = status.code == 404 ? OpenAPIDocument.methods(matching: path) : []
+        if !allowed.isEmpty { status = .methodNotAllowed }
         let code: RPCCode
         let message: String
         switch status.code {
@@ -72,6 +76,8 @@ enum ErrorResponse {
         default:
             (code, message) = (.internal, status.reasonPhrase)
         }
-        return Self.make(RPCError(code, message), requestID: requestID, status: status)
+        var response = Self.make(RPCError(code, message), requestID: requestID, status: status)
+        if !allowed.isEmpty { response.headers[.allow] = allowed.joined(separator: ", ") }
+        return response
     }
 }

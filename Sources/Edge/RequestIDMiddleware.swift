@@ -26,7 +26,7 @@ struct RequestIDMiddleware: RouterMiddleware {
         } catch let error as any RPCErrorConvertible where error.rpcError != nil {
             response = ErrorResponse.make(error.rpcError!, requestID: requestID)
         } catch let error as any HTTPResponseError {
-            response = ErrorResponse.make(error, requestID: requestID)
+            response = ErrorResponse.make(error, requestID: requestID, path: request.uri.path)
         } catch {
             context.logger.error("edge.request.failed", metadata: ["error": "\(String(reflecting: error))"])
             response = ErrorResponse.make(RPCError(.internal, "internal error (request id \(requestID))"), requestID: requestID)
