@@ -146,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "PixEcomTests",
             dependencies: [
-                "RPCKit", "ServiceKit", "PixEcomProtos", "EchoService", "Edge",
+                "RPCKit", "ServiceKit", "PixEcomProtos", "EchoService", "Edge", "OrderService",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -25,6 +25,7 @@ struct EdgeRoutes: Sendable {
         self.addOrders(to: router)
         self.addMembers(to: router)
         self.addApiKeys(to: router)
+        self.addWebhooks(to: router)
         router.get("/openapi.json") { _, _ in
             Response(
                 status: .ok,

@@ -32,6 +32,8 @@ struct APIOperation: Sendable {
     var query: [Query] = []
     /// Accepts `Idempotency-Key`.
     var idempotencyKey = false
+    /// Required headers besides authentication (name, description).
+    var requiredHeaders: [(name: String, description: String)] = []
 }
 
 /// The OpenAPI 3.0 document of the edge, served at `/openapi.json`: every route, its
@@ -90,6 +92,9 @@ enum OpenAPIDocument {
                   response: "pixecom.orders.v1.Order"),
             .init(method: "post", path: "/v1/orders/{id}/pay", summary: "Mark an order paid", tag: "orders",
                   body: "pixecom.orders.v1.MarkPaidRequest", response: "pixecom.orders.v1.Order"),
+            .init(method: "post", path: "/v1/webhooks/stripe", summary: "Stripe webhook delivery (signed; relayed to OrderService as is)",
+                  tag: "webhooks", authentication: .none, body: "StripeEvent", response: "pixecom.orders.v1.WebhookResult",
+                  requiredHeaders: [("Stripe-Signature", "t=<unix seconds>,v1=<HMAC-SHA256 hex>")]),
             .init(method: "post", path: "/v1/orders/{id}/refund", summary: "Refund part or all of an order (ADMIN)", tag: "orders",
                   body: "pixecom.orders.v1.RefundOrderRequest", response: "pixecom.orders.v1.Order"),
         ]
@@ -142,6 +147,7 @@ enum OpenAPIDocument {
         }
         var schemas = (try? JSONSerialization.jsonObject(with: Data(ProtoSchemas.json.utf8))) as? [String: Any] ?? [:]
         schemas["Error"] = Self.errorSchema
+        schemas["StripeEvent"] = ["type": "object", "description": "a Stripe event, passed on byte for byte"]
         return [
             "openapi": "3.0.3",
             "info": [
@@ -188,6 +194,9 @@ enum OpenAPIDocument {
                 "name": "Idempotency-Key", "in": "header", "required": false,
                 "description": "a replay with the same key returns the first result", "schema": ["type": "string"],
             ])
+        }
+        for header in operation.requiredHeaders {
+            parameters.append(["name": header.name, "in": "header", "required": true, "description": header.description, "schema": ["type": "string"]])
         }
         if operation.authentication == .refreshCookie {
             parameters.append(["name": "X-PixEcom-CSRF", "in": "header", "required": true, "schema": ["type": "string", "enum": ["1"]]])

@@ -8,8 +8,12 @@ import ServiceKit
 struct OrderHandlers: Sendable {
     let verifier: TokenVerifier
     let store: OrderStore
+    let webhooks: StripeWebhooks
 
     func register(on router: inout RPCRouter) {
+        router.unary(OrderMethods.handleWebhook, Pixecom_Orders_V1_WebhookDelivery.self) { delivery, context in
+            try await self.webhooks.handle(delivery, logger: context.logger)
+        }
         router.unary(OrderMethods.createOrder, Pixecom_Orders_V1_CreateOrderRequest.self) { request, context in
             try await self.createOrder(request, context)
         }

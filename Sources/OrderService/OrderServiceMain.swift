@@ -19,9 +19,14 @@ struct OrderServiceMain {
             let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
             let stats = try context.client(for: "stats", addressesVariable: "PIXECOM_STATS_ADDRESSES")
             let verifier = RuntimeContext.tokenVerifier(auth: auth)
+            // `PIXECOM_STRIPE_WEBHOOK_SECRETS`: the endpoint secrets (whsec_...), comma-separated
+            // while one is being rotated; without it webhook deliveries are refused.
+            let secrets = (context.environment.string("PIXECOM_STRIPE_WEBHOOK_SECRETS") ?? "")
+                .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let handlers = OrderHandlers(
                 verifier: verifier,
-                store: OrderStore(db: context.db)
+                store: OrderStore(db: context.db),
+                webhooks: StripeWebhooks(signature: secrets.isEmpty ? nil : StripeSignature(secrets: secrets), db: context.db)
             )
             var router = RPCRouter()
             handlers.register(on: &router)

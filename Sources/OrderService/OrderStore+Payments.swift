@@ -10,36 +10,41 @@ extension OrderStore {
     /// PENDING -> PAID, stamping the paid time. Any other status is FAILED_PRECONDITION.
     func markPaid(_ id: UUID, sellerID: UUID, logger: Logger) async throws -> OrderRecord {
         try await self.db.withSeller(sellerID, logger: logger) { connection in
-            let locked = try await Self.lock(id, sellerID: sellerID, on: connection, logger: logger)
-            guard locked.status == .pending else {
-                throw RPCError(
-                    .failedPrecondition,
-                    "order is \(locked.status.rawValue); only a PENDING order can be marked paid"
-                )
-            }
-            let rows = try await connection.query(
-                """
-                UPDATE orders SET financial_status = \(FinancialStatus.paid.rawValue), paid_at = now(), updated_at = now()
-                WHERE seller_id = \(sellerID) AND id = \(id)
-                RETURNING (paid_at AT TIME ZONE 'UTC')::date::text
-                """,
-                logger: logger
-            )
-            var paidDay: String?
-            for try await day in rows.decode(String.self) { paidDay = day }
-            guard let paidDay else { throw RPCError.notFound("order") }
-            try await Self.appendEvent(.paid, amount: locked.total, orderID: id, sellerID: sellerID, on: connection, logger: logger)
-            try await StatsEventPublisher.enqueue(
-                .paid,
-                amount: locked.total,
-                order: locked,
-                attributedDay: paidDay,
-                sellerID: sellerID,
-                on: connection,
-                logger: logger
-            )
-            return try await Self.load(id, sellerID: sellerID, on: connection, logger: logger)
+            try await Self.markPaid(id, sellerID: sellerID, on: connection, logger: logger)
         }
+    }
+
+    /// `markPaid` inside the caller's seller-scoped transaction.
+    static func markPaid(_ id: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> OrderRecord {
+        let locked = try await Self.lock(id, sellerID: sellerID, on: connection, logger: logger)
+        guard locked.status == .pending else {
+            throw RPCError(
+                .failedPrecondition,
+                "order is \(locked.status.rawValue); only a PENDING order can be marked paid"
+            )
+        }
+        let rows = try await connection.query(
+            """
+            UPDATE orders SET financial_status = \(FinancialStatus.paid.rawValue), paid_at = now(), updated_at = now()
+            WHERE seller_id = \(sellerID) AND id = \(id)
+            RETURNING (paid_at AT TIME ZONE 'UTC')::date::text
+            """,
+            logger: logger
+        )
+        var paidDay: String?
+        for try await day in rows.decode(String.self) { paidDay = day }
+        guard let paidDay else { throw RPCError.notFound("order") }
+        try await Self.appendEvent(.paid, amount: locked.total, orderID: id, sellerID: sellerID, on: connection, logger: logger)
+        try await StatsEventPublisher.enqueue(
+            .paid,
+            amount: locked.total,
+            order: locked,
+            attributedDay: paidDay,
+            sellerID: sellerID,
+            on: connection,
+            logger: logger
+        )
+        return try await Self.load(id, sellerID: sellerID, on: connection, logger: logger)
     }
 
     /// Refunds part or all of what remains of a PAID or PARTIALLY_REFUNDED order.
@@ -48,45 +53,52 @@ extension OrderStore {
     /// can never exceed the total. The stats event counts against the day the order was paid.
     func refund(_ id: UUID, amount: Int64, sellerID: UUID, logger: Logger) async throws -> OrderRecord {
         try await self.db.withSeller(sellerID, logger: logger) { connection in
-            let locked = try await Self.lock(id, sellerID: sellerID, on: connection, logger: logger)
-            guard locked.status == .paid || locked.status == .partiallyRefunded, let paidDay = locked.paidDay else {
-                throw RPCError(
-                    .failedPrecondition,
-                    "order is \(locked.status.rawValue); only a PAID or PARTIALLY_REFUNDED order can be refunded"
-                )
-            }
-            let remaining = locked.total - locked.refunded  // 0 <= refunded <= total (table check)
-            guard amount <= remaining else {
-                throw RPCError.invalidArgument(
-                    field: "amount",
-                    "exceeds what remains refundable: \(remaining) of total \(locked.total) (already refunded \(locked.refunded))"
-                )
-            }
-            let refunded = locked.refunded + amount  // <= total, cannot overflow
-            let status: FinancialStatus = refunded == locked.total ? .refunded : .partiallyRefunded
-            try await connection.query(
-                """
-                UPDATE orders SET refunded = \(refunded), financial_status = \(status.rawValue), updated_at = now()
-                WHERE seller_id = \(sellerID) AND id = \(id)
-                """,
-                logger: logger
-            )
-            try await Self.appendEvent(.refunded, amount: amount, orderID: id, sellerID: sellerID, on: connection, logger: logger)
-            try await StatsEventPublisher.enqueue(
-                .refunded,
-                amount: amount,
-                order: locked,
-                attributedDay: paidDay,
-                sellerID: sellerID,
-                on: connection,
-                logger: logger
-            )
-            return try await Self.load(id, sellerID: sellerID, on: connection, logger: logger)
+            try await Self.refund(id, amount: amount, sellerID: sellerID, on: connection, logger: logger)
         }
     }
 
+    /// `refund` inside the caller's seller-scoped transaction.
+    static func refund(_ id: UUID, amount: Int64, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws
+        -> OrderRecord
+    {
+        let locked = try await Self.lock(id, sellerID: sellerID, on: connection, logger: logger)
+        guard locked.status == .paid || locked.status == .partiallyRefunded, let paidDay = locked.paidDay else {
+            throw RPCError(
+                .failedPrecondition,
+                "order is \(locked.status.rawValue); only a PAID or PARTIALLY_REFUNDED order can be refunded"
+            )
+        }
+        let remaining = locked.total - locked.refunded  // 0 <= refunded <= total (table check)
+        guard amount <= remaining else {
+            throw RPCError.invalidArgument(
+                field: "amount",
+                "exceeds what remains refundable: \(remaining) of total \(locked.total) (already refunded \(locked.refunded))"
+            )
+        }
+        let refunded = locked.refunded + amount  // <= total, cannot overflow
+        let status: FinancialStatus = refunded == locked.total ? .refunded : .partiallyRefunded
+        try await connection.query(
+            """
+            UPDATE orders SET refunded = \(refunded), financial_status = \(status.rawValue), updated_at = now()
+            WHERE seller_id = \(sellerID) AND id = \(id)
+            """,
+            logger: logger
+        )
+        try await Self.appendEvent(.refunded, amount: amount, orderID: id, sellerID: sellerID, on: connection, logger: logger)
+        try await StatsEventPublisher.enqueue(
+            .refunded,
+            amount: amount,
+            order: locked,
+            attributedDay: paidDay,
+            sellerID: sellerID,
+            on: connection,
+            logger: logger
+        )
+        return try await Self.load(id, sellerID: sellerID, on: connection, logger: logger)
+    }
+
     /// The order's money fields, read under a row lock held until the transaction ends.
-    private static func lock(_ id: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> LockedOrder {
+    static func lock(_ id: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> LockedOrder {
         let rows = try await connection.query(
             """
             SELECT financial_status, total, refunded, currency, utm_campaign, utm_content,

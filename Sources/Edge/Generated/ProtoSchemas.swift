@@ -969,6 +969,37 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.orders.v1.WebhookDelivery": {
+  "additionalProperties": false,
+  "properties": {
+   "body": {
+    "format": "byte",
+    "type": "string"
+   },
+   "headers": {
+    "additionalProperties": {
+     "type": "string"
+    },
+    "type": "object"
+   },
+   "provider": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.WebhookResult": {
+  "additionalProperties": false,
+  "properties": {
+   "eventId": {
+    "type": "string"
+   },
+   "outcome": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.stats.v1.CampaignStats": {
   "additionalProperties": false,
   "properties": {

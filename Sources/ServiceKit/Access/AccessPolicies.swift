@@ -66,5 +66,8 @@ extension AccessPolicy {
         OrderMethods.markPaid: .role(.editor),
         // A refund moves money back out: admins only.
         OrderMethods.refundOrder: .role(.admin),
+        // Webhooks are authenticated by the provider's signature, checked by OrderService; only
+        // the edge relays them.
+        OrderMethods.handleWebhook: .services(["edge"]),
     ])
 }

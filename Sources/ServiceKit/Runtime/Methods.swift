@@ -53,6 +53,7 @@ public enum OrderMethods {
     public static let listOrders = prefix + "ListOrders"
     public static let markPaid = prefix + "MarkPaid"
     public static let refundOrder = prefix + "RefundOrder"
+    public static let handleWebhook = prefix + "HandleWebhook"
 }
 
 /// Methods that can run twice with the same effect as once, so a client may retry them after a

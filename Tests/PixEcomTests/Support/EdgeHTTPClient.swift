@@ -47,6 +47,18 @@ struct EdgeHTTPClient: Sendable {
         return Reply(status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
     }
 
+    /// Sends `body` byte for byte (no JSON encoding): for webhook deliveries, whose signature
+    /// covers the exact bytes.
+    func sendRaw(_ method: HTTPMethod, _ path: String, body: Data, headers extra: [(String, String)] = []) async throws -> Reply {
+        var request = HTTPClientRequest(url: self.baseURL + path)
+        request.method = method
+        request.body = .bytes(ByteBuffer(bytes: body))
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        let response = try await self.http.execute(request, timeout: .seconds(30))
+        let reply = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(buffer: reply))
+    }
+
     func shutdown() async throws {
         try await self.http.shutdown()
     }

@@ -15,7 +15,9 @@ final class PixEcomSystem: @unchecked Sendable {
     static let hashKey = "test-token-hash-key-" + UUID().uuidString
 
     /// Starts everything. `ordersStatsAddress` overrides where OrderService delivers events.
-    static func start(ordersStatsAddress: String? = nil, edgeEnvironment extraEdge: [String: String] = [:]) async throws -> PixEcomSystem {
+    static func start(
+        ordersStatsAddress: String? = nil, edgeEnvironment extraEdge: [String: String] = [:], ordersEnvironment extraOrders: [String: String] = [:]
+    ) async throws -> PixEcomSystem {
         let certificates = try TestCertificates.shared.get()
         let directory = try TestEnvironment.temporaryDirectory("pixecom-system")
         let databases = try await TestDatabases.create(services: ["auth", "campaign", "stats", "orders"])
@@ -62,6 +64,7 @@ final class PixEcomSystem: @unchecked Sendable {
         ordersEnvironment["PIXECOM_DATABASE_OWNER_URL"] = databases["orders"]?.owner
         ordersEnvironment["PIXECOM_AUTH_ADDRESSES"] = auth.address
         ordersEnvironment["PIXECOM_STATS_ADDRESSES"] = ordersStatsAddress ?? stats.address
+        ordersEnvironment.merge(extraOrders) { _, new in new }
         let orders = ServiceProcess(name: "orders", executable: "OrderService", environment: ordersEnvironment, directory: directory)
         try await orders.start()
 
