@@ -23,6 +23,8 @@ protocol AdPlatform: Sendable {
     func createAd(_ spec: AdSpec, inAdSet adSetID: String, call: AdPlatformCall) async throws -> String
     /// Sets the `status` of a campaign, ad set or ad. DELETED also deletes its descendants.
     func updateStatus(of externalID: String, to status: AdObjectStatus, call: AdPlatformCall) async throws
+    /// Renames and/or re-budgets a campaign, ad set or ad (nil: unchanged).
+    func updateSettings(of externalID: String, name: String?, dailyBudget: Int64?, call: AdPlatformCall) async throws
 }
 
 /// Who is calling the platform and the transaction to work in.

@@ -18,7 +18,7 @@ struct CampaignHandlers: Sendable {
     func register(on router: inout RPCRouter) {
         typealias GetRequest = Pixecom_Campaign_V1_GetRequest
         typealias ListRequest = Pixecom_Campaign_V1_ListRequest
-        typealias StatusRequest = Pixecom_Campaign_V1_UpdateStatusRequest
+        typealias UpdateRequest = Pixecom_Campaign_V1_UpdateRequest
 
         router.unary(CampaignMethods.createAdAccount, Pixecom_Campaign_V1_CreateAdAccountRequest.self) {
             try await self.createAdAccount($0, context: $1)
@@ -47,8 +47,8 @@ struct CampaignHandlers: Sendable {
                 $0.nextPageToken = page.nextPageToken
             }
         }
-        router.unary(CampaignMethods.updateCampaignStatus, StatusRequest.self) {
-            try await self.updateStatus(CampaignRecord.self, $0, context: $1).message
+        router.unary(CampaignMethods.updateCampaign, UpdateRequest.self) {
+            try await self.update(CampaignRecord.self, $0, hasBudget: true, context: $1).message
         }
 
         router.unary(CampaignMethods.createAdSet, Pixecom_Campaign_V1_CreateAdSetRequest.self) {
@@ -64,8 +64,8 @@ struct CampaignHandlers: Sendable {
                 $0.nextPageToken = page.nextPageToken
             }
         }
-        router.unary(CampaignMethods.updateAdSetStatus, StatusRequest.self) {
-            try await self.updateStatus(AdSetRecord.self, $0, context: $1).message
+        router.unary(CampaignMethods.updateAdSet, UpdateRequest.self) {
+            try await self.update(AdSetRecord.self, $0, hasBudget: true, context: $1).message
         }
 
         router.unary(CampaignMethods.createAd, Pixecom_Campaign_V1_CreateAdRequest.self) {
@@ -81,8 +81,8 @@ struct CampaignHandlers: Sendable {
                 $0.nextPageToken = page.nextPageToken
             }
         }
-        router.unary(CampaignMethods.updateAdStatus, StatusRequest.self) {
-            try await self.updateStatus(AdRecord.self, $0, context: $1).message
+        router.unary(CampaignMethods.updateAd, UpdateRequest.self) {
+            try await self.update(AdRecord.self, $0, hasBudget: false, context: $1).message
         }
     }
 
@@ -121,39 +121,6 @@ struct CampaignHandlers: Sendable {
         return try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
             try await ObjectQueries.list(type, sellerID: caller.sellerID, parentID: parentID, page: page, on: connection, logger: caller.logger)
         }
-    }
-
-    /// Update*Status: sets ACTIVE, PAUSED, ARCHIVED or DELETED here and on the ad platform, in one
-    /// transaction. Setting the current status again changes nothing (a retry is harmless).
-    func updateStatus<Object: StatusBearingObject>(
-        _ type: Object.Type,
-        _ request: Pixecom_Campaign_V1_UpdateStatusRequest,
-        context: ServerContext
-    ) async throws -> Object {
-        let caller = try await self.caller(context)
-        let id = try RequestValidation.id(request.id, field: "id")
-        let status = try CampaignValidation.newStatus(request.status)
-        let logger = caller.logger
-        let (object, previous) = try await self.db.withSeller(caller.sellerID, logger: logger) { connection in
-            let current = try await ObjectQueries.require(type, sellerID: caller.sellerID, id: id, lock: .update, on: connection, logger: logger)
-            try current.status.checkChange(to: status, object: type.table.describe(id))
-            guard current.status != status else { return (current, current.status) }
-            let updated = try await ObjectQueries.setStatus(type, status, sellerID: caller.sellerID, id: id, on: connection, logger: logger)
-            try await self.onPlatform {
-                try await self.platform.updateStatus(of: current.externalID, to: status, call: self.call(caller, connection))
-            }
-            return (updated, current.status)
-        }
-        if previous != status {
-            logger.info(
-                "object.status_changed",
-                metadata: [
-                    "object.kind": "\(type.table.noun)", "object.id": "\(id.wireText)",
-                    "object.status.from": "\(previous.rawValue)", "object.status.to": "\(status.rawValue)",
-                ]
-            )
-        }
-        return object
     }
 
     // MARK: - Ad platform

@@ -109,6 +109,31 @@ enum ObjectQueries {
 
     /// Sets the status of a locked object and returns it updated. DELETED also soft-deletes the
     /// table's dependents (an ad set's ads; a campaign's ad sets and ads) that are not yet deleted.
+    /// Sets the name and/or daily budget (nil: unchanged) of one of the seller's objects.
+    static func setSettings<Object: StatusBearingObject>(
+        _: Object.Type,
+        name: String?,
+        dailyBudget: Int64?,
+        sellerID: UUID,
+        id: UUID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let table = Object.table
+        if let name {
+            try await connection.query(
+                "UPDATE \(unescaped: table.name) SET name = \(name), updated_at = now() WHERE seller_id = \(sellerID) AND id = \(id)",
+                logger: logger
+            )
+        }
+        if let dailyBudget {
+            try await connection.query(
+                "UPDATE \(unescaped: table.name) SET daily_budget = \(dailyBudget), updated_at = now() WHERE seller_id = \(sellerID) AND id = \(id)",
+                logger: logger
+            )
+        }
+    }
+
     static func setStatus<Object: StatusBearingObject>(
         _: Object.Type,
         _ status: AdObjectStatus,

@@ -45,6 +45,31 @@ struct SandboxAdPlatform: AdPlatform {
         return try await self.insert(.ad, parent: adSetID, name: spec.name, status: spec.status, payload: spec, call: call)
     }
 
+    func updateSettings(of externalID: String, name: String?, dailyBudget: Int64?, call: AdPlatformCall) async throws {
+        guard let current = try await self.lookup(externalID, lock: "FOR NO KEY UPDATE", call: call), current.kind != .adAccount else {
+            throw AdPlatformError(.objectNotFound, "no campaign, ad set or ad \(externalID)")
+        }
+        guard current.status != .deleted else {
+            throw AdPlatformError(.invalidState, "\(externalID) is DELETED")
+        }
+        if let dailyBudget {
+            guard current.kind != .ad else { throw AdPlatformError(.invalidParameter, "ads have no daily budget") }
+            try Self.requireBudget(dailyBudget)
+        }
+        try await call.connection.query(
+            """
+            UPDATE sandbox_objects SET
+                name = coalesce(\(name), name),
+                payload = CASE WHEN \(dailyBudget)::bigint IS NULL THEN payload
+                               ELSE jsonb_set(payload, '{dailyBudget}', to_jsonb(\(dailyBudget)::bigint)) END,
+                updated_at = now()
+            WHERE seller_id = \(call.sellerID) AND external_id = \(externalID)
+            """,
+            logger: call.logger
+        )
+        call.logger.debug("sandbox.settings_changed", metadata: ["sandbox.external_id": "\(externalID)"])
+    }
+
     func updateStatus(of externalID: String, to status: AdObjectStatus, call: AdPlatformCall) async throws {
         guard let current = try await self.lookup(externalID, lock: "FOR NO KEY UPDATE", call: call), current.kind != .adAccount else {
             throw AdPlatformError(.objectNotFound, "no campaign, ad set or ad \(externalID)")

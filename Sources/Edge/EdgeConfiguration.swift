@@ -30,8 +30,8 @@ struct EdgeConfiguration: Sendable {
     var requestTimeout: Duration
     /// Rate limits: `PIXECOM_RATE_AUTH_PER_MINUTE` (default 60) with bursts of
     /// `PIXECOM_RATE_AUTH_BURST` (20) per client address on the auth routes;
-    /// `PIXECOM_RATE_SELLER_PER_SECOND` (100) with bursts of `PIXECOM_RATE_SELLER_BURST` (200) per
-    /// seller elsewhere.
+    /// `PIXECOM_RATE_SELLER_PER_MINUTE` (6000, 100 a second) with bursts of
+    /// `PIXECOM_RATE_SELLER_BURST` (200) per seller elsewhere.
     var rateLimits: RateLimitMiddleware.Configuration
     /// `PIXECOM_READY_FILE`: `{"http_port":N,"admin_port":N}` once both listen.
     var readyFile: String?
@@ -66,7 +66,7 @@ struct EdgeConfiguration: Sendable {
                 burst: Double(try environment.int("PIXECOM_RATE_AUTH_BURST", default: 20, range: 1...1_000_000))
             ),
             seller: .init(
-                perSecond: Double(try environment.int("PIXECOM_RATE_SELLER_PER_SECOND", default: 100, range: 1...10_000_000)),
+                perSecond: Double(try environment.int("PIXECOM_RATE_SELLER_PER_MINUTE", default: 6000, range: 1...600_000_000)) / 60,
                 burst: Double(try environment.int("PIXECOM_RATE_SELLER_BURST", default: 200, range: 1...10_000_000))
             )
         )

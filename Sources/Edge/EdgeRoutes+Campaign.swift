@@ -1,4 +1,7 @@
+import Foundation
 import Hummingbird
+import NIOCore
+import NIOFoundationCompat
 import PixEcomProtos
 import RPCKit
 import ServiceKit
@@ -10,7 +13,6 @@ extension EdgeRoutes {
     /// with `{"status": ...}`).
     func addCampaign(to router: Router<EdgeRequestContext>) {
         typealias Get = Pixecom_Campaign_V1_GetRequest
-        typealias Status = Pixecom_Campaign_V1_UpdateStatusRequest
 
         self.resource(
             "/v1/ad-accounts", router: router,
@@ -23,21 +25,21 @@ extension EdgeRoutes {
             create: (CampaignMethods.createCampaign, Pixecom_Campaign_V1_CreateCampaignRequest.self),
             get: CampaignMethods.getCampaign, list: CampaignMethods.listCampaigns,
             object: Pixecom_Campaign_V1_Campaign.self, page: Pixecom_Campaign_V1_ListCampaignsResponse.self,
-            updateStatus: CampaignMethods.updateCampaignStatus
+            update: CampaignMethods.updateCampaign
         )
         self.resource(
             "/v1/ad-sets", router: router,
             create: (CampaignMethods.createAdSet, Pixecom_Campaign_V1_CreateAdSetRequest.self),
             get: CampaignMethods.getAdSet, list: CampaignMethods.listAdSets,
             object: Pixecom_Campaign_V1_AdSet.self, page: Pixecom_Campaign_V1_ListAdSetsResponse.self,
-            updateStatus: CampaignMethods.updateAdSetStatus
+            update: CampaignMethods.updateAdSet
         )
         self.resource(
             "/v1/ads", router: router,
             create: (CampaignMethods.createAd, Pixecom_Campaign_V1_CreateAdRequest.self),
             get: CampaignMethods.getAd, list: CampaignMethods.listAds,
             object: Pixecom_Campaign_V1_Ad.self, page: Pixecom_Campaign_V1_ListAdsResponse.self,
-            updateStatus: CampaignMethods.updateAdStatus
+            update: CampaignMethods.updateAd
         )
     }
 
@@ -50,7 +52,7 @@ extension EdgeRoutes {
         list: String,
         object: Object.Type,
         page: Page.Type,
-        updateStatus: String? = nil
+        update: String? = nil
     ) {
         let client = self.clients.campaign
         let forwarder = self.forwarder
@@ -71,16 +73,27 @@ extension EdgeRoutes {
             let reply = try await forwarder.call(client, get, message, as: Object.self, http: request, context: context)
             return try forwarder.json(reply)
         }
-        if let updateStatus {
+        if let update {
             router.patch("\(path)/:id") { request, context in
                 let id = try context.parameters.require("id")
-                return try await forwarder.forward(
-                    client, updateStatus, Pixecom_Campaign_V1_UpdateStatusRequest.self, request, context: context, as: Object.self
-                ) { message in
-                    try Self.pathID(id, into: &message.id)
-                }
+                var request = request
+                let body = try await request.collectBody(upTo: forwarder.maxBodyBytes)
+                var message = try forwarder.decode(Pixecom_Campaign_V1_UpdateRequest.self, body: body, headers: request.headers)
+                try Self.pathID(id, into: &message.id)
+                // The field mask: `updateMask` in the body or the query, else the fields the body
+                // names (a JSON body can say "set budget to 0" only by naming the field).
+                if message.updateMask.isEmpty { message.updateMask = request.query("updateMask") }
+                if message.updateMask.isEmpty { message.updateMask = Self.fieldsNamed(in: body).joined(separator: ",") }
+                let reply = try await forwarder.call(client, update, message, as: Object.self, http: request, context: context)
+                return try forwarder.json(reply)
             }
         }
+    }
+
+    /// The top-level keys of a JSON object body but `id` and `updateMask`, sorted.
+    static func fieldsNamed(in body: ByteBuffer) -> [String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else { return [] }
+        return object.keys.filter { $0 != "id" && $0 != "updateMask" }.sorted()
     }
 
     /// Puts the id of the path into a message; a body naming another id is refused.

@@ -114,8 +114,11 @@ enum OpenAPIDocument {
             operations.append(.init(method: "get", path: object.path + "/{id}", summary: "One \(object.noun)", tag: "campaigns",
                                     response: package + object.message))
             if object.status {
-                operations.append(.init(method: "patch", path: object.path + "/{id}", summary: "Change an \(object.noun)'s status", tag: "campaigns",
-                                        body: package + "UpdateStatusRequest", response: package + object.message))
+                let fields = object.message == "Ad" ? "name or status" : "name, daily budget or status"
+                operations.append(.init(method: "patch", path: object.path + "/{id}",
+                                        summary: "Change an \(object.noun)'s \(fields): the fields in updateMask, else those the body names",
+                                        tag: "campaigns", body: package + "UpdateRequest", response: package + object.message,
+                                        query: [.init(name: "updateMask", description: "comma-separated fields, e.g. name,dailyBudget")]))
             }
         }
         return operations

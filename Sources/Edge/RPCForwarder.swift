@@ -28,11 +28,16 @@ struct RPCForwarder: Sendable {
     func body<M: SwiftProtobuf.Message>(_ type: M.Type, of request: Request, context: EdgeRequestContext) async throws -> M {
         var request = request
         let buffer = try await request.collectBody(upTo: self.maxBodyBytes)
+        return try self.decode(M.self, body: buffer, headers: request.headers)
+    }
+
+    /// Decodes an already collected JSON body (see `body(_:of:context:)`).
+    func decode<M: SwiftProtobuf.Message>(_ type: M.Type, body buffer: ByteBuffer, headers: HTTPFields) throws -> M {
         let bytes = buffer.readableBytesView
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             return M()
         }
-        guard let contentType = request.headers[.contentType],
+        guard let contentType = headers[.contentType],
             contentType.lowercased().hasPrefix("application/json")
         else {
             throw RPCError.invalidArgument(field: "Content-Type", "must be application/json")

@@ -96,14 +96,24 @@ public nonisolated struct Pixecom_Campaign_V1_ListRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Pixecom_Campaign_V1_UpdateStatusRequest: Sendable {
+/// A partial update: only the fields named in update_mask change; the others keep their value
+/// whatever this message says. update_mask is a comma-separated list of field paths, as a
+/// google.protobuf.FieldMask reads in JSON: "name,dailyBudget,status" (snake_case also accepted).
+public nonisolated struct Pixecom_Campaign_V1_UpdateRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var id: String = String()
 
+  public var name: String = String()
+
+  /// Minor units of the account currency.
+  public var dailyBudget: Int64 = 0
+
   public var status: Pixecom_Campaign_V1_Status = .unspecified
+
+  public var updateMask: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -428,9 +438,9 @@ nonisolated extension Pixecom_Campaign_V1_ListRequest: SwiftProtobuf.Message, Sw
   }
 }
 
-nonisolated extension Pixecom_Campaign_V1_UpdateStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".UpdateStatusRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0")
+nonisolated extension Pixecom_Campaign_V1_UpdateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}daily_budget\0\u{1}status\0\u{3}update_mask\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -439,7 +449,10 @@ nonisolated extension Pixecom_Campaign_V1_UpdateStatusRequest: SwiftProtobuf.Mes
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.dailyBudget) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.updateMask) }()
       default: break
       }
     }
@@ -449,15 +462,27 @@ nonisolated extension Pixecom_Campaign_V1_UpdateStatusRequest: SwiftProtobuf.Mes
     if !self.id.isEmpty {
       try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
     }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.dailyBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.dailyBudget, fieldNumber: 3)
+    }
     if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 2)
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
+    }
+    if !self.updateMask.isEmpty {
+      try visitor.visitSingularStringField(value: self.updateMask, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Pixecom_Campaign_V1_UpdateStatusRequest, rhs: Pixecom_Campaign_V1_UpdateStatusRequest) -> Bool {
+  public static func ==(lhs: Pixecom_Campaign_V1_UpdateRequest, rhs: Pixecom_Campaign_V1_UpdateRequest) -> Bool {
     if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.dailyBudget != rhs.dailyBudget {return false}
     if lhs.status != rhs.status {return false}
+    if lhs.updateMask != rhs.updateMask {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -656,7 +656,7 @@ struct AccessControlTests {
             let second = try await refresh(pair.refreshToken)
             #expect(first.refreshToken != second.refreshToken)
             // Later the spent token shows up again: a thief. The family dies, both tabs' tokens too.
-            try await Task.sleep(for: .milliseconds(1200))
+            try await Task.sleep(for: .milliseconds(3200))
             let stolen = await #expect(throws: RPCError.self) { _ = try await refresh(pair.refreshToken) }
             #expect(stolen?.code == .unauthenticated)
             for live in [first.refreshToken, second.refreshToken] {

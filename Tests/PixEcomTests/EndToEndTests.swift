@@ -99,7 +99,7 @@ struct EndToEndTests {
         let refreshed = try await edge.send(.POST, "/v1/auth/refresh", headers: [("Cookie", refreshCookie), ("X-PixEcom-CSRF", "1")])
         #expect(refreshed.status == 200, "refresh: \(refreshed.text)")
         #expect(!JSONValues.string(refreshed.json["accessToken"]).isEmpty)
-        try await Task.sleep(for: .milliseconds(1200))  // past the overlap for concurrent refreshes
+        try await Task.sleep(for: .milliseconds(3200))  // past the overlap for concurrent refreshes (3 s in tests)
         let reused = try await edge.send(.POST, "/v1/auth/refresh", headers: [("Cookie", refreshCookie), ("X-PixEcom-CSRF", "1")])
         #expect(reused.status == 401)
 

@@ -18,7 +18,7 @@ struct SchemathesisTests {
         // Rate limits high enough that the fuzzing reaches the services rather than the limiter.
         let system = try await PixEcomSystem.start(edgeEnvironment: [
             "PIXECOM_RATE_AUTH_PER_MINUTE": "1000000", "PIXECOM_RATE_AUTH_BURST": "1000000",
-            "PIXECOM_RATE_SELLER_PER_SECOND": "1000000", "PIXECOM_RATE_SELLER_BURST": "1000000",
+            "PIXECOM_RATE_SELLER_PER_MINUTE": "100000000", "PIXECOM_RATE_SELLER_BURST": "1000000",
         ])
         let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
         do {

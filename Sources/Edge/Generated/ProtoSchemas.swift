@@ -750,14 +750,25 @@ enum ProtoSchemas {
   ],
   "type": "string"
  },
- "pixecom.campaign.v1.UpdateStatusRequest": {
+ "pixecom.campaign.v1.UpdateRequest": {
   "additionalProperties": false,
   "properties": {
+   "dailyBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
    "id": {
+    "type": "string"
+   },
+   "name": {
     "type": "string"
    },
    "status": {
     "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   },
+   "updateMask": {
+    "type": "string"
    }
   },
   "type": "object"

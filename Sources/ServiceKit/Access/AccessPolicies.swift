@@ -39,15 +39,15 @@ extension AccessPolicy {
         CampaignMethods.createCampaign: .role(.editor),
         CampaignMethods.getCampaign: .role(.viewer),
         CampaignMethods.listCampaigns: .role(.viewer),
-        CampaignMethods.updateCampaignStatus: .role(.editor),
+        CampaignMethods.updateCampaign: .role(.editor),
         CampaignMethods.createAdSet: .role(.editor),
         CampaignMethods.getAdSet: .role(.viewer),
         CampaignMethods.listAdSets: .role(.viewer),
-        CampaignMethods.updateAdSetStatus: .role(.editor),
+        CampaignMethods.updateAdSet: .role(.editor),
         CampaignMethods.createAd: .role(.editor),
         CampaignMethods.getAd: .role(.viewer),
         CampaignMethods.listAds: .role(.viewer),
-        CampaignMethods.updateAdStatus: .role(.editor),
+        CampaignMethods.updateAd: .role(.editor),
     ])
 
     /// StatsService.

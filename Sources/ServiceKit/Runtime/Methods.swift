@@ -28,15 +28,15 @@ public enum CampaignMethods {
     public static let createCampaign = prefix + "CreateCampaign"
     public static let getCampaign = prefix + "GetCampaign"
     public static let listCampaigns = prefix + "ListCampaigns"
-    public static let updateCampaignStatus = prefix + "UpdateCampaignStatus"
+    public static let updateCampaign = prefix + "UpdateCampaign"
     public static let createAdSet = prefix + "CreateAdSet"
     public static let getAdSet = prefix + "GetAdSet"
     public static let listAdSets = prefix + "ListAdSets"
-    public static let updateAdSetStatus = prefix + "UpdateAdSetStatus"
+    public static let updateAdSet = prefix + "UpdateAdSet"
     public static let createAd = prefix + "CreateAd"
     public static let getAd = prefix + "GetAd"
     public static let listAds = prefix + "ListAds"
-    public static let updateAdStatus = prefix + "UpdateAdStatus"
+    public static let updateAd = prefix + "UpdateAd"
 }
 
 public enum StatsMethods {
@@ -64,9 +64,9 @@ public enum IdempotentMethods {
     public static let all: Set<String> = [
         AuthMethods.getPublicKeys, AuthMethods.listMembers, AuthMethods.listSessions, AuthMethods.listAuditEvents,
         CampaignMethods.getAdAccount, CampaignMethods.listAdAccounts,
-        CampaignMethods.getCampaign, CampaignMethods.listCampaigns, CampaignMethods.updateCampaignStatus,
-        CampaignMethods.getAdSet, CampaignMethods.listAdSets, CampaignMethods.updateAdSetStatus,
-        CampaignMethods.getAd, CampaignMethods.listAds, CampaignMethods.updateAdStatus,
+        CampaignMethods.getCampaign, CampaignMethods.listCampaigns, CampaignMethods.updateCampaign,
+        CampaignMethods.getAdSet, CampaignMethods.listAdSets, CampaignMethods.updateAdSet,
+        CampaignMethods.getAd, CampaignMethods.listAds, CampaignMethods.updateAd,
         StatsMethods.ingestInsights, StatsMethods.recordOrderEvent, StatsMethods.getCampaignStats,
         OrderMethods.getOrder, OrderMethods.listOrders,
     ]

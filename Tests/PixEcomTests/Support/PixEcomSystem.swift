@@ -40,7 +40,7 @@ final class PixEcomSystem: @unchecked Sendable {
         authEnvironment["PIXECOM_DATABASE_OWNER_URL"] = databases["auth"]?.owner
         authEnvironment["PIXECOM_AUTH_TOKEN_HASH_KEY"] = hashKey
         // A short overlap for concurrent refreshes, so tests can wait it out.
-        authEnvironment["PIXECOM_AUTH_REFRESH_OVERLAP_SECONDS"] = "1"
+        authEnvironment["PIXECOM_AUTH_REFRESH_OVERLAP_SECONDS"] = "3"
         let auth = ServiceProcess(name: "auth", executable: "AuthService", environment: authEnvironment, directory: directory)
         try await auth.start()
 
