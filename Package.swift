@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "RPCKit", targets: ["RPCKit"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
         .library(name: "PixEcomProtos", targets: ["PixEcomProtos"]),
+        // The protocol's test service, for the benchmarks.
+        .library(name: "EchoService", targets: ["EchoService"]),
         .executable(name: "AuthService", targets: ["AuthService"]),
         .executable(name: "CampaignService", targets: ["CampaignService"]),
         .executable(name: "StatsService", targets: ["StatsService"]),

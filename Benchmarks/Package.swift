@@ -20,6 +20,8 @@ let package = Package(
         // Its MallocInterposerSwift library is built on its own and preloaded by run.sh; only the
         // tests link it.
         .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // Counts write(2)/writev(2) calls per file descriptor by wrapping them in the executable.
@@ -75,6 +77,29 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The edge benchmark's reference: a bare Hummingbird HTTPS handler (Benchmarks/edge-run.sh).
+        .executableTarget(
+            name: "BareJSONServer",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // What checking an access token adds to a unary RPC (Benchmarks/edge-run.sh).
+        .executableTarget(
+            name: "TokenCostBenchmark",
+            dependencies: [
+                .product(name: "RPCKit", package: "PixEcom"),
+                .product(name: "ServiceKit", package: "PixEcom"),
+                .product(name: "EchoService", package: "PixEcom"),
+                .product(name: "PixEcomProtos", package: "PixEcom"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

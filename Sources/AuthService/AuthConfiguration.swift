@@ -15,22 +15,18 @@ struct AuthConfiguration: Sendable {
     init(environment: EnvironmentReader, mode: ServiceConfiguration.Mode) throws {
         self.tokenHashKey = try environment.secret("PIXECOM_AUTH_TOKEN_HASH_KEY", minimumLength: 32)
         self.demoSeedFile = environment.string("PIXECOM_AUTH_DEMO_SEED_FILE").flatMap { $0.isEmpty ? nil : $0 }
-        if mode == .production {
-            if self.demoSeedFile != nil {
-                throw ConfigurationError(
-                    variable: "PIXECOM_AUTH_DEMO_SEED_FILE", problem: "a demo seed is for development only; unset it in production")
-            }
-            if let weakness = Self.weakness(of: self.tokenHashKey) {
-                throw ConfigurationError(variable: "PIXECOM_AUTH_TOKEN_HASH_KEY", problem: "\(weakness); in production use a random value (openssl rand -base64 48)")
-            }
-        }
         self.passwordHashing = PasswordHasher.Configuration(
             // `PIXECOM_AUTH_HASH_THREADS`: hashes computed at once (default 2). Each scrypt at the
             // OWASP parameters holds 128 MiB while it runs.
             threads: try environment.int("PIXECOM_AUTH_HASH_THREADS", default: 2, range: 1...64),
             // `PIXECOM_AUTH_HASH_QUEUE`: hashes waiting for a thread before logins are refused with
             // RESOURCE_EXHAUSTED (default 64).
-            maxQueued: try environment.int("PIXECOM_AUTH_HASH_QUEUE", default: 64, range: 1...100_000)
+            maxQueued: try environment.int("PIXECOM_AUTH_HASH_QUEUE", default: 64, range: 1...100_000),
+            // `PIXECOM_AUTH_SCRYPT_LOG_N`: scrypt's cost, N = 2^value (default 17, the OWASP
+            // setting). Lower only for development and tests, where dozens of hashes run at once
+            // on a laptop; production refuses anything below 17.
+            parameters: PasswordHash.Parameters(
+                logN: try environment.int("PIXECOM_AUTH_SCRYPT_LOG_N", default: 17, range: 10...20), r: 8, p: 1)
         )
         self.refreshLifetimes = RefreshTokenStore.Lifetimes(
             // `PIXECOM_AUTH_REFRESH_IDLE_HOURS` (default 14 days) and
@@ -45,6 +41,19 @@ struct AuthConfiguration: Sendable {
                 variable: "PIXECOM_AUTH_REFRESH_IDLE_HOURS",
                 problem: "must not exceed PIXECOM_AUTH_REFRESH_ABSOLUTE_HOURS"
             )
+        }
+        if mode == .production {
+            if self.passwordHashing.parameters.logN < PasswordHash.Parameters.owasp.logN {
+                throw ConfigurationError(
+                    variable: "PIXECOM_AUTH_SCRYPT_LOG_N", problem: "must be at least 17 (OWASP) in production")
+            }
+            if self.demoSeedFile != nil {
+                throw ConfigurationError(
+                    variable: "PIXECOM_AUTH_DEMO_SEED_FILE", problem: "a demo seed is for development only; unset it in production")
+            }
+            if let weakness = Self.weakness(of: self.tokenHashKey) {
+                throw ConfigurationError(variable: "PIXECOM_AUTH_TOKEN_HASH_KEY", problem: "\(weakness); in production use a random value (openssl rand -base64 48)")
+            }
         }
     }
 

@@ -8,7 +8,7 @@ import Testing
 /// placeholder secret, naming the variable, before it serves anything.
 @Suite("Production mode and the demo seed", .serialized)
 struct ProductionModeTests {
-    static func authEnvironment(mode: String, hashKey: String, seedFile: String?) async throws -> [String: String] {
+    static func authEnvironment(mode: String, hashKey: String, seedFile: String?, extra: [String: String] = [:]) async throws -> [String: String] {
         let certificates = try TestCertificates.shared.get()
         let databases = try await TestDatabases.create(services: ["auth"])
         var environment = [
@@ -22,6 +22,7 @@ struct ProductionModeTests {
             "PIXECOM_AUTH_TOKEN_HASH_KEY": hashKey,
         ]
         environment["PIXECOM_AUTH_DEMO_SEED_FILE"] = seedFile
+        environment.merge(extra) { _, new in new }
         return environment
     }
 
@@ -33,12 +34,14 @@ struct ProductionModeTests {
             ("PIXECOM_AUTH_DEMO_SEED_FILE", randomKey, true),
             ("PIXECOM_AUTH_TOKEN_HASH_KEY", "change-me-change-me-change-me-change-me", false),
             ("PIXECOM_AUTH_TOKEN_HASH_KEY", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false),
+            ("PIXECOM_AUTH_SCRYPT_LOG_N", randomKey, false),
         ]
     )
     func productionRefuses(variable: String, hashKey: String, withSeed: Bool) async throws {
         let directory = try TestEnvironment.temporaryDirectory("pixecom-production")
         let seed = withSeed ? directory.appendingPathComponent("demo.env").path : nil
-        let environment = try await Self.authEnvironment(mode: "production", hashKey: hashKey, seedFile: seed)
+        let extra = variable == "PIXECOM_AUTH_SCRYPT_LOG_N" ? ["PIXECOM_AUTH_SCRYPT_LOG_N": "12"] : [:]
+        let environment = try await Self.authEnvironment(mode: "production", hashKey: hashKey, seedFile: seed, extra: extra)
         let auth = ServiceProcess(name: "auth", executable: "AuthService", environment: environment, directory: directory)
         let failure = await #expect(throws: TestSetupError.self) { try await auth.start(timeout: .seconds(60)) }
         #expect(failure?.description.contains("exited with status 2") == true, "\(failure?.description ?? "")")

@@ -41,6 +41,9 @@ final class PixEcomSystem: @unchecked Sendable {
         authEnvironment["PIXECOM_AUTH_TOKEN_HASH_KEY"] = hashKey
         // A short overlap for concurrent refreshes, so tests can wait it out.
         authEnvironment["PIXECOM_AUTH_REFRESH_OVERLAP_SECONDS"] = "3"
+        // Cheap scrypt (N=2^12, 4 MiB) in tests: many systems hash at once on 2 cores, and the
+        // OWASP setting (N=2^17) would push registrations past the edge's deadline.
+        authEnvironment["PIXECOM_AUTH_SCRYPT_LOG_N"] = "12"
         let auth = ServiceProcess(name: "auth", executable: "AuthService", environment: authEnvironment, directory: directory)
         try await auth.start()
 

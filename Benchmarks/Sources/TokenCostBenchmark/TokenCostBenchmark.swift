@@ -1,0 +1,141 @@
+import Crypto
+import EchoService
+import Foundation
+import Logging
+import PixEcomProtos
+import RPCKit
+import ServiceKit
+
+/// What checking an access token adds to a unary RPC, as the services do it: the
+/// `AccessControlInterceptor` verifies the bearer token (cached per token after the first
+/// Ed25519 check) and the handler reads the claims again (`context.authenticate`, a cache hit).
+///
+/// Two servers in this process serve Echo (256 B), one plain and one with that token check; 64
+/// calls in flight go to each in alternating rounds, and the median QPS of each is compared.
+/// Also prints the cost of one cached and one uncached verification.
+///
+/// Usage: TokenCostBenchmark CERT_DIR [seconds per round, default 4] [rounds, default 3]
+@main
+struct TokenCostBenchmark {
+    static func main() async throws {
+        let arguments = CommandLine.arguments
+        guard arguments.count >= 2 else {
+            FileHandle.standardError.write(Data("usage: TokenCostBenchmark CERT_DIR [seconds] [rounds]\n".utf8))
+            exit(2)
+        }
+        let directory = arguments[1]
+        let seconds = arguments.count > 2 ? Double(arguments[2]) ?? 4 : 4
+        let rounds = arguments.count > 3 ? Int(arguments[3]) ?? 3 : 3
+        var logger = Logger(label: "token-cost")
+        logger.logLevel = .error
+
+        let key = Curve25519.Signing.PrivateKey()
+        let kid = JWT.keyID(for: key.publicKey)
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims = AccessClaims(
+            sub: UUID().uuidString.lowercased(), sellerID: UUID().uuidString.lowercased(), role: "VIEWER", plan: "free",
+            iat: now, exp: now + 3600, jti: UUID().uuidString.lowercased())
+        let token = try JWT.sign(claims, kid: kid, key: key)
+        let keys = [kid: key.publicKey.rawRepresentation]
+        let verifier = TokenVerifier { keys }
+
+        // One verification, cached and not.
+        _ = try await verifier.verify(token)
+        let iterations = 200_000
+        let clock = ContinuousClock()
+        let cachedStart = clock.now
+        for _ in 0..<iterations { _ = try await verifier.verify(token) }
+        let cachedNanos = Self.nanos(clock.now - cachedStart) / Double(iterations)
+        let uncachedIterations = 2_000
+        let uncachedStart = clock.now
+        for _ in 0..<uncachedIterations { _ = try JWT.verify(token, keys: keys, now: now) }
+        let uncachedNanos = Self.nanos(clock.now - uncachedStart) / Double(uncachedIterations)
+
+        let files = TLSFiles(caPath: "\(directory)/ca.pem", certificatePath: "\(directory)/stats.pem", privateKeyPath: "\(directory)/stats.key")
+        let clientFiles = TLSFiles(caPath: "\(directory)/ca.pem", certificatePath: "\(directory)/edge.pem", privateKeyPath: "\(directory)/edge.key")
+        let policy = AccessPolicy([EchoService.echo: .role(.viewer)])
+        let plain = try await Self.server(files: files, interceptors: [], logger: logger)
+        let checked = try await Self.server(
+            files: files, interceptors: [AccessControlInterceptor(policy: policy, verifier: verifier), HandlerClaims(verifier: verifier)], logger: logger)
+
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await plain.run() }
+            group.addTask { try await checked.run() }
+            let tls = try RPCTLS.clientContext(clientFiles)
+            func client(_ server: RPCServer) -> RPCClient {
+                var configuration = RPCClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: server.localPort)], serverService: "stats")
+                configuration.defaultTimeout = .seconds(30)
+                return RPCClient(configuration: configuration, tls: tls)
+            }
+            let plainClient = client(plain)
+            let checkedClient = client(checked)
+            let metadata = ["authorization": "Bearer \(token)"]
+            var plainRates: [Double] = []
+            var checkedRates: [Double] = []
+            for round in 1...rounds {
+                plainRates.append(try await Self.load(plainClient, metadata: [:], seconds: seconds))
+                checkedRates.append(try await Self.load(checkedClient, metadata: metadata, seconds: seconds))
+                print("round \(round): plain \(Int(plainRates.last!)) calls/s, with token check \(Int(checkedRates.last!)) calls/s")
+            }
+            let plainQPS = plainRates.sorted()[(rounds - 1) / 2]
+            let checkedQPS = checkedRates.sorted()[(rounds - 1) / 2]
+            let cost = 1 - checkedQPS / plainQPS
+            print("cached verification: \(String(format: "%.2f", cachedNanos / 1000)) us; uncached (Ed25519): \(String(format: "%.1f", uncachedNanos / 1000)) us")
+            print("unary Echo 256 B, 64 in flight, median of \(rounds): plain \(Int(plainQPS)) calls/s, with the token check \(Int(checkedQPS)) calls/s")
+            print(String(format: "RESULT token_check_cost=%.4f plain_qps=%.0f checked_qps=%.0f cached_us=%.3f uncached_us=%.1f", cost, plainQPS, checkedQPS, cachedNanos / 1000, uncachedNanos / 1000))
+            await plainClient.close()
+            await checkedClient.close()
+            plain.beginGracefulShutdown()
+            checked.beginGracefulShutdown()
+        }
+    }
+
+    /// 64 callers for `seconds`; calls per second.
+    static func load(_ client: RPCClient, metadata: [String: String], seconds: Double) async throws -> Double {
+        var request = Pixecom_Testing_V1_EchoRequest()
+        request.payload = Data(repeating: 7, count: 256)
+        let frozen = request
+        // Warm-up.
+        for _ in 0..<200 { _ = try await client.unary(EchoService.echo, frozen, as: Pixecom_Testing_V1_EchoResponse.self, metadata: metadata) }
+        let clock = ContinuousClock()
+        let end = clock.now + .milliseconds(Int64(seconds * 1000))
+        let start = clock.now
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    var count = 0
+                    while clock.now < end {
+                        _ = try await client.unary(EchoService.echo, frozen, as: Pixecom_Testing_V1_EchoResponse.self, metadata: metadata)
+                        count += 1
+                    }
+                    return count
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        return Double(total) / (Self.nanos(clock.now - start) / 1e9)
+    }
+
+    static func server(files: TLSFiles, interceptors: [any RPCServerInterceptor], logger: Logger) async throws -> RPCServer {
+        var router = RPCRouter()
+        EchoService().register(on: &router)
+        var configuration = RPCServerConfiguration(host: "127.0.0.1", port: 0)
+        configuration.interceptors = interceptors
+        configuration.maxConcurrentCallsPerConnection = 256
+        return try await RPCServer.bind(configuration: configuration, tls: try RPCTLS.serverContext(files), router: router, logger: logger)
+    }
+
+    static func nanos(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1e9 + Double(duration.components.attoseconds) / 1e9
+    }
+}
+
+/// What a service handler does after the access check: read the caller's claims (a cache hit).
+struct HandlerClaims: RPCServerInterceptor {
+    let verifier: TokenVerifier
+
+    func intercept(context: ServerContext, next: (ServerContext) async throws -> RPCResponsePayload) async throws -> RPCResponsePayload {
+        _ = try await context.authenticate(with: self.verifier)
+        return try await next(context)
+    }
+}

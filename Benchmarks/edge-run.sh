@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# The edge and auth benchmarks, in one run on this machine:
+#   1. JSON GET through the edge and one RPC hop (GET /v1/campaigns/{id}: edge -> CampaignService
+#      -> PostgreSQL) against a bare Hummingbird 2 handler answering the same JSON bytes; both
+#      over HTTPS, both loaded with wrk -t2 -c64, 3 rounds alternating, median requests/s.
+#   2. Token-authenticated GETs (wrk -t1 -c4) idle, then while logins (wrk -t1 -c16 on
+#      POST /v1/auth/login) keep AuthService's password hashing saturated: p99 under load / idle.
+#   3. What checking an access token adds to a unary RPC (TokenCostBenchmark: 64 in flight,
+#      Echo 256 B, with and without the services' token check).
+#
+# Usage: Benchmarks/edge-run.sh [--write] [--quick]
+#   --write   also rewrite the edge part of docs/PERFORMANCE.md with the results
+#   --quick   short windows (a smoke test; numbers are rough)
+#
+# Builds the root package and Benchmarks/ in release mode (15+ minutes the first time on 2
+# cores), starts a private PostgreSQL and the five services from the release build on free ports,
+# installs wrk when missing (Debian), and needs no standard input. Works as root.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
+exec </dev/null
+
+write=0 duration=10 login_duration=14 rounds=3 token_seconds=4
+for argument in "$@"; do
+  case "$argument" in
+    --write) write=1 ;;
+    --quick) duration=3 login_duration=6 rounds=1 token_seconds=1 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $argument (see --help)" ;;
+  esac
+done
+
+ensure_packages wrk:wrk curl:curl jq:jq
+log "building the services in release mode (swift build -c release)"
+(cd "$root" && swift build -c release >&2) || die "the release build of the services failed"
+bin=$(cd "$root" && swift build -c release --show-bin-path)
+log "building the reference server and the token benchmark (Benchmarks/, release)"
+swift build -c release --package-path "$here" --product BareJSONServer >&2 || die "build of BareJSONServer failed"
+swift build -c release --package-path "$here" --product TokenCostBenchmark >&2 || die "build of TokenCostBenchmark failed"
+bench_bin=$(swift build -c release --package-path "$here" --show-bin-path)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pixecom-edge-bench.XXXXXX")
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  "$root/scripts/postgres.sh" stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$root/scripts/make-certs.sh" "$work/certs" >/dev/null 2>&1 || die "scripts/make-certs.sh failed"
+certs=$work/certs
+admin_url=$(PIXECOM_PG_FAST=1 "$root/scripts/postgres.sh" start "$work/pg" "$("$root/scripts/postgres.sh" free-port)") \
+  || die "could not start PostgreSQL"
+declare -A db=()
+while IFS='=' read -r key value; do db[$key]=$value; done \
+  < <("$root/scripts/postgres.sh" create-service-dbs "$admin_url" "")
+
+# start NAME EXECUTABLE VAR=VALUE...: runs a service with the common settings, waits for its ready file.
+start() {
+  local name=$1 executable=$2
+  shift 2
+  env -i PATH="$PATH" HOME="${HOME:-/root}" \
+    PIXECOM_MODE=development PIXECOM_LOG_LEVEL=error PIXECOM_RPC_HOST=127.0.0.1 PIXECOM_RPC_PORT=0 PIXECOM_ADMIN_PORT=0 \
+    PIXECOM_TLS_CA="$certs/ca.pem" PIXECOM_TLS_CERT="$certs/$name.pem" PIXECOM_TLS_KEY="$certs/$name.key" \
+    PIXECOM_READY_FILE="$work/$name.ready" "$@" "$bin/$executable" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 600); do
+    [ -s "$work/$name.ready" ] && jq -e . "$work/$name.ready" >/dev/null 2>&1 && return 0
+    kill -0 "${pids[-1]}" 2>/dev/null || { tail -20 "$work/$name.log" >&2; die "$name exited during start"; }
+    sleep 0.2
+  done
+  die "$name did not start"
+}
+rpc() { echo "127.0.0.1:$(jq -r .rpc_port "$work/$1.ready")"; }
+
+log "starting the services (release build)"
+start auth AuthService PIXECOM_DATABASE_URL="${db[auth_app]}" PIXECOM_DATABASE_OWNER_URL="${db[auth]}" \
+  PIXECOM_AUTH_TOKEN_HASH_KEY="$(random_hex 32)"
+start campaign CampaignService PIXECOM_DATABASE_URL="${db[campaign_app]}" PIXECOM_DATABASE_OWNER_URL="${db[campaign]}" \
+  PIXECOM_AUTH_ADDRESSES="$(rpc auth)"
+start stats StatsService PIXECOM_DATABASE_URL="${db[stats_app]}" PIXECOM_DATABASE_OWNER_URL="${db[stats]}" \
+  PIXECOM_AUTH_ADDRESSES="$(rpc auth)" PIXECOM_CAMPAIGN_ADDRESSES="$(rpc campaign)"
+start orders OrderService PIXECOM_DATABASE_URL="${db[orders_app]}" PIXECOM_DATABASE_OWNER_URL="${db[orders]}" \
+  PIXECOM_AUTH_ADDRESSES="$(rpc auth)" PIXECOM_STATS_ADDRESSES="$(rpc stats)"
+# Rate limits out of the way: this measures the path, not the limiter's refusals.
+start edge Edge PIXECOM_HTTP_HOST=127.0.0.1 PIXECOM_HTTP_PORT=0 \
+  PIXECOM_HTTP_TLS_CERT="$certs/edge-https.pem" PIXECOM_HTTP_TLS_KEY="$certs/edge-https.key" \
+  PIXECOM_AUTH_ADDRESSES="$(rpc auth)" PIXECOM_CAMPAIGN_ADDRESSES="$(rpc campaign)" \
+  PIXECOM_STATS_ADDRESSES="$(rpc stats)" PIXECOM_ORDERS_ADDRESSES="$(rpc orders)" \
+  PIXECOM_RATE_AUTH_PER_MINUTE=100000000 PIXECOM_RATE_AUTH_BURST=100000000 \
+  PIXECOM_RATE_SELLER_PER_MINUTE=600000000 PIXECOM_RATE_SELLER_BURST=100000000
+edge=https://localhost:$(jq -r .http_port "$work/edge.ready")
+api() { curl -sS --fail-with-body --cacert "$certs/ca.pem" "$@"; }
+
+log "a seller, an ad account and a campaign"
+email="bench-$(random_hex 4)@example.com" password="bench-$(random_hex 12)"
+api -H 'Content-Type: application/json' -d "{\"sellerName\":\"Bench\",\"email\":\"$email\",\"password\":\"$password\"}" "$edge/v1/auth/register" >/dev/null
+token=$(api -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" "$edge/v1/auth/login" | jq -r .accessToken)
+account=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"name":"Bench account","currency":"USD","timeZone":"UTC"}' "$edge/v1/ad-accounts" | jq -r .id)
+campaign=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d "{\"adAccountId\":\"$account\",\"name\":\"Bench campaign\",\"objective\":\"OUTCOME_SALES\",\"dailyBudget\":\"5000\"}" \
+  "$edge/v1/campaigns" | jq -r .id)
+path=/v1/campaigns/$campaign
+api -H "Authorization: Bearer $token" -o "$work/campaign.json" "$edge$path"
+log "the JSON under test ($(wc -c <"$work/campaign.json") bytes): $(cat "$work/campaign.json")"
+
+"$bench_bin/BareJSONServer" "$certs/edge-https.pem" "$certs/edge-https.key" "$work/campaign.json" "$work/bare.ready" \
+  >"$work/bare.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$work/bare.ready" ] && break; sleep 0.1; done
+bare=https://localhost:$(jq -r .http_port "$work/bare.ready")
+cmp -s <(api "$bare$path") "$work/campaign.json" || die "the bare server does not answer the same bytes"
+
+# wrk trusts no CA option: it does not verify certificates (both servers are local and ours).
+# wrk_run OUTPUT ARGS...: runs wrk, keeps its report.
+wrk_run() { local out=$1; shift; wrk "$@" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }; }
+rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+# p99 in microseconds from wrk --latency.
+p99() {
+  awk '$1 == "99%" { v=$2; u=v; gsub(/[0-9.]/, "", u); gsub(/[a-z]/, "", v);
+    f = (u == "us") ? 1 : (u == "ms") ? 1000 : (u == "s") ? 1000000 : 1; printf "%.0f\n", v * f }' "$1"
+}
+errors() { awk '/Non-2xx or 3xx responses:/ {print $5; found=1} END {if (!found) print 0}' "$1"; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+log "1. edge GET vs bare Hummingbird: wrk -t2 -c64 -d${duration}s, $rounds rounds"
+edge_rates=() bare_rates=()
+for round in $(seq 1 "$rounds"); do
+  wrk_run "$work/edge-$round.txt" -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$path"
+  wrk_run "$work/bare-$round.txt" -t2 -c64 -d"${duration}s" --latency "$bare$path"
+  [ "$(errors "$work/edge-$round.txt")" = 0 ] || die "edge answered non-2xx: $(cat "$work/edge-$round.txt")"
+  edge_rates+=("$(rps "$work/edge-$round.txt")") bare_rates+=("$(rps "$work/bare-$round.txt")")
+  log "   round $round: edge ${edge_rates[-1]} req/s (p99 $(p99 "$work/edge-$round.txt") us), bare ${bare_rates[-1]} req/s (p99 $(p99 "$work/bare-$round.txt") us)"
+done
+edge_rps=$(printf '%s\n' "${edge_rates[@]}" | median)
+bare_rps=$(printf '%s\n' "${bare_rates[@]}" | median)
+edge_ratio=$(awk -v a="$edge_rps" -v b="$bare_rps" 'BEGIN {printf "%.2f", a / b}')
+
+log "2. token-authenticated GET p99, idle and while logins saturate password hashing"
+wrk_run "$work/idle.txt" -t1 -c4 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$path"
+cat >"$work/login.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"email":"$email","password":"$password"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+wrk -t1 -c16 -d"${login_duration}s" -s "$work/login.lua" "$edge/v1/auth/login" >"$work/logins.txt" 2>&1 &
+login_pid=$!
+sleep 2
+wrk_run "$work/loaded.txt" -t1 -c4 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$path"
+wait "$login_pid" || true
+idle_p99=$(p99 "$work/idle.txt") loaded_p99=$(p99 "$work/loaded.txt")
+login_rps=$(rps "$work/logins.txt")
+p99_ratio=$(awk -v a="$loaded_p99" -v b="$idle_p99" 'BEGIN {printf "%.2f", a / b}')
+log "   idle p99 ${idle_p99} us, under logins ${loaded_p99} us (${p99_ratio}x); logins ${login_rps}/s"
+
+log "3. token check vs unary RPC (TokenCostBenchmark)"
+"$bench_bin/TokenCostBenchmark" "$certs" "$token_seconds" "$rounds" | tee "$work/token.txt" >&2
+result=$(grep '^RESULT' "$work/token.txt")
+value() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$result"; }
+token_cost=$(awk -v c="$(value token_check_cost)" 'BEGIN {printf "%.1f", c * 100}')
+
+verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge") ? (v >= t) : (v <= t); print ok ? "PASS" : "FAIL" }'; }
+table=$(cat <<TABLE
+| Target | Verdict | Measured |
+| :--- | :--- | :--- |
+| JSON GET through the edge + 1 RPC hop >= 0.6x a bare Hummingbird handler (wrk -t2 -c64) | $(verdict "$edge_ratio" 0.6 ge) | ${edge_ratio}x (${edge_rps} vs ${bare_rps} req/s, median of $rounds) |
+| token-authenticated p99 while logins saturate hashing <= 2x idle p99 (wrk -t1 -c4) | $(verdict "$p99_ratio" 2 le) | ${p99_ratio}x (${loaded_p99} us vs ${idle_p99} us; ${login_rps} logins/s) |
+| token verification <= 5% of a unary call (cached; Echo 256 B x 64) | $(verdict "$token_cost" 5 le) | ${token_cost}% ($(value plain_qps) vs $(value checked_qps) calls/s; a cached check $(value cached_us) us, an uncached one $(value uncached_us) us) |
+TABLE
+)
+printf '\n%s\n' "$table"
+
+if [ "$write" -eq 1 ]; then
+  doc=$root/docs/PERFORMANCE.md
+  revision=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+  section=$(cat <<SECTION
+<!-- BEGIN EDGE RESULTS: Benchmarks/edge-run.sh --write rewrites this part -->
+## Edge and auth
+
+Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) at revision \`$revision\` with \`Benchmarks/edge-run.sh --write\` on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)); wrk, the edge, the services, PostgreSQL and the reference all on this machine. The JSON under test: \`GET $path\` ($(wc -c <"$work/campaign.json") bytes).
+
+$table
+<!-- END EDGE RESULTS -->
+SECTION
+)
+  python3 - "$doc" "$section" <<'PY'
+import re, sys
+path, section = sys.argv[1], sys.argv[2]
+text = open(path).read()
+pattern = re.compile(r"<!-- BEGIN EDGE RESULTS.*?<!-- END EDGE RESULTS -->", re.S)
+text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
+open(path, "w").write(text)
+PY
+  log "wrote $doc"
+fi
