@@ -11,6 +11,7 @@
 # Usage: Benchmarks/edge-run.sh [--write] [--quick]
 #   --write   also rewrite the edge part of docs/PERFORMANCE.md with the results
 #   --quick   short windows (a smoke test; numbers are rough)
+#   --hold    after setting up, print the URLs and token and wait (for profiling) instead of measuring
 #
 # Builds the root package and Benchmarks/ in release mode (15+ minutes the first time on 2
 # cores), starts a private PostgreSQL and the five services from the release build on free ports,
@@ -22,12 +23,13 @@ root=$(cd "$here/.." && pwd)
 source "$root/scripts/lib.sh"
 exec </dev/null
 
-write=0 duration=10 login_duration=14 rounds=3 token_seconds=4
+write=0 hold=0 duration=10 login_duration=14 rounds=3 token_seconds=4
 for argument in "$@"; do
   case "$argument" in
     --write) write=1 ;;
     --quick) duration=3 login_duration=6 rounds=1 token_seconds=1 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --hold) hold=1 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $argument (see --help)" ;;
   esac
 done
@@ -91,8 +93,8 @@ start edge Edge PIXECOM_HTTP_HOST=127.0.0.1 PIXECOM_HTTP_PORT=0 \
   PIXECOM_HTTP_TLS_CERT="$certs/edge-https.pem" PIXECOM_HTTP_TLS_KEY="$certs/edge-https.key" \
   PIXECOM_AUTH_ADDRESSES="$(rpc auth)" PIXECOM_CAMPAIGN_ADDRESSES="$(rpc campaign)" \
   PIXECOM_STATS_ADDRESSES="$(rpc stats)" PIXECOM_ORDERS_ADDRESSES="$(rpc orders)" \
-  PIXECOM_RATE_AUTH_PER_MINUTE=100000000 PIXECOM_RATE_AUTH_BURST=100000000 \
-  PIXECOM_RATE_SELLER_PER_MINUTE=600000000 PIXECOM_RATE_SELLER_BURST=100000000
+  PIXECOM_RATE_AUTH_PER_MINUTE=1000000 PIXECOM_RATE_AUTH_BURST=1000000 \
+  PIXECOM_RATE_SELLER_PER_MINUTE=600000000 PIXECOM_RATE_SELLER_BURST=10000000
 edge=https://localhost:$(jq -r .http_port "$work/edge.ready")
 api() { curl -sS --fail-with-body --cacert "$certs/ca.pem" "$@"; }
 
@@ -115,6 +117,11 @@ pids+=($!)
 for _ in $(seq 1 100); do [ -s "$work/bare.ready" ] && break; sleep 0.1; done
 bare=https://localhost:$(jq -r .http_port "$work/bare.ready")
 cmp -s <(api "$bare$path") "$work/campaign.json" || die "the bare server does not answer the same bytes"
+if [ "$hold" -eq 1 ]; then
+  printf 'EDGE=%s\nBARE=%s\nPATH_UNDER_TEST=%s\nTOKEN=%s\nWORK=%s\n' "$edge" "$bare" "$path" "$token" "$work" | tee "${TMPDIR:-/tmp}/edge-bench-hold.env"
+  log "holding; stop with Ctrl-C or SIGTERM"
+  while true; do sleep 3600; done
+fi
 
 # wrk trusts no CA option: it does not verify certificates (both servers are local and ours).
 # wrk_run OUTPUT ARGS...: runs wrk, keeps its report.

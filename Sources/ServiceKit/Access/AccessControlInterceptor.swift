@@ -4,8 +4,8 @@ import RPCKit
 /// access token where one is needed, PERMISSION_DENIED when the token's role is too weak, the
 /// caller is not an allowed service, or the method has no rule.
 ///
-/// Handlers read the caller's seller from `context.authenticate(with:)` as before; the verifier
-/// caches verified tokens, so the second look costs a dictionary lookup.
+/// Handlers read the caller's seller from `context.authenticate(with:)` as before, which returns
+/// the claims verified here (`AccessClaims.verified`) without a second lookup.
 public struct AccessControlInterceptor: RPCServerInterceptor {
     let policy: AccessPolicy
     let verifier: TokenVerifier?
@@ -19,17 +19,19 @@ public struct AccessControlInterceptor: RPCServerInterceptor {
         context: ServerContext,
         next: (ServerContext) async throws -> RPCResponsePayload
     ) async throws -> RPCResponsePayload {
-        try await self.authorize(context)
-        return try await next(context)
+        guard let claims = try await self.authorize(context) else { return try await next(context) }
+        return try await AccessClaims.$verified.withValue(claims) { try await next(context) }
     }
 
-    /// Throws unless the call may proceed.
-    public func authorize(_ context: ServerContext) async throws {
+    /// Throws unless the call may proceed; the caller's claims when the rule asked for a token.
+    @discardableResult
+    public func authorize(_ context: ServerContext) async throws -> AccessClaims? {
         switch self.policy.rule(for: context.method) {
         case .anyone:
-            return
+            return nil
         case .services(let services):
             _ = try context.requirePeer(services)
+            return nil
         case .role(let required):
             guard let verifier = self.verifier else {
                 throw RPCError(.internal, "no token verifier configured for \(context.method)")
@@ -44,6 +46,7 @@ public struct AccessControlInterceptor: RPCServerInterceptor {
                     "role \(role.rawValue) may not call \(context.method); it needs \(required.rawValue) or higher"
                 )
             }
+            return claims
         case nil:
             throw RPCError(.permissionDenied, "method \(context.method) is not open to any caller")
         }

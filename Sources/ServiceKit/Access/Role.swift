@@ -10,6 +10,10 @@ public enum Role: String, CaseIterable, Comparable, Sendable, Codable {
     /// Parses a role as carried in tokens and requests (case-insensitive); nil when unknown.
     public init?(text: some StringProtocol) {
         guard text.utf8.count <= 16 else { return nil }
+        if let exact = Role(rawValue: String(text)) {
+            self = exact
+            return
+        }
         self.init(rawValue: text.uppercased())
     }
 

@@ -32,6 +32,20 @@ public final class TokenVerifier: Sendable {
         self.cacheLimit = cacheLimit
     }
 
+    /// The claims of an `authorization` header value `Bearer <token>`, cached under the whole
+    /// header so that a hit needs no copy of the token; nil when the header is not a bearer one.
+    public func verify(authorization header: String) async throws -> AccessClaims? {
+        let now = Int64(Date().timeIntervalSince1970)
+        if let cached = self.state.withLockedValue({ $0.verified[header] }), cached.exp > now {
+            return cached
+        }
+        let prefix = "Bearer "
+        guard header.hasPrefix(prefix) else { return nil }
+        let claims = try await self.verify(String(header.dropFirst(prefix.count)))
+        self.remember(claims, as: header, now: now)
+        return claims
+    }
+
     /// The verified claims, or `UNAUTHENTICATED` naming what was wrong.
     public func verify(_ token: String) async throws -> AccessClaims {
         let now = Int64(Date().timeIntervalSince1970)
@@ -44,16 +58,20 @@ public final class TokenVerifier: Sendable {
         }
         do {
             let claims = try JWT.verify(token, keys: keys, now: now)
-            self.state.withLockedValue { state in
-                if state.verified.count >= self.cacheLimit {
-                    state.verified = state.verified.filter { $0.value.exp > now }
-                    if state.verified.count >= self.cacheLimit { state.verified.removeAll() }
-                }
-                state.verified[token] = claims
-            }
+            self.remember(claims, as: token, now: now)
             return claims
         } catch {
             throw RPCError(.unauthenticated, "invalid access token: \(error)")
+        }
+    }
+
+    private func remember(_ claims: AccessClaims, as key: String, now: Int64) {
+        self.state.withLockedValue { state in
+            if state.verified.count >= self.cacheLimit {
+                state.verified = state.verified.filter { $0.value.exp > now }
+                if state.verified.count >= self.cacheLimit { state.verified.removeAll() }
+            }
+            state.verified[key] = claims
         }
     }
 
@@ -82,9 +100,20 @@ public final class TokenVerifier: Sendable {
     }
 }
 
+extension AccessClaims {
+    /// The claims `AccessControlInterceptor` verified for the call being served, so the handler
+    /// reads them without a second lookup.
+    @TaskLocal public static var verified: AccessClaims?
+}
+
 extension ServerContext {
-    /// The caller's verified claims from the `authorization: Bearer` metadata entry.
+    /// The caller's verified claims from the `authorization: Bearer` metadata entry (those the
+    /// access-control interceptor already verified for this call, when it did).
     public func authenticate(with verifier: TokenVerifier) async throws -> AccessClaims {
+        if let verified = AccessClaims.verified { return verified }
+        if let header = self.metadata["authorization"], let claims = try await verifier.verify(authorization: header) {
+            return claims
+        }
         guard let token = self.bearerToken else {
             throw RPCError(.unauthenticated, "missing access token (authorization: Bearer <token>)")
         }
