@@ -66,12 +66,13 @@ struct CClientTests {
         await server.stop()
     }
 
-    /// The client grants 2 messages and holds back its first WindowUpdate: the server's handler
-    /// must stop after 2 writes until credit comes, then finish the stream.
+    /// The client grants 2 messages and holds back its first WindowUpdate for 5 s (a margin for
+    /// a loaded machine, where the checks below may run late): the server's handler must stop
+    /// after 2 writes until credit comes, then finish the stream.
     @Test func serverWaitsForStreamCredit() async throws {
         _ = try await CClient.binary()  // built before the clock of the checks below starts
         let server = try await EchoServer(certificates: self.certificates)
-        async let run = CClient.run(self.connection(server) + ["--window", "2", "--hold-ms", "1500", "expand", "held", "6"])
+        async let run = CClient.run(self.connection(server) + ["--window", "2", "--hold-ms", "5000", "expand", "held", "6"])
         let started = try await server.wait { $0.streamed >= 2 }
         #expect(started.streamed == 2)
         try await Task.sleep(for: .milliseconds(500))
@@ -156,12 +157,13 @@ struct CClientTests {
         await server.stop()
     }
 
-    /// The server drains while a call is in flight: the C client lets the call finish, and
-    /// acknowledges the GoAway with its own.
+    /// The server drains while a call is in flight (a 3 s call, so that the drain starts inside
+    /// it even on a loaded machine): the C client lets the call finish, and acknowledges the
+    /// GoAway with its own.
     @Test func goAwayLetsTheOpenCallFinishAndIsAcknowledged() async throws {
         _ = try await CClient.binary()
         let server = try await EchoServer(certificates: self.certificates)
-        async let run = CClient.run(self.connection(server) + ["-v", "--deadline-ms", "10000", "sleep", "800000", "10000"])
+        async let run = CClient.run(self.connection(server) + ["-v", "--deadline-ms", "20000", "sleep", "3000000", "10000"])
         let started = try await server.wait { $0.calls == 1 }
         #expect(started.calls == 1)
         server.beginShutdown()
