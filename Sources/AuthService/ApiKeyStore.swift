@@ -8,7 +8,7 @@ import ServiceKit
 /// API keys: `pxk_<public id>_<secret>`, shown once, stored only as an HMAC of the whole key,
 /// scoped READ (acts as VIEWER) or FULL (acts as EDITOR), revocable, with their last use.
 struct ApiKeyStore: Sendable {
-    static let prefix = "pxk_"
+    static let prefix = ApiKeyFormat.prefix
 
     enum Scope: String, Sendable {
         case read = "READ"

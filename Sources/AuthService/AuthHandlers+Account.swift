@@ -50,10 +50,7 @@ extension AuthHandlers {
         }
         let keys = LoginThrottle.Keys(email: user.email, sourceAddress: actor.sourceAddress)
         try await self.throttle.check(keys, logger: context.logger)
-        let withinLimit = request.currentPassword.count <= AuthValidation.passwordLength.upperBound
-        let matches = try await self.hasher.verify(
-            withinLimit ? request.currentPassword : "", against: withinLimit ? PasswordHash(encoded: user.passwordHash) : nil)
-        guard matches, withinLimit else {
+        guard try await self.passwordMatches(request.currentPassword, PasswordHash(encoded: user.passwordHash)) else {
             try await self.loginFailed(keys, user: user, source: actor.sourceAddress, context: context)
             throw RPCError.invalidArgument(field: "current_password", "is not correct")
         }

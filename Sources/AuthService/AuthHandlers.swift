@@ -70,9 +70,8 @@ struct AuthHandlers: Sendable {
         try await self.throttle.check(keys, logger: context.logger)
         let user = try await self.accounts.user(email: email, logger: context.logger)
         let stored = user.flatMap { PasswordHash(encoded: $0.passwordHash) }
-        let withinLimit = request.password.count <= AuthValidation.passwordLength.upperBound
-        let matches = try await self.hasher.verify(withinLimit ? request.password : "", against: withinLimit ? stored : nil)
-        guard matches, withinLimit, let user, let stored else {
+        let matches = try await self.passwordMatches(request.password, stored)
+        guard matches, let user, let stored else {
             try await self.loginFailed(keys, user: user, source: source, context: context)
             throw RPCError(.unauthenticated, "email or password is not correct")
         }
@@ -93,6 +92,14 @@ struct AuthHandlers: Sendable {
         let refresh = try await self.issuer.refreshTokens.issue(for: user, logger: logger)
         logger.info("login.succeeded")
         return try self.issuer.pair(for: user, refresh: refresh)
+    }
+
+    /// Whether `candidate` is the password of `stored`. Over-long candidates and missing users
+    /// cost a hash against the decoy all the same, so the time says nothing about which it was.
+    func passwordMatches(_ candidate: String, _ stored: PasswordHash?) async throws -> Bool {
+        let withinLimit = candidate.count <= AuthValidation.passwordLength.upperBound
+        let matches = try await self.hasher.verify(withinLimit ? candidate : "", against: withinLimit ? stored : nil)
+        return matches && withinLimit
     }
 
     /// Counts a failed login and records it (and a lockout it starts) in the audit log.

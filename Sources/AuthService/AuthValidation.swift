@@ -47,49 +47,35 @@ enum AuthValidation {
 
     /// The fields of an invitation, all checked at once.
     static func invitation(_ request: Pixecom_Auth_V1_InviteMemberRequest) throws -> (email: String, role: Role) {
-        var violations: [RPCError.FieldViolation] = []
-        var email: String?
-        var role: Role?
-        do { email = try Self.email(request.email) } catch let error as RPCError { violations += error.fieldViolations }
-        do { role = try Self.role(request.role) } catch let error as RPCError { violations += error.fieldViolations }
-        guard let email, let role, violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        var violations = FieldViolations()
+        let email = try violations.check { try Self.email(request.email) }
+        let role = try violations.check { try Self.role(request.role) }
+        try violations.throwIfAny()
+        guard let email, let role else { throw RPCError.invalidArgument(violations.violations) }
         return (email, role)
     }
 
     /// The fields of a new API key, all checked at once.
     static func apiKey(_ request: Pixecom_Auth_V1_CreateApiKeyRequest) throws -> (name: String, scope: ApiKeyStore.Scope) {
-        var violations: [RPCError.FieldViolation] = []
-        var name: String?
-        do { name = try RequestValidation.text(request.name, field: "name", maxLength: 200) } catch let error as RPCError {
-            violations += error.fieldViolations
-        }
+        var violations = FieldViolations()
+        let name = try violations.check { try RequestValidation.text(request.name, field: "name", maxLength: 200) }
         let scope = ApiKeyStore.Scope(rawValue: request.scope.uppercased())
         if scope == nil {
-            violations.append(.init(field: "scope", description: request.scope.isEmpty ? "is required" : "must be READ or FULL"))
+            violations.add(field: "scope", request.scope.isEmpty ? "is required" : "must be READ or FULL")
         }
-        guard let name, let scope, violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        try violations.throwIfAny()
+        guard let name, let scope else { throw RPCError.invalidArgument(violations.violations) }
         return (name, scope)
     }
 
     /// The fields of a registration, all checked at once so the caller sees every problem.
     static func registration(_ request: Pixecom_Auth_V1_RegisterRequest) throws -> (sellerName: String, email: String, password: String) {
-        var violations: [RPCError.FieldViolation] = []
-        func check<T>(_ body: () throws -> T) -> T? {
-            do {
-                return try body()
-            } catch let error as RPCError {
-                violations.append(contentsOf: error.fieldViolations)
-                return nil
-            } catch {
-                return nil
-            }
-        }
-        let name = check { try RequestValidation.text(request.sellerName, field: "seller_name") }
-        let email = check { try Self.email(request.email) }
-        let password = check { try Self.password(request.password) }
-        guard let name, let email, let password, violations.isEmpty else {
-            throw RPCError.invalidArgument(violations)
-        }
+        var violations = FieldViolations()
+        let name = try violations.check { try RequestValidation.text(request.sellerName, field: "seller_name") }
+        let email = try violations.check { try Self.email(request.email) }
+        let password = try violations.check { try Self.password(request.password) }
+        try violations.throwIfAny()
+        guard let name, let email, let password else { throw RPCError.invalidArgument(violations.violations) }
         return (name, email, password)
     }
 }

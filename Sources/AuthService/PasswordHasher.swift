@@ -4,6 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
 import RPCKit
+import ServiceKit
 import ServiceLifecycle
 import _CryptoExtras
 
@@ -57,7 +58,7 @@ final class PasswordHasher: Service, Sendable {
         let derived = try await self.run {
             try Self.scrypt(password, salt: target.salt, parameters: target.parameters, length: target.hash.count)
         }
-        return stored != nil && Self.constantTimeEqual(derived, target.hash)
+        return stored != nil && ConstantTime.equal(derived, target.hash)
     }
 
     /// True when `stored` was made under other parameters than the current ones.
@@ -106,12 +107,5 @@ final class PasswordHasher: Service, Sendable {
             maxMemory: parameters.memoryBytes + 1024 * 1024
         )
         return key.withUnsafeBytes { Array($0) }
-    }
-
-    private static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 }

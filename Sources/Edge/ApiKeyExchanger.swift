@@ -28,7 +28,7 @@ final class ApiKeyExchanger: Sendable {
     /// token, or the header itself when it is not an API key.
     func authorization(for header: String, requestID: String) async throws -> String {
         let bearer = "Bearer "
-        guard header.hasPrefix(bearer + ApiKeyStoreFormat.prefix) else { return header }
+        guard header.hasPrefix(bearer + ApiKeyFormat.prefix) else { return header }
         let key = String(header.dropFirst(bearer.count))
         let digest = Data(SHA256.hash(data: Data(key.utf8)))
         let now = ContinuousClock.now
@@ -53,7 +53,3 @@ final class ApiKeyExchanger: Sendable {
     }
 }
 
-/// The shape of API keys as the edge recognises them.
-enum ApiKeyStoreFormat {
-    static let prefix = "pxk_"
-}

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import RPCKit
+import ServiceKit
 
 /// Verifies Stripe's webhook signatures: `Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=...]`,
 /// where each v1 is HMAC-SHA256 of `"<t>.<raw body>"` under an endpoint secret. Any v1 under any
@@ -44,7 +45,7 @@ struct StripeSignature: Sendable {
         let payload = Array("\(timestamp).".utf8) + body
         for secret in self.secrets {
             let mac = Array(HMAC<SHA256>.authenticationCode(for: payload, using: SymmetricKey(data: Array(secret.utf8))))
-            for signature in signatures where Self.constantTimeEqual(mac, signature) {
+            for signature in signatures where ConstantTime.equal(mac, signature) {
                 return
             }
         }
@@ -69,12 +70,5 @@ struct StripeSignature: Sendable {
             index = next
         }
         return bytes
-    }
-
-    private static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 }

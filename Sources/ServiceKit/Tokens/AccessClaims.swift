@@ -37,3 +37,9 @@ public struct AccessClaims: Codable, Sendable, Hashable {
         self.jti = jti
     }
 }
+
+/// The public shape of PixEcom's API keys, `pxk_<public id>_<secret>`: AuthService mints them,
+/// the edge recognises them in `Authorization: Bearer`.
+public enum ApiKeyFormat {
+    public static let prefix = "pxk_"
+}

@@ -1,22 +1,24 @@
 import RPCKit
 
 /// Collects every bad field of a request, so one INVALID_ARGUMENT names them all.
-struct FieldViolations {
+public struct FieldViolations: Sendable {
     /// Enough to fix a request; a 5000-row batch with one systematic mistake need not list 5000.
-    static let limit = 50
+    public static let limit = 50
 
-    private(set) var violations: [RPCError.FieldViolation] = []
+    public private(set) var violations: [RPCError.FieldViolation] = []
 
-    var isEmpty: Bool { self.violations.isEmpty }
+    public init() {}
 
-    mutating func add(field: String, _ problem: String) {
+    public var isEmpty: Bool { self.violations.isEmpty }
+
+    public mutating func add(field: String, _ problem: String) {
         guard self.violations.count < Self.limit else { return }
         self.violations.append(RPCError.FieldViolation(field: field, description: problem))
     }
 
     /// Runs one field check; an INVALID_ARGUMENT it throws is recorded and nil returned. Any other
     /// error propagates.
-    mutating func check<T>(_ parse: () throws -> T) throws -> T? {
+    public mutating func check<T>(_ parse: () throws -> T) throws -> T? {
         do {
             return try parse()
         } catch let error as RPCError where error.code == .invalidArgument {
@@ -28,7 +30,7 @@ struct FieldViolations {
     }
 
     /// Throws INVALID_ARGUMENT naming every recorded field, if any.
-    func throwIfAny() throws {
+    public func throwIfAny() throws {
         guard !self.violations.isEmpty else { return }
         throw RPCError.invalidArgument(self.violations)
     }
