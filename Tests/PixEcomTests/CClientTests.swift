@@ -66,18 +66,23 @@ struct CClientTests {
         await server.stop()
     }
 
-    /// The client grants 2 messages and holds back its first WindowUpdate for 5 s (a margin for
-    /// a loaded machine, where the checks below may run late): the server's handler must stop
-    /// after 2 writes until credit comes, then finish the stream.
+    /// The client grants 2 messages and holds back its first WindowUpdate until the test creates
+    /// a release file, after its check: the server's handler must stop after 2 writes until credit
+    /// comes, then finish the stream. (A fixed hold raced the check on a loaded machine.)
     @Test func serverWaitsForStreamCredit() async throws {
-        _ = try await CClient.binary()  // built before the clock of the checks below starts
         let server = try await EchoServer(certificates: self.certificates)
-        async let run = CClient.run(self.connection(server) + ["--window", "2", "--hold-ms", "5000", "expand", "held", "6"])
+        let release = FileManager.default.temporaryDirectory
+            .appendingPathComponent("pixrpc-release-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: release) }
+        async let run = CClient.run(
+            self.connection(server) + ["--window", "2", "--hold-until", release, "expand", "held", "6"]
+        )
         let started = try await server.wait { $0.streamed >= 2 }
         #expect(started.streamed == 2)
         try await Task.sleep(for: .milliseconds(500))
         let held = server.observed.withLockedValue { $0.streamed }
         #expect(held == 2, "the handler wrote beyond the window while the client held its credit")
+        #expect(FileManager.default.createFile(atPath: release, contents: Data()))
         let output = try await run
         #expect(output.status == 0, "\(output)")
         #expect(output.stdout == (0..<6).map { "message \($0): held\n" }.joined() + "status: OK (0)\n", "\(output)")
@@ -135,7 +140,8 @@ struct CClientTests {
         let elapsed = output.stderr.split(separator: "\n")
             .first { $0.hasPrefix("elapsed-us: ") }
             .flatMap { Int($0.dropFirst("elapsed-us: ".count)) }
-        #expect(elapsed.map { $0 >= 50_000 && $0 < 1_000_000 } == true, "the deadline should end the call promptly: \(output)")
+        // Under 2 s: the server ended the call, before the client's own grace (2 s) ran out.
+        #expect(elapsed.map { $0 >= 50_000 && $0 < 2_000_000 } == true, "the deadline should end the call promptly: \(output)")
         let observed = try await server.wait { $0.cancelled == 1 }
         #expect(observed.cancelled == 1, "the server's Sleep handler should see the deadline as cancellation")
         if let remaining = observed.lastRemaining {
@@ -176,14 +182,15 @@ struct CClientTests {
         await server.stop()
     }
 
-    /// A server that pings after 100 ms of silence and gives up 300 ms later: the client answers
-    /// each Ping with a Pong, so a 1.5 s call survives.
+    /// A server that pings after 100 ms of silence and gives up 1 s later: the client answers
+    /// each Ping with a Pong, so a 2.5 s call survives. (The 1 s leaves room for a client process
+    /// starved by a loaded machine; without Pongs the connection still dies 1.1 s in.)
     @Test func pingsAreAnsweredWithPongs() async throws {
         let server = try await EchoServer(certificates: self.certificates) { configuration in
             configuration.keepaliveInterval = .milliseconds(100)
-            configuration.keepaliveTimeout = .milliseconds(300)
+            configuration.keepaliveTimeout = .milliseconds(1000)
         }
-        let output = try await CClient.run(self.connection(server) + ["-v", "sleep", "1500000", "10000"])
+        let output = try await CClient.run(self.connection(server) + ["-v", "sleep", "2500000", "10000"])
         #expect(output.status == 0, "\(output)")
         #expect(output.stdout == "payload: \nstatus: OK (0)\n", "\(output)")
         #expect(output.stderr.contains("<- call 0 ping"), "\(output)")

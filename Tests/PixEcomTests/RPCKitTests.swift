@@ -74,7 +74,8 @@ struct RPCKitTests {
         let elapsed = clock.now - start
         #expect(error?.code == .deadlineExceeded)
         #expect(elapsed >= .milliseconds(50))
-        #expect(elapsed < .milliseconds(1000), "the deadline should end the call promptly, took \(elapsed)")
+        // Far below the handler's 30 s, with room for a machine loaded by parallel suites.
+        #expect(elapsed < .seconds(5), "the deadline should end the call promptly, took \(elapsed)")
         // The server stops the handler too (if the call reached it before its deadline: on a
         // machine loaded enough, the client may give up before it even sent the call).
         let observed = try await server.wait { $0.cancelled == $0.calls - 1 }

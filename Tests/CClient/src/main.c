@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pixecom/testing/v1/echo.pb-c.h"
 #include "pixrpc.h"
@@ -49,6 +50,9 @@ typedef struct {
     /* expand: pause before the first WindowUpdate: with its credit used up the server must wait,
      * and a server ignoring credit is caught sending beyond the window. */
     uint32_t hold_ms;
+    /* expand: with --hold-until, the first WindowUpdate waits until this file exists (hold_ms,
+     * default 60 s, is then the longest wait): the caller decides when the credit comes. */
+    const char *hold_until;
     /* How long after a call's deadline to wait for the server's answer (DEADLINE_EXCEEDED at the
      * latest) before giving up on the client side. */
     uint32_t grace_ms;
@@ -243,6 +247,19 @@ static void sleep_ms(uint32_t milliseconds) {
     }
 }
 
+/* The pause before expand's first WindowUpdate: --hold-ms, or until the --hold-until file exists
+ * (at most --hold-ms, default 60 s). */
+static void hold_credit(const config *cfg) {
+    if (cfg->hold_until == NULL) {
+        sleep_ms(cfg->hold_ms);
+        return;
+    }
+    uint32_t limit = cfg->hold_ms > 0 ? cfg->hold_ms : 60000;
+    for (uint32_t waited = 0; waited < limit && access(cfg->hold_until, F_OK) != 0; waited += 5) {
+        sleep_ms(5);
+    }
+}
+
 /* ---- Scenarios -------------------------------------------------------------------------------- */
 
 /* echo TEXT...: one unary Echo call per text, on one connection. */
@@ -325,8 +342,8 @@ static int scenario_expand(pixrpc_conn *conn, const config *cfg, char *text, uin
         pixecom__testing__v1__echo_response__free_unpacked(message, NULL);
         unreturned++;
         if (unreturned >= batch) {
-            if (cfg->hold_ms > 0 && !held) {
-                sleep_ms(cfg->hold_ms);
+            if (!held) {
+                hold_credit(cfg);
                 held = true;
             }
             if (pixrpc_send_window_update(conn, call_id, unreturned) != PIXRPC_OK) {
@@ -411,6 +428,8 @@ static void usage(FILE *out) {
             "  --window N             expand: initial window (default 2; 0 = protocol default 16)\n"
             "  --interval-micros N    expand: pause between the server's messages (default 0)\n"
             "  --hold-ms N            expand: wait N ms before the first window update (default 0)\n"
+            "  --hold-until FILE      expand: wait until FILE exists before the first window update\n"
+            "                         (at most --hold-ms, default 60000)\n"
             "  --grace-ms N           wait for the server's answer this long after a call's deadline\n"
             "                         (default 1000)\n"
             "  -v, --verbose          log frames and TLS details on standard error\n"
@@ -487,6 +506,7 @@ enum {
     OPT_WINDOW,
     OPT_INTERVAL,
     OPT_HOLD,
+    OPT_HOLD_UNTIL,
     OPT_GRACE,
     OPT_DEADLINE,
 };
@@ -505,6 +525,7 @@ int main(int argc, char **argv) {
         {"window", required_argument, NULL, OPT_WINDOW},
         {"interval-micros", required_argument, NULL, OPT_INTERVAL},
         {"hold-ms", required_argument, NULL, OPT_HOLD},
+        {"hold-until", required_argument, NULL, OPT_HOLD_UNTIL},
         {"grace-ms", required_argument, NULL, OPT_GRACE},
         {"deadline-ms", required_argument, NULL, OPT_DEADLINE},
         {"verbose", no_argument, NULL, 'v'},
@@ -574,6 +595,12 @@ int main(int argc, char **argv) {
             if (!parse_u32(optarg, &cfg.hold_ms) || cfg.hold_ms > 600000) {
                 return usage_error("--hold-ms must be 0 to 600000, got '%s'", optarg);
             }
+            break;
+        case OPT_HOLD_UNTIL:
+            if (optarg[0] == '\0') {
+                return usage_error("--hold-until needs a file path%s", "");
+            }
+            cfg.hold_until = optarg;
             break;
         case OPT_GRACE:
             if (!parse_u32(optarg, &cfg.grace_ms) || cfg.grace_ms > 600000) {
