@@ -9,6 +9,9 @@ extension AuthHandlers {
         router.unary(AuthMethods.changePassword, Pixecom_Auth_V1_ChangePasswordRequest.self) { request, context in
             try await self.changePassword(request, context)
         }
+        router.unary(AuthMethods.getCaller, Pixecom_Auth_V1_GetCallerRequest.self) { _, context in
+            try await Self.caller(context.authenticate(with: self.verifier))
+        }
         router.unary(AuthMethods.listSessions, Pixecom_Auth_V1_ListSessionsRequest.self) { _, context in
             let actor = try await self.actor(context)
             var response = Pixecom_Auth_V1_ListSessionsResponse()
@@ -30,6 +33,21 @@ extension AuthHandlers {
             }
             return Pixecom_Auth_V1_RevokeSessionResponse()
         }
+    }
+
+    /// The caller as their verified access token says, with their plan's limits.
+    static func caller(_ claims: AccessClaims) -> Pixecom_Auth_V1_Caller {
+        let limits = PlanLimits.of(plan: claims.plan)
+        var caller = Pixecom_Auth_V1_Caller()
+        caller.userID = claims.sub
+        caller.sellerID = claims.sellerID
+        caller.role = claims.role
+        caller.plan = claims.plan
+        caller.limits.adAccounts = Int32(clamping: limits.adAccounts)
+        caller.limits.campaigns = Int32(clamping: limits.campaigns)
+        caller.limits.members = Int32(clamping: limits.members)
+        caller.tokenExpiresAt = RequestValidation.timestamp(Date(timeIntervalSince1970: TimeInterval(claims.exp)))
+        return caller
     }
 
     /// Checks the current password (a wrong one counts as a failed login), stores the new one,

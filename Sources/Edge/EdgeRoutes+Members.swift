@@ -47,6 +47,12 @@ extension EdgeRoutes {
                 auth, AuthMethods.changePassword, change, as: Pixecom_Auth_V1_TokenPair.self, http: request, context: context)
             return try Self.tokenResponse(pair, forwarder: forwarder)
         }
+        router.get("/v1/account") { request, context in
+            let reply = try await forwarder.call(
+                auth, AuthMethods.getCaller, Pixecom_Auth_V1_GetCallerRequest(), as: Pixecom_Auth_V1_Caller.self,
+                http: request, context: context)
+            return try forwarder.json(reply)
+        }
         router.get("/v1/account/sessions") { request, context in
             let reply = try await forwarder.call(
                 auth, AuthMethods.listSessions, Pixecom_Auth_V1_ListSessionsRequest(), as: Pixecom_Auth_V1_ListSessionsResponse.self,

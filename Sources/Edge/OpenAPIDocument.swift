@@ -67,6 +67,8 @@ enum OpenAPIDocument {
                   response: "pixecom.auth.v1.RemoveMemberResponse"),
             .init(method: "post", path: "/v1/account/password", summary: "Change one's password; other sessions end", tag: "account",
                   body: "pixecom.auth.v1.ChangePasswordRequest", response: "pixecom.auth.v1.TokenPair"),
+            .init(method: "get", path: "/v1/account", summary: "Who the caller is: user, seller, role, plan and its limits", tag: "account",
+                  response: "pixecom.auth.v1.Caller"),
             .init(method: "get", path: "/v1/account/sessions", summary: "One's live sessions", tag: "account",
                   response: "pixecom.auth.v1.ListSessionsResponse"),
             .init(method: "delete", path: "/v1/account/sessions/{id}", summary: "End one of one's sessions", tag: "account",

@@ -386,6 +386,23 @@ struct AccessControlTests {
             #expect(promoted.status == 200, "\(promoted.text)")
             #expect(JSONValues.string(promoted.json["role"]) == "ADMIN")
 
+            // Who am I: each caller sees their own token's user, seller, role and plan limits.
+            let ownerCaller = try await edge.send(.GET, "/v1/account", token: owner.token)
+            #expect(ownerCaller.status == 200, "\(ownerCaller.text)")
+            #expect(JSONValues.string(ownerCaller.json["sellerId"]) == owner.sellerID)
+            #expect(JSONValues.string(ownerCaller.json["userId"]) == JSONValues.string(owner.loginReply.json["userId"]))
+            #expect(JSONValues.string(ownerCaller.json["role"]) == "OWNER")
+            #expect(JSONValues.string(ownerCaller.json["plan"]) == "free")
+            let limits = ownerCaller.json["limits"] as? [String: Any]
+            #expect(limits?["adAccounts"] as? Int == 1 && limits?["campaigns"] as? Int == 10 && limits?["members"] as? Int == 3, "\(ownerCaller.text)")
+            let expiry = try Date(JSONValues.string(ownerCaller.json["tokenExpiresAt"]), strategy: .iso8601)
+            #expect(expiry > Date() && expiry < Date().addingTimeInterval(16 * 60), "an access token lives 15 minutes: \(expiry)")
+            let memberCaller = try await edge.send(.GET, "/v1/account", token: memberToken)
+            #expect(JSONValues.string(memberCaller.json["userId"]) == member)
+            #expect(JSONValues.string(memberCaller.json["sellerId"]) == owner.sellerID)
+            #expect(JSONValues.string(memberCaller.json["role"]) == "EDITOR", "the role the member's token was issued with")
+            #expect(try await edge.send(.GET, "/v1/account").status == 401)
+
             let sessions = try await edge.send(.GET, "/v1/account/sessions", token: owner.token)
             #expect((sessions.json["sessions"] as? [Any])?.count == 1)
             let audit = try await edge.send(.GET, "/v1/audit-events?pageSize=2", token: owner.token)

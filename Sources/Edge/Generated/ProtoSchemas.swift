@@ -88,6 +88,30 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.auth.v1.Caller": {
+  "additionalProperties": false,
+  "properties": {
+   "limits": {
+    "$ref": "#/components/schemas/pixecom.auth.v1.PlanQuota"
+   },
+   "plan": {
+    "type": "string"
+   },
+   "role": {
+    "type": "string"
+   },
+   "sellerId": {
+    "type": "string"
+   },
+   "tokenExpiresAt": {
+    "type": "string"
+   },
+   "userId": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.auth.v1.ChangeMemberRoleRequest": {
   "additionalProperties": false,
   "properties": {
@@ -143,6 +167,11 @@ enum ProtoSchemas {
     "type": "string"
    }
   },
+  "type": "object"
+ },
+ "pixecom.auth.v1.GetCallerRequest": {
+  "additionalProperties": false,
+  "properties": {},
   "type": "object"
  },
  "pixecom.auth.v1.GetPublicKeysRequest": {
@@ -304,6 +333,24 @@ enum ProtoSchemas {
    },
    "userId": {
     "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.auth.v1.PlanQuota": {
+  "additionalProperties": false,
+  "properties": {
+   "adAccounts": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "campaigns": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "members": {
+    "format": "int32",
+    "type": "integer"
    }
   },
   "type": "object"

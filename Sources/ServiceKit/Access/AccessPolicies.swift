@@ -20,6 +20,7 @@ extension AccessPolicy {
         AuthMethods.removeMember: .role(.admin),
         // One's own account.
         AuthMethods.changePassword: .role(.viewer),
+        AuthMethods.getCaller: .role(.viewer),
         AuthMethods.listSessions: .role(.viewer),
         AuthMethods.revokeSession: .role(.viewer),
         AuthMethods.listAuditEvents: .role(.admin),

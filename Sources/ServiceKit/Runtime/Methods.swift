@@ -11,6 +11,7 @@ public enum AuthMethods {
     public static let changeMemberRole = "pixecom.auth.v1.AuthService/ChangeMemberRole"
     public static let removeMember = "pixecom.auth.v1.AuthService/RemoveMember"
     public static let changePassword = "pixecom.auth.v1.AuthService/ChangePassword"
+    public static let getCaller = "pixecom.auth.v1.AuthService/GetCaller"
     public static let listSessions = "pixecom.auth.v1.AuthService/ListSessions"
     public static let revokeSession = "pixecom.auth.v1.AuthService/RevokeSession"
     public static let listAuditEvents = "pixecom.auth.v1.AuthService/ListAuditEvents"
@@ -62,7 +63,7 @@ public enum OrderMethods {
 /// `idempotent: true` for such calls.
 public enum IdempotentMethods {
     public static let all: Set<String> = [
-        AuthMethods.getPublicKeys, AuthMethods.listMembers, AuthMethods.listSessions, AuthMethods.listAuditEvents,
+        AuthMethods.getPublicKeys, AuthMethods.listMembers, AuthMethods.getCaller, AuthMethods.listSessions, AuthMethods.listAuditEvents,
         CampaignMethods.getAdAccount, CampaignMethods.listAdAccounts,
         CampaignMethods.getCampaign, CampaignMethods.listCampaigns, CampaignMethods.updateCampaign,
         CampaignMethods.getAdSet, CampaignMethods.listAdSets, CampaignMethods.updateAdSet,
