@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The edge and auth benchmarks, in one run on this machine:
-#   1. JSON GET through the edge and one RPC hop (GET /v1/campaigns/{id}: edge -> CampaignService
-#      -> PostgreSQL) against a bare Hummingbird 2 handler answering the same JSON bytes; both
-#      over HTTPS, both loaded with wrk -t2 -c64, 3 rounds alternating, median requests/s.
-#   2. Token-authenticated GETs (wrk -t1 -c4) idle, then while logins (wrk -t1 -c16 on
+#   1. JSON GET through the edge and one RPC hop (GET /v1/account: edge -> AuthService, answered
+#      from the verified token) against a bare Hummingbird 2 handler answering the same JSON
+#      bytes; both over HTTPS, both loaded with wrk -t2 -c64, 3 rounds alternating, median
+#      requests/s. Then the same for GET /v1/campaigns/{id} (edge -> CampaignService ->
+#      PostgreSQL), reported as context.
+#   2. Token-authenticated GET /v1/campaigns/{id} (wrk -t1 -c4) idle, then while logins (wrk -t1 -c16 on
 #      POST /v1/auth/login) keep AuthService's password hashing saturated: p99 under load / idle.
-#   3. What checking an access token adds to a unary RPC (TokenCostBenchmark: 64 in flight,
+#   3. What checking an access token adds to a unary RPC (TokenCostBenchmark: the check timed
+#      alone against a call's CPU time, and the calls/s with and without it; 64 in flight,
 #      Echo 256 B, with and without the services' token check).
 #
 # Usage: Benchmarks/edge-run.sh [--write] [--quick]
@@ -29,7 +32,7 @@ for argument in "$@"; do
     --write) write=1 ;;
     --quick) duration=3 login_duration=6 rounds=1 token_seconds=1 ;;
     --hold) hold=1 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $argument (see --help)" ;;
   esac
 done
@@ -107,22 +110,27 @@ account=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/js
 campaign=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
   -d "{\"adAccountId\":\"$account\",\"name\":\"Bench campaign\",\"objective\":\"OUTCOME_SALES\",\"dailyBudget\":\"5000\"}" \
   "$edge/v1/campaigns" | jq -r .id)
-path=/v1/campaigns/$campaign
-api -H "Authorization: Bearer $token" -o "$work/campaign.json" "$edge$path"
-log "the JSON under test ($(wc -c <"$work/campaign.json") bytes): $(cat "$work/campaign.json")"
-
-"$bench_bin/BareJSONServer" "$certs/edge-https.pem" "$certs/edge-https.key" "$work/campaign.json" "$work/bare.ready" \
-  >"$work/bare.log" 2>&1 &
+# The target's GET: /v1/account, answered by AuthService from the verified token, so the run
+# measures the edge and the RPC hop. The context's GET: /v1/campaigns/{id}, a row from PostgreSQL.
+path=/v1/account
+db_path=/v1/campaigns/$campaign
+api -H "Authorization: Bearer $token" -o "$work/account.json" "$edge$path"
+api -H "Authorization: Bearer $token" -o "$work/campaign.json" "$edge$db_path"
+log "the JSON under test ($(wc -c <"$work/account.json") bytes): $(cat "$work/account.json")"
+log "the database-backed JSON ($(wc -c <"$work/campaign.json") bytes): $(cat "$work/campaign.json")"
+"$bench_bin/BareJSONServer" "$certs/edge-https.pem" "$certs/edge-https.key" "$work/bare.ready" \
+  "$path=$work/account.json" "/v1/campaigns/:id=$work/campaign.json" >"$work/bare.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$work/bare.ready" ] && break; sleep 0.1; done
 bare=https://localhost:$(jq -r .http_port "$work/bare.ready")
-cmp -s <(api "$bare$path") "$work/campaign.json" || die "the bare server does not answer the same bytes"
+cmp -s <(api "$bare$path") "$work/account.json" || die "the bare server does not answer the same bytes for $path"
+cmp -s <(api "$bare$db_path") "$work/campaign.json" || die "the bare server does not answer the same bytes for $db_path"
 if [ "$hold" -eq 1 ]; then
-  printf 'EDGE=%s\nBARE=%s\nPATH_UNDER_TEST=%s\nTOKEN=%s\nWORK=%s\n' "$edge" "$bare" "$path" "$token" "$work" | tee "${TMPDIR:-/tmp}/edge-bench-hold.env"
+  printf 'EDGE=%s\nBARE=%s\nPATH_UNDER_TEST=%s\nDB_PATH=%s\nTOKEN=%s\nWORK=%s\n' "$edge" "$bare" "$path" "$db_path" "$token" "$work" \
+    | tee "${TMPDIR:-/tmp}/edge-bench-hold.env"
   log "holding; stop with Ctrl-C or SIGTERM"
   while true; do sleep 3600; done
 fi
-
 # wrk trusts no CA option: it does not verify certificates (both servers are local and ours).
 # wrk_run OUTPUT ARGS...: runs wrk, keeps its report.
 wrk_run() { local out=$1; shift; wrk "$@" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }; }
@@ -134,22 +142,29 @@ p99() {
 }
 errors() { awk '/Non-2xx or 3xx responses:/ {print $5; found=1} END {if (!found) print 0}' "$1"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-log "1. edge GET vs bare Hummingbird: wrk -t2 -c64 -d${duration}s, $rounds rounds"
-edge_rates=() bare_rates=()
-for round in $(seq 1 "$rounds"); do
-  wrk_run "$work/edge-$round.txt" -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$path"
-  wrk_run "$work/bare-$round.txt" -t2 -c64 -d"${duration}s" --latency "$bare$path"
-  [ "$(errors "$work/edge-$round.txt")" = 0 ] || die "edge answered non-2xx: $(cat "$work/edge-$round.txt")"
-  edge_rates+=("$(rps "$work/edge-$round.txt")") bare_rates+=("$(rps "$work/bare-$round.txt")")
-  log "   round $round: edge ${edge_rates[-1]} req/s (p99 $(p99 "$work/edge-$round.txt") us), bare ${bare_rates[-1]} req/s (p99 $(p99 "$work/bare-$round.txt") us)"
-done
-edge_rps=$(printf '%s\n' "${edge_rates[@]}" | median)
-bare_rps=$(printf '%s\n' "${bare_rates[@]}" | median)
-edge_ratio=$(awk -v a="$edge_rps" -v b="$bare_rps" 'BEGIN {printf "%.2f", a / b}')
+# compare NAME PATH: the edge and the bare server on PATH, $rounds rounds alternating; sets
+# NAME_edge, NAME_bare (median req/s) and NAME_ratio.
+compare() {
+  local name=$1 target=$2 round edge_rates=() bare_rates=()
+  for round in $(seq 1 "$rounds"); do
+    wrk_run "$work/$name-edge-$round.txt" -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$target"
+    wrk_run "$work/$name-bare-$round.txt" -t2 -c64 -d"${duration}s" --latency "$bare$target"
+    [ "$(errors "$work/$name-edge-$round.txt")" = 0 ] || die "edge answered non-2xx: $(cat "$work/$name-edge-$round.txt")"
+    edge_rates+=("$(rps "$work/$name-edge-$round.txt")") bare_rates+=("$(rps "$work/$name-bare-$round.txt")")
+    log "   round $round: edge ${edge_rates[-1]} req/s (p99 $(p99 "$work/$name-edge-$round.txt") us), bare ${bare_rates[-1]} req/s (p99 $(p99 "$work/$name-bare-$round.txt") us)"
+  done
+  printf -v "${name}_edge" '%s' "$(printf '%s\n' "${edge_rates[@]}" | median)"
+  printf -v "${name}_bare" '%s' "$(printf '%s\n' "${bare_rates[@]}" | median)"
+  local e=${name}_edge b=${name}_bare
+  printf -v "${name}_ratio" '%s' "$(awk -v a="${!e}" -v b="${!b}" 'BEGIN {printf "%.2f", a / b}')"
+}
+log "1. edge GET $path vs bare Hummingbird: wrk -t2 -c64 -d${duration}s, $rounds rounds"
+compare hop "$path"
+log "1b. edge GET $db_path (PostgreSQL) vs bare Hummingbird: wrk -t2 -c64 -d${duration}s, $rounds rounds"
+compare db "$db_path"
 
 log "2. token-authenticated GET p99, idle and while logins saturate password hashing"
-wrk_run "$work/idle.txt" -t1 -c4 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$path"
+wrk_run "$work/idle.txt" -t1 -c4 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$db_path"
 cat >"$work/login.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"email":"$email","password":"$password"}'
@@ -158,7 +173,7 @@ LUA
 wrk -t1 -c16 -d"${login_duration}s" -s "$work/login.lua" "$edge/v1/auth/login" >"$work/logins.txt" 2>&1 &
 login_pid=$!
 sleep 2
-wrk_run "$work/loaded.txt" -t1 -c4 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$path"
+wrk_run "$work/loaded.txt" -t1 -c4 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$db_path"
 wait "$login_pid" || true
 idle_p99=$(p99 "$work/idle.txt") loaded_p99=$(p99 "$work/loaded.txt")
 login_rps=$(rps "$work/logins.txt")
@@ -169,15 +184,18 @@ log "3. token check vs unary RPC (TokenCostBenchmark)"
 "$bench_bin/TokenCostBenchmark" "$certs" "$token_seconds" "$rounds" | tee "$work/token.txt" >&2
 result=$(grep '^RESULT' "$work/token.txt")
 value() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$result"; }
+check_share=$(awk -v c="$(value check_share)" 'BEGIN {printf "%.1f", c * 100}')
 token_cost=$(awk -v c="$(value token_check_cost)" 'BEGIN {printf "%.1f", c * 100}')
 
 verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge") ? (v >= t) : (v <= t); print ok ? "PASS" : "FAIL" }'; }
 table=$(cat <<TABLE
 | Target | Verdict | Measured |
 | :--- | :--- | :--- |
-| JSON GET through the edge + 1 RPC hop >= 0.6x a bare Hummingbird handler (wrk -t2 -c64) | $(verdict "$edge_ratio" 0.6 ge) | ${edge_ratio}x (${edge_rps} vs ${bare_rps} req/s, median of $rounds) |
+| JSON GET through the edge + 1 RPC hop >= 0.6x a bare Hummingbird handler (wrk -t2 -c64; \`GET $path\`) | $(verdict "$hop_ratio" 0.6 ge) | ${hop_ratio}x (${hop_edge} vs ${hop_bare} req/s, median of $rounds) |
+| (context, no target) the same with a PostgreSQL read behind the hop (\`GET /v1/campaigns/{id}\`) | - | ${db_ratio}x (${db_edge} vs ${db_bare} req/s, median of $rounds) |
 | token-authenticated p99 while logins saturate hashing <= 2x idle p99 (wrk -t1 -c4) | $(verdict "$p99_ratio" 2 le) | ${p99_ratio}x (${loaded_p99} us vs ${idle_p99} us; ${login_rps} logins/s) |
-| token verification <= 5% of a unary call (cached; Echo 256 B x 64) | $(verdict "$token_cost" 5 le) | ${token_cost}% ($(value plain_qps) vs $(value checked_qps) calls/s; a cached check $(value cached_us) us, an uncached one $(value uncached_us) us) |
+| token verification <= 5% of a unary call (cached; Echo 256 B x 64): the access check's CPU / a call's CPU | $(verdict "$check_share" 5 le) | ${check_share}% ($(value check_us) us of $(value call_cpu_us) us; a cached verification alone $(value cached_us) us, an uncached one $(value uncached_us) us) |
+| the same as throughput: calls/s lost with the check | $(verdict "$token_cost" 5 le) | ${token_cost}% ($(value plain_qps) vs $(value checked_qps) calls/s) |
 TABLE
 )
 printf '\n%s\n' "$table"
@@ -189,7 +207,7 @@ if [ "$write" -eq 1 ]; then
 <!-- BEGIN EDGE RESULTS: Benchmarks/edge-run.sh --write rewrites this part -->
 ## Edge and auth
 
-Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) at revision \`$revision\` with \`Benchmarks/edge-run.sh --write\` on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)); wrk, the edge, the services, PostgreSQL and the reference all on this machine. The JSON under test: \`GET $path\` ($(wc -c <"$work/campaign.json") bytes).
+Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) at revision \`$revision\` with \`Benchmarks/edge-run.sh --write\` on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)); wrk, the edge, the services, PostgreSQL and the reference all on this machine. The JSON under test: \`GET $path\` ($(wc -c <"$work/account.json") bytes, AuthService answers from the verified token) and \`GET /v1/campaigns/{id}\` ($(wc -c <"$work/campaign.json") bytes, CampaignService reads PostgreSQL).
 
 $table
 <!-- END EDGE RESULTS -->

@@ -5,7 +5,7 @@ import Logging
 import RPCKit
 
 /// Gives every request an id (the caller's `X-Request-Id` when it is a sane token, else a new
-/// one), tags the request's logger with it, echoes it in the response, and turns every error into
+/// one), echoes it in the response, names it in the log of a failed request, and turns every error into
 /// the JSON error body of `ErrorResponse`. Errors that are not statuses are logged and answered
 /// 500 without their description, so internals never reach a caller.
 struct RequestIDMiddleware: RouterMiddleware {
@@ -15,9 +15,8 @@ struct RequestIDMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let requestID = Self.acceptable(request.headers[Self.header]) ?? UUID().uuidString.lowercased()
+        let requestID = Self.acceptable(request.headers[Self.header]) ?? RandomIDs.uuid()
         context.requestID = requestID
-        context.logger[metadataKey: "request.id"] = "\(requestID)"
         var response: Response
         do {
             response = try await next(request, context)
@@ -28,7 +27,8 @@ struct RequestIDMiddleware: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             response = ErrorResponse.make(error, requestID: requestID, path: request.uri.path)
         } catch {
-            context.logger.error("edge.request.failed", metadata: ["error": "\(String(reflecting: error))"])
+            context.logger.error(
+                "edge.request.failed", metadata: ["request.id": "\(requestID)", "error": "\(String(reflecting: error))"])
             response = ErrorResponse.make(RPCError(.internal, "internal error (request id \(requestID))"), requestID: requestID)
         }
         response.headers[Self.header] = requestID

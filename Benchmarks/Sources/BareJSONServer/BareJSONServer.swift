@@ -4,24 +4,31 @@ import HummingbirdTLS
 import NIOCore
 import NIOSSL
 
-/// The reference of the edge benchmark: a bare Hummingbird 2 HTTPS handler answering
-/// `GET /v1/campaigns/{id}` with a fixed JSON body (the bytes the edge answered for the same
-/// request), with no middleware, no RPC and no database.
+/// The reference of the edge benchmark: a bare Hummingbird 2 HTTPS handler answering GETs with a
+/// fixed JSON body per route (the bytes the edge answered for the same request), with no
+/// middleware, no RPC and no database.
 ///
-/// Usage: BareJSONServer CERT KEY BODY_FILE READY_FILE (writes {"http_port":N} when listening).
+/// Usage: BareJSONServer CERT KEY READY_FILE ROUTE=BODY_FILE... (writes {"http_port":N} to
+/// READY_FILE when listening). ROUTE is a Hummingbird path such as `/v1/campaigns/:id`.
 @main
 struct BareJSONServer {
     static func main() async throws {
         let arguments = CommandLine.arguments
-        guard arguments.count == 5 else {
-            FileHandle.standardError.write(Data("usage: BareJSONServer CERT KEY BODY_FILE READY_FILE\n".utf8))
+        guard arguments.count >= 5 else {
+            FileHandle.standardError.write(Data("usage: BareJSONServer CERT KEY READY_FILE ROUTE=BODY_FILE...\n".utf8))
             exit(2)
         }
-        let body = ByteBuffer(data: try Data(contentsOf: URL(fileURLWithPath: arguments[3])))
-        let readyFile = arguments[4]
+        let readyFile = arguments[3]
         let router = Router()
-        router.get("/v1/campaigns/:id") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: body))
+        for route in arguments[4...] {
+            guard let equals = route.firstIndex(of: "=") else {
+                FileHandle.standardError.write(Data("not ROUTE=BODY_FILE: \(route)\n".utf8))
+                exit(2)
+            }
+            let body = ByteBuffer(data: try Data(contentsOf: URL(fileURLWithPath: String(route[route.index(after: equals)...]))))
+            router.get(RouterPath(String(route[..<equals]))) { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: body))
+            }
         }
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(arguments[1]).map { .certificate($0) },

@@ -14,7 +14,10 @@ import ServiceKit
 /// with two interceptors (pass-through ones on the plain server), so the difference is the check
 /// and not the interceptor machinery the services have anyway; 64 calls in flight, all carrying
 /// the token, go to each in alternating rounds, and the median QPS of each is compared.
-/// Also prints the cost of one cached and one uncached verification.
+/// Also prints the cost of one cached and one uncached verification, and the whole access check
+/// timed alone against the CPU time of one unary call (client and server, measured with
+/// `getrusage` during the plain rounds): the check's share of a call, which the QPS comparison
+/// cannot resolve below its round-to-round noise of several percent.
 ///
 /// Usage: TokenCostBenchmark CERT_DIR [seconds per round, default 4] [rounds, default 3]
 @main
@@ -55,9 +58,26 @@ struct TokenCostBenchmark {
             return (cached, Self.nanos(clock.now - uncachedStart) / Double(uncachedIterations))
         }.value
 
+        let policy = AccessPolicy([EchoService.echo: .role(.viewer)])
+        // The access check as a checked call runs it, timed alone: the policy lookup, the cached
+        // verification, the task-local hand-over of the claims and the handler's read of them.
+        let access = AccessControlInterceptor(policy: policy, verifier: verifier)
+        let checkContext = ServerContext(
+            method: EchoService.echo, metadata: ["authorization": "Bearer \(token)"], deadline: nil, peerService: "edge",
+            requestID: "bench", logger: logger)
+        let checkNanos = try await Task.detached {
+            let iterations = 200_000
+            let clock = ContinuousClock()
+            let start = clock.now
+            for _ in 0..<iterations {
+                guard let claims = try await access.authorize(checkContext) else { fatalError("the check returned no claims") }
+                _ = try await AccessClaims.$verified.withValue(claims) { try await checkContext.authenticate(with: verifier) }
+            }
+            return Self.nanos(clock.now - start) / Double(iterations)
+        }.value
+
         let files = TLSFiles(caPath: "\(directory)/ca.pem", certificatePath: "\(directory)/stats.pem", privateKeyPath: "\(directory)/stats.key")
         let clientFiles = TLSFiles(caPath: "\(directory)/ca.pem", certificatePath: "\(directory)/edge.pem", privateKeyPath: "\(directory)/edge.key")
-        let policy = AccessPolicy([EchoService.echo: .role(.viewer)])
         // The same chain shape on both: two interceptors, which do nothing on the plain server.
         let plain = try await Self.server(files: files, interceptors: [PassThrough(), PassThrough()], logger: logger)
         let checked = try await Self.server(
@@ -77,19 +97,29 @@ struct TokenCostBenchmark {
             let metadata = ["authorization": "Bearer \(token)"]
             var plainRates: [Double] = []
             var checkedRates: [Double] = []
+            var plainCPU: [Double] = []
             // Both calls carry the same token; only the second server checks it, so the
             // difference is the check, not the bytes of the header.
             for round in 1...rounds {
-                plainRates.append(try await Self.load(plainClient, metadata: metadata, seconds: seconds))
-                checkedRates.append(try await Self.load(checkedClient, metadata: metadata, seconds: seconds))
+                let plainRound = try await Self.load(plainClient, metadata: metadata, seconds: seconds)
+                plainRates.append(plainRound.qps)
+                plainCPU.append(plainRound.cpuNanosPerCall)
+                checkedRates.append(try await Self.load(checkedClient, metadata: metadata, seconds: seconds).qps)
                 print("round \(round): plain \(Int(plainRates.last!)) calls/s, with token check \(Int(checkedRates.last!)) calls/s")
             }
             let plainQPS = plainRates.sorted()[(rounds - 1) / 2]
             let checkedQPS = checkedRates.sorted()[(rounds - 1) / 2]
             let cost = 1 - checkedQPS / plainQPS
+            // What one unary call costs in CPU (client and server, both in this process).
+            let callNanos = plainCPU.sorted()[(rounds - 1) / 2]
+            let share = checkNanos / callNanos
+            print("the access check: \(String(format: "%.2f", checkNanos / 1000)) us; a unary call: \(String(format: "%.1f", callNanos / 1000)) us of CPU")
             print("cached verification: \(String(format: "%.2f", cachedNanos / 1000)) us; uncached (Ed25519): \(String(format: "%.1f", uncachedNanos / 1000)) us")
             print("unary Echo 256 B, 64 in flight, median of \(rounds): plain \(Int(plainQPS)) calls/s, with the token check \(Int(checkedQPS)) calls/s")
-            print(String(format: "RESULT token_check_cost=%.4f plain_qps=%.0f checked_qps=%.0f cached_us=%.3f uncached_us=%.1f", cost, plainQPS, checkedQPS, cachedNanos / 1000, uncachedNanos / 1000))
+            print(
+                String(
+                    format: "RESULT check_share=%.4f check_us=%.3f call_cpu_us=%.2f token_check_cost=%.4f plain_qps=%.0f checked_qps=%.0f cached_us=%.3f uncached_us=%.1f",
+                    share, checkNanos / 1000, callNanos / 1000, cost, plainQPS, checkedQPS, cachedNanos / 1000, uncachedNanos / 1000))
             await plainClient.close()
             await checkedClient.close()
             plain.beginGracefulShutdown()
@@ -97,8 +127,8 @@ struct TokenCostBenchmark {
         }
     }
 
-    /// 64 callers for `seconds`; calls per second.
-    static func load(_ client: RPCClient, metadata: [String: String], seconds: Double) async throws -> Double {
+    /// 64 callers for `seconds`: calls per second, and the process's CPU time per call.
+    static func load(_ client: RPCClient, metadata: [String: String], seconds: Double) async throws -> (qps: Double, cpuNanosPerCall: Double) {
         var request = Pixecom_Testing_V1_EchoRequest()
         request.payload = Data(repeating: 7, count: 256)
         let frozen = request
@@ -107,6 +137,7 @@ struct TokenCostBenchmark {
         let clock = ContinuousClock()
         let end = clock.now + .milliseconds(Int64(seconds * 1000))
         let start = clock.now
+        let cpuStart = Self.cpuNanos()
         let total = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<64 {
                 group.addTask {
@@ -120,7 +151,16 @@ struct TokenCostBenchmark {
             }
             return try await group.reduce(0, +)
         }
-        return Double(total) / (Self.nanos(clock.now - start) / 1e9)
+        let cpu = Self.cpuNanos() - cpuStart
+        return (Double(total) / (Self.nanos(clock.now - start) / 1e9), cpu / Double(max(total, 1)))
+    }
+
+    /// CPU time (user and system) of this process so far.
+    static func cpuNanos() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        func nanos(_ time: timeval) -> Double { Double(time.tv_sec) * 1e9 + Double(time.tv_usec) * 1e3 }
+        return nanos(usage.ru_utime) + nanos(usage.ru_stime)
     }
 
     static func server(files: TLSFiles, interceptors: [any RPCServerInterceptor], logger: Logger) async throws -> RPCServer {

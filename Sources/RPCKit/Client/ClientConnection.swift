@@ -41,10 +41,13 @@ final class ClientConnection: Sendable {
     /// Connects and completes the TLS handshake (the server's certificate must name
     /// `<serverService>.pixecom.internal` and the server must speak this protocol). The handshake
     /// is bounded by the connect timeout too.
-    static func connect(to endpoint: Endpoint, tls: NIOSSLContext, configuration: Configuration) -> EventLoopFuture<ClientConnection> {
+    /// The connection lives on `eventLoop` (any loop of the shared group when nil).
+    static func connect(
+        to endpoint: Endpoint, tls: NIOSSLContext, configuration: Configuration, on eventLoop: (any EventLoop)? = nil
+    ) -> EventLoopFuture<ClientConnection> {
         let serverHostname = configuration.serverService + RPCTLS.identityDomain
         let flags = ConnectionFlags()
-        return ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        return ClientBootstrap(group: eventLoop ?? MultiThreadedEventLoopGroup.singleton.next())
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelInitializer { channel in

@@ -1,9 +1,14 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import NIOSSL
 
-/// The connection to one endpoint: opened on first use, shared by all calls, replaced when it
-/// drains or closes. Concurrent callers share one connection attempt. Thread-safe.
+/// The connections to one endpoint: one per event loop of the shared group, each opened on first
+/// use on its loop, shared by all calls made from that loop, and replaced when it drains or
+/// closes. A call made on an event loop (a handler served by RPCKit, or any task when NIO is the
+/// global executor) uses its own loop's connection, so its request, its response and the
+/// continuation after it stay on one thread. Calls from elsewhere share the first loop's
+/// connection. Concurrent callers share one connection attempt. Thread-safe.
 final class Subchannel: Sendable {
     private enum State: Sendable {
         case idle
@@ -11,22 +16,42 @@ final class Subchannel: Sendable {
         case ready(ClientConnection)
     }
 
+    /// One event loop's connection.
+    private final class Lane: Sendable {
+        let eventLoop: any EventLoop
+        let state = NIOLockedValueBox(State.idle)
+
+        init(eventLoop: any EventLoop) {
+            self.eventLoop = eventLoop
+        }
+    }
+
     let endpoint: Endpoint
     private let tls: NIOSSLContext
     private let configuration: ClientConnection.Configuration
-    private let state = NIOLockedValueBox(State.idle)
+    private let lanes: [Lane]
 
     init(endpoint: Endpoint, tls: NIOSSLContext, configuration: ClientConnection.Configuration) {
         self.endpoint = endpoint
         self.tls = tls
         self.configuration = configuration
+        self.lanes = MultiThreadedEventLoopGroup.singleton.makeIterator().map { Lane(eventLoop: $0) }
+    }
+
+    /// The lane of the calling thread's event loop, or the first.
+    private var lane: Lane {
+        if self.lanes.count > 1, let current = MultiThreadedEventLoopGroup.currentEventLoop {
+            for lane in self.lanes where lane.eventLoop === current { return lane }
+        }
+        return self.lanes[0]
     }
 
     /// A connection that takes calls, connecting when needed. Throws `RPCError` (UNAVAILABLE) when
     /// the endpoint cannot be reached.
     func connection() async throws -> ClientConnection {
         enum Next { case use(ClientConnection), wait(EventLoopFuture<ClientConnection>) }
-        let next = self.state.withLockedValue { state -> Next in
+        let lane = self.lane
+        let next = lane.state.withLockedValue { state -> Next in
             switch state {
             case .ready(let connection) where connection.flags.isUsable:
                 return .use(connection)
@@ -35,7 +60,8 @@ final class Subchannel: Sendable {
             case .ready, .idle:
                 // One shared attempt: a caller that gives up (cancellation) stops waiting for it
                 // but does not stop it, so the others waiting on it are not failed.
-                let future = ClientConnection.connect(to: self.endpoint, tls: self.tls, configuration: self.configuration)
+                let future = ClientConnection.connect(
+                    to: self.endpoint, tls: self.tls, configuration: self.configuration, on: lane.eventLoop)
                 state = .connecting(future)
                 return .wait(future)
             }
@@ -47,12 +73,12 @@ final class Subchannel: Sendable {
         }
         do {
             let connection = try await future.get()
-            self.state.withLockedValue { state in
+            lane.state.withLockedValue { state in
                 if case .connecting = state { state = .ready(connection) }
             }
             return connection
         } catch {
-            self.state.withLockedValue { state in
+            lane.state.withLockedValue { state in
                 if case .connecting = state { state = .idle }
             }
             if let error = error as? RPCError { throw error }
@@ -60,32 +86,28 @@ final class Subchannel: Sendable {
         }
     }
 
-    /// The connection when one is up and takes calls: the fast path, one lock.
+    /// The calling loop's connection when it is up and takes calls: the fast path, one lock.
     var readyConnection: ClientConnection? {
-        self.state.withLockedValue { state in
+        self.lane.state.withLockedValue { state in
             if case .ready(let connection) = state, connection.flags.isUsable { return connection }
             return nil
         }
     }
 
-    /// The current connection if it is up (for draining on shutdown).
-    var currentConnection: ClientConnection? {
-        if case .ready(let connection) = self.state.withLockedValue({ $0 }) { return connection }
-        return nil
-    }
-
     func close() async {
-        let state = self.state.withLockedValue { state -> State in
-            defer { state = .idle }
-            return state
-        }
-        switch state {
-        case .ready(let connection):
-            await connection.close()
-        case .connecting(let future):
-            if let connection = try? await future.get() { await connection.close() }
-        case .idle:
-            break
+        for lane in self.lanes {
+            let state = lane.state.withLockedValue { state -> State in
+                defer { state = .idle }
+                return state
+            }
+            switch state {
+            case .ready(let connection):
+                await connection.close()
+            case .connecting(let future):
+                if let connection = try? await future.get() { await connection.close() }
+            case .idle:
+                break
+            }
         }
     }
 }

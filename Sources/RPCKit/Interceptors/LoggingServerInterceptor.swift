@@ -31,8 +31,9 @@ public struct LoggingServerInterceptor: RPCServerInterceptor {
     private func log(_ context: ServerContext, code: RPCCode, message: String?, since start: ContinuousClock.Instant) {
         var level = code == .ok ? self.successLevel : self.failureLevel
         if code == .internal || code == .unknown || code == .dataLoss { level = .error }
+        // The level first: the call's logger is built with its metadata only when it will log.
+        guard context.baseLogger.logLevel <= level else { return }
         let logger = context.logger
-        guard logger.logLevel <= level else { return }
         let elapsed = ContinuousClock.now - start
         var metadata: Logger.Metadata = [
             "rpc.code": "\(code.name)",

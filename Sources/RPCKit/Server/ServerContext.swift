@@ -18,7 +18,7 @@ public struct ServerContext: Sendable {
     /// The W3C trace context of this call (set by `TracingInterceptor`); calls made while serving
     /// continue the trace.
     public var trace: TraceContext?
-    private let baseLogger: Logger
+    let baseLogger: Logger
 
     public init(
         method: String,
