@@ -12,7 +12,14 @@ public enum RandomIDs {
 
     /// The next 64 random bits.
     public static func next() -> UInt64 {
-        var z = Self.counter.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
+        Self.mix(Self.counter.wrappingAdd(Self.increment, ordering: .relaxed).newValue)
+    }
+
+    /// SplitMix64: the counter's step, and the output function applied to each counter value.
+    static let increment: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
