@@ -5,7 +5,7 @@ import RPCKit
 /// caller is not an allowed service, or the method has no rule.
 ///
 /// Handlers read the caller's seller from `context.authenticate(with:)` as before, which returns
-/// the claims verified here (`AccessClaims.verified`) without a second lookup.
+/// the claims verified here (`VerifiedToken.current`) without a second lookup.
 public struct AccessControlInterceptor: RPCServerInterceptor {
     let policy: AccessPolicy
     let verifier: TokenVerifier?
@@ -19,13 +19,18 @@ public struct AccessControlInterceptor: RPCServerInterceptor {
         context: ServerContext,
         next: (ServerContext) async throws -> RPCResponsePayload
     ) async throws -> RPCResponsePayload {
-        guard let claims = try await self.authorize(context) else { return try await next(context) }
-        return try await AccessClaims.$verified.withValue(claims) { try await next(context) }
+        guard let verified = try await self.authorizedToken(context) else { return try await next(context) }
+        return try await VerifiedToken.$current.withValue(verified) { try await next(context) }
     }
 
     /// Throws unless the call may proceed; the caller's claims when the rule asked for a token.
     @discardableResult
     public func authorize(_ context: ServerContext) async throws -> AccessClaims? {
+        try await self.authorizedToken(context)?.claims
+    }
+
+    /// Throws unless the call may proceed; the caller's verified token when the rule asked for one.
+    public func authorizedToken(_ context: ServerContext) async throws -> VerifiedToken? {
         switch self.policy.rule(for: context.method) {
         case .anyone:
             return nil
@@ -36,8 +41,15 @@ public struct AccessControlInterceptor: RPCServerInterceptor {
             guard let verifier = self.verifier else {
                 throw RPCError(.internal, "no token verifier configured for \(context.method)")
             }
-            let claims = try await context.authenticate(with: verifier)
-            guard let role = Role(text: claims.role) else {
+            // A cache hit needs no suspension; anything else takes the full path.
+            let header = context.metadata["authorization"]
+            let verified: VerifiedToken
+            if let header, let cached = verifier.cached(authorization: header) {
+                verified = cached
+            } else {
+                verified = try await context.verifiedToken(with: verifier, authorization: header)
+            }
+            guard let role = verified.role else {
                 throw RPCError(.permissionDenied, "access token carries no known role")
             }
             guard role >= required else {
@@ -46,7 +58,7 @@ public struct AccessControlInterceptor: RPCServerInterceptor {
                     "role \(role.rawValue) may not call \(context.method); it needs \(required.rawValue) or higher"
                 )
             }
-            return claims
+            return verified
         case nil:
             throw RPCError(.permissionDenied, "method \(context.method) is not open to any caller")
         }

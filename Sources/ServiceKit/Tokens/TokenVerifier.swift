@@ -18,7 +18,7 @@ public final class TokenVerifier: Sendable {
     private struct State: Sendable {
         var keys: [String: Data] = [:]
         var lastFetch: ContinuousClock.Instant?
-        var verified: [String: AccessClaims] = [:]
+        var verified: [CacheKey: VerifiedToken] = [:]
     }
 
     private let fetchKeys: KeyFetcher
@@ -35,21 +35,42 @@ public final class TokenVerifier: Sendable {
     /// The claims of an `authorization` header value `Bearer <token>`, cached under the whole
     /// header so that a hit needs no copy of the token; nil when the header is not a bearer one.
     public func verify(authorization header: String) async throws -> AccessClaims? {
-        let now = Int64(Date().timeIntervalSince1970)
-        if let cached = self.state.withLockedValue({ $0.verified[header] }), cached.exp > now {
-            return cached
-        }
+        try await self.verified(authorization: header)?.claims
+    }
+
+    /// The verified token of an `authorization` header value `Bearer <token>` (claims and parsed
+    /// role), cached under the whole header; nil when the header is not a bearer one.
+    public func verified(authorization header: String) async throws -> VerifiedToken? {
+        if let cached = self.cached(authorization: header) { return cached }
+        let now = Self.secondsSince1970()
         let prefix = "Bearer "
         guard header.hasPrefix(prefix) else { return nil }
-        let claims = try await self.verify(String(header.dropFirst(prefix.count)))
-        self.remember(claims, as: header, now: now)
-        return claims
+        let verified = try await self.verifiedToken(String(header.dropFirst(prefix.count)), now: now)
+        self.remember(verified, as: header, now: now)
+        return verified
+    }
+
+    /// The unexpired verified token cached under this `authorization` header value, if any: the
+    /// hot path, without suspending.
+    public func cached(authorization header: String) -> VerifiedToken? {
+        guard let cached = self.state.withLockedValue({ $0.verified[CacheKey(header)] }),
+            cached.claims.exp > Self.secondsSince1970(coarse: true)
+        else { return nil }
+        return cached
     }
 
     /// The verified claims, or `UNAUTHENTICATED` naming what was wrong.
     public func verify(_ token: String) async throws -> AccessClaims {
-        let now = Int64(Date().timeIntervalSince1970)
-        if let cached = self.state.withLockedValue({ $0.verified[token] }), cached.exp > now {
+        try await self.verified(token: token).claims
+    }
+
+    /// The verified token, or `UNAUTHENTICATED` naming what was wrong.
+    public func verified(token: String) async throws -> VerifiedToken {
+        try await self.verifiedToken(token, now: Self.secondsSince1970())
+    }
+
+    private func verifiedToken(_ token: String, now: Int64) async throws -> VerifiedToken {
+        if let cached = self.state.withLockedValue({ $0.verified[CacheKey(token)] }), cached.claims.exp > now {
             return cached
         }
         var keys = self.state.withLockedValue { $0.keys }
@@ -57,22 +78,30 @@ public final class TokenVerifier: Sendable {
             keys = try await self.refreshKeys(force: keys.isEmpty)
         }
         do {
-            let claims = try JWT.verify(token, keys: keys, now: now)
-            self.remember(claims, as: token, now: now)
-            return claims
+            let verified = VerifiedToken(try JWT.verify(token, keys: keys, now: now))
+            self.remember(verified, as: token, now: now)
+            return verified
         } catch {
             throw RPCError(.unauthenticated, "invalid access token: \(error)")
         }
     }
 
-    private func remember(_ claims: AccessClaims, as key: String, now: Int64) {
+    private func remember(_ verified: VerifiedToken, as key: String, now: Int64) {
         self.state.withLockedValue { state in
             if state.verified.count >= self.cacheLimit {
-                state.verified = state.verified.filter { $0.value.exp > now }
+                state.verified = state.verified.filter { $0.value.claims.exp > now }
                 if state.verified.count >= self.cacheLimit { state.verified.removeAll() }
             }
-            state.verified[key] = claims
+            state.verified[CacheKey(key)] = verified
         }
+    }
+
+    /// Wall-clock seconds, as token expiry is written. The coarse clock (last timer tick, a few
+    /// ms old) is enough to compare with an expiry in whole seconds, and costs less per call.
+    private static func secondsSince1970(coarse: Bool = false) -> Int64 {
+        var now = timespec()
+        clock_gettime(coarse ? CLOCK_REALTIME_COARSE : CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec)
     }
 
     private func knowsKey(of token: String, in keys: [String: Data]) -> Bool {
@@ -100,24 +129,70 @@ public final class TokenVerifier: Sendable {
     }
 }
 
-extension AccessClaims {
-    /// The claims `AccessControlInterceptor` verified for the call being served, so the handler
-    /// reads them without a second lookup.
-    @TaskLocal public static var verified: AccessClaims?
+/// A token that verified: its claims and its role, parsed once when the token was first seen.
+/// A class, so the cache and the call being served share one copy instead of copying the claims'
+/// strings.
+public final class VerifiedToken: Sendable {
+    public let claims: AccessClaims
+    /// nil when the token names a role this build does not know.
+    public let role: Role?
+
+    init(_ claims: AccessClaims) {
+        self.claims = claims
+        self.role = Role(text: claims.role)
+    }
+
+    /// The token `AccessControlInterceptor` verified for the call being served, so the handler
+    /// reads its claims without a second lookup.
+    @TaskLocal public static var current: VerifiedToken?
+}
+
+/// A cache key for a token or an `authorization` header: hashed over its last 16 bytes only (the
+/// end of the Ed25519 signature, which differs between any two tokens), compared whole. Hashing
+/// the whole ~450-byte header was most of a cache hit's cost. Only verified tokens are stored, so
+/// nobody can fill the cache with colliding keys.
+struct CacheKey: Hashable, Sendable {
+    let text: String
+
+    init(_ text: String) {
+        self.text = text
+    }
+
+    static func == (lhs: CacheKey, rhs: CacheKey) -> Bool {
+        lhs.text == rhs.text
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var text = self.text
+        text.withUTF8 { bytes in
+            hasher.combine(bytes.count)
+            hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(16))))
+        }
+    }
 }
 
 extension ServerContext {
     /// The caller's verified claims from the `authorization: Bearer` metadata entry (those the
     /// access-control interceptor already verified for this call, when it did).
     public func authenticate(with verifier: TokenVerifier) async throws -> AccessClaims {
-        if let verified = AccessClaims.verified { return verified }
-        if let header = self.metadata["authorization"], let claims = try await verifier.verify(authorization: header) {
-            return claims
+        try await self.verifiedToken(with: verifier).claims
+    }
+
+    /// The caller's verified token, as `authenticate(with:)` finds it.
+    public func verifiedToken(with verifier: TokenVerifier) async throws -> VerifiedToken {
+        if let verified = VerifiedToken.current { return verified }
+        return try await self.verifiedToken(with: verifier, authorization: self.metadata["authorization"])
+    }
+
+    /// The verified token of this `authorization` value, or of the call's bearer token.
+    func verifiedToken(with verifier: TokenVerifier, authorization header: String?) async throws -> VerifiedToken {
+        if let header, let verified = try await verifier.verified(authorization: header) {
+            return verified
         }
         guard let token = self.bearerToken else {
             throw RPCError(.unauthenticated, "missing access token (authorization: Bearer <token>)")
         }
-        return try await verifier.verify(token)
+        return try await verifier.verified(token: token)
     }
 
     /// Requires that the calling service, proven by its client certificate, is one of `services`.
