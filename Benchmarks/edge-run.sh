@@ -126,7 +126,9 @@ bare=https://localhost:$(jq -r .http_port "$work/bare.ready")
 cmp -s <(api "$bare$path") "$work/account.json" || die "the bare server does not answer the same bytes for $path"
 cmp -s <(api "$bare$db_path") "$work/campaign.json" || die "the bare server does not answer the same bytes for $db_path"
 if [ "$hold" -eq 1 ]; then
-  printf 'EDGE=%s\nBARE=%s\nPATH_UNDER_TEST=%s\nDB_PATH=%s\nTOKEN=%s\nWORK=%s\n' "$edge" "$bare" "$path" "$db_path" "$token" "$work" \
+  # The token lives 15 minutes; EMAIL and PASSWORD log in again for a fresh one.
+  printf 'EDGE=%s\nBARE=%s\nPATH_UNDER_TEST=%s\nDB_PATH=%s\nTOKEN=%s\nEMAIL=%s\nPASSWORD=%s\nWORK=%s\n' \
+    "$edge" "$bare" "$path" "$db_path" "$token" "$email" "$password" "$work" \
     | tee "${TMPDIR:-/tmp}/edge-bench-hold.env"
   log "holding; stop with Ctrl-C or SIGTERM"
   while true; do sleep 3600; done

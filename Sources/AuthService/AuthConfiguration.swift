@@ -22,6 +22,10 @@ struct AuthConfiguration: Sendable {
             // `PIXECOM_AUTH_HASH_QUEUE`: hashes waiting for a thread before logins are refused with
             // RESOURCE_EXHAUSTED (default 64).
             maxQueued: try environment.int("PIXECOM_AUTH_HASH_QUEUE", default: 64, range: 1...100_000),
+            // `PIXECOM_AUTH_HASH_IDLE_PRIORITY`: 1 (default) runs hashes under the SCHED_IDLE
+            // policy, so they only get CPU that serving calls leave over; 0 gives them an equal
+            // share (logins then slow every other call on a saturated host).
+            idlePriority: try environment.int("PIXECOM_AUTH_HASH_IDLE_PRIORITY", default: 1, range: 0...1) == 1,
             // `PIXECOM_AUTH_SCRYPT_LOG_N`: scrypt's cost, N = 2^value (default 17, the OWASP
             // setting). Lower only for development and tests, where dozens of hashes run at once
             // on a laptop; production refuses anything below 17.

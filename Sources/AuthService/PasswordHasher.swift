@@ -12,6 +12,11 @@ import _CryptoExtras
 /// event loops or the cooperative executor: one hash costs about 128 MiB and a noticeable fraction
 /// of a second, and must not stall other calls.
 ///
+/// The threads run at idle priority (Linux SCHED_IDLE) unless configured otherwise: a login flood
+/// that keeps them busy takes only CPU time that serving calls leave over, so token-authenticated
+/// calls keep their latency (docs/PERFORMANCE.md). Logins then wait for spare CPU, and under
+/// their deadline fail rather than slow everything else.
+///
 /// The pool is bounded twice: `threads` hashes run at once and at most `maxQueued` wait; beyond
 /// that a call is refused with RESOURCE_EXHAUSTED (with a retry delay) rather than queueing without
 /// limit. Thread-safe. As a `Service` it shuts the pool down after graceful shutdown, once work in
@@ -20,6 +25,8 @@ final class PasswordHasher: Service, Sendable {
     struct Configuration: Sendable {
         var threads: Int = 2
         var maxQueued: Int = 64
+        /// Run hashes under SCHED_IDLE (Linux): they get only the CPU that nothing else wants.
+        var idlePriority: Bool = true
         var parameters: PasswordHash.Parameters = .owasp
     }
 
@@ -87,13 +94,30 @@ final class PasswordHasher: Service, Sendable {
             throw RPCError(.resourceExhausted, "too many logins in progress; try again shortly", retryDelayMillis: 1000)
         }
         defer { self.admitted.withLockedValue { $0 -= 1 } }
+        let idlePriority = self.configuration.idlePriority
         do {
-            return try await self.pool.runIfActive(work)
+            return try await self.pool.runIfActive {
+                if idlePriority { Self.useIdlePriority() }
+                return try work()
+            }
         } catch let error as RPCError {
             throw error
         } catch {
             throw RPCError(.unavailable, "password hashing is not available: the service is shutting down")
         }
+    }
+
+    /// Puts the calling thread under SCHED_IDLE (a no-op after the first time on each thread, as
+    /// far as the outcome goes; a syscall is nothing next to a hash). Failure leaves the thread as
+    /// it was: hashing still works, only without the priority.
+    private static func useIdlePriority() {
+        #if os(Linux)
+        var parameters = sched_param()
+        parameters.sched_priority = 0
+        // SCHED_IDLE from <linux/sched.h>; Glibc exposes it only to C code built with _GNU_SOURCE.
+        let schedIdle: Int32 = 5
+        _ = sched_setscheduler(0, schedIdle, &parameters)
+        #endif
     }
 
     private static func scrypt(_ password: String, salt: [UInt8], parameters: PasswordHash.Parameters, length: Int = 32) throws -> [UInt8] {

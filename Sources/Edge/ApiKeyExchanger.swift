@@ -19,6 +19,8 @@ final class ApiKeyExchanger: Sendable {
     private let cache = NIOLockedValueBox<[Data: Cached]>([:])
     private let cacheLimit = 10_000
     static let reuse: Duration = .seconds(60)
+    private static let bearer = "Bearer "
+    private static let bearerKeyPrefix = "Bearer " + ApiKeyFormat.prefix
 
     init(auth: RPCClient) {
         self.auth = auth
@@ -27,9 +29,8 @@ final class ApiKeyExchanger: Sendable {
     /// The `authorization` metadata for a request that presented `header`: a key's exchanged
     /// token, or the header itself when it is not an API key.
     func authorization(for header: String, requestID: String) async throws -> String {
-        let bearer = "Bearer "
-        guard header.hasPrefix(bearer + ApiKeyFormat.prefix) else { return header }
-        let key = String(header.dropFirst(bearer.count))
+        guard header.hasPrefix(Self.bearerKeyPrefix) else { return header }
+        let key = String(header.dropFirst(Self.bearer.count))
         let digest = Data(SHA256.hash(data: Data(key.utf8)))
         let now = ContinuousClock.now
         if let cached = self.cache.withLockedValue({ $0[digest] }), cached.until > now {
@@ -39,7 +40,7 @@ final class ApiKeyExchanger: Sendable {
         request.key = key
         let token = try await self.auth.unary(
             AuthMethods.exchangeApiKey, request, as: Pixecom_Auth_V1_ApiKeyToken.self, metadata: ["x-request-id": requestID])
-        let authorization = bearer + token.accessToken
+        let authorization = Self.bearer + token.accessToken
         let lifetime = Duration.seconds(max(0, token.expiresIn - 30))
         let entry = Cached(authorization: authorization, until: now + min(Self.reuse, lifetime))
         self.cache.withLockedValue { cache in

@@ -68,8 +68,10 @@ struct EdgeMain {
     /// Every route and middleware of the HTTPS API.
     static func router(configuration: EdgeConfiguration, clients: ServiceClients) -> Router<EdgeRequestContext> {
         let router = Router(context: EdgeRequestContext.self)
-        router.add(middleware: RequestIDMiddleware())
+        // Outermost first: the security headers go on every answer, including the error
+        // responses that RequestIDMiddleware makes from thrown errors.
         router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: RequestIDMiddleware())
         if !configuration.corsOrigins.isEmpty {
             router.add(middleware: CORSAllowlistMiddleware(origins: Set(configuration.corsOrigins)))
         }

@@ -10,6 +10,11 @@ struct EdgeRequestContext: RequestContext {
     /// The IP address of the browser or script (the TCP peer), passed to services as
     /// `x-client-address` for login throttling and the audit log.
     let clientAddress: String
+    /// The `authorization` metadata the services get for this request (an API key already
+    /// exchanged for a token), once `RateLimitMiddleware` has worked it out; nil before, or when
+    /// the request has no `Authorization` header or the exchange failed (the route then tries
+    /// again and reports the error).
+    var authorization: String?
 
     init(source: Source) {
         self.coreContext = .init(source: source)

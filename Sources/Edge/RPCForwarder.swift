@@ -64,7 +64,9 @@ struct RPCForwarder: Sendable {
         context: EdgeRequestContext
     ) async throws -> Reply {
         var metadata = ["x-request-id": context.requestID, "x-client-address": context.clientAddress]
-        if let authorization = request.headers[.authorization] {
+        if let authorization = context.authorization {
+            metadata["authorization"] = authorization
+        } else if let authorization = request.headers[.authorization] {
             metadata["authorization"] = try await self.apiKeys.authorization(for: authorization, requestID: context.requestID)
         }
         if let key = request.headers[Self.idempotencyKey] {

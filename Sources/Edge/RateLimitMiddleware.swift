@@ -24,14 +24,19 @@ struct RateLimitMiddleware: RouterMiddleware {
         var seller: TokenBuckets.Limit
     }
 
+    /// Auth routes, by client address.
     private let auth: NIOLockedValueBox<TokenBuckets>
+    /// Other routes, by verified seller id.
     private let seller: NIOLockedValueBox<TokenBuckets>
+    /// Other routes without a valid token, by client address (the seller limit).
+    private let unverified: NIOLockedValueBox<TokenBuckets>
     private let verifier: TokenVerifier
     private let apiKeys: ApiKeyExchanger
 
     init(configuration: Configuration, verifier: TokenVerifier, apiKeys: ApiKeyExchanger) {
         self.auth = NIOLockedValueBox(TokenBuckets(limit: configuration.auth))
         self.seller = NIOLockedValueBox(TokenBuckets(limit: configuration.seller))
+        self.unverified = NIOLockedValueBox(TokenBuckets(limit: configuration.seller))
         self.verifier = verifier
         self.apiKeys = apiKeys
     }
@@ -41,13 +46,14 @@ struct RateLimitMiddleware: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let now = ContinuousClock.now
+        var context = context
         let wait: Duration?
         if Self.isAuthRoute(request.uri.path) {
-            wait = self.auth.withLockedValue { $0.take("address:" + context.clientAddress, now: now) }
+            wait = self.auth.withLockedValue { $0.take(context.clientAddress, now: .now) }
+        } else if let sellerID = await self.verifiedSeller(request, context: &context) {
+            wait = self.seller.withLockedValue { $0.take(sellerID, now: .now) }
         } else {
-            let key = await self.sellerKey(request, context: context)
-            wait = self.seller.withLockedValue { $0.take(key, now: now) }
+            wait = self.unverified.withLockedValue { $0.take(context.clientAddress, now: .now) }
         }
         if let wait {
             let millis = UInt64(max(1, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000))
@@ -58,12 +64,13 @@ struct RateLimitMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// `seller:<id>` from a verified token, else `address:<client address>`.
-    private func sellerKey(_ request: Request, context: Context) async -> String {
-        let fallback = "address:" + context.clientAddress
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return fallback }
-        guard let authorization = try? await self.apiKeys.authorization(for: header, requestID: context.requestID) else { return fallback }
-        guard let claims = try? await self.verifier.verify(String(authorization.dropFirst("Bearer ".count))) else { return fallback }
-        return "seller:" + claims.sellerID
+    /// The seller of a verified bearer token (an API key exchanged first, and the result kept in
+    /// the context for the route); nil without one.
+    private func verifiedSeller(_ request: Request, context: inout Context) async -> String? {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
+        guard let authorization = try? await self.apiKeys.authorization(for: header, requestID: context.requestID) else { return nil }
+        context.authorization = authorization
+        if let cached = self.verifier.cached(authorization: authorization) { return cached.claims.sellerID }
+        return try? await self.verifier.verified(authorization: authorization)?.claims.sellerID
     }
 }

@@ -322,7 +322,7 @@ struct AccessControlTests {
         await system.stop()
     }
 
-    @Test("five failed logins lock the account, for a known and an unknown e-mail alike, with the same error")
+    @Test("five failed logins lock the account, for a known and an unknown e-mail alike, with the same error; hashing runs at idle priority")
     func loginLockout() async throws {
         let system = try await PixEcomSystem.start()
         let clients = try Clients(system: system)
@@ -343,6 +343,11 @@ struct AccessControlTests {
                 messages[target, default: []].append(locked?.message.replacing(/\d+ seconds/, with: "N seconds") ?? "")
             }
             #expect(messages[email] == messages[unknown], "a lockout reveals nothing about whether the account exists")
+
+            // The hashes ran on threads under SCHED_IDLE (5), which take only CPU that serving
+            // calls leave over.
+            let policies = try system.auth.schedulingPolicies(ofThreadsNamed: "TP-#")
+            #expect(!policies.isEmpty && policies.allSatisfy { $0 == 5 }, "hash thread policies: \(policies)")
 
             let audit = try await clients.auth.unary(
                 AuthMethods.listAuditEvents, Pixecom_Auth_V1_ListAuditEventsRequest(), as: Pixecom_Auth_V1_ListAuditEventsResponse.self,

@@ -36,7 +36,7 @@ struct RateLimitTests {
         #expect(busy.take("busy", now: self.start) != nil, "the drained bucket was not reset by eviction")
     }
 
-    @Test("the edge limits auth routes per client address and other routes per verified seller, with 429 and Retry-After")
+    @Test("the edge limits auth routes per client address and other routes per verified seller, with 429 and Retry-After; every answer carries the security headers")
     func edgeLimits() async throws {
         let system = try await PixEcomSystem.start(edgeEnvironment: [
             "PIXECOM_RATE_AUTH_PER_MINUTE": "1", "PIXECOM_RATE_AUTH_BURST": "6",
@@ -68,9 +68,24 @@ struct RateLimitTests {
             }
             #expect(sellerStatuses.last == 429 && sellerStatuses.count >= 6, "\(sellerStatuses)")
             #expect(sellerStatuses.dropLast().allSatisfy { $0 == 200 }, "\(sellerStatuses)")
-            #expect(try await edge.send(.GET, "/v1/campaigns", token: b.token).status == 200)
+            let untouched = try await edge.send(.GET, "/v1/campaigns", token: b.token)
+            #expect(untouched.status == 200)
             let forged = try EndToEndTests.forge(token: b.token, sellerID: a.sellerID)
-            #expect(try await edge.send(.GET, "/v1/campaigns", token: forged).status == 401)
+            let unauthenticated = try await edge.send(.GET, "/v1/campaigns", token: forged)
+            #expect(unauthenticated.status == 401)
+
+            // Every answer carries the security headers, errors (429, 401, 404) included.
+            let noRoute = try await edge.send(.GET, "/v1/no-such-route", token: b.token)
+            #expect(noRoute.status == 404)
+            for reply in [untouched, limited, unauthenticated, noRoute] {
+                #expect(reply.headers["Cache-Control"].first == "no-store", "\(reply.status)")
+                #expect(reply.headers["X-Content-Type-Options"].first == "nosniff", "\(reply.status)")
+                #expect(reply.headers["X-Frame-Options"].first == "DENY", "\(reply.status)")
+                #expect(reply.headers["Strict-Transport-Security"].first == "max-age=63072000", "\(reply.status)")
+                #expect(reply.headers["Referrer-Policy"].first == "no-referrer", "\(reply.status)")
+                #expect(reply.headers["Content-Security-Policy"].first == "default-src 'none'; frame-ancestors 'none'", "\(reply.status)")
+                #expect(reply.headers["X-Request-Id"].first?.isEmpty == false, "\(reply.status)")
+            }
         } catch {
             Issue.record("\(error)\n\(system.logs())")
         }

@@ -260,6 +260,10 @@ extension WireRequest {
                         try entry.skip(wireType: entryType)
                     }
                 }
+                if request.metadata.isEmpty {
+                    // Calls carry a handful of entries; growing 1, 3, 6 rehashes twice on the way.
+                    request.metadata.reserveCapacity(6)
+                }
                 request.metadata[key] = value
             case 3:
                 try ProtobufReader.expect(wireType, ProtobufWire.varint)

@@ -68,12 +68,36 @@ public enum RequestValidation {
         let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
         let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
         let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        // Years outside 0...9999 do not fit RFC 3339; they cannot come from a PostgreSQL
+        // timestamptz a service stored, but are written out in full rather than wrapped.
+        guard (0...9999).contains(year) else {
+            return "\(year)-\(month)-\(day)T\(secondOfDay / 3600):\(secondOfDay / 60 % 60):\(secondOfDay % 60).\(millis)Z"
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):"
-            + "\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
+        // Straight into the string's bytes: 24 ASCII characters, no intermediate strings.
+        return String(unsafeUninitializedCapacity: 24) { bytes in
+            func put(_ value: Int, width: Int, at offset: Int) {
+                var value = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    bytes[index] = UInt8(truncatingIfNeeded: 0x30 + value % 10)
+                    value /= 10
+                }
+            }
+            put(year, width: 4, at: 0)
+            bytes[4] = UInt8(ascii: "-")
+            put(month, width: 2, at: 5)
+            bytes[7] = UInt8(ascii: "-")
+            put(day, width: 2, at: 8)
+            bytes[10] = UInt8(ascii: "T")
+            put(secondOfDay / 3600, width: 2, at: 11)
+            bytes[13] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, width: 2, at: 14)
+            bytes[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, width: 2, at: 17)
+            bytes[19] = UInt8(ascii: ".")
+            put(millis, width: 3, at: 20)
+            bytes[23] = UInt8(ascii: "Z")
+            return 24
+        }
     }
 }
 

@@ -54,7 +54,7 @@ public final class TokenVerifier: Sendable {
     /// hot path, without suspending.
     public func cached(authorization header: String) -> VerifiedToken? {
         guard let cached = self.state.withLockedValue({ $0.verified[CacheKey(header)] }),
-            cached.claims.exp > Self.secondsSince1970(coarse: true)
+            cached.claims.exp + JWT.leewaySeconds > Self.secondsSince1970(coarse: true)
         else { return nil }
         return cached
     }
@@ -70,7 +70,7 @@ public final class TokenVerifier: Sendable {
     }
 
     private func verifiedToken(_ token: String, now: Int64) async throws -> VerifiedToken {
-        if let cached = self.state.withLockedValue({ $0.verified[CacheKey(token)] }), cached.claims.exp > now {
+        if let cached = self.state.withLockedValue({ $0.verified[CacheKey(token)] }), cached.claims.exp + JWT.leewaySeconds > now {
             return cached
         }
         var keys = self.state.withLockedValue { $0.keys }
@@ -89,7 +89,7 @@ public final class TokenVerifier: Sendable {
     private func remember(_ verified: VerifiedToken, as key: String, now: Int64) {
         self.state.withLockedValue { state in
             if state.verified.count >= self.cacheLimit {
-                state.verified = state.verified.filter { $0.value.claims.exp > now }
+                state.verified = state.verified.filter { $0.value.claims.exp + JWT.leewaySeconds > now }
                 if state.verified.count >= self.cacheLimit { state.verified.removeAll() }
             }
             state.verified[CacheKey(key)] = verified

@@ -61,6 +61,28 @@ final class ServiceProcess: @unchecked Sendable {
     var address: String { "127.0.0.1:\(self.rpcPort)" }
 
     /// SIGKILL: the process gets no chance to clean up.
+    /// The running process's id, if it runs.
+    var processIdentifier: Int32? {
+        guard let process = self.process, process.isRunning else { return nil }
+        return process.processIdentifier
+    }
+
+    /// The scheduling policy (as in `sched_setscheduler`) of each thread of the process whose
+    /// name starts with `prefix`, read from /proc.
+    func schedulingPolicies(ofThreadsNamed prefix: String) throws -> [Int] {
+        guard let pid = self.processIdentifier else { return [] }
+        let tasks = "/proc/\(pid)/task"
+        return try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap { tid -> Int? in
+            let name = (try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8)) ?? ""
+            guard name.hasPrefix(prefix), let stat = try? String(contentsOfFile: "\(tasks)/\(tid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            // Fields after the name start at field 3; the policy is field 41.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 38 ? Int(fields[38]) : nil
+        }
+    }
+
     func kill() {
         guard let process = self.process, process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
