@@ -18,6 +18,9 @@ public struct ServerContext: Sendable {
     /// The W3C trace context of this call (set by `TracingInterceptor`); calls made while serving
     /// continue the trace.
     public var trace: TraceContext?
+    /// Who the caller is, as an access-control interceptor established it (e.g. a verified
+    /// token), for the handler to read without checking again. RPCKit does not interpret it.
+    public var caller: (any AnyObject & Sendable)?
     let baseLogger: Logger
 
     public init(

@@ -5,7 +5,7 @@ import RPCKit
 /// caller is not an allowed service, or the method has no rule.
 ///
 /// Handlers read the caller's seller from `context.authenticate(with:)` as before, which returns
-/// the claims verified here (`VerifiedToken.current`) without a second lookup.
+/// the claims verified here (handed over as the context's `caller`) without a second lookup.
 public struct AccessControlInterceptor: RPCServerInterceptor {
     let policy: AccessPolicy
     let verifier: TokenVerifier?
@@ -20,7 +20,9 @@ public struct AccessControlInterceptor: RPCServerInterceptor {
         next: (ServerContext) async throws -> RPCResponsePayload
     ) async throws -> RPCResponsePayload {
         guard let verified = try await self.authorizedToken(context) else { return try await next(context) }
-        return try await VerifiedToken.$current.withValue(verified) { try await next(context) }
+        var context = context
+        context.caller = verified
+        return try await next(context)
     }
 
     /// Throws unless the call may proceed; the caller's claims when the rule asked for a token.

@@ -141,10 +141,6 @@ public final class VerifiedToken: Sendable {
         self.claims = claims
         self.role = Role(text: claims.role)
     }
-
-    /// The token `AccessControlInterceptor` verified for the call being served, so the handler
-    /// reads its claims without a second lookup.
-    @TaskLocal public static var current: VerifiedToken?
 }
 
 /// A cache key for a token or an `authorization` header: hashed over its last 16 bytes only (the
@@ -180,7 +176,7 @@ extension ServerContext {
 
     /// The caller's verified token, as `authenticate(with:)` finds it.
     public func verifiedToken(with verifier: TokenVerifier) async throws -> VerifiedToken {
-        if let verified = VerifiedToken.current { return verified }
+        if let verified = self.caller as? VerifiedToken { return verified }
         return try await self.verifiedToken(with: verifier, authorization: self.metadata["authorization"])
     }
 
