@@ -36,11 +36,10 @@ enum StatsReport {
 
     /// Every calendar day of the range, "YYYY-MM-DD", in order.
     static func days(from since: Date, through until: Date) -> [String] {
-        let formatter = DateFormatter.day
         let count = Self.dayCount(from: since, through: until)
         guard count > 0 else { return [] }
         return (0..<count).map { offset in
-            formatter.string(from: since.addingTimeInterval(Double(offset) * Self.secondsPerDay))
+            RequestValidation.dayText(since.addingTimeInterval(Double(offset) * Self.secondsPerDay))
         }
     }
 

@@ -1,10 +1,11 @@
 import Foundation
+import RPCKit
 import ServiceKit
 import Testing
 
-/// The hand-written RFC 3339 formatter agrees with Foundation's across eras, leap years and
+/// The hand-written RFC 3339 and calendar-day code agrees with Foundation's across eras, leap years and
 /// millisecond edges.
-@Suite("RFC 3339 timestamps")
+@Suite("RFC 3339 timestamps and calendar days")
 struct TimestampTests {
     @Test("equals ISO8601DateFormatter with fractional seconds for many instants")
     func matchesFoundation() {
@@ -17,5 +18,37 @@ struct TimestampTests {
             let date = Date(timeIntervalSince1970: seconds)
             #expect(RequestValidation.timestamp(date) == formatter.string(from: date), "at \(seconds)")
         }
+    }
+
+    @Test("calendar days parse and print like DateFormatter with yyyy-MM-dd, and only real days are accepted")
+    func daysMatchFoundation() throws {
+        let formatter = DateFormatter()
+        formatter.calendar = Calendar(identifier: .gregorian)
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        var generator = SeededRandom(seed: 11)
+        // Foundation switches to the Julian calendar before October 1582; PostgreSQL's dates, like
+        // these, are proleptic Gregorian, so the comparison starts in 1583.
+        var days: [Int64] = [0, -1, 59, 10_956, 11_016, 11_017, 2_932_896, -141_349]
+        for _ in 0..<2_000 { days.append(Int64.random(in: -141_349...2_932_896, using: &generator)) }
+        for day in days {
+            let date = Date(timeIntervalSince1970: Double(day) * 86_400)
+            let text = formatter.string(from: date)
+            #expect(RequestValidation.dayText(date) == text, "day \(day)")
+            #expect(RequestValidation.dayText(date.addingTimeInterval(86_399.5)) == text, "late in day \(day)")
+            #expect(try RequestValidation.day(text, field: "d") == date, "\(text)")
+        }
+        for bad in ["2026-02-29", "2100-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "0000-01-01", "2026-1-01", "2026/01/01",
+            "+026-01-01", "2026-01-1a", "2026-01-01 ", "", "２０２６-01-01"]
+        {
+            #expect(throws: RPCError.self, "\(bad)") { try RequestValidation.day(bad, field: "since") }
+        }
+        #expect(try RequestValidation.day("2024-02-29", field: "d") == Date(timeIntervalSince1970: 19_782 * 86_400))
+        #expect(try RequestValidation.day("2000-02-29", field: "d") == Date(timeIntervalSince1970: 11_016 * 86_400))
+        // Proleptic Gregorian before 1583, as PostgreSQL counts.
+        #expect(try RequestValidation.day("0001-01-01", field: "d") == Date(timeIntervalSince1970: -719_162 * 86_400))
+        #expect(try RequestValidation.day("1000-03-01", field: "d") == Date(timeIntervalSince1970: -354_226 * 86_400))
+        #expect(RequestValidation.dayText(Date(timeIntervalSince1970: -354_226 * 86_400)) == "1000-03-01")
     }
 }
