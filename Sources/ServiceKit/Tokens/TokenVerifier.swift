@@ -32,67 +32,73 @@ public final class TokenVerifier: Sendable {
         self.cacheLimit = cacheLimit
     }
 
-    /// The claims of an `authorization` header value `Bearer <token>`, cached under the whole
-    /// header so that a hit needs no copy of the token; nil when the header is not a bearer one.
+    private static let bearer = "Bearer "
+
+    /// The claims of an `authorization` header value `Bearer <token>`; nil when the header is
+    /// not a bearer one.
     public func verify(authorization header: String) async throws -> AccessClaims? {
         try await self.verified(authorization: header)?.claims
     }
 
     /// The verified token of an `authorization` header value `Bearer <token>` (claims and parsed
-    /// role), cached under the whole header; nil when the header is not a bearer one.
+    /// role); nil when the header is not a bearer one.
     public func verified(authorization header: String) async throws -> VerifiedToken? {
-        if let cached = self.cached(authorization: header) { return cached }
-        let now = Self.secondsSince1970()
-        let prefix = "Bearer "
-        guard header.hasPrefix(prefix) else { return nil }
-        let verified = try await self.verifiedToken(String(header.dropFirst(prefix.count)), now: now)
-        self.remember(verified, as: header, now: now)
-        return verified
+        guard let token = Self.bearerToken(header) else { return nil }
+        return try await self.verified(token: token)
     }
 
-    /// The unexpired verified token cached under this `authorization` header value, if any: the
-    /// hot path, without suspending.
+    /// The unexpired verified token of this `authorization` header value, if it is cached: the
+    /// hot path, without suspending and without copying the token.
     public func cached(authorization header: String) -> VerifiedToken? {
-        guard let cached = self.state.withLockedValue({ $0.verified[CacheKey(header)] }),
-            cached.claims.exp + JWT.leewaySeconds > Self.secondsSince1970(coarse: true)
-        else { return nil }
-        return cached
+        guard let token = Self.bearerToken(header) else { return nil }
+        return self.cached(CacheKey(token), now: Self.secondsSince1970(coarse: true))
     }
 
     /// The verified claims, or `UNAUTHENTICATED` naming what was wrong.
     public func verify(_ token: String) async throws -> AccessClaims {
-        try await self.verified(token: token).claims
+        try await self.verified(token: token[...]).claims
     }
 
-    /// The verified token, or `UNAUTHENTICATED` naming what was wrong.
-    public func verified(token: String) async throws -> VerifiedToken {
-        try await self.verifiedToken(token, now: Self.secondsSince1970())
-    }
-
-    private func verifiedToken(_ token: String, now: Int64) async throws -> VerifiedToken {
-        if let cached = self.state.withLockedValue({ $0.verified[CacheKey(token)] }), cached.claims.exp + JWT.leewaySeconds > now {
-            return cached
-        }
+    /// The verified token, or `UNAUTHENTICATED` naming what was wrong. Cached per token, whether
+    /// it came bare or inside a header.
+    public func verified(token: Substring) async throws -> VerifiedToken {
+        if let cached = self.cached(CacheKey(token), now: Self.secondsSince1970(coarse: true)) { return cached }
+        let now = Self.secondsSince1970()
+        let token = String(token)
         var keys = self.state.withLockedValue { $0.keys }
         if keys.isEmpty || !self.knowsKey(of: token, in: keys) {
             keys = try await self.refreshKeys(force: keys.isEmpty)
         }
         do {
             let verified = VerifiedToken(try JWT.verify(token, keys: keys, now: now))
-            self.remember(verified, as: token, now: now)
+            self.remember(verified, as: CacheKey(token[...]), now: now)
             return verified
         } catch {
             throw RPCError(.unauthenticated, "invalid access token: \(error)")
         }
     }
 
-    private func remember(_ verified: VerifiedToken, as key: String, now: Int64) {
+    /// The token of `Bearer <token>`, as a slice of the header (UTF-8 offsets: `dropFirst` would
+    /// walk grapheme clusters).
+    private static func bearerToken(_ header: String) -> Substring? {
+        guard header.utf8.starts(with: Self.bearer.utf8) else { return nil }
+        return header[header.utf8.index(header.startIndex, offsetBy: Self.bearer.utf8.count)...]
+    }
+
+    private func cached(_ key: CacheKey, now: Int64) -> VerifiedToken? {
+        guard let cached = self.state.withLockedValue({ $0.verified[key] }), cached.claims.exp + JWT.leewaySeconds > now else {
+            return nil
+        }
+        return cached
+    }
+
+    private func remember(_ verified: VerifiedToken, as key: CacheKey, now: Int64) {
         self.state.withLockedValue { state in
             if state.verified.count >= self.cacheLimit {
                 state.verified = state.verified.filter { $0.value.claims.exp + JWT.leewaySeconds > now }
                 if state.verified.count >= self.cacheLimit { state.verified.removeAll() }
             }
-            state.verified[CacheKey(key)] = verified
+            state.verified[key] = verified
         }
     }
 
@@ -143,26 +149,37 @@ public final class VerifiedToken: Sendable {
     }
 }
 
-/// A cache key for a token or an `authorization` header: hashed over its last 16 bytes only (the
-/// end of the Ed25519 signature, which differs between any two tokens), compared whole. Hashing
-/// the whole ~450-byte header was most of a cache hit's cost. Only verified tokens are stored, so
-/// nobody can fill the cache with colliding keys.
+/// A cache key for a token (a slice, so one inside an `authorization` header is not copied):
+/// hashed over its length and last 16 bytes only (the end of the Ed25519 signature, which differs
+/// between any two tokens), compared whole. Hashing the whole ~450-byte token was most of a cache
+/// hit's cost. Only verified tokens are stored, so nobody can fill the cache with colliding keys.
 struct CacheKey: Hashable, Sendable {
-    let text: String
+    let token: Substring
 
-    init(_ text: String) {
-        self.text = text
+    init(_ token: Substring) {
+        self.token = token
     }
 
     static func == (lhs: CacheKey, rhs: CacheKey) -> Bool {
-        lhs.text == rhs.text
+        let (left, right) = (lhs.token.utf8, rhs.token.utf8)
+        guard left.count == right.count else { return false }
+        // Native strings are contiguous: one memcmp instead of a byte-by-byte walk.
+        let compared = left.withContiguousStorageIfAvailable { a in
+            right.withContiguousStorageIfAvailable { b in
+                a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0
+            }
+        }
+        return (compared ?? nil) ?? left.elementsEqual(right)
     }
 
     func hash(into hasher: inout Hasher) {
-        var text = self.text
-        text.withUTF8 { bytes in
-            hasher.combine(bytes.count)
+        let utf8 = self.token.utf8
+        hasher.combine(utf8.count)
+        let hashed = utf8.withContiguousStorageIfAvailable { bytes in
             hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(16))))
+        }
+        if hashed == nil {
+            for byte in utf8.suffix(16) { hasher.combine(byte) }
         }
     }
 }
@@ -180,15 +197,12 @@ extension ServerContext {
         return try await self.verifiedToken(with: verifier, authorization: self.metadata["authorization"])
     }
 
-    /// The verified token of this `authorization` value, or of the call's bearer token.
+    /// The verified token of this `authorization` value (the call's metadata entry).
     func verifiedToken(with verifier: TokenVerifier, authorization header: String?) async throws -> VerifiedToken {
-        if let header, let verified = try await verifier.verified(authorization: header) {
-            return verified
-        }
-        guard let token = self.bearerToken else {
+        guard let header, let verified = try await verifier.verified(authorization: header) else {
             throw RPCError(.unauthenticated, "missing access token (authorization: Bearer <token>)")
         }
-        return try await verifier.verified(token: token)
+        return verified
     }
 
     /// Requires that the calling service, proven by its client certificate, is one of `services`.
