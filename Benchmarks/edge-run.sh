@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The edge and auth benchmarks, in one run on this machine:
 #   1. JSON GET through the edge and one RPC hop (GET /v1/account: edge -> AuthService, answered
-#      from the verified token) against a bare Hummingbird 2 handler answering the same JSON
-#      bytes; both over HTTPS, both loaded with wrk -t2 -c64, 3 rounds alternating, median
-#      requests/s. Then the same for GET /v1/campaigns/{id} (edge -> CampaignService ->
-#      PostgreSQL), reported as context.
+#      from the verified token) against bare Hummingbird 2 handlers answering the same JSON, two
+#      ways: the same bytes, precomputed (the strict reference), and a Hummingbird JSON route
+#      returning a Codable value that Hummingbird's JSONEncoder writes. All over HTTPS, loaded with
+#      wrk -t2 -c64, 3 rounds alternating, median requests/s. Then the same for GET
+#      /v1/campaigns/{id} (edge -> CampaignService -> PostgreSQL) against the precomputed bytes,
+#      reported as context.
 #   2. Token-authenticated GET /v1/campaigns/{id} (wrk -t1 -c4) idle, then while logins (wrk -t1 -c16 on
 #      POST /v1/auth/login) keep AuthService's password hashing saturated: p99 under load / idle.
 #   3. What checking an access token adds to a unary RPC (TokenCostBenchmark: the check timed
@@ -138,12 +140,15 @@ api -H "Authorization: Bearer $token" -o "$work/campaign.json" "$edge$db_path"
 log "the JSON under test ($(wc -c <"$work/account.json") bytes): $(cat "$work/account.json")"
 log "the database-backed JSON ($(wc -c <"$work/campaign.json") bytes): $(cat "$work/campaign.json")"
 "$bench_bin/BareJSONServer" "$certs/edge-https.pem" "$certs/edge-https.key" "$work/bare.ready" \
-  "$path=$work/account.json" "/v1/campaigns/:id=$work/campaign.json" >"$work/bare.log" 2>&1 &
+  "$path=account:$work/account.json" "/v1/campaigns/:id=campaign:$work/campaign.json" >"$work/bare.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do [ -s "$work/bare.ready" ] && break; sleep 0.1; done
+# $bare/bytes/...: the precomputed bytes; $bare/...: the Codable route (the same JSON object;
+# JSONEncoder orders keys its own way).
 bare=https://localhost:$(jq -r .http_port "$work/bare.ready")
-cmp -s <(api "$bare$path") "$work/account.json" || die "the bare server does not answer the same bytes for $path"
-cmp -s <(api "$bare$db_path") "$work/campaign.json" || die "the bare server does not answer the same bytes for $db_path"
+cmp -s <(api "$bare/bytes$path") "$work/account.json" || die "the bare server does not answer the same bytes for $path"
+cmp -s <(api "$bare/bytes$db_path") "$work/campaign.json" || die "the bare server does not answer the same bytes for $db_path"
+[ "$(api "$bare$path" | jq -S -c .)" = "$(jq -S -c . "$work/account.json")" ] || die "the JSON route does not answer the same JSON for $path"
 if [ "$hold" -eq 1 ]; then
   # The token lives 15 minutes; EMAIL and PASSWORD log in again for a fresh one.
   printf 'EDGE=%s\nBARE=%s\nPATH_UNDER_TEST=%s\nDB_PATH=%s\nTOKEN=%s\nEMAIL=%s\nPASSWORD=%s\nWORK=%s\n' \
@@ -163,24 +168,36 @@ p99() {
 }
 errors() { awk '/Non-2xx or 3xx responses:/ {print $5; found=1} END {if (!found) print 0}' "$1"; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# compare NAME PATH: the edge and the bare server on PATH, $rounds rounds alternating; sets
-# NAME_edge, NAME_bare (median req/s) and NAME_ratio.
+# compare NAME PATH [ROUTE]: the edge against the bare server's precomputed bytes on PATH (and,
+# with ROUTE, against its Codable JSON route), $rounds rounds alternating; sets NAME_edge,
+# NAME_bare (median req/s) and NAME_ratio, and NAME_route and NAME_route_ratio with ROUTE.
 compare() {
-  local name=$1 target=$2 round edge_rates=() bare_rates=()
+  local name=$1 target=$2 route=${3:-} round edge_rates=() bare_rates=() route_rates=() line
   for round in $(seq 1 "$rounds"); do
     wrk_run "$work/$name-edge-$round.txt" -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$target"
-    wrk_run "$work/$name-bare-$round.txt" -t2 -c64 -d"${duration}s" --latency "$bare$target"
+    wrk_run "$work/$name-bare-$round.txt" -t2 -c64 -d"${duration}s" --latency "$bare/bytes$target"
     [ "$(errors "$work/$name-edge-$round.txt")" = 0 ] || die "edge answered non-2xx: $(cat "$work/$name-edge-$round.txt")"
     edge_rates+=("$(rps "$work/$name-edge-$round.txt")") bare_rates+=("$(rps "$work/$name-bare-$round.txt")")
-    log "   round $round: edge ${edge_rates[-1]} req/s (p99 $(p99 "$work/$name-edge-$round.txt") us), bare ${bare_rates[-1]} req/s (p99 $(p99 "$work/$name-bare-$round.txt") us)"
+    line="edge ${edge_rates[-1]} req/s (p99 $(p99 "$work/$name-edge-$round.txt") us), bytes ${bare_rates[-1]} req/s (p99 $(p99 "$work/$name-bare-$round.txt") us)"
+    if [ -n "$route" ]; then
+      wrk_run "$work/$name-route-$round.txt" -t2 -c64 -d"${duration}s" --latency "$bare$target"
+      route_rates+=("$(rps "$work/$name-route-$round.txt")")
+      line+=", JSON route ${route_rates[-1]} req/s (p99 $(p99 "$work/$name-route-$round.txt") us)"
+    fi
+    log "   round $round: $line"
   done
   printf -v "${name}_edge" '%s' "$(printf '%s\n' "${edge_rates[@]}" | median)"
   printf -v "${name}_bare" '%s' "$(printf '%s\n' "${bare_rates[@]}" | median)"
   local e=${name}_edge b=${name}_bare
   printf -v "${name}_ratio" '%s' "$(awk -v a="${!e}" -v b="${!b}" 'BEGIN {printf "%.2f", a / b}')"
+  if [ -n "$route" ]; then
+    printf -v "${name}_route" '%s' "$(printf '%s\n' "${route_rates[@]}" | median)"
+    local r=${name}_route
+    printf -v "${name}_route_ratio" '%s' "$(awk -v a="${!e}" -v b="${!r}" 'BEGIN {printf "%.2f", a / b}')"
+  fi
 }
-log "1. edge GET $path vs bare Hummingbird: wrk -t2 -c64 -d${duration}s, $rounds rounds"
-compare hop "$path"
+log "1. edge GET $path vs bare Hummingbird (precomputed bytes and a JSON route): wrk -t2 -c64 -d${duration}s, $rounds rounds"
+compare hop "$path" route
 log "1b. edge GET $db_path (PostgreSQL) vs bare Hummingbird: wrk -t2 -c64 -d${duration}s, $rounds rounds"
 compare db "$db_path"
 
@@ -212,7 +229,8 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge") ? (v
 table=$(cat <<TABLE
 | Target | Verdict | Measured |
 | :--- | :--- | :--- |
-| JSON GET through the edge + 1 RPC hop >= 0.6x a bare Hummingbird handler (wrk -t2 -c64; \`GET $path\`) | $(verdict "$hop_ratio" 0.6 ge) | ${hop_ratio}x (${hop_edge} vs ${hop_bare} req/s, median of $rounds) |
+| JSON GET through the edge + 1 RPC hop >= 0.6x a bare Hummingbird handler answering the same JSON bytes, precomputed (wrk -t2 -c64; \`GET $path\`) | $(verdict "$hop_ratio" 0.6 ge) | ${hop_ratio}x (${hop_edge} vs ${hop_bare} req/s, median of $rounds) |
+| the same against a bare Hummingbird JSON route: a Codable value written by Hummingbird's JSONEncoder | $(verdict "$hop_route_ratio" 0.6 ge) | ${hop_route_ratio}x (${hop_edge} vs ${hop_route} req/s, median of $rounds) |
 | (context, no target) the same with a PostgreSQL read behind the hop (\`GET /v1/campaigns/{id}\`) | - | ${db_ratio}x (${db_edge} vs ${db_bare} req/s, median of $rounds) |
 | token-authenticated p99 while logins saturate hashing <= 2x idle p99 (wrk -t1 -c4) | $(verdict "$p99_ratio" 2 le) | ${p99_ratio}x (${loaded_p99} us vs ${idle_p99} us; ${login_rps} logins/s) |
 | token verification <= 5% of a unary call (cached; Echo 256 B x 64): the access check's CPU / a call's CPU | $(verdict "$check_share" 5 le) | ${check_share}% ($(value check_us) us of $(value call_cpu_us) us; a cached verification alone $(value cached_us) us, an uncached one $(value uncached_us) us) |

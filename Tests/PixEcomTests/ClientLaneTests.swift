@@ -46,4 +46,40 @@ struct ClientLaneTests {
         await client.close()
         await server.stop()
     }
+
+    @Test("a process's Swift tasks run on its NIO event-loop threads: the edge's HTTP handlers use no other thread")
+    func tasksRunOnEventLoops() async throws {
+        // The seller's rate limit out of the way: 300 requests in a row.
+        let system = try await PixEcomSystem.start(edgeEnvironment: ["PIXECOM_RATE_SELLER_PER_MINUTE": "60000", "PIXECOM_RATE_SELLER_BURST": "1000"])
+        let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
+        do {
+            let seller = try await EndToEndTests.register(edge, name: "Lanes")
+            let before = try system.edge.threadCPUTimes()
+            for _ in 0..<300 {
+                let reply = try await edge.send(.GET, "/v1/account", token: seller.token)
+                try #require(reply.status == 200, "GET /v1/account: \(reply.status) \(reply.text)")
+            }
+            let after = try system.edge.threadCPUTimes()
+            var onLoops: UInt64 = 0
+            var elsewhere: [String: UInt64] = [:]
+            for (tid, now) in after {
+                let used = now.nanoseconds - (before[tid]?.nanoseconds ?? 0)
+                if now.name.hasPrefix("NIO-SGLTN-") {
+                    onLoops += used
+                } else {
+                    elsewhere[now.name, default: 0] += used
+                }
+            }
+            // Each request is parsed on a loop thread; its handler, the RPC and the answer run
+            // there too. Were tasks run on Swift's own pool, that pool's threads would do about
+            // as much work as the loops.
+            let other = elsewhere.values.reduce(0, +)
+            #expect(onLoops > 0)
+            #expect(other * 10 < onLoops, "threads other than the event loops used \(other) ns against the loops' \(onLoops) ns: \(elsewhere)")
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        try await edge.shutdown()
+        await system.stop()
+    }
 }

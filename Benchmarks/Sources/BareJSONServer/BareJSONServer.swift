@@ -4,29 +4,47 @@ import HummingbirdTLS
 import NIOCore
 import NIOSSL
 
-/// The reference of the edge benchmark: a bare Hummingbird 2 HTTPS handler answering GETs with a
-/// fixed JSON body per route (the bytes the edge answered for the same request), with no
-/// middleware, no RPC and no database.
+/// The references of the edge benchmark: bare Hummingbird 2 HTTPS handlers answering GETs with
+/// the JSON the edge answered for the same request, with no middleware, no RPC and no database.
+/// Each route is served two ways:
 ///
-/// Usage: BareJSONServer CERT KEY READY_FILE ROUTE=BODY_FILE... (writes {"http_port":N} to
-/// READY_FILE when listening). ROUTE is a Hummingbird path such as `/v1/campaigns/:id`.
+/// - `ROUTE`: the usual Hummingbird JSON route. The handler returns a `Codable` value
+///   (`Account` or `Campaign`, decoded from the file at start) and Hummingbird's default
+///   `JSONEncoder` writes it, as in Hummingbird's own examples. The bytes equal the file.
+/// - `/bytes` + `ROUTE`: the file's bytes as they are, nothing encoded per request. The
+///   cheapest any handler can answer; the stricter reference.
+///
+/// Usage: BareJSONServer CERT KEY READY_FILE ROUTE=MODEL:BODY_FILE... (writes {"http_port":N} to
+/// READY_FILE when listening). ROUTE is a Hummingbird path such as `/v1/campaigns/:id`; MODEL is
+/// `account` or `campaign`.
 @main
 struct BareJSONServer {
     static func main() async throws {
         let arguments = CommandLine.arguments
         guard arguments.count >= 5 else {
-            FileHandle.standardError.write(Data("usage: BareJSONServer CERT KEY READY_FILE ROUTE=BODY_FILE...\n".utf8))
-            exit(2)
+            fail("usage: BareJSONServer CERT KEY READY_FILE ROUTE=MODEL:BODY_FILE...")
         }
         let readyFile = arguments[3]
         let router = Router()
         for route in arguments[4...] {
-            guard let equals = route.firstIndex(of: "=") else {
-                FileHandle.standardError.write(Data("not ROUTE=BODY_FILE: \(route)\n".utf8))
-                exit(2)
+            guard let equals = route.firstIndex(of: "="), let colon = route[equals...].firstIndex(of: ":") else {
+                fail("not ROUTE=MODEL:BODY_FILE: \(route)")
             }
-            let body = ByteBuffer(data: try Data(contentsOf: URL(fileURLWithPath: String(route[route.index(after: equals)...]))))
-            router.get(RouterPath(String(route[..<equals]))) { _, _ in
+            let path = String(route[..<equals])
+            let model = String(route[route.index(after: equals)..<colon])
+            let data = try Data(contentsOf: URL(fileURLWithPath: String(route[route.index(after: colon)...])))
+            switch model {
+            case "account":
+                let account = try JSONDecoder().decode(Account.self, from: data)
+                router.get(RouterPath(path)) { _, _ in account }
+            case "campaign":
+                let campaign = try JSONDecoder().decode(Campaign.self, from: data)
+                router.get(RouterPath(path)) { _, _ in campaign }
+            default:
+                fail("unknown MODEL \(model) (account or campaign)")
+            }
+            let body = ByteBuffer(data: data)
+            router.get(RouterPath("/bytes" + path)) { _, _ in
                 Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: body))
             }
         }
@@ -47,4 +65,40 @@ struct BareJSONServer {
         )
         try await app.runService()
     }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        exit(2)
+    }
+}
+
+/// `GET /v1/account` as a plain Hummingbird app would model it. Properties in the order the
+/// edge writes them; absent ones are left out, as proto3 JSON leaves out defaults.
+struct Account: ResponseCodable {
+    struct Limits: Codable {
+        var adAccounts: Int?
+        var campaigns: Int?
+        var members: Int?
+    }
+
+    var userId: String
+    var sellerId: String
+    var role: String
+    var plan: String?
+    var limits: Limits?
+    var tokenExpiresAt: String?
+}
+
+/// `GET /v1/campaigns/{id}` as a plain Hummingbird app would model it (int64 values as strings,
+/// as in proto3 JSON).
+struct Campaign: ResponseCodable {
+    var id: String
+    var adAccountId: String
+    var name: String
+    var objective: String
+    var status: String
+    var dailyBudget: String?
+    var externalId: String?
+    var createTime: String?
+    var updateTime: String?
 }

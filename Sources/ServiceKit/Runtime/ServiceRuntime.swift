@@ -14,12 +14,13 @@ public enum ServiceRuntime {
     /// Bootstraps logging and metrics once per process; returns the metrics registry.
     ///
     /// Also makes NIO's event loops Swift Concurrency's global executor (unless
-    /// `PIXECOM_NIO_EXECUTOR=0`): handlers then run on the thread that did their I/O, instead of
-    /// hopping to the cooperative pool and back for every request and every RPC. Nothing in the
-    /// services blocks a thread (password hashing has its own pool), which this requires.
+    /// `PIXECOM_NIO_EXECUTOR=0`; see `EventLoopGlobalExecutor`): handlers then run on the thread
+    /// that did their I/O, instead of hopping to the cooperative pool and back for every request
+    /// and every RPC. Nothing in the services blocks a thread (password hashing has its own
+    /// pool), which this requires.
     public static func bootstrap(name: String, environment: EnvironmentReader) -> PrometheusCollectorRegistry {
         if environment.string("PIXECOM_NIO_EXECUTOR", default: "1") != "0" {
-            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+            _ = EventLoopGlobalExecutor.install()
         }
         let level = Logger.Level(rawValue: environment.string("PIXECOM_LOG_LEVEL", default: "info")) ?? .info
         LoggingSystem.bootstrap { _ in JSONLogHandler(label: name, level: level) }

@@ -83,6 +83,23 @@ final class ServiceProcess: @unchecked Sendable {
         }
     }
 
+    /// CPU time so far of each thread of the process, in nanoseconds, by thread id, with the
+    /// thread's name (from /proc/PID/task/TID/schedstat and comm).
+    func threadCPUTimes() throws -> [Int: (name: String, nanoseconds: UInt64)] {
+        guard let pid = self.processIdentifier else { return [:] }
+        let tasks = "/proc/\(pid)/task"
+        var times: [Int: (name: String, nanoseconds: UInt64)] = [:]
+        for tid in try FileManager.default.contentsOfDirectory(atPath: tasks) {
+            guard let id = Int(tid),
+                let schedstat = try? String(contentsOfFile: "\(tasks)/\(tid)/schedstat", encoding: .utf8),
+                let first = schedstat.split(separator: " ").first, let nanoseconds = UInt64(first)
+            else { continue }
+            let name = (try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8)) ?? ""
+            times[id] = (name.trimmingCharacters(in: .whitespacesAndNewlines), nanoseconds)
+        }
+        return times
+    }
+
     func kill() {
         guard let process = self.process, process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
