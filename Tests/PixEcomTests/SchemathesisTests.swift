@@ -37,6 +37,10 @@ struct SchemathesisTests {
             var environment = ProcessInfo.processInfo.environment
             environment["SCHEMATHESIS_TELEMETRY"] = "false"
             process.environment = environment
+            // schemathesis keeps a cache of what it found in its working directory: not the checkout.
+            let scratch = try TestEnvironment.temporaryDirectory("schemathesis")
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            process.currentDirectoryURL = scratch
             let output = Pipe()
             process.standardOutput = output
             process.standardError = output

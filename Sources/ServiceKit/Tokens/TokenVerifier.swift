@@ -175,7 +175,7 @@ struct CacheKey: Hashable, Sendable {
     func hash(into hasher: inout Hasher) {
         let utf8 = self.token.utf8
         hasher.combine(utf8.count)
-        let hashed = utf8.withContiguousStorageIfAvailable { bytes in
+        let hashed: Void? = utf8.withContiguousStorageIfAvailable { bytes in
             hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes.suffix(16))))
         }
         if hashed == nil {
