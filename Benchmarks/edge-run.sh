@@ -4,7 +4,8 @@
 #      from the verified token) against bare Hummingbird 2 handlers answering the same JSON, two
 #      ways: the same bytes, precomputed (the strict reference), and a Hummingbird JSON route
 #      returning a Codable value that Hummingbird's JSONEncoder writes. All over HTTPS, loaded with
-#      wrk -t2 -c64, 3 rounds alternating, median requests/s. Then the same for GET
+#      wrk -t2 -c64 with the same request (the same Authorization header, which the bare handlers
+#      ignore), 3 rounds alternating, median requests/s. Then the same for GET
 #      /v1/campaigns/{id} (edge -> CampaignService -> PostgreSQL) against the precomputed bytes,
 #      reported as context.
 #   2. Token-authenticated GET /v1/campaigns/{id} (wrk -t1 -c4) idle, then while logins (wrk -t1 -c16 on
@@ -175,12 +176,12 @@ compare() {
   local name=$1 target=$2 route=${3:-} round edge_rates=() bare_rates=() route_rates=() line
   for round in $(seq 1 "$rounds"); do
     wrk_run "$work/$name-edge-$round.txt" -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$target"
-    wrk_run "$work/$name-bare-$round.txt" -t2 -c64 -d"${duration}s" --latency "$bare/bytes$target"
+    wrk_run "$work/$name-bare-$round.txt" -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$bare/bytes$target"
     [ "$(errors "$work/$name-edge-$round.txt")" = 0 ] || die "edge answered non-2xx: $(cat "$work/$name-edge-$round.txt")"
     edge_rates+=("$(rps "$work/$name-edge-$round.txt")") bare_rates+=("$(rps "$work/$name-bare-$round.txt")")
     line="edge ${edge_rates[-1]} req/s (p99 $(p99 "$work/$name-edge-$round.txt") us), bytes ${bare_rates[-1]} req/s (p99 $(p99 "$work/$name-bare-$round.txt") us)"
     if [ -n "$route" ]; then
-      wrk_run "$work/$name-route-$round.txt" -t2 -c64 -d"${duration}s" --latency "$bare$target"
+      wrk_run "$work/$name-route-$round.txt" -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$bare$target"
       route_rates+=("$(rps "$work/$name-route-$round.txt")")
       line+=", JSON route ${route_rates[-1]} req/s (p99 $(p99 "$work/$name-route-$round.txt") us)"
     fi

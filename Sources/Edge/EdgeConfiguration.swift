@@ -28,11 +28,14 @@ struct EdgeConfiguration: Sendable {
     var maxBodyBytes: Int
     /// `PIXECOM_HTTP_TIMEOUT_MS`: the deadline given to each RPC made for a request (default 10 s).
     var requestTimeout: Duration
+    /// `PIXECOM_HTTP_IDLE_TIMEOUT_S`: a connection with no request in flight that sends nothing
+    /// for this long is closed (default 60 s), so idle or stalled clients do not hold sockets.
+    var idleTimeout: Duration
     /// Rate limits: `PIXECOM_RATE_AUTH_PER_MINUTE` (default 60) with bursts of
     /// `PIXECOM_RATE_AUTH_BURST` (20) per client address on the auth routes;
     /// `PIXECOM_RATE_SELLER_PER_MINUTE` (6000, 100 a second) with bursts of
     /// `PIXECOM_RATE_SELLER_BURST` (200) per seller elsewhere.
-    var rateLimits: RateLimitMiddleware.Configuration
+    var rateLimits: RateLimiter.Configuration
     /// `PIXECOM_READY_FILE`: `{"http_port":N,"admin_port":N}` once both listen.
     var readyFile: String?
 
@@ -60,7 +63,8 @@ struct EdgeConfiguration: Sendable {
         self.corsOrigins = try Self.origins(environment.string("PIXECOM_CORS_ORIGINS") ?? "")
         self.maxBodyBytes = try environment.int("PIXECOM_HTTP_MAX_BODY_BYTES", default: 1024 * 1024, range: 1024...(64 * 1024 * 1024))
         self.requestTimeout = .milliseconds(try environment.int("PIXECOM_HTTP_TIMEOUT_MS", default: 10_000, range: 100...300_000))
-        self.rateLimits = RateLimitMiddleware.Configuration(
+        self.idleTimeout = .seconds(try environment.int("PIXECOM_HTTP_IDLE_TIMEOUT_S", default: 60, range: 1...3600))
+        self.rateLimits = RateLimiter.Configuration(
             auth: .init(
                 perSecond: Double(try environment.int("PIXECOM_RATE_AUTH_PER_MINUTE", default: 60, range: 1...1_000_000)) / 60,
                 burst: Double(try environment.int("PIXECOM_RATE_AUTH_BURST", default: 20, range: 1...1_000_000))

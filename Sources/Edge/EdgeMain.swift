@@ -1,6 +1,9 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
+import NIOCore
+import NIOPosix
 import Logging
 import NIOConcurrencyHelpers
 import NIOSSL
@@ -65,48 +68,53 @@ struct EdgeMain {
         }
     }
 
-    /// Every route and middleware of the HTTPS API.
-    static func router(configuration: EdgeConfiguration, clients: ServiceClients) -> Router<EdgeRequestContext> {
+    /// Every route of the HTTPS API.
+    static func router(configuration: EdgeConfiguration, clients: ServiceClients, apiKeys: ApiKeyExchanger? = nil) -> Router<EdgeRequestContext> {
         let router = Router(context: EdgeRequestContext.self)
-        // Outermost first: the security headers go on every answer, including the error
-        // responses that RequestIDMiddleware makes from thrown errors.
-        router.add(middleware: SecurityHeadersMiddleware())
-        router.add(middleware: RequestIDMiddleware())
-        if !configuration.corsOrigins.isEmpty {
-            router.add(middleware: CORSAllowlistMiddleware(origins: Set(configuration.corsOrigins)))
-        }
-        let apiKeys = ApiKeyExchanger(auth: clients.auth)
-        router.add(
-            middleware: RateLimitMiddleware(
-                configuration: configuration.rateLimits, verifier: RuntimeContext.tokenVerifier(auth: clients.auth), apiKeys: apiKeys)
-        )
+        router.add(middleware: ErrorBodyMiddleware())
         EdgeRoutes(
             clients: clients,
             forwarder: RPCForwarder(
                 timeout: configuration.requestTimeout, maxBodyBytes: configuration.maxBodyBytes,
-                apiKeys: apiKeys)
+                apiKeys: apiKeys ?? ApiKeyExchanger(auth: clients.auth))
         ).add(to: router)
         return router
     }
 
-    /// The HTTPS application with every route and middleware.
-    static func api(configuration: EdgeConfiguration, clients: ServiceClients, logger: Logger, ports: ReadyPorts) throws -> some Service {
-        let router = Self.router(configuration: configuration, clients: clients)
+    /// The routes behind the edge's front: request ids, CORS, rate limits, error bodies and
+    /// security headers (`EdgeResponder`).
+    static func responder(configuration: EdgeConfiguration, clients: ServiceClients) -> EdgeResponder {
+        // One exchanger, so a key exchanged by the rate limiter is not exchanged again by a route.
+        let apiKeys = ApiKeyExchanger(auth: clients.auth)
+        return EdgeResponder(
+            routes: Self.router(configuration: configuration, clients: clients, apiKeys: apiKeys).buildResponder(),
+            cors: configuration.corsOrigins.isEmpty ? nil : CORSAllowlist(origins: Set(configuration.corsOrigins)),
+            limits: RateLimiter(
+                configuration: configuration.rateLimits, verifier: RuntimeContext.tokenVerifier(auth: clients.auth), apiKeys: apiKeys)
+        )
+    }
+
+    /// The HTTPS server.
+    static func api(configuration: EdgeConfiguration, clients: ServiceClients, logger: Logger, ports: ReadyPorts) throws -> any Service {
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(configuration.httpCertificatePath).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: configuration.httpPrivateKeyPath, format: .pem))
         )
         tls.minimumTLSVersion = .tlsv12
         tls.applicationProtocols = ["http/1.1"]
-        return Application(
-            router: router,
-            server: try .tls(.http1(), tlsConfiguration: tls),
-            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: nil),
+        let connections = EdgeHTTPChannel(
+            responder: Self.responder(configuration: configuration, clients: clients),
+            maxBodyBytes: configuration.maxBodyBytes,
+            idleTimeout: TimeAmount(configuration.idleTimeout)
+        )
+        return try TLSChannel(connections, tlsConfiguration: tls).server(
+            configuration: ServerConfiguration(address: .hostname(configuration.httpHost, port: configuration.httpPort)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort
                 logger.info("edge.listening", metadata: ["http.port": "\(port)"])
                 ports.record("http_port", port)
             },
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
         )
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import PixEcomProtos
 import RPCKit
@@ -31,6 +32,23 @@ extension RPCCode {
 /// `{"error": {"code": "NOT_FOUND", "message": "...", "details": [{"field": ..., "description": ...}],
 ///  "requestId": "..."}}`, with `Retry-After` when the caller should wait.
 enum ErrorResponse {
+    /// The response for any error a request ended with. Errors that are neither statuses nor
+    /// HTTP errors are logged and answered 500 without their description, so internals never
+    /// reach a caller.
+    static func make(for error: any Error, requestID: String, path: String, logger: Logger) -> Response {
+        switch error {
+        case let error as RPCError:
+            return Self.make(error, requestID: requestID)
+        case let error as any RPCErrorConvertible where error.rpcError != nil:
+            return Self.make(error.rpcError!, requestID: requestID)
+        case let error as any HTTPResponseError:
+            return Self.make(error, requestID: requestID, path: path)
+        default:
+            logger.error("edge.request.failed", metadata: ["request.id": "\(requestID)", "error": "\(String(reflecting: error))"])
+            return Self.make(RPCError(.internal, "internal error (request id \(requestID))"), requestID: requestID)
+        }
+    }
+
     static func make(_ error: RPCError, requestID: String, status: HTTPResponse.Status? = nil) -> Response {
         var body: [String: Any] = [
             "code": error.code.name,

@@ -63,7 +63,10 @@ struct RPCForwarder: Sendable {
         http request: Request,
         context: EdgeRequestContext
     ) async throws -> Reply {
-        var metadata = ["x-request-id": context.requestID, "x-client-address": context.clientAddress]
+        // Sized for every entry below (and the client's traceparent): no regrowth.
+        var metadata = [String: String](minimumCapacity: 6)
+        metadata["x-request-id"] = context.requestID
+        metadata["x-client-address"] = context.clientAddress
         if let authorization = context.authorization {
             metadata["authorization"] = authorization
         } else if let authorization = request.headers[.authorization] {

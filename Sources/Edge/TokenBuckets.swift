@@ -14,6 +14,18 @@ struct TokenBuckets: Sendable {
     private struct Bucket: Sendable {
         var tokens: Double
         var updated: ContinuousClock.Instant
+
+        mutating func take(now: ContinuousClock.Instant, limit: Limit) -> Duration? {
+            let elapsed = TokenBuckets.seconds(now - self.updated)
+            self.tokens = min(limit.burst, self.tokens + max(0, elapsed) * limit.perSecond)
+            self.updated = now
+            if self.tokens >= 1 {
+                self.tokens -= 1
+                return nil
+            }
+            let missing = 1 - self.tokens
+            return .milliseconds(Int64((missing / limit.perSecond * 1000).rounded(.up)))
+        }
     }
 
     let limit: Limit
@@ -29,20 +41,10 @@ struct TokenBuckets: Sendable {
 
     /// Takes a token for `key`: nil when the request may go on, else how long until one is there.
     mutating func take(_ key: String, now: ContinuousClock.Instant) -> Duration? {
-        var bucket = self.buckets[key] ?? Bucket(tokens: self.limit.burst, updated: now)
-        let elapsed = Self.seconds(now - bucket.updated)
-        bucket.tokens = min(self.limit.burst, bucket.tokens + max(0, elapsed) * self.limit.perSecond)
-        bucket.updated = now
-        defer {
-            if self.buckets[key] == nil, self.buckets.count >= self.maxKeys { self.evict(now: now) }
-            self.buckets[key] = bucket
-        }
-        if bucket.tokens >= 1 {
-            bucket.tokens -= 1
-            return nil
-        }
-        let missing = 1 - bucket.tokens
-        return .milliseconds(Int64((missing / self.limit.perSecond * 1000).rounded(.up)))
+        if self.buckets.count >= self.maxKeys, self.buckets[key] == nil { self.evict(now: now) }
+        // One hash of the key: the bucket is changed in place.
+        let limit = self.limit
+        return self.buckets[key, default: Bucket(tokens: limit.burst, updated: now)].take(now: now, limit: limit)
     }
 
     private mutating func evict(now: ContinuousClock.Instant) {
@@ -55,7 +57,7 @@ struct TokenBuckets: Sendable {
         }
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
+    fileprivate static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

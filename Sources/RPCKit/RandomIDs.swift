@@ -28,21 +28,26 @@ public enum RandomIDs {
     /// `bytes` random bytes as lowercase hex (2 * `bytes` characters), never all zeros.
     public static func hex(bytes: Int) -> String {
         String(unsafeUninitializedCapacity: bytes * 2) { buffer in
-            var written = 0
-            var allZero = true
-            while written < bytes * 2 {
-                var word = Self.next()
-                for _ in 0..<16 where written < bytes * 2 {
-                    let nibble = UInt8(word >> 60)
-                    allZero = allZero && nibble == 0
-                    buffer[written] = Self.digits[Int(nibble)]
-                    word <<= 4
-                    written += 1
-                }
-            }
-            if allZero, written > 0 { buffer[written - 1] = Self.digits[1] }
-            return written
+            Self.writeHex(into: buffer)
+            return bytes * 2
         }
+    }
+
+    /// Fills `buffer` with random lowercase hex digits, never all "0".
+    static func writeHex(into buffer: UnsafeMutableBufferPointer<UInt8>) {
+        var written = 0
+        var allZero = true
+        while written < buffer.count {
+            var word = Self.next()
+            for _ in 0..<16 where written < buffer.count {
+                let nibble = UInt8(word >> 60)
+                allZero = allZero && nibble == 0
+                buffer[written] = Self.digits[Int(nibble)]
+                word <<= 4
+                written += 1
+            }
+        }
+        if allZero, written > 0 { buffer[written - 1] = Self.digits[1] }
     }
 
     /// A random (version 4 layout) UUID in lowercase text, e.g. `3f2c...-...`.

@@ -71,13 +71,48 @@ public struct TraceContext: Sendable, Hashable, CustomStringConvertible {
         TraceContext(traceID: Self.randomHex(bytes: 16), spanID: Self.randomHex(bytes: 8), sampled: sampled)
     }
 
+    /// The `traceparent` of a new sampled trace, made directly (one string instead of three).
+    public static func newTraceparent() -> String {
+        String(unsafeUninitializedCapacity: 55) { buffer in
+            buffer[0] = UInt8(ascii: "0")
+            buffer[1] = UInt8(ascii: "0")
+            buffer[2] = UInt8(ascii: "-")
+            RandomIDs.writeHex(into: UnsafeMutableBufferPointer(rebasing: buffer[3..<35]))
+            buffer[35] = UInt8(ascii: "-")
+            RandomIDs.writeHex(into: UnsafeMutableBufferPointer(rebasing: buffer[36..<52]))
+            buffer[52] = UInt8(ascii: "-")
+            buffer[53] = UInt8(ascii: "0")
+            buffer[54] = UInt8(ascii: "1")
+            return 55
+        }
+    }
+
     /// A child span of this trace (for a call made while serving this one).
     public func child() -> TraceContext {
         TraceContext(traceID: self.traceID, spanID: Self.randomHex(bytes: 8), sampled: self.sampled)
     }
 
+    /// `00-<trace-id>-<span-id>-<flags>`, written into one string (interpolation built it from
+    /// four pieces).
     public var traceparent: String {
-        "00-\(self.traceID)-\(self.spanID)-\(self.sampled ? "01" : "00")"
+        let (trace, span) = (self.traceID.utf8, self.spanID.utf8)
+        return String(unsafeUninitializedCapacity: 7 + trace.count + span.count) { buffer in
+            var index = 0
+            func put(_ byte: UInt8) {
+                buffer[index] = byte
+                index += 1
+            }
+            put(UInt8(ascii: "0"))
+            put(UInt8(ascii: "0"))
+            put(UInt8(ascii: "-"))
+            for byte in trace { put(byte) }
+            put(UInt8(ascii: "-"))
+            for byte in span { put(byte) }
+            put(UInt8(ascii: "-"))
+            put(UInt8(ascii: "0"))
+            put(self.sampled ? UInt8(ascii: "1") : UInt8(ascii: "0"))
+            return index
+        }
     }
 
     public var description: String { self.traceparent }

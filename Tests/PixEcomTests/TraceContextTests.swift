@@ -54,6 +54,13 @@ struct TraceContextTests {
         #expect(TraceContext(traceparent: child.traceparent) == child)
         let spans = Set((0..<10_000).map { _ in root.child().spanID })
         #expect(spans.count == 10_000)
+        // A new trace's traceparent made in one go parses back to a sampled, fresh trace.
+        let headers = (0..<1_000).map { _ in TraceContext.newTraceparent() }
+        #expect(Set(headers).count == headers.count)
+        for header in headers.prefix(50) {
+            let parsed = try #require(TraceContext(traceparent: header), "\(header)")
+            #expect(parsed.sampled && parsed.traceparent == header)
+        }
     }
 
     @Test("random ids: hex of the asked length, UUIDs in version-4 layout, no repeats")

@@ -28,7 +28,7 @@ public struct TracingClientInterceptor: RPCClientInterceptor {
     ) async throws -> Result {
         var call = call
         if call.metadata["traceparent"] == nil {
-            call.metadata["traceparent"] = TraceContext.newTrace().traceparent
+            call.metadata["traceparent"] = TraceContext.newTraceparent()
         }
         return try await next(call)
     }

@@ -1,5 +1,3 @@
-import Crypto
-import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOConcurrencyHelpers
@@ -15,10 +13,8 @@ import ServiceKit
 ///   refuses it with 401).
 ///
 /// Limits are per edge replica: with N replicas behind a balancer a client gets up to N times
-/// the budget.
-struct RateLimitMiddleware: RouterMiddleware {
-    typealias Context = EdgeRequestContext
-
+/// the budget. Thread-safe.
+final class RateLimiter: Sendable {
     struct Configuration: Sendable {
         var auth: TokenBuckets.Limit
         var seller: TokenBuckets.Limit
@@ -45,8 +41,10 @@ struct RateLimitMiddleware: RouterMiddleware {
         path.hasPrefix("/v1/auth/") || path == "/v1/invitations/accept"
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
+    /// Takes a token from the request's bucket, or throws RESOURCE_EXHAUSTED with the delay to
+    /// wait. Leaves in `context.authorization` what the services are to get for the caller's
+    /// `Authorization` (an API key exchanged for a token).
+    func admit(_ request: Request, context: inout EdgeRequestContext) async throws {
         let wait: Duration?
         if Self.isAuthRoute(request.uri.path) {
             wait = self.auth.withLockedValue { $0.take(context.clientAddress, now: .now) }
@@ -61,13 +59,17 @@ struct RateLimitMiddleware: RouterMiddleware {
             error.retryDelayMillis = millis
             throw error
         }
-        return try await next(request, context)
     }
 
     /// The seller of a verified bearer token (an API key exchanged first, and the result kept in
-    /// the context for the route); nil without one.
-    private func verifiedSeller(_ request: Request, context: inout Context) async -> String? {
+    /// the context for the route); nil without one. A token verified before is answered from the
+    /// verifier's cache without suspending.
+    private func verifiedSeller(_ request: Request, context: inout EdgeRequestContext) async -> String? {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return nil }
+        if let cached = self.verifier.cached(authorization: header) {
+            context.authorization = header
+            return cached.claims.sellerID
+        }
         guard let authorization = try? await self.apiKeys.authorization(for: header, requestID: context.requestID) else { return nil }
         context.authorization = authorization
         return try? await self.verifier.verified(authorization: authorization)?.claims.sellerID

@@ -1,0 +1,270 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
+import RPCKit
+
+/// Serves the HTTP/1.1 requests of one connection: collects a request's body (up to the limit),
+/// runs the edge's responder for it as a task on the connection's event loop, and writes the
+/// response from there.
+///
+/// One request is answered at a time. A pipelined request that arrives meanwhile is held (up to
+/// a bound) and answered next; reading is never paused for an ordinary keep-alive client, which
+/// sends its next request only after the answer (pausing would cost two `epoll_ctl` calls per
+/// request). Parse errors are answered 400 and end the connection, after the response in
+/// flight if there is one. On `ChannelShouldQuiesceEvent` (graceful shutdown) an idle connection
+/// closes at once, a busy one after its current response.
+///
+/// A request that arrives whole in one read runs without a task switch until its handler first
+/// suspends (for its RPC); the RPC's answer resumes it on this loop, which writes the response.
+/// Not thread-safe: used on its channel's event loop only.
+final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    /// Responses are encoded here (`ResponseEncoding`), head and body in one buffer.
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case idle
+        case receiving(HTTPRequestHead, body: ByteBuffer, tooLarge: Bool)
+        case responding
+    }
+
+    private var state = State.idle
+    /// The task answering the current request; cancelled when the connection closes under it.
+    private var task: Task<Void, Never>?
+    /// What arrived while a response was being made: pipelined requests' parts, or a parse
+    /// error behind them; and the size of the parts' bodies.
+    private enum Held {
+        case part(HTTPServerRequestPart)
+        case parseError
+    }
+
+    private var held: [Held] = []
+    private var heldBytes = 0
+    /// Close once the response in flight is written (shutdown, or a parse error behind it).
+    private var closeAfterResponse = false
+    private let responder: EdgeResponder
+    private let maxBodyBytes: Int
+    private let logger: Logger
+    private let executor: EventLoopTaskExecutor
+
+    init(responder: EdgeResponder, maxBodyBytes: Int, logger: Logger, eventLoop: any EventLoop) {
+        self.responder = responder
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+        self.executor = EventLoopTaskExecutor(eventLoop)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = self.unwrapInboundIn(data)
+        if case .responding = self.state {
+            self.hold(part, context: context)
+        } else {
+            self.receive(part, context: context)
+        }
+    }
+
+    private func receive(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch (part, self.state) {
+        case (.head(let head), .idle):
+            self.state = .receiving(head, body: ByteBuffer(), tooLarge: false)
+        case (.body(var chunk), .receiving(let head, var body, var tooLarge)):
+            self.state = .responding  // drops the state's reference, so `body` grows in place
+            if tooLarge {
+                // The rest of an oversized body is read and dropped; the answer is 413.
+            } else if body.readableBytes + chunk.readableBytes > self.maxBodyBytes {
+                tooLarge = true
+                body = ByteBuffer()
+            } else if body.readableBytes == 0 {
+                body = chunk
+            } else {
+                body.writeBuffer(&chunk)
+            }
+            self.state = .receiving(head, body: body, tooLarge: tooLarge)
+        case (.end, .receiving(let head, let body, let tooLarge)):
+            self.state = .responding
+            self.respond(context: context, head: head, body: body, tooLarge: tooLarge)
+        default:
+            // The HTTP decoder delivers head, body..., end: anything else is a bug.
+            self.logger.error("edge.http.unexpected_part", metadata: ["http.part": "\(part)"])
+            context.close(promise: nil)
+        }
+    }
+
+    /// Keeps a pipelined request's part for later; a client that piles up more than a request's
+    /// worth of them is cut off.
+    private func hold(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        if case .body(let chunk) = part { self.heldBytes += chunk.readableBytes }
+        self.held.append(.part(part))
+        if self.heldBytes > self.maxBodyBytes || self.held.count > 1024 {
+            self.logger.debug("edge.http.pipelined_too_much")
+            context.close(promise: nil)
+        }
+    }
+
+    /// After a response: the held requests, as if they arrived now.
+    private func replayHeld(context: ChannelHandlerContext) {
+        while !self.held.isEmpty, context.channel.isActive {
+            if case .responding = self.state { return }
+            switch self.held.removeFirst() {
+            case .part(let part):
+                if case .body(let chunk) = part { self.heldBytes -= chunk.readableBytes }
+                self.receive(part, context: context)
+            case .parseError:
+                self.held.removeAll()
+                self.answerParseError(context: context)
+            }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is ChannelShouldQuiesceEvent:
+            // Graceful shutdown: no new requests; the one in flight is answered first.
+            if case .responding = self.state {
+                self.closeAfterResponse = true
+            } else {
+                context.close(promise: nil)
+            }
+        case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
+            // Quiet for the idle timeout: close unless a request is being answered (its handler
+            // may legitimately wait for a slow service).
+            if case .responding = self.state { return }
+            context.close(promise: nil)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // The client is gone: stop the work done for it (its RPC is cancelled too).
+        self.task?.cancel()
+        self.task = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError else {
+            // TLS and socket errors end the connection.
+            self.logger.debug("edge.http.connection_error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+            return
+        }
+        // Not HTTP: answered 400 and closed, after the responses to the requests before it.
+        if case .responding = self.state {
+            self.held.append(.parseError)
+            return
+        }
+        self.answerParseError(context: context)
+    }
+
+    private func answerParseError(context: ChannelHandlerContext) {
+        self.state = .responding
+        var buffer = context.channel.allocator.buffer(capacity: 128)
+        ResponseEncoding.writeHead(status: .badRequest, headers: [:], contentLength: 0, keepAlive: false, into: &buffer)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: written)
+        let channel = context.channel
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    // MARK: - Answering
+
+    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer, tooLarge: Bool) {
+        let keepAlive = head.isKeepAlive
+        let headOnly = head.method == .HEAD
+        // nil: a head that is valid HTTP/1 but not valid HTTP semantics (a bad method or field).
+        let request = try? Request(head: Self.request(head), body: RequestBody(buffer: body))
+        let requestContext = EdgeRequestContext(
+            source: ApplicationRequestContextSource(channel: context.channel, logger: self.logger),
+            clientAddress: self.clientAddress(context))
+        let responder = self.responder
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        // Runs here until the handler first suspends; resumes on this loop (the executor).
+        self.task = Task.immediate(executorPreference: self.executor) {
+            let response: Response
+            if let request {
+                response = await responder.respond(to: request, context: requestContext, bodyTooLarge: tooLarge)
+            } else {
+                response = responder.answer(RPCError(.invalidArgument, "the request head is malformed"), requestID: RandomIDs.uuid())
+            }
+            let (handler, context) = bound.value
+            await handler.write(response, context: context, keepAlive: keepAlive && request != nil, headOnly: headOnly)
+        }
+    }
+
+    /// The HTTPTypes form of a request head. An origin-form target (`/path?query`, what every
+    /// client sends to an origin server) is the request's path as it is; only an absolute-form
+    /// one goes through NIO's conversion, which parses it as a URL (a tenth of a request's CPU).
+    private static func request(_ head: HTTPRequestHead) throws -> HTTPRequest {
+        guard head.uri.utf8.first == UInt8(ascii: "/") else {
+            return try HTTPRequest(head, secure: true, splitCookie: false)
+        }
+        return HTTPRequest(
+            method: try HTTPRequest.Method(head.method),
+            scheme: "https",
+            authority: head.headers.first(name: "host"),
+            path: head.uri,
+            headerFields: HTTPFields(head.headers, splitCookie: false)
+        )
+    }
+
+    /// The peer's IP address, worked out once per connection.
+    private var peerAddress: String?
+
+    private func clientAddress(_ context: ChannelHandlerContext) -> String {
+        if let address = self.peerAddress { return address }
+        let address = context.channel.remoteAddress?.ipAddress ?? ""
+        self.peerAddress = address
+        return address
+    }
+
+    /// Writes the response: head and body in one buffer and one flush (a body of unknown length
+    /// is collected first: the edge's answers are small JSON); closes the connection after it
+    /// when it is not kept alive. Runs on the connection's loop.
+    private func write(_ response: Response, context: ChannelHandlerContext, keepAlive: Bool, headOnly: Bool) async {
+        let body = BodyCollector()
+        if !headOnly {
+            do {
+                // A ByteBuffer body (every route's) hands its buffer over without suspending.
+                try await response.body.write(body)
+            } catch {
+                self.logger.debug("edge.http.body_failed", metadata: ["error": "\(error)"])
+                context.close(promise: nil)
+                return
+            }
+        }
+        self.state = .idle
+        self.task = nil
+        // A shutdown or a parse error may have come in meanwhile.
+        let stayOpen = keepAlive && !self.closeAfterResponse
+        let length = headOnly ? (response.body.contentLength ?? 0) : body.count
+        var buffer = context.channel.allocator.buffer(capacity: 512 + (headOnly ? 0 : length))
+        ResponseEncoding.writeHead(status: response.status, headers: response.headers, contentLength: length, keepAlive: stayOpen, into: &buffer)
+        for part in body.buffers { buffer.writeImmutableBuffer(part) }
+        if stayOpen {
+            context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+            self.replayHeld(context: context)
+        } else {
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(self.wrapOutboundOut(buffer), promise: written)
+            let channel = context.channel
+            written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// Collects a response body's buffers. Used by one task, on one loop.
+    private final class BodyCollector: ResponseBodyWriter {
+        var buffers: [ByteBuffer] = []
+        var count = 0
+
+        func write(_ buffer: ByteBuffer) async throws {
+            self.count += buffer.readableBytes
+            self.buffers.append(buffer)
+        }
+
+        func finish(_ trailingHeaders: HTTPFields?) async throws {}
+    }
+}

@@ -1,0 +1,40 @@
+import HTTPTypes
+import NIOCore
+
+/// HTTP/1.1 response heads, written straight into the buffer that carries the body: no
+/// intermediate `HTTPHeaders` of string pairs and no encoder handler per response. Field names
+/// and values come from `HTTPFields`, which validates names and legalizes values when they are
+/// made, so nothing here can split a header.
+enum ResponseEncoding {
+    /// Writes `HTTP/1.1 <status>`, the fields, `date`, `content-length` (not for 1xx, 204 and
+    /// 304, which have no body), `connection: close` unless kept alive, and the blank line.
+    static func writeHead(status: HTTPResponse.Status, headers: HTTPFields, contentLength: Int, keepAlive: Bool, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("HTTP/1.1 ")
+        buffer.writeString(String(status.code))
+        buffer.writeStaticString(" ")
+        buffer.writeString(status.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+        for field in headers {
+            // These four are the server's to write, from what it does.
+            if field.name == .contentLength || field.name == .date || field.name == .connection || field.name == .transferEncoding {
+                continue
+            }
+            buffer.writeString(field.name.rawName)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("date: ")
+        buffer.writeString(HTTPDate.now)
+        buffer.writeStaticString("\r\n")
+        if status.kind != .informational, status.code != 204, status.code != 304 {
+            buffer.writeStaticString("content-length: ")
+            buffer.writeString(String(contentLength))
+            buffer.writeStaticString("\r\n")
+        }
+        if !keepAlive {
+            buffer.writeStaticString("connection: close\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+    }
+}
