@@ -1,0 +1,347 @@
+import Foundation
+import PixEcomProtos
+import RPCKit
+import ServiceKit
+import SwiftProtobuf
+import Testing
+
+/// Tenancy over every public method: seller B, an owner with every right in its own account,
+/// calls each method of every service's access table on seller A's objects, as the edge calls
+/// them. A method that names an object answers exactly as it does for ids that exist nowhere
+/// (NOT_FOUND, the same message but for the id); one that names none (a list, a create, one's own
+/// account) answers without anything of A's. A's objects are unchanged afterwards. The test fails
+/// when a method is added to an access table without a case here.
+@Suite("Tenant isolation", .serialized)
+struct TenantIsolationTests {
+    typealias Clients = AccessControlTests.Clients
+
+    /// Seller A's objects and identifiers.
+    struct SellerA {
+        var sellerID = "", ownerID = "", ownerEmail = "", memberID = "", memberEmail = ""
+        var sessionID = "", apiKeyID = "", adAccount = "", campaign = "", adSet = "", ad = "", order = ""
+        var secrets: [String] { [self.sellerID, self.ownerID, self.ownerEmail, self.memberID, self.memberEmail, self.sessionID,
+                                 self.apiKeyID, self.adAccount, self.campaign, self.adSet, self.ad, self.order] }
+    }
+
+    /// How a method answered seller B: its JSON or its error.
+    enum Outcome {
+        case ok(String)
+        case failed(RPCError)
+    }
+
+    static func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ clients: Clients, _ method: String, _ request: Request, as: Response.Type, token: String
+    ) async -> Outcome {
+        do {
+            let reply = try await clients.client(for: method).unary(
+                method, request, as: Response.self, metadata: AccessControlTests.metadata(token), idempotent: false)
+            return .ok((try? reply.jsonString()) ?? "")
+        } catch let error as RPCError {
+            return .failed(error)
+        } catch {
+            return .failed(RPCError(.unknown, "\(error)"))
+        }
+    }
+
+    static func id(_ value: String) -> Pixecom_Campaign_V1_GetRequest {
+        var request = Pixecom_Campaign_V1_GetRequest()
+        request.id = value
+        return request
+    }
+
+    static func update(_ value: String) -> Pixecom_Campaign_V1_UpdateRequest {
+        var request = Pixecom_Campaign_V1_UpdateRequest()
+        request.id = value
+        request.name = "taken over"
+        request.updateMask = "name"
+        return request
+    }
+
+    /// Every method a seller's token reaches, called by B on A's objects.
+    static func cases(a: SellerA, bPassword: String) -> [String: @Sendable (Clients, String) async -> Outcome] {
+        typealias Auth = AuthMethods
+        typealias Campaign = CampaignMethods
+        var cases: [String: @Sendable (Clients, String) async -> Outcome] = [:]
+        // AuthService: the team, one's own account, API keys, the audit log.
+        cases[Auth.listMembers] = { await call($0, Auth.listMembers, Pixecom_Auth_V1_ListMembersRequest(), as: Pixecom_Auth_V1_ListMembersResponse.self, token: $1) }
+        cases[Auth.inviteMember] = { clients, token in
+            var request = Pixecom_Auth_V1_InviteMemberRequest()
+            request.email = AccessControlTests.newEmail("b-invitee")
+            request.role = "VIEWER"
+            return await call(clients, Auth.inviteMember, request, as: Pixecom_Auth_V1_Invitation.self, token: token)
+        }
+        cases[Auth.changeMemberRole] = { clients, token in
+            var request = Pixecom_Auth_V1_ChangeMemberRoleRequest()
+            request.userID = a.memberID
+            request.role = "ADMIN"
+            return await call(clients, Auth.changeMemberRole, request, as: Pixecom_Auth_V1_Member.self, token: token)
+        }
+        cases[Auth.removeMember] = { clients, token in
+            var request = Pixecom_Auth_V1_RemoveMemberRequest()
+            request.userID = a.memberID
+            return await call(clients, Auth.removeMember, request, as: Pixecom_Auth_V1_RemoveMemberResponse.self, token: token)
+        }
+        cases[Auth.changePassword] = { clients, token in
+            var request = Pixecom_Auth_V1_ChangePasswordRequest()
+            request.currentPassword = bPassword
+            request.newPassword = bPassword + "-next"
+            return await call(clients, Auth.changePassword, request, as: Pixecom_Auth_V1_TokenPair.self, token: token)
+        }
+        cases[Auth.getCaller] = { await call($0, Auth.getCaller, Pixecom_Auth_V1_GetCallerRequest(), as: Pixecom_Auth_V1_Caller.self, token: $1) }
+        cases[Auth.listSessions] = { await call($0, Auth.listSessions, Pixecom_Auth_V1_ListSessionsRequest(), as: Pixecom_Auth_V1_ListSessionsResponse.self, token: $1) }
+        cases[Auth.revokeSession] = { clients, token in
+            var request = Pixecom_Auth_V1_RevokeSessionRequest()
+            request.id = a.sessionID
+            return await call(clients, Auth.revokeSession, request, as: Pixecom_Auth_V1_RevokeSessionResponse.self, token: token)
+        }
+        cases[Auth.listAuditEvents] = { await call($0, Auth.listAuditEvents, Pixecom_Auth_V1_ListAuditEventsRequest(), as: Pixecom_Auth_V1_ListAuditEventsResponse.self, token: $1) }
+        cases[Auth.createApiKey] = { clients, token in
+            var request = Pixecom_Auth_V1_CreateApiKeyRequest()
+            request.name = "B's script"
+            request.scope = "READ"
+            return await call(clients, Auth.createApiKey, request, as: Pixecom_Auth_V1_CreatedApiKey.self, token: token)
+        }
+        cases[Auth.listApiKeys] = { await call($0, Auth.listApiKeys, Pixecom_Auth_V1_ListApiKeysRequest(), as: Pixecom_Auth_V1_ListApiKeysResponse.self, token: $1) }
+        cases[Auth.revokeApiKey] = { clients, token in
+            var request = Pixecom_Auth_V1_RevokeApiKeyRequest()
+            request.id = a.apiKeyID
+            return await call(clients, Auth.revokeApiKey, request, as: Pixecom_Auth_V1_ApiKey.self, token: token)
+        }
+        // CampaignService: each object by id, each list (also filtered by A's parent), each create under A's parent.
+        cases[Campaign.createAdAccount] = { clients, token in
+            var request = Pixecom_Campaign_V1_CreateAdAccountRequest()
+            request.name = "B's account"
+            request.currency = "EUR"
+            request.timeZone = "UTC"
+            return await call(clients, Campaign.createAdAccount, request, as: Pixecom_Campaign_V1_AdAccount.self, token: token)
+        }
+        cases[Campaign.getAdAccount] = { await call($0, Campaign.getAdAccount, id(a.adAccount), as: Pixecom_Campaign_V1_AdAccount.self, token: $1) }
+        cases[Campaign.listAdAccounts] = { await call($0, Campaign.listAdAccounts, Pixecom_Campaign_V1_ListRequest(), as: Pixecom_Campaign_V1_ListAdAccountsResponse.self, token: $1) }
+        cases[Campaign.createCampaign] = { clients, token in
+            var request = Pixecom_Campaign_V1_CreateCampaignRequest()
+            request.adAccountID = a.adAccount
+            request.name = "in A's account"
+            request.objective = "OUTCOME_SALES"
+            request.dailyBudget = 1000
+            return await call(clients, Campaign.createCampaign, request, as: Pixecom_Campaign_V1_Campaign.self, token: token)
+        }
+        cases[Campaign.getCampaign] = { await call($0, Campaign.getCampaign, id(a.campaign), as: Pixecom_Campaign_V1_Campaign.self, token: $1) }
+        cases[Campaign.listCampaigns] = { clients, token in
+            var request = Pixecom_Campaign_V1_ListRequest()
+            request.parentID = a.adAccount
+            return await call(clients, Campaign.listCampaigns, request, as: Pixecom_Campaign_V1_ListCampaignsResponse.self, token: token)
+        }
+        cases[Campaign.updateCampaign] = { await call($0, Campaign.updateCampaign, update(a.campaign), as: Pixecom_Campaign_V1_Campaign.self, token: $1) }
+        cases[Campaign.createAdSet] = { clients, token in
+            var request = Pixecom_Campaign_V1_CreateAdSetRequest()
+            request.campaignID = a.campaign
+            request.name = "in A's campaign"
+            request.dailyBudget = 1000
+            return await call(clients, Campaign.createAdSet, request, as: Pixecom_Campaign_V1_AdSet.self, token: token)
+        }
+        cases[Campaign.getAdSet] = { await call($0, Campaign.getAdSet, id(a.adSet), as: Pixecom_Campaign_V1_AdSet.self, token: $1) }
+        cases[Campaign.listAdSets] = { clients, token in
+            var request = Pixecom_Campaign_V1_ListRequest()
+            request.parentID = a.campaign
+            return await call(clients, Campaign.listAdSets, request, as: Pixecom_Campaign_V1_ListAdSetsResponse.self, token: token)
+        }
+        cases[Campaign.updateAdSet] = { await call($0, Campaign.updateAdSet, update(a.adSet), as: Pixecom_Campaign_V1_AdSet.self, token: $1) }
+        cases[Campaign.createAd] = { clients, token in
+            var request = Pixecom_Campaign_V1_CreateAdRequest()
+            request.adSetID = a.adSet
+            request.name = "in A's ad set"
+            request.linkURL = "https://shop.example.com/b"
+            return await call(clients, Campaign.createAd, request, as: Pixecom_Campaign_V1_Ad.self, token: token)
+        }
+        cases[Campaign.getAd] = { await call($0, Campaign.getAd, id(a.ad), as: Pixecom_Campaign_V1_Ad.self, token: $1) }
+        cases[Campaign.listAds] = { clients, token in
+            var request = Pixecom_Campaign_V1_ListRequest()
+            request.parentID = a.adSet
+            return await call(clients, Campaign.listAds, request, as: Pixecom_Campaign_V1_ListAdsResponse.self, token: token)
+        }
+        cases[Campaign.updateAd] = { await call($0, Campaign.updateAd, update(a.ad), as: Pixecom_Campaign_V1_Ad.self, token: $1) }
+        // StatsService.
+        cases[StatsMethods.ingestInsights] = { clients, token in
+            var row = Pixecom_Stats_V1_InsightRow()
+            row.date = "2026-11-02"
+            row.adID = a.ad
+            row.spend = 999_999
+            row.currency = "USD"
+            var request = Pixecom_Stats_V1_IngestInsightsRequest()
+            request.rows = [row]
+            return await call(clients, StatsMethods.ingestInsights, request, as: Pixecom_Stats_V1_IngestInsightsResponse.self, token: token)
+        }
+        cases[StatsMethods.getCampaignStats] = { clients, token in
+            var request = Pixecom_Stats_V1_GetCampaignStatsRequest()
+            request.campaignID = a.campaign
+            request.since = "2026-11-01"
+            request.until = "2026-11-03"
+            return await call(clients, StatsMethods.getCampaignStats, request, as: Pixecom_Stats_V1_CampaignStats.self, token: token)
+        }
+        // OrderService.
+        cases[OrderMethods.createOrder] = { clients, token in
+            var item = Pixecom_Orders_V1_LineItem()
+            item.sku = "B-1"
+            item.title = "B's product"
+            item.quantity = 1
+            item.unitPrice = 1000
+            var request = Pixecom_Orders_V1_CreateOrderRequest()
+            request.currency = "USD"
+            request.lineItems = [item]
+            return await call(clients, OrderMethods.createOrder, request, as: Pixecom_Orders_V1_Order.self, token: token)
+        }
+        cases[OrderMethods.getOrder] = { clients, token in
+            var request = Pixecom_Orders_V1_GetOrderRequest()
+            request.id = a.order
+            return await call(clients, OrderMethods.getOrder, request, as: Pixecom_Orders_V1_Order.self, token: token)
+        }
+        cases[OrderMethods.listOrders] = { await call($0, OrderMethods.listOrders, Pixecom_Orders_V1_ListOrdersRequest(), as: Pixecom_Orders_V1_ListOrdersResponse.self, token: $1) }
+        cases[OrderMethods.markPaid] = { clients, token in
+            var request = Pixecom_Orders_V1_MarkPaidRequest()
+            request.id = a.order
+            return await call(clients, OrderMethods.markPaid, request, as: Pixecom_Orders_V1_Order.self, token: token)
+        }
+        cases[OrderMethods.refundOrder] = { clients, token in
+            var request = Pixecom_Orders_V1_RefundOrderRequest()
+            request.id = a.order
+            request.amount = 1
+            return await call(clients, OrderMethods.refundOrder, request, as: Pixecom_Orders_V1_Order.self, token: token)
+        }
+        return cases
+    }
+
+    /// Methods that name one of A's objects: NOT_FOUND, as for a missing one.
+    static let targeted: Set<String> = [
+        AuthMethods.changeMemberRole, AuthMethods.removeMember, AuthMethods.revokeSession, AuthMethods.revokeApiKey,
+        CampaignMethods.getAdAccount, CampaignMethods.createCampaign, CampaignMethods.getCampaign, CampaignMethods.updateCampaign,
+        CampaignMethods.createAdSet, CampaignMethods.getAdSet, CampaignMethods.updateAdSet, CampaignMethods.createAd,
+        CampaignMethods.getAd, CampaignMethods.updateAd, StatsMethods.ingestInsights, StatsMethods.getCampaignStats,
+        OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder,
+    ]
+
+    @Test("seller B calling every method on seller A's objects gets the answer of a missing object or only its own data, and changes nothing of A's")
+    func crossTenantMatrix() async throws {
+        let system = try await PixEcomSystem.start()
+        let clients = try Clients(system: system)
+        do {
+            // Seller A with a member, a session, an API key, a campaign tree and an order.
+            let (ownerPair, ownerEmail, ownerPassword) = try await AccessControlTests.registerOwner(clients, name: "TenantA")
+            try await AccessControlTests.setPlan(system, sellerID: ownerPair.sellerID, plan: "pro")
+            let owner = try await AccessControlTests.login(clients, ownerEmail, ownerPassword).accessToken
+            var a = SellerA(sellerID: ownerPair.sellerID, ownerID: ownerPair.userID, ownerEmail: ownerEmail)
+            let member = try await AccessControlTests.addMember(clients, owner: owner, role: .editor)
+            (a.memberID, a.memberEmail) = (member.pair.userID, member.email)
+            let sessions = try await clients.auth.unary(
+                AuthMethods.listSessions, Pixecom_Auth_V1_ListSessionsRequest(), as: Pixecom_Auth_V1_ListSessionsResponse.self,
+                metadata: AccessControlTests.metadata(owner))
+            a.sessionID = try #require(sessions.sessions.first?.id)
+            var key = Pixecom_Auth_V1_CreateApiKeyRequest()
+            key.name = "A's script"
+            key.scope = "FULL"
+            a.apiKeyID = try await clients.auth.unary(
+                AuthMethods.createApiKey, key, as: Pixecom_Auth_V1_CreatedApiKey.self, metadata: AccessControlTests.metadata(owner)).apiKey.id
+            var account = Pixecom_Campaign_V1_CreateAdAccountRequest()
+            (account.name, account.currency, account.timeZone) = ("A's account", "USD", "UTC")
+            a.adAccount = try await clients.campaign.unary(
+                CampaignMethods.createAdAccount, account, as: Pixecom_Campaign_V1_AdAccount.self, metadata: AccessControlTests.metadata(owner)).id
+            var campaign = Pixecom_Campaign_V1_CreateCampaignRequest()
+            (campaign.adAccountID, campaign.name, campaign.objective, campaign.dailyBudget) = (a.adAccount, "A's campaign", "OUTCOME_SALES", 5000)
+            a.campaign = try await clients.campaign.unary(
+                CampaignMethods.createCampaign, campaign, as: Pixecom_Campaign_V1_Campaign.self, metadata: AccessControlTests.metadata(owner)).id
+            var adSet = Pixecom_Campaign_V1_CreateAdSetRequest()
+            (adSet.campaignID, adSet.name, adSet.dailyBudget) = (a.campaign, "A's ad set", 2000)
+            a.adSet = try await clients.campaign.unary(
+                CampaignMethods.createAdSet, adSet, as: Pixecom_Campaign_V1_AdSet.self, metadata: AccessControlTests.metadata(owner)).id
+            var ad = Pixecom_Campaign_V1_CreateAdRequest()
+            (ad.adSetID, ad.name, ad.linkURL) = (a.adSet, "A's ad", "https://shop.example.com/a")
+            a.ad = try await clients.campaign.unary(
+                CampaignMethods.createAd, ad, as: Pixecom_Campaign_V1_Ad.self, metadata: AccessControlTests.metadata(owner)).id
+            var item = Pixecom_Orders_V1_LineItem()
+            (item.sku, item.title, item.quantity, item.unitPrice) = ("A-1", "A's product", 2, 4500)
+            var order = Pixecom_Orders_V1_CreateOrderRequest()
+            order.currency = "USD"
+            order.lineItems = [item]
+            a.order = try await clients.orders.unary(
+                OrderMethods.createOrder, order, as: Pixecom_Orders_V1_Order.self, metadata: AccessControlTests.metadata(owner)).id
+
+            // Seller B, an owner in its own account, on the pro plan so no plan limit answers first.
+            let (bPair, bEmail, bPassword) = try await AccessControlTests.registerOwner(clients, name: "TenantB")
+            try await AccessControlTests.setPlan(system, sellerID: bPair.sellerID, plan: "pro")
+            let b = try await AccessControlTests.login(clients, bEmail, bPassword).accessToken
+
+            // Every method of the access tables that a seller's token reaches has a case.
+            let cases = Self.cases(a: a, bPassword: bPassword)
+            var tenantMethods: Set<String> = []
+            for policy in [AccessPolicy.auth, .campaign, .stats, .orders] {
+                for (method, rule) in policy.rules {
+                    if case .role = rule { tenantMethods.insert(method) }
+                }
+            }
+            #expect(Set(cases.keys) == tenantMethods, "methods without a case: \(tenantMethods.subtracting(cases.keys).sorted())")
+            #expect(Self.targeted.isSubset(of: tenantMethods))
+
+            // The same calls on ids that exist nowhere: what "not found" looks like.
+            let ghost = SellerA(
+                sellerID: UUID().uuidString.lowercased(), memberID: UUID().uuidString.lowercased(),
+                sessionID: UUID().uuidString.lowercased(), apiKeyID: UUID().uuidString.lowercased(),
+                adAccount: UUID().uuidString.lowercased(), campaign: UUID().uuidString.lowercased(),
+                adSet: UUID().uuidString.lowercased(), ad: UUID().uuidString.lowercased(), order: UUID().uuidString.lowercased())
+            let ghostCases = Self.cases(a: ghost, bPassword: bPassword)
+            func masked(_ text: String, _ seller: SellerA) -> String {
+                seller.secrets.filter { !$0.isEmpty }.reduce(text) { $0.replacingOccurrences(of: $1, with: "<id>") }
+            }
+
+            for method in cases.keys.sorted() {
+                let outcome = await cases[method]!(clients, b)
+                switch outcome {
+                case .ok(let json):
+                    #expect(!Self.targeted.contains(method), "\(method) on A's object answered OK: \(json)")
+                    for secret in a.secrets where !secret.isEmpty && json.contains(secret) {
+                        Issue.record("\(method) showed B something of A's (\(secret)): \(json.prefix(500))")
+                    }
+                case .failed(let error):
+                    guard Self.targeted.contains(method) else {
+                        Issue.record("\(method), which names nothing of A's, failed for B: \(error.code) \(error.message)")
+                        continue
+                    }
+                    #expect(error.code == .notFound, "\(method): \(error.code) \(error.message)")
+                    guard case .failed(let missing) = await ghostCases[method]!(clients, b) else {
+                        Issue.record("\(method) on ids that exist nowhere did not fail")
+                        continue
+                    }
+                    let seen = masked(error.message + error.fieldViolations.map { $0.field + ": " + $0.description }.joined(), a)
+                    let expected = masked(missing.message + missing.fieldViolations.map { $0.field + ": " + $0.description }.joined(), ghost)
+                    #expect(error.code == missing.code && seen == expected, "\(method): A's object answered \"\(seen)\", a missing one \"\(expected)\"")
+                }
+            }
+
+            // A's objects are as they were.
+            let mine = AccessControlTests.metadata(owner)
+            let got = try await clients.campaign.unary(CampaignMethods.getCampaign, Self.id(a.campaign), as: Pixecom_Campaign_V1_Campaign.self, metadata: mine)
+            #expect(got.name == "A's campaign")
+            let gotAdSet = try await clients.campaign.unary(CampaignMethods.getAdSet, Self.id(a.adSet), as: Pixecom_Campaign_V1_AdSet.self, metadata: mine)
+            #expect(gotAdSet.name == "A's ad set")
+            let gotAd = try await clients.campaign.unary(CampaignMethods.getAd, Self.id(a.ad), as: Pixecom_Campaign_V1_Ad.self, metadata: mine)
+            #expect(gotAd.name == "A's ad")
+            var getOrder = Pixecom_Orders_V1_GetOrderRequest()
+            getOrder.id = a.order
+            let gotOrder = try await clients.orders.unary(OrderMethods.getOrder, getOrder, as: Pixecom_Orders_V1_Order.self, metadata: mine)
+            #expect(gotOrder.paidTime.isEmpty && gotOrder.refunded == 0, "B's pay and refund left A's order alone: \(gotOrder)")
+            let members = try await clients.auth.unary(AuthMethods.listMembers, Pixecom_Auth_V1_ListMembersRequest(), as: Pixecom_Auth_V1_ListMembersResponse.self, metadata: mine)
+            #expect(members.members.first { $0.userID == a.memberID }?.role == "EDITOR", "A's member kept its role: \(members)")
+            let keys = try await clients.auth.unary(AuthMethods.listApiKeys, Pixecom_Auth_V1_ListApiKeysRequest(), as: Pixecom_Auth_V1_ListApiKeysResponse.self, metadata: mine)
+            #expect(keys.apiKeys.first { $0.id == a.apiKeyID }?.revokedAt.isEmpty == true, "A's key is not revoked")
+            let sessionsAfter = try await clients.auth.unary(
+                AuthMethods.listSessions, Pixecom_Auth_V1_ListSessionsRequest(), as: Pixecom_Auth_V1_ListSessionsResponse.self, metadata: mine)
+            #expect(sessionsAfter.sessions.contains { $0.id == a.sessionID }, "A's session is not revoked")
+            var stats = Pixecom_Stats_V1_GetCampaignStatsRequest()
+            (stats.campaignID, stats.since, stats.until) = (a.campaign, "2026-11-01", "2026-11-03")
+            let report = try await clients.stats.unary(StatsMethods.getCampaignStats, stats, as: Pixecom_Stats_V1_CampaignStats.self, metadata: mine)
+            #expect(report.days.allSatisfy { $0.spend == 0 }, "B's insights did not land on A's ad: \(report)")
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        await clients.close()
+        await system.stop()
+    }
+}
