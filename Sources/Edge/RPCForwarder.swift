@@ -86,12 +86,9 @@ struct RPCForwarder: Sendable {
 
     /// A JSON response of `message`.
     func json(_ message: some SwiftProtobuf.Message, status: HTTPResponse.Status = .ok) throws -> Response {
-        let bytes: [UInt8] = try message.jsonUTF8Bytes()
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
-        )
+        var body = ByteBufferAllocator().buffer(capacity: 512)
+        try ProtoJSONWriter.write(message, into: &body)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: body))
     }
 
     /// Body, call and JSON answer in one: the common shape of a route.
