@@ -37,7 +37,7 @@ for argument in "$@"; do
     --write) write=1 ;;
     --quick) duration=3 login_duration=6 rounds=1 token_seconds=1 token_rounds=1 ;;
     --hold) hold=1 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $argument (see --help)" ;;
   esac
 done
