@@ -115,17 +115,9 @@ struct ProtoJSONWriter: SwiftProtobuf.Visitor {
         self.buffer.writeInteger(UInt8(ascii: "\""))
     }
 
-    private mutating func double(_ value: Double) {
-        if value.isNaN {
-            self.buffer.writeStaticString("\"NaN\"")
-        } else if !value.isFinite {
-            self.buffer.writeStaticString(value < 0 ? "\"-Infinity\"" : "\"Infinity\"")
-        } else {
-            self.buffer.writeString(value.debugDescription)
-        }
-    }
-
-    private mutating func float(_ value: Float) {
+    /// A float or double: `NaN` and the infinities as strings, anything else as Swift prints it
+    /// for debugging (the shortest form that reads back exactly), as SwiftProtobuf does.
+    private mutating func floating<F: BinaryFloatingPoint & CustomDebugStringConvertible>(_ value: F) {
         if value.isNaN {
             self.buffer.writeStaticString("\"NaN\"")
         } else if !value.isFinite {
@@ -195,12 +187,12 @@ struct ProtoJSONWriter: SwiftProtobuf.Visitor {
 
     mutating func visitSingularFloatField(value: Float, fieldNumber: Int) throws {
         try self.field(fieldNumber)
-        self.float(value)
+        self.floating(value)
     }
 
     mutating func visitSingularDoubleField(value: Double, fieldNumber: Int) throws {
         try self.field(fieldNumber)
-        self.double(value)
+        self.floating(value)
     }
 
     mutating func visitSingularInt32Field(value: Int32, fieldNumber: Int) throws {
@@ -278,11 +270,11 @@ struct ProtoJSONWriter: SwiftProtobuf.Visitor {
     // MARK: - Visitor: repeated and packed fields
 
     mutating func visitRepeatedFloatField(value: [Float], fieldNumber: Int) throws {
-        try self.array(value, fieldNumber) { $0.float($1) }
+        try self.array(value, fieldNumber) { $0.floating($1) }
     }
 
     mutating func visitRepeatedDoubleField(value: [Double], fieldNumber: Int) throws {
-        try self.array(value, fieldNumber) { $0.double($1) }
+        try self.array(value, fieldNumber) { $0.floating($1) }
     }
 
     mutating func visitRepeatedInt32Field(value: [Int32], fieldNumber: Int) throws {

@@ -61,6 +61,17 @@ struct EdgeHTTPTests {
                 #expect(answer.headers.filter { $0.hasPrefix("content-length: ") }.count == 1, "one content-length: \(answer.headers)")
             }
             #expect(await connection.closedByServer(within: .seconds(5)))
+
+            // A long run of pipelined requests, each answered without waiting for a service, is
+            // answered in order on the open connection.
+            let many = try await Self.connect(system)
+            let count = 25
+            try await many.send((0..<count).map { "GET /v1/missing-\($0) HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: r\($0)\r\n\r\n" }.joined())
+            let run = Self.responses(try await many.waitForResponses(count))
+            #expect(run.count == count)
+            #expect(run.enumerated().allSatisfy { $1.headers.contains("x-request-id: r\($0)") }, "in order: \(run.map(\.headers))")
+            #expect(!(await many.closedByServer(within: .zero)))
+            await many.close()
         } catch {
             Issue.record("\(error)\n\(system.logs())")
         }

@@ -42,6 +42,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private var held: [Held] = []
+    private var heldRequests = 0
     private var heldBytes = 0
     /// Close once the response in flight is written (shutdown, or a parse error behind it).
     private var closeAfterResponse = false
@@ -59,11 +60,18 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = self.unwrapInboundIn(data)
-        if case .responding = self.state {
+        if self.isBusy {
             self.hold(part, context: context)
         } else {
             self.receive(part, context: context)
         }
+    }
+
+    /// A request is being answered, or held ones wait their turn (what arrives now goes after
+    /// them).
+    private var isBusy: Bool {
+        if case .responding = self.state { return true }
+        return !self.held.isEmpty
     }
 
     private func receive(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
@@ -93,28 +101,44 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
     }
 
-    /// Keeps a pipelined request's part for later; a client that piles up more than a request's
-    /// worth of them is cut off.
+    /// Keeps a pipelined request's part for later; a client that piles up more than `maxHeld`
+    /// requests or a request body's worth of bytes is cut off.
     private func hold(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
-        if case .body(let chunk) = part { self.heldBytes += chunk.readableBytes }
+        switch part {
+        case .head: self.heldRequests += 1
+        case .body(let chunk): self.heldBytes += chunk.readableBytes
+        case .end: break
+        }
         self.held.append(.part(part))
-        if self.heldBytes > self.maxBodyBytes || self.held.count > 1024 {
+        if self.heldBytes > self.maxBodyBytes || self.heldRequests > Self.maxHeld {
             self.logger.debug("edge.http.pipelined_too_much")
             context.close(promise: nil)
         }
     }
 
-    /// After a response: the held requests, as if they arrived now.
+    /// Held requests at most (clients that pipeline at all send a handful).
+    static let maxHeld = 32
+
+    /// After a response: the held requests, as if they arrived now. Called from its own
+    /// event-loop task, not from the answer before, so a long run of pipelined requests that are
+    /// answered without suspending does not nest one answer inside the other on the stack.
     private func replayHeld(context: ChannelHandlerContext) {
+        // Up to the end of the next held request: its answer schedules the next replay.
         while !self.held.isEmpty, context.channel.isActive {
             if case .responding = self.state { return }
             switch self.held.removeFirst() {
             case .part(let part):
-                if case .body(let chunk) = part { self.heldBytes -= chunk.readableBytes }
+                switch part {
+                case .head: self.heldRequests -= 1
+                case .body(let chunk): self.heldBytes -= chunk.readableBytes
+                case .end: break
+                }
                 self.receive(part, context: context)
+                if case .end = part { return }
             case .parseError:
                 self.held.removeAll()
                 self.answerParseError(context: context)
+                return
             }
         }
     }
@@ -123,7 +147,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         switch event {
         case is ChannelShouldQuiesceEvent:
             // Graceful shutdown: no new requests; the one in flight is answered first.
-            if case .responding = self.state {
+            if self.isBusy {
                 self.closeAfterResponse = true
             } else {
                 context.close(promise: nil)
@@ -131,7 +155,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
             // Quiet for the idle timeout: close unless a request is being answered (its handler
             // may legitimately wait for a slow service).
-            if case .responding = self.state { return }
+            if self.isBusy { return }
             context.close(promise: nil)
         default:
             context.fireUserInboundEventTriggered(event)
@@ -153,7 +177,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             return
         }
         // Not HTTP: answered 400 and closed, after the responses to the requests before it.
-        if case .responding = self.state {
+        if self.isBusy {
             self.held.append(.parseError)
             return
         }
@@ -246,7 +270,13 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         for part in body.buffers { buffer.writeImmutableBuffer(part) }
         if stayOpen {
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
-            self.replayHeld(context: context)
+            if !self.held.isEmpty {
+                let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+                context.eventLoop.execute {
+                    let (handler, context) = bound.value
+                    handler.replayHeld(context: context)
+                }
+            }
         } else {
             let written = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: written)
