@@ -78,7 +78,7 @@ struct EdgeHTTPTests {
         await system.stop()
     }
 
-    @Test("Connection: close and HTTP/1.0 end the connection after the answer; HEAD gets the length and no body; an oversized body gets 413 in the JSON error body")
+    @Test("Connection: close and HTTP/1.0 end the connection after the answer; HEAD gets the length and no body; an oversized body gets 413 and JSON nested too deep 400, in the JSON error body")
     func connectionHandling() async throws {
         let system = try await Self.system()
         do {
@@ -113,6 +113,18 @@ struct EdgeHTTPTests {
             #expect(answers[0].status.hasPrefix("HTTP/1.1 413") && answers[0].body.contains("RESOURCE_EXHAUSTED"), "\(answers[0])")
             #expect(answers[1].status.hasPrefix("HTTP/1.1 401"), "the connection goes on after a 413")
             await big.close()
+
+            // JSON nested thousands deep is refused as bad input, and the edge goes on serving.
+            let deep = try await Self.connect(system)
+            let nested = "{\"email\":" + String(repeating: "[", count: 3_000) + "}"
+            try await deep.send(
+                "POST /v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(nested.utf8.count)\r\n\r\n\(nested)"
+                    + "GET /v1/account HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            let refused = Self.responses(try await deep.waitForResponses(2))
+            try #require(refused.count == 2)
+            #expect(refused[0].status.hasPrefix("HTTP/1.1 400") && refused[0].body.contains("INVALID_ARGUMENT"), "\(refused[0])")
+            #expect(refused[1].status.hasPrefix("HTTP/1.1 401"))
+            await deep.close()
         } catch {
             Issue.record("\(error)\n\(system.logs())")
         }
