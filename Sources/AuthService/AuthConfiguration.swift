@@ -7,7 +7,8 @@ struct AuthConfiguration: Sendable {
     var tokenHashKey: String
     var passwordHashing: PasswordHasher.Configuration
     var refreshLifetimes: RefreshTokenStore.Lifetimes
-    var loginThrottle = LoginThrottle.Configuration()
+    var loginThrottle: LoginThrottle.Configuration
+    var signingKeys: SigningKeys.Schedule
     /// `PIXECOM_AUTH_DEMO_SEED_FILE`: in development, create a demo seller with a random password
     /// once and write its credentials to this file (mode 0600). Production refuses it.
     var demoSeedFile: String?
@@ -40,6 +41,28 @@ struct AuthConfiguration: Sendable {
             // `PIXECOM_AUTH_REFRESH_OVERLAP_SECONDS` (default 10, at most 60; 0 turns it off).
             overlap: .seconds(try environment.int("PIXECOM_AUTH_REFRESH_OVERLAP_SECONDS", default: 10, range: 0...60))
         )
+        self.loginThrottle = LoginThrottle.Configuration(
+            // `PIXECOM_AUTH_LOCKOUT_BASE_SECONDS` (default 30): the first lockout, doubled by each
+            // further failure up to `PIXECOM_AUTH_LOCKOUT_MAX_SECONDS` (default 900).
+            baseLockout: .seconds(try environment.int("PIXECOM_AUTH_LOCKOUT_BASE_SECONDS", default: 30, range: 1...3600)),
+            maxLockout: .seconds(try environment.int("PIXECOM_AUTH_LOCKOUT_MAX_SECONDS", default: 15 * 60, range: 1...(24 * 3600)))
+        )
+        if self.loginThrottle.maxLockout < self.loginThrottle.baseLockout {
+            throw ConfigurationError(
+                variable: "PIXECOM_AUTH_LOCKOUT_MAX_SECONDS", problem: "must not be less than PIXECOM_AUTH_LOCKOUT_BASE_SECONDS")
+        }
+        self.signingKeys = SigningKeys.Schedule(
+            // `PIXECOM_AUTH_SIGNING_KEY_ROTATION_SECONDS` (default 30 days): how long a signing key
+            // signs before the next one takes over.
+            rotation: .seconds(try environment.int("PIXECOM_AUTH_SIGNING_KEY_ROTATION_SECONDS", default: 30 * 24 * 3600, range: 4...(365 * 24 * 3600))),
+            // `PIXECOM_AUTH_SIGNING_KEY_RELOAD_SECONDS` (default 60): how often each replica rereads
+            // the key set; the next key is published two reloads before its turn.
+            reload: .seconds(try environment.int("PIXECOM_AUTH_SIGNING_KEY_RELOAD_SECONDS", default: 60, range: 1...3600))
+        )
+        if self.signingKeys.rotation < self.signingKeys.reload * 4 {
+            throw ConfigurationError(
+                variable: "PIXECOM_AUTH_SIGNING_KEY_ROTATION_SECONDS", problem: "must be at least 4 times PIXECOM_AUTH_SIGNING_KEY_RELOAD_SECONDS")
+        }
         if self.refreshLifetimes.idle > self.refreshLifetimes.absolute {
             throw ConfigurationError(
                 variable: "PIXECOM_AUTH_REFRESH_IDLE_HOURS",

@@ -19,7 +19,7 @@ struct AuthServiceMain {
             let configuration = try AuthConfiguration(environment: context.environment, mode: context.configuration.mode)
             let secrets = AuthSecrets(hashKey: configuration.tokenHashKey)
             let hasher = PasswordHasher(configuration: configuration.passwordHashing, logger: context.logger)
-            let keys = SigningKeys(db: context.db, secrets: secrets, logger: context.logger)
+            let keys = SigningKeys(db: context.db, secrets: secrets, logger: context.logger, schedule: configuration.signingKeys)
             try await keys.load()
             if let file = configuration.demoSeedFile {
                 try await DemoSeed(file: file, accounts: AccountStore(db: context.db), hasher: hasher).ensure(logger: context.logger)

@@ -17,7 +17,7 @@ struct LoginThrottle: Sendable {
         var addressThreshold = 20
         /// The first lockout; each further failure doubles it. Default 30 s.
         var baseLockout: Duration = .seconds(30)
-        /// Default 15 minutes.
+        /// The longest lockout. Default 15 minutes.
         var maxLockout: Duration = .seconds(15 * 60)
         /// Failures older than this are forgotten. Default 15 minutes.
         var window: Duration = .seconds(15 * 60)

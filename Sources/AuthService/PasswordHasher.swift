@@ -120,7 +120,7 @@ final class PasswordHasher: Service, Sendable {
         #endif
     }
 
-    private static func scrypt(_ password: String, salt: [UInt8], parameters: PasswordHash.Parameters, length: Int = 32) throws -> [UInt8] {
+    static func scrypt(_ password: String, salt: [UInt8], parameters: PasswordHash.Parameters, length: Int = 32) throws -> [UInt8] {
         let key = try KDF.Scrypt.deriveKey(
             from: Array(password.utf8),
             salt: salt,

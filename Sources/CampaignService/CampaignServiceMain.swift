@@ -17,7 +17,7 @@ struct CampaignServiceMain {
             migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil)
         ) { context in
             let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
-            let verifier = RuntimeContext.tokenVerifier(auth: auth)
+            let verifier = try context.tokenVerifier(auth: auth)
             let handlers = CampaignHandlers(db: context.db, verifier: verifier, platform: SandboxAdPlatform())
             var router = RPCRouter()
             handlers.register(on: &router)

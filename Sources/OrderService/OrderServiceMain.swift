@@ -18,7 +18,7 @@ struct OrderServiceMain {
         ) { context in
             let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
             let stats = try context.client(for: "stats", addressesVariable: "PIXECOM_STATS_ADDRESSES")
-            let verifier = RuntimeContext.tokenVerifier(auth: auth)
+            let verifier = try context.tokenVerifier(auth: auth)
             // `PIXECOM_STRIPE_WEBHOOK_SECRETS`: the endpoint secrets (whsec_...), comma-separated
             // while one is being rotated; without it webhook deliveries are refused.
             let secrets = (context.environment.string("PIXECOM_STRIPE_WEBHOOK_SECRETS") ?? "")

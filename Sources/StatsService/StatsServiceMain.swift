@@ -17,7 +17,7 @@ struct StatsServiceMain {
         ) { context in
             let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
             let campaigns = try context.client(for: "campaign", addressesVariable: "PIXECOM_CAMPAIGN_ADDRESSES")
-            let verifier = RuntimeContext.tokenVerifier(auth: auth)
+            let verifier = try context.tokenVerifier(auth: auth)
             let handlers = StatsHandlers(
                 verifier: verifier,
                 campaigns: CampaignDirectory(client: campaigns),

@@ -322,9 +322,10 @@ struct AccessControlTests {
         await system.stop()
     }
 
-    @Test("five failed logins lock the account, for a known and an unknown e-mail alike, with the same error; hashing runs at idle priority")
+    @Test("five failed logins lock the account, for a known and an unknown e-mail alike, with the same error; each failure after a lockout doubles it; hashing runs at idle priority")
     func loginLockout() async throws {
-        let system = try await PixEcomSystem.start()
+        // Lockouts of 4 s, 8 s, 16 s... so the test can wait them out.
+        let system = try await PixEcomSystem.start(authEnvironment: ["PIXECOM_AUTH_LOCKOUT_BASE_SECONDS": "4"])
         let clients = try Clients(system: system)
         do {
             let (pair, email, password) = try await Self.registerOwner(clients, name: "Locked")
@@ -343,6 +344,18 @@ struct AccessControlTests {
                 messages[target, default: []].append(locked?.message.replacing(/\d+ seconds/, with: "N seconds") ?? "")
             }
             #expect(messages[email] == messages[unknown], "a lockout reveals nothing about whether the account exists")
+
+            // Once a lockout is over, the next failure locks for twice as long, and so on.
+            var delays: [UInt64] = [4000]
+            for _ in 0..<2 {
+                try await Task.sleep(for: .milliseconds(Int(delays.last!) + 300))
+                let failed = await #expect(throws: RPCError.self) { _ = try await Self.login(clients, unknown, "wrong-password-123") }
+                #expect(failed?.code == .unauthenticated, "the lockout was over")
+                let locked = await #expect(throws: RPCError.self) { _ = try await Self.login(clients, unknown, "wrong-password-123") }
+                #expect(locked?.code == .resourceExhausted)
+                delays.append(locked?.retryDelayMillis ?? 0)
+            }
+            #expect((4001...8000).contains(delays[1]) && (8001...16000).contains(delays[2]), "lockouts: \(delays) ms")
 
             // The hashes ran on threads under SCHED_IDLE (5), which take only CPU that serving
             // calls leave over.

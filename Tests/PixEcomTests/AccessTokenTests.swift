@@ -98,6 +98,35 @@ struct AccessTokenTests {
         }
         #expect(fetches.value == 1)
     }
+
+    @Test("keys older than the maximum age are fetched again: a key no longer published stops verifying new tokens, and a failed fetch keeps the keys at hand")
+    func staleKeysAreRefetched() async throws {
+        let keySet = KeySet([self.kid: self.key.publicKey.rawRepresentation])
+        let verifier = TokenVerifier(refetchInterval: .zero, maxKeyAge: .zero) { try keySet.fetch() }
+        _ = try await verifier.verify(try JWT.sign(self.claims(), kid: self.kid, key: self.key))
+        // AuthService unreachable: the keys fetched before still verify.
+        keySet.set(nil)
+        _ = try await verifier.verify(try JWT.sign(self.claims(), kid: self.kid, key: self.key))
+        // The key withdrawn: a new token under it is refused once the set is fetched again.
+        keySet.set([JWT.keyID(for: self.otherKey.publicKey): self.otherKey.publicKey.rawRepresentation])
+        await self.expectUnauthenticated(try JWT.sign(self.claims(), kid: self.kid, key: self.key), with: verifier, "withdrawn key")
+        _ = try await verifier.verify(try JWT.sign(self.claims(), kid: JWT.keyID(for: self.otherKey.publicKey), key: self.otherKey))
+    }
+}
+
+/// A key set that a test changes under a verifier; nil makes fetching fail.
+final class KeySet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var keys: [String: Data]?
+
+    init(_ keys: [String: Data]?) { self.keys = keys }
+
+    func set(_ keys: [String: Data]?) { self.lock.withLock { self.keys = keys } }
+
+    func fetch() throws -> [String: Data] {
+        guard let keys = self.lock.withLock({ self.keys }) else { throw RPCError(.unavailable, "AuthService is down") }
+        return keys
+    }
 }
 
 /// A thread-safe counter for the tests.

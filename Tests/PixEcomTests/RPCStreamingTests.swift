@@ -113,7 +113,9 @@ struct RPCStreamingTests {
                 EchoServer.expand,
                 self.expand("slow", count: 1000, intervalMicros: 20_000),
                 as: EchoServer.Response.self,
-                timeout: .milliseconds(300)
+                // Long enough for the first messages to arrive on a loaded machine (the stream
+                // itself would take 20 s).
+                timeout: .seconds(2)
             ) { stream in
                 for try await _ in stream { received.withLockedValue { $0 += 1 } }
             }

@@ -36,9 +36,16 @@ public struct RuntimeContext: Sendable {
         return database
     }
 
+    /// This service's token verifier: AuthService's public keys over RPC, fetched again when a
+    /// token is verified with keys older than `PIXECOM_TOKEN_KEYS_MAX_AGE_SECONDS` (default 60).
+    public func tokenVerifier(auth: RPCClient) throws -> TokenVerifier {
+        let maxAge = try self.environment.int("PIXECOM_TOKEN_KEYS_MAX_AGE_SECONDS", default: 60, range: 1...3600)
+        return Self.tokenVerifier(auth: auth, maxKeyAge: .seconds(maxAge))
+    }
+
     /// A token verifier using AuthService's public keys over RPC.
-    public static func tokenVerifier(auth: RPCClient) -> TokenVerifier {
-        TokenVerifier {
+    public static func tokenVerifier(auth: RPCClient, maxKeyAge: Duration = .seconds(60)) -> TokenVerifier {
+        TokenVerifier(maxKeyAge: maxKeyAge) {
             let set = try await auth.unary(
                 AuthMethods.getPublicKeys,
                 Pixecom_Auth_V1_GetPublicKeysRequest(),

@@ -7,8 +7,11 @@ import RPCKit
 ///
 /// Keys come from `fetchKeys` (an RPC to AuthService, or the local key store inside AuthService),
 /// are cached, and are fetched again when a token names an unknown `kid` (at most once per
-/// `refetchInterval`, so garbage tokens cannot hammer AuthService). Successful verifications are
-/// cached per token until it expires, so a hot path pays for Ed25519 once per token.
+/// `refetchInterval`, so garbage tokens cannot hammer AuthService) and when a token is verified
+/// with keys older than `maxKeyAge` (so a key AuthService stops publishing, such as a withdrawn
+/// one, stops verifying here too; if that fetch fails the keys at hand are kept). Successful
+/// verifications are cached per token until it expires, so a hot path pays for Ed25519 once per
+/// token.
 ///
 /// Thread-safe.
 public final class TokenVerifier: Sendable {
@@ -24,11 +27,16 @@ public final class TokenVerifier: Sendable {
     private let fetchKeys: KeyFetcher
     private let state = NIOLockedValueBox(State())
     private let refetchInterval: Duration
+    private let maxKeyAge: Duration
     private let cacheLimit: Int
 
-    public init(refetchInterval: Duration = .seconds(5), cacheLimit: Int = 10_000, fetchKeys: @escaping KeyFetcher) {
+    public init(
+        refetchInterval: Duration = .seconds(5), maxKeyAge: Duration = .seconds(60), cacheLimit: Int = 10_000,
+        fetchKeys: @escaping KeyFetcher
+    ) {
         self.fetchKeys = fetchKeys
         self.refetchInterval = refetchInterval
+        self.maxKeyAge = maxKeyAge
         self.cacheLimit = cacheLimit
     }
 
@@ -65,9 +73,11 @@ public final class TokenVerifier: Sendable {
         if let cached = self.cached(CacheKey(token), now: Self.secondsSince1970(coarse: true)) { return cached }
         let now = Self.secondsSince1970()
         let token = String(token)
-        var keys = self.state.withLockedValue { $0.keys }
+        var (keys, fetchedAt) = self.state.withLockedValue { ($0.keys, $0.lastFetch) }
         if keys.isEmpty || !self.knowsKey(of: token, in: keys) {
             keys = try await self.refreshKeys(force: keys.isEmpty)
+        } else if let fetchedAt, ContinuousClock.now - fetchedAt > self.maxKeyAge {
+            keys = (try? await self.refreshKeys(force: false)) ?? keys
         }
         do {
             let verified = VerifiedToken(try JWT.verify(token, keys: keys, now: now))

@@ -16,7 +16,8 @@ final class PixEcomSystem: @unchecked Sendable {
 
     /// Starts everything. `ordersStatsAddress` overrides where OrderService delivers events.
     static func start(
-        ordersStatsAddress: String? = nil, edgeEnvironment extraEdge: [String: String] = [:], ordersEnvironment extraOrders: [String: String] = [:]
+        ordersStatsAddress: String? = nil, environment extraAll: [String: String] = [:], authEnvironment extraAuth: [String: String] = [:],
+        edgeEnvironment extraEdge: [String: String] = [:], ordersEnvironment extraOrders: [String: String] = [:]
     ) async throws -> PixEcomSystem {
         let certificates = try TestCertificates.shared.get()
         let directory = try TestEnvironment.temporaryDirectory("pixecom-system")
@@ -32,7 +33,7 @@ final class PixEcomSystem: @unchecked Sendable {
                 "PIXECOM_TLS_CA": certificates.path("ca.pem"),
                 "PIXECOM_TLS_CERT": certificates.path("\(service).pem"),
                 "PIXECOM_TLS_KEY": certificates.path("\(service).key"),
-            ]
+            ].merging(extraAll) { _, new in new }
         }
 
         var authEnvironment = common("auth")
@@ -44,6 +45,7 @@ final class PixEcomSystem: @unchecked Sendable {
         // Cheap scrypt (N=2^12, 4 MiB) in tests: many systems hash at once on 2 cores, and the
         // OWASP setting (N=2^17) would push registrations past the edge's deadline.
         authEnvironment["PIXECOM_AUTH_SCRYPT_LOG_N"] = "12"
+        authEnvironment.merge(extraAuth) { _, new in new }
         let auth = ServiceProcess(name: "auth", executable: "AuthService", environment: authEnvironment, directory: directory)
         try await auth.start()
 
