@@ -36,6 +36,9 @@ struct EdgeConfiguration: Sendable {
     /// `PIXECOM_RATE_SELLER_PER_MINUTE` (6000, 100 a second) with bursts of
     /// `PIXECOM_RATE_SELLER_BURST` (200) per seller elsewhere.
     var rateLimits: RateLimiter.Configuration
+    /// `PIXECOM_TRUSTED_PROXIES`: load balancers (addresses or CIDR ranges, comma-separated)
+    /// whose `X-Forwarded-For` names the client; none by default.
+    var trustedProxies: TrustedProxies
     /// `PIXECOM_READY_FILE`: `{"http_port":N,"admin_port":N}` once both listen.
     var readyFile: String?
 
@@ -74,6 +77,14 @@ struct EdgeConfiguration: Sendable {
                 burst: Double(try environment.int("PIXECOM_RATE_SELLER_BURST", default: 200, range: 1...10_000_000))
             )
         )
+        switch TrustedProxies.parse(environment.string("PIXECOM_TRUSTED_PROXIES") ?? "") {
+        case .success(let proxies):
+            self.trustedProxies = proxies
+        case .failure(let error):
+            throw ConfigurationError(
+                variable: "PIXECOM_TRUSTED_PROXIES",
+                problem: "\"\(error.entry)\" is not an IP address or a range such as 10.0.0.0/8 or 2001:db8::/32")
+        }
         self.readyFile = environment.string("PIXECOM_READY_FILE")
     }
 

@@ -105,7 +105,8 @@ struct EdgeMain {
         let connections = EdgeHTTPChannel(
             responder: Self.responder(configuration: configuration, clients: clients),
             maxBodyBytes: configuration.maxBodyBytes,
-            idleTimeout: TimeAmount(configuration.idleTimeout)
+            idleTimeout: TimeAmount(configuration.idleTimeout),
+            trustedProxies: configuration.trustedProxies
         )
         return try TLSChannel(connections, tlsConfiguration: tls).server(
             configuration: ServerConfiguration(address: .hostname(configuration.httpHost, port: configuration.httpPort)),

@@ -48,12 +48,14 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var closeAfterResponse = false
     private let responder: EdgeResponder
     private let maxBodyBytes: Int
+    private let trustedProxies: TrustedProxies
     private let logger: Logger
     private let executor: EventLoopTaskExecutor
 
-    init(responder: EdgeResponder, maxBodyBytes: Int, logger: Logger, eventLoop: any EventLoop) {
+    init(responder: EdgeResponder, maxBodyBytes: Int, trustedProxies: TrustedProxies, logger: Logger, eventLoop: any EventLoop) {
         self.responder = responder
         self.maxBodyBytes = maxBodyBytes
+        self.trustedProxies = trustedProxies
         self.logger = logger
         self.executor = EventLoopTaskExecutor(eventLoop)
     }
@@ -203,7 +205,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let request = try? Request(head: Self.request(head), body: RequestBody(buffer: body))
         let requestContext = EdgeRequestContext(
             source: ApplicationRequestContextSource(channel: context.channel, logger: self.logger),
-            clientAddress: self.clientAddress(context))
+            clientAddress: self.clientAddress(context, head: head))
         let responder = self.responder
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         // Runs here until the handler first suspends; resumes on this loop (the executor).
@@ -235,14 +237,23 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         )
     }
 
-    /// The peer's IP address, worked out once per connection.
-    private var peerAddress: String?
+    /// The peer's IP address and whether it is a trusted proxy, worked out once per connection.
+    private var peer: (address: String, isProxy: Bool)?
 
-    private func clientAddress(_ context: ChannelHandlerContext) -> String {
-        if let address = self.peerAddress { return address }
-        let address = context.channel.remoteAddress?.ipAddress ?? ""
-        self.peerAddress = address
-        return address
+    /// The client's address: the peer's, or for a trusted proxy the one its `X-Forwarded-For`
+    /// names (per request: a proxy sends many clients' requests over one connection).
+    private func clientAddress(_ context: ChannelHandlerContext, head: HTTPRequestHead) -> String {
+        let peer: (address: String, isProxy: Bool)
+        if let known = self.peer {
+            peer = known
+        } else {
+            let address = context.channel.remoteAddress?.ipAddress ?? ""
+            peer = (address, self.trustedProxies.trusts(address))
+            self.peer = peer
+        }
+        guard peer.isProxy else { return peer.address }
+        let forwarded = head.headers[canonicalForm: "x-forwarded-for"]
+        return self.trustedProxies.client(peer: peer.address, forwardedFor: forwarded)
     }
 
     /// Writes the response: head and body in one buffer and one flush (a body of unknown length

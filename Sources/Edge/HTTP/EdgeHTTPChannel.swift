@@ -20,6 +20,8 @@ struct EdgeHTTPChannel: ServerChildChannel {
     let maxBodyBytes: Int
     /// A connection with no request in flight that sends nothing for this long is closed.
     let idleTimeout: TimeAmount
+    /// Proxies whose `X-Forwarded-For` names the client.
+    let trustedProxies: TrustedProxies
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
@@ -29,7 +31,9 @@ struct EdgeHTTPChannel: ServerChildChannel {
             // shutdown handled by EdgeConnectionHandler.
             try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
             try pipeline.addHandler(
-                EdgeConnectionHandler(responder: self.responder, maxBodyBytes: self.maxBodyBytes, logger: logger, eventLoop: channel.eventLoop)
+                EdgeConnectionHandler(
+                    responder: self.responder, maxBodyBytes: self.maxBodyBytes, trustedProxies: self.trustedProxies, logger: logger,
+                    eventLoop: channel.eventLoop)
             )
             return Value(channel: channel)
         }
