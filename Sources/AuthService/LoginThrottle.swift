@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import RPCKit
+import ServiceKit
 
 /// Login throttling per account and per source address (OWASP): failures are counted per key in
 /// the database, so every replica sees them; after `threshold` failures within `window` the key is
@@ -54,7 +55,7 @@ struct LoginThrottle: Sendable {
     /// Counts a failed login against both keys. Returns the lockout it started, if any.
     @discardableResult
     func recordFailure(_ keys: Keys, logger: Logger) async throws -> Date? {
-        let windowSeconds = Double(self.configuration.window.components.seconds)
+        let windowSeconds = self.configuration.window.inSeconds
         return try await self.db.withTransaction(logger: logger) { connection in
             var lockedUntil: Date?
             for (key, threshold) in [(keys.account, self.configuration.accountThreshold), (keys.address, self.configuration.addressThreshold)] {
@@ -93,8 +94,8 @@ struct LoginThrottle: Sendable {
 
     /// Seconds of lockout after `failures` failures: base at the threshold, doubling after.
     func lockout(afterFailures failures: Int, threshold: Int) -> TimeInterval {
-        let base = Double(self.configuration.baseLockout.components.seconds)
-        let maximum = Double(self.configuration.maxLockout.components.seconds)
+        let base = self.configuration.baseLockout.inSeconds
+        let maximum = self.configuration.maxLockout.inSeconds
         let doublings = min(max(0, failures - threshold), 30)
         return min(maximum, base * pow(2, Double(doublings)))
     }

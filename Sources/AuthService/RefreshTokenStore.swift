@@ -37,7 +37,7 @@ struct RefreshTokenStore: Sendable {
     /// Starts a new family for `user` (a login).
     func issue(for user: UserRecord, logger: Logger) async throws -> Issued {
         let now = Date()
-        let familyExpiry = now.addingTimeInterval(Self.seconds(self.lifetimes.absolute))
+        let familyExpiry = now.addingTimeInterval(self.lifetimes.absolute.inSeconds)
         return try await self.db.withSeller(user.sellerID, logger: logger) { connection in
             try await self.insert(user: user, family: UUID(), familyExpiry: familyExpiry, now: now, on: connection, logger: logger)
         }
@@ -72,7 +72,7 @@ struct RefreshTokenStore: Sendable {
                 return .refused("unknown")
             }
             if revokedAt != nil { return .refused("revoked") }
-            if let usedAt, now.timeIntervalSince(usedAt) < Self.seconds(self.lifetimes.overlap), now < familyExpiry {
+            if let usedAt, now.timeIntervalSince(usedAt) < self.lifetimes.overlap.inSeconds, now < familyExpiry {
                 // A concurrent refresh within the overlap window: another token of the family.
                 guard let user = try await accounts.user(sellerID: sellerID, id: userID, on: connection, logger: logger) else {
                     return .refused("user removed")
@@ -122,7 +122,7 @@ struct RefreshTokenStore: Sendable {
     ) async throws -> Issued {
         let token = SellerBoundSecret.make(prefix: Self.prefix, sellerID: user.sellerID)
         let hash = self.secrets.tokenHash(token)
-        let idleExpiry = min(familyExpiry, now.addingTimeInterval(Self.seconds(self.lifetimes.idle)))
+        let idleExpiry = min(familyExpiry, now.addingTimeInterval(self.lifetimes.idle.inSeconds))
         try await connection.query(
             """
             INSERT INTO refresh_tokens (seller_id, id, family_id, user_id, token_hash, idle_expires_at, family_expires_at)
@@ -131,9 +131,5 @@ struct RefreshTokenStore: Sendable {
             logger: logger
         )
         return Issued(token: token, expiresIn: Int64(idleExpiry.timeIntervalSince(now).rounded(.down)))
-    }
-
-    private static func seconds(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds)
     }
 }

@@ -44,16 +44,12 @@ final class SigningKeys: Service, Sendable {
 
         /// How long before its turn the next key is made and published: two reloads, so every
         /// replica publishes it before any signs with it.
-        var prepublication: TimeInterval { 2 * Self.seconds(self.reload) }
+        var prepublication: TimeInterval { 2 * self.reload.inSeconds }
 
         /// How long a key stays published after it stopped signing: until the last token it
         /// signed has expired (with the verifiers' leeway), plus a replica that missed a reload.
         var retention: TimeInterval {
             Double(AccessClaims.lifetimeSeconds + JWT.leewaySeconds) + self.prepublication + 60
-        }
-
-        static func seconds(_ duration: Duration) -> TimeInterval {
-            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         }
     }
 
@@ -114,8 +110,10 @@ final class SigningKeys: Service, Sendable {
         let rows = try await self.db.withTransaction(logger: self.logger) { connection in
             // A transaction-scoped lock: released at commit or rollback, whatever happens.
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: self.logger)
-            let live = try await self.rows(on: connection).filter { $0.withdrawnAt == nil && $0.retiredAt == nil }
+            let stored = try await self.rows(on: connection)
+            let live = stored.filter { $0.withdrawnAt == nil && $0.retiredAt == nil }
             let started = live.filter { $0.activatesAt <= now }
+            var changed = started.count > 1
             if let newest = started.first {
                 for superseded in started.dropFirst() {
                     try await connection.query(
@@ -126,14 +124,17 @@ final class SigningKeys: Service, Sendable {
             let turn = started.first?.activatesAt ?? now
             if started.isEmpty {
                 try await self.insertNewKey(activatingAt: now, on: connection)
+                changed = true
             }
             if !live.contains(where: { $0.activatesAt > now }) {
-                let due = turn.addingTimeInterval(Schedule.seconds(self.schedule.rotation))
+                let due = turn.addingTimeInterval(self.schedule.rotation.inSeconds)
                 if due.timeIntervalSince(now) <= self.schedule.prepublication {
                     try await self.insertNewKey(activatingAt: max(due, now.addingTimeInterval(self.schedule.prepublication)), on: connection)
+                    changed = true
                 }
             }
-            return try await self.rows(on: connection)
+            // Read again only what this round changed.
+            return changed ? try await self.rows(on: connection) : stored
         }
         var keyring = Keyring()
         let horizon = now.addingTimeInterval(-self.schedule.retention)

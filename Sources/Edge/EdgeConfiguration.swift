@@ -77,10 +77,9 @@ struct EdgeConfiguration: Sendable {
                 burst: Double(try environment.int("PIXECOM_RATE_SELLER_BURST", default: 200, range: 1...10_000_000))
             )
         )
-        switch TrustedProxies.parse(environment.string("PIXECOM_TRUSTED_PROXIES") ?? "") {
-        case .success(let proxies):
-            self.trustedProxies = proxies
-        case .failure(let error):
+        do {
+            self.trustedProxies = try TrustedProxies.parse(environment.string("PIXECOM_TRUSTED_PROXIES") ?? "")
+        } catch {
             throw ConfigurationError(
                 variable: "PIXECOM_TRUSTED_PROXIES",
                 problem: "\"\(error.entry)\" is not an IP address or a range such as 10.0.0.0/8 or 2001:db8::/32")

@@ -7,8 +7,8 @@ struct EdgeRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// Set by `EdgeResponder` before any route runs.
     var requestID: String = ""
-    /// The IP address of the browser or script (the TCP peer), passed to services as
-    /// `x-client-address` for login throttling and the audit log.
+    /// The IP address of the browser or script (the TCP peer, or the client a trusted proxy
+    /// names), passed to services as `x-client-address` for login throttling and the audit log.
     let clientAddress: String
     /// The `authorization` metadata the services get for this request (an API key already
     /// exchanged for a token), once `RateLimiter` has worked it out; nil before, or when

@@ -17,7 +17,7 @@ struct EdgeResponder: Sendable {
 
     /// The response to `request`; never throws: errors are answered in the JSON error body.
     /// `bodyTooLarge`: the body was over the limit and has been dropped (answered 413).
-    func respond(to request: Request, context: EdgeRequestContext, bodyTooLarge: Bool = false) async -> Response {
+    func respond(to request: Request, context: EdgeRequestContext, bodyTooLarge: Bool) async -> Response {
         var context = context
         let requestID = RequestIDs.id(of: request)
         context.requestID = requestID

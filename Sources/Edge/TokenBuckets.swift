@@ -1,3 +1,5 @@
+import ServiceKit
+
 /// Token buckets per key (a client address, a seller): each holds up to `burst` tokens, refills
 /// at `perSecond`, and a request takes one. Pure: the caller passes the time and keeps it under a
 /// lock.
@@ -16,7 +18,7 @@ struct TokenBuckets: Sendable {
         var updated: ContinuousClock.Instant
 
         mutating func take(now: ContinuousClock.Instant, limit: Limit) -> Duration? {
-            let elapsed = TokenBuckets.seconds(now - self.updated)
+            let elapsed = (now - self.updated).inSeconds
             self.tokens = min(limit.burst, self.tokens + max(0, elapsed) * limit.perSecond)
             self.updated = now
             if self.tokens >= 1 {
@@ -49,15 +51,11 @@ struct TokenBuckets: Sendable {
 
     private mutating func evict(now: ContinuousClock.Instant) {
         let limit = self.limit
-        func level(_ bucket: Bucket) -> Double { bucket.tokens + Self.seconds(now - bucket.updated) * limit.perSecond }
+        func level(_ bucket: Bucket) -> Double { bucket.tokens + (now - bucket.updated).inSeconds * limit.perSecond }
         self.buckets = self.buckets.filter { _, bucket in level(bucket) < limit.burst }
         if self.buckets.count >= self.maxKeys {
             let kept = self.buckets.sorted { level($0.value) < level($1.value) }.prefix(self.maxKeys / 2)
             self.buckets = Dictionary(uniqueKeysWithValues: kept.map { ($0.key, $0.value) })
         }
-    }
-
-    fileprivate static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

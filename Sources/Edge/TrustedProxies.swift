@@ -31,7 +31,10 @@ struct TrustedProxies: Sendable {
         }
 
         func contains(_ address: IPAddress) -> Bool {
-            Self.masked(address.bytes, self.prefixLength) == self.network
+            let whole = self.prefixLength / 8
+            guard address.bytes.prefix(whole).elementsEqual(self.network.prefix(whole)) else { return false }
+            let bits = self.prefixLength % 8
+            return bits == 0 || address.bytes[whole] & ~(0xFF >> bits) == self.network[whole]
         }
 
         private static func masked(_ bytes: [UInt8], _ length: Int) -> [UInt8] {
@@ -68,15 +71,15 @@ struct TrustedProxies: Sendable {
 
     var isEmpty: Bool { self.ranges.isEmpty }
 
-    /// Parses `10.0.0.0/8, 192.0.2.7, 2001:db8::/32`; a failure names the first entry that is not
+    /// Parses `10.0.0.0/8, 192.0.2.7, 2001:db8::/32`; the error names the first entry that is not
     /// a range.
-    static func parse(_ text: String) -> Result<TrustedProxies, ParseError> {
+    static func parse(_ text: String) throws(ParseError) -> TrustedProxies {
         var ranges: [Range] = []
         for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
-            guard let range = Range(entry) else { return .failure(ParseError(entry: entry)) }
+            guard let range = Range(entry) else { throw ParseError(entry: entry) }
             ranges.append(range)
         }
-        return .success(TrustedProxies(ranges: ranges))
+        return TrustedProxies(ranges: ranges)
     }
 
     struct ParseError: Error {
@@ -85,19 +88,23 @@ struct TrustedProxies: Sendable {
 
     func trusts(_ address: String) -> Bool {
         guard !self.ranges.isEmpty, let address = IPAddress(address) else { return false }
-        return self.ranges.contains { $0.contains(address) }
+        return self.trusts(address)
+    }
+
+    func trusts(_ address: IPAddress) -> Bool {
+        self.ranges.contains { $0.contains(address) }
     }
 
     /// The client of a request that `peer` (a trusted proxy) forwarded with these
-    /// `X-Forwarded-For` values (each a comma-separated list, in the order they came).
-    func client(peer: String, forwardedFor values: [Substring]) -> String {
+    /// `X-Forwarded-For` header values (each a comma-separated list, in the order they came).
+    func client(peer: String, forwardedFor values: [String]) -> String {
         var client = peer
         for value in values.reversed() {
             for entry in value.split(separator: ",").reversed() {
                 let candidate = Self.address(in: entry)
                 guard let candidate, let address = IPAddress(candidate) else { return client }
                 client = candidate
-                if !self.ranges.contains(where: { $0.contains(address) }) { return client }
+                if !self.trusts(address) { return client }
             }
         }
         return client
@@ -111,7 +118,7 @@ struct TrustedProxies: Sendable {
             guard let end = trimmed.firstIndex(of: "]") else { return nil }
             return String(trimmed[trimmed.index(after: trimmed.startIndex)..<end])
         }
-        if trimmed.filter({ $0 == ":" }).count == 1, let colon = trimmed.firstIndex(of: ":") {
+        if let colon = trimmed.firstIndex(of: ":"), colon == trimmed.lastIndex(of: ":") {
             return String(trimmed[..<colon])
         }
         return trimmed

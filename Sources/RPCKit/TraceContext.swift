@@ -92,8 +92,7 @@ public struct TraceContext: Sendable, Hashable, CustomStringConvertible {
         TraceContext(traceID: self.traceID, spanID: Self.randomHex(bytes: 8), sampled: self.sampled)
     }
 
-    /// `00-<trace-id>-<span-id>-<flags>`, written into one string (interpolation built it from
-    /// four pieces).
+    /// `00-<trace-id>-<span-id>-<flags>`, written into one string.
     public var traceparent: String {
         let (trace, span) = (self.traceID.utf8, self.spanID.utf8)
         return String(unsafeUninitializedCapacity: 7 + trace.count + span.count) { buffer in

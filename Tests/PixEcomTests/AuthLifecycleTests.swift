@@ -21,17 +21,9 @@ struct AuthLifecycleTests {
         return Set(set.keys.map(\.kid))
     }
 
+    /// What CampaignService answers `token` (which it verifies with its own copy of the key set).
     static func listAdAccounts(_ clients: Clients, token: String) async -> RPCCode {
-        do {
-            _ = try await clients.campaign.unary(
-                CampaignMethods.listAdAccounts, Pixecom_Campaign_V1_ListRequest(), as: Pixecom_Campaign_V1_ListAdAccountsResponse.self,
-                metadata: AccessControlTests.metadata(token))
-            return .ok
-        } catch let error as RPCError {
-            return error.code
-        } catch {
-            return .unknown
-        }
+        await AccessControlTests.code(clients, CampaignMethods.listAdAccounts, token: token)
     }
 
     /// The `iat` claim of a token, read without verifying it.

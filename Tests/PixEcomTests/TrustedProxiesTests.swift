@@ -7,7 +7,7 @@ import Testing
 @Suite("Trusted proxies")
 struct TrustedProxiesTests {
     static func proxies(_ text: String) throws -> TrustedProxies {
-        try TrustedProxies.parse(text).get()
+        try TrustedProxies.parse(text)
     }
 
     @Test("ranges: IPv4 and IPv6 prefixes and single addresses; IPv4-mapped IPv6 counts as IPv4; anything else is refused by name")
@@ -24,9 +24,8 @@ struct TrustedProxiesTests {
         #expect(try Self.proxies("0.0.0.0/0").trusts("203.0.113.9"))
         #expect(try Self.proxies("172.16.0.0/12").trusts("172.31.255.1") && !(try Self.proxies("172.16.0.0/12")).trusts("172.32.0.1"))
         for bad in ["10.0.0.0/33", "2001:db8::/129", "10.0.0.0/-1", "10.0.0.0/8x", "10.0.0", "example.com", "10.0.0.0/"] {
-            let result = TrustedProxies.parse("127.0.0.1, \(bad)")
-            #expect(throws: TrustedProxies.ParseError.self, "\(bad)") { try result.get() }
-            if case .failure(let error) = result { #expect(error.entry == bad) }
+            let error = #expect(throws: TrustedProxies.ParseError.self, "\(bad)") { try TrustedProxies.parse("127.0.0.1, \(bad)") }
+            #expect(error?.entry == bad)
         }
     }
 
@@ -34,7 +33,7 @@ struct TrustedProxiesTests {
     func client() throws {
         let proxies = try Self.proxies("10.0.0.0/8")
         func client(_ values: [String]) -> String {
-            proxies.client(peer: "10.0.0.5", forwardedFor: values.map { $0[...] })
+            proxies.client(peer: "10.0.0.5", forwardedFor: values)
         }
         #expect(client([]) == "10.0.0.5", "no header: the proxy itself")
         #expect(client(["198.51.100.7"]) == "198.51.100.7")
