@@ -5,10 +5,10 @@ import SwiftProtobuf
 /// Writes a message in the proto3 JSON mapping straight into a `ByteBuffer`: byte for byte what
 /// SwiftProtobuf's `jsonUTF8Bytes()` writes (a test compares the two over every message of the
 /// public API), for a fraction of its cost. Field names come from the table generated from
-/// Protos/ (`ProtoJSONNames`) and are copied as bytes; a string that needs no escaping is copied
-/// whole; nothing is allocated per field.
+/// Protos/ (`ProtoJSONNames`, enum value names too) and are copied as bytes; a string that needs
+/// no escaping is copied whole; only bytes and floating-point fields allocate.
 ///
-/// A message the table does not know, or a kind of field it does not write (enums, maps other
+/// A message or enum the table does not know, or a kind of field it does not write (maps other
 /// than string to string, groups, extensions), makes it throw `Unsupported`; `write(_:into:)`
 /// then leaves the work to SwiftProtobuf.
 struct ProtoJSONWriter: SwiftProtobuf.Visitor {
@@ -55,7 +55,15 @@ struct ProtoJSONWriter: SwiftProtobuf.Visitor {
 
     /// A nested message as an object, with its own field names.
     private mutating func nested<M: SwiftProtobuf.Message>(_ message: M) throws {
+        try self.nested(message, names: try Self.names(of: M.self))
+    }
+
+    private static func names<M: SwiftProtobuf.Message>(of type: M.Type) throws -> [Int: String] {
         guard let names = ProtoJSONNames.fields[M.protoMessageName] else { throw Unsupported() }
+        return names
+    }
+
+    private mutating func nested<M: SwiftProtobuf.Message>(_ message: M, names: [Int: String]) throws {
         let (outerNames, outerSeparated) = (self.names, self.separated)
         self.names = names
         try self.object(message)
@@ -100,6 +108,22 @@ struct ProtoJSONWriter: SwiftProtobuf.Visitor {
                 value /= 10
             } while value > 0
             self.buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[index...]))
+        }
+    }
+
+    private static func names<E: SwiftProtobuf.Enum>(of type: E.Type) throws -> [Int: String] {
+        guard let names = ProtoJSONNames.enums[ObjectIdentifier(E.self)] else { throw Unsupported() }
+        return names
+    }
+
+    /// An enum value by its name; one this build does not know (from a newer peer) as its number.
+    private mutating func enumValue<E: SwiftProtobuf.Enum>(_ value: E, _ names: [Int: String]) {
+        if let name = names[value.rawValue] {
+            self.buffer.writeInteger(UInt8(ascii: "\""))
+            self.buffer.writeString(name)
+            self.buffer.writeInteger(UInt8(ascii: "\""))
+        } else {
+            self.integer(Int64(value.rawValue))
         }
     }
 
@@ -255,7 +279,9 @@ struct ProtoJSONWriter: SwiftProtobuf.Visitor {
     }
 
     mutating func visitSingularEnumField<E: SwiftProtobuf.Enum>(value: E, fieldNumber: Int) throws {
-        throw Unsupported()  // enum names are not in the table
+        let names = try Self.names(of: E.self)
+        try self.field(fieldNumber)
+        self.enumValue(value, names)
     }
 
     mutating func visitSingularMessageField<M: SwiftProtobuf.Message>(value: M, fieldNumber: Int) throws {
@@ -330,11 +356,13 @@ struct ProtoJSONWriter: SwiftProtobuf.Visitor {
     }
 
     mutating func visitRepeatedEnumField<E: SwiftProtobuf.Enum>(value: [E], fieldNumber: Int) throws {
-        throw Unsupported()
+        let names = try Self.names(of: E.self)
+        try self.array(value, fieldNumber) { $0.enumValue($1, names) }
     }
 
     mutating func visitRepeatedMessageField<M: SwiftProtobuf.Message>(value: [M], fieldNumber: Int) throws {
-        try self.array(value, fieldNumber) { try $0.nested($1) }
+        let names = try Self.names(of: M.self)
+        try self.array(value, fieldNumber) { try $0.nested($1, names: names) }
     }
 
     mutating func visitRepeatedGroupField<G: SwiftProtobuf.Message>(value: [G], fieldNumber: Int) throws {
@@ -394,7 +422,7 @@ struct ProtoJSONWriter: SwiftProtobuf.Visitor {
     }
 
     mutating func visitPackedEnumField<E: SwiftProtobuf.Enum>(value: [E], fieldNumber: Int) throws {
-        throw Unsupported()
+        try self.visitRepeatedEnumField(value: value, fieldNumber: fieldNumber)
     }
 
     // MARK: - Visitor: maps, extensions, unknown fields
