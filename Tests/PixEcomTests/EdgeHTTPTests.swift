@@ -62,6 +62,17 @@ struct EdgeHTTPTests {
             }
             #expect(await connection.closedByServer(within: .seconds(5)))
 
+            // Bytes arriving after the malformed request (the decoder refuses them) do not cut
+            // the answers short.
+            let trailing = try await Self.connect(system)
+            try await trailing.send("GET /v1/account HTTP/1.1\r\nHost: localhost\r\n\r\nNOT HTTP AT ALL\r\n\r\n")
+            try? await trailing.send("GET /openapi.json HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            let cut = Self.responses(try await trailing.waitForResponses(2))
+            try #require(cut.count == 2)
+            #expect(cut[0].status.hasPrefix("HTTP/1.1 401") && cut[1].status.hasPrefix("HTTP/1.1 400"))
+            #expect(cut[1].body.contains("\"INVALID_ARGUMENT\""), "the 400 has the JSON error body: \(cut[1])")
+            #expect(await trailing.closedByServer(within: .seconds(5)))
+
             // A long run of pipelined requests, each answered without waiting for a service, is
             // answered in order on the open connection.
             let many = try await Self.connect(system)

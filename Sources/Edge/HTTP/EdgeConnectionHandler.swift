@@ -44,7 +44,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var held: [Held] = []
     private var heldRequests = 0
     private var heldBytes = 0
-    /// Close once the response in flight is written (shutdown, or a parse error behind it).
+    /// Close once the response in flight is written (graceful shutdown).
     private var closeAfterResponse = false
     private let responder: EdgeResponder
     private let maxBodyBytes: Int
@@ -148,11 +148,12 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case is ChannelShouldQuiesceEvent:
-            // Graceful shutdown: no new requests; the one in flight is answered first.
-            if self.isBusy {
-                self.closeAfterResponse = true
-            } else {
+            // Graceful shutdown: no new requests; the one in flight, or still arriving, is
+            // answered first.
+            if case .idle = self.state, self.held.isEmpty {
                 context.close(promise: nil)
+            } else {
+                self.closeAfterResponse = true
             }
         case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
             // Quiet for the idle timeout: close unless a request is being answered (its handler
@@ -172,6 +173,9 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // After a parse error the decoder reports every further read as this; the parse error
+        // itself is already being answered (after the responses ahead of it).
+        if case ByteToMessageDecoderError.dataReceivedInErrorState = error { return }
         guard error is HTTPParserError else {
             // TLS and socket errors end the connection.
             self.logger.debug("edge.http.connection_error", metadata: ["error": "\(error)"])
@@ -186,14 +190,15 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         self.answerParseError(context: context)
     }
 
+    /// Answers 400 in the JSON error body, like any other error, and closes the connection.
     private func answerParseError(context: ChannelHandlerContext) {
         self.state = .responding
-        var buffer = context.channel.allocator.buffer(capacity: 128)
-        ResponseEncoding.writeHead(status: .badRequest, headers: [:], contentLength: 0, keepAlive: false, into: &buffer)
-        let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: written)
-        let channel = context.channel
-        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        let response = self.responder.answer(RPCError(.invalidArgument, "the request is not valid HTTP/1.1"), requestID: RandomIDs.uuid())
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        self.task = Task.immediate(executorPreference: self.executor) {
+            let (handler, context) = bound.value
+            await handler.write(response, context: context, keepAlive: false, headOnly: false)
+        }
     }
 
     // MARK: - Answering
@@ -252,8 +257,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             self.peer = peer
         }
         guard peer.isProxy else { return peer.address }
-        let forwarded = head.headers[canonicalForm: "x-forwarded-for"]
-        return self.trustedProxies.client(peer: peer.address, forwardedFor: forwarded)
+        return self.trustedProxies.client(peer: peer.address, forwardedFor: head.headers["x-forwarded-for"])
     }
 
     /// Writes the response: head and body in one buffer and one flush (a body of unknown length
@@ -273,7 +277,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         }
         self.state = .idle
         self.task = nil
-        // A shutdown or a parse error may have come in meanwhile.
+        // A graceful shutdown may have begun meanwhile.
         let stayOpen = keepAlive && !self.closeAfterResponse
         let length = headOnly ? (response.body.contentLength ?? 0) : body.count
         var buffer = context.channel.allocator.buffer(capacity: 512 + (headOnly ? 0 : length))
