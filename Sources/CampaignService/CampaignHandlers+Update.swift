@@ -21,7 +21,7 @@ struct UpdateMask: Sendable, Equatable {
             switch path {
             case "name": self.name = true
             case "status": self.status = true
-            case "daily_budget", "dailyBudget" where hasBudget: self.dailyBudget = true
+            case "daily_budget" where hasBudget, "dailyBudget" where hasBudget: self.dailyBudget = true
             case "daily_budget", "dailyBudget":
                 throw RPCError.invalidArgument(field: "update_mask", "\(noun)s have no daily_budget")
             default:

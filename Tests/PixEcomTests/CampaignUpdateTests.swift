@@ -41,6 +41,8 @@ struct CampaignUpdateTests {
             let adBudget = try await edge.send(.PATCH, "/v1/ads/\(ad)", json: ["dailyBudget": "5"], token: token)
             #expect(adBudget.status == 400)
             #expect(adBudget.text.contains("update_mask"), "\(adBudget.text)")
+            let adBudgetPath = try await edge.send(.PATCH, "/v1/ads/\(ad)?updateMask=daily_budget", json: ["dailyBudget": "5"], token: token)
+            #expect(adBudgetPath.status == 400, "an ad has no daily_budget, by either spelling: \(adBudgetPath.text)")
             let unknownPath = try await edge.send(.PATCH, "/v1/campaigns/\(campaign)?updateMask=objective", json: [:], token: token)
             #expect(unknownPath.status == 400)
             #expect(unknownPath.text.contains("objective"))
