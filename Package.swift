@@ -146,6 +146,7 @@ let package = Package(
             dependencies: [
                 "EchoService", "RPCKit",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

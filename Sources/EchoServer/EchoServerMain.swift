@@ -1,8 +1,8 @@
-import Dispatch
 import EchoService
 import Foundation
 import Logging
 import RPCKit
+import ServiceLifecycle
 
 /// A standalone `pixecom.testing.v1.EchoService` server, for tests that need replicas in their own
 /// processes (killed with SIGKILL, say) and for trying the protocol by hand.
@@ -12,7 +12,13 @@ import RPCKit
 ///   presents `stats.pem` (service identity `stats`) and trusts `ca.pem`.
 /// - PIXECOM_ECHO_PORT: the port on 127.0.0.1; default 0, a free one.
 /// - PIXECOM_READY_FILE: once listening, `{"rpc_port": N}` is written there.
-/// SIGTERM or SIGINT drain the server (GOAWAY, in-flight calls finish) and end it.
+/// SIGTERM or SIGINT drain the server (GOAWAY, in-flight calls finish, 5 s drain timeout) and
+/// end it with status 0.
+///
+/// Signals are handled by swift-service-lifecycle's `ServiceGroup`, as in every PixEcom service.
+/// An earlier version installed its own `DispatchSource` handler from inside `main()`: that
+/// closure inherited the main actor's isolation, so when Dispatch ran it on one of its own
+/// threads the runtime's isolation check stopped the process with SIGILL.
 @main
 struct EchoServerMain {
     static func main() async {
@@ -37,18 +43,17 @@ struct EchoServerMain {
                 router: router,
                 logger: logger
             )
-            let signals = [SIGTERM, SIGINT].map { number in
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number)
-                source.setEventHandler { server.beginGracefulShutdown() }
-                source.resume()
-                return source
-            }
             if let readyFile = environment["PIXECOM_READY_FILE"], !readyFile.isEmpty {
                 try Data("{\"rpc_port\": \(server.localPort)}\n".utf8).write(to: URL(fileURLWithPath: readyFile), options: .atomic)
             }
-            try await server.run()
-            signals.forEach { $0.cancel() }
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [EchoServerService(server: server)],
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger
+                )
+            )
+            try await group.run()
         } catch {
             fail("\(error)")
         }
@@ -57,5 +62,18 @@ struct EchoServerMain {
     private static func fail(_ message: String) -> Never {
         FileHandle.standardError.write(Data("EchoServer: \(message)\n".utf8))
         exit(1)
+    }
+}
+
+/// The RPC server as a `Service`: serves until graceful shutdown, then drains.
+private struct EchoServerService: Service {
+    let server: RPCServer
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await self.server.run()
+        } onGracefulShutdown: {
+            self.server.beginGracefulShutdown()
+        }
     }
 }

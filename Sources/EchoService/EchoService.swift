@@ -10,6 +10,7 @@ public struct EchoService: Sendable {
     public static let expand = "\(name)/Expand"
     public static let fail = "\(name)/Fail"
     public static let sleep = "\(name)/Sleep"
+    public static let inspect = "\(name)/Inspect"
 
     public typealias Response = Pixecom_Testing_V1_EchoResponse
 
@@ -50,9 +51,24 @@ public struct EchoService: Sendable {
         }
         router.unary(Self.fail, Pixecom_Testing_V1_FailRequest.self) { request, context -> Response in
             observe(.started(context))
-            guard let code = RPCCode(rawValue: Int(request.code)), request.code != 0 else { return Response() }
+            // Any int32 is passed on, even one outside the canonical codes: the server, not this
+            // handler, decides what goes on the wire for it (UNKNOWN, PROTOCOL.md §4.7).
+            guard request.code != 0, let code = RPCCode(rawValue: Int(request.code)) else { return Response() }
             let violations = request.field.isEmpty ? [] : [RPCError.FieldViolation(field: request.field, description: request.message)]
             throw RPCError(code, request.message, fieldViolations: violations)
+        }
+        router.unary(Self.inspect, Pixecom_Testing_V1_InspectRequest.self) { _, context in
+            observe(.started(context))
+            var response = Pixecom_Testing_V1_InspectResponse()
+            response.peerService = context.peerService ?? ""
+            response.requestID = context.requestID
+            response.metadata = context.metadata
+            if let remaining = context.remainingTime {
+                response.deadlineGiven = true
+                let (seconds, attoseconds) = max(remaining, .zero).components
+                response.remainingMicros = UInt64(seconds) * 1_000_000 + UInt64(attoseconds / 1_000_000_000_000)
+            }
+            return response
         }
         router.serverStreaming(Self.expand, Pixecom_Testing_V1_ExpandRequest.self, Response.self) { request, writer, context in
             observe(.started(context))

@@ -75,7 +75,8 @@ public nonisolated struct Pixecom_Testing_V1_FailRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// A canonical status code (pixecom.rpc.v1.Code), e.g. 3 for INVALID_ARGUMENT.
+  /// A status code (pixecom.rpc.v1.Code), e.g. 3 for INVALID_ARGUMENT. Any int32 is accepted; a
+  /// number outside 0-16 reaches the caller as UNKNOWN (docs/PROTOCOL.md section 4.7).
   public var code: Int32 = 0
 
   public var message: String = String()
@@ -94,6 +95,43 @@ public nonisolated struct Pixecom_Testing_V1_SleepRequest: Sendable {
   // methods supported on all messages.
 
   public var micros: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Testing_V1_InspectRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Testing_V1_InspectResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The calling service named by the client certificate (`<service>.pixecom.internal`); empty
+  /// when the certificate names none.
+  public var peerService: String = String()
+
+  /// The request id the server used: the caller's `x-request-id` when it is 1-128 bytes, else
+  /// one the server made.
+  public var requestID: String = String()
+
+  /// The metadata as the server decoded it: for a key sent more than once, the last value.
+  public var metadata: Dictionary<String,String> = [:]
+
+  /// Whether the call has a deadline (the request's `timeout_micros` was not 0).
+  public var deadlineGiven: Bool = false
+
+  /// Microseconds left until the deadline when the handler ran; 0 without a deadline.
+  public var remainingMicros: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -274,6 +312,75 @@ nonisolated extension Pixecom_Testing_V1_SleepRequest: SwiftProtobuf.Message, Sw
 
   public static func ==(lhs: Pixecom_Testing_V1_SleepRequest, rhs: Pixecom_Testing_V1_SleepRequest) -> Bool {
     if lhs.micros != rhs.micros {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Testing_V1_InspectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InspectRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Testing_V1_InspectRequest, rhs: Pixecom_Testing_V1_InspectRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Testing_V1_InspectResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InspectResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}peer_service\0\u{3}request_id\0\u{1}metadata\0\u{3}deadline_given\0\u{3}remaining_micros\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.peerService) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.metadata) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.deadlineGiven) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.remainingMicros) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.peerService.isEmpty {
+      try visitor.visitSingularStringField(value: self.peerService, fieldNumber: 1)
+    }
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 2)
+    }
+    if !self.metadata.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.metadata, fieldNumber: 3)
+    }
+    if self.deadlineGiven != false {
+      try visitor.visitSingularBoolField(value: self.deadlineGiven, fieldNumber: 4)
+    }
+    if self.remainingMicros != 0 {
+      try visitor.visitSingularUInt64Field(value: self.remainingMicros, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Testing_V1_InspectResponse, rhs: Pixecom_Testing_V1_InspectResponse) -> Bool {
+    if lhs.peerService != rhs.peerService {return false}
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.metadata != rhs.metadata {return false}
+    if lhs.deadlineGiven != rhs.deadlineGiven {return false}
+    if lhs.remainingMicros != rhs.remainingMicros {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

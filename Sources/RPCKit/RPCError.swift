@@ -80,7 +80,7 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// Rebuilds the error from its wire form.
     public init(status: Pixecom_Rpc_V1_Status) {
-        self.code = status.code
+        self.code = RPCCode.canonical(status.code.rawValue)
         self.message = status.message
         self.fieldViolations = status.fieldViolations.map {
             FieldViolation(field: $0.field, description: $0.description_p)

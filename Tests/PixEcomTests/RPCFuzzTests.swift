@@ -2,7 +2,8 @@ import NIOCore
 @testable import RPCKit
 import Testing
 
-/// Randomized robustness: a million frames, valid, mutated and random, cut into random pieces,
+/// Randomized robustness: a million frames, valid (with any value in every field a peer controls,
+/// statuses with any int32 code among them), mutated and random, cut into random pieces,
 /// through the frame reader the connections use, the envelope decoder and the server's call state
 /// machine. Nothing may crash, the reader must never hold more than one frame's worth of bytes,
 /// and the state machine's invariants must hold after every step. Seeded, so a failure replays exactly.
@@ -12,27 +13,59 @@ import Testing
     static let maxFrameSize = 4096
     static let maxConcurrentCalls = 16
 
-    /// A random frame as RPCKit would send it.
-    private static func validFrame(_ random: inout SeededRandom) -> WireFrame {
-        let id = UInt64.random(in: 0...40, using: &random)
+    /// A random string: empty, ASCII of either case, or arbitrary scalars.
+    static func randomString(_ random: inout SeededRandom, maxLength: Int = 24) -> String {
+        let count = Int.random(in: 0...maxLength, using: &random)
+        switch Int.random(in: 0..<3, using: &random) {
+        case 0: return String(repeating: "k", count: count)
+        case 1: return String((0..<count).map { _ in Character(UnicodeScalar(UInt8.random(in: 0x20...0x7E, using: &random))) })
+        default:
+            return String(String.UnicodeScalarView((0..<count).compactMap { _ in UnicodeScalar(UInt32.random(in: 0...0x10FFFF, using: &random)) }))
+        }
+    }
+
+    /// Any value of every field a peer controls: call ids, method names, metadata, timeouts,
+    /// windows, and statuses with any int32 code, message, violations and retry delay.
+    static func validFrame(_ random: inout SeededRandom) -> WireFrame {
+        let id = Bool.random(using: &random) ? UInt64.random(in: 0...40, using: &random) : random.next()
         var payload = ByteBuffer()
         payload.writeRepeatingByte(0x5A, count: Int.random(in: 0...64, using: &random))
         switch Int.random(in: 0..<8, using: &random) {
         case 0, 1, 2:
+            var metadata: [String: String] = [:]
+            for _ in 0..<Int.random(in: 0...3, using: &random) {
+                metadata[Self.randomString(&random)] = Self.randomString(&random, maxLength: 200)
+            }
             let request = WireRequest(
-                method: ["pixecom.testing.v1.EchoService/Echo", "m", ""].randomElement(using: &random)!,
-                metadata: Bool.random(using: &random) ? ["x-request-id": "r"] : [:],
-                timeoutMicros: UInt64.random(in: 0...1_000_000, using: &random),
+                method: Bool.random(using: &random)
+                    ? ["pixecom.testing.v1.EchoService/Echo", "m", ""].randomElement(using: &random)! : Self.randomString(&random),
+                metadata: metadata,
+                timeoutMicros: Bool.random(using: &random) ? UInt64.random(in: 0...1_000_000, using: &random) : random.next(),
                 payload: payload,
                 initialWindow: UInt32.random(in: 0...UInt32.max, using: &random)
             )
             return .request(callID: id, request)
         case 3: return .cancel(callID: id)
         case 4: return .windowUpdate(callID: id, messages: UInt32.random(in: 0...UInt32.max, using: &random))
-        case 5: return .goAway(lastCallID: id, reason: "r")
+        case 5: return .goAway(lastCallID: id, reason: Self.randomString(&random))
         case 6: return .ping(opaque: random.next())
-        default: return .response(callID: id, payload: payload, status: Bool.random(using: &random) ? .ok : nil)
+        default:
+            return .response(callID: id, payload: payload, status: Bool.random(using: &random) ? Self.randomStatus(&random) : nil)
         }
+    }
+
+    /// A status as a handler may make it: any int32 code (the server must not trap on it).
+    static func randomStatus(_ random: inout SeededRandom) -> RPCStatus {
+        let code = Int32(truncatingIfNeeded: random.next())
+        let violations = (0..<Int.random(in: 0...2, using: &random)).map { _ in
+            RPCError.FieldViolation(field: Self.randomString(&random), description: Self.randomString(&random))
+        }
+        return RPCStatus(
+            code: RPCCode(rawValue: Int(code))!,
+            message: Self.randomString(&random, maxLength: 100),
+            fieldViolations: violations,
+            retryDelayMillis: Bool.random(using: &random) ? random.next() : nil
+        )
     }
 
     /// The bytes of one frame on the wire, sometimes damaged.
@@ -139,6 +172,10 @@ import Testing
                     switch inbound {
                     case .frame(let frame):
                         decoded += 1
+                        if case .response(_, _, let status?) = frame {
+                            // A client only ever sees canonical codes.
+                            check(RPCCode.canonical(status.code.rawValue) == status.code, "code \(status.code)")
+                        }
                         driver.apply(frame, &random)
                     case .oversized(_, let length, let limit):
                         oversized += 1

@@ -167,7 +167,7 @@ public final class RPCServer: Sendable {
     private static func drain(_ connection: ServerConnection) {
         let handler = connection.handler
         connection.channel.eventLoop.execute {
-            handler.value.beginDrain(reason: "server shutting down")
+            handler.value.beginDrain(.shutdown)
         }
     }
 

@@ -179,6 +179,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .frame(let frame):
             self.received(frame, now: now)
         case .oversized(let callID, let length, let limit):
+            if let callID, callID == 0 || callID % 2 == 0 {
+                self.protocolViolation("oversized frame names call id \(callID), which is not a client call id (odd, non-zero)")
+                return
+            }
             guard let callID else {
                 self.goAway(reason: "oversized frame without call id", closeNow: true)
                 return
@@ -188,6 +192,10 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 RPCError(.resourceExhausted, "frame of \(length) bytes exceeds the maximum frame size of \(limit) bytes")
             )
         case .malformed(let callID):
+            if let callID, callID == 0 || callID % 2 == 0 {
+                self.protocolViolation("malformed frame names call id \(callID), which is not a client call id (odd, non-zero)")
+                return
+            }
             guard let callID else {
                 self.goAway(reason: "malformed frame", closeNow: true)
                 return
@@ -395,9 +403,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     // MARK: - Connection life
 
     /// Stops accepting calls; open calls finish, then the connection closes.
-    func beginDrain(reason: String) {
-        guard case .sendGoAway(let last, let closeNow) = self.stateMachine.beginDrain() else { return }
-        self.write(.goAway(lastCallID: last, reason: reason))
+    func beginDrain(_ reason: ServerConnectionStateMachine.DrainReason) {
+        guard case .sendGoAway(let last, let closeNow) = self.stateMachine.beginDrain(reason) else { return }
+        self.write(.goAway(lastCallID: last, reason: reason == .idle ? "idle" : "server shutting down"))
         self.flushNow()
         if closeNow {
             self.context?.close(promise: nil)
@@ -416,7 +424,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     private func goAway(reason: String, closeNow: Bool) {
-        _ = self.stateMachine.beginDrain()
+        _ = self.stateMachine.beginDrain(.failure)
         self.write(.goAway(lastCallID: self.stateMachine.lastAcceptedCallID, reason: reason))
         self.flushNow()
         if closeNow { self.context?.close(promise: nil) }
@@ -433,7 +441,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             self.logger.info("rpc.connection.dead_peer", metadata: ["rpc.peer": "\(self.peerService ?? "unknown")"])
             self.context?.close(promise: nil)
         case .closeIdle:
-            self.beginDrain(reason: "idle")
+            self.beginDrain(.idle)
         }
     }
 

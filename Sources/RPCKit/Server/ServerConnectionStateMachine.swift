@@ -21,13 +21,33 @@ struct ServerConnectionStateMachine {
         var credit: Int
     }
 
+    /// Why the server stopped taking calls on a connection; it names the GOAWAY and the refusals.
+    enum DrainReason: Equatable, Sendable {
+        /// The server is shutting down (graceful shutdown).
+        case shutdown
+        /// The connection had no call for the idle timeout.
+        case idle
+        /// An unreadable frame or a protocol violation: the connection closes at once.
+        case failure
+
+        /// The refusal of a call arriving after the GOAWAY.
+        var refusal: String {
+            switch self {
+            case .shutdown: "server is shutting down; call not processed, retry elsewhere"
+            case .idle: "connection closing after being idle; call not processed, retry on a new connection"
+            case .failure: "connection closing after a protocol failure; call not processed, retry on a new connection"
+            }
+        }
+    }
+
     private enum State: Equatable {
         case active
         /// GOAWAY sent or received. Calls up to `lastCallID` are served, even when they arrive
         /// after the GOAWAY (the client may have written them before it read it); higher ids are
         /// refused as not processed. `peerDone`: the client sent its own GOAWAY, so no call can
-        /// still be on its way; only then does an empty connection close.
-        case draining(lastCallID: UInt64, peerDone: Bool)
+        /// still be on its way; only then does an empty connection close. `reason`: why the
+        /// server sent its GOAWAY, nil while only the client has sent one.
+        case draining(lastCallID: UInt64, peerDone: Bool, reason: DrainReason?)
         case closed
     }
 
@@ -59,8 +79,9 @@ struct ServerConnectionStateMachine {
     mutating func receivedRequest(callID: UInt64, isStream: Bool, initialWindow: UInt32) -> RequestAction {
         if let problem = self.problem(withNewCallID: callID) { return .protocolViolation(problem) }
         switch self.state {
-        case .draining(let lastCallID, let peerDone) where peerDone || callID > lastCallID:
-            return .refuse(RPCError(.unavailable, "server is shutting down; call not processed, retry elsewhere"))
+        case .draining(let lastCallID, let peerDone, let reason) where peerDone || callID > lastCallID:
+            let message = reason?.refusal ?? "the client sent GoAway on this connection; call not processed, retry on a new connection"
+            return .refuse(RPCError(.unavailable, message))
         case .closed:
             return .refuse(RPCError(.unavailable, "connection closed; call not processed, retry elsewhere"))
         case .active, .draining:
@@ -158,16 +179,16 @@ struct ServerConnectionStateMachine {
 
     /// Stop accepting new calls; open calls, and calls up to the last accepted id still on their
     /// way, finish. The connection closes once the client acknowledged and no call is open.
-    mutating func beginDrain() -> DrainAction {
+    mutating func beginDrain(_ reason: DrainReason = .shutdown) -> DrainAction {
         switch self.state {
         case .active:
-            self.state = .draining(lastCallID: self.lastAcceptedCallID, peerDone: false)
+            self.state = .draining(lastCallID: self.lastAcceptedCallID, peerDone: false, reason: reason)
             return .sendGoAway(lastCallID: self.lastAcceptedCallID, closeNow: false)
-        case .draining(let lastCallID, peerDone: true):
+        case .draining(let lastCallID, peerDone: true, reason: nil):
             // The client already said it sends nothing more; tell it we are going too.
-            self.state = .draining(lastCallID: lastCallID, peerDone: true)
+            self.state = .draining(lastCallID: lastCallID, peerDone: true, reason: reason)
             return .sendGoAway(lastCallID: lastCallID, closeNow: self.calls.isEmpty)
-        case .draining(_, peerDone: false), .closed:
+        case .draining, .closed:
             return .none
         }
     }
@@ -177,9 +198,9 @@ struct ServerConnectionStateMachine {
     mutating func receivedGoAway() -> Bool {
         switch self.state {
         case .active:
-            self.state = .draining(lastCallID: self.lastAcceptedCallID, peerDone: true)
-        case .draining(let lastCallID, _):
-            self.state = .draining(lastCallID: lastCallID, peerDone: true)
+            self.state = .draining(lastCallID: self.lastAcceptedCallID, peerDone: true, reason: nil)
+        case .draining(let lastCallID, _, let reason):
+            self.state = .draining(lastCallID: lastCallID, peerDone: true, reason: reason)
         case .closed:
             break
         }
@@ -196,7 +217,7 @@ struct ServerConnectionStateMachine {
 
     /// Draining, acknowledged by the client, and no call open: the connection may close.
     var shouldClose: Bool {
-        if case .draining(_, peerDone: true) = self.state { return self.calls.isEmpty }
+        if case .draining(_, peerDone: true, _) = self.state { return self.calls.isEmpty }
         return false
     }
 }

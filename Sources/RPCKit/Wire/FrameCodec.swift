@@ -51,10 +51,12 @@ struct FrameDecoder: ByteToMessageDecoder {
         }
         let length = Int(length32)
         if length > self.maxFrameSize {
-            // Wait for enough of the body to read the call id (tag + 10-byte varint at most).
-            let prefix = min(length, 11)
-            guard buffer.readableBytes >= 4 + prefix else { return nil }
-            let callID = Self.peekCallID(buffer, at: buffer.readerIndex + 4, count: prefix)
+            // Decide as soon as the call id is known or known to be absent: after the first body
+            // byte when it is not the call id's tag, else when the varint after it ends (at most
+            // 11 body bytes). A sender that stalls after the length is answered no later.
+            let available = min(length, buffer.readableBytes - 4)
+            guard case .known(let callID) = Self.callIDPrefix(buffer, at: buffer.readerIndex + 4, available: available, length: length)
+            else { return nil }
             buffer.moveReaderIndex(forwardBy: 4)
             let skipped = min(length, buffer.readableBytes)
             buffer.moveReaderIndex(forwardBy: skipped)
@@ -78,6 +80,29 @@ struct FrameDecoder: ByteToMessageDecoder {
     ) throws -> DecodingState {
         while try self.decode(context: context, buffer: &buffer) == .continue {}
         return .needMoreData
+    }
+
+    enum CallIDPrefix: Equatable {
+        /// More body bytes are needed to tell.
+        case needMoreBytes
+        /// The call id, or nil when the body does not start with one.
+        case known(UInt64?)
+    }
+
+    /// What the first `available` of a frame body's `length` bytes say about its call id (field 1,
+    /// a varint, first in the body).
+    static func callIDPrefix(_ buffer: ByteBuffer, at index: Int, available: Int, length: Int) -> CallIDPrefix {
+        guard available >= 1 else { return length == 0 ? .known(nil) : .needMoreBytes }
+        guard buffer.getInteger(at: index, as: UInt8.self) == 0x08 else { return .known(nil) }
+        for offset in 1..<min(available, 11) {
+            guard let byte = buffer.getInteger(at: index + offset, as: UInt8.self) else { return .known(nil) }
+            if byte & 0x80 == 0 {
+                return .known(Self.peekCallID(buffer, at: index, count: offset + 1))
+            }
+        }
+        // The varint has not ended: wait for more bytes unless the body or its 11-byte window is
+        // exhausted.
+        return available >= min(length, 11) ? .known(nil) : .needMoreBytes
     }
 
     /// Reads field 1 (`call_id`, a varint) when it is the first field of the frame body.

@@ -12,8 +12,10 @@ struct RPCStatus: Sendable, Hashable {
 
     static let ok = RPCStatus(code: .ok, message: "", fieldViolations: [], retryDelayMillis: nil)
 
+    /// A `code` outside the canonical set (0-16: a handler passing on a number it was given, say)
+    /// becomes UNKNOWN, so the wire only ever carries canonical codes (PROTOCOL.md §4.7).
     init(code: RPCCode, message: String, fieldViolations: [RPCError.FieldViolation], retryDelayMillis: UInt64?) {
-        self.code = code
+        self.code = RPCCode.canonical(code.rawValue)
         self.message = message
         self.fieldViolations = fieldViolations
         self.retryDelayMillis = retryDelayMillis
@@ -28,7 +30,7 @@ struct RPCStatus: Sendable, Hashable {
     }
 
     var encodedSize: Int {
-        var size = ProtobufWire.varintFieldSize(field: 1, UInt64(self.code.rawValue))
+        var size = ProtobufWire.varintFieldSize(field: 1, self.wireCode)
         size += ProtobufWire.stringFieldSize(2, self.message)
         for violation in self.fieldViolations {
             size += ProtobufWire.lengthDelimitedSize(field: 3, length: Self.violationSize(violation))
@@ -40,12 +42,19 @@ struct RPCStatus: Sendable, Hashable {
         return size
     }
 
+    /// The code as a protobuf `int32` varint: a negative number is sign-extended to 64 bits (10
+    /// bytes), as protobuf encodes it. `init` keeps codes canonical, so this is belt and braces:
+    /// `code` is a `var`, and no value of it may trap.
+    private var wireCode: UInt64 {
+        UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: self.code.rawValue)))
+    }
+
     private static func violationSize(_ violation: RPCError.FieldViolation) -> Int {
         ProtobufWire.stringFieldSize(1, violation.field) + ProtobufWire.stringFieldSize(2, violation.description)
     }
 
     func write(to buffer: inout ByteBuffer) {
-        ProtobufWire.writeVarintField(1, UInt64(self.code.rawValue), to: &buffer)
+        ProtobufWire.writeVarintField(1, self.wireCode, to: &buffer)
         ProtobufWire.writeStringField(2, self.message, to: &buffer)
         for violation in self.fieldViolations {
             ProtobufWire.writeMessageHeader(3, length: Self.violationSize(violation), to: &buffer)

@@ -10,6 +10,9 @@
  *   retry-delay-ms: <n>             its retry info, when present
  *   not-processed: true             the server refused the call before any handler ran
  *   cancelled: call <id>            the cancel scenario cancelled that call
+ *   peer_service: <name>            inspect: what the server saw (also request_id, one
+ *                                   "metadata: K=V" line per entry sorted by key,
+ *                                   deadline_given, remaining_micros)
  *
  * Bytes outside printable ASCII, and the backslash, are written as \xNN.
  *
@@ -59,6 +62,8 @@ typedef struct {
     /* --deadline-ms: the deadline sent with every call but sleep's; 0 when not given (then unary
      * calls use the I/O timeout and streams have none). */
     uint64_t deadline_ms;
+    /* --no-deadline: inspect sends timeout_micros 0. */
+    int no_deadline;
 } config;
 
 static const uint8_t no_bytes[1] = {0};
@@ -285,6 +290,58 @@ static int scenario_fail(pixrpc_conn *conn, const config *cfg, int32_t code, cha
     return unary(conn, cfg, ECHO_SERVICE "/Fail", &request.base);
 }
 
+static int compare_entries(const void *a, const void *b) {
+    const Pixecom__Testing__V1__InspectResponse__MetadataEntry *x =
+        *(const Pixecom__Testing__V1__InspectResponse__MetadataEntry *const *)a;
+    const Pixecom__Testing__V1__InspectResponse__MetadataEntry *y =
+        *(const Pixecom__Testing__V1__InspectResponse__MetadataEntry *const *)b;
+    return strcmp(x->key, y->key);
+}
+
+/* inspect: what the server saw of the call (Inspect), one field per line, metadata sorted by key. */
+static int scenario_inspect(pixrpc_conn *conn, const config *cfg) {
+    Pixecom__Testing__V1__InspectRequest request = PIXECOM__TESTING__V1__INSPECT_REQUEST__INIT;
+    uint64_t call_id = 0;
+    uint64_t deadline_ms = unary_deadline_ms(cfg);
+    int64_t started = pixrpc_now_us();
+    /* --deadline-ms 0 is refused by the option parser; --no-deadline sends timeout_micros 0. */
+    int status = start_call(conn, cfg, ECHO_SERVICE "/Inspect", &request.base, cfg->no_deadline ? 0 : deadline_ms * 1000,
+                            0, &call_id);
+    if (status != 0) {
+        return status;
+    }
+    Pixecom__Rpc__V1__Frame *frame = NULL;
+    pixrpc_result result = pixrpc_await_response(conn, call_id, started / 1000 + (int64_t)deadline_ms + cfg->grace_ms, &frame);
+    if (result != PIXRPC_OK) {
+        return failure("waiting for the answer");
+    }
+    const Pixecom__Rpc__V1__Response *response = frame->response;
+    if (response->status == NULL) {
+        pixecom__rpc__v1__frame__free_unpacked(frame, NULL);
+        return violation(conn, call_id, "a unary call was answered with a message but no status");
+    }
+    if (response->status->code == PIXECOM__RPC__V1__CODE__OK) {
+        Pixecom__Testing__V1__InspectResponse *seen = pixecom__testing__v1__inspect_response__unpack(
+            NULL, response->payload.len, response->payload.len > 0 ? response->payload.data : no_bytes);
+        if (seen == NULL) {
+            pixecom__rpc__v1__frame__free_unpacked(frame, NULL);
+            return violation(conn, call_id, "the response payload is not a pixecom.testing.v1.InspectResponse");
+        }
+        printf("peer_service: %s\n", seen->peer_service);
+        printf("request_id: %s\n", seen->request_id);
+        qsort(seen->metadata, seen->n_metadata, sizeof *seen->metadata, compare_entries);
+        for (size_t i = 0; i < seen->n_metadata; i++) {
+            printf("metadata: %s=%s\n", seen->metadata[i]->key, seen->metadata[i]->value);
+        }
+        printf("deadline_given: %s\n", seen->deadline_given ? "true" : "false");
+        printf("remaining_micros: %" PRIu64 "\n", seen->remaining_micros);
+        pixecom__testing__v1__inspect_response__free_unpacked(seen, NULL);
+    }
+    print_status(response->status);
+    pixecom__rpc__v1__frame__free_unpacked(frame, NULL);
+    return 0;
+}
+
 /* expand TEXT COUNT: a server stream read with a small window, returning credit as it reads. */
 static int scenario_expand(pixrpc_conn *conn, const config *cfg, char *text, uint32_t count) {
     Pixecom__Testing__V1__ExpandRequest request = PIXECOM__TESTING__V1__EXPAND_REQUEST__INIT;
@@ -413,6 +470,7 @@ static void usage(FILE *out) {
             "  fail CODE MESSAGE [FIELD]  the server ends the call with that status (and field violation)\n"
             "  sleep MICROS DEADLINE_MS   Sleep with a deadline (DEADLINE_EXCEEDED when shorter than MICROS)\n"
             "  cancel MICROS AFTER_MS     Sleep cancelled after AFTER_MS, then an Echo on the same connection\n"
+            "  inspect                    Inspect: what the server saw (peer, request id, metadata, deadline)\n"
             "\n"
             "Options:\n"
             "  --host HOST            server address (default 127.0.0.1)\n"
@@ -422,6 +480,8 @@ static void usage(FILE *out) {
             "  --service NAME         service the server must prove: NAME" PIXRPC_IDENTITY_DOMAIN " (SNI too)\n"
             "  --server-name DNS      expect this full DNS name instead\n"
             "  -m, --metadata K=V     request metadata (repeatable; keys are lower-cased)\n"
+            "  --raw-metadata K=V     request metadata sent exactly as given (repeatable; a key may repeat)\n"
+            "  --no-deadline          inspect: send timeout_micros 0 (no deadline)\n"
             "  --timeout-ms N         connect, handshake and I/O timeout; the deadline of unary calls\n"
             "                         unless --deadline-ms is given (default 10000)\n"
             "  --deadline-ms N        deadline sent with every call but sleep's (streams: none unless given)\n"
@@ -509,6 +569,8 @@ enum {
     OPT_HOLD_UNTIL,
     OPT_GRACE,
     OPT_DEADLINE,
+    OPT_RAW_METADATA,
+    OPT_NO_DEADLINE,
 };
 
 int main(int argc, char **argv) {
@@ -528,6 +590,8 @@ int main(int argc, char **argv) {
         {"hold-until", required_argument, NULL, OPT_HOLD_UNTIL},
         {"grace-ms", required_argument, NULL, OPT_GRACE},
         {"deadline-ms", required_argument, NULL, OPT_DEADLINE},
+        {"raw-metadata", required_argument, NULL, OPT_RAW_METADATA},
+        {"no-deadline", no_argument, NULL, OPT_NO_DEADLINE},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -558,7 +622,8 @@ int main(int argc, char **argv) {
         case OPT_KEY: cfg.options.key_path = optarg; break;
         case OPT_SERVICE: service = optarg; break;
         case OPT_SERVER_NAME: server_name = optarg; break;
-        case 'm': {
+        case 'm':
+        case OPT_RAW_METADATA: {
             char *equals = strchr(optarg, '=');
             if (equals == NULL || equals == optarg) {
                 return usage_error("--metadata needs KEY=VALUE, got '%s'", optarg);
@@ -567,7 +632,7 @@ int main(int argc, char **argv) {
                 return usage_error("at most 32 metadata entries%s", "");
             }
             *equals = '\0';
-            for (char *c = optarg; *c != '\0'; c++) {
+            for (char *c = optarg; option == 'm' && *c != '\0'; c++) {
                 *c = (char)tolower((unsigned char)*c);
             }
             cfg.metadata[cfg.n_metadata].key = optarg;
@@ -607,6 +672,7 @@ int main(int argc, char **argv) {
                 return usage_error("--grace-ms must be 0 to 600000, got '%s'", optarg);
             }
             break;
+        case OPT_NO_DEADLINE: cfg.no_deadline = 1; break;
         case OPT_DEADLINE:
             if (!parse_u64(optarg, 24u * 3600u * 1000u, &cfg.deadline_ms) || cfg.deadline_ms == 0) {
                 return usage_error("--deadline-ms must be a positive number of milliseconds, got '%s'", optarg);
@@ -663,6 +729,10 @@ int main(int argc, char **argv) {
             !parse_u64(args[1], 24u * 3600u * 1000u, &deadline_ms) || deadline_ms == 0) {
             return usage_error("%s", "sleep needs MICROS DEADLINE_MS (numbers, DEADLINE_MS > 0)");
         }
+    } else if (strcmp(scenario, "inspect") == 0) {
+        if (n_args != 0) {
+            return usage_error("%s", "inspect takes no arguments");
+        }
     } else if (strcmp(scenario, "cancel") == 0) {
         if (n_args != 2 || !parse_u64(args[0], UINT64_MAX, &micros) || !parse_u32(args[1], &after_ms)) {
             return usage_error("%s", "cancel needs MICROS AFTER_MS (numbers)");
@@ -689,6 +759,8 @@ int main(int argc, char **argv) {
         status = scenario_fail(conn, &cfg, code, args[1], n_args == 3 ? args[2] : no_field);
     } else if (strcmp(scenario, "sleep") == 0) {
         status = scenario_sleep(conn, &cfg, micros, deadline_ms);
+    } else if (strcmp(scenario, "inspect") == 0) {
+        status = scenario_inspect(conn, &cfg);
     } else {
         status = scenario_cancel(conn, &cfg, micros, after_ms);
     }

@@ -19,7 +19,7 @@ final class RawTLSConnection: Sendable {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = self.unwrapInboundIn(data)
-            self.received.withLockedValue { $0.writeBuffer(&buffer) }
+            self.received.withLockedValue { _ = $0.writeBuffer(&buffer) }
         }
 
         func channelInactive(context: ChannelHandlerContext) {

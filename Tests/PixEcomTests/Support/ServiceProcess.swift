@@ -106,6 +106,36 @@ final class ServiceProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// How a process ended: `exited(status)` or `signalled(signal)`.
+    enum Ending: Equatable, CustomStringConvertible {
+        case exited(Int32)
+        case signalled(Int32)
+        case stillRunning
+
+        var description: String {
+            switch self {
+            case .exited(let status): "exited with status \(status)"
+            case .signalled(let signal): "killed by signal \(signal)"
+            case .stillRunning: "still running"
+            }
+        }
+    }
+
+    /// Sends `signal` and waits up to `timeout` for the process to end (SIGKILL after that).
+    func stop(signal: Int32, timeout: Duration = .seconds(15)) async -> Ending {
+        guard let process = self.process else { return .exited(0) }
+        if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
+        let end = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < end {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if process.isRunning {
+            self.kill()
+            return .stillRunning
+        }
+        return process.terminationReason == .exit ? .exited(process.terminationStatus) : .signalled(process.terminationStatus)
+    }
+
     /// SIGTERM, then waits for the exit; returns the exit status.
     @discardableResult
     func terminate() async -> Int32 {
