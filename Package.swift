@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "OrderService", targets: ["OrderService"]),
         .executable(name: "Edge", targets: ["Edge"]),
         .executable(name: "EchoServer", targets: ["EchoServer"]),
+        .executable(name: "ContractGen", targets: ["ContractGen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -132,6 +133,16 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Writes each service's contract (methods, access table, handler protocol, client) from
+        // the method options in Protos/ into ServiceKit/Generated (scripts/generate-protos.sh).
+        .executableTarget(
+            name: "ContractGen",
+            dependencies: [
+                "PixEcomProtos",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strict
         ),

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates Sources/PixEcomProtos from Protos/ with protoc and swift-protobuf's plugin, and the
-# edge's OpenAPI schemas (scripts/generate-openapi-schemas.py).
+# Regenerates Sources/PixEcomProtos from Protos/ with protoc and swift-protobuf's plugin, the
+# services' contracts in Sources/ServiceKit/Generated (Sources/ContractGen, from the method options;
+# PIXECOM_CONTRACTGEN=/path/to/ContractGen skips building it), and the edge's OpenAPI schemas
+# (scripts/generate-openapi-schemas.py).
 # Usage: scripts/generate-protos.sh [--check]   (--check fails when the committed code is stale)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +32,22 @@ find "$out" -name '*.pb.swift' -delete
 (cd Protos && protoc --plugin=protoc-gen-swift="$plugin" \
   --swift_out="$out" --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
   $(find . -name '*.proto' | sort))
+
+# The services' contracts (method names, access tables, handler protocols, clients) from the
+# method options: ContractGen reads a descriptor set of Protos/.
+descriptors=$(mktemp)
+trap 'rm -f "$descriptors"' EXIT
+(cd Protos && protoc --include_imports --include_source_info --descriptor_set_out="$descriptors" $(find . -name '*.proto' | sort))
+contractgen=${PIXECOM_CONTRACTGEN:-}
+if [ -z "$contractgen" ]; then
+  swift build --product ContractGen >/dev/null
+  contractgen=$(swift build --show-bin-path)/ContractGen
+fi
+if [ "${1:-}" = "--check" ]; then
+  "$contractgen" "$descriptors" "$root/Sources/ServiceKit/Generated" --check
+else
+  "$contractgen" "$descriptors" "$root/Sources/ServiceKit/Generated"
+fi
 
 if [ "${1:-}" = "--check" ]; then
   if ! diff -r -q "$out" <(true) >/dev/null 2>&1; then :; fi

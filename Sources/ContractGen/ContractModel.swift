@@ -1,0 +1,170 @@
+import PixEcomProtos
+import SwiftProtobuf
+
+/// One RPC method as the contract generator sees it: its names, its Swift types and its options.
+struct MethodModel {
+    /// `Register`
+    let name: String
+    /// `pixecom.auth.v1.AuthService/Register`
+    let fullName: String
+    let requestType: String
+    let responseType: String
+    let serverStreaming: Bool
+    let contract: Pixecom_Options_V1_MethodContract
+    /// The request message, for checking path parameters and body fields.
+    let request: Google_Protobuf_DescriptorProto
+
+    /// `register`
+    var swiftName: String { name.prefix(1).lowercased() + name.dropFirst() }
+}
+
+/// One service of the contracts: `pixecom.auth.v1.AuthService`.
+struct ServiceModel {
+    /// `pixecom.auth.v1`
+    let protoPackage: String
+    /// `AuthService`
+    let name: String
+    /// `Protos/pixecom/auth/v1/auth.proto`
+    let file: String
+    let methods: [MethodModel]
+
+    /// `auth`: the package's service part, which names the access policy (`AccessPolicy.auth`).
+    var shortName: String { String(self.protoPackage.split(separator: ".")[1]) }
+    /// `Auth`: the service name without `Service`, which names `AuthMethods`.
+    var stem: String { self.name.hasSuffix("Service") ? String(self.name.dropLast("Service".count)) : self.name }
+}
+
+/// A contract that cannot be generated: which method or file, and what is wrong.
+struct ContractError: Error, CustomStringConvertible {
+    let description: String
+}
+
+enum ContractModel {
+    /// Packages whose services belong to RPCKit itself or to its tests, not to PixEcom's
+    /// contracts: they carry no method options.
+    static let excludedPackages: Set<String> = ["pixecom.health.v1", "pixecom.testing.v1", "pixecom.rpc.v1", "pixecom.options.v1"]
+
+    /// The services of `set` (a `FileDescriptorSet` with source info), validated.
+    static func services(in set: Google_Protobuf_FileDescriptorSet) throws -> [ServiceModel] {
+        var messages: [String: (descriptor: Google_Protobuf_DescriptorProto, swiftName: String)] = [:]
+        for file in set.file {
+            let swiftPrefix = self.swiftPrefix(package: file.package)
+            for message in file.messageType {
+                self.collect(message, protoPrefix: ".\(file.package)", swiftPrefix: swiftPrefix, into: &messages)
+            }
+        }
+        var services: [ServiceModel] = []
+        var problems: [String] = []
+        for file in set.file where file.package.hasPrefix("pixecom.") && !self.excludedPackages.contains(file.package) {
+            for service in file.service {
+                var methods: [MethodModel] = []
+                for method in service.method {
+                    let fullName = "\(file.package).\(service.name)/\(method.name)"
+                    guard method.options.hasPixecom_Options_V1_method else {
+                        problems.append("\(fullName): no (pixecom.options.v1.method) option: every method states its access, idempotency and HTTP binding")
+                        continue
+                    }
+                    let contract = method.options.Pixecom_Options_V1_method
+                    guard let request = messages[method.inputType], let response = messages[method.outputType] else {
+                        problems.append("\(fullName): request or response type not found")
+                        continue
+                    }
+                    problems += self.problems(of: contract, method: fullName, request: request.descriptor)
+                    methods.append(
+                        MethodModel(
+                            name: method.name,
+                            fullName: fullName,
+                            requestType: request.swiftName,
+                            responseType: response.swiftName,
+                            serverStreaming: method.serverStreaming,
+                            contract: contract,
+                            request: request.descriptor
+                        )
+                    )
+                }
+                services.append(ServiceModel(protoPackage: file.package, name: service.name, file: "Protos/\(file.name)", methods: methods))
+            }
+        }
+        guard problems.isEmpty else { throw ContractError(description: problems.joined(separator: "\n")) }
+        return services
+    }
+
+    /// Every message by its full proto name (`.pixecom.auth.v1.Member`), with its Swift name as
+    /// protoc-gen-swift makes it: the package's prefix (`Pixecom_Auth_V1_`), then the message,
+    /// nested messages as nested types (`Outer.Inner`).
+    private static func collect(
+        _ message: Google_Protobuf_DescriptorProto,
+        protoPrefix: String,
+        swiftPrefix: String,
+        into messages: inout [String: (descriptor: Google_Protobuf_DescriptorProto, swiftName: String)]
+    ) {
+        let name = "\(protoPrefix).\(message.name)"
+        let swiftName = swiftPrefix + message.name
+        messages[name] = (message, swiftName)
+        for nested in message.nestedType {
+            self.collect(nested, protoPrefix: name, swiftPrefix: swiftName + ".", into: &messages)
+        }
+    }
+
+    /// What is wrong with a method's options, one line per problem.
+    static func problems(of contract: Pixecom_Options_V1_MethodContract, method: String, request: Google_Protobuf_DescriptorProto) -> [String] {
+        var problems: [String] = []
+        if contract.summary.isEmpty { problems.append("\(method): summary is empty") }
+        switch contract.access {
+        case .unspecified, .UNRECOGNIZED:
+            problems.append("\(method): access is not set (ANYONE, VIEWER, EDITOR, ADMIN, OWNER or SERVICES)")
+        case .services:
+            if contract.services.isEmpty { problems.append("\(method): access SERVICES names no service") }
+        default:
+            if !contract.services.isEmpty { problems.append("\(method): services are named but access is not SERVICES") }
+        }
+        if contract.hasHTTP {
+            if !contract.manualRoute.isEmpty { problems.append("\(method): both an HTTP binding and a manual route") }
+            let fields = Set(request.field.map(\.name))
+            let path = HTTPBinding(contract.http)?.path ?? ""
+            if path.isEmpty { problems.append("\(method): the HTTP binding has no verb and path") }
+            for parameter in HTTPBinding.parameters(of: path) where !fields.contains(parameter) {
+                problems.append("\(method): path parameter {\(parameter)} is not a field of \(request.name)")
+            }
+            let body = contract.http.body
+            if !body.isEmpty && body != "*" && !fields.contains(body) {
+                problems.append("\(method): body \"\(body)\" is not a field of \(request.name)")
+            }
+        }
+        return problems
+    }
+
+    /// `pixecom.auth.v1` -> `Pixecom_Auth_V1_`, as protoc-gen-swift prefixes a package's types
+    /// (components capitalised, `snake_case` components camel-cased).
+    static func swiftPrefix(package: String) -> String {
+        guard !package.isEmpty else { return "" }
+        let components = package.split(separator: ".").map { component in
+            component.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        }
+        return components.joined(separator: "_") + "_"
+    }
+}
+
+/// A method's HTTP binding: the verb and the path template.
+struct HTTPBinding {
+    let verb: String
+    let path: String
+
+    init?(_ rule: Pixecom_Options_V1_HttpRule) {
+        switch rule.pattern {
+        case .get(let path): (self.verb, self.path) = ("GET", path)
+        case .put(let path): (self.verb, self.path) = ("PUT", path)
+        case .post(let path): (self.verb, self.path) = ("POST", path)
+        case .delete(let path): (self.verb, self.path) = ("DELETE", path)
+        case .patch(let path): (self.verb, self.path) = ("PATCH", path)
+        case nil: return nil
+        }
+    }
+
+    /// The `{field}` segments of a path template.
+    static func parameters(of path: String) -> [String] {
+        path.split(separator: "/").compactMap { segment in
+            segment.hasPrefix("{") && segment.hasSuffix("}") ? String(segment.dropFirst().dropLast()) : nil
+        }
+    }
+}
