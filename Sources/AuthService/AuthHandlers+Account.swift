@@ -5,34 +5,31 @@ import ServiceKit
 
 /// The caller's own account: password and sessions.
 extension AuthHandlers {
-    func registerAccountMethods(on router: inout RPCRouter) {
-        router.unary(AuthMethods.changePassword, Pixecom_Auth_V1_ChangePasswordRequest.self) { request, context in
-            try await self.changePassword(request, context)
+    func getCaller(_ request: Pixecom_Auth_V1_GetCallerRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_Caller {
+        try await Self.caller(context.authenticate(with: self.verifier))
+    }
+
+    func listSessions(_ request: Pixecom_Auth_V1_ListSessionsRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_ListSessionsResponse {
+        let actor = try await self.actor(context)
+        var response = Pixecom_Auth_V1_ListSessionsResponse()
+        response.sessions = try await self.issuer.refreshTokens.sessions(
+            sellerID: actor.sellerID, userID: actor.userID, logger: context.logger)
+        return response
+    }
+
+    func revokeSession(_ request: Pixecom_Auth_V1_RevokeSessionRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_RevokeSessionResponse {
+        let actor = try await self.actor(context)
+        let family = try RequestValidation.id(request.id, field: "id")
+        try await self.accounts.db.withSeller(actor.sellerID, logger: context.logger) { connection in
+            try await self.issuer.refreshTokens.revokeSession(
+                family, sellerID: actor.sellerID, userID: actor.userID, on: connection, logger: context.logger)
+            try await self.audit.record(
+                .init(sellerID: actor.sellerID, kind: "session.revoked", actor: actor.userID, subject: actor.userID,
+                      sourceAddress: actor.sourceAddress, details: ["session": family.uuidString.lowercased()]),
+                on: connection, logger: context.logger
+            )
         }
-        router.unary(AuthMethods.getCaller, Pixecom_Auth_V1_GetCallerRequest.self) { _, context in
-            try await Self.caller(context.authenticate(with: self.verifier))
-        }
-        router.unary(AuthMethods.listSessions, Pixecom_Auth_V1_ListSessionsRequest.self) { _, context in
-            let actor = try await self.actor(context)
-            var response = Pixecom_Auth_V1_ListSessionsResponse()
-            response.sessions = try await self.issuer.refreshTokens.sessions(
-                sellerID: actor.sellerID, userID: actor.userID, logger: context.logger)
-            return response
-        }
-        router.unary(AuthMethods.revokeSession, Pixecom_Auth_V1_RevokeSessionRequest.self) { request, context in
-            let actor = try await self.actor(context)
-            let family = try RequestValidation.id(request.id, field: "id")
-            try await self.accounts.db.withSeller(actor.sellerID, logger: context.logger) { connection in
-                try await self.issuer.refreshTokens.revokeSession(
-                    family, sellerID: actor.sellerID, userID: actor.userID, on: connection, logger: context.logger)
-                try await self.audit.record(
-                    .init(sellerID: actor.sellerID, kind: "session.revoked", actor: actor.userID, subject: actor.userID,
-                          sourceAddress: actor.sourceAddress, details: ["session": family.uuidString.lowercased()]),
-                    on: connection, logger: context.logger
-                )
-            }
-            return Pixecom_Auth_V1_RevokeSessionResponse()
-        }
+        return Pixecom_Auth_V1_RevokeSessionResponse()
     }
 
     /// The caller as their verified access token says, with their plan's limits.
@@ -52,7 +49,7 @@ extension AuthHandlers {
 
     /// Checks the current password (a wrong one counts as a failed login), stores the new one,
     /// ends every session of the caller and starts a new one.
-    func changePassword(_ request: Pixecom_Auth_V1_ChangePasswordRequest, _ context: ServerContext) async throws
+    func changePassword(_ request: Pixecom_Auth_V1_ChangePasswordRequest, context: ServerContext) async throws
         -> Pixecom_Auth_V1_TokenPair
     {
         let actor = try await self.actor(context)

@@ -7,7 +7,7 @@ import ServiceKit
 /// The methods of pixecom.auth.v1.AuthService. Register, Login, Refresh, AcceptInvitation and
 /// GetPublicKeys need no access token (they are how one is obtained); the rest act for the
 /// caller's seller, with the roles `AuthAccess.policy` sets.
-struct AuthHandlers: Sendable {
+struct AuthHandlers: AuthServiceHandling {
     let accounts: AccountStore
     let hasher: PasswordHasher
     let issuer: TokenIssuer
@@ -17,37 +17,24 @@ struct AuthHandlers: Sendable {
     let audit: AuditLog
     let apiKeys: ApiKeyStore
 
-    func register(on router: inout RPCRouter) {
-        router.unary(AuthMethods.register, Pixecom_Auth_V1_RegisterRequest.self) { request, context in
-            try await self.register(request, context)
+    func logout(_ request: Pixecom_Auth_V1_LogoutRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_LogoutResponse {
+        try await self.issuer.refreshTokens.revokeFamily(of: request.refreshToken, logger: context.logger)
+        return Pixecom_Auth_V1_LogoutResponse()
+    }
+
+    func getPublicKeys(_ request: Pixecom_Auth_V1_GetPublicKeysRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_PublicKeySet {
+        var set = Pixecom_Auth_V1_PublicKeySet()
+        set.keys = self.issuer.keys.published().sorted { $0.key < $1.key }.map { kid, key in
+            var publicKey = Pixecom_Auth_V1_PublicKey()
+            publicKey.kid = kid
+            publicKey.ed25519 = key
+            return publicKey
         }
-        router.unary(AuthMethods.login, Pixecom_Auth_V1_LoginRequest.self) { request, context in
-            try await self.login(request, context)
-        }
-        router.unary(AuthMethods.refresh, Pixecom_Auth_V1_RefreshRequest.self) { request, context in
-            try await self.refresh(request, context)
-        }
-        router.unary(AuthMethods.logout, Pixecom_Auth_V1_LogoutRequest.self) { request, context in
-            try await self.issuer.refreshTokens.revokeFamily(of: request.refreshToken, logger: context.logger)
-            return Pixecom_Auth_V1_LogoutResponse()
-        }
-        router.unary(AuthMethods.getPublicKeys, Pixecom_Auth_V1_GetPublicKeysRequest.self) { _, _ in
-            var set = Pixecom_Auth_V1_PublicKeySet()
-            set.keys = self.issuer.keys.published().sorted { $0.key < $1.key }.map { kid, key in
-                var publicKey = Pixecom_Auth_V1_PublicKey()
-                publicKey.kid = kid
-                publicKey.ed25519 = key
-                return publicKey
-            }
-            return set
-        }
-        self.registerMemberMethods(on: &router)
-        self.registerAccountMethods(on: &router)
-        self.registerApiKeyMethods(on: &router)
+        return set
     }
 
     /// A new seller with its owner user.
-    func register(_ request: Pixecom_Auth_V1_RegisterRequest, _ context: ServerContext) async throws -> Pixecom_Auth_V1_RegisterResponse {
+    func register(_ request: Pixecom_Auth_V1_RegisterRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_RegisterResponse {
         let (name, email, password) = try AuthValidation.registration(request)
         let hash = try await self.hasher.hash(password)
         let (sellerID, userID) = try await self.accounts.register(sellerName: name, email: email, passwordHash: hash, logger: context.logger)
@@ -62,7 +49,7 @@ struct AuthHandlers: Sendable {
     /// answer after the same work, so the answer reveals nothing about which accounts exist.
     /// Failures count per account and per source address; a locked key gets RESOURCE_EXHAUSTED
     /// with the time to wait, before any password is checked.
-    func login(_ request: Pixecom_Auth_V1_LoginRequest, _ context: ServerContext) async throws -> Pixecom_Auth_V1_TokenPair {
+    func login(_ request: Pixecom_Auth_V1_LoginRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_TokenPair {
         let email = try AuthValidation.email(request.email)
         guard !request.password.isEmpty else { throw RPCError.invalidArgument(field: "password", "is required") }
         let source = Self.sourceAddress(of: context)
@@ -130,7 +117,7 @@ struct AuthHandlers: Sendable {
     }
 
     /// A refresh token for a new pair; the presented token is spent.
-    func refresh(_ request: Pixecom_Auth_V1_RefreshRequest, _ context: ServerContext) async throws -> Pixecom_Auth_V1_TokenPair {
+    func refresh(_ request: Pixecom_Auth_V1_RefreshRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_TokenPair {
         let token = request.refreshToken
         guard token.hasPrefix(RefreshTokenStore.prefix), token.utf8.count <= 128 else {
             throw RPCError(.unauthenticated, "refresh token is not valid; log in again")

@@ -41,7 +41,7 @@ struct AuthServiceMain {
                 apiKeys: ApiKeyStore(db: context.db, secrets: secrets, audit: audit)
             )
             var router = RPCRouter()
-            handlers.register(on: &router)
+            handlers.addMethods(to: &router)
             return ServiceSetup(
                 router: router,
                 access: .auth,

@@ -10,80 +10,72 @@ import ServiceKit
 ///
 /// Lock order, to keep concurrent calls free of deadlocks: the service's rows first (parent
 /// FOR SHARE on create, the object FOR UPDATE on a status change), then the ad platform's.
-struct CampaignHandlers: Sendable {
+struct CampaignHandlers: CampaignServiceHandling {
     let db: PostgresClient
     let verifier: TokenVerifier
     let platform: any AdPlatform
 
-    func register(on router: inout RPCRouter) {
-        typealias GetRequest = Pixecom_Campaign_V1_GetRequest
-        typealias ListRequest = Pixecom_Campaign_V1_ListRequest
-        typealias UpdateRequest = Pixecom_Campaign_V1_UpdateRequest
+    // MARK: - Methods (the generated `CampaignServiceHandling`; the creates are in +Create, the
+    // updates in +Update)
 
-        router.unary(CampaignMethods.createAdAccount, Pixecom_Campaign_V1_CreateAdAccountRequest.self) {
-            try await self.createAdAccount($0, context: $1)
-        }
-        router.unary(CampaignMethods.getAdAccount, GetRequest.self) {
-            try await self.get(AdAccountRecord.self, $0, context: $1).message
-        }
-        router.unary(CampaignMethods.listAdAccounts, ListRequest.self) {
-            let page = try await self.list(AdAccountRecord.self, $0, context: $1)
-            return Pixecom_Campaign_V1_ListAdAccountsResponse.with {
-                $0.adAccounts = page.objects.map(\.message)
-                $0.nextPageToken = page.nextPageToken
-            }
-        }
+    func getAdAccount(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdAccount {
+        try await self.get(AdAccountRecord.self, request, context: context).message
+    }
 
-        router.unary(CampaignMethods.createCampaign, Pixecom_Campaign_V1_CreateCampaignRequest.self) {
-            try await self.createCampaign($0, context: $1)
+    func listAdAccounts(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdAccountsResponse {
+        let page = try await self.list(AdAccountRecord.self, request, context: context)
+        return Pixecom_Campaign_V1_ListAdAccountsResponse.with {
+            $0.adAccounts = page.objects.map(\.message)
+            $0.nextPageToken = page.nextPageToken
         }
-        router.unary(CampaignMethods.getCampaign, GetRequest.self) {
-            try await self.get(CampaignRecord.self, $0, context: $1).message
-        }
-        router.unary(CampaignMethods.listCampaigns, ListRequest.self) {
-            let page = try await self.list(CampaignRecord.self, $0, context: $1)
-            return Pixecom_Campaign_V1_ListCampaignsResponse.with {
-                $0.campaigns = page.objects.map(\.message)
-                $0.nextPageToken = page.nextPageToken
-            }
-        }
-        router.unary(CampaignMethods.updateCampaign, UpdateRequest.self) {
-            try await self.update(CampaignRecord.self, $0, hasBudget: true, context: $1).message
-        }
+    }
 
-        router.unary(CampaignMethods.createAdSet, Pixecom_Campaign_V1_CreateAdSetRequest.self) {
-            try await self.createAdSet($0, context: $1)
-        }
-        router.unary(CampaignMethods.getAdSet, GetRequest.self) {
-            try await self.get(AdSetRecord.self, $0, context: $1).message
-        }
-        router.unary(CampaignMethods.listAdSets, ListRequest.self) {
-            let page = try await self.list(AdSetRecord.self, $0, context: $1)
-            return Pixecom_Campaign_V1_ListAdSetsResponse.with {
-                $0.adSets = page.objects.map(\.message)
-                $0.nextPageToken = page.nextPageToken
-            }
-        }
-        router.unary(CampaignMethods.updateAdSet, UpdateRequest.self) {
-            try await self.update(AdSetRecord.self, $0, hasBudget: true, context: $1).message
-        }
+    func getCampaign(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Campaign {
+        try await self.get(CampaignRecord.self, request, context: context).message
+    }
 
-        router.unary(CampaignMethods.createAd, Pixecom_Campaign_V1_CreateAdRequest.self) {
-            try await self.createAd($0, context: $1)
+    func listCampaigns(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListCampaignsResponse {
+        let page = try await self.list(CampaignRecord.self, request, context: context)
+        return Pixecom_Campaign_V1_ListCampaignsResponse.with {
+            $0.campaigns = page.objects.map(\.message)
+            $0.nextPageToken = page.nextPageToken
         }
-        router.unary(CampaignMethods.getAd, GetRequest.self) {
-            try await self.get(AdRecord.self, $0, context: $1).message
+    }
+
+    func updateCampaign(_ request: Pixecom_Campaign_V1_UpdateRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Campaign {
+        try await self.update(CampaignRecord.self, request, hasBudget: true, context: context).message
+    }
+
+    func getAdSet(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdSet {
+        try await self.get(AdSetRecord.self, request, context: context).message
+    }
+
+    func listAdSets(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdSetsResponse {
+        let page = try await self.list(AdSetRecord.self, request, context: context)
+        return Pixecom_Campaign_V1_ListAdSetsResponse.with {
+            $0.adSets = page.objects.map(\.message)
+            $0.nextPageToken = page.nextPageToken
         }
-        router.unary(CampaignMethods.listAds, ListRequest.self) {
-            let page = try await self.list(AdRecord.self, $0, context: $1)
-            return Pixecom_Campaign_V1_ListAdsResponse.with {
-                $0.ads = page.objects.map(\.message)
-                $0.nextPageToken = page.nextPageToken
-            }
+    }
+
+    func updateAdSet(_ request: Pixecom_Campaign_V1_UpdateRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdSet {
+        try await self.update(AdSetRecord.self, request, hasBudget: true, context: context).message
+    }
+
+    func getAd(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Ad {
+        try await self.get(AdRecord.self, request, context: context).message
+    }
+
+    func listAds(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdsResponse {
+        let page = try await self.list(AdRecord.self, request, context: context)
+        return Pixecom_Campaign_V1_ListAdsResponse.with {
+            $0.ads = page.objects.map(\.message)
+            $0.nextPageToken = page.nextPageToken
         }
-        router.unary(CampaignMethods.updateAd, UpdateRequest.self) {
-            try await self.update(AdRecord.self, $0, hasBudget: false, context: $1).message
-        }
+    }
+
+    func updateAd(_ request: Pixecom_Campaign_V1_UpdateRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Ad {
+        try await self.update(AdRecord.self, request, hasBudget: false, context: context).message
     }
 
     // MARK: - Shared by the four object kinds

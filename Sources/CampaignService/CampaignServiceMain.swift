@@ -20,7 +20,7 @@ struct CampaignServiceMain {
             let verifier = try context.tokenVerifier(auth: auth)
             let handlers = CampaignHandlers(db: context.db, verifier: verifier, platform: SandboxAdPlatform())
             var router = RPCRouter()
-            handlers.register(on: &router)
+            handlers.addMethods(to: &router)
             return ServiceSetup(router: router, access: .campaign, verifier: verifier)
         }
     }

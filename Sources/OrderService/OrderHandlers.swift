@@ -5,49 +5,46 @@ import RPCKit
 import ServiceKit
 
 /// The OrderService RPC methods. Every method acts for the seller of the caller's access token.
-struct OrderHandlers: Sendable {
+struct OrderHandlers: OrderServiceHandling {
     let verifier: TokenVerifier
     let store: OrderStore
     let webhooks: StripeWebhooks
 
-    func register(on router: inout RPCRouter) {
-        router.unary(OrderMethods.handleWebhook, Pixecom_Orders_V1_WebhookDelivery.self) { delivery, context in
-            try await self.webhooks.handle(delivery, logger: context.logger)
-        }
-        router.unary(OrderMethods.createOrder, Pixecom_Orders_V1_CreateOrderRequest.self) { request, context in
-            try await self.createOrder(request, context)
-        }
-        router.unary(OrderMethods.getOrder, Pixecom_Orders_V1_GetOrderRequest.self) { request, context in
-            let sellerID = try await self.seller(context)
-            let id = try RequestValidation.id(request.id, field: "id")
-            return try await self.store.get(id, sellerID: sellerID, logger: context.logger).proto
-        }
-        router.unary(OrderMethods.listOrders, Pixecom_Orders_V1_ListOrdersRequest.self) { request, context in
-            try await self.listOrders(request, context)
-        }
-        router.unary(OrderMethods.markPaid, Pixecom_Orders_V1_MarkPaidRequest.self) { request, context in
-            let sellerID = try await self.seller(context)
-            let id = try RequestValidation.id(request.id, field: "id")
-            let order = try await self.store.markPaid(id, sellerID: sellerID, logger: context.logger)
-            context.logger.info("order.paid", metadata: ["seller.id": "\(sellerID)", "order.id": "\(id)", "order.total": "\(order.total)"])
-            return order.proto
-        }
-        router.unary(OrderMethods.refundOrder, Pixecom_Orders_V1_RefundOrderRequest.self) { request, context in
-            let sellerID = try await self.seller(context)
-            let id = try RequestValidation.id(request.id, field: "id")
-            let amount = try OrderValidation.refundAmount(request.amount)
-            let order = try await self.store.refund(id, amount: amount, sellerID: sellerID, logger: context.logger)
-            context.logger.info(
-                "order.refunded",
-                metadata: [
-                    "seller.id": "\(sellerID)", "order.id": "\(id)", "refund.amount": "\(amount)", "order.refunded": "\(order.refunded)",
-                ]
-            )
-            return order.proto
-        }
+    // MARK: - Methods of the generated `OrderServiceHandling` without a function of their own
+
+    func handleWebhook(_ request: Pixecom_Orders_V1_WebhookDelivery, context: ServerContext) async throws -> Pixecom_Orders_V1_WebhookResult {
+        try await self.webhooks.handle(request, logger: context.logger)
     }
 
-    func createOrder(_ request: Pixecom_Orders_V1_CreateOrderRequest, _ context: ServerContext) async throws -> Pixecom_Orders_V1_Order {
+    func getOrder(_ request: Pixecom_Orders_V1_GetOrderRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order {
+        let sellerID = try await self.seller(context)
+        let id = try RequestValidation.id(request.id, field: "id")
+        return try await self.store.get(id, sellerID: sellerID, logger: context.logger).proto
+    }
+
+    func markPaid(_ request: Pixecom_Orders_V1_MarkPaidRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order {
+        let sellerID = try await self.seller(context)
+        let id = try RequestValidation.id(request.id, field: "id")
+        let order = try await self.store.markPaid(id, sellerID: sellerID, logger: context.logger)
+        context.logger.info("order.paid", metadata: ["seller.id": "\(sellerID)", "order.id": "\(id)", "order.total": "\(order.total)"])
+        return order.proto
+    }
+
+    func refundOrder(_ request: Pixecom_Orders_V1_RefundOrderRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order {
+        let sellerID = try await self.seller(context)
+        let id = try RequestValidation.id(request.id, field: "id")
+        let amount = try OrderValidation.refundAmount(request.amount)
+        let order = try await self.store.refund(id, amount: amount, sellerID: sellerID, logger: context.logger)
+        context.logger.info(
+            "order.refunded",
+            metadata: [
+                "seller.id": "\(sellerID)", "order.id": "\(id)", "refund.amount": "\(amount)", "order.refunded": "\(order.refunded)",
+            ]
+        )
+        return order.proto
+    }
+
+    func createOrder(_ request: Pixecom_Orders_V1_CreateOrderRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order {
         let sellerID = try await self.seller(context)
         let idempotencyKey = try OrderValidation.idempotencyKey(context.metadata)
         let newOrder = try OrderValidation.newOrder(request)
@@ -60,7 +57,7 @@ struct OrderHandlers: Sendable {
         return order.proto
     }
 
-    func listOrders(_ request: Pixecom_Orders_V1_ListOrdersRequest, _ context: ServerContext) async throws
+    func listOrders(_ request: Pixecom_Orders_V1_ListOrdersRequest, context: ServerContext) async throws
         -> Pixecom_Orders_V1_ListOrdersResponse
     {
         let sellerID = try await self.seller(context)

@@ -29,7 +29,7 @@ struct OrderServiceMain {
                 webhooks: StripeWebhooks(signature: secrets.isEmpty ? nil : StripeSignature(secrets: secrets), db: context.db)
             )
             var router = RPCRouter()
-            handlers.register(on: &router)
+            handlers.addMethods(to: &router)
             let relay = StatsEventPublisher.relay(db: context.db, stats: stats, logger: context.logger)
             return ServiceSetup(router: router, access: .orders, verifier: verifier, services: [relay])
         }
