@@ -6,7 +6,7 @@ import ServiceKit
 
 /// The methods of pixecom.auth.v1.AuthService. Register, Login, Refresh, AcceptInvitation and
 /// GetPublicKeys need no access token (they are how one is obtained); the rest act for the
-/// caller's seller, with the roles `AuthAccess.policy` sets.
+/// caller's seller, with the roles the .proto's method options set (`AccessPolicy.auth`).
 struct AuthHandlers: AuthServiceHandling {
     let accounts: AccountStore
     let hasher: PasswordHasher
