@@ -7,7 +7,7 @@ import Testing
 
 /// How failures reach a browser: every RPC status under its HTTP status, in the one JSON error
 /// body with the request id.
-@Suite("Edge error answers")
+@Suite("Edge error answers", .serialized)
 struct EdgeErrorTests {
     @Test("every RPC status maps to its HTTP status; a retry delay becomes Retry-After")
     func statusMapping() {
