@@ -7,6 +7,10 @@ import ServiceKit
 
 /// API keys: `pxk_<public id>_<secret>`, shown once, stored only as an HMAC of the whole key,
 /// scoped READ (acts as VIEWER) or FULL (acts as EDITOR), revocable, with their last use.
+///
+/// The public id is random and says nothing about the tenant: `api_key_ids` maps it to its seller,
+/// whose scope the key is then looked up in. Keys made before that (a public id of the seller id
+/// in hex plus 6 hex digits) still name their seller and keep working.
 struct ApiKeyStore: Sendable {
     static let prefix = ApiKeyFormat.prefix
 
@@ -33,10 +37,14 @@ struct ApiKeyStore: Sendable {
 
     func create(name: String, scope: Scope, by actor: MemberStore.Actor, logger: Logger) async throws -> Pixecom_Auth_V1_CreatedApiKey {
         let id = UUID()
-        let publicID = Self.publicID(sellerID: actor.sellerID)
+        let publicID = Self.newPublicID()
         let key = Self.prefix + publicID + "_" + JWT.base64URL(SecureRandom.bytes(32))
         let hash = self.secrets.tokenHash(key)
         let createdAt = try await self.db.withSeller(actor.sellerID, logger: logger) { connection -> Date in
+            try await connection.query(
+                "INSERT INTO api_key_ids (public_id, seller_id) VALUES (\(publicID), \(actor.sellerID))",
+                logger: logger
+            )
             let rows = try await connection.query(
                 """
                 INSERT INTO api_keys (seller_id, id, public_id, name, scope, key_hash, created_by)
@@ -104,7 +112,7 @@ struct ApiKeyStore: Sendable {
     /// minute while it is in use). UNAUTHENTICATED when it
     /// is unknown or revoked.
     func use(_ key: String, logger: Logger) async throws -> Holder {
-        guard key.hasPrefix(Self.prefix), key.utf8.count <= 128, let keySeller = Self.seller(of: key) else {
+        guard key.hasPrefix(Self.prefix), key.utf8.count <= 128, let keySeller = try await self.seller(of: key, logger: logger) else {
             throw RPCError(.unauthenticated, "API key is not valid")
         }
         let hash = self.secrets.tokenHash(key)
@@ -127,16 +135,29 @@ struct ApiKeyStore: Sendable {
         return holder
     }
 
-    /// The public part of a key: the seller id in hex (so a key is looked up inside its seller's
-    /// row-level-security scope) and 6 random hex digits.
-    static func publicID(sellerID: UUID) -> String {
-        let hex = sellerID.uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        return hex + SecureRandom.bytes(3).map { String(format: "%02x", $0) }.joined()
+    /// The public part of a new key: 12 random bytes in hex, naming the key and not its seller.
+    static func newPublicID() -> String {
+        SecureRandom.bytes(12).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The seller a key names; nil when it is malformed.
-    static func seller(of key: String) -> UUID? {
-        let publicID = key.dropFirst(Self.prefix.count).prefix { $0 != "_" }
+    /// The seller of `key`, before any seller's scope is open: from `api_key_ids`, or, for a key
+    /// made before random ids, from the seller id its public id begins with. nil when the key is
+    /// malformed or unknown.
+    func seller(of key: String, logger: Logger) async throws -> UUID? {
+        let publicID = String(key.dropFirst(Self.prefix.count).prefix { $0 != "_" })
+        if let legacy = Self.legacySeller(publicID: publicID) { return legacy }
+        guard publicID.utf8.count == 24, publicID.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+            return nil
+        }
+        let rows = try await self.db.query("SELECT seller_id FROM api_key_ids WHERE public_id = \(publicID)", logger: logger)
+        var seller: UUID?
+        for try await value in rows.decode(UUID.self) { seller = value }
+        return seller
+    }
+
+    /// The seller a key made before random public ids names: its public id is the seller id in
+    /// hex and 6 hex digits. nil for any other public id.
+    static func legacySeller(publicID: String) -> UUID? {
         guard publicID.count == 38, publicID.allSatisfy(\.isHexDigit) else { return nil }
         let hex = Array(publicID.prefix(32))
         let text = String(hex[0..<8]) + "-" + String(hex[8..<12]) + "-" + String(hex[12..<16]) + "-" + String(hex[16..<20]) + "-" + String(hex[20..<32])

@@ -21,6 +21,13 @@ import _CryptoExtras
 /// that a call is refused with RESOURCE_EXHAUSTED (with a retry delay) rather than queueing without
 /// limit. Thread-safe. As a `Service` it shuts the pool down after graceful shutdown, once work in
 /// progress has finished.
+///
+/// Work is done only for a caller still waiting: a call that has ended (cancelled by its caller,
+/// or past its deadline, `ServerContext.deadline`) starts no hash, and a hash queued behind
+/// others is dropped when a thread comes free for it if its call ended meanwhile. (A hash that
+/// has started runs to its end: scrypt cannot be interrupted.) On a saturated host
+/// the queue otherwise fills with hashes for callers that were answered 504 long ago, each
+/// costing a full hash and delaying the live ones behind it.
 final class PasswordHasher: Service, Sendable {
     struct Configuration: Sendable {
         var threads: Int = 2
@@ -33,6 +40,7 @@ final class PasswordHasher: Service, Sendable {
     private let configuration: Configuration
     private let pool: NIOThreadPool
     private let admitted = NIOLockedValueBox(0)
+    private let counts = NIOLockedValueBox(Counts())
     private let logger: Logger
     /// Verified against when the e-mail is unknown, so that an unknown user costs as much time as a
     /// wrong password and timing reveals nothing.
@@ -49,6 +57,18 @@ final class PasswordHasher: Service, Sendable {
             hash: SecureRandom.bytes(32)
         )
     }
+
+    /// What the pool did: hashes computed, and hashes dropped because their call had ended
+    /// before a thread took them.
+    struct Counts: Sendable, Equatable {
+        var performed = 0
+        var dropped = 0
+    }
+
+    var counted: Counts { self.counts.withLockedValue { $0 } }
+
+    /// Calls admitted to the pool (running or queued).
+    var admittedCount: Int { self.admitted.withLockedValue { $0 } }
 
     /// A new hash of `password` under the current parameters, with a fresh random salt.
     func hash(_ password: String) async throws -> PasswordHash {
@@ -82,7 +102,11 @@ final class PasswordHasher: Service, Sendable {
         try await self.pool.shutdownGracefully()
     }
 
-    private func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs `work` on the pool for the call being served (`ServerContext.current`), unless that
+    /// call ends first. Internal, not private, so tests can occupy the pool.
+    func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        let deadline = ServerContext.current?.deadline
+        if let ended = Self.callEnded(cancelled: Task.isCancelled, deadline: deadline) { throw ended }
         let limit = self.configuration.threads + self.configuration.maxQueued
         let admitted = self.admitted.withLockedValue { count -> Bool in
             guard count < limit else { return false }
@@ -95,16 +119,37 @@ final class PasswordHasher: Service, Sendable {
         }
         defer { self.admitted.withLockedValue { $0 -= 1 } }
         let idlePriority = self.configuration.idlePriority
+        let counts = self.counts
         do {
+            // The pool skips the work of a task cancelled while it waited (CancellationError).
+            // The deadline is checked when a thread takes the work: the server cancels a call at
+            // its deadline, but on a saturated host its timer may fire late.
             return try await self.pool.runIfActive {
+                if let ended = Self.callEnded(cancelled: false, deadline: deadline) {
+                    counts.withLockedValue { $0.dropped += 1 }
+                    throw ended
+                }
+                counts.withLockedValue { $0.performed += 1 }
                 if idlePriority { Self.useIdlePriority() }
                 return try work()
             }
+        } catch is CancellationError {
+            counts.withLockedValue { $0.dropped += 1 }
+            throw RPCError(.cancelled, "the call was cancelled before its password hash started")
         } catch let error as RPCError {
             throw error
         } catch {
             throw RPCError(.unavailable, "password hashing is not available: the service is shutting down")
         }
+    }
+
+    /// The error for a call that has ended, nil while its caller still waits.
+    private static func callEnded(cancelled: Bool, deadline: ContinuousClock.Instant?) -> RPCError? {
+        if cancelled { return RPCError(.cancelled, "the call was cancelled before its password hash started") }
+        if let deadline, ContinuousClock.now >= deadline {
+            return RPCError(.deadlineExceeded, "the call's deadline passed before its password hash started")
+        }
+        return nil
     }
 
     /// Puts the calling thread under SCHED_IDLE (a no-op after the first time on each thread, as

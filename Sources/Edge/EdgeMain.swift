@@ -88,7 +88,7 @@ struct EdgeMain {
         let apiKeys = ApiKeyExchanger(auth: clients.auth)
         return EdgeResponder(
             routes: Self.router(configuration: configuration, clients: clients, apiKeys: apiKeys).buildResponder(),
-            cors: configuration.corsOrigins.isEmpty ? nil : CORSAllowlist(origins: Set(configuration.corsOrigins)),
+            cors: CORSAllowlist(origins: Set(configuration.corsOrigins)),
             limits: RateLimiter(
                 configuration: configuration.rateLimits, verifier: RuntimeContext.tokenVerifier(auth: clients.auth), apiKeys: apiKeys)
         )

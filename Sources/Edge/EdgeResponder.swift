@@ -11,8 +11,8 @@ import RPCKit
 /// existential, generic async call copying the request and its context.
 struct EdgeResponder: Sendable {
     let routes: RouterResponder<EdgeRequestContext>
-    /// nil when no origins are configured: then no CORS headers at all.
-    let cors: CORSAllowlist?
+    /// With no origins configured, every preflight is refused and no answer has CORS headers.
+    let cors: CORSAllowlist
     let limits: RateLimiter
 
     /// The response to `request`; never throws: errors are answered in the JSON error body.
@@ -22,7 +22,7 @@ struct EdgeResponder: Sendable {
         let requestID = RequestIDs.id(of: request)
         context.requestID = requestID
         var response: Response
-        if let preflight = self.cors?.preflight(request) {
+        if let preflight = self.cors.preflight(request, requestID: requestID) {
             response = preflight
         } else {
             do {
@@ -33,7 +33,7 @@ struct EdgeResponder: Sendable {
                 response = ErrorResponse.make(for: error, requestID: requestID, path: request.uri.path, logger: context.logger)
             }
         }
-        self.cors?.decorate(&response, for: request)
+        self.cors.decorate(&response, for: request)
         Self.addHeaders(to: &response, requestID: requestID)
         return response
     }

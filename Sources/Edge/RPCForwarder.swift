@@ -45,10 +45,11 @@ struct RPCForwarder: Sendable {
         var options = JSONDecodingOptions()
         options.messageDepthLimit = 32
         options.ignoreUnknownFields = false
+        let json = Array(bytes)
         do {
-            return try M(jsonUTF8Bytes: Array(bytes), options: options)
+            return try M(jsonUTF8Bytes: json, options: options)
         } catch let error as JSONDecodingError {
-            throw Self.describe(error)
+            throw JSONBodyDiagnosis<M>.error(for: error, body: json, options: options)
         } catch {
             throw RPCError.invalidArgument(field: "body", "is not valid JSON")
         }
@@ -105,21 +106,6 @@ struct RPCForwarder: Sendable {
         try prepare(&message)
         let reply = try await self.call(client, method, message, as: Reply.self, http: request, context: context)
         return try self.json(reply)
-    }
-
-    private static func describe(_ error: JSONDecodingError) -> RPCError {
-        switch error {
-        case .unknownField(let name):
-            return RPCError.invalidArgument(field: name, "is not a field of this request")
-        case .unrecognizedEnumValue:
-            return RPCError.invalidArgument(field: "body", "names an enum value that does not exist")
-        case .messageDepthLimit:
-            return RPCError.invalidArgument(field: "body", "is nested too deeply")
-        case .malformedNumber, .numberRange, .leadingZero:
-            return RPCError.invalidArgument(field: "body", "holds a number that is malformed or out of range (int64 values are JSON strings)")
-        default:
-            return RPCError.invalidArgument(field: "body", "is not valid JSON for this request: \(error)")
-        }
     }
 }
 

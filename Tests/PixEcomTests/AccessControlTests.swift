@@ -462,6 +462,11 @@ struct AccessControlTests {
                 let apiKey = try #require(created.json["apiKey"] as? [String: Any])
                 #expect(key.hasPrefix("pxk_"))
                 #expect(key.hasPrefix(JSONValues.string(apiKey["prefix"]) + "_"), "the prefix identifies the key")
+                // The key names no tenant: no 8 hex digits in a row of the seller id appear in it.
+                let sellerHex = Array(owner.sellerID.lowercased().replacingOccurrences(of: "-", with: ""))
+                try #require(sellerHex.count == 32)
+                let windows = (0...(sellerHex.count - 8)).map { String(sellerHex[$0..<($0 + 8)]) }
+                #expect(!windows.contains { key.lowercased().contains($0) }, "the key \(key.prefix(40))... shows part of seller \(owner.sellerID)")
                 keys[scope] = (JSONValues.string(apiKey["id"]), key)
             }
             let read = try #require(keys["READ"])
@@ -543,9 +548,9 @@ struct AccessControlTests {
         await system.stop()
     }
 
-    /// Tables with a `seller_id` column that are deliberately not tenant-scoped: AuthService's map
-    /// from login e-mail to seller, which a login reads before any seller is known.
-    static let unscopedByDesign: Set<String> = ["user_logins"]
+    /// Tables with a `seller_id` column that are deliberately not tenant-scoped: AuthService's maps
+    /// from login e-mail and from API key id to seller, read before any seller is known.
+    static let unscopedByDesign: Set<String> = ["user_logins", "api_key_ids"]
 
     /// The tables with a `seller_id` column (and AuthService's `sellers`) in a database, but
     /// `unscopedByDesign`.

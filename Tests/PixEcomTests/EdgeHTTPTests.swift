@@ -181,10 +181,29 @@ struct EdgeHTTPTests {
             #expect(allowed.headers.contains { $0.hasPrefix("access-control-allow-headers: ") && $0.contains("authorization") })
             #expect(!allowed.headers.contains { $0.hasPrefix("content-length") }, "no length on a 204")
 
+            #expect(allowed.headers.contains("vary: origin"))
             let refused = try await exchange(
                 "OPTIONS /v1/campaigns HTTP/1.1\r\nHost: localhost\r\nOrigin: https://evil.example.net\r\nAccess-Control-Request-Method: POST\r\n\r\n")
             #expect(refused.status.hasPrefix("HTTP/1.1 403"))
-            #expect(!refused.headers.contains { $0.hasPrefix("access-control-allow-origin") })
+            #expect(!refused.headers.contains { $0.hasPrefix("access-control-") }, "\(refused.headers)")
+            #expect(refused.headers.contains("vary: origin"))
+            #expect(refused.body.contains("\"PERMISSION_DENIED\"") && refused.body.contains("evil.example.net"), "the refusal names the origin: \(refused.body)")
+
+            // The cookie routes: the preflight allows the CSRF header and credentials, and the
+            // answer (here a 401: no cookie) is readable by the page, with credentials.
+            let csrf = try await exchange(
+                "OPTIONS /v1/auth/refresh HTTP/1.1\r\nHost: localhost\r\nOrigin: \(Self.origin)\r\nAccess-Control-Request-Method: POST\r\n"
+                    + "Access-Control-Request-Headers: x-pixecom-csrf, content-type\r\n\r\n")
+            #expect(csrf.status.hasPrefix("HTTP/1.1 204"))
+            #expect(csrf.headers.contains { $0.hasPrefix("access-control-allow-headers: ") && $0.contains("x-pixecom-csrf") && $0.contains("content-type") })
+            #expect(csrf.headers.contains("access-control-allow-credentials: true"))
+            #expect(csrf.headers.contains { $0.hasPrefix("access-control-allow-methods: ") && $0.contains("post") })
+            let refresh = try await exchange(
+                "POST /v1/auth/refresh HTTP/1.1\r\nHost: localhost\r\nOrigin: \(Self.origin)\r\nX-PixEcom-CSRF: 1\r\nContent-Length: 0\r\n\r\n")
+            #expect(refresh.status.hasPrefix("HTTP/1.1 401"), "\(refresh)")
+            #expect(refresh.headers.contains("access-control-allow-origin: \(Self.origin)"))
+            #expect(refresh.headers.contains("access-control-allow-credentials: true"))
+            #expect(refresh.headers.contains("vary: origin"))
 
             // An error answer to a listed origin is readable by the page; to another it is not.
             let error = try await exchange("GET /v1/account HTTP/1.1\r\nHost: localhost\r\nOrigin: \(Self.origin)\r\n\r\n")
@@ -195,6 +214,33 @@ struct EdgeHTTPTests {
             let foreign = try await exchange("GET /v1/account HTTP/1.1\r\nHost: localhost\r\nOrigin: https://evil.example.net\r\n\r\n")
             #expect(!foreign.headers.contains { $0.hasPrefix("access-control-allow-origin") })
             #expect(foreign.headers.contains("vary: origin"))
+            let noOrigin = try await exchange("GET /v1/account HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            #expect(noOrigin.headers.contains("vary: origin"), "an answer without CORS headers varies on Origin too")
+            #expect(!noOrigin.headers.contains { $0.hasPrefix("access-control-") })
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        await system.stop()
+    }
+
+    @Test("CORS with no origins configured: a preflight is refused 403 in the JSON error body (not 405), answers carry Vary: Origin and no CORS headers")
+    func corsWithoutOrigins() async throws {
+        let system = try await PixEcomSystem.start()
+        do {
+            let connection = try await Self.connect(system)
+            try await connection.send(
+                "OPTIONS /v1/auth/login HTTP/1.1\r\nHost: localhost\r\nOrigin: \(Self.origin)\r\nAccess-Control-Request-Method: POST\r\n\r\n"
+                    + "GET /v1/account HTTP/1.1\r\nHost: localhost\r\nOrigin: \(Self.origin)\r\n\r\n")
+            let answers = Self.responses(try await connection.waitForResponses(2))
+            try #require(answers.count == 2)
+            #expect(answers[0].status.hasPrefix("HTTP/1.1 403"), "\(answers[0])")
+            #expect(answers[0].body.contains("\"PERMISSION_DENIED\"") && answers[0].body.contains("app.example.com"), "\(answers[0].body)")
+            #expect(answers[1].status.hasPrefix("HTTP/1.1 401"))
+            for answer in answers {
+                #expect(answer.headers.contains("vary: origin"), "\(answer.headers)")
+                #expect(!answer.headers.contains { $0.hasPrefix("access-control-") }, "\(answer.headers)")
+            }
+            await connection.close()
         } catch {
             Issue.record("\(error)\n\(system.logs())")
         }
