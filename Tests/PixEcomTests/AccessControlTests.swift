@@ -325,7 +325,8 @@ struct AccessControlTests {
     @Test("five failed logins lock the account, for a known and an unknown e-mail alike, with the same error; each failure after a lockout doubles it; hashing runs at idle priority")
     func loginLockout() async throws {
         // Lockouts of 4 s, 8 s, 16 s... so the test can wait them out.
-        let system = try await PixEcomSystem.start(authEnvironment: ["PIXECOM_AUTH_LOCKOUT_BASE_SECONDS": "4"])
+        let system = try await PixEcomSystem.start(
+            authEnvironment: ["PIXECOM_AUTH_LOCKOUT_BASE_SECONDS": "4", "PIXECOM_AUTH_HASH_IDLE_PRIORITY": "1"])
         let clients = try Clients(system: system)
         do {
             let (pair, email, password) = try await Self.registerOwner(clients, name: "Locked")

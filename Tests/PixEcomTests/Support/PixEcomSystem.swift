@@ -45,6 +45,10 @@ final class PixEcomSystem: @unchecked Sendable {
         // Cheap scrypt (N=2^12, 4 MiB) in tests: many systems hash at once on 2 cores, and the
         // OWASP setting (N=2^17) would push registrations past the edge's deadline.
         authEnvironment["PIXECOM_AUTH_SCRYPT_LOG_N"] = "12"
+        // Hashes at normal priority in tests: the suite runs many CPU-bound tests side by side, and
+        // under SCHED_IDLE a hash gets no CPU at all while they run, so registrations timed out
+        // (504). The test of idle priority itself turns it back on.
+        authEnvironment["PIXECOM_AUTH_HASH_IDLE_PRIORITY"] = "0"
         authEnvironment.merge(extraAuth) { _, new in new }
         let auth = ServiceProcess(name: "auth", executable: "AuthService", environment: authEnvironment, directory: directory)
         try await auth.start()
