@@ -107,7 +107,15 @@ enum StatsValidation {
         case .unspecified, .UNRECOGNIZED: violations.add(field: "kind", "must be PAID or REFUNDED")
         }
         if event.amount < 0 { violations.add(field: "amount", "must not be negative (minor units)") }
-        let currency = try violations.check { try RequestValidation.currency(event.currency, field: "currency") }
+        // The shape only, not the ISO 4217 table: the order is already stored, and one taken before
+        // codes were checked must still reach the stats (a report keeps it out of any campaign whose
+        // currency differs) rather than be refused on every redelivery.
+        var currency: String?
+        if event.currency.count == 3, event.currency.allSatisfy({ $0.isASCII && $0.isUppercase }) {
+            currency = event.currency
+        } else {
+            violations.add(field: "currency", "must be three upper-case letters, got \"\(event.currency.prefix(16))\"")
+        }
         let campaignID = Self.normalisedAttribution(event.campaignID)
         if campaignID.count > Self.maxAttributionLength {
             violations.add(field: "campaign_id", "must be at most \(Self.maxAttributionLength) characters")

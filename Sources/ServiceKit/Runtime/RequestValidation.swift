@@ -30,10 +30,14 @@ public enum RequestValidation {
         return trimmed
     }
 
-    /// An ISO 4217 code: three upper-case letters.
+    /// An active ISO 4217 code with a minor unit, in upper case (`ISO4217`).
     public static func currency(_ value: String, field: String = "currency") throws -> String {
-        guard value.count == 3, value.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
-            throw RPCError.invalidArgument(field: field, "must be an ISO 4217 code such as USD, got \"\(value.prefix(16))\"")
+        guard !value.isEmpty else { throw RPCError.invalidArgument(field: field, "is required (an ISO 4217 code such as USD)") }
+        guard ISO4217.isActive(value) else {
+            let upper = value.uppercased()
+            let hint = upper != value && ISO4217.isActive(upper) ? " (codes are upper case: \(upper))" : ""
+            throw RPCError.invalidArgument(
+                field: field, "must be an active ISO 4217 code such as USD, got \"\(value.prefix(16))\"\(hint)")
         }
         return value
     }
