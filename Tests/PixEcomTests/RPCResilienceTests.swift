@@ -168,6 +168,69 @@ struct RPCResilienceTests {
         await server.stop()
     }
 
+    /// Codes that say the caller did something wrong (or gave up), not that the replica failed.
+    static let callerFaultCodes: [RPCCode] = [
+        .cancelled, .invalidArgument, .notFound, .alreadyExists, .permissionDenied, .resourceExhausted,
+        .failedPrecondition, .aborted, .outOfRange, .unimplemented, .unauthenticated,
+    ]
+    /// Codes that say the replica or the network failed.
+    static let serverFaultCodes: [RPCCode] = [.unavailable, .deadlineExceeded, .internal, .unknown, .dataLoss]
+
+    @Test("a flood of any caller-fault code (a lockout's RESOURCE_EXHAUSTED included) leaves both replicas in rotation; server-fault codes eject or open")
+    func callerFaultsNeverEjectAReplicaOrOpenItsBreaker() async throws {
+        let a = try await EchoServer(certificates: self.certificates, name: "a")
+        let b = try await EchoServer(certificates: self.certificates, name: "b")
+        let endpoints = [a.endpoint, b.endpoint]
+        func client() throws -> RPCClient {
+            try EchoServer.client(to: endpoints, self.certificates) { configuration in
+                configuration.retryPolicy = .none
+                configuration.loadBalancer.consecutiveFailures = 3
+                configuration.loadBalancer.maxEjectedPercent = 50
+                configuration.loadBalancer.breaker.windowSize = 10
+                configuration.loadBalancer.breaker.minimumCalls = 4
+            }
+        }
+        func fail(_ client: RPCClient, _ code: RPCCode) async -> RPCError? {
+            var request = Pixecom_Testing_V1_FailRequest()
+            request.code = Int32(code.rawValue)
+            request.message = "refused"
+            do {
+                _ = try await client.unary(EchoServer.fail, request, as: EchoServer.Response.self)
+                return nil
+            } catch {
+                return error as? RPCError
+            }
+        }
+        func outOfRotation(_ client: RPCClient) -> [Endpoint] {
+            client.state.withLockedValue { state in
+                endpoints.filter { endpoint in
+                    let open = if case .open = state.balancer.breakerState(of: endpoint) { true } else { false }
+                    return open || state.balancer.isEjected(endpoint, now: .now)
+                }
+            }
+        }
+        for code in Self.callerFaultCodes {
+            let client = try client()
+            for _ in 0..<24 {
+                let error = await fail(client, code)
+                #expect(error?.code == code, "\(code.name): \(String(describing: error))")
+            }
+            #expect(outOfRotation(client).isEmpty, "\(code.name) took a replica out of rotation")
+            for _ in 0..<4 {
+                _ = try await client.unary(EchoServer.echo, EchoServer.Request("after \(code.name)"), as: EchoServer.Response.self)
+            }
+            await client.close()
+        }
+        for code in Self.serverFaultCodes {
+            let client = try client()
+            for _ in 0..<24 { _ = await fail(client, code) }
+            #expect(!outOfRotation(client).isEmpty, "\(code.name) left every replica in rotation")
+            await client.close()
+        }
+        await a.stop()
+        await b.stop()
+    }
+
     @Test func anEndpointFailingHealthChecksLeavesRotationAndComesBack() async throws {
         let a = try await EchoServer(certificates: self.certificates, name: "a")
         let b = try await EchoServer(certificates: self.certificates, name: "b")

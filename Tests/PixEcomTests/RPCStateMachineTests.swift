@@ -417,6 +417,18 @@ import Testing
         #expect(balancer.breakerState(of: self.endpoints[1]) == .closed)
     }
 
+    @Test func onlyServerAndNetworkFailureCodesCountAgainstAnEndpoint() {
+        for code in RPCResilienceTests.callerFaultCodes {
+            #expect(LoadBalancer.Outcome(endingWith: code) == .neutral, "\(code.name)")
+        }
+        for code in RPCResilienceTests.serverFaultCodes {
+            #expect(LoadBalancer.Outcome(endingWith: code) == .endpointFailure, "\(code.name)")
+        }
+        #expect(LoadBalancer.Outcome(endingWith: .ok) == .success)
+        #expect(RPCCode.resourceExhausted.chargesRetryThrottle, "a retried code is still throttled")
+        #expect(!RPCCode.unauthenticated.chargesRetryThrottle)
+    }
+
     @Test func atMostOneEndpointOfFewIsEjectedAtOnce() {
         var configuration = LoadBalancer.Configuration()
         configuration.consecutiveFailures = 1

@@ -35,10 +35,12 @@ public struct LoadBalancer: Sendable {
     /// How a call ended, as far as the endpoint's record is concerned.
     public enum Outcome: Sendable, Equatable {
         case success
-        /// The endpoint misbehaved (unavailable, internal, deadline, overload).
+        /// The endpoint or the network failed (unavailable, internal, unknown, data loss,
+        /// deadline, a lost connection); see `init(endingWith:)`.
         case endpointFailure
-        /// The caller's fault or an answer about data (not found, invalid argument...): says
-        /// nothing about the endpoint's health, but shows it answers.
+        /// The caller's fault or an answer about data (rate limited, locked out, not found,
+        /// invalid argument, cancelled...): says nothing about the endpoint's health, but shows
+        /// it answers.
         case neutral
         /// The call never reached a handler (no connection, refused while draining or over the
         /// connection's call limit): only the in-flight count changes.
@@ -233,12 +235,33 @@ public struct LoadBalancer: Sendable {
     }
 }
 
-extension RPCCode {
-    /// Whether a call ending with this code counts against the endpoint that answered.
-    var countsAgainstEndpoint: Bool {
-        switch self {
-        case .unavailable, .internal, .unknown, .dataLoss, .deadlineExceeded, .resourceExhausted: true
-        default: false
+extension LoadBalancer.Outcome {
+    /// How a call that ended with `code` counts for the endpoint that answered: the one place
+    /// where RPCKit tells the server's or the network's failures from the caller's refusals
+    /// (docs/PROTOCOL.md §8.4).
+    ///
+    /// Only `UNAVAILABLE`, `DEADLINE_EXCEEDED`, `INTERNAL`, `UNKNOWN` and `DATA_LOSS` (and a lost
+    /// connection, which the client reports as `UNAVAILABLE`) say that the endpoint or the path to
+    /// it failed. Every other code is an answer about the call: a login lockout or rate limit
+    /// (`RESOURCE_EXHAUSTED`), bad input, a missing object, a refused permission, a conflict, a
+    /// cancellation. Counting those against the endpoint would let one client's refusals (a dozen
+    /// wrong passwords) eject a healthy replica or open its breaker for every other caller. An
+    /// overloaded server refuses calls with `not_processed` set, which moves them elsewhere
+    /// without counting them here (`notProcessed`).
+    public init(endingWith code: RPCCode) {
+        switch code {
+        case .ok: self = .success
+        case .unavailable, .deadlineExceeded, .internal, .unknown, .dataLoss: self = .endpointFailure
+        default: self = .neutral
         }
+    }
+}
+
+extension RPCCode {
+    /// Whether a call attempt ending with this code takes a token from the `RetryThrottle`: the
+    /// endpoint failures, and `RESOURCE_EXHAUSTED`, which is retried (when the server gives a
+    /// delay) and so must be throttled too, though it says nothing against the endpoint.
+    var chargesRetryThrottle: Bool {
+        LoadBalancer.Outcome(endingWith: self) == .endpointFailure || self == .resourceExhausted
     }
 }

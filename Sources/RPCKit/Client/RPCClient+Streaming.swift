@@ -66,8 +66,11 @@ extension RPCClient {
                         self.record(endpoint, .notProcessed)
                         throw unprocessed.error
                     }
-                    let code = (error as? RPCError)?.code
-                    self.record(endpoint, code?.countsAgainstEndpoint == true ? .endpointFailure : .neutral)
+                    if let code = (error as? RPCError)?.code {
+                        self.record(endpoint, LoadBalancer.Outcome(endingWith: code), chargesRetryBudget: code.chargesRetryThrottle)
+                    } else {
+                        self.record(endpoint, .neutral)
+                    }
                     throw error
                 }
             }

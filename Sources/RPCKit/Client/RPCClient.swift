@@ -142,7 +142,7 @@ public final class RPCClient: Sendable {
                     throw RPCError(.cancelled, "call cancelled")
                 }
             } catch let error as RPCError {
-                self.record(endpoint, error.code.countsAgainstEndpoint ? .endpointFailure : .neutral)
+                self.record(endpoint, LoadBalancer.Outcome(endingWith: error.code), chargesRetryBudget: error.code.chargesRetryThrottle)
                 lastError = error
                 guard idempotent, self.shouldRetry(error, attempt: attempt, policy: policy) else { throw error }
                 let delay = error.retryDelayMillis.map { Duration.milliseconds(Int64(clamping: $0)) }
@@ -189,14 +189,17 @@ public final class RPCClient: Sendable {
     }
 
     /// Records how a call at `endpoint` ended, for its breaker, ejection and the retry throttle.
-    func record(_ endpoint: Endpoint, _ outcome: LoadBalancer.Outcome, chargesRetryBudget: Bool = true) {
+    /// `chargesRetryBudget`: whether a failed or neutral attempt takes a throttle token; by
+    /// default an endpoint failure does and a neutral answer does not.
+    func record(_ endpoint: Endpoint, _ outcome: LoadBalancer.Outcome, chargesRetryBudget: Bool? = nil) {
         let now = ContinuousClock.now
         self.state.withLockedValue { state in
             state.balancer.callEnded(at: endpoint, outcome: outcome, now: now)
             switch outcome {
             case .success: state.throttle.recordSuccess()
-            case .endpointFailure: if chargesRetryBudget { state.throttle.recordFailure() }
-            case .neutral, .notProcessed: break
+            case .endpointFailure, .neutral:
+                if chargesRetryBudget ?? (outcome == .endpointFailure) { state.throttle.recordFailure() }
+            case .notProcessed: break
             }
         }
     }
