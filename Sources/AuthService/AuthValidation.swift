@@ -9,8 +9,9 @@ enum AuthValidation {
     /// factor), at most 1024 so that hashing cost stays bounded. Any characters are allowed.
     static let passwordLength = 12...1024
 
+    /// Characters are Unicode code points, as JSON Schema's minLength and maxLength count them.
     static func password(_ value: String, field: String = "password") throws -> String {
-        let count = value.count
+        let count = value.unicodeScalars.count
         guard count >= passwordLength.lowerBound else {
             throw RPCError.invalidArgument(field: field, "must be at least \(passwordLength.lowerBound) characters")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// One HTTP operation of the edge as `/openapi.json` describes it. `OpenAPIDocument.operations`
 /// lists them all; a test keeps that list equal to the routes the router really serves.
@@ -17,6 +18,9 @@ struct APIOperation: Sendable {
         var description: String
         var isInteger = false
         var isDate = false
+        var isRequired = false
+        var format: String?
+        var pattern: String?
     }
 
     var method: String
@@ -42,17 +46,22 @@ struct APIOperation: Sendable {
 enum OpenAPIDocument {
     static let page: [APIOperation.Query] = [
         .init(name: "pageSize", description: "0 to 200 (0 or absent: 50)", isInteger: true),
-        .init(name: "pageToken", description: "nextPageToken of the previous page"),
+        .init(name: "pageToken", description: "nextPageToken of the previous page", pattern: "^$|" + PageToken.pattern),
     ]
+
+    /// Lists of objects with a parent (not ad accounts) filter by it.
+    static let parentID = APIOperation.Query(
+        name: "parentId", description: "only the children of this object",
+        pattern: "^$|^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 
     static let operations: [APIOperation] = {
         var operations: [APIOperation] = [
             .init(method: "post", path: "/v1/auth/register", summary: "Register a seller and its owner", tag: "auth",
                   authentication: .none, body: "pixecom.auth.v1.RegisterRequest", response: "pixecom.auth.v1.RegisterResponse"),
             .init(method: "post", path: "/v1/auth/login", summary: "Log in: an access token, and the refresh token in a cookie", tag: "auth",
-                  authentication: .none, body: "pixecom.auth.v1.LoginRequest", response: "pixecom.auth.v1.TokenPair"),
+                  authentication: .none, body: "pixecom.auth.v1.LoginRequest", response: "TokenAnswer"),
             .init(method: "post", path: "/v1/auth/refresh", summary: "A new access token from the refresh cookie (rotated)", tag: "auth",
-                  authentication: .refreshCookie, response: "pixecom.auth.v1.TokenPair"),
+                  authentication: .refreshCookie, response: "TokenAnswer"),
             .init(method: "post", path: "/v1/auth/logout", summary: "End the session of the refresh cookie", tag: "auth",
                   authentication: .refreshCookie, response: "pixecom.auth.v1.LogoutResponse"),
             .init(method: "get", path: "/v1/members", summary: "The seller's members", tag: "team",
@@ -60,13 +69,13 @@ enum OpenAPIDocument {
             .init(method: "post", path: "/v1/invitations", summary: "Invite a member (ADMIN)", tag: "team",
                   body: "pixecom.auth.v1.InviteMemberRequest", response: "pixecom.auth.v1.Invitation"),
             .init(method: "post", path: "/v1/invitations/accept", summary: "Accept an invitation and log in", tag: "team",
-                  authentication: .none, body: "pixecom.auth.v1.AcceptInvitationRequest", response: "pixecom.auth.v1.TokenPair"),
+                  authentication: .none, body: "pixecom.auth.v1.AcceptInvitationRequest", response: "TokenAnswer"),
             .init(method: "patch", path: "/v1/members/{id}", summary: "Change a member's role (ADMIN)", tag: "team",
                   body: "pixecom.auth.v1.ChangeMemberRoleRequest", response: "pixecom.auth.v1.Member"),
             .init(method: "delete", path: "/v1/members/{id}", summary: "Remove a member, ending their sessions (ADMIN)", tag: "team",
                   response: "pixecom.auth.v1.RemoveMemberResponse"),
             .init(method: "post", path: "/v1/account/password", summary: "Change one's password; other sessions end", tag: "account",
-                  body: "pixecom.auth.v1.ChangePasswordRequest", response: "pixecom.auth.v1.TokenPair"),
+                  body: "pixecom.auth.v1.ChangePasswordRequest", response: "TokenAnswer"),
             .init(method: "get", path: "/v1/account", summary: "Who the caller is: user, seller, role, plan and its limits", tag: "account",
                   response: "pixecom.auth.v1.Caller"),
             .init(method: "get", path: "/v1/account/sessions", summary: "One's live sessions", tag: "account",
@@ -85,7 +94,8 @@ enum OpenAPIDocument {
                   body: "pixecom.stats.v1.IngestInsightsRequest", response: "pixecom.stats.v1.IngestInsightsResponse"),
             .init(method: "get", path: "/v1/campaigns/{id}/stats", summary: "A campaign's daily spend, revenue and ratios", tag: "stats",
                   response: "pixecom.stats.v1.CampaignStats",
-                  query: [.init(name: "since", description: "first day, YYYY-MM-DD", isDate: true), .init(name: "until", description: "last day, YYYY-MM-DD", isDate: true)]),
+                  query: [.init(name: "since", description: "first day, YYYY-MM-DD", isDate: true, isRequired: true),
+                          .init(name: "until", description: "last day, YYYY-MM-DD, at most 365 days after since", isDate: true, isRequired: true)]),
             .init(method: "post", path: "/v1/orders", summary: "Create an order", tag: "orders",
                   body: "pixecom.orders.v1.CreateOrderRequest", response: "pixecom.orders.v1.Order", idempotencyKey: true),
             .init(method: "get", path: "/v1/orders", summary: "The seller's orders", tag: "orders",
@@ -100,6 +110,7 @@ enum OpenAPIDocument {
             .init(method: "post", path: "/v1/orders/{id}/refund", summary: "Refund part or all of an order (ADMIN)", tag: "orders",
                   body: "pixecom.orders.v1.RefundOrderRequest", response: "pixecom.orders.v1.Order"),
         ]
+        // `status`: whether it has one the seller sets (and a parent to list by).
         let objects: [(path: String, noun: String, message: String, create: String, list: String, status: Bool)] = [
             ("/v1/ad-accounts", "ad account", "AdAccount", "CreateAdAccountRequest", "ListAdAccountsResponse", false),
             ("/v1/campaigns", "campaign", "Campaign", "CreateCampaignRequest", "ListCampaignsResponse", true),
@@ -112,15 +123,15 @@ enum OpenAPIDocument {
                                     body: package + object.create, response: package + object.message))
             operations.append(.init(method: "get", path: object.path, summary: "List \(object.noun)s", tag: "campaigns",
                                     response: package + object.list,
-                                    query: Self.page + [.init(name: "parentId", description: "only the children of this object")]))
+                                    query: object.status ? Self.page + [Self.parentID] : Self.page))
             operations.append(.init(method: "get", path: object.path + "/{id}", summary: "One \(object.noun)", tag: "campaigns",
                                     response: package + object.message))
             if object.status {
                 let fields = object.message == "Ad" ? "name or status" : "name, daily budget or status"
                 operations.append(.init(method: "patch", path: object.path + "/{id}",
-                                        summary: "Change an \(object.noun)'s \(fields): the fields in updateMask, else those the body names",
-                                        tag: "campaigns", body: package + "UpdateRequest", response: package + object.message,
-                                        query: [.init(name: "updateMask", description: "comma-separated fields, e.g. name,dailyBudget")]))
+                                        summary: "Change an \(object.noun)'s \(fields): the fields the body names (or an updateMask, docs/API.md)",
+                                        tag: "campaigns", body: object.message == "Ad" ? Self.adUpdateSchema : package + "UpdateRequest",
+                                        response: package + object.message))
             }
         }
         return operations
@@ -150,7 +161,8 @@ enum OpenAPIDocument {
         for operation in Self.operations {
             paths[operation.path, default: [:]][operation.method] = Self.describe(operation)
         }
-        var schemas = (try? JSONSerialization.jsonObject(with: Data(ProtoSchemas.json.utf8))) as? [String: Any] ?? [:]
+        var schemas = Self.constrained((try? JSONSerialization.jsonObject(with: Data(ProtoSchemas.json.utf8))) as? [String: Any] ?? [:])
+        schemas["TokenAnswer"] = Self.tokenAnswerSchema
         schemas["Error"] = Self.errorSchema
         schemas["StripeEvent"] = ["type": "object", "description": "a Stripe event, passed on byte for byte"]
         return [
@@ -191,13 +203,19 @@ enum OpenAPIDocument {
                 schema["minimum"] = 0
                 schema["maximum"] = 200
             }
-            if query.isDate { schema["format"] = "date" }
-            parameters.append(["name": query.name, "in": "query", "required": false, "description": query.description, "schema": schema])
+            if query.isDate {
+                schema["format"] = "date"
+                schema["pattern"] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+            }
+            if let format = query.format { schema["format"] = format }
+            if let pattern = query.pattern { schema["pattern"] = pattern }
+            parameters.append(["name": query.name, "in": "query", "required": query.isRequired, "description": query.description, "schema": schema])
         }
         if operation.idempotencyKey {
             parameters.append([
                 "name": "Idempotency-Key", "in": "header", "required": false,
-                "description": "a replay with the same key returns the first result", "schema": ["type": "string"],
+                "description": "a replay with the same key and body returns the order the first request created; another body is 422",
+                "schema": ["type": "string", "minLength": 1, "maxLength": 255],
             ])
         }
         for header in operation.requiredHeaders {
@@ -220,8 +238,9 @@ enum OpenAPIDocument {
         ]
         if !parameters.isEmpty { described["parameters"] = parameters }
         if let body = operation.body {
+            let required = !(Self.constraints[body]?.required.isEmpty ?? true) || body.hasSuffix("UpdateRequest")
             described["requestBody"] = [
-                "required": false,
+                "required": required,
                 "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\(body)"]]],
             ]
         }

@@ -110,9 +110,12 @@ struct RPCForwarder: Sendable {
 }
 
 extension Request {
-    /// A query parameter as Int32, naming it when it is not one.
+    /// A query parameter as Int32 (0 when absent), naming it when it is not one: empty or given
+    /// twice is refused too, as the OpenAPI document's integer says.
     func queryInt32(_ name: String) throws -> Int32 {
-        guard let text = self.uri.queryParameters.get(name), !text.isEmpty else { return 0 }
+        let values = self.uri.queryParameters.getAll(name)
+        guard let text = values.first else { return 0 }
+        guard values.count == 1 else { throw RPCError.invalidArgument(field: name, "must be given once") }
         guard let value = Int32(text) else {
             throw RPCError.invalidArgument(field: name, "must be an integer, got \"\(text.prefix(32))\"")
         }

@@ -94,8 +94,12 @@ enum OrderValidation {
             ("utm.source", utm.source), ("utm.medium", utm.medium), ("utm.campaign", utm.campaign),
             ("utm.content", utm.content), ("utm.term", utm.term),
         ]
-        for (field, value) in tags where value.count > Self.maxUtmLength {
-            violations.add(field: field, "must be at most \(Self.maxUtmLength) characters")
+        for (field, value) in tags {
+            if value.unicodeScalars.count > Self.maxUtmLength {
+                violations.add(field: field, "must be at most \(Self.maxUtmLength) characters")
+            } else if value.unicodeScalars.contains("\u{0}") {
+                violations.add(field: field, "must not contain NUL characters")  // PostgreSQL text cannot hold one
+            }
         }
         try violations.throwIfAny()
         guard let currency else { throw RPCError(.internal, "order validation left currency unset") }
@@ -107,9 +111,10 @@ enum OrderValidation {
         )
     }
 
-    /// The `idempotency-key` metadata entry; nil when absent or empty.
+    /// The `idempotency-key` metadata entry; nil when absent, refused when empty.
     static func idempotencyKey(_ metadata: [String: String]) throws -> String? {
-        guard let key = metadata[Self.idempotencyKeyField], !key.isEmpty else { return nil }
+        guard let key = metadata[Self.idempotencyKeyField] else { return nil }
+        guard !key.isEmpty else { throw RPCError.invalidArgument(field: Self.idempotencyKeyField, "must not be empty") }
         guard key.count <= Self.maxIdempotencyKeyLength else {
             throw RPCError.invalidArgument(field: Self.idempotencyKeyField, "must be at most \(Self.maxIdempotencyKeyLength) characters")
         }

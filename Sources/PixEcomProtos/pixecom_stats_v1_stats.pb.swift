@@ -58,6 +58,42 @@ public nonisolated enum Pixecom_Stats_V1_OrderEventKind: SwiftProtobuf.Enum, Swi
 
 }
 
+public nonisolated enum Pixecom_Stats_V1_UnattributedReason: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// The orders are in another currency than the campaign's ad account.
+  case currencyMismatch // = 1
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .currencyMismatch
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .currencyMismatch: return 1
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Pixecom_Stats_V1_UnattributedReason] = [
+    .unspecified,
+    .currencyMismatch,
+  ]
+
+}
+
 public nonisolated struct Pixecom_Stats_V1_InsightRow: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -245,6 +281,7 @@ public nonisolated struct Pixecom_Stats_V1_CampaignStats: Sendable {
 
   public var campaignID: String = String()
 
+  /// The campaign's currency: its ad account's. Every sum in days and total is in it.
   public var currency: String = String()
 
   public var days: [Pixecom_Stats_V1_DailyStats] = []
@@ -258,11 +295,39 @@ public nonisolated struct Pixecom_Stats_V1_CampaignStats: Sendable {
   /// Clears the value of `total`. Subsequent reads from it will return its default value.
   public mutating func clearTotal() {self._total = nil}
 
+  /// Orders whose utm names this campaign but whose currency is not the campaign's: their revenue
+  /// is not attributed to the campaign (money in two currencies does not add up), so it is kept out
+  /// of days, total and roas and reported here instead, one entry per currency over the range.
+  public var unattributedRevenue: [Pixecom_Stats_V1_UnattributedRevenue] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _total: Pixecom_Stats_V1_DailyStats? = nil
+}
+
+/// Order revenue naming a campaign that the campaign's stats leave out, and why.
+public nonisolated struct Pixecom_Stats_V1_UnattributedRevenue: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var currency: String = String()
+
+  public var reason: Pixecom_Stats_V1_UnattributedReason = .unspecified
+
+  public var orders: Int64 = 0
+
+  public var revenue: Int64 = 0
+
+  public var refunds: Int64 = 0
+
+  public var netRevenue: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -271,6 +336,10 @@ fileprivate nonisolated let _protobuf_package = "pixecom.stats.v1"
 
 nonisolated extension Pixecom_Stats_V1_OrderEventKind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ORDER_EVENT_KIND_UNSPECIFIED\0\u{1}PAID\0\u{1}REFUNDED\0")
+}
+
+nonisolated extension Pixecom_Stats_V1_UnattributedReason: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNATTRIBUTED_REASON_UNSPECIFIED\0\u{1}CURRENCY_MISMATCH\0")
 }
 
 nonisolated extension Pixecom_Stats_V1_InsightRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -619,7 +688,7 @@ nonisolated extension Pixecom_Stats_V1_DailyStats: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Pixecom_Stats_V1_CampaignStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CampaignStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{1}currency\0\u{1}days\0\u{1}total\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{1}currency\0\u{1}days\0\u{1}total\0\u{3}unattributed_revenue\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -631,6 +700,7 @@ nonisolated extension Pixecom_Stats_V1_CampaignStats: SwiftProtobuf.Message, Swi
       case 2: try { try decoder.decodeSingularStringField(value: &self.currency) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.days) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._total) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.unattributedRevenue) }()
       default: break
       }
     }
@@ -653,6 +723,9 @@ nonisolated extension Pixecom_Stats_V1_CampaignStats: SwiftProtobuf.Message, Swi
     try { if let v = self._total {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
+    if !self.unattributedRevenue.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.unattributedRevenue, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -661,6 +734,62 @@ nonisolated extension Pixecom_Stats_V1_CampaignStats: SwiftProtobuf.Message, Swi
     if lhs.currency != rhs.currency {return false}
     if lhs.days != rhs.days {return false}
     if lhs._total != rhs._total {return false}
+    if lhs.unattributedRevenue != rhs.unattributedRevenue {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Stats_V1_UnattributedRevenue: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UnattributedRevenue"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{1}reason\0\u{1}orders\0\u{1}revenue\0\u{1}refunds\0\u{3}net_revenue\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.reason) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.orders) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.revenue) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.refunds) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.netRevenue) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 1)
+    }
+    if self.reason != .unspecified {
+      try visitor.visitSingularEnumField(value: self.reason, fieldNumber: 2)
+    }
+    if self.orders != 0 {
+      try visitor.visitSingularInt64Field(value: self.orders, fieldNumber: 3)
+    }
+    if self.revenue != 0 {
+      try visitor.visitSingularInt64Field(value: self.revenue, fieldNumber: 4)
+    }
+    if self.refunds != 0 {
+      try visitor.visitSingularInt64Field(value: self.refunds, fieldNumber: 5)
+    }
+    if self.netRevenue != 0 {
+      try visitor.visitSingularInt64Field(value: self.netRevenue, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_UnattributedRevenue, rhs: Pixecom_Stats_V1_UnattributedRevenue) -> Bool {
+    if lhs.currency != rhs.currency {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.orders != rhs.orders {return false}
+    if lhs.revenue != rhs.revenue {return false}
+    if lhs.refunds != rhs.refunds {return false}
+    if lhs.netRevenue != rhs.netRevenue {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -25,17 +25,36 @@ struct CampaignDirectory: Sendable {
 
     let client: RPCClient
 
-    /// Throws the campaign's NOT_FOUND (or any other failure of the lookup) unchanged.
-    func requireCampaign(_ id: UUID, authorization: String) async throws {
+    /// The currency of the campaign's ad account, which every amount of the campaign is in.
+    /// Throws the campaign's NOT_FOUND (or any other failure of the lookups) unchanged.
+    func currency(ofCampaign id: UUID, authorization: String) async throws -> String {
         var request = Pixecom_Campaign_V1_GetRequest()
         request.id = id.uuidString.lowercased()
-        _ = try await self.client.unary(
+        let campaign = try await self.client.unary(
             CampaignMethods.getCampaign,
             request,
             as: Pixecom_Campaign_V1_Campaign.self,
             metadata: ["authorization": authorization],
             timeout: Self.callTimeout
         )
+        var accountRequest = Pixecom_Campaign_V1_GetRequest()
+        accountRequest.id = campaign.adAccountID
+        let account = try await self.client.unary(
+            CampaignMethods.getAdAccount,
+            accountRequest,
+            as: Pixecom_Campaign_V1_AdAccount.self,
+            metadata: ["authorization": authorization],
+            timeout: Self.callTimeout
+        )
+        guard !account.currency.isEmpty else {
+            throw RPCError(.internal, "campaign service returned an ad account without a currency")
+        }
+        return account.currency
+    }
+
+    /// The currencies of several campaigns, looked up concurrently (bounded).
+    func currencies(ofCampaigns ids: [UUID], authorization: String) async throws -> [UUID: String] {
+        try await Self.boundedMap(ids) { id in try await self.currency(ofCampaign: id, authorization: authorization) }
     }
 
     /// The campaign and ad set of one ad; `AdNotFound` when Campaign answers NOT_FOUND.
@@ -63,18 +82,26 @@ struct CampaignDirectory: Sendable {
     /// The placements of every ad, looked up concurrently (bounded). The first failure cancels the
     /// remaining lookups and is thrown.
     func placements(ofAds adIDs: [UUID], authorization: String) async throws -> [UUID: AdPlacement] {
-        try await withThrowingTaskGroup(of: (UUID, AdPlacement).self) { group in
-            var pending = adIDs.makeIterator()
-            var result: [UUID: AdPlacement] = [:]
-            result.reserveCapacity(adIDs.count)
+        try await Self.boundedMap(adIDs) { adID in try await self.placement(ofAd: adID, authorization: authorization) }
+    }
+
+    /// `lookup` of every id, at most `maxConcurrentLookups` at once. The first failure cancels the
+    /// remaining lookups and is thrown.
+    private static func boundedMap<Value: Sendable>(
+        _ ids: [UUID], _ lookup: @escaping @Sendable (UUID) async throws -> Value
+    ) async throws -> [UUID: Value] {
+        try await withThrowingTaskGroup(of: (UUID, Value).self) { group in
+            var pending = ids.makeIterator()
+            var result: [UUID: Value] = [:]
+            result.reserveCapacity(ids.count)
             for _ in 0..<Self.maxConcurrentLookups {
-                guard let adID = pending.next() else { break }
-                group.addTask { (adID, try await self.placement(ofAd: adID, authorization: authorization)) }
+                guard let id = pending.next() else { break }
+                group.addTask { (id, try await lookup(id)) }
             }
-            while let (adID, placement) = try await group.next() {
-                result[adID] = placement
+            while let (id, value) = try await group.next() {
+                result[id] = value
                 if let next = pending.next() {
-                    group.addTask { (next, try await self.placement(ofAd: next, authorization: authorization)) }
+                    group.addTask { (next, try await lookup(next)) }
                 }
             }
             return result

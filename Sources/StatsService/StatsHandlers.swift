@@ -38,9 +38,10 @@ struct StatsHandlers: Sendable {
         for record in records where seen.insert(record.adID).inserted {
             distinctAds.append(record.adID)
         }
+        let authorization = context.metadata["authorization"] ?? ""
         let placements: [UUID: AdPlacement]
         do {
-            placements = try await self.campaigns.placements(ofAds: distinctAds, authorization: context.metadata["authorization"] ?? "")
+            placements = try await self.campaigns.placements(ofAds: distinctAds, authorization: authorization)
         } catch let error as AdNotFound {
             let index = request.rows.firstIndex { UUID(uuidString: $0.adID) == error.adID } ?? 0
             let field = "rows[\(index)].ad_id"
@@ -56,6 +57,10 @@ struct StatsHandlers: Sendable {
             }
             return PlacedInsight(record: record, placement: placement)
         }
+        // Spend in another currency than the ad account's would make the campaign's sums meaningless.
+        let campaignIDs = Array(Set(placements.values.map(\.campaignID)))
+        let currencies = try await self.campaigns.currencies(ofCampaigns: campaignIDs, authorization: authorization)
+        try StatsValidation.requireAccountCurrencies(rows, in: request.rows, currencies: currencies)
         try await self.insights.upsert(rows, sellerID: sellerID, logger: context.logger)
         context.logger.info(
             "stats.insights.ingested",
@@ -96,7 +101,7 @@ struct StatsHandlers: Sendable {
         let claims = try await context.authenticate(with: self.verifier)
         let sellerID = try claims.sellerUUID()
         let query = try StatsValidation.statsQuery(request)
-        try await self.campaigns.requireCampaign(query.campaignID, authorization: context.metadata["authorization"] ?? "")
+        let currency = try await self.campaigns.currency(ofCampaign: query.campaignID, authorization: context.metadata["authorization"] ?? "")
 
         let campaignKey = query.campaignID.uuidString.lowercased()
         let spend = try await self.insights.dailySpend(
@@ -115,6 +120,7 @@ struct StatsHandlers: Sendable {
         )
         return try StatsReport.build(
             campaignID: campaignKey,
+            currency: currency,
             since: query.since,
             until: query.until,
             spend: spend,

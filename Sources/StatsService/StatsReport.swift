@@ -43,34 +43,46 @@ enum StatsReport {
         }
     }
 
-    /// The report: one entry per day of the range (zeros where nothing was recorded) and the total.
+    /// The report: one entry per day of the range (zeros where nothing was recorded) and the total,
+    /// all in `currency`, the campaign's (its ad account's).
     ///
-    /// Throws FAILED_PRECONDITION when the range holds data in more than one currency, since sums
-    /// across currencies mean nothing.
+    /// Revenue of orders in another currency is not the campaign's to count: it goes to
+    /// `unattributed_revenue`, per currency, and never into a sum or a ratio. Spend in another
+    /// currency can only be insights stored before ingestion checked currencies; it throws
+    /// FAILED_PRECONDITION naming the days to restate, since no sum of it would mean anything.
     static func build(
         campaignID: String,
+        currency: String,
         since: Date,
         until: Date,
         spend: [DailySpend],
         revenue: [DailyRevenue]
     ) throws -> Pixecom_Stats_V1_CampaignStats {
-        let currencies = Set(spend.map(\.currency)).union(revenue.map(\.currency))
-        guard currencies.count <= 1 else {
+        let foreignSpend = spend.filter { $0.currency != currency }
+        guard foreignSpend.isEmpty else {
+            let days = Set(foreignSpend.map(\.day)).sorted()
+            let currencies = Set(foreignSpend.map(\.currency)).sorted()
             throw RPCError(
                 .failedPrecondition,
-                "campaign has data in several currencies (\(currencies.sorted().joined(separator: ", ")))"
+                "campaign's ad account is in \(currency) but insights of \(days.count) day(s) from \(days[0]) are in "
+                    + "\(currencies.joined(separator: ", ")); restate those days in \(currency) (POST /v1/insights)"
             )
         }
         var sums: [String: Sums] = [:]
+        var unattributed: [String: Sums] = [:]
         for row in spend {
             try sums[row.day, default: Sums()].add(spend: row.spend, impressions: row.impressions, clicks: row.clicks)
         }
         for row in revenue {
-            try sums[row.day, default: Sums()].add(orders: row.orders, revenue: row.revenue, refunds: row.refunds)
+            if row.currency == currency {
+                try sums[row.day, default: Sums()].add(orders: row.orders, revenue: row.revenue, refunds: row.refunds)
+            } else {
+                try unattributed[row.currency, default: Sums()].add(orders: row.orders, revenue: row.revenue, refunds: row.refunds)
+            }
         }
         var report = Pixecom_Stats_V1_CampaignStats()
         report.campaignID = campaignID
-        report.currency = currencies.first ?? ""
+        report.currency = currency
         var total = Sums()
         for day in Self.days(from: since, through: until) {
             let daySums = sums[day] ?? Sums()
@@ -78,6 +90,17 @@ enum StatsReport {
             report.days.append(try daySums.dailyStats(date: day))
         }
         report.total = try total.dailyStats(date: "")
+        for (otherCurrency, other) in unattributed.sorted(by: { $0.key < $1.key }) {
+            let net = try other.dailyStats(date: "").netRevenue
+            var entry = Pixecom_Stats_V1_UnattributedRevenue()
+            entry.currency = otherCurrency
+            entry.reason = .currencyMismatch
+            entry.orders = other.orders
+            entry.revenue = other.revenue
+            entry.refunds = other.refunds
+            entry.netRevenue = net
+            report.unattributedRevenue.append(entry)
+        }
         return report
     }
 

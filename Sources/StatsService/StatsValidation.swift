@@ -95,6 +95,32 @@ enum StatsValidation {
         return records
     }
 
+    /// Every row must be in the currency of its ad's ad account (`currencies`, by campaign);
+    /// `wireRows` are the rows as sent, to name each bad one by its index.
+    static func requireAccountCurrencies(
+        _ rows: [PlacedInsight], in wireRows: [Pixecom_Stats_V1_InsightRow], currencies: [UUID: String]
+    ) throws {
+        var violations = FieldViolations()
+        var indexByKey: [InsightKey: Int] = [:]
+        for (index, row) in wireRows.enumerated() {
+            guard let adID = UUID(uuidString: row.adID) else { continue }
+            let key = InsightKey(adID: adID, day: row.date)
+            if indexByKey[key] == nil { indexByKey[key] = index }
+        }
+        for row in rows {
+            guard let expected = currencies[row.placement.campaignID] else {
+                throw RPCError(.internal, "ad account currency missing after lookup")
+            }
+            guard row.record.currency != expected else { continue }
+            let index = indexByKey[InsightKey(adID: row.record.adID, day: row.record.day)] ?? 0
+            violations.add(
+                field: "rows[\(index)].currency",
+                "must be \(expected), the currency of ad \(row.record.adID.uuidString.lowercased())'s ad account, got \(row.record.currency)"
+            )
+        }
+        try violations.throwIfAny()
+    }
+
     static func orderEvent(_ event: Pixecom_Stats_V1_OrderEvent) throws -> RevenueEvent {
         var violations = FieldViolations()
         let eventID = try violations.check { try RequestValidation.id(event.eventID, field: "event_id") }
@@ -107,7 +133,15 @@ enum StatsValidation {
         case .unspecified, .UNRECOGNIZED: violations.add(field: "kind", "must be PAID or REFUNDED")
         }
         if event.amount < 0 { violations.add(field: "amount", "must not be negative (minor units)") }
-        let currency = try violations.check { try RequestValidation.currency(event.currency, field: "currency") }
+        // The shape only, not the ISO 4217 table: the order is already stored, and one taken before
+        // codes were checked must still reach the stats (a report keeps it out of any campaign whose
+        // currency differs) rather than be refused on every redelivery.
+        var currency: String?
+        if event.currency.count == 3, event.currency.allSatisfy({ $0.isASCII && $0.isUppercase }) {
+            currency = event.currency
+        } else {
+            violations.add(field: "currency", "must be three upper-case letters, got \"\(event.currency.prefix(16))\"")
+        }
         let campaignID = Self.normalisedAttribution(event.campaignID)
         if campaignID.count > Self.maxAttributionLength {
             violations.add(field: "campaign_id", "must be at most \(Self.maxAttributionLength) characters")

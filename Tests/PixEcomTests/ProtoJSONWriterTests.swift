@@ -86,6 +86,7 @@ struct ProtoJSONWriterTests {
         Pixecom_Stats_V1_InsightRow.self,
         Pixecom_Stats_V1_OrderEvent.self,
         Pixecom_Stats_V1_RecordOrderEventResponse.self,
+        Pixecom_Stats_V1_UnattributedRevenue.self,
     ]
 
     /// Characters that need escaping, non-ASCII text, and the C1 controls.

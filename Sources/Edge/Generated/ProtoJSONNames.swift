@@ -72,7 +72,7 @@ enum ProtoJSONNames {
         "pixecom.orders.v1.Utm": [1: "source", 2: "medium", 3: "campaign", 4: "content", 5: "term"],
         "pixecom.orders.v1.WebhookDelivery": [1: "provider", 2: "headers", 3: "body"],
         "pixecom.orders.v1.WebhookResult": [1: "eventId", 2: "outcome"],
-        "pixecom.stats.v1.CampaignStats": [1: "campaignId", 2: "currency", 3: "days", 4: "total"],
+        "pixecom.stats.v1.CampaignStats": [1: "campaignId", 2: "currency", 3: "days", 4: "total", 5: "unattributedRevenue"],
         "pixecom.stats.v1.DailyStats": [1: "date", 2: "spend", 3: "impressions", 4: "clicks", 5: "orders", 6: "revenue", 7: "refunds", 8: "netRevenue", 9: "cpm", 10: "ctr", 11: "cpc", 12: "roas"],
         "pixecom.stats.v1.GetCampaignStatsRequest": [1: "campaignId", 2: "since", 3: "until"],
         "pixecom.stats.v1.IngestInsightsRequest": [1: "rows"],
@@ -80,6 +80,7 @@ enum ProtoJSONNames {
         "pixecom.stats.v1.InsightRow": [1: "date", 2: "adId", 3: "spend", 4: "currency", 5: "impressions", 6: "clicks"],
         "pixecom.stats.v1.OrderEvent": [1: "eventId", 2: "sellerId", 3: "orderId", 4: "kind", 5: "amount", 6: "currency", 7: "campaignId", 8: "adId", 9: "attributedDate"],
         "pixecom.stats.v1.RecordOrderEventResponse": [1: "applied"],
+        "pixecom.stats.v1.UnattributedRevenue": [1: "currency", 2: "reason", 3: "orders", 4: "revenue", 5: "refunds", 6: "netRevenue"],
     ]
 
     /// The names of every enum's values, by number, keyed by the enum's Swift type.
@@ -88,5 +89,6 @@ enum ProtoJSONNames {
         ObjectIdentifier(Pixecom_Orders_V1_FinancialStatus.self): [0: "FINANCIAL_STATUS_UNSPECIFIED", 1: "PENDING", 2: "PAID", 3: "PARTIALLY_REFUNDED", 4: "REFUNDED"],
         ObjectIdentifier(Pixecom_Orders_V1_FulfillmentStatus.self): [0: "FULFILLMENT_STATUS_UNSPECIFIED", 1: "UNFULFILLED", 2: "FULFILLED"],
         ObjectIdentifier(Pixecom_Stats_V1_OrderEventKind.self): [0: "ORDER_EVENT_KIND_UNSPECIFIED", 1: "PAID", 2: "REFUNDED"],
+        ObjectIdentifier(Pixecom_Stats_V1_UnattributedReason.self): [0: "UNATTRIBUTED_REASON_UNSPECIFIED", 1: "CURRENCY_MISMATCH"],
     ]
 }

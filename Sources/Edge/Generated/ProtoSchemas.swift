@@ -1075,6 +1075,12 @@ enum ProtoSchemas {
    },
    "total": {
     "$ref": "#/components/schemas/pixecom.stats.v1.DailyStats"
+   },
+   "unattributedRevenue": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.stats.v1.UnattributedRevenue"
+    },
+    "type": "array"
    }
   },
   "type": "object"
@@ -1250,6 +1256,45 @@ enum ProtoSchemas {
   "properties": {
    "applied": {
     "type": "boolean"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.stats.v1.UnattributedReason": {
+  "enum": [
+   "UNATTRIBUTED_REASON_UNSPECIFIED",
+   "CURRENCY_MISMATCH"
+  ],
+  "type": "string"
+ },
+ "pixecom.stats.v1.UnattributedRevenue": {
+  "additionalProperties": false,
+  "properties": {
+   "currency": {
+    "type": "string"
+   },
+   "netRevenue": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "orders": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "reason": {
+    "$ref": "#/components/schemas/pixecom.stats.v1.UnattributedReason"
+   },
+   "refunds": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "revenue": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
    }
   },
   "type": "object"

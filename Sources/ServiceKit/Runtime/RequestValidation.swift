@@ -20,20 +20,29 @@ public enum RequestValidation {
         return requested == 0 ? 50 : Int(requested)
     }
 
-    /// A non-empty string of at most `maxLength` characters.
+    /// A non-empty string of at most `maxLength` characters (Unicode code points, as JSON Schema's
+    /// maxLength counts them), once trimmed.
     public static func text(_ value: String, field: String, maxLength: Int = 200) throws -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw RPCError.invalidArgument(field: field, "is required") }
-        guard trimmed.count <= maxLength else {
+        guard trimmed.unicodeScalars.count <= maxLength else {
             throw RPCError.invalidArgument(field: field, "must be at most \(maxLength) characters")
+        }
+        // PostgreSQL text cannot hold NUL.
+        guard !trimmed.unicodeScalars.contains("\u{0}") else {
+            throw RPCError.invalidArgument(field: field, "must not contain NUL characters")
         }
         return trimmed
     }
 
-    /// An ISO 4217 code: three upper-case letters.
+    /// An active ISO 4217 code with a minor unit, in upper case (`ISO4217`).
     public static func currency(_ value: String, field: String = "currency") throws -> String {
-        guard value.count == 3, value.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
-            throw RPCError.invalidArgument(field: field, "must be an ISO 4217 code such as USD, got \"\(value.prefix(16))\"")
+        guard !value.isEmpty else { throw RPCError.invalidArgument(field: field, "is required (an ISO 4217 code such as USD)") }
+        guard ISO4217.isActive(value) else {
+            let upper = value.uppercased()
+            let hint = upper != value && ISO4217.isActive(upper) ? " (codes are upper case: \(upper))" : ""
+            throw RPCError.invalidArgument(
+                field: field, "must be an active ISO 4217 code such as USD, got \"\(value.prefix(16))\"\(hint)")
         }
         return value
     }
@@ -163,20 +172,28 @@ public enum RequestValidation {
 }
 
 /// Opaque page tokens for keyset pagination on (created_at, id).
+///
+/// A token is `<microseconds since 1970>.<lower-case UUID>` (`pattern`): the position after which
+/// the next page starts. Any token of that shape is a valid position, so the OpenAPI document can
+/// say exactly which tokens are accepted.
 public enum PageToken {
+    /// What a token looks like; anything else is refused.
+    public static let pattern = "^(0|[1-9][0-9]{0,17})\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
     public static func encode(createdAt: Date, id: UUID) -> String {
-        let micros = Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded())
-        return JWT.base64URL(Data("\(micros)|\(id.uuidString)".utf8))
+        let micros = max(0, Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded()))
+        return "\(micros).\(id.uuidString.lowercased())"
     }
 
     /// nil for an empty token (the first page).
     public static func decode(_ token: String, field: String = "page_token") throws -> (createdAt: Date, id: UUID)? {
         guard !token.isEmpty else { return nil }
-        guard let data = JWT.decodeBase64URL(token), let text = String(data: data, encoding: .utf8) else {
-            throw RPCError.invalidArgument(field: field, "is not a token returned by this API")
-        }
-        let parts = text.split(separator: "|")
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
+        let parts = token.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let digits = parts.first ?? ""
+        guard parts.count == 2, (1...18).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+            digits == "0" || digits.first != "0", let micros = Int64(digits),
+            parts[1].count == 36, parts[1] == parts[1].lowercased(), let id = UUID(uuidString: String(parts[1]))
+        else {
             throw RPCError.invalidArgument(field: field, "is not a token returned by this API")
         }
         return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), id)
