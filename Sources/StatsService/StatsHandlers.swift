@@ -5,29 +5,17 @@ import RPCKit
 import ServiceKit
 
 /// The StatsService RPC methods.
-struct StatsHandlers: Sendable {
+struct StatsHandlers: StatsServiceHandling {
     let verifier: TokenVerifier
     let campaigns: CampaignDirectory
     let insights: InsightsStore
     let revenue: RevenueStore
 
-    func register(on router: inout RPCRouter) {
-        router.unary(StatsMethods.ingestInsights, Pixecom_Stats_V1_IngestInsightsRequest.self) { request, context in
-            try await self.ingestInsights(request, context)
-        }
-        router.unary(StatsMethods.recordOrderEvent, Pixecom_Stats_V1_OrderEvent.self) { request, context in
-            try await self.recordOrderEvent(request, context)
-        }
-        router.unary(StatsMethods.getCampaignStats, Pixecom_Stats_V1_GetCampaignStatsRequest.self) { request, context in
-            try await self.getCampaignStats(request, context)
-        }
-    }
-
     /// Upserts a batch of daily per-ad rows. Every ad must be one of the caller's: each is resolved
     /// to its campaign and ad set through CampaignService, as the caller.
     func ingestInsights(
         _ request: Pixecom_Stats_V1_IngestInsightsRequest,
-        _ context: ServerContext
+        context: ServerContext
     ) async throws -> Pixecom_Stats_V1_IngestInsightsResponse {
         let claims = try await context.authenticate(with: self.verifier)
         let sellerID = try claims.sellerUUID()
@@ -75,7 +63,7 @@ struct StatsHandlers: Sendable {
     /// from the event, trusted because the caller proved it is OrderService with its certificate.
     func recordOrderEvent(
         _ request: Pixecom_Stats_V1_OrderEvent,
-        _ context: ServerContext
+        context: ServerContext
     ) async throws -> Pixecom_Stats_V1_RecordOrderEventResponse {
         let event = try StatsValidation.orderEvent(request)
         let applied = try await self.revenue.record(event, logger: context.logger)
@@ -96,7 +84,7 @@ struct StatsHandlers: Sendable {
     /// Per-day spend and revenue of one of the caller's campaigns, with ratios from the sums.
     func getCampaignStats(
         _ request: Pixecom_Stats_V1_GetCampaignStatsRequest,
-        _ context: ServerContext
+        context: ServerContext
     ) async throws -> Pixecom_Stats_V1_CampaignStats {
         let claims = try await context.authenticate(with: self.verifier)
         let sellerID = try claims.sellerUUID()

@@ -25,7 +25,7 @@ struct StatsServiceMain {
                 revenue: RevenueStore(db: context.db)
             )
             var router = RPCRouter()
-            handlers.register(on: &router)
+            handlers.addMethods(to: &router)
             return ServiceSetup(router: router, access: .stats, verifier: verifier)
         }
     }
