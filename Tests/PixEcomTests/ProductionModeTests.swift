@@ -53,7 +53,10 @@ struct ProductionModeTests {
     func developmentSeed() async throws {
         let directory = try TestEnvironment.temporaryDirectory("pixecom-seed")
         let seed = directory.appendingPathComponent("demo.env").path
-        let environment = try await Self.authEnvironment(mode: "development", hashKey: Self.randomKey, seedFile: seed)
+        // Cheap scrypt at normal priority, as in every test system (see PixEcomSystem).
+        let environment = try await Self.authEnvironment(
+            mode: "development", hashKey: Self.randomKey, seedFile: seed,
+            extra: ["PIXECOM_AUTH_SCRYPT_LOG_N": "12", "PIXECOM_AUTH_HASH_IDLE_PRIORITY": "0"])
         let auth = ServiceProcess(name: "auth", executable: "AuthService", environment: environment, directory: directory)
         try await auth.start()
         do {

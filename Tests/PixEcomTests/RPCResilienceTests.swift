@@ -306,6 +306,8 @@ struct RPCResilienceTests {
         #expect(try await check(EchoService.name) == .serving)
         #expect(try await check("pixecom.nothing.v1.Nope") == .serviceUnknown)
         try await client.requireServing(timeout: .seconds(10))
+        // Set once the Watch has delivered its first status: the call is open on the server.
+        let watching = NIOLockedValueBox(false)
         let watched = Task {
             var request = Pixecom_Health_V1_HealthCheckRequest()
             request.service = EchoService.name
@@ -316,11 +318,16 @@ struct RPCResilienceTests {
                 timeout: .seconds(10)
             ) { stream in
                 var statuses: [Pixecom_Health_V1_HealthCheckResponse.ServingStatus] = []
-                for try await response in stream { statuses.append(response.status) }
+                for try await response in stream {
+                    statuses.append(response.status)
+                    watching.withLockedValue { $0 = true }
+                }
                 return statuses
             }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // Shut down only once the Watch is open (a fixed pause raced the call on a loaded machine).
+        for _ in 0..<1000 where !watching.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        try #require(watching.withLockedValue { $0 }, "the Watch never delivered its first status")
         let clock = ContinuousClock()
         let start = clock.now
         await server.stop()
