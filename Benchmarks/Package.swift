@@ -31,7 +31,7 @@ let package = Package(
         .target(
             name: "EchoBenchmarkCore",
             dependencies: [
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Histogram", package: "hdrhistogram-swift")
             ]
         ),
         // 1. RPCKit, this project's RPC runtime.

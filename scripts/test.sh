@@ -5,7 +5,8 @@
 #
 # 1. installs the Debian packages the build and the tests need when one is missing (apt-get
 #    update runs once, only then);
-# 2. checks that the committed generated protobuf code is current, when a protoc-gen-swift is at
+# 2. checks the formatting of the Swift sources (swift format lint --strict, .swift-format), and
+#    that the committed generated protobuf code is current, when a protoc-gen-swift is at
 #    hand (PROTOC_GEN_SWIFT=/path/to/protoc-gen-swift); otherwise says it skipped that;
 # 3. validates compose/compose.yaml (Tests/compose-check/check_compose.py: the Compose
 #    Specification schema plus cross-references), without Docker;
@@ -65,6 +66,15 @@ run_child() {
   child=""
   return "$status"
 }
+
+step "formatting (swift format, .swift-format at the root)"
+# Generated code (Sources/PixEcomProtos, */Generated) is written by its generators and not checked.
+mapfile -t swift_files < <(git ls-files 'Sources/*.swift' 'Tests/*.swift' 'Benchmarks/*.swift' Package.swift \
+  | grep -v -e '^Sources/PixEcomProtos/' -e '/Generated/')
+if ! swift format lint --strict --parallel "${swift_files[@]}"; then
+  die "formatting is off in the files above: run swift format format --in-place on them"
+fi
+log "${#swift_files[@]} files formatted as .swift-format says"
 
 step "generated protobuf code"
 if [ -n "${PROTOC_GEN_SWIFT:-}" ] && [ -x "${PROTOC_GEN_SWIFT}" ]; then

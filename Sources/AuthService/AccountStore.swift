@@ -96,7 +96,9 @@ struct AccountStore: Sendable {
     }
 
     /// Replaces a user's password hash inside the caller's transaction.
-    func replacePasswordHash(sellerID: UUID, userID: UUID, with hash: PasswordHash, on connection: PostgresConnection, logger: Logger) async throws {
+    func replacePasswordHash(sellerID: UUID, userID: UUID, with hash: PasswordHash, on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
         try await connection.query(
             "UPDATE users SET password_hash = \(hash.encoded) WHERE seller_id = \(sellerID) AND id = \(userID)",
             logger: logger

@@ -56,14 +56,16 @@ struct ApiKeyStore: Sendable {
             var createdAt = Date()
             for try await value in rows.decode(Date.self) { createdAt = value }
             try await self.audit.record(
-                .init(sellerID: actor.sellerID, kind: "api_key.created", actor: actor.userID, subject: nil,
-                      sourceAddress: actor.sourceAddress, details: ["key": id.uuidString.lowercased(), "scope": scope.rawValue]),
+                .init(
+                    sellerID: actor.sellerID, kind: "api_key.created", actor: actor.userID, subject: nil,
+                    sourceAddress: actor.sourceAddress, details: ["key": id.uuidString.lowercased(), "scope": scope.rawValue]),
                 on: connection, logger: logger
             )
             return createdAt
         }
         var created = Pixecom_Auth_V1_CreatedApiKey()
-        created.apiKey = Self.proto(id: id, publicID: publicID, name: name, scope: scope.rawValue, createdAt: createdAt, lastUsedAt: nil, revokedAt: nil)
+        created.apiKey = Self.proto(
+            id: id, publicID: publicID, name: name, scope: scope.rawValue, createdAt: createdAt, lastUsedAt: nil, revokedAt: nil)
         created.key = key
         return created
     }
@@ -78,8 +80,13 @@ struct ApiKeyStore: Sendable {
                 logger: logger
             )
             var keys: [Pixecom_Auth_V1_ApiKey] = []
-            for try await (id, publicID, name, scope, createdAt, lastUsed, revoked) in rows.decode((UUID, String, String, String, Date, Date?, Date?).self) {
-                keys.append(Self.proto(id: id, publicID: publicID, name: name, scope: scope, createdAt: createdAt, lastUsedAt: lastUsed, revokedAt: revoked))
+            for try await (id, publicID, name, scope, createdAt, lastUsed, revoked) in rows.decode(
+                (UUID, String, String, String, Date, Date?, Date?).self)
+            {
+                keys.append(
+                    Self.proto(
+                        id: id, publicID: publicID, name: name, scope: scope, createdAt: createdAt, lastUsedAt: lastUsed, revokedAt: revoked
+                    ))
             }
             return keys
         }
@@ -96,13 +103,17 @@ struct ApiKeyStore: Sendable {
                 """,
                 logger: logger
             )
-            for try await (publicID, name, scope, createdAt, lastUsed, revoked) in rows.decode((String, String, String, Date, Date?, Date?).self) {
+            for try await (publicID, name, scope, createdAt, lastUsed, revoked) in rows.decode(
+                (String, String, String, Date, Date?, Date?).self)
+            {
                 try await self.audit.record(
-                    .init(sellerID: actor.sellerID, kind: "api_key.revoked", actor: actor.userID, subject: nil,
-                          sourceAddress: actor.sourceAddress, details: ["key": id.uuidString.lowercased()]),
+                    .init(
+                        sellerID: actor.sellerID, kind: "api_key.revoked", actor: actor.userID, subject: nil,
+                        sourceAddress: actor.sourceAddress, details: ["key": id.uuidString.lowercased()]),
                     on: connection, logger: logger
                 )
-                return Self.proto(id: id, publicID: publicID, name: name, scope: scope, createdAt: createdAt, lastUsedAt: lastUsed, revokedAt: revoked)
+                return Self.proto(
+                    id: id, publicID: publicID, name: name, scope: scope, createdAt: createdAt, lastUsedAt: lastUsed, revokedAt: revoked)
             }
             throw RPCError(.notFound, "API key \(id.uuidString.lowercased()) not found")
         }
@@ -160,7 +171,9 @@ struct ApiKeyStore: Sendable {
     static func legacySeller(publicID: String) -> UUID? {
         guard publicID.count == 38, publicID.allSatisfy(\.isHexDigit) else { return nil }
         let hex = Array(publicID.prefix(32))
-        let text = String(hex[0..<8]) + "-" + String(hex[8..<12]) + "-" + String(hex[12..<16]) + "-" + String(hex[16..<20]) + "-" + String(hex[20..<32])
+        let text =
+            String(hex[0..<8]) + "-" + String(hex[8..<12]) + "-" + String(hex[12..<16]) + "-" + String(hex[16..<20]) + "-"
+            + String(hex[20..<32])
         return UUID(uuidString: text)
     }
 

@@ -82,7 +82,9 @@ struct AuditLog: Sendable {
         }
         var events: [Pixecom_Auth_V1_AuditEvent] = []
         var last: (Date, UUID)?
-        for try await (id, at, kind, actor, subject, address, details) in rows.decode((UUID, Date, String, UUID?, UUID?, String, String).self) {
+        for try await (id, at, kind, actor, subject, address, details) in rows.decode(
+            (UUID, Date, String, UUID?, UUID?, String, String).self)
+        {
             guard events.count < limit else {
                 return (events, last.map { PageToken.encode(createdAt: $0.0, id: $0.1) } ?? "")
             }

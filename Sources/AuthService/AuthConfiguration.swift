@@ -37,7 +37,8 @@ struct AuthConfiguration: Sendable {
             // `PIXECOM_AUTH_REFRESH_IDLE_HOURS` (default 14 days) and
             // `PIXECOM_AUTH_REFRESH_ABSOLUTE_HOURS` (default 30 days).
             idle: .seconds(3600 * (try environment.int("PIXECOM_AUTH_REFRESH_IDLE_HOURS", default: 14 * 24, range: 1...(365 * 24)))),
-            absolute: .seconds(3600 * (try environment.int("PIXECOM_AUTH_REFRESH_ABSOLUTE_HOURS", default: 30 * 24, range: 1...(365 * 24)))),
+            absolute: .seconds(
+                3600 * (try environment.int("PIXECOM_AUTH_REFRESH_ABSOLUTE_HOURS", default: 30 * 24, range: 1...(365 * 24)))),
             // `PIXECOM_AUTH_REFRESH_OVERLAP_SECONDS` (default 10, at most 60; 0 turns it off).
             overlap: .seconds(try environment.int("PIXECOM_AUTH_REFRESH_OVERLAP_SECONDS", default: 10, range: 0...60))
         )
@@ -54,14 +55,16 @@ struct AuthConfiguration: Sendable {
         self.signingKeys = SigningKeys.Schedule(
             // `PIXECOM_AUTH_SIGNING_KEY_ROTATION_SECONDS` (default 30 days): how long a signing key
             // signs before the next one takes over.
-            rotation: .seconds(try environment.int("PIXECOM_AUTH_SIGNING_KEY_ROTATION_SECONDS", default: 30 * 24 * 3600, range: 4...(365 * 24 * 3600))),
+            rotation: .seconds(
+                try environment.int("PIXECOM_AUTH_SIGNING_KEY_ROTATION_SECONDS", default: 30 * 24 * 3600, range: 4...(365 * 24 * 3600))),
             // `PIXECOM_AUTH_SIGNING_KEY_RELOAD_SECONDS` (default 60): how often each replica rereads
             // the key set; the next key is published two reloads before its turn.
             reload: .seconds(try environment.int("PIXECOM_AUTH_SIGNING_KEY_RELOAD_SECONDS", default: 60, range: 1...3600))
         )
         if self.signingKeys.rotation < self.signingKeys.reload * 4 {
             throw ConfigurationError(
-                variable: "PIXECOM_AUTH_SIGNING_KEY_ROTATION_SECONDS", problem: "must be at least 4 times PIXECOM_AUTH_SIGNING_KEY_RELOAD_SECONDS")
+                variable: "PIXECOM_AUTH_SIGNING_KEY_ROTATION_SECONDS",
+                problem: "must be at least 4 times PIXECOM_AUTH_SIGNING_KEY_RELOAD_SECONDS")
         }
         if self.refreshLifetimes.idle > self.refreshLifetimes.absolute {
             throw ConfigurationError(
@@ -79,7 +82,9 @@ struct AuthConfiguration: Sendable {
                     variable: "PIXECOM_AUTH_DEMO_SEED_FILE", problem: "a demo seed is for development only; unset it in production")
             }
             if let weakness = Self.weakness(of: self.tokenHashKey) {
-                throw ConfigurationError(variable: "PIXECOM_AUTH_TOKEN_HASH_KEY", problem: "\(weakness); in production use a random value (openssl rand -base64 48)")
+                throw ConfigurationError(
+                    variable: "PIXECOM_AUTH_TOKEN_HASH_KEY",
+                    problem: "\(weakness); in production use a random value (openssl rand -base64 48)")
             }
         }
     }
@@ -88,7 +93,8 @@ struct AuthConfiguration: Sendable {
     /// when it does not.
     static func weakness(of secret: String) -> String? {
         let lowered = secret.lowercased()
-        for placeholder in ["change", "example", "default", "secret", "password", "test", "demo", "sample"] where lowered.contains(placeholder) {
+        for placeholder in ["change", "example", "default", "secret", "password", "test", "demo", "sample"]
+        where lowered.contains(placeholder) {
             return "looks like a placeholder (contains \"\(placeholder)\")"
         }
         if Set(secret).count < 12 {

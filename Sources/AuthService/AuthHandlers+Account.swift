@@ -9,7 +9,9 @@ extension AuthHandlers {
         try await Self.caller(context.authenticate(with: self.verifier))
     }
 
-    func listSessions(_ request: Pixecom_Auth_V1_ListSessionsRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_ListSessionsResponse {
+    func listSessions(_ request: Pixecom_Auth_V1_ListSessionsRequest, context: ServerContext) async throws
+        -> Pixecom_Auth_V1_ListSessionsResponse
+    {
         let actor = try await self.actor(context)
         var response = Pixecom_Auth_V1_ListSessionsResponse()
         response.sessions = try await self.issuer.refreshTokens.sessions(
@@ -17,15 +19,18 @@ extension AuthHandlers {
         return response
     }
 
-    func revokeSession(_ request: Pixecom_Auth_V1_RevokeSessionRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_RevokeSessionResponse {
+    func revokeSession(_ request: Pixecom_Auth_V1_RevokeSessionRequest, context: ServerContext) async throws
+        -> Pixecom_Auth_V1_RevokeSessionResponse
+    {
         let actor = try await self.actor(context)
         let family = try RequestValidation.id(request.id, field: "id")
         try await self.accounts.db.withSeller(actor.sellerID, logger: context.logger) { connection in
             try await self.issuer.refreshTokens.revokeSession(
                 family, sellerID: actor.sellerID, userID: actor.userID, on: connection, logger: context.logger)
             try await self.audit.record(
-                .init(sellerID: actor.sellerID, kind: "session.revoked", actor: actor.userID, subject: actor.userID,
-                      sourceAddress: actor.sourceAddress, details: ["session": family.uuidString.lowercased()]),
+                .init(
+                    sellerID: actor.sellerID, kind: "session.revoked", actor: actor.userID, subject: actor.userID,
+                    sourceAddress: actor.sourceAddress, details: ["session": family.uuidString.lowercased()]),
                 on: connection, logger: context.logger
             )
         }
@@ -58,9 +63,13 @@ extension AuthHandlers {
         }
         let newPassword = try AuthValidation.password(request.newPassword, field: "new_password")
         let connectionLogger = context.logger
-        guard let user = try await self.accounts.db.withSeller(actor.sellerID, logger: connectionLogger, { connection in
-            try await self.accounts.user(sellerID: actor.sellerID, id: actor.userID, on: connection, logger: connectionLogger)
-        }) else {
+        guard
+            let user = try await self.accounts.db.withSeller(
+                actor.sellerID, logger: connectionLogger,
+                { connection in
+                    try await self.accounts.user(sellerID: actor.sellerID, id: actor.userID, on: connection, logger: connectionLogger)
+                })
+        else {
             throw RPCError(.unauthenticated, "access token does not name a member")
         }
         let keys = LoginThrottle.Keys(email: user.email, sourceAddress: actor.sourceAddress)
@@ -76,8 +85,9 @@ extension AuthHandlers {
             try await self.issuer.refreshTokens.revokeAllSessions(
                 sellerID: actor.sellerID, userID: actor.userID, on: connection, logger: connectionLogger)
             try await self.audit.record(
-                .init(sellerID: actor.sellerID, kind: "password.changed", actor: actor.userID, subject: actor.userID,
-                      sourceAddress: actor.sourceAddress),
+                .init(
+                    sellerID: actor.sellerID, kind: "password.changed", actor: actor.userID, subject: actor.userID,
+                    sourceAddress: actor.sourceAddress),
                 on: connection, logger: connectionLogger
             )
         }

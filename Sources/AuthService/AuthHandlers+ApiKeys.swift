@@ -5,7 +5,8 @@ import ServiceKit
 
 /// API keys: create, list, revoke (ADMIN), and the edge's exchange of a key for a token.
 extension AuthHandlers {
-    func createApiKey(_ request: Pixecom_Auth_V1_CreateApiKeyRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_CreatedApiKey {
+    func createApiKey(_ request: Pixecom_Auth_V1_CreateApiKeyRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_CreatedApiKey
+    {
         let actor = try await self.actor(context)
         let (name, scope) = try AuthValidation.apiKey(request)
         let created = try await self.apiKeys.create(name: name, scope: scope, by: actor, logger: context.logger)
@@ -13,7 +14,9 @@ extension AuthHandlers {
         return created
     }
 
-    func listApiKeys(_ request: Pixecom_Auth_V1_ListApiKeysRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_ListApiKeysResponse {
+    func listApiKeys(_ request: Pixecom_Auth_V1_ListApiKeysRequest, context: ServerContext) async throws
+        -> Pixecom_Auth_V1_ListApiKeysResponse
+    {
         let actor = try await self.actor(context)
         var response = Pixecom_Auth_V1_ListApiKeysResponse()
         response.apiKeys = try await self.apiKeys.list(sellerID: actor.sellerID, logger: context.logger)
@@ -28,7 +31,9 @@ extension AuthHandlers {
         return key
     }
 
-    func exchangeApiKey(_ request: Pixecom_Auth_V1_ExchangeApiKeyRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_ApiKeyToken {
+    func exchangeApiKey(_ request: Pixecom_Auth_V1_ExchangeApiKeyRequest, context: ServerContext) async throws
+        -> Pixecom_Auth_V1_ApiKeyToken
+    {
         let holder = try await self.apiKeys.use(request.key, logger: context.logger)
         var token = Pixecom_Auth_V1_ApiKeyToken()
         token.accessToken = try self.issuer.accessToken(for: holder)

@@ -13,7 +13,9 @@ extension AuthHandlers {
         return invitation
     }
 
-    func acceptInvitation(_ request: Pixecom_Auth_V1_AcceptInvitationRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_TokenPair {
+    func acceptInvitation(_ request: Pixecom_Auth_V1_AcceptInvitationRequest, context: ServerContext) async throws
+        -> Pixecom_Auth_V1_TokenPair
+    {
         guard request.token.hasPrefix(MemberStore.invitationPrefix), request.token.utf8.count <= 128 else {
             throw RPCError(.unauthenticated, "invitation is not valid; ask for a new one")
         }
@@ -26,28 +28,35 @@ extension AuthHandlers {
         return try self.issuer.pair(for: user, refresh: refresh)
     }
 
-    func listMembers(_ request: Pixecom_Auth_V1_ListMembersRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_ListMembersResponse {
+    func listMembers(_ request: Pixecom_Auth_V1_ListMembersRequest, context: ServerContext) async throws
+        -> Pixecom_Auth_V1_ListMembersResponse
+    {
         let actor = try await self.actor(context)
         var response = Pixecom_Auth_V1_ListMembersResponse()
         response.members = try await self.members.list(sellerID: actor.sellerID, logger: context.logger)
         return response
     }
 
-    func changeMemberRole(_ request: Pixecom_Auth_V1_ChangeMemberRoleRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_Member {
+    func changeMemberRole(_ request: Pixecom_Auth_V1_ChangeMemberRoleRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_Member
+    {
         let actor = try await self.actor(context)
         let userID = try RequestValidation.id(request.userID, field: "user_id")
         let role = try AuthValidation.role(request.role)
         return try await self.members.changeRole(of: userID, to: role, by: actor, logger: context.logger)
     }
 
-    func removeMember(_ request: Pixecom_Auth_V1_RemoveMemberRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_RemoveMemberResponse {
+    func removeMember(_ request: Pixecom_Auth_V1_RemoveMemberRequest, context: ServerContext) async throws
+        -> Pixecom_Auth_V1_RemoveMemberResponse
+    {
         let actor = try await self.actor(context)
         let userID = try RequestValidation.id(request.userID, field: "user_id")
         try await self.members.remove(userID, by: actor, logger: context.logger)
         return Pixecom_Auth_V1_RemoveMemberResponse()
     }
 
-    func listAuditEvents(_ request: Pixecom_Auth_V1_ListAuditEventsRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_ListAuditEventsResponse {
+    func listAuditEvents(_ request: Pixecom_Auth_V1_ListAuditEventsRequest, context: ServerContext) async throws
+        -> Pixecom_Auth_V1_ListAuditEventsResponse
+    {
         let actor = try await self.actor(context)
         let pageSize = try RequestValidation.pageSize(request.pageSize)
         let cursor = try PageToken.decode(request.pageToken)

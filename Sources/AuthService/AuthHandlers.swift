@@ -22,7 +22,8 @@ struct AuthHandlers: AuthServiceHandling {
         return Pixecom_Auth_V1_LogoutResponse()
     }
 
-    func getPublicKeys(_ request: Pixecom_Auth_V1_GetPublicKeysRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_PublicKeySet {
+    func getPublicKeys(_ request: Pixecom_Auth_V1_GetPublicKeysRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_PublicKeySet
+    {
         var set = Pixecom_Auth_V1_PublicKeySet()
         set.keys = self.issuer.keys.published().sorted { $0.key < $1.key }.map { kid, key in
             var publicKey = Pixecom_Auth_V1_PublicKey()
@@ -37,7 +38,8 @@ struct AuthHandlers: AuthServiceHandling {
     func register(_ request: Pixecom_Auth_V1_RegisterRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_RegisterResponse {
         let (name, email, password) = try AuthValidation.registration(request)
         let hash = try await self.hasher.hash(password)
-        let (sellerID, userID) = try await self.accounts.register(sellerName: name, email: email, passwordHash: hash, logger: context.logger)
+        let (sellerID, userID) = try await self.accounts.register(
+            sellerName: name, email: email, passwordHash: hash, logger: context.logger)
         context.logger.info("seller.registered", metadata: ["seller.id": "\(sellerID)", "user.id": "\(userID)"])
         var response = Pixecom_Auth_V1_RegisterResponse()
         response.sellerID = sellerID.uuidString.lowercased()
@@ -99,8 +101,9 @@ struct AuthHandlers: AuthServiceHandling {
         )
         if let lockedUntil {
             try await self.audit.record(
-                .init(sellerID: user?.sellerID, kind: "login.locked", actor: nil, subject: user?.id, sourceAddress: source,
-                      details: ["until": RequestValidation.timestamp(lockedUntil)]),
+                .init(
+                    sellerID: user?.sellerID, kind: "login.locked", actor: nil, subject: user?.id, sourceAddress: source,
+                    details: ["until": RequestValidation.timestamp(lockedUntil)]),
                 logger: context.logger
             )
         }

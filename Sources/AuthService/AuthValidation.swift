@@ -1,6 +1,6 @@
 import Foundation
-import RPCKit
 import PixEcomProtos
+import RPCKit
 import ServiceKit
 
 /// Checks of AuthService's request fields; every failure names the field.

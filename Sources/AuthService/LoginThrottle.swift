@@ -58,7 +58,9 @@ struct LoginThrottle: Sendable {
         let windowSeconds = self.configuration.window.inSeconds
         return try await self.db.withTransaction(logger: logger) { connection in
             var lockedUntil: Date?
-            for (key, threshold) in [(keys.account, self.configuration.accountThreshold), (keys.address, self.configuration.addressThreshold)] {
+            for (key, threshold) in [
+                (keys.account, self.configuration.accountThreshold), (keys.address, self.configuration.addressThreshold),
+            ] {
                 let rows = try await connection.query(
                     """
                     INSERT INTO login_throttle AS t (key, failures, last_failure_at)

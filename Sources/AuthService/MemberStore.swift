@@ -64,8 +64,9 @@ struct MemberStore: Sendable {
                 logger: logger
             )
             try await self.audit.record(
-                .init(sellerID: actor.sellerID, kind: "member.invited", actor: actor.userID, subject: nil,
-                      sourceAddress: actor.sourceAddress, details: ["email": email, "role": role.rawValue]),
+                .init(
+                    sellerID: actor.sellerID, kind: "member.invited", actor: actor.userID, subject: nil,
+                    sourceAddress: actor.sourceAddress, details: ["email": email, "role": role.rawValue]),
                 on: connection, logger: logger
             )
         }
@@ -119,8 +120,9 @@ struct MemberStore: Sendable {
                 logger: logger
             )
             try await self.audit.record(
-                .init(sellerID: sellerID, kind: "member.joined", actor: userID, subject: userID,
-                      sourceAddress: sourceAddress, details: ["role": role]),
+                .init(
+                    sellerID: sellerID, kind: "member.joined", actor: userID, subject: userID,
+                    sourceAddress: sourceAddress, details: ["role": role]),
                 on: connection, logger: logger
             )
             return UserRecord(id: userID, sellerID: sellerID, email: email, passwordHash: passwordHash.encoded, role: role, plan: plan)
@@ -153,8 +155,9 @@ struct MemberStore: Sendable {
                 logger: logger
             )
             try await self.audit.record(
-                .init(sellerID: actor.sellerID, kind: "member.role_changed", actor: actor.userID, subject: userID,
-                      sourceAddress: actor.sourceAddress, details: ["from": target.role.rawValue, "to": role.rawValue]),
+                .init(
+                    sellerID: actor.sellerID, kind: "member.role_changed", actor: actor.userID, subject: userID,
+                    sourceAddress: actor.sourceAddress, details: ["from": target.role.rawValue, "to": role.rawValue]),
                 on: connection, logger: logger
             )
             return Self.member(id: userID, email: target.email, role: role.rawValue, createdAt: target.createdAt)
@@ -173,8 +176,9 @@ struct MemberStore: Sendable {
             try await connection.query("DELETE FROM users WHERE seller_id = \(actor.sellerID) AND id = \(userID)", logger: logger)
             try await AccountStore.removeLogin(userID: userID, on: connection, logger: logger)
             try await self.audit.record(
-                .init(sellerID: actor.sellerID, kind: "member.removed", actor: actor.userID, subject: userID,
-                      sourceAddress: actor.sourceAddress, details: ["email": target.email, "role": target.role.rawValue]),
+                .init(
+                    sellerID: actor.sellerID, kind: "member.removed", actor: actor.userID, subject: userID,
+                    sourceAddress: actor.sourceAddress, details: ["email": target.email, "role": target.role.rawValue]),
                 on: connection, logger: logger
             )
         }

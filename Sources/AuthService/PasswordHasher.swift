@@ -157,11 +157,11 @@ final class PasswordHasher: Service, Sendable {
     /// it was: hashing still works, only without the priority.
     private static func useIdlePriority() {
         #if os(Linux)
-        var parameters = sched_param()
-        parameters.sched_priority = 0
-        // SCHED_IDLE from <linux/sched.h>; Glibc exposes it only to C code built with _GNU_SOURCE.
-        let schedIdle: Int32 = 5
-        _ = sched_setscheduler(0, schedIdle, &parameters)
+            var parameters = sched_param()
+            parameters.sched_priority = 0
+            // SCHED_IDLE from <linux/sched.h>; Glibc exposes it only to C code built with _GNU_SOURCE.
+            let schedIdle: Int32 = 5
+            _ = sched_setscheduler(0, schedIdle, &parameters)
         #endif
     }
 

@@ -78,7 +78,8 @@ struct RefreshTokenStore: Sendable {
                     return .refused("user removed")
                 }
                 logger.info("refresh_token.overlap", metadata: ["refresh.family": "\(family)"])
-                let issued = try await self.insert(user: user, family: family, familyExpiry: familyExpiry, now: now, on: connection, logger: logger)
+                let issued = try await self.insert(
+                    user: user, family: family, familyExpiry: familyExpiry, now: now, on: connection, logger: logger)
                 return .rotated(user, issued)
             }
             if usedAt != nil {
@@ -99,7 +100,8 @@ struct RefreshTokenStore: Sendable {
                 "UPDATE refresh_tokens SET used_at = now() WHERE seller_id = \(sellerID) AND id = \(id)",
                 logger: logger
             )
-            let issued = try await self.insert(user: user, family: family, familyExpiry: familyExpiry, now: now, on: connection, logger: logger)
+            let issued = try await self.insert(
+                user: user, family: family, familyExpiry: familyExpiry, now: now, on: connection, logger: logger)
             return .rotated(user, issued)
         }
         switch outcome {

@@ -17,9 +17,10 @@ enum SellerBoundSecret {
             let bytes = JWT.decodeBase64URL(secret.dropFirst(prefix.count)), bytes.count == 48
         else { return nil }
         let seller = Array(bytes.prefix(16))
-        return UUID(uuid: (
-            seller[0], seller[1], seller[2], seller[3], seller[4], seller[5], seller[6], seller[7],
-            seller[8], seller[9], seller[10], seller[11], seller[12], seller[13], seller[14], seller[15]
-        ))
+        return UUID(
+            uuid: (
+                seller[0], seller[1], seller[2], seller[3], seller[4], seller[5], seller[6], seller[7],
+                seller[8], seller[9], seller[10], seller[11], seller[12], seller[13], seller[14], seller[15]
+            ))
     }
 }

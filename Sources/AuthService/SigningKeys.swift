@@ -129,7 +129,8 @@ final class SigningKeys: Service, Sendable {
             if !live.contains(where: { $0.activatesAt > now }) {
                 let due = turn.addingTimeInterval(self.schedule.rotation.inSeconds)
                 if due.timeIntervalSince(now) <= self.schedule.prepublication {
-                    try await self.insertNewKey(activatingAt: max(due, now.addingTimeInterval(self.schedule.prepublication)), on: connection)
+                    try await self.insertNewKey(
+                        activatingAt: max(due, now.addingTimeInterval(self.schedule.prepublication)), on: connection)
                     changed = true
                 }
             }
@@ -144,7 +145,8 @@ final class SigningKeys: Service, Sendable {
                 continue
             }
             keyring.published[row.kid] = row.publicKey
-            keyring.signing.append(SigningKey(kid: row.kid, rawPrivateKey: try self.unseal(row).rawRepresentation, activatesAt: row.activatesAt))
+            keyring.signing.append(
+                SigningKey(kid: row.kid, rawPrivateKey: try self.unseal(row).rawRepresentation, activatesAt: row.activatesAt))
         }
         self.keyring.withLockedValue { $0 = keyring }
     }
@@ -168,8 +170,13 @@ final class SigningKeys: Service, Sendable {
             logger: self.logger
         )
         var rows: [Row] = []
-        for try await (kid, publicKey, sealed, activatesAt, retiredAt, withdrawnAt) in result.decode((String, Data, Data, Date, Date?, Date?).self) {
-            rows.append(Row(kid: kid, publicKey: publicKey, sealed: sealed, activatesAt: activatesAt, retiredAt: retiredAt, withdrawnAt: withdrawnAt))
+        for try await (kid, publicKey, sealed, activatesAt, retiredAt, withdrawnAt) in result.decode(
+            (String, Data, Data, Date, Date?, Date?).self)
+        {
+            rows.append(
+                Row(
+                    kid: kid, publicKey: publicKey, sealed: sealed, activatesAt: activatesAt, retiredAt: retiredAt, withdrawnAt: withdrawnAt
+                ))
         }
         return rows
     }

@@ -110,7 +110,8 @@ extension CampaignHandlers {
             let externalID = try await self.onPlatform {
                 try await self.platform.createAd(spec, inAdSet: adSet.externalID, call: self.call(caller, connection))
             }
-            return try await AdStore.insert(spec, in: adSet, externalID: externalID, sellerID: caller.sellerID, on: connection, logger: caller.logger)
+            return try await AdStore.insert(
+                spec, in: adSet, externalID: externalID, sellerID: caller.sellerID, on: connection, logger: caller.logger)
         }
         Self.logCreated(AdRecord.table, ad.id, ad.externalID, caller)
         return ad.message

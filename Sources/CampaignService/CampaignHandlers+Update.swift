@@ -26,7 +26,8 @@ struct UpdateMask: Sendable, Equatable {
                 throw RPCError.invalidArgument(field: "update_mask", "\(noun)s have no daily_budget")
             default:
                 throw RPCError.invalidArgument(
-                    field: "update_mask", "\"\(path.prefix(40))\" is not a field that can change (name, \(hasBudget ? "dailyBudget, " : "")status)")
+                    field: "update_mask",
+                    "\"\(path.prefix(40))\" is not a field that can change (name, \(hasBudget ? "dailyBudget, " : "")status)")
             }
         }
     }
@@ -49,15 +50,18 @@ extension CampaignHandlers {
         let status = mask.status ? try CampaignValidation.newStatus(request.status) : nil
         let logger = caller.logger
         let (object, previous) = try await self.db.withSeller(caller.sellerID, logger: logger) { connection in
-            let current = try await ObjectQueries.require(type, sellerID: caller.sellerID, id: id, lock: .update, on: connection, logger: logger)
+            let current = try await ObjectQueries.require(
+                type, sellerID: caller.sellerID, id: id, lock: .update, on: connection, logger: logger)
             if let status { try current.status.checkChange(to: status, object: type.table.describe(id)) }
             if name != nil || budget != nil {
                 guard current.status != .deleted else {
                     throw RPCError(.failedPrecondition, "\(type.table.describe(id)) is DELETED and cannot change")
                 }
-                try await ObjectQueries.setSettings(type, name: name, dailyBudget: budget, sellerID: caller.sellerID, id: id, on: connection, logger: logger)
+                try await ObjectQueries.setSettings(
+                    type, name: name, dailyBudget: budget, sellerID: caller.sellerID, id: id, on: connection, logger: logger)
                 try await self.onPlatform {
-                    try await self.platform.updateSettings(of: current.externalID, name: name, dailyBudget: budget, call: self.call(caller, connection))
+                    try await self.platform.updateSettings(
+                        of: current.externalID, name: name, dailyBudget: budget, call: self.call(caller, connection))
                 }
             }
             if let status, status != current.status {

@@ -22,7 +22,9 @@ struct CampaignHandlers: CampaignServiceHandling {
         try await self.get(AdAccountRecord.self, request, context: context).message
     }
 
-    func listAdAccounts(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdAccountsResponse {
+    func listAdAccounts(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws
+        -> Pixecom_Campaign_V1_ListAdAccountsResponse
+    {
         let page = try await self.list(AdAccountRecord.self, request, context: context)
         return Pixecom_Campaign_V1_ListAdAccountsResponse.with {
             $0.adAccounts = page.objects.map(\.message)
@@ -34,7 +36,9 @@ struct CampaignHandlers: CampaignServiceHandling {
         try await self.get(CampaignRecord.self, request, context: context).message
     }
 
-    func listCampaigns(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListCampaignsResponse {
+    func listCampaigns(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws
+        -> Pixecom_Campaign_V1_ListCampaignsResponse
+    {
         let page = try await self.list(CampaignRecord.self, request, context: context)
         return Pixecom_Campaign_V1_ListCampaignsResponse.with {
             $0.campaigns = page.objects.map(\.message)
@@ -50,7 +54,9 @@ struct CampaignHandlers: CampaignServiceHandling {
         try await self.get(AdSetRecord.self, request, context: context).message
     }
 
-    func listAdSets(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdSetsResponse {
+    func listAdSets(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws
+        -> Pixecom_Campaign_V1_ListAdSetsResponse
+    {
         let page = try await self.list(AdSetRecord.self, request, context: context)
         return Pixecom_Campaign_V1_ListAdSetsResponse.with {
             $0.adSets = page.objects.map(\.message)
@@ -111,7 +117,8 @@ struct CampaignHandlers: CampaignServiceHandling {
             throw RPCError.invalidArgument(field: "parent_id", "must be empty: \(type.table.noun)s have no parent")
         }
         return try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
-            try await ObjectQueries.list(type, sellerID: caller.sellerID, parentID: parentID, page: page, on: connection, logger: caller.logger)
+            try await ObjectQueries.list(
+                type, sellerID: caller.sellerID, parentID: parentID, page: page, on: connection, logger: caller.logger)
         }
     }
 

@@ -17,7 +17,8 @@ struct SandboxAdPlatform: AdPlatform {
 
     func createAdAccount(_ spec: AdAccountSpec, call: AdPlatformCall) async throws -> String {
         try Self.require(!spec.name.isEmpty, "name", "must not be empty")
-        try Self.require(spec.currency.count == 3 && spec.currency.allSatisfy { $0.isASCII && $0.isUppercase }, "currency", "must be an ISO 4217 code")
+        try Self.require(
+            spec.currency.count == 3 && spec.currency.allSatisfy { $0.isASCII && $0.isUppercase }, "currency", "must be an ISO 4217 code")
         try Self.require(TimeZone(identifier: spec.timeZone) != nil, "time_zone", "is not a time zone")
         return try await self.insert(.adAccount, parent: nil, name: spec.name, status: .active, payload: spec, call: call)
     }
@@ -101,7 +102,8 @@ struct SandboxAdPlatform: AdPlatform {
                 logger: call.logger
             )
         }
-        call.logger.debug("sandbox.status_changed", metadata: ["sandbox.external_id": "\(externalID)", "sandbox.status": "\(status.rawValue)"])
+        call.logger.debug(
+            "sandbox.status_changed", metadata: ["sandbox.external_id": "\(externalID)", "sandbox.status": "\(status.rawValue)"])
     }
 
     // MARK: - Storage
@@ -138,7 +140,8 @@ struct SandboxAdPlatform: AdPlatform {
                 logger: call.logger
             )
             for try await inserted in rows.decode(String.self) {
-                call.logger.debug("sandbox.object_created", metadata: ["sandbox.external_id": "\(inserted)", "sandbox.kind": "\(kind.rawValue)"])
+                call.logger.debug(
+                    "sandbox.object_created", metadata: ["sandbox.external_id": "\(inserted)", "sandbox.kind": "\(kind.rawValue)"])
                 return inserted
             }
         }
@@ -146,7 +149,9 @@ struct SandboxAdPlatform: AdPlatform {
     }
 
     /// The seller's object, locked with `lock` (a constant clause) for the rest of the transaction.
-    private func lookup(_ externalID: String, lock: StaticString, call: AdPlatformCall) async throws -> (kind: SandboxObjectKind, status: AdObjectStatus)? {
+    private func lookup(_ externalID: String, lock: StaticString, call: AdPlatformCall) async throws -> (
+        kind: SandboxObjectKind, status: AdObjectStatus
+    )? {
         let rows = try await call.connection.query(
             """
             SELECT kind, status FROM sandbox_objects

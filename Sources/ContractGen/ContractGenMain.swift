@@ -46,7 +46,9 @@ struct ContractGenMain {
         }
         if check {
             guard stale.isEmpty else {
-                self.fail("stale generated contracts in \(output.path): \(stale.sorted().joined(separator: ", ")) (run scripts/generate-protos.sh)", status: 1)
+                self.fail(
+                    "stale generated contracts in \(output.path): \(stale.sorted().joined(separator: ", ")) (run scripts/generate-protos.sh)",
+                    status: 1)
             }
             print("generated contracts are current (\(files.count) files)")
             return

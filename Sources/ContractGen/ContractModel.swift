@@ -61,7 +61,9 @@ enum ContractModel {
                 for method in service.method {
                     let fullName = "\(file.package).\(service.name)/\(method.name)"
                     guard method.options.hasPixecom_Options_V1_method else {
-                        problems.append("\(fullName): no (pixecom.options.v1.method) option: every method states its access, idempotency and HTTP binding")
+                        problems.append(
+                            "\(fullName): no (pixecom.options.v1.method) option: every method states its access, idempotency and HTTP binding"
+                        )
                         continue
                     }
                     let contract = method.options.Pixecom_Options_V1_method
@@ -107,7 +109,9 @@ enum ContractModel {
     }
 
     /// What is wrong with a method's options, one line per problem.
-    static func problems(of contract: Pixecom_Options_V1_MethodContract, method: String, request: Google_Protobuf_DescriptorProto) -> [String] {
+    static func problems(of contract: Pixecom_Options_V1_MethodContract, method: String, request: Google_Protobuf_DescriptorProto)
+        -> [String]
+    {
         var problems: [String] = []
         if contract.summary.isEmpty { problems.append("\(method): summary is empty") }
         switch contract.access {

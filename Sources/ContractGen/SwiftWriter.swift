@@ -29,7 +29,8 @@ enum SwiftWriter {
             out += "            idempotency: \(self.idempotency(method.contract))"
             if !method.contract.quota.isEmpty { out += ",\n            quota: \(self.literal(method.contract.quota))" }
             if let http = HTTPBinding(method.contract.http), method.contract.hasHTTP {
-                out += ",\n            http: MethodContract.HTTPBinding(verb: \(self.literal(http.verb)), path: \(self.literal(http.path)), body: \(self.literal(method.contract.http.body)))"
+                out +=
+                    ",\n            http: MethodContract.HTTPBinding(verb: \(self.literal(http.verb)), path: \(self.literal(http.path)), body: \(self.literal(method.contract.http.body)))"
             }
             if !method.contract.manualRoute.isEmpty { out += ",\n            manualRoute: \(self.literal(method.contract.manualRoute))" }
             out += "\n        ),\n"
@@ -50,9 +51,11 @@ enum SwiftWriter {
         for method in service.methods {
             out += "    /// \(method.contract.summary)\n"
             if method.serverStreaming {
-                out += "    func \(method.swiftName)(_ request: \(method.requestType), writer: ResponseWriter<\(method.responseType)>, context: ServerContext) async throws\n"
+                out +=
+                    "    func \(method.swiftName)(_ request: \(method.requestType), writer: ResponseWriter<\(method.responseType)>, context: ServerContext) async throws\n"
             } else {
-                out += "    func \(method.swiftName)(_ request: \(method.requestType), context: ServerContext) async throws -> \(method.responseType)\n"
+                out +=
+                    "    func \(method.swiftName)(_ request: \(method.requestType), context: ServerContext) async throws -> \(method.responseType)\n"
             }
         }
         out += "}\n\nextension \(service.name)Handling {\n"
@@ -60,7 +63,8 @@ enum SwiftWriter {
         out += "    public func addMethods(to router: inout RPCRouter) {\n"
         for method in service.methods {
             if method.serverStreaming {
-                out += "        router.serverStreaming(\(service.stem)Methods.\(method.swiftName), \(method.requestType).self, \(method.responseType).self) {\n"
+                out +=
+                    "        router.serverStreaming(\(service.stem)Methods.\(method.swiftName), \(method.requestType).self, \(method.responseType).self) {\n"
                 out += "            try await self.\(method.swiftName)($0, writer: $1, context: $2)\n        }\n"
             } else {
                 out += "        router.unary(\(service.stem)Methods.\(method.swiftName), \(method.requestType).self) {\n"
@@ -94,7 +98,8 @@ enum SwiftWriter {
             default: idempotent = "false"
             }
             out += "        try await self.rpc.unary(\n"
-            out += "            \(service.stem)Methods.\(method.swiftName), request, as: \(method.responseType).self, metadata: metadata, timeout: timeout,\n"
+            out +=
+                "            \(service.stem)Methods.\(method.swiftName), request, as: \(method.responseType).self, metadata: metadata, timeout: timeout,\n"
             out += "            idempotent: \(idempotent)\n"
             out += "        )\n    }\n"
         }
@@ -107,7 +112,8 @@ enum SwiftWriter {
             out += "        _ body: (RPCResponseStream<\(method.responseType)>) async throws -> Result\n"
             out += "    ) async throws -> Result {\n"
             out += "        try await self.rpc.serverStreaming(\n"
-            out += "            \(service.stem)Methods.\(method.swiftName), request, as: \(method.responseType).self, metadata: metadata, timeout: timeout, body)\n"
+            out +=
+                "            \(service.stem)Methods.\(method.swiftName), request, as: \(method.responseType).self, metadata: metadata, timeout: timeout, body)\n"
             out += "    }\n"
         }
         out += "}\n"

@@ -34,7 +34,8 @@ struct EchoServerMain {
         do {
             var router = RPCRouter()
             EchoService().register(on: &router)
-            let files = TLSFiles(caPath: "\(directory)/ca.pem", certificatePath: "\(directory)/stats.pem", privateKeyPath: "\(directory)/stats.key")
+            let files = TLSFiles(
+                caPath: "\(directory)/ca.pem", certificatePath: "\(directory)/stats.pem", privateKeyPath: "\(directory)/stats.key")
             var configuration = RPCServerConfiguration(host: "127.0.0.1", port: port)
             configuration.drainTimeout = .seconds(5)
             let server = try await RPCServer.bind(

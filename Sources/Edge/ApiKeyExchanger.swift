@@ -53,4 +53,3 @@ final class ApiKeyExchanger: Sendable {
         return authorization
     }
 }
-

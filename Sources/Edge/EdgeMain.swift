@@ -2,10 +2,10 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import NIOCore
-import NIOPosix
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import NIOSSL
 import PixEcomProtos
 import RPCKit
@@ -69,7 +69,9 @@ struct EdgeMain {
     }
 
     /// Every route of the HTTPS API.
-    static func router(configuration: EdgeConfiguration, clients: ServiceClients, apiKeys: ApiKeyExchanger? = nil) -> Router<EdgeRequestContext> {
+    static func router(configuration: EdgeConfiguration, clients: ServiceClients, apiKeys: ApiKeyExchanger? = nil) -> Router<
+        EdgeRequestContext
+    > {
         let router = Router(context: EdgeRequestContext.self)
         router.add(middleware: ErrorBodyMiddleware())
         EdgeRoutes(
@@ -146,6 +148,7 @@ final class ReadyPorts: Sendable {
                 self.logger.error("ready_file.failed", metadata: ["error": "\(error)"])
             }
         }
-        self.logger.info("service.ready", metadata: ["http.port": "\(complete["http_port"] ?? 0)", "admin.port": "\(complete["admin_port"] ?? 0)"])
+        self.logger.info(
+            "service.ready", metadata: ["http.port": "\(complete["http_port"] ?? 0)", "admin.port": "\(complete["admin_port"] ?? 0)"])
     }
 }

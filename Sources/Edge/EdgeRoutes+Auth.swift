@@ -19,7 +19,8 @@ extension EdgeRoutes {
         }
         router.post("/v1/auth/login") { request, context in
             let login = try await forwarder.body(Pixecom_Auth_V1_LoginRequest.self, of: request, context: context)
-            let pair = try await forwarder.call(auth, AuthMethods.login, login, as: Pixecom_Auth_V1_TokenPair.self, http: request, context: context)
+            let pair = try await forwarder.call(
+                auth, AuthMethods.login, login, as: Pixecom_Auth_V1_TokenPair.self, http: request, context: context)
             return try Self.tokenResponse(pair, forwarder: forwarder)
         }
         router.post("/v1/auth/refresh") { request, context in
@@ -30,7 +31,8 @@ extension EdgeRoutes {
             var refresh = Pixecom_Auth_V1_RefreshRequest()
             refresh.refreshToken = token
             do {
-                let pair = try await forwarder.call(auth, AuthMethods.refresh, refresh, as: Pixecom_Auth_V1_TokenPair.self, http: request, context: context)
+                let pair = try await forwarder.call(
+                    auth, AuthMethods.refresh, refresh, as: Pixecom_Auth_V1_TokenPair.self, http: request, context: context)
                 return try Self.tokenResponse(pair, forwarder: forwarder)
             } catch let error as RPCError where error.code == .unauthenticated {
                 // A dead token: drop the cookie so the browser stops sending it.
@@ -49,11 +51,13 @@ extension EdgeRoutes {
         router.post("/v1/auth/logout") { request, context in
             try CSRFCheck.require(request)
             guard let token = RefreshCookie.token(in: request) else {
-                throw RPCError(.unauthenticated, "no refresh token: nothing to log out of (the token travels in the \(RefreshCookie.name) cookie)")
+                throw RPCError(
+                    .unauthenticated, "no refresh token: nothing to log out of (the token travels in the \(RefreshCookie.name) cookie)")
             }
             var logout = Pixecom_Auth_V1_LogoutRequest()
             logout.refreshToken = token
-            let reply = try await forwarder.call(auth, AuthMethods.logout, logout, as: Pixecom_Auth_V1_LogoutResponse.self, http: request, context: context)
+            let reply = try await forwarder.call(
+                auth, AuthMethods.logout, logout, as: Pixecom_Auth_V1_LogoutResponse.self, http: request, context: context)
             var response = try forwarder.json(reply)
             response.headers[.setCookie] = RefreshCookie.clear
             return response

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
-import NIOFoundationCompat
 import Hummingbird
+import NIOFoundationCompat
 import PixEcomProtos
 import RPCKit
 import ServiceKit

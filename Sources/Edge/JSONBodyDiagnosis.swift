@@ -121,7 +121,9 @@ struct JSONBodyDiagnosis<M: SwiftProtobuf.Message> {
             let looksNumeric = !digits.isEmpty && digits.allSatisfy { "0123456789+-.eE".utf8.contains($0) }
             guard looksNumeric else { return "\(text) is not a number" }
             if !self.accepts("0.5", at: culprit), let dot = digits.firstIndex(of: UInt8(ascii: ".")),
-                digits[(dot + 1)...].prefix(while: { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }).contains(where: { $0 != UInt8(ascii: "0") })
+                digits[(dot + 1)...].prefix(while: { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }).contains(where: {
+                    $0 != UInt8(ascii: "0")
+                })
             {
                 return "\(text) is not a whole number"
             }

@@ -25,7 +25,10 @@ extension OpenAPIDocument {
 
     /// An object's name: not blank, no control characters, at most 200 (`CampaignValidation.name`).
     static var name: [String: Any] {
-        ["type": "string", "maxLength": 200, "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"]
+        [
+            "type": "string", "maxLength": 200,
+            "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$",
+        ]
     }
 
     /// Optional free text of at most `maxLength` characters, no NUL.
@@ -36,10 +39,12 @@ extension OpenAPIDocument {
     /// An integer between `minimum` and `maximum` as the proto3 JSON mapping reads one: a decimal
     /// string (how int64 values are written) or a JSON number.
     static func integer(_ minimum: Int64, _ maximum: Int64, digitsPattern: String) -> [String: Any] {
-        ["anyOf": [
-            ["type": "string", "pattern": digitsPattern],
-            ["type": "integer", "minimum": minimum, "maximum": maximum],
-        ]]
+        [
+            "anyOf": [
+                ["type": "string", "pattern": digitsPattern],
+                ["type": "integer", "minimum": minimum, "maximum": maximum],
+            ]
+        ]
     }
 
     /// Any positive int64 (as a string: up to 18 digits, a subset).
@@ -64,13 +69,21 @@ extension OpenAPIDocument {
     }
     static var password: [String: Any] { ["type": "string", "minLength": 12, "maxLength": 1024] }
     static var currency: [String: Any] {
-        ["type": "string", "pattern": "^[A-Z]{3}$", "enum": ISO4217.codes, "description": "an active ISO 4217 code with a minor unit, upper case"]
+        [
+            "type": "string", "pattern": "^[A-Z]{3}$", "enum": ISO4217.codes,
+            "description": "an active ISO 4217 code with a minor unit, upper case",
+        ]
     }
     static var storedCurrency: [String: Any] { ["type": "string", "pattern": "^[A-Z]{3}$"] }
     static var timestamp: [String: Any] { ["type": "string", "format": "date-time"] }
     static var role: [String: Any] { ["type": "string", "enum": ["OWNER", "ADMIN", "EDITOR", "VIEWER"]] }
     static var objective: [String: Any] {
-        ["type": "string", "enum": ["OUTCOME_APP_PROMOTION", "OUTCOME_AWARENESS", "OUTCOME_ENGAGEMENT", "OUTCOME_LEADS", "OUTCOME_SALES", "OUTCOME_TRAFFIC"]]
+        [
+            "type": "string",
+            "enum": [
+                "OUTCOME_APP_PROMOTION", "OUTCOME_AWARENESS", "OUTCOME_ENGAGEMENT", "OUTCOME_LEADS", "OUTCOME_SALES", "OUTCOME_TRAFFIC",
+            ],
+        ]
     }
     static var newRole: [String: Any] { ["type": "string", "enum": ["VIEWER", "EDITOR", "ADMIN"]] }
     static var newStatus: [String: Any] { ["type": "string", "enum": ["ACTIVE", "PAUSED"]] }
@@ -82,89 +95,106 @@ extension OpenAPIDocument {
         return Array(Set(known + ["UTC", "Etc/UTC"])).sorted()
     }()
 
-    static var constraints: [String: Constraint] { [
-        "pixecom.auth.v1.RegisterRequest": .init(
-            required: ["sellerName", "email", "password"],
-            properties: ["sellerName": text(maxLength: 200), "email": email, "password": password]),
-        "pixecom.auth.v1.LoginRequest": .init(
-            required: ["email", "password"], properties: ["email": email, "password": ["type": "string", "minLength": 1, "maxLength": 1024]]),
-        "pixecom.auth.v1.InviteMemberRequest": .init(required: ["email", "role"], properties: ["email": email, "role": newRole]),
-        "pixecom.auth.v1.AcceptInvitationRequest": .init(
-            required: ["token", "password"], properties: ["token": ["type": "string", "minLength": 1, "maxLength": 512], "password": password]),
-        "pixecom.auth.v1.ChangeMemberRoleRequest": .init(required: ["role"], properties: ["role": newRole], removed: ["userId"]),
-        "pixecom.auth.v1.ChangePasswordRequest": .init(
-            required: ["currentPassword", "newPassword"],
-            properties: ["currentPassword": ["type": "string", "minLength": 1, "maxLength": 1024], "newPassword": password]),
-        "pixecom.auth.v1.CreateApiKeyRequest": .init(
-            required: ["name", "scope"], properties: ["name": text(maxLength: 200), "scope": ["type": "string", "enum": ["READ", "FULL"]]]),
-        "pixecom.campaign.v1.CreateAdAccountRequest": .init(
-            required: ["name", "currency", "timeZone"],
-            properties: ["name": name, "currency": currency, "timeZone": ["type": "string", "enum": timeZones]]),
-        "pixecom.campaign.v1.CreateCampaignRequest": .init(
-            required: ["adAccountId", "name", "objective", "dailyBudget"],
-            properties: [
-                "adAccountId": uuid, "name": name,
-                "objective": objective,
-                "dailyBudget": dailyBudget, "status": newStatus,
-            ]),
-        "pixecom.campaign.v1.CreateAdSetRequest": .init(
-            required: ["campaignId", "name", "dailyBudget"],
-            properties: ["campaignId": uuid, "name": name, "dailyBudget": dailyBudget, "status": newStatus]),
-        "pixecom.campaign.v1.CreateAdRequest": .init(
-            required: ["adSetId", "name", "linkUrl"],
-            properties: [
-                "adSetId": uuid, "name": name, "status": newStatus,
-                "linkUrl": ["type": "string", "maxLength": 2048, "pattern": "^https://[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,}(/[A-Za-z0-9._~-]*)*$"],
-            ]),
-        // The update mask is left out: which fields it may name depends on the body (a field it names
-        // must be valid there), which JSON Schema cannot say; without one, the fields the body names
-        // change (docs/API.md).
-        "pixecom.campaign.v1.UpdateRequest": .init(
-            properties: ["name": name, "dailyBudget": dailyBudget, "status": anyStatus],
-            removed: ["id", "updateMask"]),
-        "pixecom.stats.v1.IngestInsightsRequest": .init(
-            required: ["rows"], properties: ["rows": ["type": "array", "minItems": 1, "maxItems": 5000, "uniqueItems": true,
-                                                      "items": ["$ref": "#/components/schemas/pixecom.stats.v1.InsightRow"]]]),
-        "pixecom.stats.v1.InsightRow": .init(
-            required: ["date", "adId", "currency"],
-            properties: [
-                "date": date, "adId": uuid, "currency": currency, "spend": nonNegativeInt64,
-                "impressions": nonNegativeInt64, "clicks": nonNegativeInt64,
-            ]),
-        "pixecom.orders.v1.CreateOrderRequest": .init(
-            required: ["currency", "lineItems"],
-            properties: [
-                "currency": currency,
-                "lineItems": ["type": "array", "minItems": 1, "maxItems": 100, "items": ["$ref": "#/components/schemas/pixecom.orders.v1.LineItem"]],
-            ]),
-        "pixecom.orders.v1.LineItem": .init(
-            required: ["sku", "title", "quantity"],
-            properties: [
-                "sku": text(maxLength: 100), "title": text(maxLength: 200),
-                "quantity": integer(1, 10_000, digitsPattern: "^([1-9][0-9]{0,3}|10000)$"),
-                "unitPrice": integer(0, 10_000_000_000, digitsPattern: "^(0|[1-9][0-9]{0,9}|10000000000)$"),
-            ]),
-        "pixecom.orders.v1.Utm": .init(
-            properties: [
-                "source": optionalText(maxLength: 200), "medium": optionalText(maxLength: 200), "campaign": optionalText(maxLength: 200),
-                "content": optionalText(maxLength: 200), "term": optionalText(maxLength: 200),
-            ]),
-        "pixecom.orders.v1.RefundOrderRequest": .init(required: ["amount"], properties: ["amount": positiveInt64], removed: ["id"]),
-        "pixecom.orders.v1.MarkPaidRequest": .init(removed: ["id"]),
-        // Answers: enums and formats of what the services write (currencies as a pattern only:
-        // an order stored before codes were checked may hold any three letters).
-        "pixecom.auth.v1.Member": .init(properties: ["role": role, "createdAt": timestamp]),
-        "pixecom.auth.v1.Invitation": .init(properties: ["role": newRole]),
-        "pixecom.auth.v1.Caller": .init(
-            properties: ["role": role, "plan": ["type": "string", "enum": ["free", "starter", "pro"]], "tokenExpiresAt": timestamp]),
-        "pixecom.auth.v1.ApiKey": .init(properties: ["scope": ["type": "string", "enum": ["READ", "FULL"]]]),
-        "pixecom.campaign.v1.AdAccount": .init(properties: ["currency": storedCurrency]),
-        "pixecom.campaign.v1.Campaign": .init(properties: ["objective": objective]),
-        "pixecom.orders.v1.Order": .init(properties: ["currency": storedCurrency]),
-        "pixecom.stats.v1.CampaignStats": .init(properties: ["currency": storedCurrency]),
-        "pixecom.stats.v1.DailyStats": .init(properties: ["date": date]),
-        "pixecom.stats.v1.UnattributedRevenue": .init(properties: ["currency": storedCurrency]),
-    ] }
+    static var constraints: [String: Constraint] {
+        [
+            "pixecom.auth.v1.RegisterRequest": .init(
+                required: ["sellerName", "email", "password"],
+                properties: ["sellerName": text(maxLength: 200), "email": email, "password": password]),
+            "pixecom.auth.v1.LoginRequest": .init(
+                required: ["email", "password"],
+                properties: ["email": email, "password": ["type": "string", "minLength": 1, "maxLength": 1024]]),
+            "pixecom.auth.v1.InviteMemberRequest": .init(required: ["email", "role"], properties: ["email": email, "role": newRole]),
+            "pixecom.auth.v1.AcceptInvitationRequest": .init(
+                required: ["token", "password"],
+                properties: ["token": ["type": "string", "minLength": 1, "maxLength": 512], "password": password]),
+            "pixecom.auth.v1.ChangeMemberRoleRequest": .init(required: ["role"], properties: ["role": newRole], removed: ["userId"]),
+            "pixecom.auth.v1.ChangePasswordRequest": .init(
+                required: ["currentPassword", "newPassword"],
+                properties: ["currentPassword": ["type": "string", "minLength": 1, "maxLength": 1024], "newPassword": password]),
+            "pixecom.auth.v1.CreateApiKeyRequest": .init(
+                required: ["name", "scope"],
+                properties: ["name": text(maxLength: 200), "scope": ["type": "string", "enum": ["READ", "FULL"]]]),
+            "pixecom.campaign.v1.CreateAdAccountRequest": .init(
+                required: ["name", "currency", "timeZone"],
+                properties: ["name": name, "currency": currency, "timeZone": ["type": "string", "enum": timeZones]]),
+            "pixecom.campaign.v1.CreateCampaignRequest": .init(
+                required: ["adAccountId", "name", "objective", "dailyBudget"],
+                properties: [
+                    "adAccountId": uuid, "name": name,
+                    "objective": objective,
+                    "dailyBudget": dailyBudget, "status": newStatus,
+                ]),
+            "pixecom.campaign.v1.CreateAdSetRequest": .init(
+                required: ["campaignId", "name", "dailyBudget"],
+                properties: ["campaignId": uuid, "name": name, "dailyBudget": dailyBudget, "status": newStatus]),
+            "pixecom.campaign.v1.CreateAdRequest": .init(
+                required: ["adSetId", "name", "linkUrl"],
+                properties: [
+                    "adSetId": uuid, "name": name, "status": newStatus,
+                    "linkUrl": [
+                        "type": "string", "maxLength": 2048,
+                        "pattern": "^https://[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,}(/[A-Za-z0-9._~-]*)*$",
+                    ],
+                ]),
+            // The update mask is left out: which fields it may name depends on the body (a field it names
+            // must be valid there), which JSON Schema cannot say; without one, the fields the body names
+            // change (docs/API.md).
+            "pixecom.campaign.v1.UpdateRequest": .init(
+                properties: ["name": name, "dailyBudget": dailyBudget, "status": anyStatus],
+                removed: ["id", "updateMask"]),
+            "pixecom.stats.v1.IngestInsightsRequest": .init(
+                required: ["rows"],
+                properties: [
+                    "rows": [
+                        "type": "array", "minItems": 1, "maxItems": 5000, "uniqueItems": true,
+                        "items": ["$ref": "#/components/schemas/pixecom.stats.v1.InsightRow"],
+                    ]
+                ]),
+            "pixecom.stats.v1.InsightRow": .init(
+                required: ["date", "adId", "currency"],
+                properties: [
+                    "date": date, "adId": uuid, "currency": currency, "spend": nonNegativeInt64,
+                    "impressions": nonNegativeInt64, "clicks": nonNegativeInt64,
+                ]),
+            "pixecom.orders.v1.CreateOrderRequest": .init(
+                required: ["currency", "lineItems"],
+                properties: [
+                    "currency": currency,
+                    "lineItems": [
+                        "type": "array", "minItems": 1, "maxItems": 100,
+                        "items": ["$ref": "#/components/schemas/pixecom.orders.v1.LineItem"],
+                    ],
+                ]),
+            "pixecom.orders.v1.LineItem": .init(
+                required: ["sku", "title", "quantity"],
+                properties: [
+                    "sku": text(maxLength: 100), "title": text(maxLength: 200),
+                    "quantity": integer(1, 10_000, digitsPattern: "^([1-9][0-9]{0,3}|10000)$"),
+                    "unitPrice": integer(0, 10_000_000_000, digitsPattern: "^(0|[1-9][0-9]{0,9}|10000000000)$"),
+                ]),
+            "pixecom.orders.v1.Utm": .init(
+                properties: [
+                    "source": optionalText(maxLength: 200), "medium": optionalText(maxLength: 200),
+                    "campaign": optionalText(maxLength: 200),
+                    "content": optionalText(maxLength: 200), "term": optionalText(maxLength: 200),
+                ]),
+            "pixecom.orders.v1.RefundOrderRequest": .init(required: ["amount"], properties: ["amount": positiveInt64], removed: ["id"]),
+            "pixecom.orders.v1.MarkPaidRequest": .init(removed: ["id"]),
+            // Answers: enums and formats of what the services write (currencies as a pattern only:
+            // an order stored before codes were checked may hold any three letters).
+            "pixecom.auth.v1.Member": .init(properties: ["role": role, "createdAt": timestamp]),
+            "pixecom.auth.v1.Invitation": .init(properties: ["role": newRole]),
+            "pixecom.auth.v1.Caller": .init(
+                properties: ["role": role, "plan": ["type": "string", "enum": ["free", "starter", "pro"]], "tokenExpiresAt": timestamp]),
+            "pixecom.auth.v1.ApiKey": .init(properties: ["scope": ["type": "string", "enum": ["READ", "FULL"]]]),
+            "pixecom.campaign.v1.AdAccount": .init(properties: ["currency": storedCurrency]),
+            "pixecom.campaign.v1.Campaign": .init(properties: ["objective": objective]),
+            "pixecom.orders.v1.Order": .init(properties: ["currency": storedCurrency]),
+            "pixecom.stats.v1.CampaignStats": .init(properties: ["currency": storedCurrency]),
+            "pixecom.stats.v1.DailyStats": .init(properties: ["date": date]),
+            "pixecom.stats.v1.UnattributedRevenue": .init(properties: ["currency": storedCurrency]),
+        ]
+    }
 
     /// Messages found only inside requests.
     static let requestParts: Set<String> = ["pixecom.stats.v1.InsightRow", "pixecom.orders.v1.LineItem", "pixecom.orders.v1.Utm"]
@@ -174,17 +204,21 @@ extension OpenAPIDocument {
 
     /// The answer of login, refresh, accepting an invitation and changing one's password: the
     /// token pair without the refresh token, which travels only in the cookie.
-    static var tokenAnswerSchema: [String: Any] { [
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["accessToken", "expiresIn", "sellerId", "userId"],
-        "properties": [
-            "accessToken": ["type": "string"],
-            "expiresIn": ["type": "string", "format": "int64", "pattern": "^[0-9]+$", "description": "seconds until the access token expires"],
-            "sellerId": ["type": "string", "format": "uuid"],
-            "userId": ["type": "string", "format": "uuid"],
-        ],
-    ] }
+    static var tokenAnswerSchema: [String: Any] {
+        [
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["accessToken", "expiresIn", "sellerId", "userId"],
+            "properties": [
+                "accessToken": ["type": "string"],
+                "expiresIn": [
+                    "type": "string", "format": "int64", "pattern": "^[0-9]+$", "description": "seconds until the access token expires",
+                ],
+                "sellerId": ["type": "string", "format": "uuid"],
+                "userId": ["type": "string", "format": "uuid"],
+            ],
+        ]
+    }
 
     /// The generated schemas with `constraints` applied.
     static func constrained(_ schemas: [String: Any]) -> [String: Any] {

@@ -56,59 +56,86 @@ enum OpenAPIDocument {
 
     static let operations: [APIOperation] = {
         var operations: [APIOperation] = [
-            .init(method: "post", path: "/v1/auth/register", summary: "Register a seller and its owner", tag: "auth",
-                  authentication: .none, body: "pixecom.auth.v1.RegisterRequest", response: "pixecom.auth.v1.RegisterResponse"),
-            .init(method: "post", path: "/v1/auth/login", summary: "Log in: an access token, and the refresh token in a cookie", tag: "auth",
-                  authentication: .none, body: "pixecom.auth.v1.LoginRequest", response: "TokenAnswer"),
-            .init(method: "post", path: "/v1/auth/refresh", summary: "A new access token from the refresh cookie (rotated)", tag: "auth",
-                  authentication: .refreshCookie, response: "TokenAnswer"),
-            .init(method: "post", path: "/v1/auth/logout", summary: "End the session of the refresh cookie", tag: "auth",
-                  authentication: .refreshCookie, response: "pixecom.auth.v1.LogoutResponse"),
-            .init(method: "get", path: "/v1/members", summary: "The seller's members", tag: "team",
-                  response: "pixecom.auth.v1.ListMembersResponse"),
-            .init(method: "post", path: "/v1/invitations", summary: "Invite a member (ADMIN)", tag: "team",
-                  body: "pixecom.auth.v1.InviteMemberRequest", response: "pixecom.auth.v1.Invitation"),
-            .init(method: "post", path: "/v1/invitations/accept", summary: "Accept an invitation and log in", tag: "team",
-                  authentication: .none, body: "pixecom.auth.v1.AcceptInvitationRequest", response: "TokenAnswer"),
-            .init(method: "patch", path: "/v1/members/{id}", summary: "Change a member's role (ADMIN)", tag: "team",
-                  body: "pixecom.auth.v1.ChangeMemberRoleRequest", response: "pixecom.auth.v1.Member"),
-            .init(method: "delete", path: "/v1/members/{id}", summary: "Remove a member, ending their sessions (ADMIN)", tag: "team",
-                  response: "pixecom.auth.v1.RemoveMemberResponse"),
-            .init(method: "post", path: "/v1/account/password", summary: "Change one's password; other sessions end", tag: "account",
-                  body: "pixecom.auth.v1.ChangePasswordRequest", response: "TokenAnswer"),
-            .init(method: "get", path: "/v1/account", summary: "Who the caller is: user, seller, role, plan and its limits", tag: "account",
-                  response: "pixecom.auth.v1.Caller"),
-            .init(method: "get", path: "/v1/account/sessions", summary: "One's live sessions", tag: "account",
-                  response: "pixecom.auth.v1.ListSessionsResponse"),
-            .init(method: "delete", path: "/v1/account/sessions/{id}", summary: "End one of one's sessions", tag: "account",
-                  response: "pixecom.auth.v1.RevokeSessionResponse"),
-            .init(method: "get", path: "/v1/audit-events", summary: "The seller's audit log, newest first (ADMIN)", tag: "team",
-                  response: "pixecom.auth.v1.ListAuditEventsResponse", query: Self.page),
-            .init(method: "post", path: "/v1/api-keys", summary: "Create an API key; the key is in this answer only (ADMIN)", tag: "team",
-                  body: "pixecom.auth.v1.CreateApiKeyRequest", response: "pixecom.auth.v1.CreatedApiKey"),
-            .init(method: "get", path: "/v1/api-keys", summary: "The seller's API keys (ADMIN)", tag: "team",
-                  response: "pixecom.auth.v1.ListApiKeysResponse"),
-            .init(method: "delete", path: "/v1/api-keys/{id}", summary: "Revoke an API key (ADMIN)", tag: "team",
-                  response: "pixecom.auth.v1.ApiKey"),
-            .init(method: "post", path: "/v1/insights", summary: "Upsert daily ad insights", tag: "stats",
-                  body: "pixecom.stats.v1.IngestInsightsRequest", response: "pixecom.stats.v1.IngestInsightsResponse"),
-            .init(method: "get", path: "/v1/campaigns/{id}/stats", summary: "A campaign's daily spend, revenue and ratios", tag: "stats",
-                  response: "pixecom.stats.v1.CampaignStats",
-                  query: [.init(name: "since", description: "first day, YYYY-MM-DD", isDate: true, isRequired: true),
-                          .init(name: "until", description: "last day, YYYY-MM-DD, at most 365 days after since", isDate: true, isRequired: true)]),
-            .init(method: "post", path: "/v1/orders", summary: "Create an order", tag: "orders",
-                  body: "pixecom.orders.v1.CreateOrderRequest", response: "pixecom.orders.v1.Order", idempotencyKey: true),
-            .init(method: "get", path: "/v1/orders", summary: "The seller's orders", tag: "orders",
-                  response: "pixecom.orders.v1.ListOrdersResponse", query: Self.page),
-            .init(method: "get", path: "/v1/orders/{id}", summary: "One order with its history", tag: "orders",
-                  response: "pixecom.orders.v1.Order"),
-            .init(method: "post", path: "/v1/orders/{id}/pay", summary: "Mark an order paid", tag: "orders",
-                  body: "pixecom.orders.v1.MarkPaidRequest", response: "pixecom.orders.v1.Order"),
-            .init(method: "post", path: "/v1/webhooks/stripe", summary: "Stripe webhook delivery (signed; relayed to OrderService as is)",
-                  tag: "webhooks", authentication: .none, body: "StripeEvent", response: "pixecom.orders.v1.WebhookResult",
-                  requiredHeaders: [("Stripe-Signature", "t=<unix seconds>,v1=<HMAC-SHA256 hex>")]),
-            .init(method: "post", path: "/v1/orders/{id}/refund", summary: "Refund part or all of an order (ADMIN)", tag: "orders",
-                  body: "pixecom.orders.v1.RefundOrderRequest", response: "pixecom.orders.v1.Order"),
+            .init(
+                method: "post", path: "/v1/auth/register", summary: "Register a seller and its owner", tag: "auth",
+                authentication: .none, body: "pixecom.auth.v1.RegisterRequest", response: "pixecom.auth.v1.RegisterResponse"),
+            .init(
+                method: "post", path: "/v1/auth/login", summary: "Log in: an access token, and the refresh token in a cookie", tag: "auth",
+                authentication: .none, body: "pixecom.auth.v1.LoginRequest", response: "TokenAnswer"),
+            .init(
+                method: "post", path: "/v1/auth/refresh", summary: "A new access token from the refresh cookie (rotated)", tag: "auth",
+                authentication: .refreshCookie, response: "TokenAnswer"),
+            .init(
+                method: "post", path: "/v1/auth/logout", summary: "End the session of the refresh cookie", tag: "auth",
+                authentication: .refreshCookie, response: "pixecom.auth.v1.LogoutResponse"),
+            .init(
+                method: "get", path: "/v1/members", summary: "The seller's members", tag: "team",
+                response: "pixecom.auth.v1.ListMembersResponse"),
+            .init(
+                method: "post", path: "/v1/invitations", summary: "Invite a member (ADMIN)", tag: "team",
+                body: "pixecom.auth.v1.InviteMemberRequest", response: "pixecom.auth.v1.Invitation"),
+            .init(
+                method: "post", path: "/v1/invitations/accept", summary: "Accept an invitation and log in", tag: "team",
+                authentication: .none, body: "pixecom.auth.v1.AcceptInvitationRequest", response: "TokenAnswer"),
+            .init(
+                method: "patch", path: "/v1/members/{id}", summary: "Change a member's role (ADMIN)", tag: "team",
+                body: "pixecom.auth.v1.ChangeMemberRoleRequest", response: "pixecom.auth.v1.Member"),
+            .init(
+                method: "delete", path: "/v1/members/{id}", summary: "Remove a member, ending their sessions (ADMIN)", tag: "team",
+                response: "pixecom.auth.v1.RemoveMemberResponse"),
+            .init(
+                method: "post", path: "/v1/account/password", summary: "Change one's password; other sessions end", tag: "account",
+                body: "pixecom.auth.v1.ChangePasswordRequest", response: "TokenAnswer"),
+            .init(
+                method: "get", path: "/v1/account", summary: "Who the caller is: user, seller, role, plan and its limits", tag: "account",
+                response: "pixecom.auth.v1.Caller"),
+            .init(
+                method: "get", path: "/v1/account/sessions", summary: "One's live sessions", tag: "account",
+                response: "pixecom.auth.v1.ListSessionsResponse"),
+            .init(
+                method: "delete", path: "/v1/account/sessions/{id}", summary: "End one of one's sessions", tag: "account",
+                response: "pixecom.auth.v1.RevokeSessionResponse"),
+            .init(
+                method: "get", path: "/v1/audit-events", summary: "The seller's audit log, newest first (ADMIN)", tag: "team",
+                response: "pixecom.auth.v1.ListAuditEventsResponse", query: Self.page),
+            .init(
+                method: "post", path: "/v1/api-keys", summary: "Create an API key; the key is in this answer only (ADMIN)", tag: "team",
+                body: "pixecom.auth.v1.CreateApiKeyRequest", response: "pixecom.auth.v1.CreatedApiKey"),
+            .init(
+                method: "get", path: "/v1/api-keys", summary: "The seller's API keys (ADMIN)", tag: "team",
+                response: "pixecom.auth.v1.ListApiKeysResponse"),
+            .init(
+                method: "delete", path: "/v1/api-keys/{id}", summary: "Revoke an API key (ADMIN)", tag: "team",
+                response: "pixecom.auth.v1.ApiKey"),
+            .init(
+                method: "post", path: "/v1/insights", summary: "Upsert daily ad insights", tag: "stats",
+                body: "pixecom.stats.v1.IngestInsightsRequest", response: "pixecom.stats.v1.IngestInsightsResponse"),
+            .init(
+                method: "get", path: "/v1/campaigns/{id}/stats", summary: "A campaign's daily spend, revenue and ratios", tag: "stats",
+                response: "pixecom.stats.v1.CampaignStats",
+                query: [
+                    .init(name: "since", description: "first day, YYYY-MM-DD", isDate: true, isRequired: true),
+                    .init(name: "until", description: "last day, YYYY-MM-DD, at most 365 days after since", isDate: true, isRequired: true),
+                ]),
+            .init(
+                method: "post", path: "/v1/orders", summary: "Create an order", tag: "orders",
+                body: "pixecom.orders.v1.CreateOrderRequest", response: "pixecom.orders.v1.Order", idempotencyKey: true),
+            .init(
+                method: "get", path: "/v1/orders", summary: "The seller's orders", tag: "orders",
+                response: "pixecom.orders.v1.ListOrdersResponse", query: Self.page),
+            .init(
+                method: "get", path: "/v1/orders/{id}", summary: "One order with its history", tag: "orders",
+                response: "pixecom.orders.v1.Order"),
+            .init(
+                method: "post", path: "/v1/orders/{id}/pay", summary: "Mark an order paid", tag: "orders",
+                body: "pixecom.orders.v1.MarkPaidRequest", response: "pixecom.orders.v1.Order"),
+            .init(
+                method: "post", path: "/v1/webhooks/stripe", summary: "Stripe webhook delivery (signed; relayed to OrderService as is)",
+                tag: "webhooks", authentication: .none, body: "StripeEvent", response: "pixecom.orders.v1.WebhookResult",
+                requiredHeaders: [("Stripe-Signature", "t=<unix seconds>,v1=<HMAC-SHA256 hex>")]),
+            .init(
+                method: "post", path: "/v1/orders/{id}/refund", summary: "Refund part or all of an order (ADMIN)", tag: "orders",
+                body: "pixecom.orders.v1.RefundOrderRequest", response: "pixecom.orders.v1.Order"),
         ]
         // `status`: whether it has one the seller sets (and a parent to list by).
         let objects: [(path: String, noun: String, message: String, create: String, list: String, status: Bool)] = [
@@ -119,19 +146,27 @@ enum OpenAPIDocument {
         ]
         for object in objects {
             let package = "pixecom.campaign.v1."
-            operations.append(.init(method: "post", path: object.path, summary: "Create an \(object.noun)", tag: "campaigns",
-                                    body: package + object.create, response: package + object.message))
-            operations.append(.init(method: "get", path: object.path, summary: "List \(object.noun)s", tag: "campaigns",
-                                    response: package + object.list,
-                                    query: object.status ? Self.page + [Self.parentID] : Self.page))
-            operations.append(.init(method: "get", path: object.path + "/{id}", summary: "One \(object.noun)", tag: "campaigns",
-                                    response: package + object.message))
+            operations.append(
+                .init(
+                    method: "post", path: object.path, summary: "Create an \(object.noun)", tag: "campaigns",
+                    body: package + object.create, response: package + object.message))
+            operations.append(
+                .init(
+                    method: "get", path: object.path, summary: "List \(object.noun)s", tag: "campaigns",
+                    response: package + object.list,
+                    query: object.status ? Self.page + [Self.parentID] : Self.page))
+            operations.append(
+                .init(
+                    method: "get", path: object.path + "/{id}", summary: "One \(object.noun)", tag: "campaigns",
+                    response: package + object.message))
             if object.status {
                 let fields = object.message == "Ad" ? "name or status" : "name, daily budget or status"
-                operations.append(.init(method: "patch", path: object.path + "/{id}",
-                                        summary: "Change an \(object.noun)'s \(fields): the fields the body names (or an updateMask, docs/API.md)",
-                                        tag: "campaigns", body: object.message == "Ad" ? Self.adUpdateSchema : package + "UpdateRequest",
-                                        response: package + object.message))
+                operations.append(
+                    .init(
+                        method: "patch", path: object.path + "/{id}",
+                        summary: "Change an \(object.noun)'s \(fields): the fields the body names (or an updateMask, docs/API.md)",
+                        tag: "campaigns", body: object.message == "Ad" ? Self.adUpdateSchema : package + "UpdateRequest",
+                        response: package + object.message))
             }
         }
         return operations
@@ -209,7 +244,9 @@ enum OpenAPIDocument {
             }
             if let format = query.format { schema["format"] = format }
             if let pattern = query.pattern { schema["pattern"] = pattern }
-            parameters.append(["name": query.name, "in": "query", "required": query.isRequired, "description": query.description, "schema": schema])
+            parameters.append([
+                "name": query.name, "in": "query", "required": query.isRequired, "description": query.description, "schema": schema,
+            ])
         }
         if operation.idempotencyKey {
             parameters.append([
@@ -219,7 +256,9 @@ enum OpenAPIDocument {
             ])
         }
         for header in operation.requiredHeaders {
-            parameters.append(["name": header.name, "in": "header", "required": true, "description": header.description, "schema": ["type": "string"]])
+            parameters.append([
+                "name": header.name, "in": "header", "required": true, "description": header.description, "schema": ["type": "string"],
+            ])
         }
         if operation.authentication == .refreshCookie {
             parameters.append(["name": "X-PixEcom-CSRF", "in": "header", "required": true, "schema": ["type": "string", "enum": ["1"]]])
@@ -227,7 +266,10 @@ enum OpenAPIDocument {
         var described: [String: Any] = [
             "summary": operation.summary,
             "tags": [operation.tag],
-            "operationId": operation.method + operation.path.split(separator: "/").map { $0.replacingOccurrences(of: "{", with: "by-").replacingOccurrences(of: "}", with: "") }.joined(separator: "-"),
+            "operationId": operation.method
+                + operation.path.split(separator: "/").map {
+                    $0.replacingOccurrences(of: "{", with: "by-").replacingOccurrences(of: "}", with: "")
+                }.joined(separator: "-"),
             "responses": [
                 "200": [
                     "description": "success",
@@ -254,30 +296,30 @@ enum OpenAPIDocument {
 
     private static var errorSchema: [String: Any] {
         [
-        "type": "object",
-        "required": ["error"],
-        "additionalProperties": false,
-        "properties": [
-            "error": [
-                "type": "object",
-                "required": ["code", "message", "requestId"],
-                "additionalProperties": false,
-                "properties": [
-                    "code": ["type": "string"],
-                    "message": ["type": "string"],
-                    "requestId": ["type": "string"],
-                    "retryAfterSeconds": ["type": "integer"],
-                    "details": [
-                        "type": "array",
-                        "items": [
-                            "type": "object",
-                            "additionalProperties": false,
-                            "properties": ["field": ["type": "string"], "description": ["type": "string"]],
+            "type": "object",
+            "required": ["error"],
+            "additionalProperties": false,
+            "properties": [
+                "error": [
+                    "type": "object",
+                    "required": ["code", "message", "requestId"],
+                    "additionalProperties": false,
+                    "properties": [
+                        "code": ["type": "string"],
+                        "message": ["type": "string"],
+                        "requestId": ["type": "string"],
+                        "retryAfterSeconds": ["type": "integer"],
+                        "details": [
+                            "type": "array",
+                            "items": [
+                                "type": "object",
+                                "additionalProperties": false,
+                                "properties": ["field": ["type": "string"], "description": ["type": "string"]],
+                            ],
                         ],
                     ],
-                ],
-            ]
-        ],
-    ]
+                ]
+            ],
+        ]
     }
 }

@@ -16,7 +16,10 @@ enum RequestIDs {
     /// A caller-supplied id is kept only when it is short and plain, so it is safe in logs.
     private static func acceptable(_ value: String?) -> String? {
         guard let value, (1...128).contains(value.utf8.count),
-            value.utf8.allSatisfy({ $0 == 0x2D || $0 == 0x5F || $0 == 0x2E || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+            value.utf8.allSatisfy({
+                $0 == 0x2D || $0 == 0x5F || $0 == 0x2E || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0)
+                    || (0x61...0x7A).contains($0)
+            })
         else { return nil }
         return value
     }

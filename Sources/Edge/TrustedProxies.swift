@@ -58,7 +58,10 @@ struct TrustedProxies: Sendable {
             var v6 = in6_addr()
             if inet_pton(AF_INET, text, &v4) == 1 {
                 let value = UInt32(bigEndian: v4.s_addr)
-                self.bytes = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+                self.bytes = [
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF),
+                    UInt8(value & 0xFF),
+                ]
             } else if inet_pton(AF_INET6, text, &v6) == 1 {
                 self.bytes = withUnsafeBytes(of: &v6) { Array($0) }
             } else {

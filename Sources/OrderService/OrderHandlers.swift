@@ -12,7 +12,8 @@ struct OrderHandlers: OrderServiceHandling {
 
     // MARK: - Methods of the generated `OrderServiceHandling` without a function of their own
 
-    func handleWebhook(_ request: Pixecom_Orders_V1_WebhookDelivery, context: ServerContext) async throws -> Pixecom_Orders_V1_WebhookResult {
+    func handleWebhook(_ request: Pixecom_Orders_V1_WebhookDelivery, context: ServerContext) async throws -> Pixecom_Orders_V1_WebhookResult
+    {
         try await self.webhooks.handle(request, logger: context.logger)
     }
 

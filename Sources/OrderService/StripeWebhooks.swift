@@ -37,7 +37,9 @@ struct StripeWebhooks: Sendable {
         var data: Payload
     }
 
-    func handle(_ delivery: Pixecom_Orders_V1_WebhookDelivery, logger: Logger, now: Date = Date()) async throws -> Pixecom_Orders_V1_WebhookResult {
+    func handle(_ delivery: Pixecom_Orders_V1_WebhookDelivery, logger: Logger, now: Date = Date()) async throws
+        -> Pixecom_Orders_V1_WebhookResult
+    {
         guard delivery.provider == "stripe" else {
             throw RPCError.invalidArgument(field: "provider", "must be stripe, got \"\(delivery.provider.prefix(32))\"")
         }
@@ -78,7 +80,9 @@ struct StripeWebhooks: Sendable {
         result.outcome = try await self.db.withSeller(sellerID, logger: logger) { connection in
             try await Self.apply(action, event: event, orderID: orderID, sellerID: sellerID, on: connection, logger: logger)
         }
-        logger.info("webhook.handled", metadata: ["webhook.event": "\(event.id)", "webhook.type": "\(event.type)", "webhook.outcome": "\(result.outcome)"])
+        logger.info(
+            "webhook.handled",
+            metadata: ["webhook.event": "\(event.id)", "webhook.type": "\(event.type)", "webhook.outcome": "\(result.outcome)"])
         return result
     }
 

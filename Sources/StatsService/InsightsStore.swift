@@ -68,7 +68,8 @@ struct InsightsStore: Sendable {
     /// A campaign's delivery sums per day and currency over `since...until` (inclusive).
     func dailySpend(sellerID: UUID, campaignID: UUID, since: String, until: String, logger: Logger) async throws -> [DailySpend] {
         try await self.db.withSeller(sellerID, logger: logger) { connection in
-            try await Self.dailySpend(sellerID: sellerID, campaignID: campaignID, since: since, until: until, on: connection, logger: logger)
+            try await Self.dailySpend(
+                sellerID: sellerID, campaignID: campaignID, since: since, until: until, on: connection, logger: logger)
         }
     }
 

@@ -49,7 +49,8 @@ struct RevenueStore: Sendable {
     /// A campaign's revenue sums per day and currency over `since...until` (inclusive).
     func dailyRevenue(sellerID: UUID, campaignID: String, since: String, until: String, logger: Logger) async throws -> [DailyRevenue] {
         try await self.db.withSeller(sellerID, logger: logger) { connection in
-            try await Self.dailyRevenue(sellerID: sellerID, campaignID: campaignID, since: since, until: until, on: connection, logger: logger)
+            try await Self.dailyRevenue(
+                sellerID: sellerID, campaignID: campaignID, since: since, until: until, on: connection, logger: logger)
         }
     }
 

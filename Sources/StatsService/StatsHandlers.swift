@@ -89,7 +89,8 @@ struct StatsHandlers: StatsServiceHandling {
         let claims = try await context.authenticate(with: self.verifier)
         let sellerID = try claims.sellerUUID()
         let query = try StatsValidation.statsQuery(request)
-        let currency = try await self.campaigns.currency(ofCampaign: query.campaignID, authorization: context.metadata["authorization"] ?? "")
+        let currency = try await self.campaigns.currency(
+            ofCampaign: query.campaignID, authorization: context.metadata["authorization"] ?? "")
 
         let campaignKey = query.campaignID.uuidString.lowercased()
         let spend = try await self.insights.dailySpend(

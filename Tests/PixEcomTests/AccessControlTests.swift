@@ -21,7 +21,8 @@ struct AccessControlTests {
         init(system: PixEcomSystem, identity: String = "edge") throws {
             func client(_ process: ServiceProcess, _ service: String) throws -> RPCClient {
                 RPCClient(
-                    configuration: RPCClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: process.rpcPort)], serverService: service),
+                    configuration: RPCClientConfiguration(
+                        endpoints: [Endpoint(host: "127.0.0.1", port: process.rpcPort)], serverService: service),
                     tls: try RPCTLS.clientContext(system.certificates.files(for: identity))
                 )
             }
@@ -50,7 +51,9 @@ struct AccessControlTests {
     static func newEmail(_ name: String) -> String { "\(name)-\(UUID().uuidString.prefix(8).lowercased())@example.com" }
 
     /// Registers a seller and logs its owner in.
-    static func registerOwner(_ clients: Clients, name: String) async throws -> (pair: Pixecom_Auth_V1_TokenPair, email: String, password: String) {
+    static func registerOwner(_ clients: Clients, name: String) async throws -> (
+        pair: Pixecom_Auth_V1_TokenPair, email: String, password: String
+    ) {
         var register = Pixecom_Auth_V1_RegisterRequest()
         register.sellerName = name
         register.email = Self.newEmail(name.lowercased())
@@ -63,15 +66,20 @@ struct AccessControlTests {
         var login = Pixecom_Auth_V1_LoginRequest()
         login.email = email
         login.password = password
-        return try await clients.auth.unary(AuthMethods.login, login, as: Pixecom_Auth_V1_TokenPair.self, metadata: ["x-client-address": "203.0.113.\(Int.random(in: 1...250))"])
+        return try await clients.auth.unary(
+            AuthMethods.login, login, as: Pixecom_Auth_V1_TokenPair.self,
+            metadata: ["x-client-address": "203.0.113.\(Int.random(in: 1...250))"])
     }
 
     /// Invites a member with `role` and accepts for them; returns their pair and credentials.
-    static func addMember(_ clients: Clients, owner: String, role: Role) async throws -> (pair: Pixecom_Auth_V1_TokenPair, email: String, password: String) {
+    static func addMember(_ clients: Clients, owner: String, role: Role) async throws -> (
+        pair: Pixecom_Auth_V1_TokenPair, email: String, password: String
+    ) {
         var invite = Pixecom_Auth_V1_InviteMemberRequest()
         invite.email = Self.newEmail(role.rawValue.lowercased())
         invite.role = role.rawValue
-        let invitation = try await clients.auth.unary(AuthMethods.inviteMember, invite, as: Pixecom_Auth_V1_Invitation.self, metadata: Self.metadata(owner))
+        let invitation = try await clients.auth.unary(
+            AuthMethods.inviteMember, invite, as: Pixecom_Auth_V1_Invitation.self, metadata: Self.metadata(owner))
         #expect(invitation.token.hasPrefix("pxi_"))
         var accept = Pixecom_Auth_V1_AcceptInvitationRequest()
         accept.token = invitation.token
@@ -183,7 +191,8 @@ struct AccessControlTests {
             invite.email = Self.newEmail("fourth")
             invite.role = "VIEWER"
             let limited = await #expect(throws: RPCError.self) {
-                _ = try await clients.auth.unary(AuthMethods.inviteMember, invite, as: Pixecom_Auth_V1_Invitation.self, metadata: Self.metadata(owner))
+                _ = try await clients.auth.unary(
+                    AuthMethods.inviteMember, invite, as: Pixecom_Auth_V1_Invitation.self, metadata: Self.metadata(owner))
             }
             #expect(limited?.code == .failedPrecondition)
             #expect(limited?.message.contains("free plan allows 3 members") == true, "\(limited?.message ?? "")")
@@ -193,21 +202,25 @@ struct AccessControlTests {
             promote.userID = editor.pair.userID
             promote.role = "ADMIN"
             let notOwner = await #expect(throws: RPCError.self) {
-                _ = try await clients.auth.unary(AuthMethods.changeMemberRole, promote, as: Pixecom_Auth_V1_Member.self, metadata: Self.metadata(admin.pair.accessToken))
+                _ = try await clients.auth.unary(
+                    AuthMethods.changeMemberRole, promote, as: Pixecom_Auth_V1_Member.self, metadata: Self.metadata(admin.pair.accessToken))
             }
             #expect(notOwner?.code == .permissionDenied)
             var demoteOwner = Pixecom_Auth_V1_ChangeMemberRoleRequest()
             demoteOwner.userID = ownerPair.userID
             demoteOwner.role = "VIEWER"
             let ownerFixed = await #expect(throws: RPCError.self) {
-                _ = try await clients.auth.unary(AuthMethods.changeMemberRole, demoteOwner, as: Pixecom_Auth_V1_Member.self, metadata: Self.metadata(admin.pair.accessToken))
+                _ = try await clients.auth.unary(
+                    AuthMethods.changeMemberRole, demoteOwner, as: Pixecom_Auth_V1_Member.self,
+                    metadata: Self.metadata(admin.pair.accessToken))
             }
             #expect(ownerFixed?.code == .failedPrecondition)
             var invalid = Pixecom_Auth_V1_ChangeMemberRoleRequest()
             invalid.userID = editor.pair.userID
             invalid.role = "OWNER"
             let noOwnership = await #expect(throws: RPCError.self) {
-                _ = try await clients.auth.unary(AuthMethods.changeMemberRole, invalid, as: Pixecom_Auth_V1_Member.self, metadata: Self.metadata(owner))
+                _ = try await clients.auth.unary(
+                    AuthMethods.changeMemberRole, invalid, as: Pixecom_Auth_V1_Member.self, metadata: Self.metadata(owner))
             }
             #expect(noOwnership?.code == .invalidArgument)
             #expect(noOwnership?.fieldViolations.first?.field == "role")
@@ -216,7 +229,8 @@ struct AccessControlTests {
             var demote = Pixecom_Auth_V1_ChangeMemberRoleRequest()
             demote.userID = editor.pair.userID
             demote.role = "viewer"
-            let changed = try await clients.auth.unary(AuthMethods.changeMemberRole, demote, as: Pixecom_Auth_V1_Member.self, metadata: Self.metadata(admin.pair.accessToken))
+            let changed = try await clients.auth.unary(
+                AuthMethods.changeMemberRole, demote, as: Pixecom_Auth_V1_Member.self, metadata: Self.metadata(admin.pair.accessToken))
             #expect(changed.role == "VIEWER")
             var refresh = Pixecom_Auth_V1_RefreshRequest()
             refresh.refreshToken = editor.pair.refreshToken
@@ -229,7 +243,9 @@ struct AccessControlTests {
             var foreign = Pixecom_Auth_V1_RemoveMemberRequest()
             foreign.userID = editor.pair.userID
             let notFound = await #expect(throws: RPCError.self) {
-                _ = try await clients.auth.unary(AuthMethods.removeMember, foreign, as: Pixecom_Auth_V1_RemoveMemberResponse.self, metadata: Self.metadata(otherPair.accessToken))
+                _ = try await clients.auth.unary(
+                    AuthMethods.removeMember, foreign, as: Pixecom_Auth_V1_RemoveMemberResponse.self,
+                    metadata: Self.metadata(otherPair.accessToken))
             }
             #expect(notFound?.code == .notFound)
             let otherMembers = try await clients.auth.unary(
@@ -240,7 +256,8 @@ struct AccessControlTests {
             // Removing the member ends their sessions: their refresh token stops working.
             var remove = Pixecom_Auth_V1_RemoveMemberRequest()
             remove.userID = editor.pair.userID
-            _ = try await clients.auth.unary(AuthMethods.removeMember, remove, as: Pixecom_Auth_V1_RemoveMemberResponse.self, metadata: Self.metadata(owner))
+            _ = try await clients.auth.unary(
+                AuthMethods.removeMember, remove, as: Pixecom_Auth_V1_RemoveMemberResponse.self, metadata: Self.metadata(owner))
             refresh.refreshToken = refreshed.refreshToken
             let ended = await #expect(throws: RPCError.self) {
                 _ = try await clients.auth.unary(AuthMethods.refresh, refresh, as: Pixecom_Auth_V1_TokenPair.self)
@@ -284,7 +301,9 @@ struct AccessControlTests {
 
             var revoke = Pixecom_Auth_V1_RevokeSessionRequest()
             revoke.id = try #require(listed.sessions.last?.id)
-            _ = try await clients.auth.unary(AuthMethods.revokeSession, revoke, as: Pixecom_Auth_V1_RevokeSessionResponse.self, metadata: Self.metadata(first.accessToken))
+            _ = try await clients.auth.unary(
+                AuthMethods.revokeSession, revoke, as: Pixecom_Auth_V1_RevokeSessionResponse.self,
+                metadata: Self.metadata(first.accessToken))
             let afterRevoke = try await clients.auth.unary(
                 AuthMethods.listSessions, Pixecom_Auth_V1_ListSessionsRequest(), as: Pixecom_Auth_V1_ListSessionsResponse.self,
                 metadata: Self.metadata(first.accessToken))
@@ -295,12 +314,14 @@ struct AccessControlTests {
             change.currentPassword = "not-the-password"
             change.newPassword = "new-pw-\(UUID().uuidString)"
             let wrong = await #expect(throws: RPCError.self) {
-                _ = try await clients.auth.unary(AuthMethods.changePassword, change, as: Pixecom_Auth_V1_TokenPair.self, metadata: Self.metadata(second.accessToken))
+                _ = try await clients.auth.unary(
+                    AuthMethods.changePassword, change, as: Pixecom_Auth_V1_TokenPair.self, metadata: Self.metadata(second.accessToken))
             }
             #expect(wrong?.fieldViolations.first?.field == "current_password")
 
             change.currentPassword = password
-            let renewed = try await clients.auth.unary(AuthMethods.changePassword, change, as: Pixecom_Auth_V1_TokenPair.self, metadata: Self.metadata(second.accessToken))
+            let renewed = try await clients.auth.unary(
+                AuthMethods.changePassword, change, as: Pixecom_Auth_V1_TokenPair.self, metadata: Self.metadata(second.accessToken))
             for old in [first.refreshToken, second.refreshToken] {
                 var refresh = Pixecom_Auth_V1_RefreshRequest()
                 refresh.refreshToken = old
@@ -322,7 +343,9 @@ struct AccessControlTests {
         await system.stop()
     }
 
-    @Test("five failed logins lock the account, for a known and an unknown e-mail alike, with the same error; each failure after a lockout doubles it; hashing runs at idle priority")
+    @Test(
+        "five failed logins lock the account, for a known and an unknown e-mail alike, with the same error; each failure after a lockout doubles it; hashing runs at idle priority"
+    )
     func loginLockout() async throws {
         // Lockouts of 4 s, 8 s, 16 s... so the test can wait them out.
         let system = try await PixEcomSystem.start(
@@ -382,12 +405,16 @@ struct AccessControlTests {
         let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
         do {
             let owner = try await EndToEndTests.register(edge, name: "EdgeTeam")
-            let invited = try await edge.send(.POST, "/v1/invitations", json: ["email": Self.newEmail("editor"), "role": "EDITOR"], token: owner.token)
+            let invited = try await edge.send(
+                .POST, "/v1/invitations", json: ["email": Self.newEmail("editor"), "role": "EDITOR"], token: owner.token)
             try #require(invited.status == 200, "invite: \(invited.text)")
             let invitation = JSONValues.string(invited.json["token"])
-            let accepted = try await edge.send(.POST, "/v1/invitations/accept", json: ["token": invitation, "password": "pw-\(UUID().uuidString)"])
+            let accepted = try await edge.send(
+                .POST, "/v1/invitations/accept", json: ["token": invitation, "password": "pw-\(UUID().uuidString)"])
             try #require(accepted.status == 200, "accept: \(accepted.text)")
-            #expect(accepted.headers["set-cookie"].first?.contains("pixecom_refresh=") == true, "the member's refresh token travels in the cookie")
+            #expect(
+                accepted.headers["set-cookie"].first?.contains("pixecom_refresh=") == true,
+                "the member's refresh token travels in the cookie")
             #expect(accepted.json["refreshToken"] == nil)
             let member = JSONValues.string(accepted.json["userId"])
             let memberToken = JSONValues.string(accepted.json["accessToken"])
@@ -413,7 +440,9 @@ struct AccessControlTests {
             #expect(JSONValues.string(ownerCaller.json["role"]) == "OWNER")
             #expect(JSONValues.string(ownerCaller.json["plan"]) == "free")
             let limits = ownerCaller.json["limits"] as? [String: Any]
-            #expect(limits?["adAccounts"] as? Int == 1 && limits?["campaigns"] as? Int == 10 && limits?["members"] as? Int == 3, "\(ownerCaller.text)")
+            #expect(
+                limits?["adAccounts"] as? Int == 1 && limits?["campaigns"] as? Int == 10 && limits?["members"] as? Int == 3,
+                "\(ownerCaller.text)")
             let expiry = try Date(JSONValues.string(ownerCaller.json["tokenExpiresAt"]), strategy: .iso8601)
             #expect(expiry > Date() && expiry < Date().addingTimeInterval(16 * 60), "an access token lives 15 minutes: \(expiry)")
             let memberCaller = try await edge.send(.GET, "/v1/account", token: memberToken)
@@ -450,14 +479,16 @@ struct AccessControlTests {
         let clients = try Clients(system: system)
         do {
             let owner = try await EndToEndTests.register(edge, name: "Keys")
-            let account = try await EndToEndTests.create(edge, "/v1/ad-accounts", ["name": "Main", "currency": "USD", "timeZone": "UTC"], token: owner.token)
+            let account = try await EndToEndTests.create(
+                edge, "/v1/ad-accounts", ["name": "Main", "currency": "USD", "timeZone": "UTC"], token: owner.token)
             let badScope = try await edge.send(.POST, "/v1/api-keys", json: ["name": "x", "scope": "ROOT"], token: owner.token)
             #expect(badScope.status == 400)
             #expect(badScope.text.contains("scope"))
 
             var keys: [String: (id: String, key: String)] = [:]
             for scope in ["READ", "FULL"] {
-                let created = try await edge.send(.POST, "/v1/api-keys", json: ["name": "\(scope) script", "scope": scope], token: owner.token)
+                let created = try await edge.send(
+                    .POST, "/v1/api-keys", json: ["name": "\(scope) script", "scope": scope], token: owner.token)
                 try #require(created.status == 200, "create key: \(created.text)")
                 let key = JSONValues.string(created.json["key"])
                 let apiKey = try #require(created.json["apiKey"] as? [String: Any])
@@ -467,7 +498,9 @@ struct AccessControlTests {
                 let sellerHex = Array(owner.sellerID.lowercased().replacingOccurrences(of: "-", with: ""))
                 try #require(sellerHex.count == 32)
                 let windows = (0...(sellerHex.count - 8)).map { String(sellerHex[$0..<($0 + 8)]) }
-                #expect(!windows.contains { key.lowercased().contains($0) }, "the key \(key.prefix(40))... shows part of seller \(owner.sellerID)")
+                #expect(
+                    !windows.contains { key.lowercased().contains($0) },
+                    "the key \(key.prefix(40))... shows part of seller \(owner.sellerID)")
                 keys[scope] = (JSONValues.string(apiKey["id"]), key)
             }
             let read = try #require(keys["READ"])
@@ -573,13 +606,17 @@ struct AccessControlTests {
     static func count(_ table: String, _ connection: PostgresConnection) async throws -> Int {
         var count = 0
         // Table names come from pg_class, not from input.
-        for try await value in try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)"), logger: Self.logger).decode(Int.self) {
+        for try await value in try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)"), logger: Self.logger)
+            .decode(Int.self)
+        {
             count = value
         }
         return count
     }
 
-    @Test("row-level security: as each service's runtime role an unscoped query sees no rows, a seller's scope only that seller's, and writes for another seller fail")
+    @Test(
+        "row-level security: as each service's runtime role an unscoped query sees no rows, a seller's scope only that seller's, and writes for another seller fail"
+    )
     func rowLevelSecurity() async throws {
         let system = try await PixEcomSystem.start()
         let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
@@ -588,18 +625,27 @@ struct AccessControlTests {
             var sellers: [EndToEndTests.Seller] = []
             for name in ["RlsA", "RlsB"] {
                 let seller = try await EndToEndTests.register(edge, name: name)
-                let account = try await EndToEndTests.create(edge, "/v1/ad-accounts", ["name": "A", "currency": "USD", "timeZone": "UTC"], token: seller.token)
+                let account = try await EndToEndTests.create(
+                    edge, "/v1/ad-accounts", ["name": "A", "currency": "USD", "timeZone": "UTC"], token: seller.token)
                 let campaign = try await EndToEndTests.create(
-                    edge, "/v1/campaigns", ["adAccountId": account, "name": "C", "objective": "OUTCOME_SALES", "dailyBudget": "1000"], token: seller.token)
-                let adSet = try await EndToEndTests.create(edge, "/v1/ad-sets", ["campaignId": campaign, "name": "S", "dailyBudget": "1000"], token: seller.token)
-                let ad = try await EndToEndTests.create(edge, "/v1/ads", ["adSetId": adSet, "name": "Ad", "linkUrl": "https://shop.example/x"], token: seller.token)
+                    edge, "/v1/campaigns", ["adAccountId": account, "name": "C", "objective": "OUTCOME_SALES", "dailyBudget": "1000"],
+                    token: seller.token)
+                let adSet = try await EndToEndTests.create(
+                    edge, "/v1/ad-sets", ["campaignId": campaign, "name": "S", "dailyBudget": "1000"], token: seller.token)
+                let ad = try await EndToEndTests.create(
+                    edge, "/v1/ads", ["adSetId": adSet, "name": "Ad", "linkUrl": "https://shop.example/x"], token: seller.token)
                 let insights = try await edge.send(
                     .POST, "/v1/insights",
-                    json: ["rows": [["date": "2026-11-01", "adId": ad, "spend": "100", "currency": "USD", "impressions": "10", "clicks": "1"]]], token: seller.token)
+                    json: [
+                        "rows": [["date": "2026-11-01", "adId": ad, "spend": "100", "currency": "USD", "impressions": "10", "clicks": "1"]]
+                    ], token: seller.token)
                 try #require(insights.status == 200, "\(insights.text)")
                 let order = try await EndToEndTests.create(
                     edge, "/v1/orders",
-                    ["currency": "USD", "lineItems": [["sku": "S", "title": "T", "quantity": 1, "unitPrice": "500"]], "utm": ["campaign": campaign, "content": ad]],
+                    [
+                        "currency": "USD", "lineItems": [["sku": "S", "title": "T", "quantity": 1, "unitPrice": "500"]],
+                        "utm": ["campaign": campaign, "content": ad],
+                    ],
                     token: seller.token)
                 let paid = try await edge.send(.POST, "/v1/orders/\(order)/pay", json: [:], token: seller.token)
                 try #require(paid.status == 200, "\(paid.text)")
@@ -616,7 +662,8 @@ struct AccessControlTests {
                 let unprotected = try await TestDatabases.withClient(database.admin) { client -> [String] in
                     var names: [String] = []
                     let rows = try await client.query(
-                        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND NOT (relrowsecurity AND relforcerowsecurity)")
+                        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND NOT (relrowsecurity AND relforcerowsecurity)"
+                    )
                     for try await name in rows.decode(String.self) { names.append(name) }
                     return names
                 }
@@ -652,7 +699,8 @@ struct AccessControlTests {
                         for table in tables {
                             let column = table == "sellers" ? "id" : "seller_id"
                             let others = try await connection.query(
-                                PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table) WHERE \(column) IS DISTINCT FROM '\(a.sellerID)'"), logger: Self.logger)
+                                PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table) WHERE \(column) IS DISTINCT FROM '\(a.sellerID)'"),
+                                logger: Self.logger)
                             for try await count in others.decode(Int.self) {
                                 #expect(count == 0, "\(service).\(table): A's scope saw another seller's rows")
                             }
@@ -669,11 +717,14 @@ struct AccessControlTests {
                 try await TestDatabases.withClient(stats.app) { client in
                     try await client.withSeller(UUID(uuidString: a.sellerID)!, logger: Logger(label: "test")) { connection in
                         try await connection.query(
-                            "INSERT INTO processed_events (seller_id, event_id, order_id, kind) VALUES (\(UUID(uuidString: b.sellerID)!), gen_random_uuid(), gen_random_uuid(), 'PAID')", logger: Self.logger)
+                            "INSERT INTO processed_events (seller_id, event_id, order_id, kind) VALUES (\(UUID(uuidString: b.sellerID)!), gen_random_uuid(), gen_random_uuid(), 'PAID')",
+                            logger: Self.logger)
                     }
                 }
             }
-            #expect(String(reflecting: refused).contains("row-level security") || String(reflecting: refused).contains("42501"), "\(String(reflecting: refused))")
+            #expect(
+                String(reflecting: refused).contains("row-level security") || String(reflecting: refused).contains("42501"),
+                "\(String(reflecting: refused))")
         } catch {
             Issue.record("\(error)\n\(system.logs())")
         }

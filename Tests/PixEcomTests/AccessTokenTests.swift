@@ -99,7 +99,9 @@ struct AccessTokenTests {
         #expect(fetches.value == 1)
     }
 
-    @Test("keys older than the maximum age are fetched again: a key no longer published stops verifying new tokens, and a failed fetch keeps the keys at hand")
+    @Test(
+        "keys older than the maximum age are fetched again: a key no longer published stops verifying new tokens, and a failed fetch keeps the keys at hand"
+    )
     func staleKeysAreRefetched() async throws {
         let keySet = KeySet([self.kid: self.key.publicKey.rawRepresentation])
         let verifier = TokenVerifier(refetchInterval: .zero, maxKeyAge: .zero) { try keySet.fetch() }

@@ -52,7 +52,9 @@ struct AuthLifecycleTests {
         }
     }
 
-    @Test("signing keys rotate on schedule: the next key is published before it signs, tokens under the previous key keep working everywhere, a withdrawn key is replaced and stops verifying")
+    @Test(
+        "signing keys rotate on schedule: the next key is published before it signs, tokens under the previous key keep working everywhere, a withdrawn key is replaced and stops verifying"
+    )
     func signingKeyRotation() async throws {
         // A key signs for 12 s; the set is reread every 2 s, so the next key is made and published
         // 4 s ahead of its turn. Services refetch keys older than 2 s when they verify a token
@@ -142,7 +144,9 @@ struct AuthLifecycleTests {
             @Sendable func storedHash() async throws -> String {
                 try await TestDatabases.withClient(url) { client in
                     var hash = ""
-                    for try await value in try await client.query("SELECT password_hash FROM users WHERE id = \(userID)").decode(String.self) {
+                    for try await value in try await client.query("SELECT password_hash FROM users WHERE id = \(userID)").decode(
+                        String.self)
+                    {
                         hash = value
                     }
                     return hash
@@ -154,7 +158,9 @@ struct AuthLifecycleTests {
             // The user's hash as an older setting (N = 2^10) made it.
             let older = PasswordHash.Parameters(logN: 10, r: 8, p: 1)
             let salt = (0..<16).map { _ in UInt8.random(in: 0...255) }
-            let legacy = PasswordHash(parameters: older, salt: salt, hash: try PasswordHasher.scrypt(password, salt: salt, parameters: older)).encoded
+            let legacy = PasswordHash(
+                parameters: older, salt: salt, hash: try PasswordHasher.scrypt(password, salt: salt, parameters: older)
+            ).encoded
             _ = try await TestDatabases.withClient(url) { client in
                 try await client.query("UPDATE users SET password_hash = \(legacy) WHERE id = \(userID)")
             }
@@ -176,7 +182,9 @@ struct AuthLifecycleTests {
         await system.stop()
     }
 
-    @Test("refresh tokens end after their idle lifetime and their family's absolute lifetime; rotation keeps the family's end and never outlives it")
+    @Test(
+        "refresh tokens end after their idle lifetime and their family's absolute lifetime; rotation keeps the family's end and never outlives it"
+    )
     func refreshLifetimes() async throws {
         let system = try await PixEcomSystem.start(authEnvironment: [
             "PIXECOM_AUTH_REFRESH_IDLE_HOURS": "2", "PIXECOM_AUTH_REFRESH_ABSOLUTE_HOURS": "5",
@@ -223,7 +231,8 @@ struct AuthLifecycleTests {
             // A new login is a new family; a token unused for its idle lifetime is refused.
             let again = try await AccessControlTests.login(clients, email, password)
             try await execute(
-                "UPDATE refresh_tokens SET idle_expires_at = now() - interval '1 second' WHERE user_id = \(userID) AND used_at IS NULL AND revoked_at IS NULL AND family_expires_at > now()")
+                "UPDATE refresh_tokens SET idle_expires_at = now() - interval '1 second' WHERE user_id = \(userID) AND used_at IS NULL AND revoked_at IS NULL AND family_expires_at > now()"
+            )
             let idle = await #expect(throws: RPCError.self) { _ = try await refresh(again.refreshToken) }
             #expect(idle?.code == .unauthenticated)
             // Logging in starts afresh.

@@ -11,11 +11,15 @@ struct CampaignUpdateTests {
         do {
             let seller = try await EndToEndTests.register(edge, name: "Patch")
             let token = seller.token
-            let account = try await EndToEndTests.create(edge, "/v1/ad-accounts", ["name": "A", "currency": "USD", "timeZone": "UTC"], token: token)
+            let account = try await EndToEndTests.create(
+                edge, "/v1/ad-accounts", ["name": "A", "currency": "USD", "timeZone": "UTC"], token: token)
             let campaign = try await EndToEndTests.create(
-                edge, "/v1/campaigns", ["adAccountId": account, "name": "Old", "objective": "OUTCOME_SALES", "dailyBudget": "1000"], token: token)
-            let adSet = try await EndToEndTests.create(edge, "/v1/ad-sets", ["campaignId": campaign, "name": "S", "dailyBudget": "700"], token: token)
-            let ad = try await EndToEndTests.create(edge, "/v1/ads", ["adSetId": adSet, "name": "Ad", "linkUrl": "https://shop.example/x"], token: token)
+                edge, "/v1/campaigns", ["adAccountId": account, "name": "Old", "objective": "OUTCOME_SALES", "dailyBudget": "1000"],
+                token: token)
+            let adSet = try await EndToEndTests.create(
+                edge, "/v1/ad-sets", ["campaignId": campaign, "name": "S", "dailyBudget": "700"], token: token)
+            let ad = try await EndToEndTests.create(
+                edge, "/v1/ads", ["adSetId": adSet, "name": "Ad", "linkUrl": "https://shop.example/x"], token: token)
 
             // The body names name and dailyBudget: both change, the status stays.
             let statusBefore = JSONValues.string(try await edge.send(.GET, "/v1/campaigns/\(campaign)", token: token).json["status"])
@@ -41,7 +45,8 @@ struct CampaignUpdateTests {
             let adBudget = try await edge.send(.PATCH, "/v1/ads/\(ad)", json: ["dailyBudget": "5"], token: token)
             #expect(adBudget.status == 400)
             #expect(adBudget.text.contains("update_mask"), "\(adBudget.text)")
-            let adBudgetPath = try await edge.send(.PATCH, "/v1/ads/\(ad)?updateMask=daily_budget", json: ["dailyBudget": "5"], token: token)
+            let adBudgetPath = try await edge.send(
+                .PATCH, "/v1/ads/\(ad)?updateMask=daily_budget", json: ["dailyBudget": "5"], token: token)
             #expect(adBudgetPath.status == 400, "an ad has no daily_budget, by either spelling: \(adBudgetPath.text)")
             let unknownPath = try await edge.send(.PATCH, "/v1/campaigns/\(campaign)?updateMask=objective", json: [:], token: token)
             #expect(unknownPath.status == 400)

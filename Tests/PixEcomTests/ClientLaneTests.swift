@@ -1,7 +1,8 @@
 import NIOCore
 import NIOPosix
-@testable import RPCKit
 import Testing
+
+@testable import RPCKit
 
 /// `RPCClient` keeps one connection per event loop of NIO's singleton group: a call made on a
 /// loop goes out on that loop's connection, so a request, its RPC and the answer stay on one
@@ -50,7 +51,9 @@ struct ClientLaneTests {
     @Test("a process's Swift tasks run on its NIO event-loop threads: the edge's HTTP handlers use no other thread")
     func tasksRunOnEventLoops() async throws {
         // The seller's rate limit out of the way: 300 requests in a row.
-        let system = try await PixEcomSystem.start(edgeEnvironment: ["PIXECOM_RATE_SELLER_PER_MINUTE": "60000", "PIXECOM_RATE_SELLER_BURST": "1000"])
+        let system = try await PixEcomSystem.start(edgeEnvironment: [
+            "PIXECOM_RATE_SELLER_PER_MINUTE": "60000", "PIXECOM_RATE_SELLER_BURST": "1000",
+        ])
         let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
         do {
             let seller = try await EndToEndTests.register(edge, name: "Lanes")
@@ -75,7 +78,8 @@ struct ClientLaneTests {
             // as much work as the loops.
             let other = elsewhere.values.reduce(0, +)
             #expect(onLoops > 0)
-            #expect(other * 10 < onLoops, "threads other than the event loops used \(other) ns against the loops' \(onLoops) ns: \(elsewhere)")
+            #expect(
+                other * 10 < onLoops, "threads other than the event loops used \(other) ns against the loops' \(onLoops) ns: \(elsewhere)")
         } catch {
             Issue.record("\(error)\n\(system.logs())")
         }

@@ -51,7 +51,8 @@ struct ContractGenTests {
                 """
         )
         #expect(result.status == 2)
-        #expect(result.stderr.contains("pixecom.trial.v1.TrialService/Forgotten: no (pixecom.options.v1.method) option"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("pixecom.trial.v1.TrialService/Forgotten: no (pixecom.options.v1.method) option"), "\(result.stderr)")
         #expect(!result.stderr.contains("TrialService/Ping"), "\(result.stderr)")
     }
 

@@ -13,10 +13,12 @@ struct CurrencyTests {
 
     /// A USD ad account with a campaign, an ad set and an ad: (campaign id, ad id).
     static func usdAd(_ edge: EdgeHTTPClient, token: String) async throws -> (campaign: String, ad: String) {
-        let account = try await EndToEndTests.create(edge, "/v1/ad-accounts", ["name": "US", "currency": "USD", "timeZone": "UTC"], token: token)
+        let account = try await EndToEndTests.create(
+            edge, "/v1/ad-accounts", ["name": "US", "currency": "USD", "timeZone": "UTC"], token: token)
         let campaign = try await EndToEndTests.create(
             edge, "/v1/campaigns", ["adAccountId": account, "name": "C", "objective": "OUTCOME_SALES", "dailyBudget": "5000"], token: token)
-        let adSet = try await EndToEndTests.create(edge, "/v1/ad-sets", ["campaignId": campaign, "name": "S", "dailyBudget": "5000"], token: token)
+        let adSet = try await EndToEndTests.create(
+            edge, "/v1/ad-sets", ["campaignId": campaign, "name": "S", "dailyBudget": "5000"], token: token)
         let ad = try await EndToEndTests.create(
             edge, "/v1/ads", ["adSetId": adSet, "name": "A", "linkUrl": "https://shop.example.com/p/1"], token: token)
         return (campaign, ad)
@@ -44,12 +46,15 @@ struct CurrencyTests {
             }
             let (campaign, ad) = try await Self.usdAd(edge, token: seller.token)
             for code in ["QQQ", "XYZ", "eur"] {
-                let order = try await edge.send(.POST, "/v1/orders", json: Self.order(currency: code, unitPrice: 100, campaign: campaign, ad: ad), token: seller.token)
+                let order = try await edge.send(
+                    .POST, "/v1/orders", json: Self.order(currency: code, unitPrice: 100, campaign: campaign, ad: ad), token: seller.token)
                 #expect(order.status == 400, "order in \(code): \(order.text)")
                 #expect(Self.fields(order) == ["currency"], "\(order.text)")
                 let insights = try await edge.send(
                     .POST, "/v1/insights",
-                    json: ["rows": [["date": "2026-11-01", "adId": ad, "spend": "100", "currency": code, "impressions": "10", "clicks": "1"]]],
+                    json: [
+                        "rows": [["date": "2026-11-01", "adId": ad, "spend": "100", "currency": code, "impressions": "10", "clicks": "1"]]
+                    ],
                     token: seller.token)
                 #expect(insights.status == 400, "insights in \(code): \(insights.text)")
                 #expect(Self.fields(insights) == ["rows[0].currency"], "\(insights.text)")
@@ -74,10 +79,12 @@ struct CurrencyTests {
             // A USD row and an EUR row for the USD ad: the batch is refused whole, naming the EUR row.
             let mixed = try await edge.send(
                 .POST, "/v1/insights",
-                json: ["rows": [
-                    ["date": "2026-11-01", "adId": ad, "spend": "700", "currency": "USD", "impressions": "100", "clicks": "5"],
-                    ["date": "2026-11-02", "adId": ad, "spend": "900", "currency": "EUR", "impressions": "100", "clicks": "5"],
-                ]],
+                json: [
+                    "rows": [
+                        ["date": "2026-11-01", "adId": ad, "spend": "700", "currency": "USD", "impressions": "100", "clicks": "5"],
+                        ["date": "2026-11-02", "adId": ad, "spend": "900", "currency": "EUR", "impressions": "100", "clicks": "5"],
+                    ]
+                ],
                 token: seller.token)
             #expect(mixed.status == 400, "EUR insights for a USD ad: \(mixed.text)")
             #expect(Self.fields(mixed) == ["rows[1].currency"], "\(mixed.text)")
@@ -110,7 +117,10 @@ struct CurrencyTests {
             #expect(JSONValues.int64(total["spend"]) == 1500)
             #expect(abs((JSONValues.double(total["roas"]) ?? -1) - 3.0) < 1e-9, "ROAS from USD money only: \(stats)")
             let unattributed = (stats["unattributedRevenue"] as? [[String: Any]] ?? []).map {
-                (JSONValues.string($0["currency"]), JSONValues.string($0["reason"]), JSONValues.int64($0["orders"]), JSONValues.int64($0["revenue"]))
+                (
+                    JSONValues.string($0["currency"]), JSONValues.string($0["reason"]), JSONValues.int64($0["orders"]),
+                    JSONValues.int64($0["revenue"])
+                )
             }
             #expect(unattributed.map(\.0) == ["EUR", "JPY"], "\(stats)")
             #expect(unattributed.map(\.1) == ["CURRENCY_MISMATCH", "CURRENCY_MISMATCH"])

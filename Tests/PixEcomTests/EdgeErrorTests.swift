@@ -30,7 +30,8 @@ struct EdgeErrorTests {
         }
     }
 
-    @Test("through the edge: a duplicate registration gets 409, a service that is down 503, each in the JSON error body with its request id")
+    @Test(
+        "through the edge: a duplicate registration gets 409, a service that is down 503, each in the JSON error body with its request id")
     func conflictAndUnavailable() async throws {
         let system = try await PixEcomSystem.start()
         let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
@@ -55,7 +56,9 @@ struct EdgeErrorTests {
         await system.stop()
     }
 
-    @Test("through the edge: a dozen wrong passwords for a made-up e-mail lock that account and nothing else; another client still registers, logs in and reads its members (no open circuit, no 503)")
+    @Test(
+        "through the edge: a dozen wrong passwords for a made-up e-mail lock that account and nothing else; another client still registers, logs in and reads its members (no open circuit, no 503)"
+    )
     func loginLockoutsLeaveAuthInRotation() async throws {
         let system = try await PixEcomSystem.start()
         let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
@@ -63,7 +66,8 @@ struct EdgeErrorTests {
             let madeUp = "nobody-\(UUID().uuidString.prefix(8).lowercased())@example.com"
             var statuses: [Int] = []
             for _ in 0..<12 {
-                statuses.append(try await edge.send(.POST, "/v1/auth/login", json: ["email": madeUp, "password": "wrong-password-123"]).status)
+                statuses.append(
+                    try await edge.send(.POST, "/v1/auth/login", json: ["email": madeUp, "password": "wrong-password-123"]).status)
             }
             #expect(statuses.prefix(5).allSatisfy { $0 == 401 }, "\(statuses)")
             #expect(statuses.dropFirst(5).allSatisfy { $0 == 429 }, "locked out, never 503: \(statuses)")
@@ -77,13 +81,16 @@ struct EdgeErrorTests {
         await system.stop()
     }
 
-    @Test("through the edge: a body the JSON mapping refuses names the field and the reason: a number out of range, a wrong type, an unknown enum name, a nested field, an unknown field")
+    @Test(
+        "through the edge: a body the JSON mapping refuses names the field and the reason: a number out of range, a wrong type, an unknown enum name, a nested field, an unknown field"
+    )
     func jsonDecodingErrorsNameTheField() async throws {
         let system = try await PixEcomSystem.start()
         let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
         do {
             let seller = try await EndToEndTests.register(edge, name: "JSONErrors")
-            let account = try await EndToEndTests.create(edge, "/v1/ad-accounts", ["name": "Main", "currency": "USD", "timeZone": "UTC"], token: seller.token)
+            let account = try await EndToEndTests.create(
+                edge, "/v1/ad-accounts", ["name": "Main", "currency": "USD", "timeZone": "UTC"], token: seller.token)
             func post(_ path: String, _ body: String) async throws -> (field: String, description: String, message: String, status: Int) {
                 let reply = try await edge.sendRaw(
                     .POST, path, body: Data(body.utf8),
@@ -91,7 +98,10 @@ struct EdgeErrorTests {
                 let error = reply.json["error"] as? [String: Any] ?? [:]
                 let detail = (error["details"] as? [[String: Any]])?.first ?? [:]
                 #expect(reply.errorCode == "INVALID_ARGUMENT", "\(reply.text)")
-                return (detail["field"] as? String ?? "", detail["description"] as? String ?? "", error["message"] as? String ?? "", reply.status)
+                return (
+                    detail["field"] as? String ?? "", detail["description"] as? String ?? "", error["message"] as? String ?? "",
+                    reply.status
+                )
             }
             let campaign = #"{"adAccountId": "\#(account)", "name": "C", "objective": "OUTCOME_SALES", "#
             let huge = try await post("/v1/campaigns", campaign + #""dailyBudget": 1e400}"#)
@@ -108,7 +118,9 @@ struct EdgeErrorTests {
             let enumName = try await post("/v1/campaigns", campaign + #""dailyBudget": "100", "status": "SLEEPING"}"#)
             #expect(enumName.field == "status" && enumName.description.contains("not one of its values"), "\(enumName)")
             let nested = try await post(
-                "/v1/orders", #"{"currency": "USD", "lineItems": [{"sku": "a", "title": "A", "quantity": 1, "unitPrice": "100"}, {"sku": "b", "title": "B", "quantity": 1e10, "unitPrice": "100"}]}"#)
+                "/v1/orders",
+                #"{"currency": "USD", "lineItems": [{"sku": "a", "title": "A", "quantity": 1, "unitPrice": "100"}, {"sku": "b", "title": "B", "quantity": 1e10, "unitPrice": "100"}]}"#
+            )
             #expect(nested.field == "lineItems[1].quantity" && nested.description.contains("out of range"), "\(nested)")
             let unknown = try await post("/v1/campaigns", campaign + #""dailyBudget": "100", "budget": 5}"#)
             #expect(unknown.field == "budget" && unknown.description.contains("not a field"), "\(unknown)")

@@ -77,7 +77,8 @@ struct EdgeHTTPTests {
             // answered in order on the open connection.
             let many = try await Self.connect(system)
             let count = 25
-            try await many.send((0..<count).map { "GET /v1/missing-\($0) HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: r\($0)\r\n\r\n" }.joined())
+            try await many.send(
+                (0..<count).map { "GET /v1/missing-\($0) HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: r\($0)\r\n\r\n" }.joined())
             let run = Self.responses(try await many.waitForResponses(count))
             #expect(run.count == count)
             #expect(run.enumerated().allSatisfy { $1.headers.contains("x-request-id: r\($0)") }, "in order: \(run.map(\.headers))")
@@ -89,7 +90,9 @@ struct EdgeHTTPTests {
         await system.stop()
     }
 
-    @Test("Connection: close and HTTP/1.0 end the connection after the answer; HEAD gets the length and no body; an oversized body gets 413 and JSON nested too deep 400, in the JSON error body")
+    @Test(
+        "Connection: close and HTTP/1.0 end the connection after the answer; HEAD gets the length and no body; an oversized body gets 413 and JSON nested too deep 400, in the JSON error body"
+    )
     func connectionHandling() async throws {
         let system = try await Self.system()
         do {
@@ -162,7 +165,9 @@ struct EdgeHTTPTests {
         await system.stop()
     }
 
-    @Test("CORS: preflights from listed origins are allowed and others refused; answers, errors included, carry the headers for listed origins only")
+    @Test(
+        "CORS: preflights from listed origins are allowed and others refused; answers, errors included, carry the headers for listed origins only"
+    )
     func cors() async throws {
         let system = try await Self.system()
         do {
@@ -174,7 +179,8 @@ struct EdgeHTTPTests {
                 return try #require(answer)
             }
             let allowed = try await exchange(
-                "OPTIONS /v1/campaigns HTTP/1.1\r\nHost: localhost\r\nOrigin: \(Self.origin)\r\nAccess-Control-Request-Method: POST\r\n\r\n")
+                "OPTIONS /v1/campaigns HTTP/1.1\r\nHost: localhost\r\nOrigin: \(Self.origin)\r\nAccess-Control-Request-Method: POST\r\n\r\n"
+            )
             #expect(allowed.status.hasPrefix("HTTP/1.1 204"))
             #expect(allowed.headers.contains("access-control-allow-origin: \(Self.origin)"))
             #expect(allowed.headers.contains("access-control-allow-credentials: true"))
@@ -183,11 +189,14 @@ struct EdgeHTTPTests {
 
             #expect(allowed.headers.contains("vary: origin"))
             let refused = try await exchange(
-                "OPTIONS /v1/campaigns HTTP/1.1\r\nHost: localhost\r\nOrigin: https://evil.example.net\r\nAccess-Control-Request-Method: POST\r\n\r\n")
+                "OPTIONS /v1/campaigns HTTP/1.1\r\nHost: localhost\r\nOrigin: https://evil.example.net\r\nAccess-Control-Request-Method: POST\r\n\r\n"
+            )
             #expect(refused.status.hasPrefix("HTTP/1.1 403"))
             #expect(!refused.headers.contains { $0.hasPrefix("access-control-") }, "\(refused.headers)")
             #expect(refused.headers.contains("vary: origin"))
-            #expect(refused.body.contains("\"PERMISSION_DENIED\"") && refused.body.contains("evil.example.net"), "the refusal names the origin: \(refused.body)")
+            #expect(
+                refused.body.contains("\"PERMISSION_DENIED\"") && refused.body.contains("evil.example.net"),
+                "the refusal names the origin: \(refused.body)")
 
             // The cookie routes: the preflight allows the CSRF header and credentials, and the
             // answer (here a 401: no cookie) is readable by the page, with credentials.
@@ -195,11 +204,15 @@ struct EdgeHTTPTests {
                 "OPTIONS /v1/auth/refresh HTTP/1.1\r\nHost: localhost\r\nOrigin: \(Self.origin)\r\nAccess-Control-Request-Method: POST\r\n"
                     + "Access-Control-Request-Headers: x-pixecom-csrf, content-type\r\n\r\n")
             #expect(csrf.status.hasPrefix("HTTP/1.1 204"))
-            #expect(csrf.headers.contains { $0.hasPrefix("access-control-allow-headers: ") && $0.contains("x-pixecom-csrf") && $0.contains("content-type") })
+            #expect(
+                csrf.headers.contains {
+                    $0.hasPrefix("access-control-allow-headers: ") && $0.contains("x-pixecom-csrf") && $0.contains("content-type")
+                })
             #expect(csrf.headers.contains("access-control-allow-credentials: true"))
             #expect(csrf.headers.contains { $0.hasPrefix("access-control-allow-methods: ") && $0.contains("post") })
             let refresh = try await exchange(
-                "POST /v1/auth/refresh HTTP/1.1\r\nHost: localhost\r\nOrigin: \(Self.origin)\r\nX-PixEcom-CSRF: 1\r\nContent-Length: 0\r\n\r\n")
+                "POST /v1/auth/refresh HTTP/1.1\r\nHost: localhost\r\nOrigin: \(Self.origin)\r\nX-PixEcom-CSRF: 1\r\nContent-Length: 0\r\n\r\n"
+            )
             #expect(refresh.status.hasPrefix("HTTP/1.1 401"), "\(refresh)")
             #expect(refresh.headers.contains("access-control-allow-origin: \(Self.origin)"))
             #expect(refresh.headers.contains("access-control-allow-credentials: true"))
@@ -223,7 +236,9 @@ struct EdgeHTTPTests {
         await system.stop()
     }
 
-    @Test("CORS with no origins configured: a preflight is refused 403 in the JSON error body (not 405), answers carry Vary: Origin and no CORS headers")
+    @Test(
+        "CORS with no origins configured: a preflight is refused 403 in the JSON error body (not 405), answers carry Vary: Origin and no CORS headers"
+    )
     func corsWithoutOrigins() async throws {
         let system = try await PixEcomSystem.start()
         do {

@@ -1,6 +1,6 @@
 import Foundation
-import PixEcomProtos
 import NIOHTTP1
+import PixEcomProtos
 import PostgresNIO
 import RPCKit
 import ServiceKit
@@ -28,7 +28,8 @@ struct EndToEndTests {
         let token = JSONValues.string(login.json["accessToken"])
         try #require(!token.isEmpty)
         #expect(JSONValues.string(login.json["sellerId"]) == JSONValues.string(registered.json["sellerId"]))
-        return Seller(sellerID: JSONValues.string(registered.json["sellerId"]), token: token, email: email, password: password, loginReply: login)
+        return Seller(
+            sellerID: JSONValues.string(registered.json["sellerId"]), token: token, email: email, password: password, loginReply: login)
     }
 
     /// Creates an object and returns its id.
@@ -112,7 +113,8 @@ struct EndToEndTests {
         #expect(afterLogout.status == 401)
 
         // A's objects.
-        let account = try await Self.create(edge, "/v1/ad-accounts", ["name": "A main", "currency": "USD", "timeZone": "UTC"], token: a.token)
+        let account = try await Self.create(
+            edge, "/v1/ad-accounts", ["name": "A main", "currency": "USD", "timeZone": "UTC"], token: a.token)
         let campaign = try await Self.create(
             edge, "/v1/campaigns",
             ["adAccountId": account, "name": "Winter sale", "objective": "OUTCOME_SALES", "dailyBudget": "50000", "status": "ACTIVE"],
@@ -156,7 +158,10 @@ struct EndToEndTests {
         let insightDays = [JSONValues.day(payDay, plus: -2), JSONValues.day(payDay, plus: -1), payDay]
         let insight: [(spend: Int64, impressions: Int64, clicks: Int64)] = [(10000, 20000, 400), (8000, 16000, 320), (6000, 10000, 250)]
         let rows: [[String: Any]] = zip(insightDays, insight).map { day, row in
-            ["date": day, "adId": ad, "spend": "\(row.spend)", "currency": "USD", "impressions": "\(row.impressions)", "clicks": "\(row.clicks)"]
+            [
+                "date": day, "adId": ad, "spend": "\(row.spend)", "currency": "USD", "impressions": "\(row.impressions)",
+                "clicks": "\(row.clicks)",
+            ]
         }
         let ingested = try await edge.send(.POST, "/v1/insights", json: ["rows": rows], token: a.token)
         try #require(ingested.status == 200, "ingest: \(ingested.text)")
@@ -199,7 +204,9 @@ struct EndToEndTests {
             #expect(abs((JSONValues.double(answer["cpc"]) ?? -1) - Double(row.spend) / Double(row.clicks)) < 1e-9)
         }
         let empty = try #require(days[since])
-        #expect(JSONValues.double(empty["roas"]) == nil && JSONValues.double(empty["cpm"]) == nil, "ratios of a zero denominator are absent: \(empty)")
+        #expect(
+            JSONValues.double(empty["roas"]) == nil && JSONValues.double(empty["cpm"]) == nil,
+            "ratios of a zero denominator are absent: \(empty)")
         let total = stats["total"] as? [String: Any] ?? [:]
         #expect(JSONValues.int64(total["spend"]) == 24000)
         #expect(JSONValues.int64(total["revenue"]) == 20000)
@@ -213,7 +220,9 @@ struct EndToEndTests {
         #expect(traced.headers["X-Request-Id"].first == requestID)
         for process in [system.stats, system.campaign] {
             let lines = try String(contentsOf: process.logFile, encoding: .utf8).split(separator: "\n").filter { $0.contains(requestID) }
-            #expect(lines.contains { $0.contains("\"request.id\":\"\(requestID)\"") }, "\(process.name) logged no line with request id \(requestID)")
+            #expect(
+                lines.contains { $0.contains("\"request.id\":\"\(requestID)\"") },
+                "\(process.name) logged no line with request id \(requestID)")
         }
 
         // Seller B sees none of A's objects: 404 for each, exactly like a missing object.
@@ -242,7 +251,9 @@ struct EndToEndTests {
         for path in ["/v1/ad-accounts", "/v1/campaigns", "/v1/ad-sets", "/v1/ads", "/v1/orders"] {
             let list = try await edge.send(.GET, path, token: b.token)
             #expect(list.status == 200)
-            #expect(!list.text.contains(account) && !list.text.contains(campaign) && !list.text.contains(orderIDs[0]), "B's list \(path) leaks A's data")
+            #expect(
+                !list.text.contains(account) && !list.text.contains(campaign) && !list.text.contains(orderIDs[0]),
+                "B's list \(path) leaks A's data")
         }
         // A's own objects still answer A, unchanged by B's attempts to pause them.
         for path in ["/v1/campaigns/\(campaign)", "/v1/ad-sets/\(adSet)", "/v1/ads/\(ad)"] {
@@ -263,16 +274,20 @@ struct EndToEndTests {
 
         // Bad input gets a clear error naming the field.
         let bad = try await edge.send(
-            .POST, "/v1/campaigns", json: ["adAccountId": account, "name": "x", "objective": "OUTCOME_SALES", "dailyBudget": "-5"], token: a.token)
+            .POST, "/v1/campaigns", json: ["adAccountId": account, "name": "x", "objective": "OUTCOME_SALES", "dailyBudget": "-5"],
+            token: a.token)
         #expect(bad.status == 400)
         #expect(bad.text.contains("daily_budget") || bad.text.contains("dailyBudget"), "the error names the field: \(bad.text)")
         #expect(bad.json["error"].flatMap { ($0 as? [String: Any])?["requestId"] as? String } != nil, "errors carry the request id")
     }
 
     /// Replays one revenue event to StatsService as OrderService would (its mTLS identity).
-    private func deliverTwice(system: PixEcomSystem, edge: EdgeHTTPClient, seller: Seller, campaign: String, ad: String, day: String) async throws {
+    private func deliverTwice(system: PixEcomSystem, edge: EdgeHTTPClient, seller: Seller, campaign: String, ad: String, day: String)
+        async throws
+    {
         let client = RPCClient(
-            configuration: RPCClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: system.stats.rpcPort)], serverService: "stats"),
+            configuration: RPCClientConfiguration(
+                endpoints: [Endpoint(host: "127.0.0.1", port: system.stats.rpcPort)], serverService: "stats"),
             tls: try RPCTLS.clientContext(system.certificates.files(for: "orders"))
         )
         var event = Pixecom_Stats_V1_OrderEvent()
@@ -291,7 +306,8 @@ struct EndToEndTests {
         #expect(!second.applied)
         // Only OrderService may call it: the edge's identity is refused.
         let edgeClient = RPCClient(
-            configuration: RPCClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: system.stats.rpcPort)], serverService: "stats"),
+            configuration: RPCClientConfiguration(
+                endpoints: [Endpoint(host: "127.0.0.1", port: system.stats.rpcPort)], serverService: "stats"),
             tls: try RPCTLS.clientContext(system.certificates.files(for: "edge"))
         )
         let refused = await #expect(throws: RPCError.self) {

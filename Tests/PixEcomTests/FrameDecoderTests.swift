@@ -2,8 +2,9 @@ import Foundation
 import NIOCore
 import NIOEmbedded
 import PixEcomProtos
-@testable import RPCKit
 import Testing
+
+@testable import RPCKit
 
 /// The frame decoder on an embedded channel: no sockets.
 @Suite struct FrameDecoderTests {

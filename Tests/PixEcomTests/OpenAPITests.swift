@@ -33,10 +33,11 @@ struct OpenAPITests {
 
     @Test("every route the router serves is in the document, and every operation in the document is a route")
     func documentEqualsRoutes() throws {
-        let routes = Set(try Self.router().routes.map { route in
-            let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
-            return "\(route.method.rawValue.uppercased()) /" + path.joined(separator: "/")
-        })
+        let routes = Set(
+            try Self.router().routes.map { route in
+                let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+                return "\(route.method.rawValue.uppercased()) /" + path.joined(separator: "/")
+            })
         let document = try #require(try JSONSerialization.jsonObject(with: OpenAPIDocument.data) as? [String: Any])
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         var documented = Set<String>()

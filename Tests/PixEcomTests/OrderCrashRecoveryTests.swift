@@ -35,13 +35,17 @@ struct OrderCrashRecoveryTests {
         let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
         do {
             let seller = try await EndToEndTests.register(edge, name: "Crashy")
-            let account = try await EndToEndTests.create(edge, "/v1/ad-accounts", ["name": "acc", "currency": "EUR", "timeZone": "UTC"], token: seller.token)
+            let account = try await EndToEndTests.create(
+                edge, "/v1/ad-accounts", ["name": "acc", "currency": "EUR", "timeZone": "UTC"], token: seller.token)
             let campaign = try await EndToEndTests.create(
-                edge, "/v1/campaigns", ["adAccountId": account, "name": "c", "objective": "OUTCOME_SALES", "dailyBudget": "1000"], token: seller.token)
+                edge, "/v1/campaigns", ["adAccountId": account, "name": "c", "objective": "OUTCOME_SALES", "dailyBudget": "1000"],
+                token: seller.token)
             let order = try await EndToEndTests.create(
                 edge, "/v1/orders",
-                ["currency": "EUR", "lineItems": [["sku": "S", "title": "T", "quantity": 3, "unitPrice": "4200"]],
-                 "utm": ["source": "facebook", "campaign": campaign, "content": ""]],
+                [
+                    "currency": "EUR", "lineItems": [["sku": "S", "title": "T", "quantity": 3, "unitPrice": "4200"]],
+                    "utm": ["source": "facebook", "campaign": campaign, "content": ""],
+                ],
                 token: seller.token)
             let paid = try await edge.send(.POST, "/v1/orders/\(order)/pay", token: seller.token)
             try #require(paid.status == 200, "pay: \(paid.text)")
@@ -56,7 +60,8 @@ struct OrderCrashRecoveryTests {
             // Restart on the same database, now able to reach StatsService.
             var environment = system.orders.environment
             environment["PIXECOM_STATS_ADDRESSES"] = system.stats.address
-            let restarted = ServiceProcess(name: "orders-restarted", executable: "OrderService", environment: environment, directory: system.directory)
+            let restarted = ServiceProcess(
+                name: "orders-restarted", executable: "OrderService", environment: environment, directory: system.directory)
             try await restarted.start()
 
             let stats = try await EndToEndTests.waitForStats(edge, campaignID: campaign, since: day, until: day, token: seller.token) {

@@ -28,7 +28,9 @@ struct PasswordHasherTests {
         try #require(condition())
     }
 
-    @Test("hashes queued behind a busy pool are dropped, never computed, when their call is cancelled or its deadline passes; live calls still hash")
+    @Test(
+        "hashes queued behind a busy pool are dropped, never computed, when their call is cancelled or its deadline passes; live calls still hash"
+    )
     func queuedHashesOfEndedCallsNeverRun() async throws {
         let hasher = Self.hasher()
         // Occupy the pool's one thread until released.

@@ -8,7 +8,9 @@ import Testing
 /// placeholder secret, naming the variable, before it serves anything.
 @Suite("Production mode and the demo seed", .serialized)
 struct ProductionModeTests {
-    static func authEnvironment(mode: String, hashKey: String, seedFile: String?, extra: [String: String] = [:]) async throws -> [String: String] {
+    static func authEnvironment(mode: String, hashKey: String, seedFile: String?, extra: [String: String] = [:]) async throws -> [String:
+        String]
+    {
         let certificates = try TestCertificates.shared.get()
         let databases = try await TestDatabases.create(services: ["auth"])
         var environment = [
@@ -63,10 +65,11 @@ struct ProductionModeTests {
             let attributes = try FileManager.default.attributesOfItem(atPath: seed)
             #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
             let contents = try String(contentsOfFile: seed, encoding: .utf8)
-            let values = Dictionary(uniqueKeysWithValues: contents.split(separator: "\n").compactMap { line -> (String, String)? in
-                let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
-                return parts.count == 2 ? (parts[0], parts[1]) : nil
-            })
+            let values = Dictionary(
+                uniqueKeysWithValues: contents.split(separator: "\n").compactMap { line -> (String, String)? in
+                    let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+                    return parts.count == 2 ? (parts[0], parts[1]) : nil
+                })
             let email = try #require(values["EMAIL"])
             let password = try #require(values["PASSWORD"])
             #expect(password.count == 24)

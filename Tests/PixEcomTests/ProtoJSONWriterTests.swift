@@ -156,7 +156,9 @@ struct ProtoJSONWriterTests {
     func sameBytesAsSwiftProtobuf() throws {
         let document = try JSONSerialization.jsonObject(with: Data(ProtoSchemas.json.utf8)) as? [String: Any] ?? [:]
         let covered = Set(Self.types.map { $0.protoMessageName })
-        #expect(covered == Set(ProtoJSONNames.fields.keys), "types missing here: \(Set(ProtoJSONNames.fields.keys).subtracting(covered).sorted())")
+        #expect(
+            covered == Set(ProtoJSONNames.fields.keys),
+            "types missing here: \(Set(ProtoJSONNames.fields.keys).subtracting(covered).sorted())")
         var random = SeededRandom(seed: 20_261_203)
         var compared = 0
         for type in Self.types {
@@ -168,7 +170,9 @@ struct ProtoJSONWriterTests {
                 let expected: [UInt8] = try message.jsonUTF8Bytes()
                 var buffer = ByteBuffer()
                 try ProtoJSONWriter.write(message, into: &buffer)
-                #expect(Array(buffer.readableBytesView) == expected, "\(type.protoMessageName):\n ours   \(String(buffer: buffer))\n theirs \(String(decoding: expected, as: UTF8.self))")
+                #expect(
+                    Array(buffer.readableBytesView) == expected,
+                    "\(type.protoMessageName):\n ours   \(String(buffer: buffer))\n theirs \(String(decoding: expected, as: UTF8.self))")
                 compared += 1
             }
         }

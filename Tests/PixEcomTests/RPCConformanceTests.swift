@@ -2,9 +2,10 @@ import EchoService
 import Foundation
 import NIOCore
 import PixEcomProtos
-@testable import RPCKit
 import SwiftProtobuf
 import Testing
+
+@testable import RPCKit
 
 /// The decisions of docs/PROTOCOL.md that a second implementer found unstated or contradicted by
 /// the server (issue 12), each checked on the wire: statuses with codes outside the canonical set,
@@ -72,7 +73,9 @@ struct RPCConformanceTests {
             #expect(buffer.readableBytes == written.encodedSize)
             let generic = try Pixecom_Rpc_V1_Status(serializedBytes: Array(buffer.readableBytesView))
             #expect(generic.code.rawValue == Int(code), "code \(code) must be encoded as protobuf encodes an int32")
-            #expect(RPCStatus(code: Pixecom_Rpc_V1_Code(rawValue: Int(code))!, message: "", fieldViolations: [], retryDelayMillis: nil).code == .unknown)
+            #expect(
+                RPCStatus(code: Pixecom_Rpc_V1_Code(rawValue: Int(code))!, message: "", fieldViolations: [], retryDelayMillis: nil).code
+                    == .unknown)
         }
     }
 
@@ -101,7 +104,8 @@ struct RPCConformanceTests {
             await raw.close()
         }
         let client = try server.client(self.certificates)
-        #expect(try await client.unary(EchoServer.echo, EchoServer.Request("still here"), as: EchoServer.Response.self).text == "still here")
+        #expect(
+            try await client.unary(EchoServer.echo, EchoServer.Request("still here"), as: EchoServer.Response.self).text == "still here")
         await client.close()
         await server.stop()
     }
@@ -372,7 +376,9 @@ struct RPCConformanceTests {
 
     // MARK: - What the server saw (§11, EchoService/Inspect)
 
-    private func inspect(_ raw: RawRPCConnection, id: UInt64, _ frame: Pixecom_Rpc_V1_Frame) async throws -> Pixecom_Testing_V1_InspectResponse {
+    private func inspect(_ raw: RawRPCConnection, id: UInt64, _ frame: Pixecom_Rpc_V1_Frame) async throws
+        -> Pixecom_Testing_V1_InspectResponse
+    {
         try await raw.send(frame)
         let answer = try #require(try await raw.waitForStatus(of: id))
         try #require(answer.status.code == .ok, "\(answer.status)")
@@ -385,7 +391,8 @@ struct RPCConformanceTests {
         let inspect = Pixecom_Testing_V1_InspectRequest()
 
         let given = try await self.inspect(
-            raw, id: 1, .request(1, method: EchoService.inspect, payload: inspect, metadata: ["x-request-id": "abc-1"], timeoutMicros: 5_000_000))
+            raw, id: 1,
+            .request(1, method: EchoService.inspect, payload: inspect, metadata: ["x-request-id": "abc-1"], timeoutMicros: 5_000_000))
         #expect(given.peerService == "campaign")
         #expect(given.requestID == "abc-1")
         #expect(given.metadata == ["x-request-id": "abc-1"])
@@ -404,7 +411,8 @@ struct RPCConformanceTests {
         }
         // 128 bytes is kept.
         let longest = String(repeating: "q", count: 128)
-        let kept = try await self.inspect(raw, id: 7, .request(7, method: EchoService.inspect, payload: inspect, metadata: ["x-request-id": longest]))
+        let kept = try await self.inspect(
+            raw, id: 7, .request(7, method: EchoService.inspect, payload: inspect, metadata: ["x-request-id": longest]))
         #expect(kept.requestID == longest)
         await raw.close()
         await server.stop()
@@ -466,7 +474,8 @@ struct RPCConformanceTests {
         #expect(lines.last == "status: OK (0)", "\(output)")
         let requestID = try #require(lines.first { $0.hasPrefix("request_id: ") }).dropFirst("request_id: ".count)
         #expect(requestID.wholeMatch(of: /[0-9a-f]{8}-[0-9a-f]+/) != nil, "a 129-byte request id is replaced: \(requestID)")
-        let remaining = try #require(lines.first { $0.hasPrefix("remaining_micros: ") }.flatMap { UInt64($0.dropFirst("remaining_micros: ".count)) })
+        let remaining = try #require(
+            lines.first { $0.hasPrefix("remaining_micros: ") }.flatMap { UInt64($0.dropFirst("remaining_micros: ".count)) })
         #expect(remaining > 4_000_000 && remaining <= 5_000_000)
 
         let none = try await CClient.run(connection + ["--no-deadline", "-m", "X-Request-ID=c-1", "inspect"])

@@ -1,6 +1,7 @@
 import NIOCore
-@testable import RPCKit
 import Testing
+
+@testable import RPCKit
 
 /// Randomized robustness: a million frames, valid (with any value in every field a peer controls,
 /// statuses with any int32 code among them), mutated and random, cut into random pieces,
@@ -20,7 +21,9 @@ import Testing
         case 0: return String(repeating: "k", count: count)
         case 1: return String((0..<count).map { _ in Character(UnicodeScalar(UInt8.random(in: 0x20...0x7E, using: &random))) })
         default:
-            return String(String.UnicodeScalarView((0..<min(count, 8)).compactMap { _ in UnicodeScalar(UInt32.random(in: 0...0x10FFFF, using: &random)) }))
+            return String(
+                String.UnicodeScalarView(
+                    (0..<min(count, 8)).compactMap { _ in UnicodeScalar(UInt32.random(in: 0...0x10FFFF, using: &random)) }))
         }
     }
 
@@ -105,7 +108,8 @@ import Testing
         mutating func apply(_ frame: WireFrame, _ random: inout SeededRandom) {
             switch frame {
             case .request(let id, let request):
-                switch self.machine.receivedRequest(callID: id, isStream: Bool.random(using: &random), initialWindow: request.initialWindow) {
+                switch self.machine.receivedRequest(callID: id, isStream: Bool.random(using: &random), initialWindow: request.initialWindow)
+                {
                 case .accept:
                     check(!self.open.contains(id))
                     self.open.insert(id)

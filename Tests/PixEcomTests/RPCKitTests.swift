@@ -1,7 +1,7 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import NIOConcurrencyHelpers
 import PixEcomProtos
 import RPCKit
 import Testing
@@ -30,7 +30,8 @@ struct RPCKitTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<100 {
                 group.addTask {
-                    let response = try await client.unary(EchoServer.echo, EchoServer.Request("call-\(index)"), as: EchoServer.Response.self)
+                    let response = try await client.unary(
+                        EchoServer.echo, EchoServer.Request("call-\(index)"), as: EchoServer.Response.self)
                     #expect(response.text == "call-\(index)")
                 }
             }
@@ -98,7 +99,8 @@ struct RPCKitTests {
             }
             for index in 0..<20 {
                 group.addTask {
-                    let response = try await client.unary(EchoServer.echo, EchoServer.Request("small-\(index)"), as: EchoServer.Response.self)
+                    let response = try await client.unary(
+                        EchoServer.echo, EchoServer.Request("small-\(index)"), as: EchoServer.Response.self)
                     #expect(response.text == "small-\(index)")
                 }
             }

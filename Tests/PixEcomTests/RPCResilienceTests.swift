@@ -2,8 +2,9 @@ import EchoService
 import Foundation
 import NIOConcurrencyHelpers
 import PixEcomProtos
-@testable import RPCKit
 import Testing
+
+@testable import RPCKit
 
 /// The client channel over several replicas: drain, replica death, breakers, health checks.
 @Suite("RPCKit across replicas")
@@ -178,7 +179,9 @@ struct RPCResilienceTests {
     /// Codes that say the replica or the network failed.
     static let serverFaultCodes: [RPCCode] = [.unavailable, .deadlineExceeded, .internal, .unknown, .dataLoss]
 
-    @Test("a flood of any caller-fault code (a lockout's RESOURCE_EXHAUSTED included) leaves both replicas in rotation; server-fault codes eject or open")
+    @Test(
+        "a flood of any caller-fault code (a lockout's RESOURCE_EXHAUSTED included) leaves both replicas in rotation; server-fault codes eject or open"
+    )
     func callerFaultsNeverEjectAReplicaOrOpenItsBreaker() async throws {
         let a = try await EchoServer(certificates: self.certificates, name: "a")
         let b = try await EchoServer(certificates: self.certificates, name: "b")
@@ -282,7 +285,8 @@ struct RPCResilienceTests {
         // Calls one at a time: each picks either replica with equal chance, so some reach `full`
         // first (all 40 missing it has a chance of 2^-40).
         for index in 0..<40 {
-            let response = try await client.unary(EchoServer.echo, EchoServer.Request("n\(index)"), as: EchoServer.Response.self, idempotent: false)
+            let response = try await client.unary(
+                EchoServer.echo, EchoServer.Request("n\(index)"), as: EchoServer.Response.self, idempotent: false)
             #expect(response.text == "n\(index)")
         }
         #expect(full.calls == 0)

@@ -1,9 +1,10 @@
 import Foundation
 import NIOCore
 import PixEcomProtos
-@testable import RPCKit
 import SwiftProtobuf
 import Testing
+
+@testable import RPCKit
 
 /// The connection and call logic of RPCKit as pure state machines: no sockets, no clocks.
 @Suite struct ServerConnectionStateMachineTests {
@@ -511,7 +512,9 @@ import Testing
         let frames: [WireFrame] = [
             .request(
                 callID: 1,
-                WireRequest(method: "pixecom.x.v1.S/M", metadata: ["a": "b", "x-request-id": "r1"], timeoutMicros: 50_000, payload: payload, initialWindow: 4)
+                WireRequest(
+                    method: "pixecom.x.v1.S/M", metadata: ["a": "b", "x-request-id": "r1"], timeoutMicros: 50_000, payload: payload,
+                    initialWindow: 4)
             ),
             .request(callID: 3, WireRequest(method: "m")),
             .response(callID: 5, payload: payload, status: .ok),
@@ -582,7 +585,9 @@ import Testing
         WireFrame.response(callID: 1, payload: ByteBuffer(), status: status).write(to: &encoded)
         encoded.moveReaderIndex(forwardBy: 4)
         #expect(try Pixecom_Rpc_V1_Frame(serializedBytes: Array(encoded.readableBytesView)) == reference)
-        #expect(status.error == RPCError(.failedPrecondition, "nope", fieldViolations: [.init(field: "a.b", description: "bad")], retryDelayMillis: 9))
+        #expect(
+            status.error
+                == RPCError(.failedPrecondition, "nope", fieldViolations: [.init(field: "a.b", description: "bad")], retryDelayMillis: 9))
     }
 
     @Test func aStatusCodeOutsideTheCanonicalSetReadsAsUnknown() throws {

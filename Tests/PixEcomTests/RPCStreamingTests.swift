@@ -25,7 +25,8 @@ struct RPCStreamingTests {
     @Test func aStreamDeliversEveryMessageInOrder() async throws {
         let server = try await EchoServer(certificates: self.certificates)
         let client = try server.client(self.certificates)
-        let sequences = try await client.serverStreaming(EchoServer.expand, self.expand("m", count: 200), as: EchoServer.Response.self) { stream in
+        let sequences = try await client.serverStreaming(EchoServer.expand, self.expand("m", count: 200), as: EchoServer.Response.self) {
+            stream in
             var sequences: [UInt64] = []
             for try await message in stream {
                 #expect(message.text == "m")
@@ -45,7 +46,8 @@ struct RPCStreamingTests {
         let server = try await EchoServer(certificates: self.certificates)
         let client = try server.client(self.certificates) { $0.streamWindow = 8 }
         let payload = String(repeating: "p", count: 4096)
-        let received = try await client.serverStreaming(EchoServer.expand, self.expand(payload, count: 1000), as: EchoServer.Response.self) { stream in
+        let received = try await client.serverStreaming(EchoServer.expand, self.expand(payload, count: 1000), as: EchoServer.Response.self)
+        { stream in
             var iterator = stream.makeAsyncIterator()
             _ = try await iterator.next()
             // The reader stalls. The handler must stop at the window instead of queueing 4 MB.
@@ -134,7 +136,8 @@ struct RPCStreamingTests {
         let back = try await EchoServer(certificates: self.certificates, name: "back")
         let backClient = try back.client(self.certificates, identity: "campaign")
         let relay = "pixecom.testing.v1.Relay/Sleep"
-        let front = try await EchoServer(certificates: self.certificates, name: "front") { _ in } routes: { router in
+        let front = try await EchoServer(certificates: self.certificates, name: "front") { _ in
+        } routes: { router in
             router.unary(relay, Pixecom_Testing_V1_SleepRequest.self) { request, _ in
                 // No timeout given: the call inherits the deadline of the call being served.
                 try await backClient.unary(EchoServer.sleep, request, as: EchoServer.Response.self)

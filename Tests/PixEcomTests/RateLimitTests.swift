@@ -36,7 +36,9 @@ struct RateLimitTests {
         #expect(busy.take("busy", now: self.start) != nil, "the drained bucket was not reset by eviction")
     }
 
-    @Test("the edge limits auth routes per client address and other routes per verified seller, with 429 and Retry-After; every answer carries the security headers")
+    @Test(
+        "the edge limits auth routes per client address and other routes per verified seller, with 429 and Retry-After; every answer carries the security headers"
+    )
     func edgeLimits() async throws {
         let system = try await PixEcomSystem.start(edgeEnvironment: [
             "PIXECOM_RATE_AUTH_PER_MINUTE": "1", "PIXECOM_RATE_AUTH_BURST": "6",
@@ -51,7 +53,8 @@ struct RateLimitTests {
             let b = try await EndToEndTests.register(edge, name: "LimitB")
             var statuses: [Int] = []
             while statuses.count < 8, statuses.last != 429 {
-                statuses.append(try await edge.send(.POST, "/v1/auth/login", json: ["email": a.email, "password": "wrong-password-1"]).status)
+                statuses.append(
+                    try await edge.send(.POST, "/v1/auth/login", json: ["email": a.email, "password": "wrong-password-1"]).status)
             }
             #expect(statuses.last == 429, "\(statuses)")
             #expect(statuses.dropLast().allSatisfy { $0 == 401 } && statuses.count >= 3, "the burst is honoured first: \(statuses)")

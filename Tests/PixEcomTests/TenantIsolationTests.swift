@@ -19,8 +19,12 @@ struct TenantIsolationTests {
     struct SellerA {
         var sellerID = "", ownerID = "", ownerEmail = "", memberID = "", memberEmail = ""
         var sessionID = "", apiKeyID = "", adAccount = "", campaign = "", adSet = "", ad = "", order = ""
-        var secrets: [String] { [self.sellerID, self.ownerID, self.ownerEmail, self.memberID, self.memberEmail, self.sessionID,
-                                 self.apiKeyID, self.adAccount, self.campaign, self.adSet, self.ad, self.order] }
+        var secrets: [String] {
+            [
+                self.sellerID, self.ownerID, self.ownerEmail, self.memberID, self.memberEmail, self.sessionID,
+                self.apiKeyID, self.adAccount, self.campaign, self.adSet, self.ad, self.order,
+            ]
+        }
     }
 
     /// How a method answered seller B: its JSON or its error.
@@ -63,7 +67,9 @@ struct TenantIsolationTests {
         typealias Campaign = CampaignMethods
         var cases: [String: @Sendable (Clients, String) async -> Outcome] = [:]
         // AuthService: the team, one's own account, API keys, the audit log.
-        cases[Auth.listMembers] = { await call($0, Auth.listMembers, Pixecom_Auth_V1_ListMembersRequest(), as: Pixecom_Auth_V1_ListMembersResponse.self, token: $1) }
+        cases[Auth.listMembers] = {
+            await call($0, Auth.listMembers, Pixecom_Auth_V1_ListMembersRequest(), as: Pixecom_Auth_V1_ListMembersResponse.self, token: $1)
+        }
         cases[Auth.inviteMember] = { clients, token in
             var request = Pixecom_Auth_V1_InviteMemberRequest()
             request.email = AccessControlTests.newEmail("b-invitee")
@@ -87,21 +93,32 @@ struct TenantIsolationTests {
             request.newPassword = bPassword + "-next"
             return await call(clients, Auth.changePassword, request, as: Pixecom_Auth_V1_TokenPair.self, token: token)
         }
-        cases[Auth.getCaller] = { await call($0, Auth.getCaller, Pixecom_Auth_V1_GetCallerRequest(), as: Pixecom_Auth_V1_Caller.self, token: $1) }
-        cases[Auth.listSessions] = { await call($0, Auth.listSessions, Pixecom_Auth_V1_ListSessionsRequest(), as: Pixecom_Auth_V1_ListSessionsResponse.self, token: $1) }
+        cases[Auth.getCaller] = {
+            await call($0, Auth.getCaller, Pixecom_Auth_V1_GetCallerRequest(), as: Pixecom_Auth_V1_Caller.self, token: $1)
+        }
+        cases[Auth.listSessions] = {
+            await call(
+                $0, Auth.listSessions, Pixecom_Auth_V1_ListSessionsRequest(), as: Pixecom_Auth_V1_ListSessionsResponse.self, token: $1)
+        }
         cases[Auth.revokeSession] = { clients, token in
             var request = Pixecom_Auth_V1_RevokeSessionRequest()
             request.id = a.sessionID
             return await call(clients, Auth.revokeSession, request, as: Pixecom_Auth_V1_RevokeSessionResponse.self, token: token)
         }
-        cases[Auth.listAuditEvents] = { await call($0, Auth.listAuditEvents, Pixecom_Auth_V1_ListAuditEventsRequest(), as: Pixecom_Auth_V1_ListAuditEventsResponse.self, token: $1) }
+        cases[Auth.listAuditEvents] = {
+            await call(
+                $0, Auth.listAuditEvents, Pixecom_Auth_V1_ListAuditEventsRequest(), as: Pixecom_Auth_V1_ListAuditEventsResponse.self,
+                token: $1)
+        }
         cases[Auth.createApiKey] = { clients, token in
             var request = Pixecom_Auth_V1_CreateApiKeyRequest()
             request.name = "B's script"
             request.scope = "READ"
             return await call(clients, Auth.createApiKey, request, as: Pixecom_Auth_V1_CreatedApiKey.self, token: token)
         }
-        cases[Auth.listApiKeys] = { await call($0, Auth.listApiKeys, Pixecom_Auth_V1_ListApiKeysRequest(), as: Pixecom_Auth_V1_ListApiKeysResponse.self, token: $1) }
+        cases[Auth.listApiKeys] = {
+            await call($0, Auth.listApiKeys, Pixecom_Auth_V1_ListApiKeysRequest(), as: Pixecom_Auth_V1_ListApiKeysResponse.self, token: $1)
+        }
         cases[Auth.revokeApiKey] = { clients, token in
             var request = Pixecom_Auth_V1_RevokeApiKeyRequest()
             request.id = a.apiKeyID
@@ -115,8 +132,14 @@ struct TenantIsolationTests {
             request.timeZone = "UTC"
             return await call(clients, Campaign.createAdAccount, request, as: Pixecom_Campaign_V1_AdAccount.self, token: token)
         }
-        cases[Campaign.getAdAccount] = { await call($0, Campaign.getAdAccount, id(a.adAccount), as: Pixecom_Campaign_V1_AdAccount.self, token: $1) }
-        cases[Campaign.listAdAccounts] = { await call($0, Campaign.listAdAccounts, Pixecom_Campaign_V1_ListRequest(), as: Pixecom_Campaign_V1_ListAdAccountsResponse.self, token: $1) }
+        cases[Campaign.getAdAccount] = {
+            await call($0, Campaign.getAdAccount, id(a.adAccount), as: Pixecom_Campaign_V1_AdAccount.self, token: $1)
+        }
+        cases[Campaign.listAdAccounts] = {
+            await call(
+                $0, Campaign.listAdAccounts, Pixecom_Campaign_V1_ListRequest(), as: Pixecom_Campaign_V1_ListAdAccountsResponse.self,
+                token: $1)
+        }
         cases[Campaign.createCampaign] = { clients, token in
             var request = Pixecom_Campaign_V1_CreateCampaignRequest()
             request.adAccountID = a.adAccount
@@ -125,13 +148,17 @@ struct TenantIsolationTests {
             request.dailyBudget = 1000
             return await call(clients, Campaign.createCampaign, request, as: Pixecom_Campaign_V1_Campaign.self, token: token)
         }
-        cases[Campaign.getCampaign] = { await call($0, Campaign.getCampaign, id(a.campaign), as: Pixecom_Campaign_V1_Campaign.self, token: $1) }
+        cases[Campaign.getCampaign] = {
+            await call($0, Campaign.getCampaign, id(a.campaign), as: Pixecom_Campaign_V1_Campaign.self, token: $1)
+        }
         cases[Campaign.listCampaigns] = { clients, token in
             var request = Pixecom_Campaign_V1_ListRequest()
             request.parentID = a.adAccount
             return await call(clients, Campaign.listCampaigns, request, as: Pixecom_Campaign_V1_ListCampaignsResponse.self, token: token)
         }
-        cases[Campaign.updateCampaign] = { await call($0, Campaign.updateCampaign, update(a.campaign), as: Pixecom_Campaign_V1_Campaign.self, token: $1) }
+        cases[Campaign.updateCampaign] = {
+            await call($0, Campaign.updateCampaign, update(a.campaign), as: Pixecom_Campaign_V1_Campaign.self, token: $1)
+        }
         cases[Campaign.createAdSet] = { clients, token in
             var request = Pixecom_Campaign_V1_CreateAdSetRequest()
             request.campaignID = a.campaign
@@ -145,7 +172,9 @@ struct TenantIsolationTests {
             request.parentID = a.campaign
             return await call(clients, Campaign.listAdSets, request, as: Pixecom_Campaign_V1_ListAdSetsResponse.self, token: token)
         }
-        cases[Campaign.updateAdSet] = { await call($0, Campaign.updateAdSet, update(a.adSet), as: Pixecom_Campaign_V1_AdSet.self, token: $1) }
+        cases[Campaign.updateAdSet] = {
+            await call($0, Campaign.updateAdSet, update(a.adSet), as: Pixecom_Campaign_V1_AdSet.self, token: $1)
+        }
         cases[Campaign.createAd] = { clients, token in
             var request = Pixecom_Campaign_V1_CreateAdRequest()
             request.adSetID = a.adSet
@@ -195,7 +224,11 @@ struct TenantIsolationTests {
             request.id = a.order
             return await call(clients, OrderMethods.getOrder, request, as: Pixecom_Orders_V1_Order.self, token: token)
         }
-        cases[OrderMethods.listOrders] = { await call($0, OrderMethods.listOrders, Pixecom_Orders_V1_ListOrdersRequest(), as: Pixecom_Orders_V1_ListOrdersResponse.self, token: $1) }
+        cases[OrderMethods.listOrders] = {
+            await call(
+                $0, OrderMethods.listOrders, Pixecom_Orders_V1_ListOrdersRequest(), as: Pixecom_Orders_V1_ListOrdersResponse.self, token: $1
+            )
+        }
         cases[OrderMethods.markPaid] = { clients, token in
             var request = Pixecom_Orders_V1_MarkPaidRequest()
             request.id = a.order
@@ -219,7 +252,9 @@ struct TenantIsolationTests {
         OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder,
     ]
 
-    @Test("seller B calling every method on seller A's objects gets the answer of a missing object or only its own data, and changes nothing of A's")
+    @Test(
+        "seller B calling every method on seller A's objects gets the answer of a missing object or only its own data, and changes nothing of A's"
+    )
     func crossTenantMatrix() async throws {
         let system = try await PixEcomSystem.start()
         let clients = try Clients(system: system)
@@ -239,30 +274,40 @@ struct TenantIsolationTests {
             key.name = "A's script"
             key.scope = "FULL"
             a.apiKeyID = try await clients.auth.unary(
-                AuthMethods.createApiKey, key, as: Pixecom_Auth_V1_CreatedApiKey.self, metadata: AccessControlTests.metadata(owner)).apiKey.id
+                AuthMethods.createApiKey, key, as: Pixecom_Auth_V1_CreatedApiKey.self, metadata: AccessControlTests.metadata(owner)
+            ).apiKey.id
             var account = Pixecom_Campaign_V1_CreateAdAccountRequest()
             (account.name, account.currency, account.timeZone) = ("A's account", "USD", "UTC")
             a.adAccount = try await clients.campaign.unary(
-                CampaignMethods.createAdAccount, account, as: Pixecom_Campaign_V1_AdAccount.self, metadata: AccessControlTests.metadata(owner)).id
+                CampaignMethods.createAdAccount, account, as: Pixecom_Campaign_V1_AdAccount.self,
+                metadata: AccessControlTests.metadata(owner)
+            ).id
             var campaign = Pixecom_Campaign_V1_CreateCampaignRequest()
-            (campaign.adAccountID, campaign.name, campaign.objective, campaign.dailyBudget) = (a.adAccount, "A's campaign", "OUTCOME_SALES", 5000)
+            (campaign.adAccountID, campaign.name, campaign.objective, campaign.dailyBudget) = (
+                a.adAccount, "A's campaign", "OUTCOME_SALES", 5000
+            )
             a.campaign = try await clients.campaign.unary(
-                CampaignMethods.createCampaign, campaign, as: Pixecom_Campaign_V1_Campaign.self, metadata: AccessControlTests.metadata(owner)).id
+                CampaignMethods.createCampaign, campaign, as: Pixecom_Campaign_V1_Campaign.self,
+                metadata: AccessControlTests.metadata(owner)
+            ).id
             var adSet = Pixecom_Campaign_V1_CreateAdSetRequest()
             (adSet.campaignID, adSet.name, adSet.dailyBudget) = (a.campaign, "A's ad set", 2000)
             a.adSet = try await clients.campaign.unary(
-                CampaignMethods.createAdSet, adSet, as: Pixecom_Campaign_V1_AdSet.self, metadata: AccessControlTests.metadata(owner)).id
+                CampaignMethods.createAdSet, adSet, as: Pixecom_Campaign_V1_AdSet.self, metadata: AccessControlTests.metadata(owner)
+            ).id
             var ad = Pixecom_Campaign_V1_CreateAdRequest()
             (ad.adSetID, ad.name, ad.linkURL) = (a.adSet, "A's ad", "https://shop.example.com/a")
             a.ad = try await clients.campaign.unary(
-                CampaignMethods.createAd, ad, as: Pixecom_Campaign_V1_Ad.self, metadata: AccessControlTests.metadata(owner)).id
+                CampaignMethods.createAd, ad, as: Pixecom_Campaign_V1_Ad.self, metadata: AccessControlTests.metadata(owner)
+            ).id
             var item = Pixecom_Orders_V1_LineItem()
             (item.sku, item.title, item.quantity, item.unitPrice) = ("A-1", "A's product", 2, 4500)
             var order = Pixecom_Orders_V1_CreateOrderRequest()
             order.currency = "USD"
             order.lineItems = [item]
             a.order = try await clients.orders.unary(
-                OrderMethods.createOrder, order, as: Pixecom_Orders_V1_Order.self, metadata: AccessControlTests.metadata(owner)).id
+                OrderMethods.createOrder, order, as: Pixecom_Orders_V1_Order.self, metadata: AccessControlTests.metadata(owner)
+            ).id
 
             // Seller B, an owner in its own account, on the pro plan so no plan limit answers first.
             let (bPair, bEmail, bPassword) = try await AccessControlTests.registerOwner(clients, name: "TenantB")
@@ -310,33 +355,43 @@ struct TenantIsolationTests {
                         continue
                     }
                     let seen = masked(error.message + error.fieldViolations.map { $0.field + ": " + $0.description }.joined(), a)
-                    let expected = masked(missing.message + missing.fieldViolations.map { $0.field + ": " + $0.description }.joined(), ghost)
-                    #expect(error.code == missing.code && seen == expected, "\(method): A's object answered \"\(seen)\", a missing one \"\(expected)\"")
+                    let expected = masked(
+                        missing.message + missing.fieldViolations.map { $0.field + ": " + $0.description }.joined(), ghost)
+                    #expect(
+                        error.code == missing.code && seen == expected,
+                        "\(method): A's object answered \"\(seen)\", a missing one \"\(expected)\"")
                 }
             }
 
             // A's objects are as they were.
             let mine = AccessControlTests.metadata(owner)
-            let got = try await clients.campaign.unary(CampaignMethods.getCampaign, Self.id(a.campaign), as: Pixecom_Campaign_V1_Campaign.self, metadata: mine)
+            let got = try await clients.campaign.unary(
+                CampaignMethods.getCampaign, Self.id(a.campaign), as: Pixecom_Campaign_V1_Campaign.self, metadata: mine)
             #expect(got.name == "A's campaign")
-            let gotAdSet = try await clients.campaign.unary(CampaignMethods.getAdSet, Self.id(a.adSet), as: Pixecom_Campaign_V1_AdSet.self, metadata: mine)
+            let gotAdSet = try await clients.campaign.unary(
+                CampaignMethods.getAdSet, Self.id(a.adSet), as: Pixecom_Campaign_V1_AdSet.self, metadata: mine)
             #expect(gotAdSet.name == "A's ad set")
-            let gotAd = try await clients.campaign.unary(CampaignMethods.getAd, Self.id(a.ad), as: Pixecom_Campaign_V1_Ad.self, metadata: mine)
+            let gotAd = try await clients.campaign.unary(
+                CampaignMethods.getAd, Self.id(a.ad), as: Pixecom_Campaign_V1_Ad.self, metadata: mine)
             #expect(gotAd.name == "A's ad")
             var getOrder = Pixecom_Orders_V1_GetOrderRequest()
             getOrder.id = a.order
             let gotOrder = try await clients.orders.unary(OrderMethods.getOrder, getOrder, as: Pixecom_Orders_V1_Order.self, metadata: mine)
             #expect(gotOrder.paidTime.isEmpty && gotOrder.refunded == 0, "B's pay and refund left A's order alone: \(gotOrder)")
-            let members = try await clients.auth.unary(AuthMethods.listMembers, Pixecom_Auth_V1_ListMembersRequest(), as: Pixecom_Auth_V1_ListMembersResponse.self, metadata: mine)
+            let members = try await clients.auth.unary(
+                AuthMethods.listMembers, Pixecom_Auth_V1_ListMembersRequest(), as: Pixecom_Auth_V1_ListMembersResponse.self, metadata: mine)
             #expect(members.members.first { $0.userID == a.memberID }?.role == "EDITOR", "A's member kept its role: \(members)")
-            let keys = try await clients.auth.unary(AuthMethods.listApiKeys, Pixecom_Auth_V1_ListApiKeysRequest(), as: Pixecom_Auth_V1_ListApiKeysResponse.self, metadata: mine)
+            let keys = try await clients.auth.unary(
+                AuthMethods.listApiKeys, Pixecom_Auth_V1_ListApiKeysRequest(), as: Pixecom_Auth_V1_ListApiKeysResponse.self, metadata: mine)
             #expect(keys.apiKeys.first { $0.id == a.apiKeyID }?.revokedAt.isEmpty == true, "A's key is not revoked")
             let sessionsAfter = try await clients.auth.unary(
-                AuthMethods.listSessions, Pixecom_Auth_V1_ListSessionsRequest(), as: Pixecom_Auth_V1_ListSessionsResponse.self, metadata: mine)
+                AuthMethods.listSessions, Pixecom_Auth_V1_ListSessionsRequest(), as: Pixecom_Auth_V1_ListSessionsResponse.self,
+                metadata: mine)
             #expect(sessionsAfter.sessions.contains { $0.id == a.sessionID }, "A's session is not revoked")
             var stats = Pixecom_Stats_V1_GetCampaignStatsRequest()
             (stats.campaignID, stats.since, stats.until) = (a.campaign, "2026-11-01", "2026-11-03")
-            let report = try await clients.stats.unary(StatsMethods.getCampaignStats, stats, as: Pixecom_Stats_V1_CampaignStats.self, metadata: mine)
+            let report = try await clients.stats.unary(
+                StatsMethods.getCampaignStats, stats, as: Pixecom_Stats_V1_CampaignStats.self, metadata: mine)
             #expect(report.days.allSatisfy { $0.spend == 0 }, "B's insights did not land on A's ad: \(report)")
         } catch {
             Issue.record("\(error)\n\(system.logs())")

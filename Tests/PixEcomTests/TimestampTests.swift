@@ -39,9 +39,10 @@ struct TimestampTests {
             #expect(RequestValidation.dayText(date.addingTimeInterval(86_399.5)) == text, "late in day \(day)")
             #expect(try RequestValidation.day(text, field: "d") == date, "\(text)")
         }
-        for bad in ["2026-02-29", "2100-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "0000-01-01", "2026-1-01", "2026/01/01",
-            "+026-01-01", "2026-01-1a", "2026-01-01 ", "", "２０２６-01-01"]
-        {
+        for bad in [
+            "2026-02-29", "2100-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "0000-01-01", "2026-1-01", "2026/01/01",
+            "+026-01-01", "2026-01-1a", "2026-01-01 ", "", "２０２６-01-01",
+        ] {
             #expect(throws: RPCError.self, "\(bad)") { try RequestValidation.day(bad, field: "since") }
         }
         #expect(try RequestValidation.day("2024-02-29", field: "d") == Date(timeIntervalSince1970: 19_782 * 86_400))

@@ -58,7 +58,8 @@ struct TrustedProxiesTests {
         do {
             let owner = try await EndToEndTests.register(edge, name: "Proxied")
             let failed = try await edge.send(
-                .POST, "/v1/auth/login", json: ["email": owner.email, "password": "wrong-password-1"], headers: [("X-Forwarded-For", forwarded)])
+                .POST, "/v1/auth/login", json: ["email": owner.email, "password": "wrong-password-1"],
+                headers: [("X-Forwarded-For", forwarded)])
             #expect(failed.status == 401)
             let audit = try await edge.send(.GET, "/v1/audit-events", token: owner.token)
             #expect(audit.status == 200, "\(audit.text)")
@@ -73,7 +74,9 @@ struct TrustedProxiesTests {
         return addresses
     }
 
-    @Test("through the edge: behind a trusted proxy the forwarded client is what login throttling and the audit log count; from anyone else the header is ignored")
+    @Test(
+        "through the edge: behind a trusted proxy the forwarded client is what login throttling and the audit log count; from anyone else the header is ignored"
+    )
     func throughTheEdge() async throws {
         let trusted = try await Self.recordedAddresses(trusting: "127.0.0.1", forwarded: "203.0.113.66, 198.51.100.7")
         #expect(trusted == ["198.51.100.7"])

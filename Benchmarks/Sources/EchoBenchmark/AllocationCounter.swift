@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Counts this process's allocations with ordo-one's malloc interposer, when it is preloaded
@@ -10,10 +10,11 @@ import Glibc
 /// valgrind or perf.
 enum AllocationCounter {
     private typealias Switch = @convention(c) () -> Void
-    private typealias Statistics = @convention(c) (
-        UnsafeMutablePointer<Int64>, UnsafeMutablePointer<Int64>, UnsafeMutablePointer<Int64>,
-        UnsafeMutablePointer<Int64>, UnsafeMutablePointer<Int64>, UnsafeMutablePointer<Int64>
-    ) -> Void
+    private typealias Statistics =
+        @convention(c) (
+            UnsafeMutablePointer<Int64>, UnsafeMutablePointer<Int64>, UnsafeMutablePointer<Int64>,
+            UnsafeMutablePointer<Int64>, UnsafeMutablePointer<Int64>, UnsafeMutablePointer<Int64>
+        ) -> Void
 
     private struct Interposer {
         let enable: Switch

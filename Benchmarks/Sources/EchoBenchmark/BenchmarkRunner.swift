@@ -168,7 +168,8 @@ struct BenchmarkRunner {
     static func progressLine(_ measured: ScenarioMeasurement, index: Int, total: Int) -> String {
         let width = String(total).count
         let position = String(repeating: " ", count: width - String(index).count) + "\(index)/\(total)"
-        var line = "[\(position)] \(measured.implementation.displayName.padding(toLength: 12, withPad: " ", startingAt: 0))"
+        var line =
+            "[\(position)] \(measured.implementation.displayName.padding(toLength: 12, withPad: " ", startingAt: 0))"
             + " \(measured.scenario.label.padding(toLength: 16, withPad: " ", startingAt: 0))"
             + " \(Format.rate(measured.callsPerSecond)) calls/s"
             + "  p50 \(Format.latency(nanoseconds: measured.p50))"

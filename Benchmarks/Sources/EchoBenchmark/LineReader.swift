@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reads newline-terminated lines from a pipe, blocking until a whole line has arrived.
 final class LineReader: Sendable {

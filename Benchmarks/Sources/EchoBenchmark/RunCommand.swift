@@ -43,7 +43,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait at most for the machine to become quiet before repeating a measurement.")
     var quietWait = 10.0
 
-    @Option(help: "Measure every scenario this many times per implementation, alternating implementations, and report the measurement with the median QPS.")
+    @Option(
+        help:
+            "Measure every scenario this many times per implementation, alternating implementations, and report the measurement with the median QPS."
+    )
     var rounds = 3
 
     @Option(help: "Rewrite the generated part of this Markdown file (docs/PERFORMANCE.md) with the results.")
@@ -101,7 +104,9 @@ struct RunCommand: AsyncParsableCommand {
         print("\nTargets\n")
         print(TargetTable.make(outcomes).plainText())
         for measured in results.measurements where measured.failedCalls > 0 {
-            print("\n\(measured.implementation.displayName) \(measured.scenario.label): \(measured.failedCalls) failed calls, first: \(measured.firstError ?? "?")")
+            print(
+                "\n\(measured.implementation.displayName) \(measured.scenario.label): \(measured.failedCalls) failed calls, first: \(measured.firstError ?? "?")"
+            )
         }
 
         if let path = self.updateDocument {

@@ -78,7 +78,8 @@ public final class LoadGenerator: Sendable {
             if succeeded {
                 self.completed.increment(in: phase)
                 if phase == .timing {
-                    let nanoseconds = UInt64(elapsed.components.seconds) * 1_000_000_000
+                    let nanoseconds =
+                        UInt64(elapsed.components.seconds) * 1_000_000_000
                         + UInt64(elapsed.components.attoseconds / 1_000_000_000)
                     self.latencies.withLock { _ = $0.record(nanoseconds) }
                 }

@@ -38,7 +38,9 @@ extension PerformanceTarget {
             guard let rpckit = results.measurement(.rpckit, .headline), let grpc = results.measurement(.grpc, .headline)
             else { return nil }
             let ratio = RatioTable.ratio(rpckit.callsPerSecond, grpc.callsPerSecond)
-            return (ratio >= 5, "\(Format.ratio(ratio)) (\(Format.rate(rpckit.callsPerSecond)) vs \(Format.rate(grpc.callsPerSecond)) calls/s)")
+            return (
+                ratio >= 5, "\(Format.ratio(ratio)) (\(Format.rate(rpckit.callsPerSecond)) vs \(Format.rate(grpc.callsPerSecond)) calls/s)"
+            )
         },
         PerformanceTarget(requirement: "p99 <= 1/5 of grpc-swift-2's (256 B, 64 in flight)") { results in
             guard let rpckit = results.measurement(.rpckit, .headline), let grpc = results.measurement(.grpc, .headline)
@@ -62,7 +64,9 @@ extension PerformanceTarget {
             guard let rpckit = results.measurement(.rpckit, .headline), let raw = results.measurement(.rawNIO, .headline)
             else { return nil }
             let ratio = RatioTable.ratio(rpckit.callsPerSecond, raw.callsPerSecond)
-            return (ratio >= 0.5, "\(Format.ratio(ratio)) (\(Format.rate(rpckit.callsPerSecond)) vs \(Format.rate(raw.callsPerSecond)) calls/s)")
+            return (
+                ratio >= 0.5, "\(Format.ratio(ratio)) (\(Format.rate(rpckit.callsPerSecond)) vs \(Format.rate(raw.callsPerSecond)) calls/s)"
+            )
         },
         PerformanceTarget(requirement: "<= 50 allocations per RPC, client + server (256 B, 64 in flight)") { results in
             guard let allocations = results.measurement(.rpckit, .headline)?.allocationsPerCall else { return nil }

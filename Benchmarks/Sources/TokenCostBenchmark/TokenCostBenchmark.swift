@@ -80,14 +80,18 @@ struct TokenCostBenchmark {
             return Self.nanos(clock.now - start) / Double(iterations)
         }.value
 
-        let files = TLSFiles(caPath: "\(directory)/ca.pem", certificatePath: "\(directory)/stats.pem", privateKeyPath: "\(directory)/stats.key")
-        let clientFiles = TLSFiles(caPath: "\(directory)/ca.pem", certificatePath: "\(directory)/edge.pem", privateKeyPath: "\(directory)/edge.key")
+        let files = TLSFiles(
+            caPath: "\(directory)/ca.pem", certificatePath: "\(directory)/stats.pem", privateKeyPath: "\(directory)/stats.key")
+        let clientFiles = TLSFiles(
+            caPath: "\(directory)/ca.pem", certificatePath: "\(directory)/edge.pem", privateKeyPath: "\(directory)/edge.key")
         let server = try await Self.server(
-            files: files, interceptors: [AccessControlInterceptor(policy: policy, verifier: verifier), HandlerClaims(verifier: verifier)], logger: logger)
+            files: files, interceptors: [AccessControlInterceptor(policy: policy, verifier: verifier), HandlerClaims(verifier: verifier)],
+            logger: logger)
 
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.run() }
-            var configuration = RPCClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: server.localPort)], serverService: "stats")
+            var configuration = RPCClientConfiguration(
+                endpoints: [Endpoint(host: "127.0.0.1", port: server.localPort)], serverService: "stats")
             configuration.defaultTimeout = .seconds(30)
             let client = RPCClient(configuration: configuration, tls: try RPCTLS.clientContext(clientFiles))
             let metadata = ["authorization": "Bearer \(token)"]
@@ -114,12 +118,19 @@ struct TokenCostBenchmark {
             // What one unary call costs in CPU (client and server, both in this process).
             let callNanos = plainCPU.sorted()[(rounds - 1) / 2]
             let share = checkNanos / callNanos
-            print("the access check: \(String(format: "%.2f", checkNanos / 1000)) us; a unary call: \(String(format: "%.1f", callNanos / 1000)) us of CPU")
-            print("cached verification: \(String(format: "%.2f", cachedNanos / 1000)) us; uncached (Ed25519): \(String(format: "%.1f", uncachedNanos / 1000)) us")
-            print("unary Echo 256 B, 64 in flight, median of \(rounds): plain \(Int(plainQPS)) calls/s, with the token check \(Int(checkedQPS)) calls/s")
+            print(
+                "the access check: \(String(format: "%.2f", checkNanos / 1000)) us; a unary call: \(String(format: "%.1f", callNanos / 1000)) us of CPU"
+            )
+            print(
+                "cached verification: \(String(format: "%.2f", cachedNanos / 1000)) us; uncached (Ed25519): \(String(format: "%.1f", uncachedNanos / 1000)) us"
+            )
+            print(
+                "unary Echo 256 B, 64 in flight, median of \(rounds): plain \(Int(plainQPS)) calls/s, with the token check \(Int(checkedQPS)) calls/s"
+            )
             print(
                 String(
-                    format: "RESULT check_share=%.4f check_us=%.3f call_cpu_us=%.2f token_check_cost=%.4f plain_qps=%.0f checked_qps=%.0f cached_us=%.3f uncached_us=%.1f",
+                    format:
+                        "RESULT check_share=%.4f check_us=%.3f call_cpu_us=%.2f token_check_cost=%.4f plain_qps=%.0f checked_qps=%.0f cached_us=%.3f uncached_us=%.1f",
                     share, checkNanos / 1000, callNanos / 1000, cost, plainQPS, checkedQPS, cachedNanos / 1000, uncachedNanos / 1000))
             await client.close()
             server.beginGracefulShutdown()
@@ -127,7 +138,9 @@ struct TokenCostBenchmark {
     }
 
     /// 64 callers for `seconds`: calls per second, and the process's CPU time per call.
-    static func load(_ client: RPCClient, _ method: String, metadata: [String: String], seconds: Double) async throws -> (qps: Double, cpuNanosPerCall: Double) {
+    static func load(_ client: RPCClient, _ method: String, metadata: [String: String], seconds: Double) async throws -> (
+        qps: Double, cpuNanosPerCall: Double
+    ) {
         var request = Pixecom_Testing_V1_EchoRequest()
         request.payload = Data(repeating: 7, count: 256)
         let frozen = request

@@ -66,7 +66,8 @@ import Testing
     }
 
     @Test func documentKeepsTheTextAroundTheGeneratedPart() {
-        let run = RunDescription(command: "Benchmarks/run.sh --write", date: "2026-01-01T00:00:00Z", cpuModel: "CPU", cores: 2, revision: "abc", settings: "s")
+        let run = RunDescription(
+            command: "Benchmarks/run.sh --write", date: "2026-01-01T00:00:00Z", cpuModel: "CPU", cores: 2, revision: "abc", settings: "s")
         let results = Self.results(rpckitQPS: 100_000)
         let outcomes = PerformanceTarget.projectTargets.map { $0.evaluate(results) }
         let fresh = PerformanceDocument.update(existing: nil, results: results, outcomes: outcomes, run: run)

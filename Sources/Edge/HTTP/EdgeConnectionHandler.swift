@@ -281,7 +281,8 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let stayOpen = keepAlive && !self.closeAfterResponse
         let length = headOnly ? (response.body.contentLength ?? 0) : body.count
         var buffer = context.channel.allocator.buffer(capacity: 512 + (headOnly ? 0 : length))
-        ResponseEncoding.writeHead(status: response.status, headers: response.headers, contentLength: length, keepAlive: stayOpen, into: &buffer)
+        ResponseEncoding.writeHead(
+            status: response.status, headers: response.headers, contentLength: length, keepAlive: stayOpen, into: &buffer)
         for part in body.buffers { buffer.writeImmutableBuffer(part) }
         if stayOpen {
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The `Date` header value (RFC 9110 IMF-fixdate, e.g. `Thu, 03 Dec 2026 09:30:00 GMT`), made
 /// once a second rather than once per response. Thread-safe.

@@ -8,7 +8,9 @@ import NIOCore
 enum ResponseEncoding {
     /// Writes `HTTP/1.1 <status>`, the fields, `date`, `content-length` (not for 1xx, 204 and
     /// 304, which have no body), `connection: close` unless kept alive, and the blank line.
-    static func writeHead(status: HTTPResponse.Status, headers: HTTPFields, contentLength: Int, keepAlive: Bool, into buffer: inout ByteBuffer) {
+    static func writeHead(
+        status: HTTPResponse.Status, headers: HTTPFields, contentLength: Int, keepAlive: Bool, into buffer: inout ByteBuffer
+    ) {
         buffer.writeStaticString("HTTP/1.1 ")
         buffer.writeString(String(status.code))
         buffer.writeStaticString(" ")

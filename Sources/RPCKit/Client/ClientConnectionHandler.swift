@@ -52,7 +52,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private let handshake: EventLoopPromise<Void>
     private var handshakeSettled = false
 
-    init(liveness: ConnectionLivenessStateMachine.Configuration, maxFrameSize: Int, flags: ConnectionFlags, handshake: EventLoopPromise<Void>) {
+    init(
+        liveness: ConnectionLivenessStateMachine.Configuration, maxFrameSize: Int, flags: ConnectionFlags, handshake: EventLoopPromise<Void>
+    ) {
         self.liveness = ConnectionLivenessStateMachine(configuration: liveness, now: .now)
         self.reader = FrameReader(maxFrameSize: maxFrameSize)
         self.flags = flags
@@ -97,7 +99,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     // MARK: - Starting and ending calls
 
-    func startUnary(_ id: UInt64, _ request: WireRequest, deadline: ContinuousClock.Instant?, continuation: UnsafeContinuation<ByteBuffer, any Error>) {
+    func startUnary(
+        _ id: UInt64, _ request: WireRequest, deadline: ContinuousClock.Instant?, continuation: UnsafeContinuation<ByteBuffer, any Error>
+    ) {
         if let index = self.cancelledEarly.firstIndex(of: id) {
             self.cancelledEarly.remove(at: index)
             continuation.resume(throwing: RPCError(.cancelled, "call cancelled"))
@@ -195,7 +199,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 context.close(promise: nil)
                 return
             }
-            self.cancel(callID, error: RPCError(.resourceExhausted, "response frame of \(length) bytes exceeds the maximum frame size of \(limit) bytes"))
+            self.cancel(
+                callID,
+                error: RPCError(.resourceExhausted, "response frame of \(length) bytes exceeds the maximum frame size of \(limit) bytes"))
         case .malformed(let callID):
             guard let callID else {
                 context.close(promise: nil)
@@ -227,7 +233,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                     } else if let status, status.notProcessed {
                         continuation.resume(throwing: UnprocessedCallError(error: status.error))
                     } else {
-                        continuation.resume(throwing: (status ?? RPCStatus(code: .unknown, message: "", fieldViolations: [], retryDelayMillis: nil)).error)
+                        continuation.resume(
+                            throwing: (status ?? RPCStatus(code: .unknown, message: "", fieldViolations: [], retryDelayMillis: nil)).error)
                     }
                 case .stream(let receiver):
                     if let status, status.notProcessed {

@@ -83,7 +83,9 @@ public struct LoadBalancer: Sendable {
     /// Chooses an endpoint for a call and counts the call in flight there. `avoiding` lists
     /// endpoints a retry should not return to while there is another choice. nil: no endpoint is
     /// eligible now.
-    public mutating func pick(now: ContinuousClock.Instant, avoiding: Set<Endpoint> = [], random: inout some RandomNumberGenerator) -> Endpoint? {
+    public mutating func pick(now: ContinuousClock.Instant, avoiding: Set<Endpoint> = [], random: inout some RandomNumberGenerator)
+        -> Endpoint?
+    {
         // Two passes without allocating: count the candidates, then find the drawn ones.
         // Panic mode (as in Envoy): when health checks rule out every endpoint, they are ignored,
         // since a failing health service is then likelier than a service that is down everywhere.

@@ -59,7 +59,8 @@ extension RPCClient {
             return .notServing
         }
         do {
-            let request = WireRequest(method: "pixecom.health.v1.Health/Check", payload: try Pixecom_Health_V1_HealthCheckRequest().serializedBuffer())
+            let request = WireRequest(
+                method: "pixecom.health.v1.Health/Check", payload: try Pixecom_Health_V1_HealthCheckRequest().serializedBuffer())
             let payload = try await connection.unary(request, deadline: .now + timeout)
             let response = try Pixecom_Health_V1_HealthCheckResponse(buffer: payload)
             return response.status == .serving ? .serving : .notServing

@@ -70,7 +70,8 @@ public final class RPCClient: Sendable {
         }
         let deadline = try self.deadline(for: method, timeout: timeout ?? self.configuration.defaultTimeout)
         let call = ClientCall(method: method, metadata: self.outgoingMetadata(metadata), service: self.configuration.serverService)
-        let retryable = idempotent ?? (!self.configuration.idempotentMethods.isEmpty && self.configuration.idempotentMethods.contains(method))
+        let retryable =
+            idempotent ?? (!self.configuration.idempotentMethods.isEmpty && self.configuration.idempotentMethods.contains(method))
         let response = try await self.intercepted(call) { call in
             try await self.unaryAttempts(call, payload: payload, deadline: deadline, idempotent: retryable)
         }
@@ -93,7 +94,9 @@ public final class RPCClient: Sendable {
 
     // MARK: - Attempts
 
-    private func unaryAttempts(_ call: ClientCall, payload: ByteBuffer, deadline: ContinuousClock.Instant, idempotent: Bool) async throws -> ByteBuffer {
+    private func unaryAttempts(_ call: ClientCall, payload: ByteBuffer, deadline: ContinuousClock.Instant, idempotent: Bool) async throws
+        -> ByteBuffer
+    {
         let policy = self.configuration.retryPolicy
         var attempt = 1
         var avoiding: Set<Endpoint> = []
@@ -134,7 +137,8 @@ public final class RPCClient: Sendable {
                 self.record(endpoint, .endpointFailure, chargesRetryBudget: charges)
                 lastError = error
                 guard idempotent, self.shouldRetry(error, attempt: attempt, policy: policy) else { throw error }
-                let delay = policy.backoff(beforeAttempt: attempt + 1, random: self.state.withLockedValue { Double.random(in: 0...1, using: &$0.random) })
+                let delay = policy.backoff(
+                    beforeAttempt: attempt + 1, random: self.state.withLockedValue { Double.random(in: 0...1, using: &$0.random) })
                 guard ContinuousClock.now + delay < deadline else { throw error }
                 do {
                     try await Task.sleep(for: delay)
@@ -145,8 +149,10 @@ public final class RPCClient: Sendable {
                 self.record(endpoint, LoadBalancer.Outcome(endingWith: error.code), chargesRetryBudget: error.code.chargesRetryThrottle)
                 lastError = error
                 guard idempotent, self.shouldRetry(error, attempt: attempt, policy: policy) else { throw error }
-                let delay = error.retryDelayMillis.map { Duration.milliseconds(Int64(clamping: $0)) }
-                    ?? policy.backoff(beforeAttempt: attempt + 1, random: self.state.withLockedValue { Double.random(in: 0...1, using: &$0.random) })
+                let delay =
+                    error.retryDelayMillis.map { Duration.milliseconds(Int64(clamping: $0)) }
+                    ?? policy.backoff(
+                        beforeAttempt: attempt + 1, random: self.state.withLockedValue { Double.random(in: 0...1, using: &$0.random) })
                 guard ContinuousClock.now + delay < deadline else { throw error }
                 do {
                     try await Task.sleep(for: delay)

@@ -75,7 +75,8 @@ final class CallMetricsRecorder: Sendable {
         counter.increment()
         let timer = self.timers.withLockedValue { timers in
             if let timer = timers[method] { return timer }
-            let timer = Metrics.Timer(label: "\(self.prefix)_duration_seconds", dimensions: [("method", method)], preferredDisplayUnit: .seconds)
+            let timer = Metrics.Timer(
+                label: "\(self.prefix)_duration_seconds", dimensions: [("method", method)], preferredDisplayUnit: .seconds)
             timers[method] = timer
             return timer
         }

@@ -24,10 +24,12 @@ public struct RPCRouter: Sendable {
         _ request: Request.Type = Request.self,
         _ handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        self.add(method, .unary({ payload, context in
-            let message = try Self.decode(Request.self, payload)
-            return try await handler(message, context).serializedBuffer()
-        }))
+        self.add(
+            method,
+            .unary({ payload, context in
+                let message = try Self.decode(Request.self, payload)
+                return try await handler(message, context).serializedBuffer()
+            }))
     }
 
     /// Registers a server-streaming method: the handler writes any number of messages with the
@@ -39,10 +41,12 @@ public struct RPCRouter: Sendable {
         _ response: Response.Type = Response.self,
         _ handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
-        self.add(method, .serverStreaming({ payload, writer, context in
-            let message = try Self.decode(Request.self, payload)
-            try await handler(message, ResponseWriter(raw: writer), context)
-        }))
+        self.add(
+            method,
+            .serverStreaming({ payload, writer, context in
+                let message = try Self.decode(Request.self, payload)
+                try await handler(message, ResponseWriter(raw: writer), context)
+            }))
     }
 
     /// The names of all registered methods.

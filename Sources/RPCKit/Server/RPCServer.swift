@@ -195,7 +195,8 @@ struct CallRunner: Sendable {
 
     func serve(_ call: IncomingCall) async {
         let request = call.request
-        let givenRequestID = request.metadata.isEmpty ? nil : request.metadata["x-request-id"].flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 }
+        let givenRequestID =
+            request.metadata.isEmpty ? nil : request.metadata["x-request-id"].flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 }
         let deadline: ContinuousClock.Instant? =
             request.timeoutMicros == 0 ? nil : call.receivedAt.advanced(by: .microseconds(Int64(clamping: request.timeoutMicros)))
         let context = ServerContext(

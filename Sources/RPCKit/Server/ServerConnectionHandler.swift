@@ -248,7 +248,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             if let problem = self.stateMachine.problem(withNewCallID: id) {
                 self.protocolViolation(problem)
             } else {
-                self.write(.response(callID: id, payload: ByteBuffer(), status: RPCStatus(RPCError(.unimplemented, "unknown method \(request.method)"))))
+                self.write(
+                    .response(
+                        callID: id, payload: ByteBuffer(), status: RPCStatus(RPCError(.unimplemented, "unknown method \(request.method)"))))
             }
             return
         }
@@ -419,7 +421,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     /// The client broke the protocol: its calls cannot be told apart any more. Tell it why, close.
     private func protocolViolation(_ problem: String) {
-        self.logger.warning("rpc.connection.protocol_violation", metadata: ["problem": "\(problem)", "rpc.peer": "\(self.peerService ?? "unknown")"])
+        self.logger.warning(
+            "rpc.connection.protocol_violation", metadata: ["problem": "\(problem)", "rpc.peer": "\(self.peerService ?? "unknown")"])
         self.goAway(reason: "protocol violation: \(problem)", closeNow: true)
     }
 

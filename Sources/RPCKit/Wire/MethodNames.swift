@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
 import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
 
 /// The method names a server serves, found from a request's bytes without building a `String`
 /// for each call: a decoded request then carries the router's own instance of its name.

@@ -22,7 +22,8 @@ struct RPCStatus: Sendable, Hashable {
     }
 
     init(_ error: RPCError) {
-        self.init(code: error.code, message: error.message, fieldViolations: error.fieldViolations, retryDelayMillis: error.retryDelayMillis)
+        self.init(
+            code: error.code, message: error.message, fieldViolations: error.fieldViolations, retryDelayMillis: error.retryDelayMillis)
     }
 
     var error: RPCError {

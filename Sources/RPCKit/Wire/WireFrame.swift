@@ -11,7 +11,10 @@ struct WireRequest: Sendable {
     /// Server-streaming credit granted up front; 0 means the default.
     var initialWindow: UInt32
 
-    init(method: String, metadata: [String: String] = [:], timeoutMicros: UInt64 = 0, payload: ByteBuffer = ByteBuffer(), initialWindow: UInt32 = 0) {
+    init(
+        method: String, metadata: [String: String] = [:], timeoutMicros: UInt64 = 0, payload: ByteBuffer = ByteBuffer(),
+        initialWindow: UInt32 = 0
+    ) {
         self.method = method
         self.metadata = metadata
         self.timeoutMicros = timeoutMicros
@@ -100,7 +103,8 @@ enum WireFrame: Sendable {
         case .request(_, let request):
             return callID + ProtobufWire.lengthDelimitedSize(field: Self.requestField, length: request.encodedSize)
         case .response(_, let payload, let status):
-            return callID + ProtobufWire.lengthDelimitedSize(field: Self.responseField, length: Self.responseSize(payload: payload, status: status))
+            return callID
+                + ProtobufWire.lengthDelimitedSize(field: Self.responseField, length: Self.responseSize(payload: payload, status: status))
         case .cancel:
             return callID + ProtobufWire.lengthDelimitedSize(field: Self.cancelField, length: 0)
         case .goAway(let lastCallID, let reason):

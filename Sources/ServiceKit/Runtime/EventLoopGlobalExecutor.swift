@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOCore
 import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Makes NIO's event loops Swift Concurrency's global executor: a task without an executor
 /// preference runs on the event loop that resumed it (the one that did its I/O), with no hop to

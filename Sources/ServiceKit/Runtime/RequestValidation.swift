@@ -199,4 +199,3 @@ public enum PageToken {
         return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), id)
     }
 }
-

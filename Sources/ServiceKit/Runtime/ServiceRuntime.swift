@@ -49,7 +49,8 @@ public enum ServiceRuntime {
                 needsDatabase: migrations != nil
             )
             let database = try configuration.databaseURL.map {
-                PostgresClient(configuration: try DatabaseURL($0, variable: "PIXECOM_DATABASE_URL").clientConfiguration, backgroundLogger: logger)
+                PostgresClient(
+                    configuration: try DatabaseURL($0, variable: "PIXECOM_DATABASE_URL").clientConfiguration, backgroundLogger: logger)
             }
             let context = RuntimeContext(
                 name: name,

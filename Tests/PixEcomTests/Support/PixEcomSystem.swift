@@ -57,7 +57,8 @@ final class PixEcomSystem: @unchecked Sendable {
         campaignEnvironment["PIXECOM_DATABASE_URL"] = databases["campaign"]?.app
         campaignEnvironment["PIXECOM_DATABASE_OWNER_URL"] = databases["campaign"]?.owner
         campaignEnvironment["PIXECOM_AUTH_ADDRESSES"] = auth.address
-        let campaign = ServiceProcess(name: "campaign", executable: "CampaignService", environment: campaignEnvironment, directory: directory)
+        let campaign = ServiceProcess(
+            name: "campaign", executable: "CampaignService", environment: campaignEnvironment, directory: directory)
         try await campaign.start()
 
         var statsEnvironment = common("stats")

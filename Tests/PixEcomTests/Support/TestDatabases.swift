@@ -43,7 +43,8 @@ enum TestDatabases {
                 try await client.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(name) LOGIN PASSWORD '\(password)'"))
                 try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER \(name)"))
                 let appPassword = UUID().uuidString.replacingOccurrences(of: "-", with: "")
-                try await client.query(PostgresQuery(unsafeSQL: "CREATE ROLE \(name)_app LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '\(appPassword)'"))
+                try await client.query(
+                    PostgresQuery(unsafeSQL: "CREATE ROLE \(name)_app LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '\(appPassword)'"))
                 var adminURL = components
                 adminURL.path = "/\(name)"
                 urls[service] = TestDatabase(
@@ -68,7 +69,9 @@ enum TestDatabases {
         )
         let client = PostgresClient(configuration: configuration)
         return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { await client.run(); return nil }
+            group.addTask {
+                await client.run(); return nil
+            }
             let result = try await body(client)
             group.cancelAll()
             return result
