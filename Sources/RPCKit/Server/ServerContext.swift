@@ -15,7 +15,7 @@ public struct ServerContext: Sendable {
     public var requestID: String { self.givenRequestID ?? RequestID.format(self.requestNumber) }
     private let givenRequestID: String?
     private let requestNumber: UInt64
-    /// The W3C trace context of this call (set by `TracingInterceptor`); calls made while serving
+    /// The W3C trace context of this call (set by `TracingServerInterceptor`); calls made while serving
     /// continue the trace.
     public var trace: TraceContext?
     /// Who the caller is, as an access-control interceptor established it (e.g. a verified
