@@ -11,24 +11,10 @@ import SwiftProtobuf
 /// protocol tests that RPCKit's own client would never let happen (a bad call id, a frame cut
 /// short, an oversized frame that stalls, duplicate metadata keys).
 final class RawRPCConnection: Sendable {
-    private final class Collector: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        let received = NIOLockedValueBox(ByteBuffer())
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            var buffer = self.unwrapInboundIn(data)
-            self.received.withLockedValue { _ = $0.writeBuffer(&buffer) }
-        }
-
-        func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            context.close(promise: nil)
-        }
-    }
-
     private let channel: any Channel
-    private let collector: Collector
+    private let collector: ReceivedBytesCollector
 
-    private init(channel: any Channel, collector: Collector) {
+    private init(channel: any Channel, collector: ReceivedBytesCollector) {
         self.channel = channel
         self.collector = collector
     }
@@ -53,7 +39,7 @@ final class RawRPCConnection: Sendable {
         configuration.certificateVerification = verifyName ? .fullVerification : .noHostnameVerification
         configuration.applicationProtocols = [RPCTLS.alpn]
         let context = try NIOSSLContext(configuration: configuration)
-        let collector = Collector()
+        let collector = ReceivedBytesCollector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

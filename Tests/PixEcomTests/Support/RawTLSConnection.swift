@@ -8,33 +8,10 @@ import NIOSSL
 /// HTTP/1 protocol itself (pipelining, malformed requests, connection handling) where an HTTP
 /// client library would hide what happens on the wire.
 final class RawTLSConnection: Sendable {
-    private final class Collector: ChannelInboundHandler, Sendable {
-        typealias InboundIn = ByteBuffer
-        let received = NIOLockedValueBox(ByteBuffer())
-        let closed: EventLoopPromise<Void>
-
-        init(closed: EventLoopPromise<Void>) {
-            self.closed = closed
-        }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            var buffer = self.unwrapInboundIn(data)
-            self.received.withLockedValue { _ = $0.writeBuffer(&buffer) }
-        }
-
-        func channelInactive(context: ChannelHandlerContext) {
-            self.closed.succeed()
-        }
-
-        func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            context.close(promise: nil)
-        }
-    }
-
     private let channel: any Channel
-    private let collector: Collector
+    private let collector: ReceivedBytesCollector
 
-    private init(channel: any Channel, collector: Collector) {
+    private init(channel: any Channel, collector: ReceivedBytesCollector) {
         self.channel = channel
         self.collector = collector
     }
@@ -45,7 +22,7 @@ final class RawTLSConnection: Sendable {
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caPath))
         let context = try NIOSSLContext(configuration: tls)
         let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let collector = Collector(closed: loop.makePromise())
+        let collector = ReceivedBytesCollector()
         let channel = try await ClientBootstrap(group: loop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
