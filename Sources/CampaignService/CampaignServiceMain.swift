@@ -10,18 +10,25 @@ import ServiceKit
 @main
 struct CampaignServiceMain {
     static func main() async {
-        await ServiceRuntime.run(
-            name: "campaign",
-            defaultRPCPort: 7002,
-            defaultAdminPort: 9002,
-            migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil)
-        ) { context in
-            let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
-            let verifier = try context.tokenVerifier(auth: auth)
-            let handlers = CampaignHandlers(db: context.db, verifier: verifier, platform: SandboxAdPlatform())
-            var router = RPCRouter()
-            handlers.addMethods(to: &router)
-            return ServiceSetup(router: router, access: .campaign, verifier: verifier)
-        }
+        exit(await ServiceRuntime.main(Self.definition))
+    }
+
+    /// The service, for `ServiceRuntime`: run by `main`, and by tests inside the test process.
+    static let definition = ServiceDefinition(
+        name: "campaign",
+        defaultRPCPort: 7002,
+        defaultAdminPort: 9002,
+        migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil),
+        setup: Self.setup
+    )
+
+    /// Builds the handlers, once the migrations have run.
+    static func setup(_ context: RuntimeContext) async throws -> ServiceSetup {
+        let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
+        let verifier = try context.tokenVerifier(auth: auth)
+        let handlers = CampaignHandlers(db: context.db, verifier: verifier, platform: SandboxAdPlatform())
+        var router = RPCRouter()
+        handlers.addMethods(to: &router)
+        return ServiceSetup(router: router, access: .campaign, verifier: verifier)
     }
 }

@@ -17,54 +17,45 @@ import ServiceLifecycle
 @main
 struct EdgeMain {
     static func main() async {
-        let environment = EnvironmentReader()
-        let registry = ServiceRuntime.bootstrap(name: "edge", environment: environment)
-        let logger = Logger(label: "edge")
-        do {
-            let configuration = try EdgeConfiguration(environment: environment)
-            let clientTLS = try RPCTLS.clientContext(configuration.tls)
-            func client(_ service: String, _ endpoints: [Endpoint]) -> RPCClient {
-                RPCClient(configuration: .standard(endpoints: endpoints, service: service), tls: clientTLS)
-            }
-            let clients = ServiceClients(
-                auth: client("auth", configuration.auth),
-                campaign: client("campaign", configuration.campaign),
-                stats: client("stats", configuration.stats),
-                orders: client("orders", configuration.orders)
-            )
-            let ports = ReadyPorts(path: configuration.readyFile, logger: logger)
-            let api = try Self.api(configuration: configuration, clients: clients, logger: logger, ports: ports)
-            let admin = AdminServer.application(
-                host: configuration.adminHost,
-                port: configuration.adminPort,
-                registry: registry,
-                readiness: [
-                    "auth": { try await clients.auth.requireServing() },
-                    "campaign": { try await clients.campaign.requireServing() },
-                    "stats": { try await clients.stats.requireServing() },
-                    "orders": { try await clients.orders.requireServing() },
-                ],
-                logger: logger
-            ) { port in
-                ports.record("admin_port", port)
-            }
-            let group = ServiceGroup(
-                configuration: .init(
-                    // Shut down in reverse: admin, then the API drains, then the RPC clients close.
-                    services: [ClientMaintenance(clients: clients.all), api, admin],
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger
-                )
-            )
-            try await group.run()
-            logger.info("service.stopped")
-            exit(0)
-        } catch let error as ConfigurationError {
-            logger.critical("config.invalid", metadata: ["config.variable": "\(error.variable)", "error": "\(error)"])
-            exit(2)
-        } catch {
-            logger.critical("service.failed", metadata: ["error": "\(String(reflecting: error))"])
-            exit(1)
+        let host = RuntimeHost.process(name: "edge")
+        exit(await ServiceRuntime.exitStatus(logger: host.logger) { try await Self.run(host: host) })
+    }
+
+    /// Runs the edge until graceful shutdown, on the services' runtime (`ProcessServices`): the
+    /// RPC clients' maintenance, the admin server and the HTTPS server, stopped in reverse (the
+    /// HTTPS server drains, the admin port closes, the clients close). Throws a
+    /// `ConfigurationError` for a bad setting, or whatever else stopped it.
+    static func run(host: RuntimeHost) async throws {
+        let logger = host.logger
+        let configuration = try EdgeConfiguration(environment: host.environment)
+        let clientTLS = try RPCTLS.clientContext(configuration.tls)
+        func client(_ service: String, _ endpoints: [Endpoint]) -> RPCClient {
+            RPCClient(configuration: .standard(endpoints: endpoints, service: service), tls: clientTLS)
+        }
+        let clients = ServiceClients(
+            auth: client("auth", configuration.auth),
+            campaign: client("campaign", configuration.campaign),
+            stats: client("stats", configuration.stats),
+            orders: client("orders", configuration.orders)
+        )
+        let ports = ReadyPorts(expected: ["http_port", "admin_port"], file: configuration.readyFile, host: host)
+        let api = try Self.api(configuration: configuration, clients: clients, logger: logger, ports: ports)
+        let admin = AdminServer.application(
+            host: configuration.adminHost,
+            port: configuration.adminPort,
+            registry: host.metrics,
+            readiness: [
+                "auth": { try await clients.auth.requireServing() },
+                "campaign": { try await clients.campaign.requireServing() },
+                "stats": { try await clients.stats.requireServing() },
+                "orders": { try await clients.orders.requireServing() },
+            ],
+            logger: logger
+        ) { port in
+            ports.record("admin_port", port)
+        }
+        try await ProcessServices.run(database: nil, host: host) {
+            ProcessServices(clients: clients.all, background: [], admin: admin, front: api)
         }
     }
 
@@ -120,35 +111,5 @@ struct EdgeMain {
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger
         )
-    }
-}
-
-/// Collects the bound ports of the two listeners and writes the ready file once both are known.
-/// Thread-safe.
-final class ReadyPorts: Sendable {
-    private let ports = NIOLockedValueBox<[String: Int]>([:])
-    private let path: String?
-    private let logger: Logger
-
-    init(path: String?, logger: Logger) {
-        self.path = path
-        self.logger = logger
-    }
-
-    func record(_ name: String, _ port: Int) {
-        let complete = self.ports.withLockedValue { ports -> [String: Int]? in
-            ports[name] = port
-            return ports.count == 2 ? ports : nil
-        }
-        guard let complete else { return }
-        if let path = self.path {
-            do {
-                try ServiceRuntime.writeReadyFile(path, complete)
-            } catch {
-                self.logger.error("ready_file.failed", metadata: ["error": "\(error)"])
-            }
-        }
-        self.logger.info(
-            "service.ready", metadata: ["http.port": "\(complete["http_port"] ?? 0)", "admin.port": "\(complete["admin_port"] ?? 0)"])
     }
 }

@@ -10,28 +10,35 @@ import ServiceKit
 @main
 struct OrderServiceMain {
     static func main() async {
-        await ServiceRuntime.run(
-            name: "orders",
-            defaultRPCPort: 7004,
-            defaultAdminPort: 9004,
-            migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil)
-        ) { context in
-            let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
-            let stats = try context.client(for: "stats", addressesVariable: "PIXECOM_STATS_ADDRESSES")
-            let verifier = try context.tokenVerifier(auth: auth)
-            // `PIXECOM_STRIPE_WEBHOOK_SECRETS`: the endpoint secrets (whsec_...), comma-separated
-            // while one is being rotated; without it webhook deliveries are refused.
-            let secrets = (context.environment.string("PIXECOM_STRIPE_WEBHOOK_SECRETS") ?? "")
-                .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let handlers = OrderHandlers(
-                verifier: verifier,
-                store: OrderStore(db: context.db),
-                webhooks: StripeWebhooks(signature: secrets.isEmpty ? nil : StripeSignature(secrets: secrets), db: context.db)
-            )
-            var router = RPCRouter()
-            handlers.addMethods(to: &router)
-            let relay = StatsEventPublisher.relay(db: context.db, stats: stats, logger: context.logger)
-            return ServiceSetup(router: router, access: .orders, verifier: verifier, services: [relay])
-        }
+        exit(await ServiceRuntime.main(Self.definition))
+    }
+
+    /// The service, for `ServiceRuntime`: run by `main`, and by tests inside the test process.
+    static let definition = ServiceDefinition(
+        name: "orders",
+        defaultRPCPort: 7004,
+        defaultAdminPort: 9004,
+        migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil),
+        setup: Self.setup
+    )
+
+    /// Builds the handlers, once the migrations have run.
+    static func setup(_ context: RuntimeContext) async throws -> ServiceSetup {
+        let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
+        let stats = try context.client(for: "stats", addressesVariable: "PIXECOM_STATS_ADDRESSES")
+        let verifier = try context.tokenVerifier(auth: auth)
+        // `PIXECOM_STRIPE_WEBHOOK_SECRETS`: the endpoint secrets (whsec_...), comma-separated
+        // while one is being rotated; without it webhook deliveries are refused.
+        let secrets = (context.environment.string("PIXECOM_STRIPE_WEBHOOK_SECRETS") ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let handlers = OrderHandlers(
+            verifier: verifier,
+            store: OrderStore(db: context.db),
+            webhooks: StripeWebhooks(signature: secrets.isEmpty ? nil : StripeSignature(secrets: secrets), db: context.db)
+        )
+        var router = RPCRouter()
+        handlers.addMethods(to: &router)
+        let relay = StatsEventPublisher.relay(db: context.db, stats: stats, logger: context.logger)
+        return ServiceSetup(router: router, access: .orders, verifier: verifier, services: [relay])
     }
 }

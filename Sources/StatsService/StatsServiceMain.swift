@@ -9,24 +9,31 @@ import ServiceKit
 @main
 struct StatsServiceMain {
     static func main() async {
-        await ServiceRuntime.run(
-            name: "stats",
-            defaultRPCPort: 7003,
-            defaultAdminPort: 9003,
-            migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil)
-        ) { context in
-            let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
-            let campaigns = try context.client(for: "campaign", addressesVariable: "PIXECOM_CAMPAIGN_ADDRESSES")
-            let verifier = try context.tokenVerifier(auth: auth)
-            let handlers = StatsHandlers(
-                verifier: verifier,
-                campaigns: CampaignDirectory(client: campaigns),
-                insights: InsightsStore(db: context.db),
-                revenue: RevenueStore(db: context.db)
-            )
-            var router = RPCRouter()
-            handlers.addMethods(to: &router)
-            return ServiceSetup(router: router, access: .stats, verifier: verifier)
-        }
+        exit(await ServiceRuntime.main(Self.definition))
+    }
+
+    /// The service, for `ServiceRuntime`: run by `main`, and by tests inside the test process.
+    static let definition = ServiceDefinition(
+        name: "stats",
+        defaultRPCPort: 7003,
+        defaultAdminPort: 9003,
+        migrations: Bundle.module.url(forResource: "Migrations", withExtension: nil),
+        setup: Self.setup
+    )
+
+    /// Builds the handlers, once the migrations have run.
+    static func setup(_ context: RuntimeContext) async throws -> ServiceSetup {
+        let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
+        let campaigns = try context.client(for: "campaign", addressesVariable: "PIXECOM_CAMPAIGN_ADDRESSES")
+        let verifier = try context.tokenVerifier(auth: auth)
+        let handlers = StatsHandlers(
+            verifier: verifier,
+            campaigns: CampaignDirectory(client: campaigns),
+            insights: InsightsStore(db: context.db),
+            revenue: RevenueStore(db: context.db)
+        )
+        var router = RPCRouter()
+        handlers.addMethods(to: &router)
+        return ServiceSetup(router: router, access: .stats, verifier: verifier)
     }
 }

@@ -94,7 +94,9 @@ public struct ServiceSetup: Sendable {
     public var access: AccessPolicy
     /// Verifies access tokens for the methods the policy gives to roles.
     public var verifier: TokenVerifier?
-    /// Background work run beside the server (outbox relays, workers), stopped on shutdown.
+    /// Background work run beside the server (outbox relays, workers, key refresh, the
+    /// password-hash pool): stopped at shutdown once the server has drained, last first
+    /// (`ProcessServices`).
     public var services: [any Service & Sendable]
     /// Extra `/readyz` checks; the database check is added by the runtime.
     public var readiness: [String: AdminServer.ReadinessCheck]

@@ -1,102 +1,130 @@
 import Foundation
 import Logging
 import Metrics
-import NIOCore
-import NIOPosix
+import NIOConcurrencyHelpers
 import PostgresNIO
 import Prometheus
 import RPCKit
 import ServiceLifecycle
 
-/// The common `main` of every RPC service: configuration, JSON logs, metrics, database pool,
-/// migrations, the mutual-TLS RPC server, the admin port, the ready file and graceful shutdown.
+/// The common runtime of every RPC service: configuration, database pool, migrations, the
+/// mutual-TLS RPC server, the admin port, the ready file and graceful shutdown, all parts of one
+/// `ServiceGroup` (`ProcessServices` gives their order).
+///
+/// `run(_:host:)` runs a service until graceful shutdown, in a process of its own or beside others
+/// in a test; it returns or throws, never exits. Only an executable's `main` turns the outcome into
+/// an exit status (`main(_:)`, `exitStatus(logger:_:)`).
 public enum ServiceRuntime {
-    /// Bootstraps logging and metrics once per process; returns the metrics registry.
-    ///
-    /// Also makes NIO's event loops Swift Concurrency's global executor (unless
-    /// `PIXECOM_NIO_EXECUTOR=0`; see `EventLoopGlobalExecutor`): handlers then run on the thread
-    /// that did their I/O, instead of hopping to the cooperative pool and back for every request
-    /// and every RPC. Nothing in the services blocks a thread (password hashing has its own
-    /// pool), which this requires.
-    public static func bootstrap(name: String, environment: EnvironmentReader) -> PrometheusCollectorRegistry {
-        if environment.string("PIXECOM_NIO_EXECUTOR", default: "1") != "0" {
-            _ = EventLoopGlobalExecutor.install()
+    /// An executable's whole life: runs `definition` in this process until SIGTERM or SIGINT and
+    /// returns the exit status: 0 after a clean shutdown, 2 for a configuration error, 1 for any
+    /// other failure.
+    public static func main(_ definition: ServiceDefinition) async -> Int32 {
+        let host = RuntimeHost.process(name: definition.name)
+        return await Self.exitStatus(logger: host.logger) {
+            try await Self.run(definition, host: host)
         }
-        let level = Logger.Level(rawValue: environment.string("PIXECOM_LOG_LEVEL", default: "info")) ?? .info
-        LoggingSystem.bootstrap { _ in JSONLogHandler(label: name, level: level) }
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        return registry
     }
 
-    /// Runs a service until SIGTERM/SIGINT. Exits the process with status 2 on a configuration
-    /// error and 1 on any other start-up failure, after logging it.
-    public static func run(
-        name: String,
-        defaultRPCPort: Int,
-        defaultAdminPort: Int,
-        migrations: URL?,
-        setup: @escaping @Sendable (RuntimeContext) async throws -> ServiceSetup
-    ) async -> Never {
-        let environment = EnvironmentReader()
-        let registry = Self.bootstrap(name: name, environment: environment)
-        let logger = Logger(label: name)
+    /// Runs `body` and maps its outcome to an exit status, logging a failure: 0 when it returns,
+    /// 2 for a `ConfigurationError` (it names the variable), 1 for anything else.
+    public static func exitStatus(
+        isolation: isolated (any Actor)? = #isolation,
+        logger: Logger,
+        _ body: () async throws -> Void
+    ) async -> Int32 {
         do {
-            let configuration = try ServiceConfiguration(
-                environment: environment,
-                defaultRPCPort: defaultRPCPort,
-                defaultAdminPort: defaultAdminPort,
-                needsDatabase: migrations != nil
-            )
-            let database = try configuration.databaseURL.map {
-                PostgresClient(
-                    configuration: try DatabaseURL($0, variable: "PIXECOM_DATABASE_URL").clientConfiguration, backgroundLogger: logger)
-            }
-            let context = RuntimeContext(
-                name: name,
-                configuration: configuration,
-                environment: environment,
-                logger: logger,
-                database: database,
-                clientTLS: try RPCTLS.clientContext(configuration.tls),
-                clients: ClientRegistry()
-            )
-            let main = MainService(context: context, registry: registry, migrations: migrations, setup: setup)
-            var services: [any Service] = []
-            if let database { services.append(database) }
-            services.append(main)
-            let group = ServiceGroup(
-                configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-            )
-            try await group.run()
+            try await body()
             logger.info("service.stopped")
-            exit(0)
+            return 0
         } catch let error as ConfigurationError {
             logger.critical("config.invalid", metadata: ["config.variable": "\(error.variable)", "error": "\(error)"])
-            exit(2)
+            return 2
         } catch {
             logger.critical("service.failed", metadata: ["error": "\(String(reflecting: error))"])
-            exit(1)
+            return 1
         }
     }
 
-    /// Writes `contents` to `path` atomically (a temporary file renamed into place).
-    public static func writeReadyFile(_ path: String, _ contents: [String: Int]) throws {
-        let data = try JSONSerialization.data(withJSONObject: contents, options: [.sortedKeys])
-        let temporary = path + ".tmp"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+    /// Runs a service until graceful shutdown: reads its configuration from `host.environment`,
+    /// starts the database pool, applies the migrations, calls the definition's setup, then runs
+    /// the clients' maintenance, the background services, the admin server and the RPC server.
+    /// Throws a `ConfigurationError` for a bad setting, or whatever else stopped it.
+    public static func run(_ definition: ServiceDefinition, host: RuntimeHost) async throws {
+        let logger = host.logger
+        let configuration = try ServiceConfiguration(
+            environment: host.environment,
+            defaultRPCPort: definition.defaultRPCPort,
+            defaultAdminPort: definition.defaultAdminPort,
+            needsDatabase: definition.migrations != nil
+        )
+        let database = try configuration.databaseURL.map {
+            PostgresClient(
+                configuration: try DatabaseURL($0, variable: "PIXECOM_DATABASE_URL").clientConfiguration, backgroundLogger: logger)
+        }
+        let context = RuntimeContext(
+            name: definition.name,
+            configuration: configuration,
+            environment: host.environment,
+            logger: logger,
+            database: database,
+            clientTLS: try RPCTLS.clientContext(configuration.tls),
+            clients: ClientRegistry()
+        )
+        try await ProcessServices.run(database: database, host: host) {
+            try await Self.start(definition, context: context, host: host)
         }
     }
-}
 
-/// Migrations, then the RPC server, the admin server and the service's background work.
-private struct MainService: Service {
-    let context: RuntimeContext
-    let registry: PrometheusCollectorRegistry
-    let migrations: URL?
-    let setup: @Sendable (RuntimeContext) async throws -> ServiceSetup
+    /// Migrations and setup, with the pool running; returns the parts that serve.
+    private static func start(_ definition: ServiceDefinition, context: RuntimeContext, host: RuntimeHost) async throws -> ProcessServices {
+        let configuration = context.configuration
+        let logger = context.logger
+        if let migrations = definition.migrations, let ownerURL = configuration.databaseOwnerURL,
+            let runtimeURL = configuration.databaseURL
+        {
+            try await Self.migrate(migrations, ownerURL: ownerURL, runtimeURL: runtimeURL, logger: logger)
+        }
+        let setup = try await definition.setup(context)
+        let uncovered = setup.access.uncovered(setup.router.methods)
+        guard uncovered.isEmpty else {
+            throw AccessPolicyError(service: definition.name, uncoveredMethods: uncovered)
+        }
+        var serverConfiguration = RPCServerConfiguration(host: configuration.rpcHost, port: configuration.rpcPort)
+        serverConfiguration.interceptors = [
+            TracingServerInterceptor(), LoggingServerInterceptor(), MetricsServerInterceptor(),
+            AccessControlInterceptor(policy: setup.access, verifier: setup.verifier),
+        ]
+        var readiness = setup.readiness
+        if let database = context.database {
+            readiness["database"] = {
+                try await database.query("SELECT 1", logger: logger)
+            }
+        }
+        let ports = ReadyPorts(expected: ["rpc_port", "admin_port"], file: configuration.readyFile, host: host)
+        let server = RPCServerService(
+            configuration: serverConfiguration,
+            tls: try RPCTLS.serverContext(configuration.tls),
+            router: setup.router,
+            logger: logger
+        ) { port in
+            ports.record("rpc_port", port)
+        }
+        let admin = AdminServer.application(
+            host: configuration.adminHost,
+            port: configuration.adminPort,
+            registry: host.metrics,
+            readiness: readiness,
+            logger: logger
+        ) { port in
+            ports.record("admin_port", port)
+        }
+        return ProcessServices(
+            clients: context.clients.all,
+            background: setup.services.map { $0 as any Service },
+            admin: admin,
+            front: server
+        )
+    }
 
     /// Applies the migrations as the tables' owner, on a pool of its own that closes after, and
     /// grants the runtime role what it needs.
@@ -114,69 +142,42 @@ private struct MainService: Service {
         }
     }
 
-    func run() async throws {
-        let logger = self.context.logger
-        let configuration = self.context.configuration
-        if let migrations, let ownerURL = configuration.databaseOwnerURL, let runtimeURL = configuration.databaseURL {
-            try await Self.migrate(migrations, ownerURL: ownerURL, runtimeURL: runtimeURL, logger: logger)
-        }
-        let setup = try await self.setup(self.context)
-        let uncovered = setup.access.uncovered(setup.router.methods)
-        guard uncovered.isEmpty else {
-            throw AccessPolicyError(service: self.context.name, uncoveredMethods: uncovered)
-        }
-        var serverConfiguration = RPCServerConfiguration(host: configuration.rpcHost, port: configuration.rpcPort)
-        serverConfiguration.interceptors = [
-            TracingServerInterceptor(), LoggingServerInterceptor(), MetricsServerInterceptor(),
-            AccessControlInterceptor(policy: setup.access, verifier: setup.verifier),
-        ]
-        let server = try await RPCServer.bind(
-            configuration: serverConfiguration,
-            tls: try RPCTLS.serverContext(configuration.tls),
-            router: setup.router,
-            logger: logger
-        )
-        var readiness = setup.readiness
-        if let database = self.context.database {
-            readiness["database"] = {
-                try await database.query("SELECT 1", logger: logger)
+    /// The process's metrics registry, made by the first `bootstrap`.
+    private static let bootstrapped = NIOLockedValueBox<PrometheusCollectorRegistry?>(nil)
+
+    /// Bootstraps logging and metrics for the process and returns the metrics registry; once per
+    /// process (`LoggingSystem` and `MetricsSystem` allow one bootstrap), later calls return the
+    /// first registry. A test running services in its own process does not call it: each of
+    /// its services gets its own logger and registry through its `RuntimeHost`.
+    ///
+    /// Also makes NIO's event loops Swift Concurrency's global executor (unless
+    /// `PIXECOM_NIO_EXECUTOR=0`; see `EventLoopGlobalExecutor`): handlers then run on the thread
+    /// that did their I/O, instead of hopping to the cooperative pool and back for every request
+    /// and every RPC. Nothing in the services blocks a thread (password hashing has its own
+    /// pool), which this requires.
+    public static func bootstrap(name: String, environment: EnvironmentReader) -> PrometheusCollectorRegistry {
+        Self.bootstrapped.withLockedValue { registry in
+            if let registry { return registry }
+            if environment.string("PIXECOM_NIO_EXECUTOR", default: "1") != "0" {
+                _ = EventLoopGlobalExecutor.install()
             }
+            let level = Logger.Level(rawValue: environment.string("PIXECOM_LOG_LEVEL", default: "info")) ?? .info
+            LoggingSystem.bootstrap { _ in JSONLogHandler(label: name, level: level) }
+            let made = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: made))
+            registry = made
+            return made
         }
-        let rpcPort = server.localPort
-        let admin = AdminServer.application(
-            host: configuration.adminHost,
-            port: configuration.adminPort,
-            registry: self.registry,
-            readiness: readiness,
-            logger: logger
-        ) { adminPort in
-            if let path = configuration.readyFile {
-                do {
-                    try ServiceRuntime.writeReadyFile(path, ["rpc_port": rpcPort, "admin_port": adminPort])
-                } catch {
-                    logger.error("ready_file.failed", metadata: ["error": "\(error)"])
-                }
-            }
-            logger.info("service.ready", metadata: ["rpc.port": "\(rpcPort)", "admin.port": "\(adminPort)"])
+    }
+
+    /// Writes `contents` to `path` atomically (a temporary file renamed into place).
+    public static func writeReadyFile(_ path: String, _ contents: [String: Int]) throws {
+        let data = try JSONSerialization.data(withJSONObject: contents, options: [.sortedKeys])
+        let temporary = path + ".tmp"
+        try data.write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask {
-                try await withGracefulShutdownHandler {
-                    try await server.run()
-                } onGracefulShutdown: {
-                    server.beginGracefulShutdown()
-                }
-            }
-            group.addTask { try await admin.runService() }
-            for service in setup.services {
-                group.addTask { try await service.run() }
-            }
-            // Health checks stop at shutdown; the clients stay open for the calls still being
-            // served and close once the server has drained.
-            let clients = ClientMaintenance(clients: self.context.clients.all, closesClients: false)
-            group.addTask { try await clients.run() }
-        }
-        for client in self.context.clients.all { await client.close() }
     }
 }
 
