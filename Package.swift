@@ -164,7 +164,9 @@ let package = Package(
         .testTarget(
             name: "PixEcomTests",
             dependencies: [
-                "RPCKit", "ServiceKit", "PixEcomProtos", "EchoService", "Edge", "OrderService", "AuthService",
+                "RPCKit", "ServiceKit", "PixEcomProtos", "EchoService",
+                // The executables, whose runtimes the end-to-end tests start inside the test process.
+                "AuthService", "CampaignService", "StatsService", "OrderService", "Edge",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -174,6 +176,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

@@ -7,7 +7,7 @@ import ServiceKit
 import SwiftProtobuf
 import Testing
 
-/// Roles, members, sessions and login throttling, over real processes and mutual TLS: every
+/// Roles, members, sessions and login throttling, over real servers and mutual TLS: every
 /// method of every service called with every role, and the member and session life cycle.
 @Suite("Access control", .serialized)
 struct AccessControlTests {
@@ -19,10 +19,10 @@ struct AccessControlTests {
         let orders: RPCClient
 
         init(system: PixEcomSystem, identity: String = "edge") throws {
-            func client(_ process: ServiceProcess, _ service: String) throws -> RPCClient {
+            func client(_ member: any SystemMember, _ service: String) throws -> RPCClient {
                 RPCClient(
                     configuration: RPCClientConfiguration(
-                        endpoints: [Endpoint(host: "127.0.0.1", port: process.rpcPort)], serverService: service),
+                        endpoints: [Endpoint(host: "127.0.0.1", port: member.rpcPort)], serverService: service),
                     tls: try RPCTLS.clientContext(system.certificates.files(for: identity))
                 )
             }
@@ -348,8 +348,9 @@ struct AccessControlTests {
     )
     func loginLockout() async throws {
         // Lockouts of 4 s, 8 s, 16 s... so the test can wait them out.
+        // In processes: the test reads the scheduling policy of AuthService's hashing threads.
         let system = try await PixEcomSystem.start(
-            authEnvironment: ["PIXECOM_AUTH_LOCKOUT_BASE_SECONDS": "4", "PIXECOM_AUTH_HASH_IDLE_PRIORITY": "1"])
+            mode: .processes, authEnvironment: ["PIXECOM_AUTH_LOCKOUT_BASE_SECONDS": "4", "PIXECOM_AUTH_HASH_IDLE_PRIORITY": "1"])
         let clients = try Clients(system: system)
         do {
             let (pair, email, password) = try await Self.registerOwner(clients, name: "Locked")
@@ -383,7 +384,7 @@ struct AccessControlTests {
 
             // The hashes ran on threads under SCHED_IDLE (5), which take only CPU that serving
             // calls leave over.
-            let policies = try system.auth.schedulingPolicies(ofThreadsNamed: "TP-#")
+            let policies = try #require(system.auth as? ServiceProcess).schedulingPolicies(ofThreadsNamed: "TP-#")
             #expect(!policies.isEmpty && policies.allSatisfy { $0 == 5 }, "hash thread policies: \(policies)")
 
             let audit = try await clients.auth.unary(

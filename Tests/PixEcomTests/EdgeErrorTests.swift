@@ -45,7 +45,7 @@ struct EdgeErrorTests {
             #expect(again.headers["X-Request-Id"].first == error["requestId"] as? String)
 
             // CampaignService goes away: its routes answer 503, the others keep working.
-            system.campaign.kill()
+            await system.campaign.kill()
             let down = try await edge.send(.GET, "/v1/campaigns/\(UUID().uuidString.lowercased())", token: seller.token)
             #expect(down.status == 503 && down.errorCode == "UNAVAILABLE", "\(down.text)")
             #expect(try await edge.send(.GET, "/v1/account", token: seller.token).status == 200)

@@ -6,7 +6,7 @@ import RPCKit
 import ServiceKit
 import Testing
 
-/// The walking skeleton end to end: five processes, four databases, mutual TLS, through the edge.
+/// The walking skeleton end to end: four services and the edge, four databases, mutual TLS, through the edge.
 @Suite("End to end through the edge", .serialized)
 struct EndToEndTests {
     /// A seller's session: ids and an access token.
@@ -218,11 +218,11 @@ struct EndToEndTests {
             .GET, "/v1/campaigns/\(campaign)/stats?since=\(payDay)&until=\(payDay)", token: a.token, headers: [("X-Request-Id", requestID)])
         #expect(traced.status == 200)
         #expect(traced.headers["X-Request-Id"].first == requestID)
-        for process in [system.stats, system.campaign] {
-            let lines = try String(contentsOf: process.logFile, encoding: .utf8).split(separator: "\n").filter { $0.contains(requestID) }
+        for member in [system.stats, system.campaign] {
+            let lines = member.logTail(lines: 1000).split(separator: "\n").filter { $0.contains(requestID) }
             #expect(
                 lines.contains { $0.contains("\"request.id\":\"\(requestID)\"") },
-                "\(process.name) logged no line with request id \(requestID)")
+                "\(member.name) logged no line with request id \(requestID)")
         }
 
         // Seller B sees none of A's objects: 404 for each, exactly like a missing object.

@@ -31,7 +31,9 @@ struct OrderCrashRecoveryTests {
 
     @Test func sigkillBeforeDeliveryLosesNothingAndCountsOnce() async throws {
         // OrderService starts pointed at a dead StatsService address: events stay in its outbox.
-        let system = try await PixEcomSystem.start(ordersStatsAddress: "127.0.0.1:\(try await Self.closedPort())")
+        // In processes: OrderService is killed with SIGKILL.
+        let system = try await PixEcomSystem.start(
+            mode: .processes, ordersStatsAddress: "127.0.0.1:\(try await Self.closedPort())")
         let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
         do {
             let seller = try await EndToEndTests.register(edge, name: "Crashy")
@@ -55,7 +57,7 @@ struct OrderCrashRecoveryTests {
             let before = try await Self.pendingOutbox(system.databases["orders"]!.admin)
             #expect(before.pending == 1 && before.delivered == 0)
 
-            system.orders.kill()
+            await system.orders.kill()
 
             // Restart on the same database, now able to reach StatsService.
             var environment = system.orders.environment

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Edge
 
-/// Token buckets (pure) and the edge's rate limits over real processes.
+/// Token buckets (pure) and the edge's rate limits over a running system.
 @Suite("Rate limits")
 struct RateLimitTests {
     let start = ContinuousClock.now

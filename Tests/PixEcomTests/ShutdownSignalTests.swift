@@ -61,8 +61,8 @@ struct ShutdownSignalTests {
     /// The four services and the edge, each sent the signal while idle.
     @Test(arguments: [SIGTERM, SIGINT])
     func everyServiceAndTheEdgeExitCleanly(signal: Int32) async throws {
-        let system = try await PixEcomSystem.start()
-        for process in system.all {
+        let system = try await PixEcomSystem.start(mode: .processes)
+        for process in system.processes {
             let ending = await process.stop(signal: signal)
             #expect(ending == .exited(0), "\(process.name) \(ending):\n\(process.logTail())")
         }

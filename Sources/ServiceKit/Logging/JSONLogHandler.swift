@@ -2,20 +2,24 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 
-/// Writes one JSON object per line to standard output: time, level, service, message and every
-/// metadata entry (`request.id`, `seller.id`, `rpc.method`, ...).
+/// Writes one JSON object per line to standard output (or to `write`): time, level, service,
+/// message and every metadata entry (`request.id`, `seller.id`, `rpc.method`, ...).
 ///
-/// Thread-safe: lines from concurrent tasks never interleave.
+/// Thread-safe: lines from concurrent tasks never interleave on standard output.
 public struct JSONLogHandler: LogHandler {
     private static let output = NIOLockedValueBox(FileHandle.standardOutput)
 
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     private let label: String
+    private let write: @Sendable (Data) -> Void
 
-    public init(label: String, level: Logger.Level) {
+    /// `write` gets each line with its newline; by default it goes to standard output. A test
+    /// running services in its own process keeps each service's lines apart this way.
+    public init(label: String, level: Logger.Level, write: (@Sendable (Data) -> Void)? = nil) {
         self.label = label
         self.logLevel = level
+        self.write = write ?? { line in Self.output.withLockedValue { $0.write(line) } }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -36,7 +40,7 @@ public struct JSONLogHandler: LogHandler {
         }
         guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
         line.append(0x0A)
-        Self.output.withLockedValue { $0.write(line) }
+        self.write(line)
     }
 
     private static func jsonValue(_ value: Logger.MetadataValue) -> Any {

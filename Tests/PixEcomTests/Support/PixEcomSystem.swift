@@ -1,27 +1,55 @@
 import Foundation
 
-/// The whole system as separate processes on ephemeral ports: the four services, each with its
-/// own database, and the edge, all over mutual TLS with a fresh CA.
-final class PixEcomSystem: @unchecked Sendable {
+/// The whole system on ephemeral ports: the four services, each with its own database on the test
+/// Postgres, and the edge, all over mutual TLS with the test CA.
+///
+/// By default everything runs inside the test process (`InProcessService`), on the runtime the
+/// executables use: a system starts in about a second and many run side by side, each with its own
+/// ports, databases, signing keys, clients and logs. A test that needs a process (to kill it, to
+/// signal it, to read its threads) starts the system with `mode: .processes`.
+final class PixEcomSystem: Sendable {
+    /// Where the members run.
+    enum Mode {
+        /// Inside the test process.
+        case inProcess
+        /// One process each, from the built executables (`ServiceProcess`).
+        case processes
+    }
+
     let certificates: TestCertificates
     let directory: URL
     let databases: [String: TestDatabase]
-    let auth: ServiceProcess
-    let campaign: ServiceProcess
-    let stats: ServiceProcess
-    let orders: ServiceProcess
-    let edge: ServiceProcess
+    let auth: any SystemMember
+    let campaign: any SystemMember
+    let stats: any SystemMember
+    let orders: any SystemMember
+    let edge: any SystemMember
 
     static let hashKey = "test-token-hash-key-" + UUID().uuidString
 
     /// Starts everything. `ordersStatsAddress` overrides where OrderService delivers events.
     static func start(
+        mode: Mode = .inProcess,
         ordersStatsAddress: String? = nil, environment extraAll: [String: String] = [:], authEnvironment extraAuth: [String: String] = [:],
         edgeEnvironment extraEdge: [String: String] = [:], ordersEnvironment extraOrders: [String: String] = [:]
     ) async throws -> PixEcomSystem {
         let certificates = try TestCertificates.shared.get()
         let directory = try TestEnvironment.temporaryDirectory("pixecom-system")
         let databases = try await TestDatabases.create(services: ["auth", "campaign", "stats", "orders"])
+
+        // A member that fails to start stops the ones already running.
+        var started: [any SystemMember] = []
+        func launch(_ name: String, _ executable: String, _ environment: [String: String]) async throws -> any SystemMember {
+            let member = Self.member(mode, name, executable: executable, environment: environment, directory: directory)
+            started.append(member)
+            do {
+                try await member.start()
+            } catch {
+                for member in started.reversed() { await member.terminate() }
+                throw error
+            }
+            return member
+        }
 
         func common(_ service: String) -> [String: String] {
             [
@@ -50,24 +78,20 @@ final class PixEcomSystem: @unchecked Sendable {
         // (504). The test of idle priority itself turns it back on.
         authEnvironment["PIXECOM_AUTH_HASH_IDLE_PRIORITY"] = "0"
         authEnvironment.merge(extraAuth) { _, new in new }
-        let auth = ServiceProcess(name: "auth", executable: "AuthService", environment: authEnvironment, directory: directory)
-        try await auth.start()
+        let auth = try await launch("auth", "AuthService", authEnvironment)
 
         var campaignEnvironment = common("campaign")
         campaignEnvironment["PIXECOM_DATABASE_URL"] = databases["campaign"]?.app
         campaignEnvironment["PIXECOM_DATABASE_OWNER_URL"] = databases["campaign"]?.owner
         campaignEnvironment["PIXECOM_AUTH_ADDRESSES"] = auth.address
-        let campaign = ServiceProcess(
-            name: "campaign", executable: "CampaignService", environment: campaignEnvironment, directory: directory)
-        try await campaign.start()
+        let campaign = try await launch("campaign", "CampaignService", campaignEnvironment)
 
         var statsEnvironment = common("stats")
         statsEnvironment["PIXECOM_DATABASE_URL"] = databases["stats"]?.app
         statsEnvironment["PIXECOM_DATABASE_OWNER_URL"] = databases["stats"]?.owner
         statsEnvironment["PIXECOM_AUTH_ADDRESSES"] = auth.address
         statsEnvironment["PIXECOM_CAMPAIGN_ADDRESSES"] = campaign.address
-        let stats = ServiceProcess(name: "stats", executable: "StatsService", environment: statsEnvironment, directory: directory)
-        try await stats.start()
+        let stats = try await launch("stats", "StatsService", statsEnvironment)
 
         var ordersEnvironment = common("orders")
         ordersEnvironment["PIXECOM_DATABASE_URL"] = databases["orders"]?.app
@@ -75,8 +99,7 @@ final class PixEcomSystem: @unchecked Sendable {
         ordersEnvironment["PIXECOM_AUTH_ADDRESSES"] = auth.address
         ordersEnvironment["PIXECOM_STATS_ADDRESSES"] = ordersStatsAddress ?? stats.address
         ordersEnvironment.merge(extraOrders) { _, new in new }
-        let orders = ServiceProcess(name: "orders", executable: "OrderService", environment: ordersEnvironment, directory: directory)
-        try await orders.start()
+        let orders = try await launch("orders", "OrderService", ordersEnvironment)
 
         var edgeEnvironment = common("edge")
         edgeEnvironment["PIXECOM_HTTP_HOST"] = "127.0.0.1"
@@ -88,8 +111,7 @@ final class PixEcomSystem: @unchecked Sendable {
         edgeEnvironment["PIXECOM_STATS_ADDRESSES"] = stats.address
         edgeEnvironment["PIXECOM_ORDERS_ADDRESSES"] = orders.address
         edgeEnvironment.merge(extraEdge) { _, new in new }
-        let edge = ServiceProcess(name: "edge", executable: "Edge", environment: edgeEnvironment, directory: directory)
-        try await edge.start()
+        let edge = try await launch("edge", "Edge", edgeEnvironment)
 
         return PixEcomSystem(
             certificates: certificates, directory: directory, databases: databases,
@@ -99,7 +121,7 @@ final class PixEcomSystem: @unchecked Sendable {
 
     private init(
         certificates: TestCertificates, directory: URL, databases: [String: TestDatabase],
-        auth: ServiceProcess, campaign: ServiceProcess, stats: ServiceProcess, orders: ServiceProcess, edge: ServiceProcess
+        auth: any SystemMember, campaign: any SystemMember, stats: any SystemMember, orders: any SystemMember, edge: any SystemMember
     ) {
         self.certificates = certificates
         self.directory = directory
@@ -111,9 +133,24 @@ final class PixEcomSystem: @unchecked Sendable {
         self.edge = edge
     }
 
-    var all: [ServiceProcess] { [self.edge, self.orders, self.stats, self.campaign, self.auth] }
+    /// A member in `mode`, not started.
+    private static func member(
+        _ mode: Mode, _ name: String, executable: String, environment: [String: String], directory: URL
+    ) -> any SystemMember {
+        switch mode {
+        case .inProcess: InProcessService(name: name, executable: executable, environment: environment)
+        case .processes: ServiceProcess(name: name, executable: executable, environment: environment, directory: directory)
+        }
+    }
 
-    /// SIGTERM to every process; returns names that did not exit cleanly.
+    /// Every member, the edge first: the order `stop` stops them in.
+    var all: [any SystemMember] { [self.edge, self.orders, self.stats, self.campaign, self.auth] }
+
+    /// The members' processes, for a system started with `mode: .processes`.
+    var processes: [ServiceProcess] { self.all.compactMap { $0 as? ServiceProcess } }
+
+    /// Graceful shutdown of every member (SIGTERM to a process), the edge first; returns the names
+    /// of those that did not exit cleanly.
     @discardableResult
     func stop() async -> [String] {
         var unclean: [String] = []

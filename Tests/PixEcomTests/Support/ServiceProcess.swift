@@ -1,7 +1,7 @@
 import Foundation
 
 /// One PixEcom executable started as a separate process, with its output in a log file.
-final class ServiceProcess: @unchecked Sendable {
+final class ServiceProcess: SystemMember, @unchecked Sendable {
     let name: String
     let executable: String
     let environment: [String: String]
@@ -21,7 +21,7 @@ final class ServiceProcess: @unchecked Sendable {
     }
 
     /// Starts the process and waits until it has written its ready file.
-    func start(timeout: Duration = .seconds(120)) async throws {
+    func start(timeout: Duration) async throws {
         try? FileManager.default.removeItem(at: self.readyFile)
         if !FileManager.default.fileExists(atPath: self.logFile.path) {
             _ = FileManager.default.createFile(atPath: self.logFile.path, contents: nil)
@@ -54,11 +54,6 @@ final class ServiceProcess: @unchecked Sendable {
         }
         throw TestSetupError("\(self.name) was not ready after \(timeout):\n\(self.logTail())")
     }
-
-    var rpcPort: Int { self.ports["rpc_port"] ?? 0 }
-    var httpPort: Int { self.ports["http_port"] ?? 0 }
-    var adminPort: Int { self.ports["admin_port"] ?? 0 }
-    var address: String { "127.0.0.1:\(self.rpcPort)" }
 
     /// SIGKILL: the process gets no chance to clean up.
     /// The running process's id, if it runs.
@@ -149,7 +144,7 @@ final class ServiceProcess: @unchecked Sendable {
     }
 
     /// The last lines the process wrote, for failure messages.
-    func logTail(lines: Int = 40) -> String {
+    func logTail(lines: Int) -> String {
         guard let data = FileManager.default.contents(atPath: self.logFile.path) else { return "(no log)" }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
