@@ -15,7 +15,7 @@ struct MethodModel {
     /// The request message, for checking path parameters and body fields.
     let request: Google_Protobuf_DescriptorProto
     /// The edge route of its HTTP binding; nil without one (internal methods, manual routes).
-    let route: RouteModel?
+    var route: RouteModel?
 
     /// `register`
     var swiftName: String { name.prefix(1).lowercased() + name.dropFirst() }
@@ -29,7 +29,7 @@ struct ServiceModel {
     let name: String
     /// `Protos/pixecom/auth/v1/auth.proto`
     let file: String
-    let methods: [MethodModel]
+    var methods: [MethodModel]
 
     /// `auth`: the package's service part, which names the access policy (`AccessPolicy.auth`).
     var shortName: String { String(self.protoPackage.split(separator: ".")[1]) }
@@ -112,6 +112,20 @@ enum ContractModel {
             }
         }
         guard problems.isEmpty else { throw ContractError(description: problems.joined(separator: "\n")) }
+        return self.sharingPathNames(services)
+    }
+
+    /// `services` with the path parameters of their routes named as `RouteModel.sharingPathNames`
+    /// says, across every service (the edge has one router).
+    private static func sharingPathNames(_ services: [ServiceModel]) -> [ServiceModel] {
+        let routes = services.flatMap { $0.methods.compactMap(\.route) }
+        var shared = RouteModel.sharingPathNames(routes).makeIterator()
+        var services = services
+        for service in services.indices {
+            for method in services[service].methods.indices where services[service].methods[method].route != nil {
+                services[service].methods[method].route = shared.next()
+            }
+        }
         return services
     }
 

@@ -10,8 +10,9 @@ struct RouteModel {
     struct Parameter {
         /// `campaign_id`
         let field: String
-        /// `campaignId`: the proto3 JSON name, which names the parameter on the wire.
-        let jsonName: String
+        /// `campaignId`: the proto3 JSON name, which names the parameter in the query string and,
+        /// unless another route names the same path segment first (`sharingPathNames`), in the path.
+        var jsonName: String
         /// `campaignID`, as protoc-gen-swift names the property.
         let swiftName: String
         let kind: Kind
@@ -36,9 +37,9 @@ struct RouteModel {
     let verb: String
     /// The path as the binding writes it: `/v1/campaigns/{campaign_id}/stats`.
     let protoPath: String
-    /// The path with JSON names, as the edge and OpenAPI write it: `/v1/campaigns/{campaignId}/stats`.
-    let path: String
-    let pathParameters: [Parameter]
+    /// The path with the parameters' names, as the edge and OpenAPI write it: `/v1/ad-sets/{id}`.
+    var path: String
+    var pathParameters: [Parameter]
     let queryParameters: [Parameter]
     let body: Body
     /// A PATCH whose request has a string `update_mask`: the edge fills it when the body does not.
@@ -137,6 +138,33 @@ extension RouteModel {
             guard let found = types.enums[field.typeName] else { return nil }
             return .enumeration(swiftType: found.swiftName, values: found.descriptor.value.map { ($0.name, $0.number) })
         default: return nil
+        }
+    }
+
+    /// `routes` with one name for each path segment that is a parameter: the router of the edge
+    /// keeps one parameter name per position (`/v1/campaigns/{id}` and
+    /// `/v1/campaigns/{campaign_id}/stats` share the segment), so a parameter takes the name the
+    /// first route in .proto order gave that segment (`/v1/campaigns/{id}/stats`, filling
+    /// `campaign_id`), else its JSON name.
+    static func sharingPathNames(_ routes: [RouteModel]) -> [RouteModel] {
+        var names: [String: String] = [:]
+        return routes.map { route in
+            var route = route
+            var segments = route.path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            var parameters = route.pathParameters.makeIterator()
+            var renamed: [Parameter] = []
+            for index in segments.indices where segments[index].hasPrefix("{") {
+                guard var parameter = parameters.next() else { break }
+                // The segments before this one, parameters written as `{}`: the router's position.
+                let position = segments[..<index].map { $0.hasPrefix("{") ? "{}" : $0 }.joined(separator: "/")
+                parameter.jsonName = names[position] ?? parameter.jsonName
+                names[position] = parameter.jsonName
+                segments[index] = "{\(parameter.jsonName)}"
+                renamed.append(parameter)
+            }
+            route.pathParameters = renamed
+            route.path = segments.joined(separator: "/")
+            return route
         }
     }
 

@@ -32,14 +32,9 @@ struct EdgeRoutes: Sendable {
 
     func add(to router: Router<EdgeRequestContext>) {
         let forwarder = self.forwarder
-        // Shorter paths first: a path parameter named differently at the same depth (`{id}`,
-        // `{campaignId}/stats`) is another node of the router's trie, and the router resolves
-        // the last segment of a path in the first node that matches it.
-        let ordered = EdgeRouteTable.all.enumerated().sorted { left, right in
-            let (l, r) = (left.element.path.split(separator: "/").count, right.element.path.split(separator: "/").count)
-            return l != r ? l < r : left.offset < right.offset
-        }
-        for route in ordered.map(\.element) {
+        // ContractGen names each path segment alike in every route (the router keeps one name per
+        // position), so the table registers as it is.
+        for route in EdgeRouteTable.all {
             let client = self.clients.client(for: route.service)
             router.on(RouterPath(route.routerPath), method: route.verb) { request, context in
                 try await route.respond(to: request, context: context, forwarder: forwarder, client: client)

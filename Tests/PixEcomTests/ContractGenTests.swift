@@ -128,6 +128,9 @@ struct ContractGenTests {
                 message PatchRequest { string id = 1; string name = 2; string update_mask = 3; }
                 message WrapRequest { string id = 1; PingResponse part = 2; }
                 service TrialService {
+                  rpc GetParent(PingRequest) returns (PingResponse) {
+                    option (pixecom.options.v1.method) = {summary: "Gets." access: ANYONE http: {get: "/v1/parents/{id}"}};
+                  }
                   rpc Find(FindRequest) returns (PingResponse) {
                     option (pixecom.options.v1.method) = {summary: "Finds." access: ANYONE http: {get: "/v1/parents/{parent_id}/pings"}};
                   }
@@ -143,8 +146,9 @@ struct ContractGenTests {
         #expect(result.status == 0, "\(result.stderr)")
         let routes = try String(contentsOf: result.routes.appendingPathComponent("EdgeRouteTable+Trial.swift"), encoding: .utf8)
         for expected in [
-            "TrialMethods.find, .get, \"/v1/parents/{parentId}/pings\", service: .trial,",
-            "path: [.value(\"parentId\", \\.parentID)]",
+            // The segment after /v1/parents is named as the route before names it: one name per position.
+            "TrialMethods.find, .get, \"/v1/parents/{id}/pings\", service: .trial,",
+            "path: [.value(\"id\", \\.parentID)]",
             ".value(\"pageSize\", \\.pageSize),",
             ".value(\"deep\", \\.deep),",
             ".enumeration(\"color\", \\.color, [\"COLOR_UNSPECIFIED\": 0, \"RED\": 1]),",

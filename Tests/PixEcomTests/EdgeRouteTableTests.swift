@@ -35,7 +35,8 @@ struct EdgeRouteTableTests {
             #expect(operation.pathParameters.map(\.name) == route.pathParameters.map(\.name))
         }
         let stats = try #require(OpenAPIDocument.operations.first { $0.rpc == StatsMethods.getCampaignStats })
-        #expect(stats.path == "/v1/campaigns/{campaignId}/stats")
+        #expect(stats.path == "/v1/campaigns/{id}/stats", "the segment is named as GET /v1/campaigns/{id} names it")
+        #expect(stats.pathParameters.map(\.name) == ["id"])
         #expect(stats.query.map(\.name) == ["since", "until"] && stats.query.allSatisfy(\.isRequired))
         let adAccounts = try #require(OpenAPIDocument.operations.first { $0.rpc == CampaignMethods.listAdAccounts })
         #expect(adAccounts.query.map(\.name) == ["pageSize", "pageToken"], "ad accounts have no parent to list by")
@@ -75,7 +76,7 @@ struct EdgeRouteTableTests {
             let same = try await edge.send(.POST, "/v1/orders/\(path)/refund", json: ["id": path, "amount": "1"], token: seller.token)
             #expect(!same.text.contains("differs"), "the path's own id in the body is no conflict: \(same.text)")
 
-            // Two path parameters named differently at one depth: both routes resolve.
+            // A route below another's path parameter (the stats of a campaign): both resolve.
             let campaign = try await edge.send(.GET, "/v1/campaigns/\(path)", token: seller.token)
             #expect(campaign.status == 404 && campaign.errorCode == "NOT_FOUND", "\(campaign.text)")
             let stats = try await edge.send(.GET, "/v1/campaigns/\(path)/stats?since=2026-01-01&until=2026-01-02", token: seller.token)

@@ -15,9 +15,9 @@ extension EdgeRouteTable {
         ),
         // GET /v1/campaigns/{campaign_id}/stats: A campaign's per-day and total stats with ratios.
         EdgeRoute(
-            StatsMethods.getCampaignStats, .get, "/v1/campaigns/{campaignId}/stats", service: .stats,
+            StatsMethods.getCampaignStats, .get, "/v1/campaigns/{id}/stats", service: .stats,
             Pixecom_Stats_V1_GetCampaignStatsRequest.self, Pixecom_Stats_V1_CampaignStats.self,
-            path: [.value("campaignId", \.campaignID)],
+            path: [.value("id", \.campaignID)],
             query: [
                 .value("since", \.since),
                 .value("until", \.until),
