@@ -52,7 +52,8 @@ struct EdgeRoute: Sendable {
     /// `pixecom.campaign.v1.CampaignService/GetCampaign`
     let method: String
     let verb: HTTPRequest.Method
-    /// With JSON names for the fields, as OpenAPI writes it: `/v1/campaigns/{campaignId}/stats`.
+    /// As OpenAPI writes it, each parameter named for its field's JSON name or, where another route
+    /// names the same segment first, by that name (ContractGen): `/v1/campaigns/{id}/stats`.
     let path: String
     let service: Service
     /// Full protobuf names: `pixecom.stats.v1.GetCampaignStatsRequest`.
@@ -124,7 +125,7 @@ struct EdgeRoute: Sendable {
         try await self.handle(request, context, forwarder, client)
     }
 
-    /// The path as Hummingbird's router writes it: `/v1/campaigns/:campaignId/stats`.
+    /// The path as Hummingbird's router writes it: `/v1/campaigns/:id/stats`.
     var routerPath: String {
         self.path.split(separator: "/", omittingEmptySubsequences: false).map { segment in
             segment.hasPrefix("{") && segment.hasSuffix("}") ? ":" + segment.dropFirst().dropLast() : String(segment)
