@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Regenerates Sources/PixEcomProtos from Protos/ with protoc and swift-protobuf's plugin, the
-# services' contracts in Sources/ServiceKit/Generated (Sources/ContractGen, from the method options;
-# PIXECOM_CONTRACTGEN=/path/to/ContractGen skips building it), and the edge's OpenAPI schemas
-# (scripts/generate-openapi-schemas.py).
+# Regenerates Sources/PixEcomProtos from Protos/ with protoc and swift-protobuf's plugin; with
+# Sources/ContractGen, from the method options (PIXECOM_CONTRACTGEN=/path/to/ContractGen skips
+# building it), the services' contracts in Sources/ServiceKit/Generated, the edge's route table in
+# Sources/Edge/Generated/EdgeRouteTable*.swift and the route table of docs/API.md; and the edge's
+# OpenAPI schemas (scripts/generate-openapi-schemas.py).
 # Usage: scripts/generate-protos.sh [--check]   (--check fails when the committed code is stale)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,8 +34,9 @@ find "$out" -name '*.pb.swift' -delete
   --swift_out="$out" --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
   $(find . -name '*.proto' | sort))
 
-# The services' contracts (method names, access tables, handler protocols, clients) from the
-# method options: ContractGen reads a descriptor set of Protos/.
+# The services' contracts (method names, access tables, handler protocols, clients), the edge's
+# routes and docs/API.md's route table from the method options: ContractGen reads a descriptor set
+# of Protos/.
 descriptors=$(mktemp)
 trap 'rm -f "$descriptors"' EXIT
 (cd Protos && protoc --include_imports --include_source_info --descriptor_set_out="$descriptors" $(find . -name '*.proto' | sort))
@@ -44,9 +46,9 @@ if [ -z "$contractgen" ]; then
   contractgen=$(swift build --show-bin-path)/ContractGen
 fi
 if [ "${1:-}" = "--check" ]; then
-  "$contractgen" "$descriptors" "$root/Sources/ServiceKit/Generated" --check
+  "$contractgen" "$descriptors" "$root" --check
 else
-  "$contractgen" "$descriptors" "$root/Sources/ServiceKit/Generated"
+  "$contractgen" "$descriptors" "$root"
 fi
 
 if [ "${1:-}" = "--check" ]; then

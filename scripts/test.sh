@@ -148,13 +148,13 @@ PIXECOM_BIN_DIR=$(swift build --show-bin-path)
 export PIXECOM_BIN_DIR
 log "executables in $PIXECOM_BIN_DIR"
 
-step "generated contracts"
+step "generated contracts, edge routes and docs/API.md's route table"
 # Always checked (protoc and the freshly built ContractGen suffice): a method without its options,
-# or a .proto changed without regenerating, fails here.
+# a binding that cannot be a route, or a .proto changed without regenerating, fails here.
 command -v protoc >/dev/null 2>&1 || ensure_packages protobuf-compiler:/usr/bin/protoc
 contract_descriptors=$tmp/descriptors.pb
 (cd Protos && protoc --include_imports --include_source_info --descriptor_set_out="$contract_descriptors" $(find . -name '*.proto' | sort))
-"$PIXECOM_BIN_DIR/ContractGen" "$contract_descriptors" Sources/ServiceKit/Generated --check
+"$PIXECOM_BIN_DIR/ContractGen" "$contract_descriptors" . --check
 
 step "swift test $*"
 status=0

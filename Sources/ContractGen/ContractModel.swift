@@ -1,3 +1,4 @@
+import Foundation
 import PixEcomProtos
 import SwiftProtobuf
 
@@ -13,6 +14,8 @@ struct MethodModel {
     let contract: Pixecom_Options_V1_MethodContract
     /// The request message, for checking path parameters and body fields.
     let request: Google_Protobuf_DescriptorProto
+    /// The edge route of its HTTP binding; nil without one (internal methods, manual routes).
+    var route: RouteModel?
 
     /// `register`
     var swiftName: String { name.prefix(1).lowercased() + name.dropFirst() }
@@ -26,7 +29,7 @@ struct ServiceModel {
     let name: String
     /// `Protos/pixecom/auth/v1/auth.proto`
     let file: String
-    let methods: [MethodModel]
+    var methods: [MethodModel]
 
     /// `auth`: the package's service part, which names the access policy (`AccessPolicy.auth`).
     var shortName: String { String(self.protoPackage.split(separator: ".")[1]) }
@@ -46,13 +49,18 @@ enum ContractModel {
 
     /// The services of `set` (a `FileDescriptorSet` with source info), validated.
     static func services(in set: Google_Protobuf_FileDescriptorSet) throws -> [ServiceModel] {
-        var messages: [String: (descriptor: Google_Protobuf_DescriptorProto, swiftName: String)] = [:]
+        var types = TypeIndex()
         for file in set.file {
             let swiftPrefix = self.swiftPrefix(package: file.package)
             for message in file.messageType {
-                self.collect(message, protoPrefix: ".\(file.package)", swiftPrefix: swiftPrefix, into: &messages)
+                self.collect(message, protoPrefix: ".\(file.package)", swiftPrefix: swiftPrefix, into: &types)
+            }
+            for enumeration in file.enumType {
+                types.enums[".\(file.package).\(enumeration.name)"] = (enumeration, swiftPrefix + enumeration.name)
             }
         }
+        let messages = types.messages
+        var routes: [String: String] = [:]
         var services: [ServiceModel] = []
         var problems: [String] = []
         for file in set.file where file.package.hasPrefix("pixecom.") && !self.excludedPackages.contains(file.package) {
@@ -71,7 +79,22 @@ enum ContractModel {
                         problems.append("\(fullName): request or response type not found")
                         continue
                     }
-                    problems += self.problems(of: contract, method: fullName, request: request.descriptor)
+                    problems += self.problems(of: contract, method: fullName)
+                    var route: RouteModel?
+                    if contract.hasHTTP && contract.manualRoute.isEmpty {
+                        switch RouteModel.make(contract.http, request: request.descriptor, method: fullName, types: types) {
+                        case .success(let made):
+                            route = made
+                            let key =
+                                "\(made.verb) \(made.path.replacingOccurrences(of: #"\{[^}]*\}"#, with: "{}", options: .regularExpression))"
+                            if let other = routes[key] {
+                                problems.append("\(fullName): \(made.verb) \(made.protoPath) is already the route of \(other)")
+                            }
+                            routes[key] = fullName
+                        case .failure(let error):
+                            problems.append(error.description)
+                        }
+                    }
                     methods.append(
                         MethodModel(
                             name: method.name,
@@ -80,7 +103,8 @@ enum ContractModel {
                             responseType: response.swiftName,
                             serverStreaming: method.serverStreaming,
                             contract: contract,
-                            request: request.descriptor
+                            request: request.descriptor,
+                            route: route
                         )
                     )
                 }
@@ -88,6 +112,20 @@ enum ContractModel {
             }
         }
         guard problems.isEmpty else { throw ContractError(description: problems.joined(separator: "\n")) }
+        return self.sharingPathNames(services)
+    }
+
+    /// `services` with the path parameters of their routes named as `RouteModel.sharingPathNames`
+    /// says, across every service (the edge has one router).
+    private static func sharingPathNames(_ services: [ServiceModel]) -> [ServiceModel] {
+        let routes = services.flatMap { $0.methods.compactMap(\.route) }
+        var shared = RouteModel.sharingPathNames(routes).makeIterator()
+        var services = services
+        for service in services.indices {
+            for method in services[service].methods.indices where services[service].methods[method].route != nil {
+                services[service].methods[method].route = shared.next()
+            }
+        }
         return services
     }
 
@@ -98,20 +136,22 @@ enum ContractModel {
         _ message: Google_Protobuf_DescriptorProto,
         protoPrefix: String,
         swiftPrefix: String,
-        into messages: inout [String: (descriptor: Google_Protobuf_DescriptorProto, swiftName: String)]
+        into types: inout TypeIndex
     ) {
         let name = "\(protoPrefix).\(message.name)"
         let swiftName = swiftPrefix + message.name
-        messages[name] = (message, swiftName)
+        types.messages[name] = (message, swiftName)
         for nested in message.nestedType {
-            self.collect(nested, protoPrefix: name, swiftPrefix: swiftName + ".", into: &messages)
+            self.collect(nested, protoPrefix: name, swiftPrefix: swiftName + ".", into: &types)
+        }
+        for enumeration in message.enumType {
+            types.enums["\(name).\(enumeration.name)"] = (enumeration, swiftName + "." + enumeration.name)
         }
     }
 
-    /// What is wrong with a method's options, one line per problem.
-    static func problems(of contract: Pixecom_Options_V1_MethodContract, method: String, request: Google_Protobuf_DescriptorProto)
-        -> [String]
-    {
+    /// What is wrong with a method's options, one line per problem (its HTTP binding is checked
+    /// by `RouteModel.make`).
+    static func problems(of contract: Pixecom_Options_V1_MethodContract, method: String) -> [String] {
         var problems: [String] = []
         if contract.summary.isEmpty { problems.append("\(method): summary is empty") }
         switch contract.access {
@@ -122,18 +162,8 @@ enum ContractModel {
         default:
             if !contract.services.isEmpty { problems.append("\(method): services are named but access is not SERVICES") }
         }
-        if contract.hasHTTP {
-            if !contract.manualRoute.isEmpty { problems.append("\(method): both an HTTP binding and a manual route") }
-            let fields = Set(request.field.map(\.name))
-            let path = HTTPBinding(contract.http)?.path ?? ""
-            if path.isEmpty { problems.append("\(method): the HTTP binding has no verb and path") }
-            for parameter in HTTPBinding.parameters(of: path) where !fields.contains(parameter) {
-                problems.append("\(method): path parameter {\(parameter)} is not a field of \(request.name)")
-            }
-            let body = contract.http.body
-            if !body.isEmpty && body != "*" && !fields.contains(body) {
-                problems.append("\(method): body \"\(body)\" is not a field of \(request.name)")
-            }
+        if contract.hasHTTP && !contract.manualRoute.isEmpty {
+            problems.append("\(method): both an HTTP binding and a manual route")
         }
         return problems
     }

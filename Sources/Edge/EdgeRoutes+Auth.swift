@@ -4,19 +4,16 @@ import PixEcomProtos
 import RPCKit
 import ServiceKit
 
+/// The routes written by hand, because a cookie carries the refresh token: the methods marked
+/// `manual_route` in auth.proto. The refresh token never appears in a JSON body: it travels only in
+/// the `pixecom_refresh` cookie (set by login, accepting an invitation, a password change and
+/// refresh; read by refresh and logout), and requests it authenticates pass `CSRFCheck`. Every other
+/// auth route is generated from its HTTP binding (`EdgeRouteTable.auth`).
 extension EdgeRoutes {
-    /// Register, log in, refresh. The refresh token never appears in a JSON body: it travels only
-    /// in the `pixecom_refresh` cookie, and requests it authenticates pass `CSRFCheck`.
     func addAuth(to router: Router<EdgeRequestContext>) {
         let auth = self.clients.auth
         let forwarder = self.forwarder
 
-        router.post("/v1/auth/register") { request, context in
-            try await forwarder.forward(
-                auth, AuthMethods.register, Pixecom_Auth_V1_RegisterRequest.self, request, context: context,
-                as: Pixecom_Auth_V1_RegisterResponse.self
-            )
-        }
         router.post("/v1/auth/login") { request, context in
             let login = try await forwarder.body(Pixecom_Auth_V1_LoginRequest.self, of: request, context: context)
             let pair = try await forwarder.call(
@@ -41,11 +38,24 @@ extension EdgeRoutes {
                 return response
             }
         }
+        router.post("/v1/invitations/accept") { request, context in
+            let accept = try await forwarder.body(Pixecom_Auth_V1_AcceptInvitationRequest.self, of: request, context: context)
+            let pair = try await forwarder.call(
+                auth, AuthMethods.acceptInvitation, accept, as: Pixecom_Auth_V1_TokenPair.self, http: request, context: context)
+            return try Self.tokenResponse(pair, forwarder: forwarder)
+        }
+        router.post("/v1/account/password") { request, context in
+            let change = try await forwarder.body(Pixecom_Auth_V1_ChangePasswordRequest.self, of: request, context: context)
+            let pair = try await forwarder.call(
+                auth, AuthMethods.changePassword, change, as: Pixecom_Auth_V1_TokenPair.self, http: request, context: context)
+            return try Self.tokenResponse(pair, forwarder: forwarder)
+        }
+        self.addLogout(to: router)
     }
 
     /// Ends the cookie's session and clears the cookie; the same answer whether or not the token
     /// was live (401 only without a cookie).
-    func addLogout(to router: Router<EdgeRequestContext>) {
+    private func addLogout(to router: Router<EdgeRequestContext>) {
         let auth = self.clients.auth
         let forwarder = self.forwarder
         router.post("/v1/auth/logout") { request, context in

@@ -9,7 +9,8 @@ import ServiceKit
 extension EdgeRoutes {
     /// Payment-provider webhooks: the raw body and the signature header go to OrderService
     /// unchanged (the signature covers the exact bytes, so the edge neither parses nor re-encodes
-    /// them); OrderService checks the signature and answers.
+    /// them); OrderService checks the signature and answers. Written by hand for that reason
+    /// (`manual_route` of `HandleWebhook` in orders.proto): a generated route decodes a JSON body.
     func addWebhooks(to router: Router<EdgeRequestContext>) {
         let orders = self.clients.orders
         let forwarder = self.forwarder

@@ -202,6 +202,42 @@ extension OpenAPIDocument {
     /// The body of PATCH /v1/ads/{id}.
     static let adUpdateSchema = "AdUpdateRequest"
 
+    /// Body schemas other than the request's own, by method: an ad has no daily budget.
+    static let bodySchemas: [String: String] = [CampaignMethods.updateAd: Self.adUpdateSchema]
+
+    /// Query parameters a route reads but the document leaves out, by method: ad accounts have no
+    /// parent, and CampaignService refuses a `parentId` for them (400).
+    static let undocumentedQuery: [String: Set<String>] = [CampaignMethods.listAdAccounts: ["parentId"]]
+
+    /// What the services accept in a path or query parameter, over the schema of its field's type.
+    /// Every path parameter of the API is an object's id, a UUID (one that is not needs a rule
+    /// here); the query parameters are the pages' and the stats range's.
+    static func applyRules(to parameter: inout APIOperation.Parameter, of request: String, inPath: Bool) {
+        if inPath {
+            if parameter.type == "string" { parameter.format = "uuid" }
+            return
+        }
+        switch parameter.name {
+        case "pageSize":
+            parameter.description = "0 to 200 (0 or absent: 50)"
+            (parameter.minimum, parameter.maximum) = (0, 200)
+        case "pageToken":
+            parameter.description = "nextPageToken of the previous page"
+            parameter.pattern = "^$|" + PageToken.pattern
+        case "parentId":
+            parameter.description = "only the children of this object"
+            parameter.pattern = "^$|^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        case "since", "until":
+            guard request == "pixecom.stats.v1.GetCampaignStatsRequest" else { break }
+            parameter.description =
+                parameter.name == "since" ? "first day, YYYY-MM-DD" : "last day, YYYY-MM-DD, at most 365 days after since"
+            (parameter.format, parameter.pattern) = ("date", "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+            parameter.isRequired = true
+        default:
+            break
+        }
+    }
+
     /// The answer of login, refresh, accepting an invitation and changing one's password: the
     /// token pair without the refresh token, which travels only in the cookie.
     static var tokenAnswerSchema: [String: Any] {

@@ -13,27 +13,35 @@ struct APIOperation: Sendable {
         case refreshCookie
     }
 
-    struct Query: Sendable {
+    /// A path or query parameter and its JSON Schema.
+    struct Parameter: Sendable {
         var name: String
-        var description: String
-        var isInteger = false
-        var isDate = false
-        var isRequired = false
+        var description: String?
+        var type = "string"
         var format: String?
         var pattern: String?
+        var minimum: Int?
+        var maximum: Int?
+        var values: [String]?
+        var isRequired = false
     }
 
+    /// The RPC method the route calls: `pixecom.stats.v1.StatsService/GetCampaignStats`.
+    var rpc: String
     var method: String
     /// OpenAPI form: `/v1/campaigns/{id}`.
     var path: String
+    /// The RPC method's own name (`GetCampaignStats`), or the hand-written route's.
+    var operationID: String
     var summary: String
     var tag: String
     var authentication: Authentication = .bearer
-    /// Full protobuf name of the JSON request body, if it takes one.
+    var pathParameters: [Parameter] = []
+    var query: [Parameter] = []
+    /// Schema name of the JSON request body (a full protobuf name, mostly), if it takes one.
     var body: String?
-    /// Full protobuf name of the JSON answer.
+    /// Schema name of the JSON answer.
     var response: String
-    var query: [Query] = []
     /// Accepts `Idempotency-Key`.
     var idempotencyKey = false
     /// Required headers besides authentication (name, description).
@@ -43,134 +51,98 @@ struct APIOperation: Sendable {
 /// The OpenAPI 3.0 document of the edge, served at `/openapi.json`: every route, its
 /// parameters, request and answer schemas (generated from Protos/ by
 /// scripts/generate-openapi-schemas.py) and the shared error body.
+///
+/// The operations of the generated routes come from the same table the router serves
+/// (`EdgeRouteTable`), with the summary and access rule of their method's contract; only the
+/// hand-written routes (`manualOperations`) are described by hand.
 enum OpenAPIDocument {
-    static let page: [APIOperation.Query] = [
-        .init(name: "pageSize", description: "0 to 200 (0 or absent: 50)", isInteger: true),
-        .init(name: "pageToken", description: "nextPageToken of the previous page", pattern: "^$|" + PageToken.pattern),
+    /// The routes written by hand (`manual_route` in the .proto): cookies and raw webhook bodies.
+    static let manualOperations: [APIOperation] = [
+        .init(
+            rpc: AuthMethods.login, method: "post", path: "/v1/auth/login", operationID: "Login",
+            summary: "Log in: an access token, and the refresh token in a cookie", tag: "auth",
+            authentication: .none, body: "pixecom.auth.v1.LoginRequest", response: "TokenAnswer"),
+        .init(
+            rpc: AuthMethods.refresh, method: "post", path: "/v1/auth/refresh", operationID: "Refresh",
+            summary: "A new access token from the refresh cookie (rotated)", tag: "auth",
+            authentication: .refreshCookie, response: "TokenAnswer"),
+        .init(
+            rpc: AuthMethods.logout, method: "post", path: "/v1/auth/logout", operationID: "Logout",
+            summary: "End the session of the refresh cookie", tag: "auth",
+            authentication: .refreshCookie, response: "pixecom.auth.v1.LogoutResponse"),
+        .init(
+            rpc: AuthMethods.acceptInvitation, method: "post", path: "/v1/invitations/accept", operationID: "AcceptInvitation",
+            summary: "Accept an invitation and log in",
+            tag: "auth", authentication: .none, body: "pixecom.auth.v1.AcceptInvitationRequest", response: "TokenAnswer"),
+        .init(
+            rpc: AuthMethods.changePassword, method: "post", path: "/v1/account/password", operationID: "ChangePassword",
+            summary: "Change one's password; other sessions end", tag: "auth",
+            body: "pixecom.auth.v1.ChangePasswordRequest", response: "TokenAnswer"),
+        .init(
+            rpc: OrderMethods.handleWebhook, method: "post", path: "/v1/webhooks/stripe", operationID: "StripeWebhook",
+            summary: "Stripe webhook delivery (signed; relayed to OrderService as is)",
+            tag: "webhooks", authentication: .none, body: "StripeEvent", response: "pixecom.orders.v1.WebhookResult",
+            requiredHeaders: [("Stripe-Signature", "t=<unix seconds>,v1=<HMAC-SHA256 hex>")]),
     ]
 
-    /// Lists of objects with a parent (not ad accounts) filter by it.
-    static let parentID = APIOperation.Query(
-        name: "parentId", description: "only the children of this object",
-        pattern: "^$|^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+    /// Every operation: the generated routes', then the hand-written ones.
+    static let operations: [APIOperation] = EdgeRouteTable.all.map(Self.operation(for:)) + Self.manualOperations
 
-    static let operations: [APIOperation] = {
-        var operations: [APIOperation] = [
-            .init(
-                method: "post", path: "/v1/auth/register", summary: "Register a seller and its owner", tag: "auth",
-                authentication: .none, body: "pixecom.auth.v1.RegisterRequest", response: "pixecom.auth.v1.RegisterResponse"),
-            .init(
-                method: "post", path: "/v1/auth/login", summary: "Log in: an access token, and the refresh token in a cookie", tag: "auth",
-                authentication: .none, body: "pixecom.auth.v1.LoginRequest", response: "TokenAnswer"),
-            .init(
-                method: "post", path: "/v1/auth/refresh", summary: "A new access token from the refresh cookie (rotated)", tag: "auth",
-                authentication: .refreshCookie, response: "TokenAnswer"),
-            .init(
-                method: "post", path: "/v1/auth/logout", summary: "End the session of the refresh cookie", tag: "auth",
-                authentication: .refreshCookie, response: "pixecom.auth.v1.LogoutResponse"),
-            .init(
-                method: "get", path: "/v1/members", summary: "The seller's members", tag: "team",
-                response: "pixecom.auth.v1.ListMembersResponse"),
-            .init(
-                method: "post", path: "/v1/invitations", summary: "Invite a member (ADMIN)", tag: "team",
-                body: "pixecom.auth.v1.InviteMemberRequest", response: "pixecom.auth.v1.Invitation"),
-            .init(
-                method: "post", path: "/v1/invitations/accept", summary: "Accept an invitation and log in", tag: "team",
-                authentication: .none, body: "pixecom.auth.v1.AcceptInvitationRequest", response: "TokenAnswer"),
-            .init(
-                method: "patch", path: "/v1/members/{id}", summary: "Change a member's role (ADMIN)", tag: "team",
-                body: "pixecom.auth.v1.ChangeMemberRoleRequest", response: "pixecom.auth.v1.Member"),
-            .init(
-                method: "delete", path: "/v1/members/{id}", summary: "Remove a member, ending their sessions (ADMIN)", tag: "team",
-                response: "pixecom.auth.v1.RemoveMemberResponse"),
-            .init(
-                method: "post", path: "/v1/account/password", summary: "Change one's password; other sessions end", tag: "account",
-                body: "pixecom.auth.v1.ChangePasswordRequest", response: "TokenAnswer"),
-            .init(
-                method: "get", path: "/v1/account", summary: "Who the caller is: user, seller, role, plan and its limits", tag: "account",
-                response: "pixecom.auth.v1.Caller"),
-            .init(
-                method: "get", path: "/v1/account/sessions", summary: "One's live sessions", tag: "account",
-                response: "pixecom.auth.v1.ListSessionsResponse"),
-            .init(
-                method: "delete", path: "/v1/account/sessions/{id}", summary: "End one of one's sessions", tag: "account",
-                response: "pixecom.auth.v1.RevokeSessionResponse"),
-            .init(
-                method: "get", path: "/v1/audit-events", summary: "The seller's audit log, newest first (ADMIN)", tag: "team",
-                response: "pixecom.auth.v1.ListAuditEventsResponse", query: Self.page),
-            .init(
-                method: "post", path: "/v1/api-keys", summary: "Create an API key; the key is in this answer only (ADMIN)", tag: "team",
-                body: "pixecom.auth.v1.CreateApiKeyRequest", response: "pixecom.auth.v1.CreatedApiKey"),
-            .init(
-                method: "get", path: "/v1/api-keys", summary: "The seller's API keys (ADMIN)", tag: "team",
-                response: "pixecom.auth.v1.ListApiKeysResponse"),
-            .init(
-                method: "delete", path: "/v1/api-keys/{id}", summary: "Revoke an API key (ADMIN)", tag: "team",
-                response: "pixecom.auth.v1.ApiKey"),
-            .init(
-                method: "post", path: "/v1/insights", summary: "Upsert daily ad insights", tag: "stats",
-                body: "pixecom.stats.v1.IngestInsightsRequest", response: "pixecom.stats.v1.IngestInsightsResponse"),
-            .init(
-                method: "get", path: "/v1/campaigns/{id}/stats", summary: "A campaign's daily spend, revenue and ratios", tag: "stats",
-                response: "pixecom.stats.v1.CampaignStats",
-                query: [
-                    .init(name: "since", description: "first day, YYYY-MM-DD", isDate: true, isRequired: true),
-                    .init(name: "until", description: "last day, YYYY-MM-DD, at most 365 days after since", isDate: true, isRequired: true),
-                ]),
-            .init(
-                method: "post", path: "/v1/orders", summary: "Create an order", tag: "orders",
-                body: "pixecom.orders.v1.CreateOrderRequest", response: "pixecom.orders.v1.Order", idempotencyKey: true),
-            .init(
-                method: "get", path: "/v1/orders", summary: "The seller's orders", tag: "orders",
-                response: "pixecom.orders.v1.ListOrdersResponse", query: Self.page),
-            .init(
-                method: "get", path: "/v1/orders/{id}", summary: "One order with its history", tag: "orders",
-                response: "pixecom.orders.v1.Order"),
-            .init(
-                method: "post", path: "/v1/orders/{id}/pay", summary: "Mark an order paid", tag: "orders",
-                body: "pixecom.orders.v1.MarkPaidRequest", response: "pixecom.orders.v1.Order"),
-            .init(
-                method: "post", path: "/v1/webhooks/stripe", summary: "Stripe webhook delivery (signed; relayed to OrderService as is)",
-                tag: "webhooks", authentication: .none, body: "StripeEvent", response: "pixecom.orders.v1.WebhookResult",
-                requiredHeaders: [("Stripe-Signature", "t=<unix seconds>,v1=<HMAC-SHA256 hex>")]),
-            .init(
-                method: "post", path: "/v1/orders/{id}/refund", summary: "Refund part or all of an order (ADMIN)", tag: "orders",
-                body: "pixecom.orders.v1.RefundOrderRequest", response: "pixecom.orders.v1.Order"),
-        ]
-        // `status`: whether it has one the seller sets (and a parent to list by).
-        let objects: [(path: String, noun: String, message: String, create: String, list: String, status: Bool)] = [
-            ("/v1/ad-accounts", "ad account", "AdAccount", "CreateAdAccountRequest", "ListAdAccountsResponse", false),
-            ("/v1/campaigns", "campaign", "Campaign", "CreateCampaignRequest", "ListCampaignsResponse", true),
-            ("/v1/ad-sets", "ad set", "AdSet", "CreateAdSetRequest", "ListAdSetsResponse", true),
-            ("/v1/ads", "ad", "Ad", "CreateAdRequest", "ListAdsResponse", true),
-        ]
-        for object in objects {
-            let package = "pixecom.campaign.v1."
-            operations.append(
-                .init(
-                    method: "post", path: object.path, summary: "Create an \(object.noun)", tag: "campaigns",
-                    body: package + object.create, response: package + object.message))
-            operations.append(
-                .init(
-                    method: "get", path: object.path, summary: "List \(object.noun)s", tag: "campaigns",
-                    response: package + object.list,
-                    query: object.status ? Self.page + [Self.parentID] : Self.page))
-            operations.append(
-                .init(
-                    method: "get", path: object.path + "/{id}", summary: "One \(object.noun)", tag: "campaigns",
-                    response: package + object.message))
-            if object.status {
-                let fields = object.message == "Ad" ? "name or status" : "name, daily budget or status"
-                operations.append(
-                    .init(
-                        method: "patch", path: object.path + "/{id}",
-                        summary: "Change an \(object.noun)'s \(fields): the fields the body names (or an updateMask, docs/API.md)",
-                        tag: "campaigns", body: object.message == "Ad" ? Self.adUpdateSchema : package + "UpdateRequest",
-                        response: package + object.message))
+    /// A generated route as an operation: its contract's summary, `bearer` unless anyone may call
+    /// it, its parameters with the services' rules on top (`parameter(_:of:inPath:)`).
+    static func operation(for route: EdgeRoute) -> APIOperation {
+        let contract = ServiceContracts.all.first { $0.name == route.method }
+        let leftOut = Self.undocumentedQuery[route.method] ?? []
+        let body: String? =
+            switch route.body {
+            case .none: nil
+            case .request: Self.bodySchemas[route.method] ?? route.requestMessage
+            case .field(_, let message): message
             }
+        let tag: String =
+            switch route.service {
+            case .auth: "auth"
+            case .campaign: "campaigns"
+            case .stats: "stats"
+            case .orders: "orders"
+            }
+        return APIOperation(
+            rpc: route.method,
+            method: route.verb.rawValue.lowercased(),
+            path: route.path,
+            operationID: String(route.method.split(separator: "/").last ?? Substring(route.method)),
+            summary: contract?.summary ?? route.method,
+            tag: tag,
+            authentication: contract?.access == .anyone ? .none : .bearer,
+            pathParameters: route.pathParameters.map { Self.parameter($0, of: route.requestMessage, inPath: true) },
+            query: route.queryParameters.filter { !leftOut.contains($0.name) }.map {
+                Self.parameter($0, of: route.requestMessage, inPath: false)
+            },
+            body: body,
+            response: route.responseMessage,
+            idempotencyKey: contract?.idempotency == .withKey
+        )
+    }
+
+    /// A route's parameter: the schema of its field's type, with the services' rules for it
+    /// (`applyRules(to:of:inPath:)`, in OpenAPIDocument+Constraints.swift).
+    static func parameter(_ parameter: EdgeRoute.Parameter, of request: String, inPath: Bool) -> APIOperation.Parameter {
+        var described = APIOperation.Parameter(name: parameter.name, isRequired: inPath)
+        switch parameter.kind {
+        case .string: break
+        case .int32, .uint32:
+            (described.type, described.format) = ("integer", "int32")
+            if parameter.kind == .uint32 { described.minimum = 0 }
+        case .int64, .uint64:
+            (described.type, described.format) = ("integer", "int64")
+            if parameter.kind == .uint64 { described.minimum = 0 }
+        case .bool: described.type = "boolean"
+        case .double, .float: described.type = "number"
+        case .enumeration(let names): described.values = names
         }
-        return operations
-    }()
+        Self.applyRules(to: &described, of: request, inPath: inPath)
+        return described
+    }
 
     /// The methods served at the route that `path` matches, if any (for 405 and `Allow`).
     static func methods(matching path: String) -> [String] {
@@ -226,32 +198,16 @@ enum OpenAPIDocument {
 
     private static func describe(_ operation: APIOperation) -> [String: Any] {
         var parameters: [[String: Any]] = []
-        for segment in operation.path.split(separator: "/") where segment.hasPrefix("{") {
-            parameters.append([
-                "name": String(segment.dropFirst().dropLast()), "in": "path", "required": true,
-                "schema": ["type": "string", "format": "uuid"],
-            ])
+        for parameter in operation.pathParameters {
+            parameters.append(Self.describe(parameter, in: "path"))
         }
-        for query in operation.query {
-            var schema: [String: Any] = ["type": query.isInteger ? "integer" : "string"]
-            if query.isInteger {
-                schema["minimum"] = 0
-                schema["maximum"] = 200
-            }
-            if query.isDate {
-                schema["format"] = "date"
-                schema["pattern"] = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-            }
-            if let format = query.format { schema["format"] = format }
-            if let pattern = query.pattern { schema["pattern"] = pattern }
-            parameters.append([
-                "name": query.name, "in": "query", "required": query.isRequired, "description": query.description, "schema": schema,
-            ])
+        for parameter in operation.query {
+            parameters.append(Self.describe(parameter, in: "query"))
         }
         if operation.idempotencyKey {
             parameters.append([
                 "name": "Idempotency-Key", "in": "header", "required": false,
-                "description": "a replay with the same key and body returns the order the first request created; another body is 422",
+                "description": "a replay with the same key and body returns what the first request created; another body is 422",
                 "schema": ["type": "string", "minLength": 1, "maxLength": 255],
             ])
         }
@@ -266,10 +222,7 @@ enum OpenAPIDocument {
         var described: [String: Any] = [
             "summary": operation.summary,
             "tags": [operation.tag],
-            "operationId": operation.method
-                + operation.path.split(separator: "/").map {
-                    $0.replacingOccurrences(of: "{", with: "by-").replacingOccurrences(of: "}", with: "")
-                }.joined(separator: "-"),
+            "operationId": operation.operationID,
             "responses": [
                 "200": [
                     "description": "success",
@@ -291,6 +244,18 @@ enum OpenAPIDocument {
         case .bearer: described["security"] = [["bearer": [String]()]]
         case .refreshCookie: described["security"] = [["refreshCookie": [String]()]]
         }
+        return described
+    }
+
+    private static func describe(_ parameter: APIOperation.Parameter, in place: String) -> [String: Any] {
+        var schema: [String: Any] = ["type": parameter.type]
+        if let format = parameter.format { schema["format"] = format }
+        if let pattern = parameter.pattern { schema["pattern"] = pattern }
+        if let minimum = parameter.minimum { schema["minimum"] = minimum }
+        if let maximum = parameter.maximum { schema["maximum"] = maximum }
+        if let values = parameter.values { schema["enum"] = values }
+        var described: [String: Any] = ["name": parameter.name, "in": place, "required": parameter.isRequired, "schema": schema]
+        if let description = parameter.description { described["description"] = description }
         return described
     }
 

@@ -91,38 +91,4 @@ struct RPCForwarder: Sendable {
         try ProtoJSONWriter.write(message, into: &body)
         return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: body))
     }
-
-    /// Body, call and JSON answer in one: the common shape of a route.
-    func forward<Input: SwiftProtobuf.Message, Reply: SwiftProtobuf.Message>(
-        _ client: RPCClient,
-        _ method: String,
-        _ input: Input.Type,
-        _ request: Request,
-        context: EdgeRequestContext,
-        as: Reply.Type,
-        prepare: (inout Input) throws -> Void = { _ in }
-    ) async throws -> Response {
-        var message = try await self.body(Input.self, of: request, context: context)
-        try prepare(&message)
-        let reply = try await self.call(client, method, message, as: Reply.self, http: request, context: context)
-        return try self.json(reply)
-    }
-}
-
-extension Request {
-    /// A query parameter as Int32 (0 when absent), naming it when it is not one: empty or given
-    /// twice is refused too, as the OpenAPI document's integer says.
-    func queryInt32(_ name: String) throws -> Int32 {
-        let values = self.uri.queryParameters.getAll(name)
-        guard let text = values.first else { return 0 }
-        guard values.count == 1 else { throw RPCError.invalidArgument(field: name, "must be given once") }
-        guard let value = Int32(text) else {
-            throw RPCError.invalidArgument(field: name, "must be an integer, got \"\(text.prefix(32))\"")
-        }
-        return value
-    }
-
-    func query(_ name: String) -> String {
-        self.uri.queryParameters.get(name) ?? ""
-    }
 }

@@ -7,8 +7,10 @@ import Testing
 /// without them, naming it, and what it generated is what the services enforce.
 @Suite("Contracts generated from Protos/")
 struct ContractGenTests {
-    /// Runs protoc over `proto` (with Protos/ on the include path) and ContractGen over the result.
-    private func generate(_ proto: String) async throws -> (status: Int32, stderr: String, output: URL) {
+    /// Runs protoc over `proto` (with Protos/ on the include path) and ContractGen over the result,
+    /// into a new package root; `output` is its `Sources/ServiceKit/Generated`, `routes` its
+    /// `Sources/Edge/Generated`.
+    private func generate(_ proto: String) async throws -> (status: Int32, stderr: String, output: URL, routes: URL) {
         let directory = try TestEnvironment.temporaryDirectory("pixecom-contractgen")
         let source = directory.appendingPathComponent("pixecom/trial/v1")
         try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
@@ -24,10 +26,12 @@ struct ContractGenTests {
             timeout: .seconds(60)
         )
         try #require(protoc.status == 0, "protoc: \(protoc.stderr)")
-        let output = directory.appendingPathComponent("Generated")
         let generator = TestEnvironment.binDirectory.appendingPathComponent("ContractGen")
-        let run = try await CClient.runProgram(generator, [descriptors, output.path], timeout: .seconds(60))
-        return (run.status, run.stderr, output)
+        let run = try await CClient.runProgram(generator, [descriptors, directory.path], timeout: .seconds(60))
+        return (
+            run.status, run.stderr, directory.appendingPathComponent("Sources/ServiceKit/Generated"),
+            directory.appendingPathComponent("Sources/Edge/Generated")
+        )
     }
 
     private static let header = """
@@ -110,6 +114,83 @@ struct ContractGenTests {
                 "func ping(_ request: Pixecom_Trial_V1_PingRequest, context: ServerContext) async throws -> Pixecom_Trial_V1_PingResponse"))
         #expect(text.contains("public struct TrialServiceClient: Sendable"))
         #expect(text.contains("idempotent: true"))
+        let routes = try String(contentsOf: result.routes.appendingPathComponent("EdgeRouteTable+Trial.swift"), encoding: .utf8)
+        #expect(routes.contains("TrialMethods.ping, .get, \"/v1/pings/{id}\", service: .trial,"), "\(routes)")
+    }
+
+    /// A binding's path parameters, query parameters and body become the route's, with JSON names
+    /// and the fields' types; what cannot be a route is refused by name.
+    @Test func anHTTPBindingBecomesARouteWithTypedParameters() async throws {
+        let result = try await self.generate(
+            Self.header + """
+                enum Color { COLOR_UNSPECIFIED = 0; RED = 1; }
+                message FindRequest { string parent_id = 1; int32 page_size = 2; bool deep = 3; Color color = 4; }
+                message PatchRequest { string id = 1; string name = 2; string update_mask = 3; }
+                message WrapRequest { string id = 1; PingResponse part = 2; }
+                service TrialService {
+                  rpc GetParent(PingRequest) returns (PingResponse) {
+                    option (pixecom.options.v1.method) = {summary: "Gets." access: ANYONE http: {get: "/v1/parents/{id}"}};
+                  }
+                  rpc Find(FindRequest) returns (PingResponse) {
+                    option (pixecom.options.v1.method) = {summary: "Finds." access: ANYONE http: {get: "/v1/parents/{parent_id}/pings"}};
+                  }
+                  rpc Patch(PatchRequest) returns (PingResponse) {
+                    option (pixecom.options.v1.method) = {summary: "Patches." access: EDITOR http: {patch: "/v1/pings/{id}" body: "*"}};
+                  }
+                  rpc Wrap(WrapRequest) returns (PingResponse) {
+                    option (pixecom.options.v1.method) = {summary: "Wraps." access: EDITOR http: {put: "/v1/pings/{id}/part" body: "part"}};
+                  }
+                }
+                """
+        )
+        #expect(result.status == 0, "\(result.stderr)")
+        let routes = try String(contentsOf: result.routes.appendingPathComponent("EdgeRouteTable+Trial.swift"), encoding: .utf8)
+        for expected in [
+            // The segment after /v1/parents is named as the route before names it: one name per position.
+            "TrialMethods.find, .get, \"/v1/parents/{id}/pings\", service: .trial,",
+            "path: [.value(\"id\", \\.parentID)]",
+            ".value(\"pageSize\", \\.pageSize),",
+            ".value(\"deep\", \\.deep),",
+            ".enumeration(\"color\", \\.color, [\"COLOR_UNSPECIFIED\": 0, \"RED\": 1]),",
+            "TrialMethods.patch, .patch, \"/v1/pings/{id}\"",
+            "body: .request,\n            updateMask: .field(\\.updateMask)",
+            "body: .field(\"part\", Pixecom_Trial_V1_PingResponse.self, \\.part)",
+        ] {
+            #expect(routes.contains(expected), "missing \(expected) in \(routes)")
+        }
+        let index = try String(contentsOf: result.routes.appendingPathComponent("EdgeRouteTable.swift"), encoding: .utf8)
+        #expect(index.contains("static let all: [EdgeRoute] =\n        trial\n"), "\(index)")
+    }
+
+    @Test func bindingsThatCannotBeRoutesAreRefusedByName() async throws {
+        let result = try await self.generate(
+            Self.header + """
+                message Deep { PingResponse part = 1; repeated string tags = 2; }
+                service TrialService {
+                  rpc GetWithBody(PingRequest) returns (PingResponse) {
+                    option (pixecom.options.v1.method) = {summary: "x" access: VIEWER http: {get: "/v1/pings" body: "*"}};
+                  }
+                  rpc MessageInQuery(Deep) returns (PingResponse) {
+                    option (pixecom.options.v1.method) = {summary: "x" access: VIEWER http: {get: "/v1/deep"}};
+                  }
+                  rpc Twice(PingRequest) returns (PingResponse) {
+                    option (pixecom.options.v1.method) = {summary: "x" access: VIEWER http: {get: "/v1/pings/{id}"}};
+                  }
+                  rpc Again(PingRequest) returns (PingResponse) {
+                    option (pixecom.options.v1.method) = {summary: "x" access: VIEWER http: {get: "/v1/pings/{id}"}};
+                  }
+                }
+                """
+        )
+        #expect(result.status == 2)
+        for expected in [
+            "TrialService/GetWithBody: a GET has no body",
+            "TrialService/MessageInQuery: query parameter part must be a single scalar or enum field",
+            "TrialService/MessageInQuery: query parameter tags must be a single scalar or enum field",
+            "TrialService/Again: GET /v1/pings/{id} is already the route of pixecom.trial.v1.TrialService/Twice",
+        ] {
+            #expect(result.stderr.contains(expected), "missing \(expected) in \(result.stderr)")
+        }
     }
 
     /// The tables the services enforce are the generated ones, and cover every method of the

@@ -22,22 +22,22 @@ struct SchemathesisTests {
 
         # until must not be before since, nor more than 365 days after it.
         [[operations]]
-        include-operation-id = "getv1-campaigns-by-id-stats"
+        include-operation-id = "GetCampaignStats"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
         # One row per ad and date in a batch.
         [[operations]]
-        include-operation-id = "postv1-insights"
+        include-operation-id = "IngestInsights"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
         # The amount must not exceed what remains refundable of that order.
         [[operations]]
-        include-operation-id = "postv1-orders-by-id-refund"
+        include-operation-id = "RefundOrder"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
         # The current password must be the caller's.
         [[operations]]
-        include-operation-id = "postv1-account-password"
+        include-operation-id = "ChangePassword"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
         """
 
