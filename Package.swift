@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "PixEcomTests",
             dependencies: [
-                "RPCKit", "ServiceKit", "PixEcomProtos", "EchoService", "Edge", "OrderService", "AuthService",
+                "RPCKit", "ServiceKit", "PixEcomProtos", "EchoService", "Edge", "OrderService", "AuthService", "CampaignService",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
