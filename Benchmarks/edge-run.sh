@@ -158,17 +158,18 @@ api -H "Authorization: Bearer $token" -o "$work/account.json" "$edge$path"
 api -H "Authorization: Bearer $token" -o "$work/campaign.json" "$edge$db_path"
 log "the JSON under test ($(wc -c <"$work/account.json") bytes): $(cat "$work/account.json")"
 log "the database-backed JSON ($(wc -c <"$work/campaign.json") bytes): $(cat "$work/campaign.json")"
+# The bare reference server (not needed for the database path alone).
 if [ "$db_only" -eq 0 ]; then
-"$bench_bin/BareJSONServer" "$certs/edge-https.pem" "$certs/edge-https.key" "$work/bare.ready" \
-  "$path=account:$work/account.json" "/v1/campaigns/:id=campaign:$work/campaign.json" >"$work/bare.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s "$work/bare.ready" ] && break; sleep 0.1; done
-# $bare/bytes/...: the precomputed bytes; $bare/...: the Codable route (the same JSON object;
-# JSONEncoder orders keys its own way).
-bare=https://localhost:$(jq -r .http_port "$work/bare.ready")
-cmp -s <(api "$bare/bytes$path") "$work/account.json" || die "the bare server does not answer the same bytes for $path"
-cmp -s <(api "$bare/bytes$db_path") "$work/campaign.json" || die "the bare server does not answer the same bytes for $db_path"
-[ "$(api "$bare$path" | jq -S -c .)" = "$(jq -S -c . "$work/account.json")" ] || die "the JSON route does not answer the same JSON for $path"
+  "$bench_bin/BareJSONServer" "$certs/edge-https.pem" "$certs/edge-https.key" "$work/bare.ready" \
+    "$path=account:$work/account.json" "/v1/campaigns/:id=campaign:$work/campaign.json" >"$work/bare.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$work/bare.ready" ] && break; sleep 0.1; done
+  # $bare/bytes/...: the precomputed bytes; $bare/...: the Codable route (the same JSON object;
+  # JSONEncoder orders keys its own way).
+  bare=https://localhost:$(jq -r .http_port "$work/bare.ready")
+  cmp -s <(api "$bare/bytes$path") "$work/account.json" || die "the bare server does not answer the same bytes for $path"
+  cmp -s <(api "$bare/bytes$db_path") "$work/campaign.json" || die "the bare server does not answer the same bytes for $db_path"
+  [ "$(api "$bare$path" | jq -S -c .)" = "$(jq -S -c . "$work/account.json")" ] || die "the JSON route does not answer the same JSON for $path"
 fi
 if [ "$hold" -eq 1 ]; then
   # The token lives 15 minutes; EMAIL and PASSWORD log in again for a fresh one.
