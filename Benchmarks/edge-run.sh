@@ -15,11 +15,19 @@
 #      alone against a call's CPU time, and the calls/s with and without it; 64 in flight,
 #      Echo 256 B on one connection, to a method open to anyone and one needing a token; 15
 #      pairs of 2 s rounds, the median of the pairs' ratios).
+#   4. The database path: GET /v1/campaigns/{id} through the edge (wrk -t2 -c64) against pgbench
+#      on the same database in the same run (64 clients, -M prepared, as the service's runtime
+#      role under row-level security) running the transaction a scoped read stands for: BEGIN;
+#      set_config('app.seller_id', ...); SELECT the campaign by id; COMMIT. Rounds alternate; the
+#      medians' ratio is reported, and the database round trips (statements) per GET, counted
+#      with pg_stat_statements over a fixed number of sequential GETs.
 #
-# Usage: Benchmarks/edge-run.sh [--write] [--quick]
+# Usage: Benchmarks/edge-run.sh [--write] [--quick] [--db-path]
 #   --write   also rewrite the edge part of docs/PERFORMANCE.md with the results
 #   --quick   short windows (a smoke test; numbers are rough)
 #   --hold    after setting up, print the URLs and token and wait (for profiling) instead of measuring
+#   --db-path only scenario 4 (needs only the root package's release build, not Benchmarks/);
+#             with --write it rewrites only the database-path part of docs/PERFORMANCE.md
 #
 # Builds the root package and Benchmarks/ in release mode (15+ minutes the first time on 2
 # cores), starts a private PostgreSQL and the five services from the release build on free ports,
@@ -31,13 +39,14 @@ root=$(cd "$here/.." && pwd)
 source "$root/scripts/lib.sh"
 exec </dev/null
 
-write=0 hold=0 duration=10 login_duration=14 rounds=5 token_seconds=2 token_rounds=15
+write=0 hold=0 db_only=0 duration=10 login_duration=14 rounds=5 token_seconds=2 token_rounds=15
 for argument in "$@"; do
   case "$argument" in
     --write) write=1 ;;
     --quick) duration=3 login_duration=6 rounds=1 token_seconds=1 token_rounds=1 ;;
     --hold) hold=1 ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --db-path) db_only=1 ;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $argument (see --help)" ;;
   esac
 done
@@ -46,10 +55,13 @@ ensure_packages wrk:wrk curl:curl jq:jq
 log "building the services in release mode (swift build -c release)"
 (cd "$root" && swift build -c release >&2) || die "the release build of the services failed"
 bin=$(cd "$root" && swift build -c release --show-bin-path)
-log "building the reference server and the token benchmark (Benchmarks/, release)"
-swift build -c release --package-path "$here" --product BareJSONServer >&2 || die "build of BareJSONServer failed"
-swift build -c release --package-path "$here" --product TokenCostBenchmark >&2 || die "build of TokenCostBenchmark failed"
-bench_bin=$(swift build -c release --package-path "$here" --show-bin-path)
+if [ "$db_only" -eq 0 ]; then
+  log "building the reference server and the token benchmark (Benchmarks/, release)"
+  swift build -c release --package-path "$here" --product BareJSONServer >&2 || die "build of BareJSONServer failed"
+  swift build -c release --package-path "$here" --product TokenCostBenchmark >&2 || die "build of TokenCostBenchmark failed"
+  bench_bin=$(swift build -c release --package-path "$here" --show-bin-path)
+fi
+ensure_packages postgresql-client-15:/usr/lib/postgresql/15/bin/pgbench postgresql-contrib:/usr/share/postgresql/15/extension/pg_stat_statements.control
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pixecom-edge-bench.XXXXXX")
 pids=()
@@ -81,8 +93,13 @@ fi
 
 "$root/scripts/make-certs.sh" "$work/certs" >/dev/null 2>&1 || die "scripts/make-certs.sh failed"
 certs=$work/certs
-admin_url=$(PIXECOM_PG_FAST=1 "$root/scripts/postgres.sh" start "$work/pg" "$("$root/scripts/postgres.sh" free-port)") \
-  || die "could not start PostgreSQL"
+pg_port=$("$root/scripts/postgres.sh" free-port)
+admin_url=$(PIXECOM_PG_FAST=1 "$root/scripts/postgres.sh" start "$work/pg" "$pg_port") || die "could not start PostgreSQL"
+# pg_stat_statements counts the statements (round trips) of scenario 4; it loads at start only.
+psql -qX -v ON_ERROR_STOP=1 "$admin_url" -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null \
+  || die "could not configure pg_stat_statements"
+"$root/scripts/postgres.sh" stop "$work/pg" >/dev/null
+admin_url=$(PIXECOM_PG_FAST=1 "$root/scripts/postgres.sh" start "$work/pg" "$pg_port") || die "could not restart PostgreSQL"
 declare -A db=()
 while IFS='=' read -r key value; do db[$key]=$value; done \
   < <("$root/scripts/postgres.sh" create-service-dbs "$admin_url" "")
@@ -141,20 +158,23 @@ api -H "Authorization: Bearer $token" -o "$work/account.json" "$edge$path"
 api -H "Authorization: Bearer $token" -o "$work/campaign.json" "$edge$db_path"
 log "the JSON under test ($(wc -c <"$work/account.json") bytes): $(cat "$work/account.json")"
 log "the database-backed JSON ($(wc -c <"$work/campaign.json") bytes): $(cat "$work/campaign.json")"
-"$bench_bin/BareJSONServer" "$certs/edge-https.pem" "$certs/edge-https.key" "$work/bare.ready" \
-  "$path=account:$work/account.json" "/v1/campaigns/:id=campaign:$work/campaign.json" >"$work/bare.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s "$work/bare.ready" ] && break; sleep 0.1; done
-# $bare/bytes/...: the precomputed bytes; $bare/...: the Codable route (the same JSON object;
-# JSONEncoder orders keys its own way).
-bare=https://localhost:$(jq -r .http_port "$work/bare.ready")
-cmp -s <(api "$bare/bytes$path") "$work/account.json" || die "the bare server does not answer the same bytes for $path"
-cmp -s <(api "$bare/bytes$db_path") "$work/campaign.json" || die "the bare server does not answer the same bytes for $db_path"
-[ "$(api "$bare$path" | jq -S -c .)" = "$(jq -S -c . "$work/account.json")" ] || die "the JSON route does not answer the same JSON for $path"
+# The bare reference server (not needed for the database path alone).
+if [ "$db_only" -eq 0 ]; then
+  "$bench_bin/BareJSONServer" "$certs/edge-https.pem" "$certs/edge-https.key" "$work/bare.ready" \
+    "$path=account:$work/account.json" "/v1/campaigns/:id=campaign:$work/campaign.json" >"$work/bare.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$work/bare.ready" ] && break; sleep 0.1; done
+  # $bare/bytes/...: the precomputed bytes; $bare/...: the Codable route (the same JSON object;
+  # JSONEncoder orders keys its own way).
+  bare=https://localhost:$(jq -r .http_port "$work/bare.ready")
+  cmp -s <(api "$bare/bytes$path") "$work/account.json" || die "the bare server does not answer the same bytes for $path"
+  cmp -s <(api "$bare/bytes$db_path") "$work/campaign.json" || die "the bare server does not answer the same bytes for $db_path"
+  [ "$(api "$bare$path" | jq -S -c .)" = "$(jq -S -c . "$work/account.json")" ] || die "the JSON route does not answer the same JSON for $path"
+fi
 if [ "$hold" -eq 1 ]; then
   # The token lives 15 minutes; EMAIL and PASSWORD log in again for a fresh one.
   printf 'EDGE=%s\nBARE=%s\nPATH_UNDER_TEST=%s\nDB_PATH=%s\nTOKEN=%s\nEMAIL=%s\nPASSWORD=%s\nWORK=%s\n' \
-    "$edge" "$bare" "$path" "$db_path" "$token" "$email" "$password" "$work" \
+    "$edge" "${bare:-}" "$path" "$db_path" "$token" "$email" "$password" "$work" \
     | tee "${TMPDIR:-/tmp}/edge-bench-hold.env"
   log "holding; stop with Ctrl-C or SIGTERM"
   while true; do sleep 3600; done
@@ -198,6 +218,94 @@ compare() {
     printf -v "${name}_route_ratio" '%s' "$(awk -v a="${!e}" -v b="${!r}" 'BEGIN {printf "%.2f", a / b}')"
   fi
 }
+# Scenario 4, the database path: the edge's GET /v1/campaigns/{id} against pgbench running the
+# transaction a scoped read stands for, on the same database as the same role, rounds alternating.
+db_path_scenario() {
+  local campaign_app=${db[campaign_app]} campaign_admin seller round edge_rates=() pg_rates=() requests=500
+  # The admin (a superuser) on the campaign database: row-level security binds even the owner.
+  campaign_admin=$(sed 's#/[^/]*$#/campaign#' <<<"$admin_url")
+  seller=$(psql -qXAt "$campaign_admin" -c "SELECT seller_id FROM campaigns WHERE id = '$campaign'") \
+    || die "could not read the campaign's seller"
+  cat >"$work/scoped-read.sql" <<SQL
+BEGIN;
+SELECT set_config('app.seller_id', :seller, true);
+SELECT id, ad_account_id, name, objective, status, daily_budget, external_id, created_at, updated_at
+  FROM campaigns WHERE seller_id = :seller AND id = :campaign;
+COMMIT;
+SQL
+  # Round trips: statements the runtime role ran for $requests sequential GETs (one connection).
+  psql -qX -v ON_ERROR_STOP=1 "$campaign_admin" \
+    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null \
+    || die "could not reset pg_stat_statements"
+  local urls=() i
+  for i in $(seq 1 "$requests"); do urls+=("$edge$db_path"); done
+  api -H "Authorization: Bearer $token" "${urls[@]}" >/dev/null
+  psql -qXAt -F ' ' "$campaign_admin" >"$work/statements.txt" <<SQL \
+    || die "could not read pg_stat_statements"
+SELECT s.calls, regexp_replace(left(s.query, 110), '\s+', ' ', 'g')
+FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid JOIN pg_database d ON d.oid = s.dbid
+WHERE r.rolname = 'campaign_app' AND d.datname = 'campaign' AND s.query <> 'SELECT \$1' AND s.query <> 'SELECT 1'
+ORDER BY s.calls DESC;
+SQL
+  db_statements=$(awk '{n += $1} END {print n + 0}' "$work/statements.txt")
+  db_round_trips=$(awk -v n="$db_statements" -v r="$requests" 'BEGIN {printf "%.2f", n / r}')
+  log "   database statements for $requests GETs: $db_statements (${db_round_trips} per GET):"
+  sed 's/^/     /' "$work/statements.txt" >&2
+  for round in $(seq 1 "$rounds"); do
+    wrk_run "$work/dbpath-edge-$round.txt" -t2 -c64 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$db_path"
+    [ "$(errors "$work/dbpath-edge-$round.txt")" = 0 ] || die "edge answered non-2xx: $(cat "$work/dbpath-edge-$round.txt")"
+    /usr/lib/postgresql/15/bin/pgbench -n -M prepared -c 64 -j 2 -T "$duration" -D seller="$seller" -D campaign="$campaign" \
+      -f "$work/scoped-read.sql" "$campaign_app" >"$work/dbpath-pgbench-$round.txt" 2>&1 \
+      || { cat "$work/dbpath-pgbench-$round.txt" >&2; die "pgbench failed"; }
+    edge_rates+=("$(rps "$work/dbpath-edge-$round.txt")")
+    pg_rates+=("$(awk '/^tps = / {printf "%.0f", $3}' "$work/dbpath-pgbench-$round.txt")")
+    log "   round $round: edge ${edge_rates[-1]} req/s (p99 $(p99 "$work/dbpath-edge-$round.txt") us), pgbench ${pg_rates[-1]} tps"
+  done
+  dbpath_edge=$(printf '%s\n' "${edge_rates[@]}" | median)
+  dbpath_pgbench=$(printf '%s\n' "${pg_rates[@]}" | median)
+  dbpath_ratio=$(awk -v a="$dbpath_edge" -v b="$dbpath_pgbench" 'BEGIN {printf "%.2f", a / b}')
+}
+db_table() {
+  cat <<TABLE
+| Target | Verdict | Measured |
+| :--- | :--- | :--- |
+| database-backed GET through the edge (\`GET /v1/campaigns/{id}\`, wrk -t2 -c64) >= 0.3x pgbench running its transaction (BEGIN; set_config; SELECT by id; COMMIT; 64 clients, -M prepared, same database and role) | $(verdict "$dbpath_ratio" 0.3 ge) | ${dbpath_ratio}x (${dbpath_edge} req/s vs ${dbpath_pgbench} tps, median of $rounds) |
+| database round trips per GET (pg_stat_statements, sequential GETs) | - | ${db_round_trips} (pgbench's transaction: 4) |
+TABLE
+}
+verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge") ? (v >= t) : (v <= t); print ok ? "PASS" : "FAIL" }'; }
+# write_section BEGIN_MARKER END_MARKER SECTION: replaces (or appends) a marked part of docs/PERFORMANCE.md.
+write_section() {
+  python3 - "$root/docs/PERFORMANCE.md" "$1" "$2" "$3" <<'PY'
+import re, sys
+path, begin, end, section = sys.argv[1:5]
+text = open(path).read()
+pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
+open(path, "w").write(text)
+PY
+}
+log "4. the database path: edge GET $db_path vs pgbench (BEGIN; set_config; SELECT; COMMIT), $rounds rounds"
+db_path_scenario
+if [ "$db_only" -eq 1 ]; then
+  printf '\n%s\n' "$(db_table)"
+  if [ "$write" -eq 1 ]; then
+    revision=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+    write_section "<!-- BEGIN DB PATH RESULTS" "<!-- END DB PATH RESULTS -->" "$(cat <<SECTION
+<!-- BEGIN DB PATH RESULTS: Benchmarks/edge-run.sh --db-path --write rewrites this part -->
+### The database path
+
+Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) at revision \`$revision\` with \`Benchmarks/edge-run.sh --db-path --write\` on $(nproc) cores; wrk, the edge, the services, PostgreSQL and pgbench all on this machine; Linux scheduling: ${scheduling}.
+
+$(db_table)
+<!-- END DB PATH RESULTS -->
+SECTION
+)"
+    log "wrote docs/PERFORMANCE.md"
+  fi
+  exit 0
+fi
+
 log "1. edge GET $path vs bare Hummingbird (precomputed bytes and a JSON route): wrk -t2 -c64 -d${duration}s, $rounds rounds"
 compare hop "$path" route
 log "1b. edge GET $db_path (PostgreSQL) vs bare Hummingbird: wrk -t2 -c64 -d${duration}s, $rounds rounds"
@@ -227,13 +335,13 @@ value() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$result"; }
 check_share=$(awk -v c="$(value check_share)" 'BEGIN {printf "%.1f", c * 100}')
 token_cost=$(awk -v c="$(value token_check_cost)" 'BEGIN {printf "%.1f", c * 100}')
 
-verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge") ? (v >= t) : (v <= t); print ok ? "PASS" : "FAIL" }'; }
 table=$(cat <<TABLE
 | Target | Verdict | Measured |
 | :--- | :--- | :--- |
 | JSON GET through the edge + 1 RPC hop >= 0.6x a bare Hummingbird handler answering the same JSON bytes, precomputed (wrk -t2 -c64; \`GET $path\`) | $(verdict "$hop_ratio" 0.6 ge) | ${hop_ratio}x (${hop_edge} vs ${hop_bare} req/s, median of $rounds) |
 | the same against a bare Hummingbird JSON route: a Codable value written by Hummingbird's JSONEncoder | $(verdict "$hop_route_ratio" 0.6 ge) | ${hop_route_ratio}x (${hop_edge} vs ${hop_route} req/s, median of $rounds) |
 | (context, no target) the same with a PostgreSQL read behind the hop (\`GET /v1/campaigns/{id}\`) | - | ${db_ratio}x (${db_edge} vs ${db_bare} req/s, median of $rounds) |
+$(db_table | tail -n +3)
 | token-authenticated p99 while logins saturate hashing <= 2x idle p99 (wrk -t1 -c4) | $(verdict "$p99_ratio" 2 le) | ${p99_ratio}x (${loaded_p99} us vs ${idle_p99} us; ${login_rps} logins/s) |
 | token verification <= 5% of a unary call (cached; Echo 256 B x 64): the access check's CPU / a call's CPU | $(verdict "$check_share" 5 le) | ${check_share}% ($(value check_us) us of $(value call_cpu_us) us; a cached verification alone $(value cached_us) us, an uncached one $(value uncached_us) us) |
 | the same as throughput: calls/s lost with the check (one connection, an open and a checked method) | $(verdict "$token_cost" 5 le) | ${token_cost}% ($(value plain_qps) vs $(value checked_qps) calls/s; median of $token_rounds paired rounds' ratios) |

@@ -57,9 +57,7 @@ struct AccountStore: Sendable {
         let logins = try await self.db.query("SELECT seller_id, user_id FROM user_logins WHERE email = \(email)", logger: logger)
         for try await row in logins.decode((UUID, UUID).self) { found = row }
         guard let (sellerID, userID) = found else { return nil }
-        return try await self.db.withSeller(sellerID, logger: logger) { connection in
-            try await self.user(sellerID: sellerID, id: userID, on: connection, logger: logger)
-        }
+        return try await self.user(sellerID: sellerID, id: userID, logger: logger)
     }
 
     /// Records the login e-mail of a new user (inside the transaction that creates the user).
@@ -75,16 +73,39 @@ struct AccountStore: Sendable {
         try await connection.query("DELETE FROM user_logins WHERE user_id = \(userID)", logger: logger)
     }
 
+    /// The user `id` of seller `sellerID`, if it still exists (one scoped read).
+    func user(sellerID: UUID, id: UUID, logger: Logger) async throws -> UserRecord? {
+        let users = try await self.db.readAsSeller(sellerID, Self.userQuery(sellerID: sellerID, id: id), logger: logger) { row in
+            let (id, sellerID, email, hash, role, plan) = try row.decode((UUID, UUID, String, String, String, String).self)
+            return UserRecord(id: id, sellerID: sellerID, email: email, passwordHash: hash, role: role, plan: plan)
+        }
+        return users.first
+    }
+
+    /// Stores a user's new password, ends every session of theirs and records `event`, in one
+    /// transaction.
+    func changePassword(
+        sellerID: UUID, userID: UUID, to hash: PasswordHash, sessions: RefreshTokenStore, recording event: AuditLog.Event,
+        in audit: AuditLog, logger: Logger
+    ) async throws {
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
+            try await self.replacePasswordHash(sellerID: sellerID, userID: userID, with: hash, on: connection, logger: logger)
+            try await sessions.revokeAllSessions(sellerID: sellerID, userID: userID, on: connection, logger: logger)
+            try await audit.record(event, on: connection, logger: logger)
+        }
+    }
+
+    private static func userQuery(sellerID: UUID, id: UUID) -> PostgresQuery {
+        """
+        SELECT u.id, u.seller_id, u.email, u.password_hash, u.role, s.plan
+        FROM users u JOIN sellers s ON s.id = u.seller_id
+        WHERE u.seller_id = \(sellerID) AND u.id = \(id)
+        """
+    }
+
     /// The user `id` of seller `sellerID`, if it still exists.
     func user(sellerID: UUID, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> UserRecord? {
-        let rows = try await connection.query(
-            """
-            SELECT u.id, u.seller_id, u.email, u.password_hash, u.role, s.plan
-            FROM users u JOIN sellers s ON s.id = u.seller_id
-            WHERE u.seller_id = \(sellerID) AND u.id = \(id)
-            """,
-            logger: logger
-        )
+        let rows = try await connection.query(Self.userQuery(sellerID: sellerID, id: id), logger: logger)
         return try await Self.decode(rows)
     }
 

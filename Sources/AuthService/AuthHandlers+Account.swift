@@ -24,16 +24,13 @@ extension AuthHandlers {
     {
         let actor = try await self.actor(context)
         let family = try RequestValidation.id(request.id, field: "id")
-        try await self.accounts.db.withSeller(actor.sellerID, logger: context.logger) { connection in
-            try await self.issuer.refreshTokens.revokeSession(
-                family, sellerID: actor.sellerID, userID: actor.userID, on: connection, logger: context.logger)
-            try await self.audit.record(
-                .init(
-                    sellerID: actor.sellerID, kind: "session.revoked", actor: actor.userID, subject: actor.userID,
-                    sourceAddress: actor.sourceAddress, details: ["session": family.uuidString.lowercased()]),
-                on: connection, logger: context.logger
-            )
-        }
+        try await self.issuer.refreshTokens.revokeSession(
+            family, sellerID: actor.sellerID, userID: actor.userID,
+            recording: .init(
+                sellerID: actor.sellerID, kind: "session.revoked", actor: actor.userID, subject: actor.userID,
+                sourceAddress: actor.sourceAddress, details: ["session": family.uuidString.lowercased()]),
+            in: self.audit, logger: context.logger
+        )
         return Pixecom_Auth_V1_RevokeSessionResponse()
     }
 
@@ -62,13 +59,7 @@ extension AuthHandlers {
             throw RPCError.invalidArgument(field: "current_password", "is required")
         }
         let newPassword = try AuthValidation.password(request.newPassword, field: "new_password")
-        let connectionLogger = context.logger
-        guard
-            let user = try await self.accounts.db.withSeller(
-                actor.sellerID, logger: connectionLogger,
-                { connection in
-                    try await self.accounts.user(sellerID: actor.sellerID, id: actor.userID, on: connection, logger: connectionLogger)
-                })
+        guard let user = try await self.accounts.user(sellerID: actor.sellerID, id: actor.userID, logger: context.logger)
         else {
             throw RPCError(.unauthenticated, "access token does not name a member")
         }
@@ -79,18 +70,13 @@ extension AuthHandlers {
             throw RPCError.invalidArgument(field: "current_password", "is not correct")
         }
         let hash = try await self.hasher.hash(newPassword)
-        try await self.accounts.db.withSeller(actor.sellerID, logger: context.logger) { connection in
-            try await self.accounts.replacePasswordHash(
-                sellerID: actor.sellerID, userID: actor.userID, with: hash, on: connection, logger: connectionLogger)
-            try await self.issuer.refreshTokens.revokeAllSessions(
-                sellerID: actor.sellerID, userID: actor.userID, on: connection, logger: connectionLogger)
-            try await self.audit.record(
-                .init(
-                    sellerID: actor.sellerID, kind: "password.changed", actor: actor.userID, subject: actor.userID,
-                    sourceAddress: actor.sourceAddress),
-                on: connection, logger: connectionLogger
-            )
-        }
+        try await self.accounts.changePassword(
+            sellerID: actor.sellerID, userID: actor.userID, to: hash, sessions: self.issuer.refreshTokens,
+            recording: .init(
+                sellerID: actor.sellerID, kind: "password.changed", actor: actor.userID, subject: actor.userID,
+                sourceAddress: actor.sourceAddress),
+            in: self.audit, logger: context.logger
+        )
         context.logger.info("password.changed", metadata: ["seller.id": "\(actor.sellerID)", "user.id": "\(actor.userID)"])
         let refresh = try await self.issuer.refreshTokens.issue(for: user, logger: context.logger)
         return try self.issuer.pair(for: user, refresh: refresh)

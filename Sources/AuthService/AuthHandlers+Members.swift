@@ -70,9 +70,8 @@ extension AuthHandlers {
     /// The caller, from its verified access token; its role was checked against the policy.
     func actor(_ context: ServerContext) async throws -> MemberStore.Actor {
         let claims = try await context.authenticate(with: self.verifier)
-        guard let sellerID = UUID(uuidString: claims.sellerID), let userID = UUID(uuidString: claims.sub),
-            let role = Role(text: claims.role)
-        else {
+        let sellerID = try claims.sellerUUID()
+        guard let userID = UUID(uuidString: claims.sub), let role = Role(text: claims.role) else {
             throw RPCError(.unauthenticated, "access token does not name a member")
         }
         return MemberStore.Actor(

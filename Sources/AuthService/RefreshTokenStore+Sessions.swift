@@ -44,6 +44,17 @@ extension RefreshTokenStore {
         return sessions
     }
 
+    /// Ends one of the user's sessions and records `event`, in one transaction. NOT_FOUND when the
+    /// user has no live session `family`.
+    func revokeSession(
+        _ family: UUID, sellerID: UUID, userID: UUID, recording event: AuditLog.Event, in audit: AuditLog, logger: Logger
+    ) async throws {
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
+            try await self.revokeSession(family, sellerID: sellerID, userID: userID, on: connection, logger: logger)
+            try await audit.record(event, on: connection, logger: logger)
+        }
+    }
+
     /// Ends one of the user's sessions. NOT_FOUND when the user has no live session `family`.
     func revokeSession(_ family: UUID, sellerID: UUID, userID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         let rows = try await connection.query(

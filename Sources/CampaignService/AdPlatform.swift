@@ -6,9 +6,10 @@ import PostgresNIO
 /// `SandboxAdPlatform` until then). The service keeps its own copy of every object and the
 /// platform's id for it (`external_id`).
 ///
-/// Calls happen inside the service's transaction, after the service has locked its own rows; a
-/// platform that keeps state in this database (the sandbox) writes through `call.connection`, so
-/// its change commits or rolls back with the service's. A remote platform ignores the connection.
+/// Calls happen while the service holds no transaction and no row lock: the platform is remote
+/// and may be slow, and a pooled connection held across its latency would starve every other
+/// call. The handlers read what they need, call the platform, then store the result in a new
+/// transaction that checks nothing changed in between (`ObjectStore`).
 protocol AdPlatform: Sendable {
     /// Stored beside each ad account, e.g. "sandbox" or "meta".
     var name: String { get }
@@ -27,10 +28,13 @@ protocol AdPlatform: Sendable {
     func updateSettings(of externalID: String, name: String?, dailyBudget: Int64?, call: AdPlatformCall) async throws
 }
 
-/// Who is calling the platform and the transaction to work in.
+/// Who is calling the platform.
 struct AdPlatformCall: Sendable {
     var sellerID: UUID
-    var connection: PostgresConnection
+    /// This service's database, for a platform that keeps its state there (the sandbox). Such a
+    /// platform runs its own short transactions, as a remote one would on its side; it never
+    /// shares the service's.
+    var db: PostgresClient
     var logger: Logger
 }
 

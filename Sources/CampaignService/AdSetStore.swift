@@ -31,6 +31,8 @@ struct AdSetRecord: StatusBearingObject {
         self.status = try AdObjectStatus(stored: status, table: Self.table.name)
     }
 
+    var budget: Int64? { self.dailyBudget }
+
     var message: Pixecom_Campaign_V1_AdSet {
         var adSet = Pixecom_Campaign_V1_AdSet()
         adSet.id = self.id.wireText

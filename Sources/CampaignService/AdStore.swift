@@ -33,6 +33,8 @@ struct AdRecord: StatusBearingObject {
         self.status = try AdObjectStatus(stored: status, table: Self.table.name)
     }
 
+    var budget: Int64? { nil }
+
     var message: Pixecom_Campaign_V1_Ad {
         var ad = Pixecom_Campaign_V1_Ad()
         ad.id = self.id.wireText

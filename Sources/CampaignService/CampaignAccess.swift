@@ -18,9 +18,7 @@ enum CampaignAccess {
     /// before the handler ran.
     static func caller(of context: ServerContext, verifier: TokenVerifier) async throws -> Caller {
         let claims = try await context.authenticate(with: verifier)
-        guard let sellerID = UUID(uuidString: claims.sellerID) else {
-            throw RPCError(.unauthenticated, "access token carries no valid seller id")
-        }
+        let sellerID = try claims.sellerUUID()
         var logger = context.logger
         logger[metadataKey: "seller.id"] = "\(sellerID.wireText)"
         return Caller(sellerID: sellerID, plan: claims.plan, logger: logger)

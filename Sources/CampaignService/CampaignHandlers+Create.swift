@@ -3,8 +3,22 @@ import PixEcomProtos
 import RPCKit
 import ServiceKit
 
-/// The Create* methods: validate, lock the seller's parent, create the object on the ad platform,
-/// store it with the platform's id, all in one transaction.
+/// The Create* methods, in three steps so that no transaction is open and no row locked while the
+/// ad platform works (it may take seconds, and a held pool connection would starve every other
+/// call):
+///
+/// 1. read: the parent exists, is the seller's and takes children; the plan has room;
+/// 2. create the object on the platform;
+/// 3. store it with the platform's id, in one transaction that checks step 1 again under locks
+///    (`ObjectStore+Create`). When that check fails (the parent was archived or deleted, or a
+///    concurrent create took the last place in the plan), nothing is stored and the platform's
+///    object is deleted again.
+///
+/// A crash between 2 and 3 leaves an object on the platform that no row names: the caller saw no
+/// answer and retries, creating another. The orphan stays as created (ACTIVE or PAUSED, under a
+/// parent the seller owns) until a reconciliation of the platform's objects against the rows
+/// removes it; that sweep is not built yet. The alternative, a row reserved before the call,
+/// would need a pending state visible to every read; orphans are the rarer, cheaper failure.
 extension CampaignHandlers {
     func createAdAccount(
         _ request: Pixecom_Campaign_V1_CreateAdAccountRequest,
@@ -16,18 +30,12 @@ extension CampaignHandlers {
             currency: try RequestValidation.currency(request.currency),
             timeZone: try CampaignValidation.timeZone(request.timeZone)
         )
-        let account = try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
-            try await PlanQuota.requireRoom(
-                in: AdAccountRecord.table, limit: PlanLimits.of(plan: caller.plan).adAccounts, plan: caller.plan,
-                sellerID: caller.sellerID, on: connection, logger: caller.logger)
-            let externalID = try await self.onPlatform {
-                try await self.platform.createAdAccount(spec, call: self.call(caller, connection))
-            }
-            return try await AdAccountStore.insert(
-                spec, platform: self.platform.name, externalID: externalID,
-                sellerID: caller.sellerID, on: connection, logger: caller.logger
-            )
-        }
+        let quota = PlanQuota(AdAccountRecord.table, plan: caller.plan) { $0.adAccounts }
+        try await self.objects.requireRoom(quota, sellerID: caller.sellerID, logger: caller.logger)
+        let externalID = try await self.onPlatform { try await self.platform.createAdAccount(spec, call: self.call(caller)) }
+        // Ad accounts cannot be deleted on the platform: one refused here is left as an orphan.
+        let account = try await self.objects.insertAdAccount(
+            spec, platform: self.platform.name, externalID: externalID, quota: quota, sellerID: caller.sellerID, logger: caller.logger)
         Self.logCreated(AdAccountRecord.table, account.id, account.externalID, caller)
         return account.message
     }
@@ -44,20 +52,15 @@ extension CampaignHandlers {
             dailyBudget: try CampaignValidation.dailyBudget(request.dailyBudget),
             status: try CampaignValidation.initialStatus(request.status)
         )
-        let campaign = try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
-            let account = try await ObjectQueries.require(
-                AdAccountRecord.self, sellerID: caller.sellerID, id: adAccountID, lock: .share, on: connection, logger: caller.logger
-            )
-            try await PlanQuota.requireRoom(
-                in: CampaignRecord.table, limit: PlanLimits.of(plan: caller.plan).campaigns, plan: caller.plan,
-                sellerID: caller.sellerID, on: connection, logger: caller.logger)
-            let externalID = try await self.onPlatform {
-                try await self.platform.createCampaign(spec, inAccount: account.externalID, call: self.call(caller, connection))
-            }
-            return try await CampaignStore.insert(
-                spec, adAccountID: account.id, externalID: externalID,
-                sellerID: caller.sellerID, on: connection, logger: caller.logger
-            )
+        let account = try await self.objects.get(AdAccountRecord.self, id: adAccountID, sellerID: caller.sellerID, logger: caller.logger)
+        let quota = PlanQuota(CampaignRecord.table, plan: caller.plan) { $0.campaigns }
+        try await self.objects.requireRoom(quota, sellerID: caller.sellerID, logger: caller.logger)
+        let externalID = try await self.onPlatform {
+            try await self.platform.createCampaign(spec, inAccount: account.externalID, call: self.call(caller))
+        }
+        let campaign = try await self.undoingOnPlatform(externalID, caller) {
+            try await self.objects.insertCampaign(
+                spec, adAccountID: account.id, externalID: externalID, quota: quota, sellerID: caller.sellerID, logger: caller.logger)
         }
         Self.logCreated(CampaignRecord.table, campaign.id, campaign.externalID, caller)
         return campaign.message
@@ -74,18 +77,14 @@ extension CampaignHandlers {
             dailyBudget: try CampaignValidation.dailyBudget(request.dailyBudget),
             status: try CampaignValidation.initialStatus(request.status)
         )
-        let adSet = try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
-            let campaign = try await ObjectQueries.require(
-                CampaignRecord.self, sellerID: caller.sellerID, id: campaignID, lock: .share, on: connection, logger: caller.logger
-            )
-            try Self.checkAcceptsChildren(campaign)
-            let externalID = try await self.onPlatform {
-                try await self.platform.createAdSet(spec, inCampaign: campaign.externalID, call: self.call(caller, connection))
-            }
-            return try await AdSetStore.insert(
-                spec, campaignID: campaign.id, externalID: externalID,
-                sellerID: caller.sellerID, on: connection, logger: caller.logger
-            )
+        let campaign = try await self.objects.get(CampaignRecord.self, id: campaignID, sellerID: caller.sellerID, logger: caller.logger)
+        try campaign.requireAcceptsChildren()
+        let externalID = try await self.onPlatform {
+            try await self.platform.createAdSet(spec, inCampaign: campaign.externalID, call: self.call(caller))
+        }
+        let adSet = try await self.undoingOnPlatform(externalID, caller) {
+            try await self.objects.insertAdSet(
+                spec, campaignID: campaign.id, externalID: externalID, sellerID: caller.sellerID, logger: caller.logger)
         }
         Self.logCreated(AdSetRecord.table, adSet.id, adSet.externalID, caller)
         return adSet.message
@@ -102,28 +101,37 @@ extension CampaignHandlers {
             linkURL: try CampaignValidation.linkURL(request.linkURL),
             status: try CampaignValidation.initialStatus(request.status)
         )
-        let ad = try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
-            let adSet = try await ObjectQueries.require(
-                AdSetRecord.self, sellerID: caller.sellerID, id: adSetID, lock: .share, on: connection, logger: caller.logger
-            )
-            try Self.checkAcceptsChildren(adSet)
-            let externalID = try await self.onPlatform {
-                try await self.platform.createAd(spec, inAdSet: adSet.externalID, call: self.call(caller, connection))
-            }
-            return try await AdStore.insert(
-                spec, in: adSet, externalID: externalID, sellerID: caller.sellerID, on: connection, logger: caller.logger)
+        let adSet = try await self.objects.get(AdSetRecord.self, id: adSetID, sellerID: caller.sellerID, logger: caller.logger)
+        try adSet.requireAcceptsChildren()
+        let externalID = try await self.onPlatform {
+            try await self.platform.createAd(spec, inAdSet: adSet.externalID, call: self.call(caller))
+        }
+        let ad = try await self.undoingOnPlatform(externalID, caller) {
+            try await self.objects.insertAd(
+                spec, adSetID: adSet.id, externalID: externalID, sellerID: caller.sellerID, logger: caller.logger)
         }
         Self.logCreated(AdRecord.table, ad.id, ad.externalID, caller)
         return ad.message
     }
 
-    /// FAILED_PRECONDITION when `parent` is ARCHIVED or DELETED: nothing new goes under it.
-    private static func checkAcceptsChildren<Parent: StatusBearingObject>(_ parent: Parent) throws {
-        guard parent.status.acceptsChildren else {
-            throw RPCError(
-                .failedPrecondition,
-                "\(Parent.table.describe(parent.id)) is \(parent.status.rawValue); new children need an ACTIVE or PAUSED parent"
-            )
+    /// Runs `store`; when it fails, deletes the platform's new object `externalID` (best effort:
+    /// a failure to delete is logged, the store's error is what the caller gets).
+    private func undoingOnPlatform<Object: Sendable>(
+        _ externalID: String,
+        _ caller: Caller,
+        _ store: () async throws -> Object
+    ) async throws -> Object {
+        do {
+            return try await store()
+        } catch {
+            do {
+                try await self.platform.updateStatus(of: externalID, to: .deleted, call: self.call(caller))
+            } catch let undo {
+                caller.logger.warning(
+                    "object.platform_orphan",
+                    metadata: ["object.external_id": "\(externalID)", "error": "\(String(reflecting: undo))"])
+            }
+            throw error
         }
     }
 

@@ -8,12 +8,22 @@ import ServiceKit
 /// The methods of pixecom.campaign.v1.CampaignService. Each acts only for the seller of the
 /// caller's access token; another seller's object answers NOT_FOUND exactly like a missing one.
 ///
-/// Lock order, to keep concurrent calls free of deadlocks: the service's rows first (parent
-/// FOR SHARE on create, the object FOR UPDATE on a status change), then the ad platform's.
+/// The database is reached through `ObjectStore` only. A method that changes the ad platform
+/// never calls it with a transaction open or a row locked: it reads (one round trip), calls the
+/// platform, then stores the result in a short transaction that checks again what it read.
 struct CampaignHandlers: CampaignServiceHandling {
-    let db: PostgresClient
+    let objects: ObjectStore
     let verifier: TokenVerifier
     let platform: any AdPlatform
+    /// Handed to the platform for its own state (`AdPlatformCall.db`); the handlers never use it.
+    private let platformDatabase: PostgresClient
+
+    init(db: PostgresClient, verifier: TokenVerifier, platform: any AdPlatform) {
+        self.objects = ObjectStore(db: db)
+        self.verifier = verifier
+        self.platform = platform
+        self.platformDatabase = db
+    }
 
     // MARK: - Methods (the generated `CampaignServiceHandling`; the creates are in +Create, the
     // updates in +Update)
@@ -98,9 +108,7 @@ struct CampaignHandlers: CampaignServiceHandling {
     ) async throws -> Object {
         let caller = try await self.caller(context)
         let id = try RequestValidation.id(request.id, field: "id")
-        return try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
-            try await ObjectQueries.require(type, sellerID: caller.sellerID, id: id, on: connection, logger: caller.logger)
-        }
+        return try await self.objects.get(type, id: id, sellerID: caller.sellerID, logger: caller.logger)
     }
 
     /// List: one page of the seller's objects, DELETED ones left out, optionally only the children
@@ -116,16 +124,13 @@ struct CampaignHandlers: CampaignServiceHandling {
         if parentID != nil, type.table.parentColumn == nil {
             throw RPCError.invalidArgument(field: "parent_id", "must be empty: \(type.table.noun)s have no parent")
         }
-        return try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
-            try await ObjectQueries.list(
-                type, sellerID: caller.sellerID, parentID: parentID, page: page, on: connection, logger: caller.logger)
-        }
+        return try await self.objects.list(type, parentID: parentID, page: page, sellerID: caller.sellerID, logger: caller.logger)
     }
 
     // MARK: - Ad platform
 
-    func call(_ caller: Caller, _ connection: PostgresConnection) -> AdPlatformCall {
-        AdPlatformCall(sellerID: caller.sellerID, connection: connection, logger: caller.logger)
+    func call(_ caller: Caller) -> AdPlatformCall {
+        AdPlatformCall(sellerID: caller.sellerID, db: self.platformDatabase, logger: caller.logger)
     }
 
     /// Runs a platform call, turning its refusals into RPC statuses.

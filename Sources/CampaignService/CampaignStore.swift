@@ -33,6 +33,8 @@ struct CampaignRecord: StatusBearingObject {
         self.status = try AdObjectStatus(stored: status, table: Self.table.name)
     }
 
+    var budget: Int64? { self.dailyBudget }
+
     var message: Pixecom_Campaign_V1_Campaign {
         var campaign = Pixecom_Campaign_V1_Campaign()
         campaign.id = self.id.wireText

@@ -3,8 +3,8 @@ import Logging
 import PostgresNIO
 import ServiceKit
 
-/// The queries every object table shares: get by id, keyset-paginated list, status change.
-/// Every one is scoped to one seller.
+/// The queries every object table shares: get by id, keyset-paginated list, count, settings and
+/// status changes. Every one names its seller; `ObjectStore` runs them.
 enum ObjectQueries {
     /// Row locks a read may take for the rest of its transaction.
     enum Lock: String {
@@ -17,24 +17,27 @@ enum ObjectQueries {
         case update = "FOR NO KEY UPDATE"
     }
 
-    /// The seller's object, or nil (also for another seller's object).
+    /// Selects the seller's object `id` (no row: none, or another seller's).
+    static func select<Object: StoredObject>(_: Object.Type, sellerID: UUID, id: UUID, lock: Lock = .unlocked) -> PostgresQuery {
+        let table = Object.table
+        return """
+            SELECT \(unescaped: table.columns) FROM \(unescaped: table.name)
+            WHERE seller_id = \(sellerID) AND id = \(id)
+            \(unescaped: lock.rawValue)
+            """
+    }
+
+    /// The seller's object, or nil (also for another seller's object), inside the caller's
+    /// transaction.
     static func get<Object: StoredObject>(
-        _: Object.Type,
+        _ type: Object.Type,
         sellerID: UUID,
         id: UUID,
         lock: Lock = .unlocked,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> Object? {
-        let table = Object.table
-        let rows = try await connection.query(
-            """
-            SELECT \(unescaped: table.columns) FROM \(unescaped: table.name)
-            WHERE seller_id = \(sellerID) AND id = \(id)
-            \(unescaped: lock.rawValue)
-            """,
-            logger: logger
-        )
+        let rows = try await connection.query(Self.select(type, sellerID: sellerID, id: id, lock: lock), logger: logger)
         return try await rows.first(Object.self)
     }
 
@@ -67,16 +70,9 @@ enum ObjectQueries {
         return object
     }
 
-    /// One page of the seller's objects in (created_at, id) order, DELETED ones left out,
-    /// optionally only the children of `parentID`.
-    static func list<Object: StoredObject>(
-        _: Object.Type,
-        sellerID: UUID,
-        parentID: UUID?,
-        page: PageRequest,
-        on connection: PostgresConnection,
-        logger: Logger
-    ) async throws -> ListPage<Object> {
+    /// Selects one page of the seller's objects in (created_at, id) order, DELETED ones left out,
+    /// optionally only the children of `parentID` (one row more than the page: see `ListPage`).
+    static func list<Object: StoredObject>(_: Object.Type, sellerID: UUID, parentID: UUID?, page: PageRequest) -> PostgresQuery {
         let table = Object.table
         var sql = PostgresQuery.StringInterpolation(literalCapacity: 512, interpolationCount: 6)
         sql.appendLiteral("SELECT \(table.columns) FROM \(table.name) WHERE seller_id = ")
@@ -99,16 +95,14 @@ enum ObjectQueries {
         }
         sql.appendLiteral(" ORDER BY created_at, id LIMIT ")
         sql.appendInterpolation(page.size + 1)
-        let rows = try await connection.query(PostgresQuery(stringInterpolation: sql), logger: logger)
-        var objects: [Object] = []
-        for try await row in rows {
-            objects.append(try Object(row: row))
-        }
-        return ListPage(fetched: objects, pageSize: page.size)
+        return PostgresQuery(stringInterpolation: sql)
     }
 
-    /// Sets the status of a locked object and returns it updated. DELETED also soft-deletes the
-    /// table's dependents (an ad set's ads; a campaign's ad sets and ads) that are not yet deleted.
+    /// Counts the seller's rows in `table` (DELETED ones too: they count against plan limits).
+    static func count(in table: ObjectTable, sellerID: UUID) -> PostgresQuery {
+        "SELECT count(*) FROM \(unescaped: table.name) WHERE seller_id = \(sellerID)"
+    }
+
     /// Sets the name and/or daily budget (nil: unchanged) of one of the seller's objects.
     static func setSettings<Object: StatusBearingObject>(
         _: Object.Type,
@@ -134,6 +128,8 @@ enum ObjectQueries {
         }
     }
 
+    /// Sets the status of a locked object and returns it updated. DELETED also soft-deletes the
+    /// table's dependents (an ad set's ads; a campaign's ad sets and ads) that are not yet deleted.
     static func setStatus<Object: StatusBearingObject>(
         _: Object.Type,
         _ status: AdObjectStatus,

@@ -1,9 +1,11 @@
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceKit
 
 /// A stand-in for Meta's Marketing API that keeps its objects in this service's database
-/// (`sandbox_objects`), in the caller's transaction.
+/// (`sandbox_objects`), each call in its own short transaction, as a remote platform commits on
+/// its side independently of the service's.
 ///
 /// It mints Meta-shaped ids (`act_` + 15 digits for ad accounts, 18 digits for the rest) and
 /// refuses what Meta refuses: unknown objectives, non-positive budgets, statuses other than
@@ -47,7 +49,17 @@ struct SandboxAdPlatform: AdPlatform {
     }
 
     func updateSettings(of externalID: String, name: String?, dailyBudget: Int64?, call: AdPlatformCall) async throws {
-        guard let current = try await self.lookup(externalID, lock: "FOR NO KEY UPDATE", call: call), current.kind != .adAccount else {
+        try await self.transaction(call) { connection in
+            try await self.updateSettings(of: externalID, name: name, dailyBudget: dailyBudget, call: call, on: connection)
+        }
+    }
+
+    private func updateSettings(
+        of externalID: String, name: String?, dailyBudget: Int64?, call: AdPlatformCall, on connection: PostgresConnection
+    ) async throws {
+        guard let current = try await self.lookup(externalID, lock: "FOR NO KEY UPDATE", call: call, on: connection),
+            current.kind != .adAccount
+        else {
             throw AdPlatformError(.objectNotFound, "no campaign, ad set or ad \(externalID)")
         }
         guard current.status != .deleted else {
@@ -57,7 +69,7 @@ struct SandboxAdPlatform: AdPlatform {
             guard current.kind != .ad else { throw AdPlatformError(.invalidParameter, "ads have no daily budget") }
             try Self.requireBudget(dailyBudget)
         }
-        try await call.connection.query(
+        try await connection.query(
             """
             UPDATE sandbox_objects SET
                 name = coalesce(\(name), name),
@@ -72,7 +84,17 @@ struct SandboxAdPlatform: AdPlatform {
     }
 
     func updateStatus(of externalID: String, to status: AdObjectStatus, call: AdPlatformCall) async throws {
-        guard let current = try await self.lookup(externalID, lock: "FOR NO KEY UPDATE", call: call), current.kind != .adAccount else {
+        try await self.transaction(call) { connection in
+            try await self.updateStatus(of: externalID, to: status, call: call, on: connection)
+        }
+    }
+
+    private func updateStatus(of externalID: String, to status: AdObjectStatus, call: AdPlatformCall, on connection: PostgresConnection)
+        async throws
+    {
+        guard let current = try await self.lookup(externalID, lock: "FOR NO KEY UPDATE", call: call, on: connection),
+            current.kind != .adAccount
+        else {
             throw AdPlatformError(.objectNotFound, "no campaign, ad set or ad \(externalID)")
         }
         guard current.status.allowsChange(to: status) else {
@@ -80,7 +102,7 @@ struct SandboxAdPlatform: AdPlatform {
         }
         guard current.status != status else { return }
         if status == .deleted {
-            try await call.connection.query(
+            try await connection.query(
                 """
                 WITH RECURSIVE subtree (external_id) AS (
                     SELECT external_id FROM sandbox_objects WHERE seller_id = \(call.sellerID) AND external_id = \(externalID)
@@ -94,7 +116,7 @@ struct SandboxAdPlatform: AdPlatform {
                 logger: call.logger
             )
         } else {
-            try await call.connection.query(
+            try await connection.query(
                 """
                 UPDATE sandbox_objects SET status = \(status.rawValue), updated_at = now()
                 WHERE seller_id = \(call.sellerID) AND external_id = \(externalID)
@@ -116,8 +138,23 @@ struct SandboxAdPlatform: AdPlatform {
         payload: some Encodable,
         call: AdPlatformCall
     ) async throws -> String {
+        let json = try Self.encode(payload)
+        return try await self.transaction(call) { connection in
+            try await self.insert(kind, parent: parent, name: name, status: status, json: json, call: call, on: connection)
+        }
+    }
+
+    private func insert(
+        _ kind: SandboxObjectKind,
+        parent: String?,
+        name: String,
+        status: AdObjectStatus,
+        json: String,
+        call: AdPlatformCall,
+        on connection: PostgresConnection
+    ) async throws -> String {
         if let parent, let expected = kind.parentKind {
-            guard let found = try await self.lookup(parent, lock: "FOR SHARE", call: call) else {
+            guard let found = try await self.lookup(parent, lock: "FOR SHARE", call: call, on: connection) else {
                 throw AdPlatformError(.objectNotFound, "no \(expected.rawValue) \(parent)")
             }
             guard found.kind == expected else {
@@ -127,10 +164,9 @@ struct SandboxAdPlatform: AdPlatform {
                 throw AdPlatformError(.invalidState, "\(expected.rawValue) \(parent) is \(found.status.rawValue)")
             }
         }
-        let json = try Self.encode(payload)
         for _ in 0..<Self.mintAttempts {
             let externalID = kind.mintID()
-            let rows = try await call.connection.query(
+            let rows = try await connection.query(
                 """
                 INSERT INTO sandbox_objects (seller_id, external_id, kind, parent_external_id, name, status, payload)
                 VALUES (\(call.sellerID), \(externalID), \(kind.rawValue), \(parent), \(name), \(status.rawValue), \(json)::jsonb)
@@ -148,11 +184,24 @@ struct SandboxAdPlatform: AdPlatform {
         throw AdPlatformError(.unavailable, "could not mint a free \(kind.rawValue) id")
     }
 
+    /// Runs `body` in the sandbox's own transaction for the caller's seller; what `body` throws
+    /// comes out as thrown (an `AdPlatformError` stays one).
+    private func transaction<Result: Sendable>(
+        _ call: AdPlatformCall,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await call.db.withSeller(call.sellerID, logger: call.logger, body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+
     /// The seller's object, locked with `lock` (a constant clause) for the rest of the transaction.
-    private func lookup(_ externalID: String, lock: StaticString, call: AdPlatformCall) async throws -> (
+    private func lookup(_ externalID: String, lock: StaticString, call: AdPlatformCall, on connection: PostgresConnection) async throws -> (
         kind: SandboxObjectKind, status: AdObjectStatus
     )? {
-        let rows = try await call.connection.query(
+        let rows = try await connection.query(
             """
             SELECT kind, status FROM sandbox_objects
             WHERE seller_id = \(call.sellerID) AND external_id = \(externalID)

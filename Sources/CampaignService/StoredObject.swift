@@ -14,8 +14,12 @@ protocol StoredObject: Sendable {
 
 /// A stored object whose status the seller sets (campaigns, ad sets, ads).
 protocol StatusBearingObject: StoredObject {
+    var name: String { get }
     var status: AdObjectStatus { get }
     var externalID: String { get }
+    var updatedAt: Date { get }
+    /// The daily budget, for the kinds that have one.
+    var budget: Int64? { get }
 }
 
 /// Constant SQL describing one table. Only ever built from literals in this module, never from

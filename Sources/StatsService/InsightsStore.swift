@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceKit
 
 /// An insights row with the campaign and ad set its ad belongs to.
 struct PlacedInsight: Sendable, Hashable {
@@ -65,32 +66,20 @@ struct InsightsStore: Sendable {
         )
     }
 
-    /// A campaign's delivery sums per day and currency over `since...until` (inclusive).
+    /// A campaign's delivery sums per day and currency over `since...until` (inclusive), in one
+    /// scoped read.
     func dailySpend(sellerID: UUID, campaignID: UUID, since: String, until: String, logger: Logger) async throws -> [DailySpend] {
-        try await self.db.withSeller(sellerID, logger: logger) { connection in
-            try await Self.dailySpend(
-                sellerID: sellerID, campaignID: campaignID, since: since, until: until, on: connection, logger: logger)
-        }
-    }
-
-    private static func dailySpend(
-        sellerID: UUID, campaignID: UUID, since: String, until: String, on connection: PostgresConnection, logger: Logger
-    ) async throws -> [DailySpend] {
-        let rows = try await connection.query(
-            """
+        let query: PostgresQuery = """
             SELECT day::text, currency, sum(spend)::bigint, sum(impressions)::bigint, sum(clicks)::bigint
             FROM ad_daily_insights
             WHERE seller_id = \(sellerID) AND campaign_id = \(campaignID)
               AND day BETWEEN \(since)::date AND \(until)::date
             GROUP BY day, currency
             ORDER BY day, currency
-            """,
-            logger: logger
-        )
-        var result: [DailySpend] = []
-        for try await (day, currency, spend, impressions, clicks) in rows.decode((String, String, Int64, Int64, Int64).self) {
-            result.append(DailySpend(day: day, currency: currency, spend: spend, impressions: impressions, clicks: clicks))
+            """
+        return try await self.db.readAsSeller(sellerID, query, logger: logger) { row in
+            let (day, currency, spend, impressions, clicks) = try row.decode((String, String, Int64, Int64, Int64).self)
+            return DailySpend(day: day, currency: currency, spend: spend, impressions: impressions, clicks: clicks)
         }
-        return result
     }
 }

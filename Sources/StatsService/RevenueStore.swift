@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceKit
 
 /// Order revenue per campaign and day in `campaign_daily_revenue`, with the ids of applied events
 /// in `processed_events`.
@@ -46,31 +47,19 @@ struct RevenueStore: Sendable {
         }
     }
 
-    /// A campaign's revenue sums per day and currency over `since...until` (inclusive).
+    /// A campaign's revenue sums per day and currency over `since...until` (inclusive), in one
+    /// scoped read.
     func dailyRevenue(sellerID: UUID, campaignID: String, since: String, until: String, logger: Logger) async throws -> [DailyRevenue] {
-        try await self.db.withSeller(sellerID, logger: logger) { connection in
-            try await Self.dailyRevenue(
-                sellerID: sellerID, campaignID: campaignID, since: since, until: until, on: connection, logger: logger)
-        }
-    }
-
-    private static func dailyRevenue(
-        sellerID: UUID, campaignID: String, since: String, until: String, on connection: PostgresConnection, logger: Logger
-    ) async throws -> [DailyRevenue] {
-        let rows = try await connection.query(
-            """
+        let query: PostgresQuery = """
             SELECT day::text, currency, orders, revenue, refunds
             FROM campaign_daily_revenue
             WHERE seller_id = \(sellerID) AND campaign_id = \(campaignID)
               AND day BETWEEN \(since)::date AND \(until)::date
             ORDER BY day, currency
-            """,
-            logger: logger
-        )
-        var result: [DailyRevenue] = []
-        for try await (day, currency, orders, revenue, refunds) in rows.decode((String, String, Int64, Int64, Int64).self) {
-            result.append(DailyRevenue(day: day, currency: currency, orders: orders, revenue: revenue, refunds: refunds))
+            """
+        return try await self.db.readAsSeller(sellerID, query, logger: logger) { row in
+            let (day, currency, orders, revenue, refunds) = try row.decode((String, String, Int64, Int64, Int64).self)
+            return DailyRevenue(day: day, currency: currency, orders: orders, revenue: revenue, refunds: refunds)
         }
-        return result
     }
 }
