@@ -23,7 +23,7 @@ extension RPCCode {
         case .unimplemented: .notImplemented
         case .unavailable: .serviceUnavailable
         case .deadlineExceeded: .gatewayTimeout
-        case .internal, .unknown, .dataLoss, .UNRECOGNIZED: .internalServerError
+        case .internal, .unknown, .dataLoss: .internalServerError
         }
     }
 }

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import PixEcomProtos
 import Testing
 
+@testable import RPCCore
 @testable import RPCKit
 
 /// The client channel over several replicas: drain, replica death, breakers, health checks.

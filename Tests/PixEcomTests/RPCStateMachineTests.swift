@@ -4,6 +4,7 @@ import PixEcomProtos
 import SwiftProtobuf
 import Testing
 
+@testable import RPCCore
 @testable import RPCKit
 
 /// The connection and call logic of RPCKit as pure state machines: no sockets, no clocks.
@@ -509,7 +510,7 @@ import Testing
         status.retryDelayMillis = 250
         var payload = ByteBuffer()
         payload.writeBytes([0, 1, 2, 0xFF])
-        let frames: [WireFrame] = [
+        let frames: [WireFrame<ByteBuffer>] = [
             .request(
                 callID: 1,
                 WireRequest(

@@ -1,4 +1,5 @@
-import Logging
+public import Logging
+internal import RPCCore
 
 /// One log line per served call, `rpc.call`, with its status code and duration, on the context's
 /// logger (so it carries request id, method, peer and trace). OK calls log at `successLevel`,

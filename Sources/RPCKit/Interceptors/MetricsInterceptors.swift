@@ -1,5 +1,6 @@
-import Metrics
-import NIOConcurrencyHelpers
+internal import Metrics
+internal import NIOConcurrencyHelpers
+internal import RPCCore
 
 /// Per-method call metrics of a server: `rpc_server_calls_total{method,code}` and the latency
 /// histogram `rpc_server_duration_seconds{method}` (OpenTelemetry-style names). Metric objects

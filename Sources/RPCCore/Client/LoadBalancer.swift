@@ -263,7 +263,7 @@ extension RPCCode {
     /// Whether a call attempt ending with this code takes a token from the `RetryThrottle`: the
     /// endpoint failures, and `RESOURCE_EXHAUSTED`, which is retried (when the server gives a
     /// delay) and so must be throttled too, though it says nothing against the endpoint.
-    var chargesRetryThrottle: Bool {
+    package var chargesRetryThrottle: Bool {
         LoadBalancer.Outcome(endingWith: self) == .endpointFailure || self == .resourceExhausted
     }
 }

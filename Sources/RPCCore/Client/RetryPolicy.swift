@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+    internal import Glibc
+#else
+    internal import Darwin
+#endif
 
 /// When and how a failed call is tried again. Defaults follow gRPC's retry design (gRFC A6).
 ///
