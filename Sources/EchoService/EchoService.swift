@@ -54,7 +54,7 @@ public struct EchoService: Sendable {
             // Any int32 is passed on; one outside the canonical codes is UNKNOWN, as it would be
             // read from the wire (PROTOCOL.md §4.7).
             guard request.code != 0 else { return Response() }
-            let code = RPCCode(wireValue: request.code)
+            let code = RPCError.Code(wireValue: request.code)
             let violations = request.field.isEmpty ? [] : [RPCError.FieldViolation(field: request.field, description: request.message)]
             throw RPCError(code, request.message, fieldViolations: violations)
         }

@@ -55,6 +55,3 @@ extension RPCError {
         }
     }
 }
-
-/// The former name of `RPCError.Code`, kept until its uses are renamed.
-public typealias RPCCode = RPCError.Code

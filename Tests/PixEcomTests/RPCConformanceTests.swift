@@ -70,9 +70,9 @@ struct RPCConformanceTests {
             }
             #expect(decoded.code == .unknown, "code \(code)")
             #expect(decoded.message == "m")
-            #expect(RPCCode(Pixecom_Rpc_V1_Code(rawValue: Int(code))!) == .unknown, "code \(code)")
+            #expect(RPCError.Code(Pixecom_Rpc_V1_Code(rawValue: Int(code))!) == .unknown, "code \(code)")
         }
-        for code in RPCCode.allCases {
+        for code in RPCError.Code.allCases {
             let written = RPCStatus(code: code, message: "m", fieldViolations: [], retryDelayMillis: nil)
             var buffer = ByteBuffer()
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: written.encodedSize) { memory in
@@ -84,7 +84,7 @@ struct RPCConformanceTests {
             let generic = try Pixecom_Rpc_V1_Status(serializedBytes: Array(buffer.readableBytesView))
             #expect(generic.code.rawValue == code.rawValue, "\(code.name) must be encoded as protobuf encodes an int32")
             #expect(generic.code == Pixecom_Rpc_V1_Code(code))
-            #expect(RPCCode(generic.code) == code)
+            #expect(RPCError.Code(generic.code) == code)
         }
     }
 

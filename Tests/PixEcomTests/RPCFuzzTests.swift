@@ -66,7 +66,7 @@ import Testing
             RPCError.FieldViolation(field: Self.randomString(&random), description: Self.randomString(&random))
         }
         return RPCStatus(
-            code: RPCCode(wireValue: code),
+            code: RPCError.Code(wireValue: code),
             message: Self.randomString(&random, maxLength: 100),
             fieldViolations: violations,
             retryDelayMillis: Bool.random(using: &random) ? random.next() : nil

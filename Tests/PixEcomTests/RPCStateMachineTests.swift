@@ -427,8 +427,8 @@ import Testing
             #expect(LoadBalancer.Outcome(endingWith: code) == .endpointFailure, "\(code.name)")
         }
         #expect(LoadBalancer.Outcome(endingWith: .ok) == .success)
-        #expect(RPCCode.resourceExhausted.chargesRetryThrottle, "a retried code is still throttled")
-        #expect(!RPCCode.unauthenticated.chargesRetryThrottle)
+        #expect(RPCError.Code.resourceExhausted.chargesRetryThrottle, "a retried code is still throttled")
+        #expect(!RPCError.Code.unauthenticated.chargesRetryThrottle)
     }
 
     @Test func atMostOneEndpointOfFewIsEjectedAtOnce() {

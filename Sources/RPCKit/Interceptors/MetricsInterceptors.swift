@@ -53,7 +53,7 @@ public final class MetricsClientInterceptor: RPCClientInterceptor {
 final class CallMetricsRecorder: Sendable {
     private struct Key: Hashable {
         let method: String
-        let code: RPCCode
+        let code: RPCError.Code
     }
 
     private let prefix: String
@@ -64,7 +64,7 @@ final class CallMetricsRecorder: Sendable {
         self.prefix = prefix
     }
 
-    func record(method: String, code: RPCCode, since start: ContinuousClock.Instant) {
+    func record(method: String, code: RPCError.Code, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         let key = Key(method: method, code: code)
         let counter = self.counters.withLockedValue { counters in
