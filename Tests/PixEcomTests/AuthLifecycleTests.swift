@@ -87,7 +87,17 @@ struct AuthLifecycleTests {
 
             // Every key was made (and so published) ahead of its turn, signed nothing before it,
             // and the key before it retired exactly when it took over.
-            let rows = try await Self.keyRows(system)
+            // Signing switches by the clock; the previous key's end is written by the reload
+            // after the switch (every 2 s here), so wait for that reload.
+            var rows = try await Self.keyRows(system)
+            let retirementDeadline = ContinuousClock.now + .seconds(15)
+            while ContinuousClock.now < retirementDeadline,
+                let activates = rows[newKid]?.activatesAt,
+                rows.values.contains(where: { $0.activatesAt < activates && $0.retiredAt == nil })
+            {
+                try await Task.sleep(for: .milliseconds(200))
+                rows = try await Self.keyRows(system)
+            }
             let new = try #require(rows[newKid])
             #expect(new.activatesAt.timeIntervalSince(new.createdAt) >= 3.9, "the next key is made ahead of its turn: \(new)")
             let iat = try Self.issuedAt(newTokens[0])
