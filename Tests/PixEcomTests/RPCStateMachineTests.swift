@@ -4,7 +4,6 @@ import PixEcomProtos
 import SwiftProtobuf
 import Testing
 
-@testable import RPCCore
 @testable import RPCKit
 
 /// The connection and call logic of RPCKit as pure state machines: no sockets, no clocks.
@@ -427,8 +426,8 @@ import Testing
             #expect(LoadBalancer.Outcome(endingWith: code) == .endpointFailure, "\(code.name)")
         }
         #expect(LoadBalancer.Outcome(endingWith: .ok) == .success)
-        #expect(RPCError.Code.resourceExhausted.chargesRetryThrottle, "a retried code is still throttled")
-        #expect(!RPCError.Code.unauthenticated.chargesRetryThrottle)
+        #expect(RPCCode.resourceExhausted.chargesRetryThrottle, "a retried code is still throttled")
+        #expect(!RPCCode.unauthenticated.chargesRetryThrottle)
     }
 
     @Test func atMostOneEndpointOfFewIsEjectedAtOnce() {
@@ -510,7 +509,7 @@ import Testing
         status.retryDelayMillis = 250
         var payload = ByteBuffer()
         payload.writeBytes([0, 1, 2, 0xFF])
-        let frames: [WireFrame<ByteBuffer>] = [
+        let frames: [WireFrame] = [
             .request(
                 callID: 1,
                 WireRequest(

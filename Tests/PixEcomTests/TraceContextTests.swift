@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 
-@testable import RPCCore
 @testable import RPCKit
 
 @Suite("Trace contexts and random ids")

@@ -1,5 +1,4 @@
-internal import NIOPosix
-internal import RPCCore
+import NIOPosix
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,4 @@
-internal import PixEcomProtos
-internal import RPCCore
+import PixEcomProtos
 
 extension RPCClient {
     /// Keeps the channel's view of its endpoints current until the task is cancelled: asks every

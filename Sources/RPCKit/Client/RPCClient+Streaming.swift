@@ -1,6 +1,5 @@
-internal import NIOCore
-internal import RPCCore
-public import SwiftProtobuf
+import NIOCore
+import SwiftProtobuf
 
 extension RPCClient {
     /// Makes a server-streaming call and hands its messages to `body`. The call ends when the

@@ -1,8 +1,7 @@
-internal import NIOConcurrencyHelpers
-internal import NIOCore
-internal import NIOPosix
-internal import NIOSSL
-internal import RPCCore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
 
 /// The connections to one endpoint: one per event loop of the shared group, each opened on first
 /// use on its loop, shared by all calls made from that loop, and replaced when it drains or

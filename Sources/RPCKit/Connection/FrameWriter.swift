@@ -1,5 +1,4 @@
-internal import NIOCore
-internal import RPCCore
+import NIOCore
 
 /// The outbound side of a connection, shared by the server and client handlers: the frames of
 /// one flush go into one buffer (one TLS record, or a few for large ones, instead of one per
@@ -23,7 +22,7 @@ struct FrameWriter {
         var scheduleFlush: Bool
     }
 
-    mutating func append(_ frame: WireFrame<ByteBuffer>, allocator: ByteBufferAllocator) -> Append {
+    mutating func append(_ frame: WireFrame, allocator: ByteBufferAllocator) -> Append {
         if self.outbound == nil {
             self.outbound = allocator.buffer(capacity: max(frame.bodySize + 4, 2048))
         }

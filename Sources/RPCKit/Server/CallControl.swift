@@ -1,5 +1,4 @@
-internal import RPCCore
-internal import Synchronization
+import Synchronization
 
 /// How a served call ended before its handler returned.
 enum CallInterruption: Sendable {

@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 
 /// Runs Swift tasks on a NIO event loop thread.
 ///

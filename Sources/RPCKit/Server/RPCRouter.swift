@@ -1,6 +1,5 @@
-internal import NIOCore
-internal import RPCCore
-public import SwiftProtobuf
+import NIOCore
+import SwiftProtobuf
 
 /// Maps method names to handlers. Handlers are ordinary async functions; they end a call with a
 /// status by throwing `RPCError`.

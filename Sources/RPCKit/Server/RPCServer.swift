@@ -1,10 +1,9 @@
-internal import Foundation
-public import Logging
-internal import NIOConcurrencyHelpers
-internal import NIOCore
-internal import NIOPosix
-public import NIOSSL
-internal import RPCCore
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
 
 /// Settings of an RPC server. Defaults follow common gRPC practice.
 public struct RPCServerConfiguration: Sendable {

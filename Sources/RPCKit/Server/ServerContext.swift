@@ -1,5 +1,4 @@
-public import Logging
-public import RPCCore
+import Logging
 
 /// What a handler knows about the call it serves.
 public struct ServerContext: Sendable {

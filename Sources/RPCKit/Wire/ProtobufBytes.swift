@@ -1,5 +1,5 @@
-internal import NIOCore
-internal import SwiftProtobuf
+import NIOCore
+import SwiftProtobuf
 
 /// A `ByteBuffer` that swift-protobuf can serialize into, so a message is encoded straight into
 /// NIO memory: one allocation, no intermediate array.
