@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOSSL
 import PixEcomProtos
 import RPCKit
+import Testing
 
 /// `pixecom.testing.v1.EchoService` on a real RPCKit server with mutual TLS (certificate of the
 /// `stats` service), for protocol tests and the C client. It records what it saw so tests can
@@ -104,6 +105,18 @@ final class EchoServer: Sendable {
         var configuration = RPCClientConfiguration(endpoints: endpoints, serverService: "stats")
         configure(&configuration)
         return RPCClient(configuration: configuration, tls: try RPCTLS.clientContext(files ?? certificates.files(for: identity)))
+    }
+
+    /// Calls Echo presenting `files` and expects the TLS handshake to refuse it: the call fails
+    /// with UNAVAILABLE and the server serves nothing.
+    func expectHandshakeRefused(_ certificates: TestCertificates, files: TLSFiles) async throws {
+        let client = try self.client(certificates, files: files)
+        let error = await #expect(throws: RPCError.self) {
+            _ = try await client.unary(Self.echo, Self.Request(), as: Self.Response.self, timeout: .seconds(5))
+        }
+        #expect(error?.code == .unavailable)
+        #expect(self.calls == 0)
+        await client.close()
     }
 
     /// Begins a graceful shutdown (GOAWAY, drain) without waiting for it.
