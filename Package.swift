@@ -42,10 +42,20 @@ let package = Package(
             name: "PixEcomProtos",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
-        // The RPC runtime: framing, TLS, server, client, deadlines, status.
+        // The RPC protocol without I/O: frames and their codec (over the transport's bytes,
+        // `WireBytes`), status and errors, the connection and liveness state machines, load
+        // balancing, retries, circuit breakers, deadlines, trace context, random ids. No NIO, no
+        // SwiftProtobuf: RPCKit is its transport, as grpc-swift's transports are GRPCCore's.
+        .target(
+            name: "RPCCore",
+            swiftSettings: strict
+        ),
+        // The RPC transport on NIO and TLS: channel handlers, connections, server, client,
+        // interceptors. Re-exports RPCCore, so services import RPCKit alone.
         .target(
             name: "RPCKit",
             dependencies: [
+                "RPCCore",
                 "PixEcomProtos",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -164,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "PixEcomTests",
             dependencies: [
-                "RPCKit", "ServiceKit", "PixEcomProtos", "EchoService",
+                "RPCCore", "RPCKit", "ServiceKit", "PixEcomProtos", "EchoService",
                 // The executables, whose runtimes the end-to-end tests start inside the test process.
                 "AuthService", "CampaignService", "StatsService", "OrderService", "Edge",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -51,9 +51,10 @@ public struct EchoService: Sendable {
         }
         router.unary(Self.fail, Pixecom_Testing_V1_FailRequest.self) { request, context -> Response in
             observe(.started(context))
-            // Any int32 is passed on, even one outside the canonical codes: the server, not this
-            // handler, decides what goes on the wire for it (UNKNOWN, PROTOCOL.md §4.7).
-            guard request.code != 0, let code = RPCCode(rawValue: Int(request.code)) else { return Response() }
+            // Any int32 is passed on; one outside the canonical codes is UNKNOWN, as it would be
+            // read from the wire (PROTOCOL.md §4.7).
+            guard request.code != 0 else { return Response() }
+            let code = RPCError.Code(wireValue: request.code)
             let violations = request.field.isEmpty ? [] : [RPCError.FieldViolation(field: request.field, description: request.message)]
             throw RPCError(code, request.message, fieldViolations: violations)
         }

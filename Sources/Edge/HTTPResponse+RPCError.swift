@@ -6,7 +6,7 @@ import NIOCore
 import PixEcomProtos
 import RPCKit
 
-extension RPCCode {
+extension RPCError.Code {
     /// The HTTP status an RPC status maps to (the mapping of Google's API design guide and
     /// grpc-gateway, with 422 for a request that is well-formed but not acceptable now).
     var httpStatus: HTTPResponse.Status {
@@ -23,7 +23,7 @@ extension RPCCode {
         case .unimplemented: .notImplemented
         case .unavailable: .serviceUnavailable
         case .deadlineExceeded: .gatewayTimeout
-        case .internal, .unknown, .dataLoss, .UNRECOGNIZED: .internalServerError
+        case .internal, .unknown, .dataLoss: .internalServerError
         }
     }
 }
@@ -80,7 +80,7 @@ enum ErrorResponse {
         // methods the path does serve.
         let allowed = status.code == 404 ? OpenAPIDocument.methods(matching: path) : []
         if !allowed.isEmpty { status = .methodNotAllowed }
-        let code: RPCCode
+        let code: RPCError.Code
         let message: String
         switch status.code {
         case 404:

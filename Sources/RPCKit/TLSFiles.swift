@@ -1,4 +1,4 @@
-import NIOSSL
+public import NIOSSL
 
 /// PEM files for mutual TLS: the internal CA that signs every service, and this process's own
 /// certificate and key. The certificate names the service (`<name>.pixecom.internal`).

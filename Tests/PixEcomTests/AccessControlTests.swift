@@ -94,7 +94,7 @@ struct AccessControlTests {
     }
 
     /// Calls `method` with an empty request (every field at its default) and returns the code.
-    static func code(_ clients: Clients, _ method: String, token: String?) async -> RPCCode {
+    static func code(_ clients: Clients, _ method: String, token: String?) async -> RPCError.Code {
         do {
             _ = try await clients.client(for: method).unary(
                 method, Pixecom_Auth_V1_ListMembersRequest(), as: Pixecom_Auth_V1_ListMembersRequest.self,

@@ -22,7 +22,7 @@ struct AuthLifecycleTests {
     }
 
     /// What CampaignService answers `token` (which it verifies with its own copy of the key set).
-    static func listAdAccounts(_ clients: Clients, token: String) async -> RPCCode {
+    static func listAdAccounts(_ clients: Clients, token: String) async -> RPCError.Code {
         await AccessControlTests.code(clients, CampaignMethods.listAdAccounts, token: token)
     }
 

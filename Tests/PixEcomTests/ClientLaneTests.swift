@@ -2,6 +2,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
+@testable import RPCCore
 @testable import RPCKit
 
 /// `RPCClient` keeps one connection per event loop of NIO's singleton group: a call made on a

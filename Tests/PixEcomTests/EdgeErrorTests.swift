@@ -11,7 +11,7 @@ import Testing
 struct EdgeErrorTests {
     @Test("every RPC status maps to its HTTP status; a retry delay becomes Retry-After")
     func statusMapping() {
-        let expected: [(RPCCode, Int)] = [
+        let expected: [(RPCError.Code, Int)] = [
             (.invalidArgument, 400), (.outOfRange, 400), (.unauthenticated, 401), (.permissionDenied, 403), (.notFound, 404),
             (.alreadyExists, 409), (.aborted, 409), (.failedPrecondition, 422), (.resourceExhausted, 429), (.cancelled, 499),
             (.unimplemented, 501), (.unavailable, 503), (.deadlineExceeded, 504), (.internal, 500), (.unknown, 500), (.dataLoss, 500),

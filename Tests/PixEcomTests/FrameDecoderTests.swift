@@ -4,6 +4,7 @@ import NIOEmbedded
 import PixEcomProtos
 import Testing
 
+@testable import RPCCore
 @testable import RPCKit
 
 /// The frame decoder on an embedded channel: no sockets.
@@ -22,7 +23,7 @@ import Testing
 
     private func channel(limit: Int) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: limit)))
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder<ByteBuffer>(maxFrameSize: limit)))
         return channel
     }
 
@@ -36,7 +37,7 @@ import Testing
             try channel.writeInbound(chunk)
         }
         var ids: [UInt64] = []
-        while let decoded = try channel.readInbound(as: InboundFrame.self) {
+        while let decoded = try channel.readInbound(as: InboundFrame<ByteBuffer>.self) {
             guard case .frame(let frame) = decoded else { Issue.record("unexpected \(decoded)"); continue }
             ids.append(frame.callID)
         }
@@ -50,7 +51,7 @@ import Testing
         stream.writeBuffer(&next)
         let channel = try channel(limit: 1000)
         try channel.writeInbound(stream)
-        let first = try channel.readInbound(as: InboundFrame.self)
+        let first = try channel.readInbound(as: InboundFrame<ByteBuffer>.self)
         guard case .oversized(let callID, let length, let limit) = first else {
             Issue.record("expected oversized, got \(String(describing: first))")
             return
@@ -58,7 +59,7 @@ import Testing
         #expect(callID == 9)
         #expect(length > 5000)
         #expect(limit == 1000)
-        guard case .frame(let frame) = try channel.readInbound(as: InboundFrame.self) else {
+        guard case .frame(let frame) = try channel.readInbound(as: InboundFrame<ByteBuffer>.self) else {
             Issue.record("the frame after an oversized one was lost")
             return
         }
@@ -74,12 +75,12 @@ import Testing
         stream.writeBuffer(&next)
         let channel = try channel(limit: 1000)
         try channel.writeInbound(stream)
-        guard case .malformed(let callID) = try channel.readInbound(as: InboundFrame.self) else {
+        guard case .malformed(let callID) = try channel.readInbound(as: InboundFrame<ByteBuffer>.self) else {
             Issue.record("expected malformed")
             return
         }
         #expect(callID == 7)
-        guard case .frame(let frame) = try channel.readInbound(as: InboundFrame.self) else {
+        guard case .frame(let frame) = try channel.readInbound(as: InboundFrame<ByteBuffer>.self) else {
             Issue.record("the frame after a malformed one was lost")
             return
         }
@@ -95,7 +96,7 @@ import Testing
             let count = Int.random(in: 0..<512, using: &generator)
             for _ in 0..<count { buffer.writeInteger(UInt8.random(in: 0...255, using: &generator)) }
             try channel.writeInbound(buffer)
-            while try channel.readInbound(as: InboundFrame.self) != nil {}
+            while try channel.readInbound(as: InboundFrame<ByteBuffer>.self) != nil {}
             _ = try? channel.finish()
         }
     }

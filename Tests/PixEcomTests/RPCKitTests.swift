@@ -46,7 +46,7 @@ struct RPCKitTests {
         let server = try await EchoServer(certificates: self.certificates)
         let client = try server.client(self.certificates)
         var request = Pixecom_Testing_V1_FailRequest()
-        request.code = Int32(RPCCode.invalidArgument.rawValue)
+        request.code = Int32(RPCError.Code.invalidArgument.rawValue)
         request.message = "was wrong"
         request.field = "refresh_token"
         let error = await #expect(throws: RPCError.self) {

@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import PixEcomProtos
 import Testing
 
+@testable import RPCCore
 @testable import RPCKit
 
 /// The client channel over several replicas: drain, replica death, breakers, health checks.
@@ -71,7 +72,7 @@ struct RPCResilienceTests {
 
         struct Outcome: Sendable {
             var idempotent: Bool
-            var code: RPCCode?
+            var code: RPCError.Code?
             var duration: Duration
         }
         let outcomes = NIOLockedValueBox<[Outcome]>([])
@@ -84,7 +85,7 @@ struct RPCResilienceTests {
                 group.addTask { [request] in
                     while clock.now < end {
                         let start = clock.now
-                        var code: RPCCode?
+                        var code: RPCError.Code?
                         do {
                             _ = try await client.unary(EchoServer.sleep, request, as: EchoServer.Response.self, idempotent: idempotent)
                         } catch let error as RPCError {
@@ -131,7 +132,7 @@ struct RPCResilienceTests {
         }
         let endpoint = server.endpoint
         var failing = Pixecom_Testing_V1_FailRequest()
-        failing.code = Int32(RPCCode.internal.rawValue)
+        failing.code = Int32(RPCError.Code.internal.rawValue)
         failing.message = "broken"
         for _ in 0..<4 {
             let error = await #expect(throws: RPCError.self) {
@@ -172,12 +173,12 @@ struct RPCResilienceTests {
     }
 
     /// Codes that say the caller did something wrong (or gave up), not that the replica failed.
-    static let callerFaultCodes: [RPCCode] = [
+    static let callerFaultCodes: [RPCError.Code] = [
         .cancelled, .invalidArgument, .notFound, .alreadyExists, .permissionDenied, .resourceExhausted,
         .failedPrecondition, .aborted, .outOfRange, .unimplemented, .unauthenticated,
     ]
     /// Codes that say the replica or the network failed.
-    static let serverFaultCodes: [RPCCode] = [.unavailable, .deadlineExceeded, .internal, .unknown, .dataLoss]
+    static let serverFaultCodes: [RPCError.Code] = [.unavailable, .deadlineExceeded, .internal, .unknown, .dataLoss]
 
     @Test(
         "a flood of any caller-fault code (a lockout's RESOURCE_EXHAUSTED included) leaves both replicas in rotation; server-fault codes eject or open"
@@ -195,7 +196,7 @@ struct RPCResilienceTests {
                 configuration.loadBalancer.breaker.minimumCalls = 4
             }
         }
-        func fail(_ client: RPCClient, _ code: RPCCode) async -> RPCError? {
+        func fail(_ client: RPCClient, _ code: RPCError.Code) async -> RPCError? {
             var request = Pixecom_Testing_V1_FailRequest()
             request.code = Int32(code.rawValue)
             request.message = "refused"

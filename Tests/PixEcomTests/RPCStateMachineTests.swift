@@ -4,6 +4,7 @@ import PixEcomProtos
 import SwiftProtobuf
 import Testing
 
+@testable import RPCCore
 @testable import RPCKit
 
 /// The connection and call logic of RPCKit as pure state machines: no sockets, no clocks.
@@ -426,8 +427,8 @@ import Testing
             #expect(LoadBalancer.Outcome(endingWith: code) == .endpointFailure, "\(code.name)")
         }
         #expect(LoadBalancer.Outcome(endingWith: .ok) == .success)
-        #expect(RPCCode.resourceExhausted.chargesRetryThrottle, "a retried code is still throttled")
-        #expect(!RPCCode.unauthenticated.chargesRetryThrottle)
+        #expect(RPCError.Code.resourceExhausted.chargesRetryThrottle, "a retried code is still throttled")
+        #expect(!RPCError.Code.unauthenticated.chargesRetryThrottle)
     }
 
     @Test func atMostOneEndpointOfFewIsEjectedAtOnce() {
@@ -509,7 +510,7 @@ import Testing
         status.retryDelayMillis = 250
         var payload = ByteBuffer()
         payload.writeBytes([0, 1, 2, 0xFF])
-        let frames: [WireFrame] = [
+        let frames: [WireFrame<ByteBuffer>] = [
             .request(
                 callID: 1,
                 WireRequest(

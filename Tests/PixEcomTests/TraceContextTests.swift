@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import RPCCore
 @testable import RPCKit
 
 @Suite("Trace contexts and random ids")

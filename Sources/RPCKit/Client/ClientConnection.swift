@@ -1,7 +1,8 @@
-import NIOCore
-import NIOPosix
-import NIOSSL
-import Synchronization
+internal import NIOCore
+internal import NIOPosix
+internal import NIOSSL
+internal import RPCCore
+internal import Synchronization
 
 /// Whether a connection still takes calls. Read from any thread.
 final class ConnectionFlags: Sendable {
@@ -92,7 +93,7 @@ final class ClientConnection: Sendable {
 
     /// Sends a unary call and returns the response payload. Throws `RPCError`, or
     /// `UnprocessedCallError` when the call never reached the server.
-    func unary(_ request: WireRequest, deadline: ContinuousClock.Instant?) async throws -> ByteBuffer {
+    func unary(_ request: WireRequest<ByteBuffer>, deadline: ContinuousClock.Instant?) async throws -> ByteBuffer {
         let id = self.allocateCallID()
         let loop = self.channel.eventLoop
         let handler = self.handler
@@ -112,7 +113,7 @@ final class ClientConnection: Sendable {
     }
 
     /// Starts a server-streaming call; its messages arrive in the returned receiver.
-    func startStream(_ request: WireRequest, window: Int, deadline: ContinuousClock.Instant?) -> (UInt64, StreamReceiver) {
+    func startStream(_ request: WireRequest<ByteBuffer>, window: Int, deadline: ContinuousClock.Instant?) -> (UInt64, StreamReceiver) {
         let id = self.allocateCallID()
         let receiver = StreamReceiver()
         let handler = self.handler

@@ -1,7 +1,8 @@
-import Logging
-import NIOCore
-import NIOSSL
-import NIOTLS
+internal import Logging
+internal import NIOCore
+internal import NIOSSL
+internal import NIOTLS
+internal import RPCCore
 
 /// A failure of a call that provably never reached a handler: the connection refused it (GOAWAY,
 /// closing) or it could not be sent. Safe to retry anywhere, whatever the method.
@@ -100,7 +101,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     // MARK: - Starting and ending calls
 
     func startUnary(
-        _ id: UInt64, _ request: WireRequest, deadline: ContinuousClock.Instant?, continuation: UnsafeContinuation<ByteBuffer, any Error>
+        _ id: UInt64, _ request: WireRequest<ByteBuffer>, deadline: ContinuousClock.Instant?,
+        continuation: UnsafeContinuation<ByteBuffer, any Error>
     ) {
         if let index = self.cancelledEarly.firstIndex(of: id) {
             self.cancelledEarly.remove(at: index)
@@ -115,7 +117,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.send(id, request, deadline: deadline)
     }
 
-    func startStream(_ id: UInt64, _ request: WireRequest, window: Int, deadline: ContinuousClock.Instant?, receiver: StreamReceiver) {
+    func startStream(
+        _ id: UInt64, _ request: WireRequest<ByteBuffer>, window: Int, deadline: ContinuousClock.Instant?, receiver: StreamReceiver
+    ) {
         if let index = self.cancelledEarly.firstIndex(of: id) {
             self.cancelledEarly.remove(at: index)
             receiver.finish(RPCError(.cancelled, "call cancelled"))
@@ -131,7 +135,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.send(id, request, deadline: deadline)
     }
 
-    private func send(_ id: UInt64, _ request: WireRequest, deadline: ContinuousClock.Instant?) {
+    private func send(_ id: UInt64, _ request: WireRequest<ByteBuffer>, deadline: ContinuousClock.Instant?) {
         var request = request
         if let deadline {
             let remaining = deadline - .now
@@ -190,7 +194,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func received(_ inbound: InboundFrame, context: ChannelHandlerContext) {
+    private func received(_ inbound: InboundFrame<ByteBuffer>, context: ChannelHandlerContext) {
         switch inbound {
         case .frame(let frame):
             self.received(frame)
@@ -217,7 +221,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         context.fireChannelReadComplete()
     }
 
-    private func received(_ frame: WireFrame) {
+    private func received(_ frame: WireFrame<ByteBuffer>) {
         switch frame {
         case .response(let id, let payload, let status):
             switch self.stateMachine.receivedResponse(callID: id, hasStatus: status != nil) {
@@ -348,7 +352,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     // MARK: - Writing
 
-    private func write(_ frame: WireFrame) {
+    private func write(_ frame: WireFrame<ByteBuffer>) {
         guard let context = self.context else { return }
         let next = self.writer.append(frame, allocator: context.channel.allocator)
         if let chunk = next.chunk {

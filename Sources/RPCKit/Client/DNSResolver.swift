@@ -1,4 +1,5 @@
-import NIOPosix
+internal import NIOPosix
+internal import RPCCore
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
-import PixEcomProtos
+internal import PixEcomProtos
+internal import RPCCore
 
 extension RPCClient {
     /// Keeps the channel's view of its endpoints current until the task is cancelled: asks every

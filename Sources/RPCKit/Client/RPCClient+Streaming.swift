@@ -1,5 +1,6 @@
-import NIOCore
-import SwiftProtobuf
+internal import NIOCore
+internal import RPCCore
+public import SwiftProtobuf
 
 extension RPCClient {
     /// Makes a server-streaming call and hands its messages to `body`. The call ends when the

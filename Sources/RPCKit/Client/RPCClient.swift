@@ -1,9 +1,10 @@
-import NIOConcurrencyHelpers
-import NIOCore
-import NIOSSL
-import PixEcomProtos
-import SwiftProtobuf
-import Synchronization
+internal import NIOConcurrencyHelpers
+internal import NIOCore
+public import NIOSSL
+internal import PixEcomProtos
+internal import RPCCore
+public import SwiftProtobuf
+internal import Synchronization
 
 /// A channel to one service over mutual TLS: a connection per replica, calls balanced across
 /// replicas (`LoadBalancer`), retried by `RetryPolicy` within a `RetryThrottle`, kept away from

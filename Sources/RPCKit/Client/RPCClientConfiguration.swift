@@ -1,3 +1,5 @@
+public import RPCCore
+
 /// Settings of a client channel to one service.
 public struct RPCClientConfiguration: Sendable {
     /// The service's replicas. A host that is a DNS name counts as every address it resolves to,

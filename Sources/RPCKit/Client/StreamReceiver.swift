@@ -1,5 +1,5 @@
-import NIOCore
-import Synchronization
+internal import NIOCore
+internal import Synchronization
 
 /// The messages of one server-streaming call, between the event loop that receives them and the
 /// task that reads them. Holds at most the window the client granted (the connection enforces

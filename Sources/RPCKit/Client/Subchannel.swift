@@ -1,7 +1,8 @@
-import NIOConcurrencyHelpers
-import NIOCore
-import NIOPosix
-import NIOSSL
+internal import NIOConcurrencyHelpers
+internal import NIOCore
+internal import NIOPosix
+internal import NIOSSL
+internal import RPCCore
 
 /// The connections to one endpoint: one per event loop of the shared group, each opened on first
 /// use on its loop, shared by all calls made from that loop, and replaced when it drains or

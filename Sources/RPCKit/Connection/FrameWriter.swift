@@ -1,4 +1,5 @@
-import NIOCore
+internal import NIOCore
+internal import RPCCore
 
 /// The outbound side of a connection, shared by the server and client handlers: the frames of
 /// one flush go into one buffer (one TLS record, or a few for large ones, instead of one per
@@ -22,7 +23,7 @@ struct FrameWriter {
         var scheduleFlush: Bool
     }
 
-    mutating func append(_ frame: WireFrame, allocator: ByteBufferAllocator) -> Append {
+    mutating func append(_ frame: WireFrame<ByteBuffer>, allocator: ByteBufferAllocator) -> Append {
         if self.outbound == nil {
             self.outbound = allocator.buffer(capacity: max(frame.bodySize + 4, 2048))
         }

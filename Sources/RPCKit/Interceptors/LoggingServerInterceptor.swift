@@ -1,4 +1,5 @@
-import Logging
+public import Logging
+internal import RPCCore
 
 /// One log line per served call, `rpc.call`, with its status code and duration, on the context's
 /// logger (so it carries request id, method, peer and trace). OK calls log at `successLevel`,
@@ -28,7 +29,7 @@ public struct LoggingServerInterceptor: RPCServerInterceptor {
         }
     }
 
-    private func log(_ context: ServerContext, code: RPCCode, message: String?, since start: ContinuousClock.Instant) {
+    private func log(_ context: ServerContext, code: RPCError.Code, message: String?, since start: ContinuousClock.Instant) {
         var level = code == .ok ? self.successLevel : self.failureLevel
         if code == .internal || code == .unknown || code == .dataLoss { level = .error }
         // The level first: the call's logger is built with its metadata only when it will log.

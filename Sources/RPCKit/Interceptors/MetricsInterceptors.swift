@@ -1,5 +1,6 @@
-import Metrics
-import NIOConcurrencyHelpers
+internal import Metrics
+internal import NIOConcurrencyHelpers
+internal import RPCCore
 
 /// Per-method call metrics of a server: `rpc_server_calls_total{method,code}` and the latency
 /// histogram `rpc_server_duration_seconds{method}` (OpenTelemetry-style names). Metric objects
@@ -52,7 +53,7 @@ public final class MetricsClientInterceptor: RPCClientInterceptor {
 final class CallMetricsRecorder: Sendable {
     private struct Key: Hashable {
         let method: String
-        let code: RPCCode
+        let code: RPCError.Code
     }
 
     private let prefix: String
@@ -63,7 +64,7 @@ final class CallMetricsRecorder: Sendable {
         self.prefix = prefix
     }
 
-    func record(method: String, code: RPCCode, since start: ContinuousClock.Instant) {
+    func record(method: String, code: RPCError.Code, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         let key = Key(method: method, code: code)
         let counter = self.counters.withLockedValue { counters in

@@ -1,3 +1,5 @@
+internal import RPCCore
+
 /// Server side of W3C trace propagation: continues the caller's trace from its `traceparent`
 /// metadata, or starts a new one, and puts it in the context (so logs carry `trace.id` and calls
 /// made while serving continue the trace with a child span).

@@ -1,4 +1,5 @@
-import Synchronization
+internal import RPCCore
+internal import Synchronization
 
 /// How a served call ended before its handler returned.
 enum CallInterruption: Sendable {

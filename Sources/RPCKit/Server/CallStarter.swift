@@ -1,6 +1,6 @@
-import NIOConcurrencyHelpers
-import NIOCore
-import Synchronization
+internal import NIOConcurrencyHelpers
+internal import NIOCore
+internal import Synchronization
 
 /// Starts the handler task of each call a connection accepts, and knows when they have all
 /// ended (so that `RPCServer.run` returns only after the last handler of a closed connection).

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Runs Swift tasks on a NIO event loop thread.
 ///

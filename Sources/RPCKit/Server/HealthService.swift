@@ -1,5 +1,5 @@
-import NIOConcurrencyHelpers
-import PixEcomProtos
+internal import NIOConcurrencyHelpers
+public import PixEcomProtos
 
 /// What a server's health service answers: a status for the server as a whole (service name "")
 /// and optionally per service. Thread-safe; watchers are told of every change.

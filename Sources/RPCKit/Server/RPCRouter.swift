@@ -1,5 +1,6 @@
-import NIOCore
-import SwiftProtobuf
+internal import NIOCore
+internal import RPCCore
+public import SwiftProtobuf
 
 /// Maps method names to handlers. Handlers are ordinary async functions; they end a call with a
 /// status by throwing `RPCError`.

@@ -1,9 +1,10 @@
-import Foundation
-import Logging
-import NIOConcurrencyHelpers
-import NIOCore
-import NIOPosix
-import NIOSSL
+internal import Foundation
+public import Logging
+internal import NIOConcurrencyHelpers
+internal import NIOCore
+internal import NIOPosix
+public import NIOSSL
+internal import RPCCore
 
 /// Settings of an RPC server. Defaults follow common gRPC practice.
 public struct RPCServerConfiguration: Sendable {

@@ -1,12 +1,13 @@
-import Logging
-import NIOCore
-import NIOSSL
-import NIOTLS
+internal import Logging
+internal import NIOCore
+internal import NIOSSL
+internal import NIOTLS
+internal import RPCCore
 
 /// A call accepted by a connection, handed to the task that serves the connection's calls.
 struct IncomingCall: Sendable {
     let id: UInt64
-    let request: WireRequest
+    let request: WireRequest<ByteBuffer>
     let route: RPCRouter.Route
     let receivedAt: ContinuousClock.Instant
     let control: CallControl
@@ -174,7 +175,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func received(_ inbound: InboundFrame, now: ContinuousClock.Instant) {
+    private func received(_ inbound: InboundFrame<ByteBuffer>, now: ContinuousClock.Instant) {
         switch inbound {
         case .frame(let frame):
             self.received(frame, now: now)
@@ -210,7 +211,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         context.fireChannelReadComplete()
     }
 
-    private func received(_ frame: WireFrame, now: ContinuousClock.Instant) {
+    private func received(_ frame: WireFrame<ByteBuffer>, now: ContinuousClock.Instant) {
         switch frame {
         case .request(let id, let request):
             self.receivedRequest(id: id, request: request, now: now)
@@ -243,7 +244,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         return route
     }
 
-    private func receivedRequest(id: UInt64, request: WireRequest, now: ContinuousClock.Instant) {
+    private func receivedRequest(id: UInt64, request: WireRequest<ByteBuffer>, now: ContinuousClock.Instant) {
         guard let route = self.route(for: request.method) else {
             if let problem = self.stateMachine.problem(withNewCallID: id) {
                 self.protocolViolation(problem)
@@ -487,7 +488,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     /// Writes a frame; the flush happens once per event-loop tick (or at the end of the current
     /// read), so answers produced together leave in one system call.
-    private func write(_ frame: WireFrame) {
+    private func write(_ frame: WireFrame<ByteBuffer>) {
         guard let context = self.context else { return }
         let next = self.writer.append(frame, allocator: context.channel.allocator)
         if let chunk = next.chunk {
@@ -511,15 +512,5 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 extension TimeAmount {
     init(_ duration: Duration) {
         self = .nanoseconds(duration.nanoseconds)
-    }
-}
-
-extension Duration {
-    /// The whole duration in nanoseconds, saturating.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return product.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
     }
 }

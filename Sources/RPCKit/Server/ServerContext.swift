@@ -1,4 +1,5 @@
-import Logging
+public import Logging
+public import RPCCore
 
 /// What a handler knows about the call it serves.
 public struct ServerContext: Sendable {

@@ -1,5 +1,5 @@
-import NIOCore
-import SwiftProtobuf
+internal import NIOCore
+internal import SwiftProtobuf
 
 /// A `ByteBuffer` that swift-protobuf can serialize into, so a message is encoded straight into
 /// NIO memory: one allocation, no intermediate array.

@@ -1,4 +1,4 @@
-import Synchronization
+internal import Synchronization
 
 /// Random identifiers for requests and traces, drawn without a system call: SplitMix64 over one
 /// atomic counter, seeded once from the system generator. Unique and unpredictable enough for
@@ -16,9 +16,9 @@ public enum RandomIDs {
     }
 
     /// SplitMix64: the counter's step, and the output function applied to each counter value.
-    static let increment: UInt64 = 0x9E37_79B9_7F4A_7C15
+    package static let increment: UInt64 = 0x9E37_79B9_7F4A_7C15
 
-    static func mix(_ value: UInt64) -> UInt64 {
+    package static func mix(_ value: UInt64) -> UInt64 {
         var z = value
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
@@ -34,7 +34,7 @@ public enum RandomIDs {
     }
 
     /// Fills `buffer` with random lowercase hex digits, never all "0".
-    static func writeHex(into buffer: UnsafeMutableBufferPointer<UInt8>) {
+    package static func writeHex(into buffer: UnsafeMutableBufferPointer<UInt8>) {
         var written = 0
         var allZero = true
         while written < buffer.count {

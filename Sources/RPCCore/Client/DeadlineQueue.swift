@@ -7,18 +7,20 @@
 /// heap is rebuilt from the open calls once it holds more than twice as many entries as there are
 /// open calls: O(1) amortised per call, memory bounded by the calls in flight.
 /// Invariant: `earliest` is the smallest deadline among the entries.
-struct DeadlineQueue<ID: Hashable> {
+package struct DeadlineQueue<ID: Hashable> {
     private var heap: [(deadline: ContinuousClock.Instant, id: ID)] = []
 
-    var isEmpty: Bool { self.heap.isEmpty }
-    var count: Int { self.heap.count }
+    package init() {}
+
+    package var isEmpty: Bool { self.heap.isEmpty }
+    package var count: Int { self.heap.count }
 
     /// The earliest deadline in the queue.
-    var earliest: ContinuousClock.Instant? { self.heap.first?.deadline }
+    package var earliest: ContinuousClock.Instant? { self.heap.first?.deadline }
 
     /// Adds a deadline; returns true when it became the earliest (the timer must move).
     @discardableResult
-    mutating func insert(_ id: ID, deadline: ContinuousClock.Instant) -> Bool {
+    package mutating func insert(_ id: ID, deadline: ContinuousClock.Instant) -> Bool {
         self.heap.append((deadline, id))
         var child = self.heap.count - 1
         while child > 0 {
@@ -31,7 +33,7 @@ struct DeadlineQueue<ID: Hashable> {
     }
 
     /// Removes and returns the ids whose deadline is at or before `now` and that are still open.
-    mutating func popExpired(now: ContinuousClock.Instant, isOpen: (ID) -> Bool) -> [ID] {
+    package mutating func popExpired(now: ContinuousClock.Instant, isOpen: (ID) -> Bool) -> [ID] {
         var expired: [ID] = []
         while let top = self.heap.first, top.deadline <= now {
             self.removeTop()
@@ -42,14 +44,14 @@ struct DeadlineQueue<ID: Hashable> {
 
     /// Drops entries of calls that have ended from the top of the heap, so that `earliest` names a
     /// live deadline when there is one.
-    mutating func trim(isOpen: (ID) -> Bool) {
+    package mutating func trim(isOpen: (ID) -> Bool) {
         while let top = self.heap.first, !isOpen(top.id) {
             self.removeTop()
         }
     }
 
     /// Rebuilds the heap without ended calls when they outnumber the open ones.
-    mutating func compactIfNeeded(openCount: Int, isOpen: (ID) -> Bool) {
+    package mutating func compactIfNeeded(openCount: Int, isOpen: (ID) -> Bool) {
         guard self.heap.count > 2 * openCount + 64 else { return }
         self.heap.removeAll { !isOpen($0.id) }
         // Floyd's heap construction: sift down every parent, last first.
@@ -60,7 +62,7 @@ struct DeadlineQueue<ID: Hashable> {
         }
     }
 
-    mutating func removeAll() {
+    package mutating func removeAll() {
         self.heap.removeAll(keepingCapacity: true)
     }
 

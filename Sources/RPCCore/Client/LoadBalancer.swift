@@ -250,7 +250,7 @@ extension LoadBalancer.Outcome {
     /// wrong passwords) eject a healthy replica or open its breaker for every other caller. An
     /// overloaded server refuses calls with `not_processed` set, which moves them elsewhere
     /// without counting them here (`notProcessed`).
-    public init(endingWith code: RPCCode) {
+    public init(endingWith code: RPCError.Code) {
         switch code {
         case .ok: self = .success
         case .unavailable, .deadlineExceeded, .internal, .unknown, .dataLoss: self = .endpointFailure
@@ -259,11 +259,11 @@ extension LoadBalancer.Outcome {
     }
 }
 
-extension RPCCode {
+extension RPCError.Code {
     /// Whether a call attempt ending with this code takes a token from the `RetryThrottle`: the
     /// endpoint failures, and `RESOURCE_EXHAUSTED`, which is retried (when the server gives a
     /// delay) and so must be throttled too, though it says nothing against the endpoint.
-    var chargesRetryThrottle: Bool {
+    package var chargesRetryThrottle: Bool {
         LoadBalancer.Outcome(endingWith: self) == .endpointFailure || self == .resourceExhausted
     }
 }

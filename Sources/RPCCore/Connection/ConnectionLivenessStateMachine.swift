@@ -5,15 +5,21 @@
 ///   arrives within `keepaliveTimeout` after that, the peer is dead and the connection closes
 ///   (its calls fail with UNAVAILABLE and may be retried elsewhere).
 /// - A connection with no open call for `idleTimeout` is closed gracefully (GOAWAY first).
-struct ConnectionLivenessStateMachine {
-    struct Configuration: Sendable, Equatable {
-        var keepaliveInterval: Duration
-        var keepaliveTimeout: Duration
+package struct ConnectionLivenessStateMachine {
+    package struct Configuration: Sendable, Equatable {
+        package var keepaliveInterval: Duration
+        package var keepaliveTimeout: Duration
         /// nil: never close for idleness.
-        var idleTimeout: Duration?
+        package var idleTimeout: Duration?
+
+        package init(keepaliveInterval: Duration, keepaliveTimeout: Duration, idleTimeout: Duration?) {
+            self.keepaliveInterval = keepaliveInterval
+            self.keepaliveTimeout = keepaliveTimeout
+            self.idleTimeout = idleTimeout
+        }
     }
 
-    enum Action: Equatable {
+    package enum Action: Equatable {
         case none
         case sendPing(opaque: UInt64)
         /// No sign of life from the peer after a ping: close at once.
@@ -22,28 +28,28 @@ struct ConnectionLivenessStateMachine {
         case closeIdle
     }
 
-    let configuration: Configuration
+    package let configuration: Configuration
     private var lastRead: ContinuousClock.Instant
     private var pingSentAt: ContinuousClock.Instant?
     private var idleSince: ContinuousClock.Instant?
     private var nextOpaque: UInt64 = 1
     private var idleReported = false
 
-    init(configuration: Configuration, now: ContinuousClock.Instant) {
+    package init(configuration: Configuration, now: ContinuousClock.Instant) {
         self.configuration = configuration
         self.lastRead = now
         self.idleSince = now
     }
 
     /// Anything arrived from the peer: it is alive.
-    mutating func receivedData(now: ContinuousClock.Instant) {
+    package mutating func receivedData(now: ContinuousClock.Instant) {
         self.lastRead = now
         self.pingSentAt = nil
     }
 
     /// The number of open calls changed.
     /// `now` is read only when the connection becomes idle.
-    mutating func openCallsChanged(to count: Int, now: @autoclosure () -> ContinuousClock.Instant) {
+    package mutating func openCallsChanged(to count: Int, now: @autoclosure () -> ContinuousClock.Instant) {
         if count == 0 {
             if self.idleSince == nil { self.idleSince = now() }
         } else {
@@ -52,7 +58,7 @@ struct ConnectionLivenessStateMachine {
         }
     }
 
-    mutating func tick(now: ContinuousClock.Instant) -> Action {
+    package mutating func tick(now: ContinuousClock.Instant) -> Action {
         if let sent = self.pingSentAt {
             if now - sent >= self.configuration.keepaliveTimeout { return .closeDeadPeer }
         } else if now - self.lastRead >= self.configuration.keepaliveInterval {
@@ -70,7 +76,7 @@ struct ConnectionLivenessStateMachine {
     }
 
     /// How often `tick` should run to honour the configuration.
-    var tickInterval: Duration {
+    package var tickInterval: Duration {
         var shortest = min(self.configuration.keepaliveInterval, self.configuration.keepaliveTimeout)
         if let idle = self.configuration.idleTimeout { shortest = min(shortest, idle) }
         return max(.milliseconds(10), shortest / 4)

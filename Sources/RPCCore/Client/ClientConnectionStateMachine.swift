@@ -6,7 +6,7 @@
 /// can name their call before it reaches the event loop) and never reused. Invariants: every
 /// started call ends exactly once (final response, failure, cancellation or connection loss); a stream never holds more
 /// unconsumed messages than the window it granted.
-struct ClientConnectionStateMachine {
+package struct ClientConnectionStateMachine {
     private struct Call {
         var isStream: Bool
         /// Messages the server may still send before it needs a window update.
@@ -26,23 +26,25 @@ struct ClientConnectionStateMachine {
     private var calls: [UInt64: Call] = [:]
     private var state = State.active
 
-    var openCalls: Int { self.calls.count }
-    var acceptsCalls: Bool { self.state == .active }
-    func isOpen(_ callID: UInt64) -> Bool { self.calls[callID] != nil }
+    package init() {}
 
-    enum StartAction: Equatable {
+    package var openCalls: Int { self.calls.count }
+    package var acceptsCalls: Bool { self.state == .active }
+    package func isOpen(_ callID: UInt64) -> Bool { self.calls[callID] != nil }
+
+    package enum StartAction: Equatable {
         case send
         /// Not sent: the connection takes no new calls (safe to retry elsewhere).
         case refuse
     }
 
-    mutating func startCall(_ callID: UInt64, isStream: Bool, window: Int) -> StartAction {
+    package mutating func startCall(_ callID: UInt64, isStream: Bool, window: Int) -> StartAction {
         guard self.state == .active, self.calls[callID] == nil else { return .refuse }
         self.calls[callID] = Call(isStream: isStream, credit: window, consumedSinceUpdate: 0, window: window)
         return .send
     }
 
-    enum ResponseAction: Equatable {
+    package enum ResponseAction: Equatable {
         /// One message of a stream: hand it to the reader.
         case deliverMessage
         /// The call's final frame: complete the call. `close` when the connection drained.
@@ -54,7 +56,7 @@ struct ClientConnectionStateMachine {
         case violation(String)
     }
 
-    mutating func receivedResponse(callID: UInt64, hasStatus: Bool) -> ResponseAction {
+    package mutating func receivedResponse(callID: UInt64, hasStatus: Bool) -> ResponseAction {
         guard var call = self.calls[callID] else { return .ignore }
         if hasStatus {
             self.calls.removeValue(forKey: callID)
@@ -76,7 +78,7 @@ struct ClientConnectionStateMachine {
     /// The reader took one message of a stream. Returns the window update to send, if one is due:
     /// credit is returned in batches of half the window, so a fast reader costs one WindowUpdate
     /// per half window, not one per message.
-    mutating func messageConsumed(callID: UInt64) -> UInt32? {
+    package mutating func messageConsumed(callID: UInt64) -> UInt32? {
         guard var call = self.calls[callID], call.isStream else { return nil }
         call.consumedSinceUpdate += 1
         var update: UInt32?
@@ -89,7 +91,7 @@ struct ClientConnectionStateMachine {
         return update
     }
 
-    enum CancelAction: Equatable {
+    package enum CancelAction: Equatable {
         /// Tell the server with a Cancel frame.
         case sendCancel(close: Bool)
         /// The call had already ended.
@@ -97,14 +99,14 @@ struct ClientConnectionStateMachine {
     }
 
     /// The caller gave up (cancellation, deadline) or the call failed locally.
-    mutating func cancel(callID: UInt64) -> CancelAction {
+    package mutating func cancel(callID: UInt64) -> CancelAction {
         guard self.calls.removeValue(forKey: callID) != nil else { return .none }
         return .sendCancel(close: self.shouldClose)
     }
 
     /// The server sent GOAWAY. Calls with ids above `lastCallID` were never processed: they are
     /// returned to be failed as retryable; the rest finish normally.
-    mutating func receivedGoAway(lastCallID: UInt64) -> (unprocessed: [UInt64], closeNow: Bool) {
+    package mutating func receivedGoAway(lastCallID: UInt64) -> (unprocessed: [UInt64], closeNow: Bool) {
         if self.state == .active { self.state = .draining }
         let unprocessed = self.calls.keys.filter { $0 > lastCallID }.sorted()
         for id in unprocessed { self.calls.removeValue(forKey: id) }
@@ -112,13 +114,13 @@ struct ClientConnectionStateMachine {
     }
 
     /// We stop sending calls (client shutting down); returns whether to close now.
-    mutating func beginDrain() -> Bool {
+    package mutating func beginDrain() -> Bool {
         if self.state == .active { self.state = .draining }
         return self.calls.isEmpty
     }
 
     /// The connection is gone: every open call fails. Returns their ids.
-    mutating func closed() -> [UInt64] {
+    package mutating func closed() -> [UInt64] {
         self.state = .closed
         let open = self.calls.keys.sorted()
         self.calls.removeAll()

@@ -7,13 +7,19 @@
 /// last call id is accepted; the connection closes only when draining, no call is open and the
 /// client has acknowledged the GOAWAY with its own (or the drain timeout, kept by the handler,
 /// runs out).
-struct ServerConnectionStateMachine {
-    struct Configuration: Sendable {
-        var maxConcurrentCalls: Int
+package struct ServerConnectionStateMachine {
+    package struct Configuration: Sendable {
+        package var maxConcurrentCalls: Int
         /// Stream credit when the client asks for none.
-        var defaultWindow: Int = 16
+        package var defaultWindow: Int = 16
         /// The most stream credit a call may hold (initial window plus updates).
-        var maxWindow: Int = 1 << 16
+        package var maxWindow: Int = 1 << 16
+
+        package init(maxConcurrentCalls: Int, defaultWindow: Int = 16, maxWindow: Int = 1 << 16) {
+            self.maxConcurrentCalls = maxConcurrentCalls
+            self.defaultWindow = defaultWindow
+            self.maxWindow = maxWindow
+        }
     }
 
     private struct Call {
@@ -22,7 +28,7 @@ struct ServerConnectionStateMachine {
     }
 
     /// Why the server stopped taking calls on a connection; it names the GOAWAY and the refusals.
-    enum DrainReason: Equatable, Sendable {
+    package enum DrainReason: Equatable, Sendable {
         /// The server is shutting down (graceful shutdown).
         case shutdown
         /// The connection had no call for the idle timeout.
@@ -31,7 +37,7 @@ struct ServerConnectionStateMachine {
         case failure
 
         /// The refusal of a call arriving after the GOAWAY.
-        var refusal: String {
+        package var refusal: String {
             switch self {
             case .shutdown: "server is shutting down; call not processed, retry elsewhere"
             case .idle: "connection closing after being idle; call not processed, retry on a new connection"
@@ -51,21 +57,21 @@ struct ServerConnectionStateMachine {
         case closed
     }
 
-    let configuration: Configuration
+    package let configuration: Configuration
     private var calls: [UInt64: Call] = [:]
     private var state = State.active
-    private(set) var lastAcceptedCallID: UInt64 = 0
+    package private(set) var lastAcceptedCallID: UInt64 = 0
 
-    init(configuration: Configuration) {
+    package init(configuration: Configuration) {
         self.configuration = configuration
     }
 
-    var openCalls: Int { self.calls.count }
-    var isDraining: Bool { self.state != .active }
+    package var openCalls: Int { self.calls.count }
+    package var isDraining: Bool { self.state != .active }
 
     // MARK: - Calls
 
-    enum RequestAction: Equatable {
+    package enum RequestAction: Equatable {
         /// Start the handler.
         case accept
         /// Answer the call with this status at once, marked not processed: no handler ran, the
@@ -76,7 +82,7 @@ struct ServerConnectionStateMachine {
         case protocolViolation(String)
     }
 
-    mutating func receivedRequest(callID: UInt64, isStream: Bool, initialWindow: UInt32) -> RequestAction {
+    package mutating func receivedRequest(callID: UInt64, isStream: Bool, initialWindow: UInt32) -> RequestAction {
         if let problem = self.problem(withNewCallID: callID) { return .protocolViolation(problem) }
         switch self.state {
         case .draining(let lastCallID, let peerDone, let reason) where peerDone || callID > lastCallID:
@@ -103,13 +109,13 @@ struct ServerConnectionStateMachine {
     }
 
     /// What is wrong with `callID` as the id of a new call, if anything.
-    func problem(withNewCallID callID: UInt64) -> String? {
+    package func problem(withNewCallID callID: UInt64) -> String? {
         if callID == 0 || callID % 2 == 0 { return "call id \(callID) is not a client call id (odd, non-zero)" }
         if self.calls[callID] != nil { return "call id \(callID) is already in use" }
         return nil
     }
 
-    enum FinishAction: Equatable {
+    package enum FinishAction: Equatable {
         /// Send the final frame.
         case send
         /// Send the final frame, then close: the connection drained.
@@ -119,12 +125,12 @@ struct ServerConnectionStateMachine {
     }
 
     /// A handler produced its final status.
-    mutating func finish(callID: UInt64) -> FinishAction {
+    package mutating func finish(callID: UInt64) -> FinishAction {
         guard self.calls.removeValue(forKey: callID) != nil else { return .drop }
         return self.shouldClose ? .sendAndClose : .send
     }
 
-    enum CancelAction: Equatable {
+    package enum CancelAction: Equatable {
         /// Stop the handler; send nothing.
         case interrupt
         case none
@@ -134,14 +140,14 @@ struct ServerConnectionStateMachine {
 
     /// The client cancelled a call (or a frame for it was refused): the call ends without a
     /// response from the handler.
-    mutating func cancel(callID: UInt64) -> CancelAction {
+    package mutating func cancel(callID: UInt64) -> CancelAction {
         guard self.calls.removeValue(forKey: callID) != nil else { return .none }
         return self.shouldClose ? .interruptAndClose : .interrupt
     }
 
     // MARK: - Stream flow control
 
-    enum SendMessageAction: Equatable {
+    package enum SendMessageAction: Equatable {
         /// Credit taken: write the message.
         case send
         /// No credit: wait for a window update.
@@ -151,7 +157,7 @@ struct ServerConnectionStateMachine {
     }
 
     /// A stream handler wants to send one message.
-    mutating func sendMessage(callID: UInt64) -> SendMessageAction {
+    package mutating func sendMessage(callID: UInt64) -> SendMessageAction {
         guard var call = self.calls[callID] else { return .callEnded }
         guard call.credit > 0 else { return .wait }
         call.credit -= 1
@@ -160,18 +166,18 @@ struct ServerConnectionStateMachine {
     }
 
     /// The client granted more messages. Returns whether a waiting writer may go on.
-    mutating func receivedWindowUpdate(callID: UInt64, messages: UInt32) -> Bool {
+    package mutating func receivedWindowUpdate(callID: UInt64, messages: UInt32) -> Bool {
         guard var call = self.calls[callID], call.isStream, messages > 0 else { return false }
         call.credit = min(call.credit + Int(messages), self.configuration.maxWindow)
         self.calls[callID] = call
         return true
     }
 
-    func credit(of callID: UInt64) -> Int? { self.calls[callID]?.credit }
+    package func credit(of callID: UInt64) -> Int? { self.calls[callID]?.credit }
 
     // MARK: - Drain
 
-    enum DrainAction: Equatable {
+    package enum DrainAction: Equatable {
         /// Send GOAWAY naming the last call that will be served; close when `closeNow`.
         case sendGoAway(lastCallID: UInt64, closeNow: Bool)
         case none
@@ -179,7 +185,7 @@ struct ServerConnectionStateMachine {
 
     /// Stop accepting new calls; open calls, and calls up to the last accepted id still on their
     /// way, finish. The connection closes once the client acknowledged and no call is open.
-    mutating func beginDrain(_ reason: DrainReason = .shutdown) -> DrainAction {
+    package mutating func beginDrain(_ reason: DrainReason = .shutdown) -> DrainAction {
         switch self.state {
         case .active:
             self.state = .draining(lastCallID: self.lastAcceptedCallID, peerDone: false, reason: reason)
@@ -195,7 +201,7 @@ struct ServerConnectionStateMachine {
 
     /// The peer sent GOAWAY (its acknowledgement of ours, or its own shutdown): it sends no more
     /// calls. Returns whether to close now.
-    mutating func receivedGoAway() -> Bool {
+    package mutating func receivedGoAway() -> Bool {
         switch self.state {
         case .active:
             self.state = .draining(lastCallID: self.lastAcceptedCallID, peerDone: true, reason: nil)
@@ -208,7 +214,7 @@ struct ServerConnectionStateMachine {
     }
 
     /// The connection closed: every open call is interrupted. Returns their ids.
-    mutating func closed() -> [UInt64] {
+    package mutating func closed() -> [UInt64] {
         self.state = .closed
         let open = Array(self.calls.keys)
         self.calls.removeAll()
@@ -216,7 +222,7 @@ struct ServerConnectionStateMachine {
     }
 
     /// Draining, acknowledged by the client, and no call open: the connection may close.
-    var shouldClose: Bool {
+    package var shouldClose: Bool {
         if case .draining(_, peerDone: true, _) = self.state { return self.calls.isEmpty }
         return false
     }

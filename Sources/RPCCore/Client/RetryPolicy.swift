@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+    internal import Glibc
+#else
+    internal import Darwin
+#endif
 
 /// When and how a failed call is tried again. Defaults follow gRPC's retry design (gRFC A6).
 ///
@@ -19,7 +23,7 @@ public struct RetryPolicy: Sendable, Hashable {
     public var maxBackoff: Duration = .seconds(1)
     public var backoffMultiplier: Double = 2
     /// Codes after which an idempotent call is retried.
-    public var retryableCodes: Set<RPCCode> = [.unavailable, .resourceExhausted]
+    public var retryableCodes: Set<RPCError.Code> = [.unavailable, .resourceExhausted]
 
     public init() {}
 

@@ -1,36 +1,34 @@
-import NIOCore
-
 /// The status that ends a call (`pixecom.rpc.v1.Status`): a canonical code, a message and the
 /// structured details. OK is a status too; every other code is also an `RPCError`.
-struct RPCStatus: Sendable, Hashable {
-    var code: RPCCode
-    var message: String
-    var fieldViolations: [RPCError.FieldViolation]
-    var retryDelayMillis: UInt64?
+package struct RPCStatus: Sendable, Hashable {
+    package var code: RPCError.Code
+    package var message: String
+    package var fieldViolations: [RPCError.FieldViolation]
+    package var retryDelayMillis: UInt64?
     /// The server refused the call before any handler ran: safe to send again anywhere.
-    var notProcessed = false
+    package var notProcessed = false
 
-    static let ok = RPCStatus(code: .ok, message: "", fieldViolations: [], retryDelayMillis: nil)
+    package static let ok = RPCStatus(code: .ok, message: "", fieldViolations: [], retryDelayMillis: nil)
 
-    /// A `code` outside the canonical set (0-16: a handler passing on a number it was given, say)
-    /// becomes UNKNOWN, so the wire only ever carries canonical codes (PROTOCOL.md §4.7).
-    init(code: RPCCode, message: String, fieldViolations: [RPCError.FieldViolation], retryDelayMillis: UInt64?) {
-        self.code = RPCCode.canonical(code.rawValue)
+    package init(code: RPCError.Code, message: String, fieldViolations: [RPCError.FieldViolation], retryDelayMillis: UInt64?) {
+        self.code = code
         self.message = message
         self.fieldViolations = fieldViolations
         self.retryDelayMillis = retryDelayMillis
     }
 
-    init(_ error: RPCError) {
+    package init(_ error: RPCError) {
         self.init(
             code: error.code, message: error.message, fieldViolations: error.fieldViolations, retryDelayMillis: error.retryDelayMillis)
     }
 
-    var error: RPCError {
+    package var error: RPCError {
         RPCError(self.code, self.message, fieldViolations: self.fieldViolations, retryDelayMillis: self.retryDelayMillis)
     }
 
-    var encodedSize: Int {
+    // MARK: - Encoding
+
+    package var encodedSize: Int {
         var size = ProtobufWire.varintFieldSize(field: 1, self.wireCode)
         size += ProtobufWire.stringFieldSize(2, self.message)
         for violation in self.fieldViolations {
@@ -43,46 +41,49 @@ struct RPCStatus: Sendable, Hashable {
         return size
     }
 
-    /// The code as a protobuf `int32` varint: a negative number is sign-extended to 64 bits (10
-    /// bytes), as protobuf encodes it. `init` keeps codes canonical, so this is belt and braces:
-    /// `code` is a `var`, and no value of it may trap.
+    /// The code as the `int32` varint of `Status.code`: always one of 0-16, one byte.
     private var wireCode: UInt64 {
-        UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: self.code.rawValue)))
+        UInt64(self.code.rawValue)
     }
 
     private static func violationSize(_ violation: RPCError.FieldViolation) -> Int {
         ProtobufWire.stringFieldSize(1, violation.field) + ProtobufWire.stringFieldSize(2, violation.description)
     }
 
-    func write(to buffer: inout ByteBuffer) {
-        ProtobufWire.writeVarintField(1, self.wireCode, to: &buffer)
-        ProtobufWire.writeStringField(2, self.message, to: &buffer)
+    /// Writes the `Status` message (`encodedSize` bytes), without a tag or length.
+    package func write(to writer: inout ProtobufWriter) {
+        writer.writeVarintField(1, self.wireCode)
+        writer.writeStringField(2, self.message)
         for violation in self.fieldViolations {
-            ProtobufWire.writeMessageHeader(3, length: Self.violationSize(violation), to: &buffer)
-            ProtobufWire.writeStringField(1, violation.field, to: &buffer)
-            ProtobufWire.writeStringField(2, violation.description, to: &buffer)
+            writer.writeMessageHeader(3, length: Self.violationSize(violation))
+            writer.writeStringField(1, violation.field)
+            writer.writeStringField(2, violation.description)
         }
         if let delay = self.retryDelayMillis {
-            ProtobufWire.writeMessageHeader(4, length: ProtobufWire.varintFieldSize(field: 1, delay), to: &buffer)
-            ProtobufWire.writeVarintField(1, delay, to: &buffer)
+            writer.writeMessageHeader(4, length: ProtobufWire.varintFieldSize(field: 1, delay))
+            writer.writeVarintField(1, delay)
         }
-        if self.notProcessed { ProtobufWire.writeVarintField(5, 1, to: &buffer) }
+        if self.notProcessed { writer.writeVarintField(5, 1) }
     }
 
-    static func decode(_ reader: inout ProtobufReader) throws(ProtobufWireError) -> RPCStatus {
+    // MARK: - Decoding
+
+    /// Reads a `Status` message. A code outside the canonical set, whatever int32 it is, reads as
+    /// UNKNOWN (`RPCError.Code(wireValue:)`).
+    package static func decode(_ reader: inout ProtobufReader) throws(ProtobufWireError) -> RPCStatus {
         var status = RPCStatus(code: .ok, message: "", fieldViolations: [], retryDelayMillis: nil)
         while let (field, wireType) = try reader.nextField() {
             switch field {
             case 1:
                 try ProtobufReader.expect(wireType, ProtobufWire.varint)
                 let raw = try reader.readVarint()
-                status.code = RPCCode.canonical(Int(Int32(truncatingIfNeeded: raw)))
+                status.code = RPCError.Code(wireValue: Int32(truncatingIfNeeded: raw))
             case 2:
                 try ProtobufReader.expect(wireType, ProtobufWire.lengthDelimited)
                 status.message = try reader.readString()
             case 3:
                 try ProtobufReader.expect(wireType, ProtobufWire.lengthDelimited)
-                var inner = ProtobufReader(try reader.readLengthDelimited())
+                var inner = try reader.readMessage()
                 var violation = RPCError.FieldViolation(field: "", description: "")
                 while let (innerField, innerType) = try inner.nextField() {
                     switch innerField {
@@ -99,7 +100,7 @@ struct RPCStatus: Sendable, Hashable {
                 status.fieldViolations.append(violation)
             case 4:
                 try ProtobufReader.expect(wireType, ProtobufWire.lengthDelimited)
-                var inner = ProtobufReader(try reader.readLengthDelimited())
+                var inner = try reader.readMessage()
                 var delay: UInt64 = 0
                 while let (innerField, innerType) = try inner.nextField() {
                     if innerField == 1 {
@@ -118,15 +119,5 @@ struct RPCStatus: Sendable, Hashable {
             }
         }
         return status
-    }
-}
-
-extension RPCCode {
-    /// The canonical code with this number; UNKNOWN for a number outside the canonical set (a
-    /// peer from a newer revision, or a broken one), so callers only ever see canonical codes.
-    static func canonical(_ rawValue: Int) -> RPCCode {
-        guard let code = RPCCode(rawValue: rawValue) else { return .unknown }
-        if case .UNRECOGNIZED = code { return .unknown }
-        return code
     }
 }

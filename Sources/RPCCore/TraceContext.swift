@@ -60,7 +60,7 @@ public struct TraceContext: Sendable, Hashable, CustomStringConvertible {
         return nonZero
     }
 
-    init(traceID: String, spanID: String, sampled: Bool) {
+    package init(traceID: String, spanID: String, sampled: Bool) {
         self.traceID = traceID
         self.spanID = spanID
         self.sampled = sampled

@@ -1,17 +1,15 @@
-import NIOCore
-
 #if canImport(Glibc)
-    import Glibc
+    internal import Glibc
 #else
-    import Darwin
+    internal import Darwin
 #endif
 
 /// The method names a server serves, found from a request's bytes without building a `String`
 /// for each call: a decoded request then carries the router's own instance of its name.
-struct MethodNames: Sendable {
+package struct MethodNames: Sendable {
     private var byHash: [UInt64: [(bytes: [UInt8], name: String)]] = [:]
 
-    init(_ names: some Sequence<String>) {
+    package init(_ names: some Sequence<String>) {
         for name in names {
             let bytes = Array(name.utf8)
             let hash = bytes.withUnsafeBytes { Self.hash($0) }
@@ -20,17 +18,15 @@ struct MethodNames: Sendable {
     }
 
     /// The registered name spelled by `bytes`, if there is one.
-    func name(of bytes: ByteBuffer) -> String? {
-        bytes.withUnsafeReadableBytes { view in
-            guard let candidates = self.byHash[Self.hash(view)] else { return nil }
-            for candidate in candidates where candidate.bytes.count == view.count {
-                let equal = candidate.bytes.withUnsafeBytes { stored in
-                    view.isEmpty || memcmp(stored.baseAddress!, view.baseAddress!, view.count) == 0
-                }
-                if equal { return candidate.name }
+    package func name(of view: UnsafeRawBufferPointer) -> String? {
+        guard let candidates = self.byHash[Self.hash(view)] else { return nil }
+        for candidate in candidates where candidate.bytes.count == view.count {
+            let equal = candidate.bytes.withUnsafeBytes { stored in
+                view.isEmpty || memcmp(stored.baseAddress!, view.baseAddress!, view.count) == 0
             }
-            return nil
+            if equal { return candidate.name }
         }
+        return nil
     }
 
     /// FNV-1a, 64 bits: cheap for short names, good enough to tell a handful of methods apart.
