@@ -7,20 +7,21 @@
 /// heap is rebuilt from the open calls once it holds more than twice as many entries as there are
 /// open calls: O(1) amortised per call, memory bounded by the calls in flight.
 /// Invariant: `earliest` is the smallest deadline among the entries.
-package struct DeadlineQueue<ID: Hashable> {
-    private var heap: [(deadline: ContinuousClock.Instant, id: ID)] = []
+public struct DeadlineQueue<ID: Hashable> {
+    @usableFromInline var heap: [(deadline: ContinuousClock.Instant, id: ID)] = []
 
-    package init() {}
+    @inlinable public init() {}
 
-    package var isEmpty: Bool { self.heap.isEmpty }
-    package var count: Int { self.heap.count }
+    @inlinable public var isEmpty: Bool { self.heap.isEmpty }
+    @inlinable public var count: Int { self.heap.count }
 
     /// The earliest deadline in the queue.
-    package var earliest: ContinuousClock.Instant? { self.heap.first?.deadline }
+    @inlinable public var earliest: ContinuousClock.Instant? { self.heap.first?.deadline }
 
     /// Adds a deadline; returns true when it became the earliest (the timer must move).
     @discardableResult
-    package mutating func insert(_ id: ID, deadline: ContinuousClock.Instant) -> Bool {
+    @inlinable
+    public mutating func insert(_ id: ID, deadline: ContinuousClock.Instant) -> Bool {
         self.heap.append((deadline, id))
         var child = self.heap.count - 1
         while child > 0 {
@@ -33,7 +34,8 @@ package struct DeadlineQueue<ID: Hashable> {
     }
 
     /// Removes and returns the ids whose deadline is at or before `now` and that are still open.
-    package mutating func popExpired(now: ContinuousClock.Instant, isOpen: (ID) -> Bool) -> [ID] {
+    @inlinable
+    public mutating func popExpired(now: ContinuousClock.Instant, isOpen: (ID) -> Bool) -> [ID] {
         var expired: [ID] = []
         while let top = self.heap.first, top.deadline <= now {
             self.removeTop()
@@ -44,14 +46,16 @@ package struct DeadlineQueue<ID: Hashable> {
 
     /// Drops entries of calls that have ended from the top of the heap, so that `earliest` names a
     /// live deadline when there is one.
-    package mutating func trim(isOpen: (ID) -> Bool) {
+    @inlinable
+    public mutating func trim(isOpen: (ID) -> Bool) {
         while let top = self.heap.first, !isOpen(top.id) {
             self.removeTop()
         }
     }
 
     /// Rebuilds the heap without ended calls when they outnumber the open ones.
-    package mutating func compactIfNeeded(openCount: Int, isOpen: (ID) -> Bool) {
+    @inlinable
+    public mutating func compactIfNeeded(openCount: Int, isOpen: (ID) -> Bool) {
         guard self.heap.count > 2 * openCount + 64 else { return }
         self.heap.removeAll { !isOpen($0.id) }
         // Floyd's heap construction: sift down every parent, last first.
@@ -62,18 +66,21 @@ package struct DeadlineQueue<ID: Hashable> {
         }
     }
 
-    package mutating func removeAll() {
+    @inlinable
+    public mutating func removeAll() {
         self.heap.removeAll(keepingCapacity: true)
     }
 
-    private mutating func removeTop() {
+    @inlinable
+    mutating func removeTop() {
         let last = self.heap.removeLast()
         guard !self.heap.isEmpty else { return }
         self.heap[0] = last
         self.siftDown(from: 0)
     }
 
-    private mutating func siftDown(from start: Int) {
+    @inlinable
+    mutating func siftDown(from start: Int) {
         var parent = start
         while true {
             let left = 2 * parent + 1

@@ -1,5 +1,5 @@
 /// What the frame decoder hands up.
-package enum InboundFrame<Bytes: WireBytes>: Sendable {
+public enum InboundFrame<Bytes: WireBytes>: Sendable {
     /// A complete, well-formed frame.
     case frame(WireFrame<Bytes>)
     /// A frame larger than the limit. Its bytes are skipped without being buffered; `callID` is read
@@ -14,15 +14,15 @@ package enum InboundFrame<Bytes: WireBytes>: Sendable {
 /// Invariant: framing never loses sync. An oversized frame is skipped by counting its bytes and a
 /// malformed frame is still exactly `length` bytes long, so neither harms the frames after it.
 /// Memory is bounded by the limit: an oversized frame is never buffered.
-package struct FrameDecoder<Bytes: WireBytes> {
+public struct FrameDecoder<Bytes: WireBytes> {
     /// The largest frame body accepted, in bytes.
-    package let maxFrameSize: Int
+    public let maxFrameSize: Int
     /// Method names to reuse (a server's routes).
-    package let methods: MethodNames?
+    public let methods: MethodNames?
     /// Bytes of an oversized frame still to be skipped.
     @usableFromInline var bytesToSkip = 0
 
-    package init(maxFrameSize: Int, methods: MethodNames? = nil) {
+    public init(maxFrameSize: Int, methods: MethodNames? = nil) {
         self.maxFrameSize = maxFrameSize
         self.methods = methods
     }
@@ -31,7 +31,7 @@ package struct FrameDecoder<Bytes: WireBytes> {
     /// frame's bytes from `buffer`. Pure: the transport feeds it, and the fuzz tests drive it
     /// directly.
     @inlinable
-    package mutating func next(_ buffer: inout Bytes) -> InboundFrame<Bytes>? {
+    public mutating func next(_ buffer: inout Bytes) -> InboundFrame<Bytes>? {
         if self.bytesToSkip > 0 {
             let skipped = min(self.bytesToSkip, buffer.readableBytes)
             buffer.moveReaderIndex(forwardBy: skipped)
@@ -64,7 +64,7 @@ package struct FrameDecoder<Bytes: WireBytes> {
         }
     }
 
-    package enum CallIDPrefix: Equatable {
+    public enum CallIDPrefix: Equatable {
         /// More body bytes are needed to tell.
         case needMoreBytes
         /// The call id, or nil when the body does not start with one.
@@ -74,7 +74,7 @@ package struct FrameDecoder<Bytes: WireBytes> {
     /// What `available`, the first bytes of a frame body of `length` bytes, say about its call id
     /// (field 1, a varint, first in the body).
     @inlinable
-    package static func callIDPrefix(_ available: UnsafeRawBufferPointer, length: Int) -> CallIDPrefix {
+    public static func callIDPrefix(_ available: UnsafeRawBufferPointer, length: Int) -> CallIDPrefix {
         guard available.count >= 1 else { return length == 0 ? .known(nil) : .needMoreBytes }
         guard available[0] == 0x08 else { return .known(nil) }
         for offset in 1..<min(available.count, 11) where available[offset] & 0x80 == 0 {
@@ -88,7 +88,7 @@ package struct FrameDecoder<Bytes: WireBytes> {
     /// Reads field 1 (`call_id`, a varint) when it is the first field of the frame body `bytes`
     /// begins.
     @inlinable
-    package static func peekCallID(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+    public static func peekCallID(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
         guard bytes.count >= 2, bytes[0] == 0x08 else { return nil }
         var value: UInt64 = 0
         var shift: UInt64 = 0

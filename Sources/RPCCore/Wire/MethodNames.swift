@@ -6,10 +6,10 @@
 
 /// The method names a server serves, found from a request's bytes without building a `String`
 /// for each call: a decoded request then carries the router's own instance of its name.
-package struct MethodNames: Sendable {
+public struct MethodNames: Sendable {
     private var byHash: [UInt64: [(bytes: [UInt8], name: String)]] = [:]
 
-    package init(_ names: some Sequence<String>) {
+    public init(_ names: some Sequence<String>) {
         for name in names {
             let bytes = Array(name.utf8)
             let hash = bytes.withUnsafeBytes { Self.hash($0) }
@@ -18,7 +18,7 @@ package struct MethodNames: Sendable {
     }
 
     /// The registered name spelled by `bytes`, if there is one.
-    package func name(of view: UnsafeRawBufferPointer) -> String? {
+    public func name(of view: UnsafeRawBufferPointer) -> String? {
         guard let candidates = self.byHash[Self.hash(view)] else { return nil }
         for candidate in candidates where candidate.bytes.count == view.count {
             let equal = candidate.bytes.withUnsafeBytes { stored in

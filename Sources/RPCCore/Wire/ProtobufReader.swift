@@ -5,7 +5,7 @@
 /// caller can slice its own buffer there (a payload is never copied) or read an embedded message
 /// with `readMessage()`. The memory must outlive the reader: use it inside
 /// `withUnsafeReadableBytes`.
-package struct ProtobufReader {
+public struct ProtobufReader {
     /// The memory the message lies in, and the offsets of the rest of the message within it.
     @usableFromInline let bytes: UnsafeRawBufferPointer
     @usableFromInline var offset: Int
@@ -13,13 +13,13 @@ package struct ProtobufReader {
 
     /// A reader of the message filling `bytes`.
     @inlinable
-    package init(_ bytes: UnsafeRawBufferPointer) {
+    public init(_ bytes: UnsafeRawBufferPointer) {
         self.init(bytes, range: 0..<bytes.count)
     }
 
     /// A reader of the message in `bytes[range]`.
     @inlinable
-    package init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>) {
+    public init(_ bytes: UnsafeRawBufferPointer, range: Range<Int>) {
         precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "message outside its memory")
         self.bytes = bytes
         self.offset = range.lowerBound
@@ -28,7 +28,7 @@ package struct ProtobufReader {
 
     /// The next field's number and wire type, or nil at the end of the message.
     @inlinable
-    package mutating func nextField() throws(ProtobufWireError) -> (field: Int, wireType: Int)? {
+    public mutating func nextField() throws(ProtobufWireError) -> (field: Int, wireType: Int)? {
         guard self.offset < self.end else { return nil }
         let key = try self.readVarint()
         let field = key >> 3
@@ -37,7 +37,7 @@ package struct ProtobufReader {
     }
 
     @inlinable
-    package mutating func readVarint() throws(ProtobufWireError) -> UInt64 {
+    public mutating func readVarint() throws(ProtobufWireError) -> UInt64 {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -54,7 +54,7 @@ package struct ProtobufReader {
 
     /// The range, within `bytes`, of a length-delimited field's bytes.
     @inlinable
-    package mutating func readLengthDelimited() throws(ProtobufWireError) -> Range<Int> {
+    public mutating func readLengthDelimited() throws(ProtobufWireError) -> Range<Int> {
         let length = try self.readVarint()
         guard length <= UInt64(self.end - self.offset) else { throw .malformed }
         let range = self.offset..<(self.offset + Int(length))
@@ -64,26 +64,26 @@ package struct ProtobufReader {
 
     /// A reader of the embedded message in a length-delimited field.
     @inlinable
-    package mutating func readMessage() throws(ProtobufWireError) -> ProtobufReader {
+    public mutating func readMessage() throws(ProtobufWireError) -> ProtobufReader {
         ProtobufReader(self.bytes, range: try self.readLengthDelimited())
     }
 
     /// A length-delimited field as a string (invalid UTF-8 repaired, as every protobuf runtime
     /// in Swift does).
     @inlinable
-    package mutating func readString() throws(ProtobufWireError) -> String {
+    public mutating func readString() throws(ProtobufWireError) -> String {
         String(decoding: try self.readBytes(), as: UTF8.self)
     }
 
     /// A length-delimited field's bytes, valid as long as the reader's memory.
     @inlinable
-    package mutating func readBytes() throws(ProtobufWireError) -> UnsafeRawBufferPointer {
+    public mutating func readBytes() throws(ProtobufWireError) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: self.bytes[try self.readLengthDelimited()])
     }
 
     /// Skips a field this reader does not know (new fields are ignored by the versioning rules).
     @inlinable
-    package mutating func skip(wireType: Int) throws(ProtobufWireError) {
+    public mutating func skip(wireType: Int) throws(ProtobufWireError) {
         switch wireType {
         case ProtobufWire.varint: _ = try self.readVarint()
         case ProtobufWire.fixed64: try self.skipBytes(8)
@@ -101,7 +101,7 @@ package struct ProtobufReader {
 
     /// Requires `wireType` for a known field.
     @inlinable
-    package static func expect(_ wireType: Int, _ expected: Int) throws(ProtobufWireError) {
+    public static func expect(_ wireType: Int, _ expected: Int) throws(ProtobufWireError) {
         guard wireType == expected else { throw .malformed }
     }
 }

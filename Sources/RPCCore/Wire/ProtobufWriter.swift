@@ -4,25 +4,25 @@
 /// Invariant: nothing is written past `bytes`; a write that would be traps (a size computed
 /// wrongly is a bug, never a reason to corrupt memory). The memory must outlive the writer: use it
 /// inside `writeWithUnsafeMutableBytes`.
-package struct ProtobufWriter {
+public struct ProtobufWriter {
     @usableFromInline let bytes: UnsafeMutableRawBufferPointer
     /// How many bytes have been written.
-    package var offset = 0
+    public var offset = 0
 
     @inlinable
-    package init(_ bytes: UnsafeMutableRawBufferPointer) {
+    public init(_ bytes: UnsafeMutableRawBufferPointer) {
         self.bytes = bytes
     }
 
     @inlinable
-    package mutating func writeByte(_ byte: UInt8) {
+    public mutating func writeByte(_ byte: UInt8) {
         precondition(self.offset < self.bytes.count, "frame size computed wrongly")
         self.bytes[self.offset] = byte
         self.offset += 1
     }
 
     @inlinable
-    package mutating func writeBytes(_ source: UnsafeRawBufferPointer) {
+    public mutating func writeBytes(_ source: UnsafeRawBufferPointer) {
         guard let base = source.baseAddress, !source.isEmpty else { return }
         precondition(self.bytes.count - self.offset >= source.count, "frame size computed wrongly")
         (self.bytes.baseAddress! + self.offset).copyMemory(from: base, byteCount: source.count)
@@ -31,12 +31,12 @@ package struct ProtobufWriter {
 
     /// A 4-byte big-endian integer (the frame's length prefix).
     @inlinable
-    package mutating func writeUInt32(_ value: UInt32) {
+    public mutating func writeUInt32(_ value: UInt32) {
         withUnsafeBytes(of: value.bigEndian) { self.writeBytes($0) }
     }
 
     @inlinable
-    package mutating func writeVarint(_ value: UInt64) {
+    public mutating func writeVarint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
             self.writeByte(UInt8(truncatingIfNeeded: value) | 0x80)
@@ -46,13 +46,13 @@ package struct ProtobufWriter {
     }
 
     @inlinable
-    package mutating func writeTag(field: Int, wireType: Int) {
+    public mutating func writeTag(field: Int, wireType: Int) {
         self.writeVarint(UInt64(field << 3 | wireType))
     }
 
     /// A varint field, omitted when 0.
     @inlinable
-    package mutating func writeVarintField(_ field: Int, _ value: UInt64) {
+    public mutating func writeVarintField(_ field: Int, _ value: UInt64) {
         guard value != 0 else { return }
         self.writeTag(field: field, wireType: ProtobufWire.varint)
         self.writeVarint(value)
@@ -60,7 +60,7 @@ package struct ProtobufWriter {
 
     /// A string field, omitted when empty.
     @inlinable
-    package mutating func writeStringField(_ field: Int, _ value: String) {
+    public mutating func writeStringField(_ field: Int, _ value: String) {
         guard !value.isEmpty else { return }
         var value = value
         value.withUTF8 { utf8 in
@@ -72,7 +72,7 @@ package struct ProtobufWriter {
 
     /// A bytes field, omitted when empty.
     @inlinable
-    package mutating func writeBytesField<Bytes: WireBytes>(_ field: Int, _ value: Bytes) {
+    public mutating func writeBytesField<Bytes: WireBytes>(_ field: Int, _ value: Bytes) {
         guard value.readableBytes > 0 else { return }
         self.writeTag(field: field, wireType: ProtobufWire.lengthDelimited)
         self.writeVarint(UInt64(value.readableBytes))
@@ -82,7 +82,7 @@ package struct ProtobufWriter {
     /// The header of an embedded message of `length` bytes (always written, even when empty:
     /// presence of a message field is meaningful).
     @inlinable
-    package mutating func writeMessageHeader(_ field: Int, length: Int) {
+    public mutating func writeMessageHeader(_ field: Int, length: Int) {
         self.writeTag(field: field, wireType: ProtobufWire.lengthDelimited)
         self.writeVarint(UInt64(length))
     }

@@ -1,34 +1,34 @@
 /// The status that ends a call (`pixecom.rpc.v1.Status`): a canonical code, a message and the
 /// structured details. OK is a status too; every other code is also an `RPCError`.
-package struct RPCStatus: Sendable, Hashable {
-    package var code: RPCError.Code
-    package var message: String
-    package var fieldViolations: [RPCError.FieldViolation]
-    package var retryDelayMillis: UInt64?
+public struct RPCStatus: Sendable, Hashable {
+    public var code: RPCError.Code
+    public var message: String
+    public var fieldViolations: [RPCError.FieldViolation]
+    public var retryDelayMillis: UInt64?
     /// The server refused the call before any handler ran: safe to send again anywhere.
-    package var notProcessed = false
+    public var notProcessed = false
 
-    package static let ok = RPCStatus(code: .ok, message: "", fieldViolations: [], retryDelayMillis: nil)
+    public static let ok = RPCStatus(code: .ok, message: "", fieldViolations: [], retryDelayMillis: nil)
 
-    package init(code: RPCError.Code, message: String, fieldViolations: [RPCError.FieldViolation], retryDelayMillis: UInt64?) {
+    public init(code: RPCError.Code, message: String, fieldViolations: [RPCError.FieldViolation], retryDelayMillis: UInt64?) {
         self.code = code
         self.message = message
         self.fieldViolations = fieldViolations
         self.retryDelayMillis = retryDelayMillis
     }
 
-    package init(_ error: RPCError) {
+    public init(_ error: RPCError) {
         self.init(
             code: error.code, message: error.message, fieldViolations: error.fieldViolations, retryDelayMillis: error.retryDelayMillis)
     }
 
-    package var error: RPCError {
+    public var error: RPCError {
         RPCError(self.code, self.message, fieldViolations: self.fieldViolations, retryDelayMillis: self.retryDelayMillis)
     }
 
     // MARK: - Encoding
 
-    package var encodedSize: Int {
+    public var encodedSize: Int {
         var size = ProtobufWire.varintFieldSize(field: 1, self.wireCode)
         size += ProtobufWire.stringFieldSize(2, self.message)
         for violation in self.fieldViolations {
@@ -51,7 +51,7 @@ package struct RPCStatus: Sendable, Hashable {
     }
 
     /// Writes the `Status` message (`encodedSize` bytes), without a tag or length.
-    package func write(to writer: inout ProtobufWriter) {
+    public func write(to writer: inout ProtobufWriter) {
         writer.writeVarintField(1, self.wireCode)
         writer.writeStringField(2, self.message)
         for violation in self.fieldViolations {
@@ -70,7 +70,7 @@ package struct RPCStatus: Sendable, Hashable {
 
     /// Reads a `Status` message. A code outside the canonical set, whatever int32 it is, reads as
     /// UNKNOWN (`RPCError.Code(wireValue:)`).
-    package static func decode(_ reader: inout ProtobufReader) throws(ProtobufWireError) -> RPCStatus {
+    public static func decode(_ reader: inout ProtobufReader) throws(ProtobufWireError) -> RPCStatus {
         var status = RPCStatus(code: .ok, message: "", fieldViolations: [], retryDelayMillis: nil)
         while let (field, wireType) = try reader.nextField() {
             switch field {

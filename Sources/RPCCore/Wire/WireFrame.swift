@@ -3,7 +3,7 @@
 ///
 /// Generic over the transport's bytes (`WireBytes`) so that payloads are slices of the received
 /// buffer; the codec is `@inlinable` so that it is specialised for them in the transport.
-package enum WireFrame<Bytes: WireBytes>: Sendable {
+public enum WireFrame<Bytes: WireBytes>: Sendable {
     /// The opening of a call, client to server; `callID` is the client's (odd, non-zero).
     case request(callID: UInt64, WireRequest<Bytes>)
     /// `status` nil: one message of a stream. `status` set: the end of the call (with the response
@@ -28,7 +28,7 @@ package enum WireFrame<Bytes: WireBytes>: Sendable {
     @inlinable static var windowUpdateField: Int { 8 }
 
     @inlinable
-    package var callID: UInt64 {
+    public var callID: UInt64 {
         switch self {
         case .request(let id, _), .response(let id, _, _), .cancel(let id), .windowUpdate(let id, _), .unknown(let id): id
         case .goAway, .ping, .pong: 0
@@ -40,7 +40,7 @@ package enum WireFrame<Bytes: WireBytes>: Sendable {
     /// Appends the frame: the 4-byte big-endian length, then the `Frame` message, written in one
     /// pass into memory reserved for exactly its size.
     @inlinable
-    package func write(to buffer: inout Bytes) {
+    public func write(to buffer: inout Bytes) {
         let bodySize = self.bodySize
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 4 + bodySize) { memory in
             var writer = ProtobufWriter(memory)
@@ -88,7 +88,7 @@ package enum WireFrame<Bytes: WireBytes>: Sendable {
 
     /// Size of the `Frame` message, without the 4-byte prefix.
     @inlinable
-    package var bodySize: Int {
+    public var bodySize: Int {
         let callID = ProtobufWire.varintFieldSize(field: Self.callIDField, self.callID)
         switch self {
         case .request(_, let request):
@@ -124,7 +124,7 @@ package enum WireFrame<Bytes: WireBytes>: Sendable {
     /// kind this version does not know decodes as `.unknown`. Payloads are slices of `body`.
     /// - Parameter methods: names to reuse for a request's method instead of a new `String`.
     @inlinable
-    package static func decode(_ body: Bytes, methods: MethodNames? = nil) throws(ProtobufWireError) -> WireFrame {
+    public static func decode(_ body: Bytes, methods: MethodNames? = nil) throws(ProtobufWireError) -> WireFrame {
         let decoded = body.withUnsafeReadableBytes { bytes in
             Result { () throws(ProtobufWireError) in try Self.decode(bytes, of: body, methods: methods) }
         }

@@ -1,21 +1,21 @@
 /// The opening of a call (`pixecom.rpc.v1.Request`, the `request` kind of a `Frame`): the method,
 /// the metadata, the timeout, the serialized request message and, for a server-streaming method,
 /// the credit the client grants up front.
-package struct WireRequest<Bytes: WireBytes>: Sendable {
+public struct WireRequest<Bytes: WireBytes>: Sendable {
     /// Fully qualified, e.g. `pixecom.auth.v1.AuthService/Login`. When decoded by a server, the
     /// router's own instance of the name (`MethodNames`), not a new string per call.
-    package var method: String
+    public var method: String
     /// Lower-case keys; of duplicate keys on the wire, the last entry wins.
-    package var metadata: [String: String]
+    public var metadata: [String: String]
     /// How long the caller waits, counted from when the frame is received; 0 means no deadline.
-    package var timeoutMicros: UInt64
+    public var timeoutMicros: UInt64
     /// The serialized request message. When decoded, a slice of the received bytes, not a copy.
-    package var payload: Bytes
+    public var payload: Bytes
     /// Server-streaming credit granted up front; 0 means the default. Ignored for unary methods.
-    package var initialWindow: UInt32
+    public var initialWindow: UInt32
 
     @inlinable
-    package init(
+    public init(
         method: String, metadata: [String: String] = [:], timeoutMicros: UInt64 = 0, payload: Bytes = Bytes(),
         initialWindow: UInt32 = 0
     ) {
@@ -30,7 +30,7 @@ package struct WireRequest<Bytes: WireBytes>: Sendable {
 
     /// Size of the `Request` message, without a tag or length.
     @inlinable
-    package var encodedSize: Int {
+    public var encodedSize: Int {
         var size = ProtobufWire.stringFieldSize(1, self.method)
         for (key, value) in self.metadata {
             size += ProtobufWire.lengthDelimitedSize(field: 2, length: Self.entrySize(key, value))
@@ -50,7 +50,7 @@ package struct WireRequest<Bytes: WireBytes>: Sendable {
 
     /// Writes the `Request` message (`encodedSize` bytes), without a tag or length.
     @inlinable
-    package func write(to writer: inout ProtobufWriter) {
+    public func write(to writer: inout ProtobufWriter) {
         writer.writeStringField(1, self.method)
         for (key, value) in self.metadata {
             writer.writeMessageHeader(2, length: Self.entrySize(key, value))
@@ -68,7 +68,7 @@ package struct WireRequest<Bytes: WireBytes>: Sendable {
     /// the payload becomes a slice of `body`.
     /// - Parameter methods: names to reuse for the method instead of a new `String`.
     @inlinable
-    package static func decode(
+    public static func decode(
         _ reader: inout ProtobufReader,
         of body: Bytes,
         methods: MethodNames? = nil

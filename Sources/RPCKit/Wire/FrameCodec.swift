@@ -1,18 +1,18 @@
-package import NIOCore
-package import RPCCore
+public import NIOCore
+public import RPCCore
 
 /// The frame decoder as a NIO `ByteToMessageDecoder` (the tests put it in a pipeline; the
 /// connection handlers use `FrameReader`).
 extension FrameDecoder: ByteToMessageDecoder where Bytes == ByteBuffer {
-    package typealias InboundOut = InboundFrame<ByteBuffer>
+    public typealias InboundOut = InboundFrame<ByteBuffer>
 
-    package mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let frame = self.next(&buffer) else { return .needMoreData }
         context.fireChannelRead(Self.wrapInboundOut(frame))
         return .continue
     }
 
-    package mutating func decodeLast(
+    public mutating func decodeLast(
         context: ChannelHandlerContext,
         buffer: inout ByteBuffer,
         seenEOF: Bool
