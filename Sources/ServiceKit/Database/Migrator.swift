@@ -13,10 +13,30 @@ public struct Migrator: Sendable {
 
     public let directory: URL
     public let logger: Logger
+    /// The table that records which files were applied.
+    public let record: String
+
+    /// The record tables of every migration set: the runtime role may read none of them.
+    static let records = ["schema_migrations", "job_queue_migrations"]
 
     public init(directory: URL, logger: Logger) {
+        self.init(directory: directory, record: "schema_migrations", logger: logger)
+    }
+
+    init(directory: URL, record: String, logger: Logger) {
+        precondition(Self.records.contains(record), "unknown migration record \(record)")
         self.directory = directory
+        self.record = record
         self.logger = logger
+    }
+
+    /// ServiceKit's job queue (`Jobs/`), in every service's database before its own migrations:
+    /// the `jobs`, `job_leaders` and `job_cron_runs` tables, recorded in `job_queue_migrations`.
+    public static func jobQueue(logger: Logger) -> Migrator {
+        guard let directory = Bundle.module.url(forResource: "Migrations", withExtension: nil) else {
+            fatalError("ServiceKit's bundle lacks its Migrations folder (Package.swift copies Jobs/Migrations)")
+        }
+        return Migrator(directory: directory, record: "job_queue_migrations", logger: logger)
     }
 
     /// The migration files, sorted by their numeric prefix.
@@ -60,9 +80,14 @@ public struct Migrator: Sendable {
                 "GRANT USAGE ON SCHEMA public TO \(quoted)",
                 "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \(quoted)",
                 "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO \(quoted)",
-                "REVOKE ALL ON schema_migrations FROM \(quoted)",
             ] {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+            }
+            for record in Self.records {
+                let exists = try await connection.query("SELECT to_regclass(\(record)) IS NOT NULL", logger: self.logger)
+                for try await present in exists.decode(Bool.self) where present {
+                    try await connection.query(PostgresQuery(unsafeSQL: "REVOKE ALL ON \(record) FROM \(quoted)"), logger: self.logger)
+                }
             }
         }
     }
@@ -70,7 +95,7 @@ public struct Migrator: Sendable {
     private func apply(_ files: [(version: Int, name: String, url: URL)], on connection: PostgresConnection) async throws -> [String] {
         try await connection.query(
             """
-            CREATE TABLE IF NOT EXISTS schema_migrations (
+            CREATE TABLE IF NOT EXISTS \(unescaped: self.record) (
                 version integer PRIMARY KEY,
                 name text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now()
@@ -79,7 +104,9 @@ public struct Migrator: Sendable {
             logger: self.logger
         )
         var done = Set<Int>()
-        for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: self.logger).decode(Int.self) {
+        for try await version in try await connection.query("SELECT version FROM \(unescaped: self.record)", logger: self.logger).decode(
+            Int.self)
+        {
             done.insert(version)
         }
         var applied: [String] = []
@@ -91,7 +118,7 @@ public struct Migrator: Sendable {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
                     }
                     try await connection.query(
-                        "INSERT INTO schema_migrations (version, name) VALUES (\(file.version), \(file.name))",
+                        "INSERT INTO \(unescaped: self.record) (version, name) VALUES (\(file.version), \(file.name))",
                         logger: self.logger
                     )
                 }

@@ -126,8 +126,8 @@ public enum ServiceRuntime {
         )
     }
 
-    /// Applies the migrations as the tables' owner, on a pool of its own that closes after, and
-    /// grants the runtime role what it needs.
+    /// Applies the job queue's migrations, then the service's, as the tables' owner, on a pool of
+    /// its own that closes after, and grants the runtime role what it needs.
     static func migrate(_ migrations: URL, ownerURL: String, runtimeURL: String, logger: Logger) async throws {
         var ownerConfiguration = try DatabaseURL(ownerURL, variable: "PIXECOM_DATABASE_OWNER_URL").clientConfiguration
         ownerConfiguration.options.maximumConnections = 1
@@ -136,6 +136,7 @@ public enum ServiceRuntime {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await owner.run() }
             defer { group.cancelAll() }
+            try await Migrator.jobQueue(logger: logger).run(on: owner)
             let migrator = Migrator(directory: migrations, logger: logger)
             try await migrator.run(on: owner)
             try await migrator.grant(to: runtimeRole, on: owner)

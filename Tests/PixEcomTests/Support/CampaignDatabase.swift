@@ -25,24 +25,6 @@ struct CampaignDatabase: Sendable {
 
     /// Runs `body` with a pool of at most `connections` connections as the runtime role.
     func withAppClient<T: Sendable>(connections: Int, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
-        guard let components = URLComponents(string: self.urls.app), let host = components.host else {
-            throw TestSetupError("bad database url")
-        }
-        var configuration = PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: components.user ?? "",
-            password: components.password, database: String(components.path.dropFirst()), tls: .disable
-        )
-        configuration.options.maximumConnections = connections
-        configuration.options.minimumConnections = 0
-        let client = PostgresClient(configuration: configuration)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                await client.run()
-                return nil
-            }
-            let result = try await body(client)
-            group.cancelAll()
-            return result
-        }
+        try await self.urls.withAppClient(connections: connections, body)
     }
 }

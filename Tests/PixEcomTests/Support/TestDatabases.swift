@@ -12,6 +12,30 @@ struct TestDatabase: Sendable {
     /// The test cluster's superuser on this database: inspection and setup in tests, which
     /// row-level security does not bind.
     let admin: String
+
+    /// Runs `body` with a pool of at most `connections` connections as the runtime role (the
+    /// pool runs only during `body`).
+    func withAppClient<T: Sendable>(connections: Int, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        guard let components = URLComponents(string: self.app), let host = components.host else {
+            throw TestSetupError("bad database url")
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: components.user ?? "",
+            password: components.password, database: String(components.path.dropFirst()), tls: .disable
+        )
+        configuration.options.maximumConnections = connections
+        configuration.options.minimumConnections = 0
+        let client = PostgresClient(configuration: configuration)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            let result = try await body(client)
+            group.cancelAll()
+            return result
+        }
+    }
 }
 
 /// Per-test databases on the test Postgres: per service a database, its owner role and the

@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+
+/// The kinds a runner knows, by name, with their handlers behind one shape: arguments arrive as
+/// JSON and are decoded to the kind's `Args` before its handler sees them.
+public struct JobKinds: Sendable {
+    struct Entry: Sendable {
+        let name: String
+        let queue: String
+        let backoff: JobBackoff
+        let timeout: Duration
+        let run: @Sendable (_ json: String, _ job: ClaimedJob, _ logger: Logger) async throws -> JobOutcome
+    }
+
+    private(set) var entries: [String: Entry] = [:]
+
+    public init() {}
+
+    /// Registers `handler` for its kind. A second handler for the same name is a programming
+    /// error and stops the process at startup.
+    public mutating func register<Kind: JobKind>(_ handler: Kind) {
+        precondition(self.entries[Kind.name] == nil, "job kind \(Kind.name) registered twice")
+        self.entries[Kind.name] = Entry(
+            name: Kind.name, queue: Kind.queue, backoff: Kind.backoff, timeout: Kind.timeout
+        ) { json, job, logger in
+            let args: Kind.Args
+            do {
+                args = try JSONDecoder().decode(Kind.Args.self, from: Data(json.utf8))
+            } catch {
+                throw JobFailure.discard("arguments do not decode as \(Kind.name)'s: \(error)")
+            }
+            return try await handler.run(
+                JobContext(
+                    id: job.id, kind: job.kind, queue: job.queue, args: args, attempt: job.attempt,
+                    maxAttempts: job.maxAttempts, sellerID: job.sellerID, logger: logger))
+        }
+    }
+
+    public var names: [String] { self.entries.keys.sorted() }
+
+    subscript(name: String) -> Entry? { self.entries[name] }
+}
+
+/// A job as claimed: what the runner needs to run it and to record how it ended.
+struct ClaimedJob: Sendable {
+    let id: Int64
+    let kind: String
+    let queue: String
+    let args: String
+    let attempt: Int
+    let maxAttempts: Int
+    let sellerID: UUID?
+    let priority: Int16
+}

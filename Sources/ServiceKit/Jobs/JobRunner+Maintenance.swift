@@ -1,0 +1,53 @@
+import Metrics
+
+/// The leader's work, every maintenance round: rescue, prune, report depths.
+extension JobRunner {
+    static let leadership = "job_maintenance"
+
+    func maintenance() async {
+        while !Task.isCancelled {
+            do {
+                if try await self.store.lead(Self.leadership, term: self.configuration.leaderTerm) {
+                    try await self.maintain()
+                }
+            } catch {
+                if Task.isCancelled { return }
+                self.logger.warning("job.maintenance.failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            try? await Task.sleep(for: self.configuration.maintenanceInterval)
+        }
+    }
+
+    /// One round of the leader's work.
+    func maintain() async throws {
+        var rescued = 0
+        repeat {
+            let count = try await self.store.rescue(kinds: self.kinds, limit: 1000)
+            rescued += count
+            if count < 1000 { break }
+        } while !Task.isCancelled
+        if rescued > 0 {
+            self.logger.warning("job.rescued", metadata: ["job.count": "\(rescued)"])
+            Counter(label: "pixecom_jobs_rescued_total").increment(by: rescued)
+            for wake in self.wakes.values { wake.signal() }
+        }
+        let pruned = try await self.store.prune(olderThan: self.configuration.retention, limit: 10_000)
+        if pruned > 0 {
+            self.logger.info("job.pruned", metadata: ["job.count": "\(pruned)"])
+        }
+        var seen: Set<String> = []
+        for depth in try await self.store.depths() {
+            Gauge(label: "pixecom_jobs", dimensions: [("queue", depth.queue), ("state", depth.state)]).record(depth.count)
+            if depth.state == "available" {
+                Gauge(label: "pixecom_jobs_oldest_due_seconds", dimensions: [("queue", depth.queue)]).record(depth.oldestDueSeconds)
+            }
+            seen.insert("\(depth.queue)/\(depth.state)")
+        }
+        // A queue and state with no jobs left reads 0, not its last count.
+        for queue in self.configuration.queues.keys {
+            for state in ["available", "running", "discarded"] where !seen.contains("\(queue)/\(state)") {
+                Gauge(label: "pixecom_jobs", dimensions: [("queue", queue), ("state", state)]).record(0)
+            }
+        }
+    }
+}

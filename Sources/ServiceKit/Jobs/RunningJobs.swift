@@ -1,0 +1,103 @@
+import NIOConcurrencyHelpers
+
+/// Why the runner stopped a run before its handler returned.
+enum JobStop: Sendable, Equatable {
+    /// The kind's timeout passed: the attempt fails and is retried.
+    case timeout
+    /// The heartbeat found the lease gone (the job was rescued from this runner): nothing more is
+    /// written for this run.
+    case leaseLost
+    /// The runner is stopping and the drain time is over: the job is put back, its attempt not
+    /// counted.
+    case shutdown
+}
+
+/// The runs a runner holds, from claim until their outcome is written: the heartbeat renews their
+/// leases, the fetch loops count those still executing against each queue's concurrency, and a
+/// run can be stopped by id.
+final class RunningJobs: Sendable {
+    private struct Run {
+        var queue: String
+        var executing = true
+        var stop: JobStop?
+        var cancel: (@Sendable () -> Void)?
+    }
+
+    private struct State {
+        var runs: [Int64: Run] = [:]
+        var executing: [String: Int] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    /// Counts a claimed run as executing in `queue`.
+    func start(_ id: Int64, queue: String) {
+        self.state.withLockedValue { state in
+            state.runs[id] = Run(queue: queue)
+            state.executing[queue, default: 0] += 1
+        }
+    }
+
+    /// Sets how to stop the run; stops it at once when a stop came first.
+    func setCancel(_ id: Int64, _ cancel: @escaping @Sendable () -> Void) {
+        let stopNow = self.state.withLockedValue { state -> Bool in
+            state.runs[id]?.cancel = cancel
+            return state.runs[id]?.stop != nil
+        }
+        if stopNow { cancel() }
+    }
+
+    /// Stops a run that is still executing, saying why; the first reason given is kept.
+    func stop(_ id: Int64, _ reason: JobStop) {
+        let cancel = self.state.withLockedValue { state -> (@Sendable () -> Void)? in
+            guard var run = state.runs[id], run.executing, run.stop == nil else { return nil }
+            run.stop = reason
+            state.runs[id] = run
+            return run.cancel
+        }
+        cancel?()
+    }
+
+    /// Stops every run of `queue` that is still executing.
+    func stopAll(queue: String, _ reason: JobStop) {
+        let ids = self.state.withLockedValue { state in
+            state.runs.filter { $0.value.queue == queue && $0.value.executing }.map(\.key)
+        }
+        for id in ids { self.stop(id, reason) }
+    }
+
+    /// The handler has returned: the run no longer counts against its queue's concurrency.
+    /// Returns why it was stopped, if it was.
+    func finishExecuting(_ id: Int64) -> JobStop? {
+        self.state.withLockedValue { state in
+            guard var run = state.runs[id], run.executing else { return nil }
+            run.executing = false
+            run.cancel = nil
+            state.runs[id] = run
+            state.executing[run.queue, default: 1] -= 1
+            return run.stop
+        }
+    }
+
+    /// The run's outcome is written (or given up): forget it.
+    func remove(_ ids: some Sequence<Int64>) {
+        self.state.withLockedValue { state in
+            for id in ids {
+                if let run = state.runs.removeValue(forKey: id), run.executing {
+                    state.executing[run.queue, default: 1] -= 1
+                }
+            }
+        }
+    }
+
+    func executing(in queue: String) -> Int {
+        self.state.withLockedValue { $0.executing[queue] ?? 0 }
+    }
+
+    var isEmpty: Bool { self.state.withLockedValue { $0.runs.isEmpty } }
+
+    /// Every run held, executing or waiting for its outcome to be written.
+    var held: [Int64] { self.state.withLockedValue { Array($0.runs.keys) } }
+
+    func isHeld(_ id: Int64) -> Bool { self.state.withLockedValue { $0.runs[id] != nil } }
+}
