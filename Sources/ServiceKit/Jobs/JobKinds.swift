@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresNIO
 
 /// The kinds a runner knows, by name, with their handlers behind one shape: arguments arrive as
 /// JSON and are decoded to the kind's `Args` before its handler sees them.
@@ -12,7 +13,15 @@ public struct JobKinds: Sendable {
         let run: @Sendable (_ json: String, _ job: ClaimedJob, _ logger: Logger) async throws -> JobOutcome
     }
 
+    /// A kind enqueued on a schedule by the leader, with the arguments each run gets.
+    struct Scheduled: Sendable {
+        let kind: String
+        let schedule: CronSchedule
+        let enqueue: @Sendable (PostgresConnection, Logger) async throws -> Int64
+    }
+
     private(set) var entries: [String: Entry] = [:]
+    private(set) var scheduled: [Scheduled] = []
 
     public init() {}
 
@@ -34,6 +43,18 @@ public struct JobKinds: Sendable {
                     id: job.id, kind: job.kind, queue: job.queue, args: args, attempt: job.attempt,
                     maxAttempts: job.maxAttempts, sellerID: job.sellerID, logger: logger))
         }
+    }
+
+    /// Registers `handler` and has the leader enqueue a job of its kind with `args` at each time
+    /// of `schedule` (UTC), once per scheduled time however many replicas run. A time missed
+    /// while no leader ran is not made up for, except the latest: see `JobRunner.enqueueCronRuns`.
+    public mutating func register<Kind: JobKind>(_ handler: Kind, schedule: CronSchedule, args: Kind.Args) throws {
+        try Jobs.validate(Kind.self, args, JobOptions())
+        self.register(handler)
+        self.scheduled.append(
+            Scheduled(kind: Kind.name, schedule: schedule) { connection, logger in
+                try await Jobs.enqueue(Kind.self, args, JobOptions(), on: connection, logger: logger).id
+            })
     }
 
     public var names: [String] { self.entries.keys.sorted() }

@@ -112,4 +112,46 @@ extension JobStore {
         }
         return depths
     }
+
+    /// The database's clock, and the scheduled time of the kind's last enqueued cron run.
+    func cronState(kind: String) async throws -> (now: Date, last: Date?) {
+        let rows = try await self.client.query(
+            "SELECT now(), (SELECT max(scheduled_at) FROM job_cron_runs WHERE kind = \(kind))", logger: self.logger)
+        for try await (now, last) in rows.decode((Date, Date?).self) { return (now, last) }
+        throw JobQueueError(field: "kind", problem: "the database answered no row for \(kind)'s schedule")
+    }
+
+    /// Enqueues the run of `scheduled` at `time` unless it exists; returns the job's id when it
+    /// was enqueued now.
+    func enqueueCronRun(_ scheduled: JobKinds.Scheduled, at time: Date) async throws -> Int64? {
+        try await self.client.withTransaction(logger: self.logger) { connection in
+            let claimed = try await connection.query(
+                """
+                INSERT INTO job_cron_runs (kind, scheduled_at) VALUES (\(scheduled.kind), \(time))
+                ON CONFLICT DO NOTHING RETURNING kind
+                """,
+                logger: self.logger
+            )
+            var inserted = false
+            for try await _ in claimed.decode(String.self) { inserted = true }
+            guard inserted else { return nil }
+            let id = try await scheduled.enqueue(connection, self.logger)
+            try await connection.query(
+                "UPDATE job_cron_runs SET job_id = \(id) WHERE kind = \(scheduled.kind) AND scheduled_at = \(time)",
+                logger: self.logger)
+            return id
+        }
+    }
+
+    /// Deletes cron records older than `after`, keeping each kind's latest (the schedule's
+    /// starting point).
+    func pruneCronRuns(olderThan after: Duration) async throws {
+        try await self.client.query(
+            """
+            DELETE FROM job_cron_runs c
+            WHERE scheduled_at < now() - make_interval(secs => \(after.inSeconds))
+              AND scheduled_at < (SELECT max(scheduled_at) FROM job_cron_runs m WHERE m.kind = c.kind)
+            """,
+            logger: self.logger)
+    }
 }

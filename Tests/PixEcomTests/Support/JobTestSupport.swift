@@ -179,3 +179,17 @@ struct SlowProbeJob: JobKind {
         try await ProbeJob(probe: self.probe).run(job)
     }
 }
+
+/// A scheduled kind: each run records its job id in the probe.
+struct CronProbeJob: JobKind {
+    typealias Args = ProbeJob.Args
+    static var name: String { "probe_cron" }
+
+    let probe: JobProbe
+
+    func run(_ job: JobContext<Args>) async throws -> JobOutcome {
+        self.probe.began(Int(job.id))
+        self.probe.ended()
+        return .completed
+    }
+}

@@ -68,11 +68,11 @@ CREATE TABLE job_leaders (
     expires_at timestamptz NOT NULL
 );
 
--- Cron runs enqueued, one row per (kind, scheduled time): two leaders (one of them stale) cannot
--- enqueue the same scheduled run twice.
+-- Cron runs enqueued, one row per (kind, scheduled time), written in the transaction that
+-- enqueues the run: two leaders (one of them stale) cannot enqueue the same scheduled run twice.
 CREATE TABLE job_cron_runs (
     kind text NOT NULL,
     scheduled_at timestamptz NOT NULL,
-    job_id bigint NOT NULL,
+    job_id bigint,
     PRIMARY KEY (kind, scheduled_at)
 );
