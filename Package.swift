@@ -20,6 +20,8 @@ let package = Package(
         .executable(name: "OrderService", targets: ["OrderService"]),
         .executable(name: "Edge", targets: ["Edge"]),
         .executable(name: "EchoServer", targets: ["EchoServer"]),
+        // A standalone job runner for the job queue's crash test and benchmark.
+        .executable(name: "JobWorker", targets: ["JobWorker"]),
         .executable(name: "ContractGen", targets: ["ContractGen"]),
     ],
     dependencies: [
@@ -169,6 +171,17 @@ let package = Package(
             dependencies: [
                 "EchoService", "RPCKit",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "JobWorker",
+            dependencies: [
+                "ServiceKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

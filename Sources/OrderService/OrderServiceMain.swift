@@ -6,7 +6,7 @@ import ServiceKit
 /// to StatsService through a transactional outbox.
 ///
 /// Reads `PIXECOM_AUTH_ADDRESSES` (token verification keys) and `PIXECOM_STATS_ADDRESSES` (where
-/// the outbox relay delivers order events).
+/// the outbox's delivery jobs send order events).
 @main
 struct OrderServiceMain {
     static func main() async {
@@ -38,7 +38,8 @@ struct OrderServiceMain {
         )
         var router = RPCRouter()
         handlers.addMethods(to: &router)
-        let relay = StatsEventPublisher.relay(db: context.db, stats: stats, logger: context.logger)
-        return ServiceSetup(router: router, access: .orders, verifier: verifier, services: [relay])
+        var jobs = JobKinds()
+        jobs.register(StatsEventPublisher.delivery(db: context.db, stats: stats, logger: context.logger))
+        return ServiceSetup(router: router, access: .orders, verifier: verifier, jobs: jobs)
     }
 }

@@ -9,7 +9,8 @@ import ServiceKit
 ///
 /// Contract: each outbox row (topic `order.paid` or `order.refunded`) holds a serialized
 /// `Pixecom_Stats_V1_OrderEvent` whose `event_id` is the outbox row id (lower-case UUID), so every
-/// redelivery of the row carries the same id and StatsService applies it at most once.
+/// redelivery of the row carries the same id and StatsService applies it at most once. An
+/// order's events are delivered in the order they were written (the order id is the ordering key).
 enum StatsEventPublisher {
     static let paidTopic = "order.paid"
     static let refundedTopic = "order.refunded"
@@ -47,6 +48,7 @@ enum StatsEventPublisher {
             sellerID: sellerID,
             topic: topic,
             payload: try event.serializedBytes(),
+            orderingKey: order.id.uuidString.lowercased(),
             logger: logger
         )
         logger.info(
@@ -55,10 +57,11 @@ enum StatsEventPublisher {
         )
     }
 
-    /// The relay that delivers the outbox to StatsService `RecordOrderEvent`. Rows stay pending
-    /// (retried with backoff by the relay) while StatsService cannot be reached or refuses them.
-    static func relay(db: PostgresClient, stats: RPCClient, logger: Logger) -> OutboxRelay {
-        OutboxRelay(client: db, logger: logger) { id, topic, payload in
+    /// The job that delivers outbox events to StatsService `RecordOrderEvent`. Events stay
+    /// pending (retried with the job queue's backoff, an order's events in order) while
+    /// StatsService cannot be reached or refuses them.
+    static func delivery(db: PostgresClient, stats: RPCClient, logger: Logger) -> OutboxDelivery {
+        OutboxDelivery(client: db) { id, topic, payload in
             guard topic == Self.paidTopic || topic == Self.refundedTopic else {
                 logger.error("order.event.unknown_topic", metadata: ["outbox.id": "\(id)", "outbox.topic": "\(topic)"])
                 throw RPCError(.internal, "outbox row has unknown topic \(topic)")

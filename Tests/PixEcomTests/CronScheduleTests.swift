@@ -6,7 +6,7 @@ import Testing
 
 /// Cron schedules: the expression syntax and its next times, the rule for runs missed while no
 /// leader ran, and exactly one run per scheduled time with two replicas.
-@Suite("Cron schedules") struct CronScheduleTests {
+@Suite("Cron schedules", .serialized) struct CronScheduleTests {
     let logger = Logger(label: "test.cron")
 
     static func utc(_ text: String) -> Date {

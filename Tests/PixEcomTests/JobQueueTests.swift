@@ -7,7 +7,7 @@ import Testing
 /// The job queue (ServiceKit `Jobs/`) against a real Postgres: enqueue inside the caller's
 /// transaction, every outcome, unique keys, priorities and `run_at`, per-queue concurrency,
 /// rescue of a dead worker's jobs, and graceful shutdown.
-@Suite("Job queue") struct JobQueueTests {
+@Suite("Job queue", .serialized) struct JobQueueTests {
     let logger = Logger(label: "test.jobs")
 
     func runner(
@@ -158,6 +158,38 @@ import Testing
             }
             #expect(probe.mostRunning == 3)
             #expect(try await client.job(elsewhere).state == "available")
+        }
+    }
+
+    @Test("jobs with one sequence key run one at a time in the order enqueued, beside others; a discarded one stops holding the rest")
+    func sequenceKeys() async throws {
+        let database = try await JobDatabase.create()
+        try await database.withAppClient { client in
+            let probe = JobProbe()
+            let order = JobOptions(sequenceKey: "order-1")
+            // The head waits for the gate under the kind with the long timeout; sequences span kinds.
+            let head = try await client.withTransaction(logger: self.logger) { connection in
+                try await Jobs.enqueue(SlowProbeJob.self, .init(n: 1, mode: .waitForGate), order, on: connection, logger: self.logger)
+            }.id
+            for n in 2...4 { _ = try await self.enqueue(client, .init(n: n), order) }
+            let free = try await self.enqueue(client, .init(n: 10)).id
+            // Another sequence whose head fails until it is discarded, then lets the rest run.
+            let failing = try await self.enqueue(client, .init(n: 20, mode: .fail), JobOptions(sequenceKey: "order-2")).id
+            let after = try await self.enqueue(client, .init(n: 21), JobOptions(sequenceKey: "order-2")).id
+            try await withJobRunners([try self.runner(client, probe: probe, queues: ["default": 8])]) {
+                try await waitFor("the free job to complete") { try await client.job(free).state == "completed" }
+                try await waitFor("the failing head to be discarded") { try await client.job(failing).state == "discarded" }
+                try await waitFor("the job after it to complete") { try await client.job(after).state == "completed" }
+                // The head of order-1 still holds its sequence: nothing after it has run.
+                #expect(try await client.job(head).state == "running")
+                #expect((2...4).allSatisfy { probe.runs(of: $0) == 0 })
+                probe.openGate()
+                try await waitFor("order-1 to complete") { try await client.jobStates()["completed"] == 6 }
+            }
+            let sequence = probe.order.filter { (1...4).contains($0) }
+            #expect(sequence == [1, 2, 3, 4])
+            #expect(probe.runs(of: 20) == 3)
+            #expect(probe.runs(of: 21) == 1)
         }
     }
 

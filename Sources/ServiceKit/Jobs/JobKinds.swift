@@ -59,6 +59,9 @@ public struct JobKinds: Sendable {
 
     public var names: [String] { self.entries.keys.sorted() }
 
+    /// The default queues of the registered kinds.
+    public var queues: [String] { Set(self.entries.values.map(\.queue)).sorted() }
+
     subscript(name: String) -> Entry? { self.entries[name] }
 }
 

@@ -15,7 +15,10 @@ struct JobStore: Sendable {
     let owner: String
 
     /// Claims up to `limit` due jobs of `queue` among `kinds`, highest priority first, then
-    /// oldest; each gets a lease of `lease`.
+    /// oldest; each gets a lease of `lease`. A job with a sequence key waits while an earlier job
+    /// with the same key waits or runs. (Two claims at once cannot both take a sequence's jobs:
+    /// the first's claimed job is still `available` to the second until the first commits, and
+    /// so holds the later ones back.)
     func claim(queue: String, kinds: [String], limit: Int, lease: Duration) async throws -> [ClaimedJob] {
         let rows = try await self.client.query(
             """
@@ -24,6 +27,10 @@ struct JobStore: Sendable {
             WHERE id IN (
                 SELECT id FROM jobs
                 WHERE state = 'available' AND queue = \(queue) AND run_at <= now() AND kind = ANY(\(kinds))
+                  AND (sequence_key IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM jobs earlier
+                      WHERE earlier.sequence_key = jobs.sequence_key AND earlier.id < jobs.id
+                        AND earlier.state IN ('available', 'running')))
                 ORDER BY priority DESC, run_at, id
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED

@@ -17,10 +17,14 @@ public struct JobOptions: Sendable, Equatable {
     public var maxAttempts: Int?
     /// The seller the job works for, if any: for operators and metrics (no scoping follows).
     public var sellerID: UUID?
+    /// Jobs with the same key run one at a time, in the order they were enqueued (the events of
+    /// one order, say); a failed job holds the later ones back until it completes or is discarded.
+    /// Up to 200 characters.
+    public var sequenceKey: String?
 
     public init(
         queue: String? = nil, priority: Int16 = 0, runAt: Date? = nil, uniqueKey: String? = nil, maxAttempts: Int? = nil,
-        sellerID: UUID? = nil
+        sellerID: UUID? = nil, sequenceKey: String? = nil
     ) {
         self.queue = queue
         self.priority = priority
@@ -28,6 +32,7 @@ public struct JobOptions: Sendable, Equatable {
         self.uniqueKey = uniqueKey
         self.maxAttempts = maxAttempts
         self.sellerID = sellerID
+        self.sequenceKey = sequenceKey
     }
 }
 
@@ -77,9 +82,9 @@ public enum Jobs {
         for _ in 0..<2 {
             let inserted = try await connection.query(
                 """
-                INSERT INTO jobs (kind, queue, args, seller_id, priority, run_at, max_attempts, unique_key)
+                INSERT INTO jobs (kind, queue, args, seller_id, priority, run_at, max_attempts, unique_key, sequence_key)
                 VALUES (\(row.kind), \(row.queue), \(row.args)::jsonb, \(row.sellerID), \(row.priority),
-                        COALESCE(\(row.runAt), now()), \(row.maxAttempts), \(row.uniqueKey))
+                        COALESCE(\(row.runAt), now()), \(row.maxAttempts), \(row.uniqueKey), \(row.sequenceKey))
                 ON CONFLICT (kind, unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running')
                 DO NOTHING
                 RETURNING id
@@ -116,6 +121,9 @@ public enum Jobs {
         guard options.uniqueKey == nil else {
             throw JobQueueError(field: "unique_key", problem: "is not allowed when enqueuing many jobs at once")
         }
+        guard options.sequenceKey == nil else {
+            throw JobQueueError(field: "sequence_key", problem: "is not allowed when enqueuing many jobs at once")
+        }
         guard !args.isEmpty else { return [] }
         let rows = try args.map { try Self.row(kind, $0, options) }
         let first = rows[0]
@@ -150,6 +158,7 @@ public enum Jobs {
         var runAt: Date?
         var maxAttempts: Int
         var uniqueKey: String?
+        var sequenceKey: String?
     }
 
     static func row<Kind: JobKind>(_ kind: Kind.Type, _ args: Kind.Args, _ options: JobOptions) throws -> Row {
@@ -166,6 +175,9 @@ public enum Jobs {
         if let key = options.uniqueKey, key.isEmpty || key.count > 200 {
             throw JobQueueError(field: "unique_key", problem: "must be 1 to 200 characters, got \(key.count)")
         }
+        if let key = options.sequenceKey, key.isEmpty || key.count > 200 {
+            throw JobQueueError(field: "sequence_key", problem: "must be 1 to 200 characters, got \(key.count)")
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json: Data
@@ -176,7 +188,8 @@ public enum Jobs {
         }
         return Row(
             kind: Kind.name, queue: queue, args: String(decoding: json, as: UTF8.self), sellerID: options.sellerID,
-            priority: options.priority, runAt: options.runAt, maxAttempts: maxAttempts, uniqueKey: options.uniqueKey)
+            priority: options.priority, runAt: options.runAt, maxAttempts: maxAttempts, uniqueKey: options.uniqueKey,
+            sequenceKey: options.sequenceKey)
     }
 
     static func checkName(_ name: String, field: String) throws {

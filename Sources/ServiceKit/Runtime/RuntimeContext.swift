@@ -94,24 +94,30 @@ public struct ServiceSetup: Sendable {
     public var access: AccessPolicy
     /// Verifies access tokens for the methods the policy gives to roles.
     public var verifier: TokenVerifier?
-    /// Background work run beside the server (outbox relays, workers, key refresh, the
+    /// Background work run beside the server (key refresh, the
     /// password-hash pool): stopped at shutdown once the server has drained, last first
     /// (`ProcessServices`).
     public var services: [any Service & Sendable]
     /// Extra `/readyz` checks; the database check is added by the runtime.
     public var readiness: [String: AdminServer.ReadinessCheck]
+    /// The service's job kinds: with any, the runtime runs a `JobRunner` on the service's
+    /// database among the background parts, configured by `PIXECOM_JOB_*`
+    /// (`JobRunnerConfiguration.init(environment:kinds:)`).
+    public var jobs: JobKinds
 
     public init(
         router: RPCRouter,
         access: AccessPolicy,
         verifier: TokenVerifier?,
         services: [any Service & Sendable] = [],
-        readiness: [String: AdminServer.ReadinessCheck] = [:]
+        readiness: [String: AdminServer.ReadinessCheck] = [:],
+        jobs: JobKinds = JobKinds()
     ) {
         self.router = router
         self.access = access
         self.verifier = verifier
         self.services = services
         self.readiness = readiness
+        self.jobs = jobs
     }
 }

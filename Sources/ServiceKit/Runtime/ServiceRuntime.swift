@@ -118,9 +118,14 @@ public enum ServiceRuntime {
         ) { port in
             ports.record("admin_port", port)
         }
+        var background = setup.services.map { $0 as any Service }
+        if !setup.jobs.names.isEmpty, let database = context.database {
+            let jobs = try JobRunnerConfiguration(environment: context.environment, kinds: setup.jobs)
+            background.append(try JobRunner(client: database, kinds: setup.jobs, configuration: jobs, logger: logger))
+        }
         return ProcessServices(
             clients: context.clients.all,
-            background: setup.services.map { $0 as any Service },
+            background: background,
             admin: admin,
             front: server
         )

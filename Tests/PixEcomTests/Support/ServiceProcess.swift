@@ -22,6 +22,11 @@ final class ServiceProcess: SystemMember, @unchecked Sendable {
 
     /// Starts the process and waits until it has written its ready file.
     func start(timeout: Duration) async throws {
+        try await self.start(timeout: timeout, arguments: [])
+    }
+
+    /// Starts the process with `arguments` and waits until it has written its ready file.
+    func start(timeout: Duration, arguments: [String]) async throws {
         try? FileManager.default.removeItem(at: self.readyFile)
         if !FileManager.default.fileExists(atPath: self.logFile.path) {
             _ = FileManager.default.createFile(atPath: self.logFile.path, contents: nil)
@@ -30,6 +35,7 @@ final class ServiceProcess: SystemMember, @unchecked Sendable {
         log.seekToEndOfFile()
         let process = Process()
         process.executableURL = TestEnvironment.binDirectory.appendingPathComponent(self.executable)
+        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PIXECOM_") }
         environment.merge(self.environment) { _, new in new }
         environment["PIXECOM_READY_FILE"] = self.readyFile.path
