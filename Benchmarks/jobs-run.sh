@@ -74,14 +74,15 @@ SQL
 
 ours=() bare=()
 for round in $(seq 1 "$rounds"); do
-  psql -qX -v ON_ERROR_STOP=1 "$owner_url" -c "TRUNCATE jobs; VACUUM ANALYZE jobs" >/dev/null
+  psql -qX -v ON_ERROR_STOP=1 "$owner_url" -c "TRUNCATE jobs" -c "VACUUM ANALYZE jobs" >/dev/null
   result=$(PIXECOM_DATABASE_URL=$app_url "$bin/JobWorker" bench "$jobs" "$concurrency") || die "JobWorker bench failed"
   rate=$(jq -r .jobs_per_second <<<"$result")
   ours+=("$rate")
   log "round $round: queue $rate jobs/s ($(jq -r .seconds <<<"$result") s for $jobs jobs, concurrency $concurrency)"
 
   psql -qX -v ON_ERROR_STOP=1 "$owner_url" \
-    -c "TRUNCATE bare_jobs; INSERT INTO bare_jobs (kind) SELECT 'noop' FROM generate_series(1, $bare_rows); VACUUM ANALYZE bare_jobs" >/dev/null
+    -c "TRUNCATE bare_jobs" -c "INSERT INTO bare_jobs (kind) SELECT 'noop' FROM generate_series(1, $bare_rows)" \
+    -c "VACUUM ANALYZE bare_jobs" >/dev/null
   tps=$("$pgbench" -n -M prepared -c 16 -j 2 -T "$seconds" -f "$work/claim.sql" "$owner_url" 2>/dev/null \
     | awk '/^tps = / {print int($3)}')
   [ -n "$tps" ] || die "pgbench printed no tps"

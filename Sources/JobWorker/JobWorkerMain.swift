@@ -110,7 +110,7 @@ struct JobWorkerMain {
             var left = count
             while left > 0 {
                 let batch = min(left, 5000)
-                try await client.withTransaction(logger: logger) { connection in
+                _ = try await client.withTransaction(logger: logger) { connection in
                     try await Jobs.enqueueMany(
                         EffectJob.self, Array(repeating: EffectJob.Args(), count: batch), on: connection, logger: logger)
                 }
@@ -137,7 +137,7 @@ struct JobWorkerMain {
                     var left = count
                     while left > 0 {
                         let batch = min(left, 1000)
-                        try await client.withTransaction(logger: logger) { connection in
+                        _ = try await client.withTransaction(logger: logger) { connection in
                             try await Jobs.enqueueMany(
                                 NoopJob.self, Array(repeating: NoopJob.Args(), count: batch), on: connection, logger: logger)
                         }
