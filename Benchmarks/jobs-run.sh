@@ -10,6 +10,8 @@
 #     a table of the same shape filled beforehand: claim the oldest available row with
 #     FOR UPDATE SKIP LOCKED and mark it completed, in one statement. Its tps is jobs/s with no
 #     enqueue, no handler, no lease and no client code: the ceiling.
+#     Then the same loop taking 100 rows per statement, as context: the queue batches its claims
+#     and completions, which the one-job loop does not.
 #   Rounds alternate; medians are reported, and their ratio.
 #
 # Usage: Benchmarks/jobs-run.sh [--write] [--quick]
@@ -26,11 +28,11 @@ root=$(cd "$here/.." && pwd)
 source "$root/scripts/lib.sh"
 exec </dev/null
 
-write=0 rounds=3 jobs=60000 concurrency=100 seconds=10 bare_rows=600000
+write=0 rounds=3 jobs=60000 concurrency=100 seconds=10 bare_rows=2000000
 for argument in "$@"; do
   case "$argument" in
     --write) write=1 ;;
-    --quick) rounds=1 jobs=10000 seconds=3 bare_rows=150000 ;;
+    --quick) rounds=1 jobs=10000 seconds=3 bare_rows=600000 ;;
     -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $argument (see --help)" ;;
   esac
@@ -71,30 +73,43 @@ cat >"$work/claim.sql" <<'SQL'
 UPDATE bare_jobs SET state = 'completed'
 WHERE id = (SELECT id FROM bare_jobs WHERE state = 'available' AND run_at <= now() ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED);
 SQL
+cat >"$work/claim-batch.sql" <<'SQL'
+UPDATE bare_jobs SET state = 'completed'
+WHERE id IN (SELECT id FROM bare_jobs WHERE state = 'available' AND run_at <= now() ORDER BY run_at, id LIMIT 100 FOR UPDATE SKIP LOCKED);
+SQL
+# bare SCRIPT: refills the reference table, runs pgbench on SCRIPT, prints the rows completed per
+# second (for the single-row script that is its tps).
+bare() {
+  psql -qX -v ON_ERROR_STOP=1 "$owner_url" \
+    -c "TRUNCATE bare_jobs" -c "INSERT INTO bare_jobs (kind) SELECT 'noop' FROM generate_series(1, $bare_rows)" \
+    -c "VACUUM ANALYZE bare_jobs" >/dev/null
+  "$pgbench" -n -M prepared -c 16 -j 2 -T "$seconds" -f "$1" "$owner_url" >/dev/null 2>&1 || die "pgbench failed"
+  local done_rows
+  done_rows=$(psql -qXtA "$owner_url" -c "SELECT count(*) FROM bare_jobs WHERE state = 'completed'")
+  [ "$done_rows" -lt "$bare_rows" ] || die "the reference ran out of rows ($bare_rows); raise bare_rows"
+  echo $((done_rows / seconds))
+}
 
-ours=() bare=()
+ours=() bare=() bare_batch=()
 for round in $(seq 1 "$rounds"); do
   psql -qX -v ON_ERROR_STOP=1 "$owner_url" -c "TRUNCATE jobs" -c "VACUUM ANALYZE jobs" >/dev/null
   result=$(PIXECOM_DATABASE_URL=$app_url "$bin/JobWorker" bench "$jobs" "$concurrency") || die "JobWorker bench failed"
   rate=$(jq -r .jobs_per_second <<<"$result")
   ours+=("$rate")
   log "round $round: queue $rate jobs/s ($(jq -r .seconds <<<"$result") s for $jobs jobs, concurrency $concurrency)"
-
-  psql -qX -v ON_ERROR_STOP=1 "$owner_url" \
-    -c "TRUNCATE bare_jobs" -c "INSERT INTO bare_jobs (kind) SELECT 'noop' FROM generate_series(1, $bare_rows)" \
-    -c "VACUUM ANALYZE bare_jobs" >/dev/null
-  tps=$("$pgbench" -n -M prepared -c 16 -j 2 -T "$seconds" -f "$work/claim.sql" "$owner_url" 2>/dev/null \
-    | awk '/^tps = / {print int($3)}')
-  [ -n "$tps" ] || die "pgbench printed no tps"
-  done_rows=$(psql -qXtA "$owner_url" -c "SELECT count(*) FROM bare_jobs WHERE state = 'completed'")
-  [ "$done_rows" -lt "$bare_rows" ] || die "the reference ran out of rows ($bare_rows); raise bare_rows"
+  tps=$(bare "$work/claim.sql")
   bare+=("$tps")
-  log "round $round: bare SKIP LOCKED loop $tps jobs/s (pgbench -c 16, $seconds s)"
+  log "round $round: bare SKIP LOCKED loop, one job per transaction: $tps jobs/s (pgbench -c 16, $seconds s)"
+  batched=$(bare "$work/claim-batch.sql")
+  bare_batch+=("$batched")
+  log "round $round: bare loop, 100 jobs per transaction: $batched jobs/s"
 done
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 ours_median=$(median "${ours[@]}")
 bare_median=$(median "${bare[@]}")
+batch_median=$(median "${bare_batch[@]}")
+batch_ratio=$(awk -v a="$ours_median" -v b="$batch_median" 'BEGIN {printf "%.2f", a / b}')
 ratio=$(awk -v a="$ours_median" -v b="$bare_median" 'BEGIN {printf "%.2f", a / b}')
 verdict() { awk -v ok="$1" 'BEGIN {print ok ? "PASS" : "FAIL"}'; }
 rate_ok=$(awk -v a="$ours_median" 'BEGIN {print (a >= 5000) ? 1 : 0}')
@@ -111,6 +126,7 @@ Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) at revision \`$rev\` with \`Benchmarks/j
 | :--- | :--- | :--- |
 | jobs/s end to end (enqueue to completed, trivial handler, concurrency $concurrency, $jobs jobs) >= 5,000 | $(verdict "$rate_ok") | $ours_median jobs/s (rounds: ${ours[*]}) |
 | the same >= 0.5x a bare SKIP LOCKED claim-and-complete loop (pgbench -c 16, prepared, one job per transaction, rows enqueued beforehand) | $(verdict "$ratio_ok") | ${ratio}x ($ours_median vs $bare_median jobs/s; bare rounds: ${bare[*]}) |
+| (context) the same against the bare loop taking 100 rows per statement | - | ${batch_ratio}x ($ours_median vs $batch_median jobs/s; rounds: ${bare_batch[*]}) |
 <!-- END JOB QUEUE RESULTS -->
 EOF
 )
