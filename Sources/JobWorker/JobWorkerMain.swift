@@ -107,15 +107,21 @@ struct JobWorkerMain {
 
     static func enqueue(count: Int, logger: Logger) async throws {
         try await Self.withClient("PIXECOM_DATABASE_URL") { client in
-            var left = count
-            while left > 0 {
-                let batch = min(left, 5000)
-                _ = try await client.withTransaction(logger: logger) { connection in
-                    try await Jobs.enqueueMany(
-                        EffectJob.self, Array(repeating: EffectJob.Args(), count: batch), on: connection, logger: logger)
-                }
-                left -= batch
+            try await Self.enqueue(EffectJob.self, EffectJob.Args(), count: count, perStatement: 5000, client: client, logger: logger)
+        }
+    }
+
+    /// Enqueues `count` jobs of `kind` with `args`, `perStatement` per transaction.
+    static func enqueue<Kind: JobKind>(
+        _ kind: Kind.Type, _ args: Kind.Args, count: Int, perStatement: Int, client: PostgresClient, logger: Logger
+    ) async throws {
+        var left = count
+        while left > 0 {
+            let batch = min(left, perStatement)
+            _ = try await client.withTransaction(logger: logger) { connection in
+                try await Jobs.enqueueMany(kind, Array(repeating: args, count: batch), on: connection, logger: logger)
             }
+            left -= batch
         }
     }
 
@@ -134,15 +140,7 @@ struct JobWorkerMain {
                     return nil
                 }
                 tasks.addTask {
-                    var left = count
-                    while left > 0 {
-                        let batch = min(left, 1000)
-                        _ = try await client.withTransaction(logger: logger) { connection in
-                            try await Jobs.enqueueMany(
-                                NoopJob.self, Array(repeating: NoopJob.Args(), count: batch), on: connection, logger: logger)
-                        }
-                        left -= batch
-                    }
+                    try await Self.enqueue(NoopJob.self, NoopJob.Args(), count: count, perStatement: 1000, client: client, logger: logger)
                     return nil
                 }
                 tasks.addTask {

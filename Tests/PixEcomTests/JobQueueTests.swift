@@ -1,8 +1,10 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import PostgresNIO
-import ServiceKit
 import Testing
+
+@testable import ServiceKit
 
 /// The job queue (ServiceKit `Jobs/`) against a real Postgres: enqueue inside the caller's
 /// transaction, every outcome, unique keys, priorities and `run_at`, per-queue concurrency,
@@ -284,6 +286,27 @@ import Testing
         #expect(throws: JobQueueError(field: "max_attempts", problem: "must be between 1 and 1000, got 0")) {
             try Jobs.validate(ProbeJob.self, .init(n: 1), JobOptions(maxAttempts: 0))
         }
+    }
+
+    @Test("a job claimed again before its earlier run's bookkeeping ends: the late bookkeeping leaves the new run alone")
+    func runGenerations() {
+        let running = RunningJobs()
+        let first = running.start(7, queue: "default")
+        #expect(running.finishExecuting(7, generation: first) == nil)
+        // The outcome is written and the job is claimed again at once, before `remove` ran.
+        let second = running.start(7, queue: "default")
+        running.remove(7, generation: first)
+        #expect(running.isHeld(7))
+        #expect(running.executing(in: "default") == 1)
+        let cancelled = NIOLockedValueBox(false)
+        running.setCancel(7, generation: second) { cancelled.withLockedValue { $0 = true } }
+        running.stop(7, generation: first, .timeout)  // the first run's timer, late: ignored
+        #expect(!cancelled.withLockedValue { $0 })
+        running.stop(7, generation: second, .timeout)
+        #expect(cancelled.withLockedValue { $0 })
+        #expect(running.finishExecuting(7, generation: second) == .timeout)
+        running.remove(7, generation: second)
+        #expect(!running.isHeld(7) && running.executing(in: "default") == 0)
     }
 
     @Test("backoff doubles from its base up to its cap, jittered into the upper half")

@@ -127,8 +127,8 @@ public struct JobRunner: Service {
                         let limit = min(free, 500)
                         let jobs = try await self.store.claim(queue: queue, kinds: kindNames, limit: limit, lease: self.configuration.lease)
                         for job in jobs {
-                            self.running.start(job.id, queue: queue)
-                            group.addTask { await self.execute(job) }
+                            let generation = self.running.start(job.id, queue: queue)
+                            group.addTask { await self.execute(job, generation: generation) }
                         }
                         claimedAll = jobs.count == limit
                     } catch {
@@ -160,37 +160,38 @@ public struct JobRunner: Service {
         }
     }
 
-    func execute(_ job: ClaimedJob) async {
+    func execute(_ job: ClaimedJob, generation: UInt64) async {
         var logger = self.logger
         logger[metadataKey: "job.id"] = "\(job.id)"
         logger[metadataKey: "job.kind"] = "\(job.kind)"
         logger[metadataKey: "job.attempt"] = "\(job.attempt)"
         guard let entry = self.kinds[job.kind] else {
             // Claimed only among known kinds, so this is a programming error; hand the job back.
-            _ = self.running.finishExecuting(job.id)
+            _ = self.running.finishExecuting(job.id, generation: generation)
+            self.running.remove(job.id, generation: generation)
             try? await self.store.putBack(job.id, after: .zero)
-            self.running.remove([job.id])
             return
         }
         let started = ContinuousClock.now
         let handler = Task { try await entry.run(job.args, job, logger) }
-        self.running.setCancel(job.id) { handler.cancel() }
+        self.running.setCancel(job.id, generation: generation) { handler.cancel() }
         let timer = Task {
             try await Task.sleep(for: entry.timeout)
-            self.running.stop(job.id, .timeout)
+            self.running.stop(job.id, generation: generation, .timeout)
         }
         let result = await handler.result
         timer.cancel()
-        let stop = self.running.finishExecuting(job.id)
+        let stop = self.running.finishExecuting(job.id, generation: generation)
         self.wakes[job.queue]?.signal()
         let elapsed = ContinuousClock.now - started
-        await self.record(job, entry: entry, result: result, stop: stop, elapsed: elapsed, logger: logger)
+        await self.record(job, generation: generation, entry: entry, result: result, stop: stop, elapsed: elapsed, logger: logger)
     }
 
     /// Writes how a run ended. A write that fails leaves the job running with no heartbeat: the
     /// leader rescues it when its lease ends, and it runs again.
     func record(
-        _ job: ClaimedJob, entry: JobKinds.Entry, result: Result<JobOutcome, any Error>, stop: JobStop?, elapsed: Duration,
+        _ job: ClaimedJob, generation: UInt64, entry: JobKinds.Entry, result: Result<JobOutcome, any Error>, stop: JobStop?,
+        elapsed: Duration,
         logger: Logger
     ) async {
         var outcome = "unrecorded"
@@ -237,7 +238,7 @@ public struct JobRunner: Service {
             outcome = "unrecorded"
             logger.error("job.record.failed", metadata: ["error": "\(String(reflecting: error))"])
         }
-        self.running.remove([job.id])
+        self.running.remove(job.id, generation: generation)
         Self.count(kind: job.kind, outcome: outcome, elapsed: elapsed)
     }
 
@@ -268,7 +269,7 @@ public struct JobRunner: Service {
             } catch {
                 self.logger.error("job.complete.failed", metadata: ["job.count": "\(ids.count)", "error": "\(String(reflecting: error))"])
             }
-            self.running.remove(ids)
+            self.running.removeCompleted(ids)
         }
     }
 

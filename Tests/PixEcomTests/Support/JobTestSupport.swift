@@ -155,7 +155,9 @@ struct ProbeJob: JobKind {
         case .cancel:
             return .cancel(reason: "no longer wanted")
         case .hang:
-            try await Task.sleep(for: .seconds(3600))
+            // Long enough for every test that expects it to be stopped; short enough that a run
+            // the runner failed to stop ends the test with failures instead of hanging it.
+            try await Task.sleep(for: .seconds(120))
             return .completed
         case .waitForGate:
             while !self.probe.gateOpen { try await Task.sleep(for: .milliseconds(5)) }
