@@ -149,7 +149,8 @@ public struct JobRunner: Service {
     /// Waits up to the drain time for the queue's running jobs, then stops the rest.
     func drain(queue: String) async {
         let deadline = ContinuousClock.now + self.configuration.drainTimeout
-        while self.running.executing(in: queue) > 0 && ContinuousClock.now < deadline {
+        // Cancelled instead of asked to stop (the group is being torn down): no waiting.
+        while self.running.executing(in: queue) > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(20))
         }
         if self.running.executing(in: queue) > 0 {

@@ -32,9 +32,12 @@ struct JobDatabase: Sendable {
 func withJobRunners<T: Sendable>(
     _ runners: [JobRunner], _ body: @Sendable () async throws -> T
 ) async throws -> T {
-    let group = ServiceGroup(
-        configuration: .init(
-            services: runners.map { .init(service: $0) }, gracefulShutdownSignals: [], logger: Logger(label: "test.jobs")))
+    var configuration = ServiceGroupConfiguration(
+        services: runners.map { .init(service: $0) }, gracefulShutdownSignals: [], logger: Logger(label: "test.jobs"))
+    // A runner that does not stop is a failure to report, not a reason to hang the suite.
+    configuration.maximumGracefulShutdownDuration = .seconds(60)
+    configuration.maximumCancellationDuration = .seconds(10)
+    let group = ServiceGroup(configuration: configuration)
     return try await withThrowingTaskGroup(of: T?.self) { tasks in
         tasks.addTask {
             try await group.run()
