@@ -201,7 +201,6 @@ public struct JobRunner: Service {
             case (.success(.completed), _):
                 outcome = "completed"
                 self.completions.add(job.id)
-                self.completionsWake.signal()
                 Self.count(kind: job.kind, outcome: outcome, elapsed: elapsed)
                 return  // removed from `running` when the batch is written
             case (.failure, .leaseLost), (.success, .leaseLost):
@@ -250,8 +249,6 @@ public struct JobRunner: Service {
     }
 
     // MARK: - Completions
-
-    var completionsWake: WakeSignal { self.completions.wake }
 
     func completionLoop() async {
         while !Task.isCancelled {
@@ -319,7 +316,11 @@ final class CompletionBuffer: Sendable {
     private let ids = NIOLockedValueBox<[Int64]>([])
     let wake = WakeSignal()
 
-    func add(_ id: Int64) { self.ids.withLockedValue { $0.append(id) } }
+    /// Adds a completed run and wakes the loop that writes them.
+    func add(_ id: Int64) {
+        self.ids.withLockedValue { $0.append(id) }
+        self.wake.signal()
+    }
 
     func take(upTo limit: Int) -> [Int64] {
         self.ids.withLockedValue { ids in

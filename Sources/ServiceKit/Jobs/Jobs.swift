@@ -125,7 +125,8 @@ public enum Jobs {
             throw JobQueueError(field: "sequence_key", problem: "is not allowed when enqueuing many jobs at once")
         }
         guard !args.isEmpty else { return [] }
-        let rows = try args.map { try Self.row(kind, $0, options) }
+        let encoder = Self.encoder()
+        let rows = try args.map { try Self.row(kind, $0, options, encoder: encoder) }
         let first = rows[0]
         let inserted = try await connection.query(
             """
@@ -161,7 +162,16 @@ public enum Jobs {
         var sequenceKey: String?
     }
 
-    static func row<Kind: JobKind>(_ kind: Kind.Type, _ args: Kind.Args, _ options: JobOptions) throws -> Row {
+    /// Arguments are stored with sorted keys, so equal arguments are equal text.
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    static func row<Kind: JobKind>(
+        _ kind: Kind.Type, _ args: Kind.Args, _ options: JobOptions, encoder: JSONEncoder = Jobs.encoder()
+    ) throws -> Row {
         let queue = options.queue ?? Kind.queue
         try Self.checkName(queue, field: "queue")
         try Self.checkName(Kind.name, field: "kind")
@@ -178,8 +188,6 @@ public enum Jobs {
         if let key = options.sequenceKey, key.isEmpty || key.count > 200 {
             throw JobQueueError(field: "sequence_key", problem: "must be 1 to 200 characters, got \(key.count)")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         let json: Data
         do {
             json = try encoder.encode(args)
