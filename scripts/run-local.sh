@@ -386,7 +386,7 @@ CAMPAIGN=\$(api -d "{\"adAccountId\":\"\$AD_ACCOUNT\",\"name\":\"Winter sale\",\
 echo "campaign: \$CAMPAIGN"
 
 # 4. An ad set and an ad.
-AD_SET=\$(api -d "{\"campaignId\":\"\$CAMPAIGN\",\"name\":\"Broad audience\",\"dailyBudget\":\"5000\"}" "\$EDGE/v1/ad-sets" | jq -r .id)
+AD_SET=\$(api -d "{\"campaignId\":\"\$CAMPAIGN\",\"name\":\"Broad audience\",\"targeting\":{\"countries\":[\"US\",\"CA\"]}}" "\$EDGE/v1/ad-sets" | jq -r .id)
 AD=\$(api -d "{\"adSetId\":\"\$AD_SET\",\"name\":\"Hoodie video\",\"linkUrl\":\"https://shop.example/hoodie\"}" "\$EDGE/v1/ads" | jq -r .id)
 echo "ad set: \$AD_SET, ad: \$AD"
 

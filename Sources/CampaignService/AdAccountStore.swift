@@ -10,7 +10,8 @@ struct AdAccountRecord: StoredObject {
     static let table = ObjectTable(
         name: "ad_accounts",
         noun: "ad account",
-        columns: "id, name, currency, time_zone, platform, external_id, created_at",
+        source: "ad_accounts o",
+        columns: "o.id, o.name, o.currency, o.time_zone, o.platform, o.external_id, o.created_at",
         parentColumn: nil,
         hasStatus: false
     )
@@ -51,13 +52,15 @@ enum AdAccountStore {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> AdAccountRecord {
-        try await ObjectQueries.insert(
+        let id = UUID()
+        return try await ObjectQueries.insert(
             """
             INSERT INTO ad_accounts (seller_id, id, name, currency, time_zone, platform, external_id)
-            VALUES (\(sellerID), \(UUID()), \(spec.name), \(spec.currency), \(spec.timeZone), \(platform), \(externalID))
-            RETURNING \(unescaped: AdAccountRecord.table.columns)
+            VALUES (\(sellerID), \(id), \(spec.name), \(spec.currency), \(spec.timeZone), \(platform), \(externalID))
             """,
+            id: id,
             returning: AdAccountRecord.self,
+            sellerID: sellerID,
             on: connection,
             logger: logger
         )

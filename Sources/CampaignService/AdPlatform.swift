@@ -24,8 +24,8 @@ protocol AdPlatform: Sendable {
     func createAd(_ spec: AdSpec, inAdSet adSetID: String, call: AdPlatformCall) async throws -> String
     /// Sets the `status` of a campaign, ad set or ad. DELETED also deletes its descendants.
     func updateStatus(of externalID: String, to status: AdObjectStatus, call: AdPlatformCall) async throws
-    /// Renames and/or re-budgets a campaign, ad set or ad (nil: unchanged).
-    func updateSettings(of externalID: String, name: String?, dailyBudget: Int64?, call: AdPlatformCall) async throws
+    /// Changes the settings of a campaign, ad set or ad that `settings` names.
+    func updateSettings(of externalID: String, _ settings: PlatformSettings, call: AdPlatformCall) async throws
 }
 
 /// Who is calling the platform.
@@ -47,14 +47,28 @@ struct AdAccountSpec: Sendable, Encodable {
 struct CampaignSpec: Sendable, Encodable {
     var name: String
     var objective: String
-    /// Minor units of the account currency.
-    var dailyBudget: Int64
+    /// Minor units of the account currency; nil for both: the ad sets carry the budgets.
+    var dailyBudget: Int64?
+    var lifetimeBudget: Int64?
+    var bidStrategy: String
+    var specialAdCategories: [String]
     var status: AdObjectStatus
+
+    var budget: Budget? { Budget(daily: self.dailyBudget, lifetime: self.lifetimeBudget) }
 }
 
 struct AdSetSpec: Sendable, Encodable {
     var name: String
-    var dailyBudget: Int64
+    /// Set only when the campaign has no budget, then exactly one of the two.
+    var dailyBudget: Int64?
+    var lifetimeBudget: Int64?
+    var bidAmount: Int64?
+    var roasAverageFloor: Int64?
+    var optimizationGoal: String
+    var billingEvent: String
+    var targeting: TargetingSpec
+    var startTime: Date
+    var endTime: Date?
     var status: AdObjectStatus
 }
 
@@ -62,6 +76,23 @@ struct AdSpec: Sendable, Encodable {
     var name: String
     var linkURL: String
     var status: AdObjectStatus
+}
+
+/// Settings of a campaign, ad set or ad to change on the platform (nil: unchanged). Encoded as
+/// the platform's JSON, nil fields left out.
+struct PlatformSettings: Sendable, Encodable, Equatable {
+    var name: String?
+    var dailyBudget: Int64?
+    var lifetimeBudget: Int64?
+    var bidAmount: Int64?
+    var roasAverageFloor: Int64?
+    var targeting: TargetingSpec?
+    var endTime: Date?
+    /// true: the end time is removed (the ad set runs until stopped).
+    var clearsEndTime: Bool?
+    var linkURL: String?
+
+    var isEmpty: Bool { self == PlatformSettings() }
 }
 
 /// A refusal or failure of the ad platform. Mapped to an RPC status in one place

@@ -8,10 +8,26 @@ import ServiceKit
 /// campaign (copied from the ad set; an ad never moves) so StatsService maps an ad to its campaign
 /// with one GetAd.
 struct AdRecord: StatusBearingObject {
+    /// The ad's own status unless its campaign or ad set stops it (the campaign first, as Meta
+    /// reports it).
+    private static let effectiveStatusSQL = """
+        CASE WHEN o.status <> 'ACTIVE' THEN o.status WHEN c.status = 'PAUSED' THEN 'CAMPAIGN_PAUSED' \
+        WHEN c.status <> 'ACTIVE' THEN c.status WHEN s.status = 'PAUSED' THEN 'ADSET_PAUSED' \
+        WHEN s.status <> 'ACTIVE' THEN s.status ELSE 'ACTIVE' END
+        """
+
     static let table = ObjectTable(
         name: "ads",
         noun: "ad",
-        columns: "id, ad_set_id, campaign_id, name, status, link_url, external_id, created_at, updated_at",
+        source: """
+            ads o JOIN ad_sets s ON s.seller_id = o.seller_id AND s.id = o.ad_set_id \
+            JOIN campaigns c ON c.seller_id = o.seller_id AND c.id = o.campaign_id
+            """,
+        columns: """
+            o.id, o.ad_set_id, o.campaign_id, o.name, o.status, o.link_url, o.external_id, o.created_at, o.updated_at, \
+            \(effectiveStatusSQL)
+            """,
+        effectiveStatus: effectiveStatusSQL,
         parentColumn: "ad_set_id",
         hasStatus: true
     )
@@ -25,15 +41,20 @@ struct AdRecord: StatusBearingObject {
     var externalID: String
     var createdAt: Date
     var updatedAt: Date
+    var effectiveStatus: String
 
     init(row: PostgresRow) throws {
         let status: String
-        (self.id, self.adSetID, self.campaignID, self.name, status, self.linkURL, self.externalID, self.createdAt, self.updatedAt) =
-            try row.decode((UUID, UUID, UUID, String, String, String, String, Date, Date).self)
+        (
+            self.id, self.adSetID, self.campaignID, self.name, status, self.linkURL, self.externalID, self.createdAt, self.updatedAt,
+            self.effectiveStatus
+        ) = try row.decode((UUID, UUID, UUID, String, String, String, String, Date, Date, String).self)
         self.status = try AdObjectStatus(stored: status, table: Self.table.name)
     }
 
-    var budget: Int64? { nil }
+    var budget: Budget? { nil }
+
+    var settings: PlatformSettings { PlatformSettings(name: self.name, linkURL: self.linkURL) }
 
     var message: Pixecom_Campaign_V1_Ad {
         var ad = Pixecom_Campaign_V1_Ad()
@@ -42,6 +63,7 @@ struct AdRecord: StatusBearingObject {
         ad.campaignID = self.campaignID.wireText
         ad.name = self.name
         ad.status = self.status.proto
+        ad.effectiveStatus = self.effectiveStatus
         ad.linkURL = self.linkURL
         ad.externalID = self.externalID
         ad.createTime = RequestValidation.timestamp(self.createdAt)
@@ -60,14 +82,16 @@ enum AdStore {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> AdRecord {
-        try await ObjectQueries.insert(
+        let id = UUID()
+        return try await ObjectQueries.insert(
             """
             INSERT INTO ads (seller_id, id, ad_set_id, campaign_id, name, status, link_url, external_id)
-            VALUES (\(sellerID), \(UUID()), \(adSet.id), \(adSet.campaignID), \(spec.name), \(spec.status.rawValue),
+            VALUES (\(sellerID), \(id), \(adSet.id), \(adSet.campaignID), \(spec.name), \(spec.status.rawValue),
                     \(spec.linkURL), \(externalID))
-            RETURNING \(unescaped: AdRecord.table.columns)
             """,
+            id: id,
             returning: AdRecord.self,
+            sellerID: sellerID,
             on: connection,
             logger: logger
         )

@@ -46,10 +46,16 @@ extension CampaignHandlers {
     ) async throws -> Pixecom_Campaign_V1_Campaign {
         let caller = try await self.caller(context)
         let adAccountID = try RequestValidation.id(request.adAccountID, field: "ad_account_id")
+        let name = try CampaignValidation.name(request.name)
+        let objective = try CampaignValidation.objective(request.objective)
+        let budget = try CampaignValidation.budget(daily: request.dailyBudget, lifetime: request.lifetimeBudget)
         let spec = CampaignSpec(
-            name: try CampaignValidation.name(request.name),
-            objective: try CampaignValidation.objective(request.objective),
-            dailyBudget: try CampaignValidation.dailyBudget(request.dailyBudget),
+            name: name,
+            objective: objective,
+            dailyBudget: budget?.daily,
+            lifetimeBudget: budget?.lifetime,
+            bidStrategy: try CampaignValidation.bidStrategy(request.bidStrategy),
+            specialAdCategories: try CampaignValidation.specialAdCategories(request.specialAdCategories),
             status: try CampaignValidation.initialStatus(request.status)
         )
         let account = try await self.objects.get(AdAccountRecord.self, id: adAccountID, sellerID: caller.sellerID, logger: caller.logger)
@@ -72,13 +78,10 @@ extension CampaignHandlers {
     ) async throws -> Pixecom_Campaign_V1_AdSet {
         let caller = try await self.caller(context)
         let campaignID = try RequestValidation.id(request.campaignID, field: "campaign_id")
-        let spec = AdSetSpec(
-            name: try CampaignValidation.name(request.name),
-            dailyBudget: try CampaignValidation.dailyBudget(request.dailyBudget),
-            status: try CampaignValidation.initialStatus(request.status)
-        )
+        let draft = try AdSetDraft(request)
         let campaign = try await self.objects.get(CampaignRecord.self, id: campaignID, sellerID: caller.sellerID, logger: caller.logger)
         try campaign.requireAcceptsChildren()
+        let spec = try draft.spec(under: campaign)
         let externalID = try await self.onPlatform {
             try await self.platform.createAdSet(spec, inCampaign: campaign.externalID, call: self.call(caller))
         }

@@ -35,7 +35,11 @@ struct CampaignHandlers: CampaignServiceHandling {
     func listAdAccounts(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws
         -> Pixecom_Campaign_V1_ListAdAccountsResponse
     {
-        let page = try await self.list(AdAccountRecord.self, request, context: context)
+        let filter = try ListFilter(parentID: request.parentID)
+        if filter.parentID != nil {
+            throw RPCError.invalidArgument(field: "parent_id", "must be empty: ad accounts have no parent")
+        }
+        let page = try await self.list(AdAccountRecord.self, filter, request.pageSize, request.pageToken, context: context)
         return Pixecom_Campaign_V1_ListAdAccountsResponse.with {
             $0.adAccounts = page.objects.map(\.message)
             $0.nextPageToken = page.nextPageToken
@@ -46,52 +50,66 @@ struct CampaignHandlers: CampaignServiceHandling {
         try await self.get(CampaignRecord.self, request, context: context).message
     }
 
-    func listCampaigns(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws
+    func listCampaigns(_ request: Pixecom_Campaign_V1_ListCampaignsRequest, context: ServerContext) async throws
         -> Pixecom_Campaign_V1_ListCampaignsResponse
     {
-        let page = try await self.list(CampaignRecord.self, request, context: context)
+        let page = try await self.list(CampaignRecord.self, try ListFilter(request), request.pageSize, request.pageToken, context: context)
         return Pixecom_Campaign_V1_ListCampaignsResponse.with {
             $0.campaigns = page.objects.map(\.message)
             $0.nextPageToken = page.nextPageToken
         }
     }
 
-    func updateCampaign(_ request: Pixecom_Campaign_V1_UpdateRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Campaign {
-        try await self.update(CampaignRecord.self, request, hasBudget: true, context: context).message
+    func updateCampaign(_ request: Pixecom_Campaign_V1_UpdateCampaignRequest, context: ServerContext) async throws
+        -> Pixecom_Campaign_V1_Campaign
+    {
+        try await self.update(
+            CampaignRecord.self, id: request.id, context: context,
+            change: { try ObjectChange(campaign: request, mask: UpdateMask(request.updateMask, allowed: UpdateMask.campaignPaths)) },
+            verify: { change, campaign in try change.checkBudget(of: campaign, holder: "has no budget: its ad sets carry theirs") }
+        ).message
     }
 
     func getAdSet(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdSet {
         try await self.get(AdSetRecord.self, request, context: context).message
     }
 
-    func listAdSets(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws
+    func listAdSets(_ request: Pixecom_Campaign_V1_ListAdSetsRequest, context: ServerContext) async throws
         -> Pixecom_Campaign_V1_ListAdSetsResponse
     {
-        let page = try await self.list(AdSetRecord.self, request, context: context)
+        let page = try await self.list(AdSetRecord.self, try ListFilter(request), request.pageSize, request.pageToken, context: context)
         return Pixecom_Campaign_V1_ListAdSetsResponse.with {
             $0.adSets = page.objects.map(\.message)
             $0.nextPageToken = page.nextPageToken
         }
     }
 
-    func updateAdSet(_ request: Pixecom_Campaign_V1_UpdateRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdSet {
-        try await self.update(AdSetRecord.self, request, hasBudget: true, context: context).message
+    func updateAdSet(_ request: Pixecom_Campaign_V1_UpdateAdSetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdSet {
+        try await self.update(
+            AdSetRecord.self, id: request.id, context: context,
+            change: { try ObjectChange(adSet: request, mask: UpdateMask(request.updateMask, allowed: UpdateMask.adSetPaths)) },
+            verify: { change, adSet in try await change.checkAdSet(adSet) { try await self.campaign(of: adSet, context) } }
+        ).message
     }
 
     func getAd(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Ad {
         try await self.get(AdRecord.self, request, context: context).message
     }
 
-    func listAds(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdsResponse {
-        let page = try await self.list(AdRecord.self, request, context: context)
+    func listAds(_ request: Pixecom_Campaign_V1_ListAdsRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdsResponse
+    {
+        let page = try await self.list(AdRecord.self, try ListFilter(request), request.pageSize, request.pageToken, context: context)
         return Pixecom_Campaign_V1_ListAdsResponse.with {
             $0.ads = page.objects.map(\.message)
             $0.nextPageToken = page.nextPageToken
         }
     }
 
-    func updateAd(_ request: Pixecom_Campaign_V1_UpdateRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Ad {
-        try await self.update(AdRecord.self, request, hasBudget: false, context: context).message
+    func updateAd(_ request: Pixecom_Campaign_V1_UpdateAdRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Ad {
+        try await self.update(
+            AdRecord.self, id: request.id, context: context,
+            change: { try ObjectChange(ad: request, mask: UpdateMask(request.updateMask, allowed: UpdateMask.adPaths)) }
+        ).message
     }
 
     // MARK: - Shared by the four object kinds
@@ -111,20 +129,24 @@ struct CampaignHandlers: CampaignServiceHandling {
         return try await self.objects.get(type, id: id, sellerID: caller.sellerID, logger: caller.logger)
     }
 
-    /// List: one page of the seller's objects, DELETED ones left out, optionally only the children
-    /// of `parent_id` (a parent that is not the seller's simply has none).
+    /// List: one page of the seller's objects that pass `filter` (DELETED ones only when the
+    /// filter asks for them; a parent that is not the seller's simply has no children).
     func list<Object: StoredObject>(
         _ type: Object.Type,
-        _ request: Pixecom_Campaign_V1_ListRequest,
+        _ filter: ListFilter,
+        _ pageSize: Int32,
+        _ pageToken: String,
         context: ServerContext
     ) async throws -> ListPage<Object> {
         let caller = try await self.caller(context)
-        let page = try PageRequest(pageSize: request.pageSize, pageToken: request.pageToken)
-        let parentID = try CampaignValidation.parentFilter(request.parentID)
-        if parentID != nil, type.table.parentColumn == nil {
-            throw RPCError.invalidArgument(field: "parent_id", "must be empty: \(type.table.noun)s have no parent")
-        }
-        return try await self.objects.list(type, parentID: parentID, page: page, sellerID: caller.sellerID, logger: caller.logger)
+        let page = try PageRequest(pageSize: pageSize, pageToken: pageToken)
+        return try await self.objects.list(type, filter: filter, page: page, sellerID: caller.sellerID, logger: caller.logger)
+    }
+
+    /// The campaign of `adSet`, as it is now.
+    func campaign(of adSet: AdSetRecord, _ context: ServerContext) async throws -> CampaignRecord {
+        let caller = try await self.caller(context)
+        return try await self.objects.get(CampaignRecord.self, id: adSet.campaignID, sellerID: caller.sellerID, logger: caller.logger)
     }
 
     // MARK: - Ad platform

@@ -1,4 +1,6 @@
 import Foundation
+import PixEcomProtos
+import RPCKit
 import ServiceKit
 
 /// A validated List request: page size and the keyset cursor after which the page starts.
@@ -37,5 +39,75 @@ struct ListPage<Object: StoredObject>: Sendable {
             self.objects = fetched
             self.nextPageToken = ""
         }
+    }
+}
+
+/// The validated filters of a List request (nil: no filter). See `ListCampaignsRequest`.
+struct ListFilter: Sendable {
+    var parentID: UUID?
+    var status: AdObjectStatus?
+    var effectiveStatus: String?
+    var objective: String?
+    var nameContains: String?
+    var createdAfter: Date?
+    var createdBefore: Date?
+    var updatedAfter: Date?
+    var updatedBefore: Date?
+
+    /// The filters every List of campaigns, ad sets and ads shares, each failure naming its field.
+    init(
+        parentID: String,
+        status: Pixecom_Campaign_V1_Status = .unspecified,
+        effectiveStatus: String = "",
+        nameContains: String = "",
+        createdAfter: String = "",
+        createdBefore: String = "",
+        updatedAfter: String = "",
+        updatedBefore: String = ""
+    ) throws {
+        self.parentID = try CampaignValidation.parentFilter(parentID)
+        if status != .unspecified {
+            guard let known = AdObjectStatus(status) else {
+                throw RPCError.invalidArgument(field: "status", "must be ACTIVE, PAUSED, ARCHIVED or DELETED")
+            }
+            self.status = known
+        }
+        if !effectiveStatus.isEmpty {
+            self.effectiveStatus = try CampaignValidation.oneOf(
+                effectiveStatus, CampaignValidation.effectiveStatuses, field: "effective_status")
+        }
+        if !nameContains.isEmpty {
+            guard nameContains.count <= 200, !nameContains.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            else {
+                throw RPCError.invalidArgument(field: "name_contains", "must be at most 200 characters, without control characters")
+            }
+            self.nameContains = nameContains
+        }
+        self.createdAfter = try CampaignValidation.optionalTime(createdAfter, field: "created_after")
+        self.createdBefore = try CampaignValidation.optionalTime(createdBefore, field: "created_before")
+        self.updatedAfter = try CampaignValidation.optionalTime(updatedAfter, field: "updated_after")
+        self.updatedBefore = try CampaignValidation.optionalTime(updatedBefore, field: "updated_before")
+    }
+
+    init(_ request: Pixecom_Campaign_V1_ListCampaignsRequest) throws {
+        try self.init(
+            parentID: request.parentID, status: request.status, effectiveStatus: request.effectiveStatus,
+            nameContains: request.nameContains, createdAfter: request.createdAfter, createdBefore: request.createdBefore,
+            updatedAfter: request.updatedAfter, updatedBefore: request.updatedBefore)
+        if !request.objective.isEmpty { self.objective = try CampaignValidation.objective(request.objective) }
+    }
+
+    init(_ request: Pixecom_Campaign_V1_ListAdSetsRequest) throws {
+        try self.init(
+            parentID: request.parentID, status: request.status, effectiveStatus: request.effectiveStatus,
+            nameContains: request.nameContains, createdAfter: request.createdAfter, createdBefore: request.createdBefore,
+            updatedAfter: request.updatedAfter, updatedBefore: request.updatedBefore)
+    }
+
+    init(_ request: Pixecom_Campaign_V1_ListAdsRequest) throws {
+        try self.init(
+            parentID: request.parentID, status: request.status, effectiveStatus: request.effectiveStatus,
+            nameContains: request.nameContains, createdAfter: request.createdAfter, createdBefore: request.createdBefore,
+            updatedAfter: request.updatedAfter, updatedBefore: request.updatedBefore)
     }
 }

@@ -6,23 +6,24 @@ import ServiceKit
 /// The queries every object table shares: get by id, keyset-paginated list, count, settings and
 /// status changes. Every one names its seller; `ObjectStore` runs them.
 enum ObjectQueries {
-    /// Row locks a read may take for the rest of its transaction.
+    /// Row locks a read may take for the rest of its transaction, on the object's own row (`o`),
+    /// never on the parents joined for its effective status.
     enum Lock: String {
         case unlocked = ""
         /// Parents while a child is created: a concurrent delete waits for the child to exist.
-        case share = "FOR SHARE"
+        case share = "FOR SHARE OF o"
         /// An object whose status is about to change. NO KEY: inserting a child checks its foreign
         /// key with FOR KEY SHARE on this row, and must not wait for (and deadlock with) a delete
         /// that in turn waits for the child's parent.
-        case update = "FOR NO KEY UPDATE"
+        case update = "FOR NO KEY UPDATE OF o"
     }
 
     /// Selects the seller's object `id` (no row: none, or another seller's).
     static func select<Object: StoredObject>(_: Object.Type, sellerID: UUID, id: UUID, lock: Lock = .unlocked) -> PostgresQuery {
         let table = Object.table
         return """
-            SELECT \(unescaped: table.columns) FROM \(unescaped: table.name)
-            WHERE seller_id = \(sellerID) AND id = \(id)
+            SELECT \(unescaped: table.columns) FROM \(unescaped: table.source)
+            WHERE o.seller_id = \(sellerID) AND o.id = \(id)
             \(unescaped: lock.rawValue)
             """
     }
@@ -41,16 +42,18 @@ enum ObjectQueries {
         return try await rows.first(Object.self)
     }
 
-    /// Runs an INSERT ending in `RETURNING <Object.table.columns>` and decodes the new row.
+    /// Runs an INSERT of the row `id` and reads the new object back.
     static func insert<Object: StoredObject>(
         _ query: PostgresQuery,
-        returning _: Object.Type,
+        id: UUID,
+        returning type: Object.Type,
+        sellerID: UUID,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> Object {
-        let rows = try await connection.query(query, logger: logger)
-        guard let object = try await rows.first(Object.self) else {
-            throw UnreadableRowError(table: Object.table.name, column: "*", value: "INSERT returned no row")
+        try await connection.query(query, logger: logger)
+        guard let object = try await self.get(type, sellerID: sellerID, id: id, on: connection, logger: logger) else {
+            throw UnreadableRowError(table: Object.table.name, column: "*", value: "the row just inserted is not there")
         }
         return object
     }
@@ -70,30 +73,59 @@ enum ObjectQueries {
         return object
     }
 
-    /// Selects one page of the seller's objects in (created_at, id) order, DELETED ones left out,
-    /// optionally only the children of `parentID` (one row more than the page: see `ListPage`).
-    static func list<Object: StoredObject>(_: Object.Type, sellerID: UUID, parentID: UUID?, page: PageRequest) -> PostgresQuery {
+    /// Selects one page of the seller's objects in (created_at, id) order that pass `filter`
+    /// (one row more than the page: see `ListPage`).
+    static func list<Object: StoredObject>(_: Object.Type, sellerID: UUID, filter: ListFilter, page: PageRequest) -> PostgresQuery {
         let table = Object.table
-        var sql = PostgresQuery.StringInterpolation(literalCapacity: 512, interpolationCount: 6)
-        sql.appendLiteral("SELECT \(table.columns) FROM \(table.name) WHERE seller_id = ")
+        var sql = PostgresQuery.StringInterpolation(literalCapacity: 1024, interpolationCount: 12)
+        sql.appendLiteral("SELECT \(table.columns) FROM \(table.source) WHERE o.seller_id = ")
         sql.appendInterpolation(sellerID)
         if table.hasStatus {
-            sql.appendLiteral(" AND status <> 'DELETED'")
+            if let status = filter.status {
+                sql.appendLiteral(" AND o.status = ")
+                sql.appendInterpolation(status.rawValue)
+            } else if filter.effectiveStatus != "DELETED" {
+                sql.appendLiteral(" AND o.status <> 'DELETED'")
+            }
         }
-        if let parentID, let column = table.parentColumn {
-            sql.appendLiteral(" AND \(column) = ")
+        if let effective = filter.effectiveStatus, let expression = table.effectiveStatus {
+            sql.appendLiteral(" AND (\(expression)) = ")
+            sql.appendInterpolation(effective)
+        }
+        if let parentID = filter.parentID, let column = table.parentColumn {
+            sql.appendLiteral(" AND o.\(column) = ")
             sql.appendInterpolation(parentID)
+        }
+        if let objective = filter.objective {
+            sql.appendLiteral(" AND o.objective = ")
+            sql.appendInterpolation(objective)
+        }
+        if let part = filter.nameContains {
+            // A substring, not a pattern: the LIKE wildcards and the escape character are escaped.
+            let escaped = part.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_")
+            sql.appendLiteral(" AND o.name ILIKE '%' || ")
+            sql.appendInterpolation(escaped)
+            sql.appendLiteral(" || '%'")
+        }
+        for (column, bound, operation) in [
+            ("created_at", filter.createdAfter, ">="), ("created_at", filter.createdBefore, "<"),
+            ("updated_at", filter.updatedAfter, ">="), ("updated_at", filter.updatedBefore, "<"),
+        ] {
+            guard let bound else { continue }
+            sql.appendLiteral(" AND o.\(column) \(operation) ")
+            sql.appendInterpolation(bound)
         }
         if let after = page.after {
             // The cursor time goes in as exact microseconds: a Date bind is truncated and could
             // land one microsecond early, repeating a row.
-            sql.appendLiteral(" AND (created_at, id) > (timestamptz 'epoch' + interval '1 microsecond' * ")
+            sql.appendLiteral(" AND (o.created_at, o.id) > (timestamptz 'epoch' + interval '1 microsecond' * ")
             sql.appendInterpolation(after.micros)
             sql.appendLiteral(", ")
             sql.appendInterpolation(after.id)
             sql.appendLiteral(")")
         }
-        sql.appendLiteral(" ORDER BY created_at, id LIMIT ")
+        sql.appendLiteral(" ORDER BY o.created_at, o.id LIMIT ")
         sql.appendInterpolation(page.size + 1)
         return PostgresQuery(stringInterpolation: sql)
     }
@@ -103,32 +135,42 @@ enum ObjectQueries {
         "SELECT count(*) FROM \(unescaped: table.name) WHERE seller_id = \(sellerID)"
     }
 
-    /// Sets the name and/or daily budget (nil: unchanged) of one of the seller's objects.
+    /// Stores the settings `change` names (nil: unchanged) on one of the seller's objects, in one
+    /// statement.
     static func setSettings<Object: StatusBearingObject>(
         _: Object.Type,
-        name: String?,
-        dailyBudget: Int64?,
+        _ change: ObjectChange,
         sellerID: UUID,
         id: UUID,
         on connection: PostgresConnection,
         logger: Logger
     ) async throws {
-        let table = Object.table
-        if let name {
-            try await connection.query(
-                "UPDATE \(unescaped: table.name) SET name = \(name), updated_at = now() WHERE seller_id = \(sellerID) AND id = \(id)",
-                logger: logger
-            )
+        let settings = change.settings
+        var sql = PostgresQuery.StringInterpolation(literalCapacity: 512, interpolationCount: 12)
+        sql.appendLiteral("UPDATE \(Object.table.name) SET updated_at = now()")
+        func set<Value: PostgresEncodable & Sendable>(_ column: String, _ value: Value?, cast: String = "") throws {
+            guard let value else { return }
+            sql.appendLiteral(", \(column) = ")
+            try sql.appendInterpolation(value)
+            sql.appendLiteral(cast)
         }
-        if let dailyBudget {
-            try await connection.query(
-                "UPDATE \(unescaped: table.name) SET daily_budget = \(dailyBudget), updated_at = now() WHERE seller_id = \(sellerID) AND id = \(id)",
-                logger: logger
-            )
-        }
+        try set("name", settings.name)
+        try set("daily_budget", settings.dailyBudget)
+        try set("lifetime_budget", settings.lifetimeBudget)
+        try set("bid_amount", settings.bidAmount)
+        try set("roas_average_floor", settings.roasAverageFloor)
+        try set("targeting", try settings.targeting.map(TargetingSpec.json), cast: "::jsonb")
+        try set("end_time", settings.endTime)
+        if settings.clearsEndTime == true { sql.appendLiteral(", end_time = NULL") }
+        try set("link_url", settings.linkURL)
+        sql.appendLiteral(" WHERE seller_id = ")
+        sql.appendInterpolation(sellerID)
+        sql.appendLiteral(" AND id = ")
+        sql.appendInterpolation(id)
+        try await connection.query(PostgresQuery(stringInterpolation: sql), logger: logger)
     }
 
-    /// Sets the status of a locked object and returns it updated. DELETED also soft-deletes the
+    /// Sets the status of a locked object. DELETED also soft-deletes the
     /// table's dependents (an ad set's ads; a campaign's ad sets and ads) that are not yet deleted.
     static func setStatus<Object: StatusBearingObject>(
         _: Object.Type,
@@ -137,17 +179,15 @@ enum ObjectQueries {
         id: UUID,
         on connection: PostgresConnection,
         logger: Logger
-    ) async throws -> Object {
+    ) async throws {
         let table = Object.table
-        let rows = try await connection.query(
+        try await connection.query(
             """
             UPDATE \(unescaped: table.name) SET status = \(status.rawValue), updated_at = now()
             WHERE seller_id = \(sellerID) AND id = \(id)
-            RETURNING \(unescaped: table.columns)
             """,
             logger: logger
         )
-        guard let updated = try await rows.first(Object.self) else { throw table.notFound(id) }
         if status == .deleted {
             for dependent in table.dependents {
                 try await connection.query(
@@ -159,6 +199,5 @@ enum ObjectQueries {
                 )
             }
         }
-        return updated
     }
 }

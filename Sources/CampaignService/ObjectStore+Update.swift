@@ -4,15 +4,6 @@ import PostgresNIO
 import RPCKit
 import ServiceKit
 
-/// The fields an Update* sets (nil: unchanged).
-struct ObjectChange: Sendable {
-    var name: String?
-    var dailyBudget: Int64?
-    var status: AdObjectStatus?
-
-    var touchesSettings: Bool { self.name != nil || self.dailyBudget != nil }
-}
-
 extension StatusBearingObject {
     /// Whether `change` may apply to this object as it is: FAILED_PRECONDITION for a status
     /// change the platform forbids, or new settings on a DELETED object.
@@ -44,12 +35,10 @@ extension ObjectStore {
                 type, sellerID: sellerID, id: read.id, lock: .update, on: connection, logger: logger)
             try current.check(change)
             if change.touchesSettings {
-                try await ObjectQueries.setSettings(
-                    type, name: change.name, dailyBudget: change.dailyBudget, sellerID: sellerID, id: read.id, on: connection,
-                    logger: logger)
+                try await ObjectQueries.setSettings(type, change, sellerID: sellerID, id: read.id, on: connection, logger: logger)
             }
             if let status = change.status, status != current.status {
-                _ = try await ObjectQueries.setStatus(type, status, sellerID: sellerID, id: read.id, on: connection, logger: logger)
+                try await ObjectQueries.setStatus(type, status, sellerID: sellerID, id: read.id, on: connection, logger: logger)
             }
             let updated = try await ObjectQueries.require(type, sellerID: sellerID, id: read.id, on: connection, logger: logger)
             return (updated, current.updatedAt != read.updatedAt)

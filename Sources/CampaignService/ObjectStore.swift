@@ -22,16 +22,15 @@ struct ObjectStore: Sendable {
         return object
     }
 
-    /// One page of the seller's objects, DELETED ones left out, optionally only the children of
-    /// `parentID`.
+    /// One page of the seller's objects that pass `filter`.
     func list<Object: StoredObject>(
         _ type: Object.Type,
-        parentID: UUID?,
+        filter: ListFilter,
         page: PageRequest,
         sellerID: UUID,
         logger: Logger
     ) async throws -> ListPage<Object> {
-        let query = ObjectQueries.list(type, sellerID: sellerID, parentID: parentID, page: page)
+        let query = ObjectQueries.list(type, sellerID: sellerID, filter: filter, page: page)
         let fetched = try await self.db.readAsSeller(sellerID, query, logger: logger, transform: Object.init(row:))
         return ListPage(fetched: fetched, pageSize: page.size)
     }

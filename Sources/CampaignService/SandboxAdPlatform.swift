@@ -28,16 +28,34 @@ struct SandboxAdPlatform: AdPlatform {
     func createCampaign(_ spec: CampaignSpec, inAccount accountID: String, call: AdPlatformCall) async throws -> String {
         try Self.require(!spec.name.isEmpty, "name", "must not be empty")
         try Self.require(CampaignValidation.objectives.contains(spec.objective), "objective", "is not a valid objective")
-        try Self.requireBudget(spec.dailyBudget)
+        try Self.require(spec.dailyBudget == nil || spec.lifetimeBudget == nil, "lifetime_budget", "cannot be set with daily_budget")
+        try Self.requireBudgets(daily: spec.dailyBudget, lifetime: spec.lifetimeBudget)
+        try Self.require(CampaignValidation.bidStrategies.contains(spec.bidStrategy), "bid_strategy", "is not a valid bid strategy")
+        try Self.require(
+            spec.specialAdCategories.allSatisfy(CampaignValidation.specialAdCategories.contains), "special_ad_categories",
+            "contains an unknown category")
         try Self.requireInitial(spec.status)
         return try await self.insert(.campaign, parent: accountID, name: spec.name, status: spec.status, payload: spec, call: call)
     }
 
     func createAdSet(_ spec: AdSetSpec, inCampaign campaignID: String, call: AdPlatformCall) async throws -> String {
         try Self.require(!spec.name.isEmpty, "name", "must not be empty")
-        try Self.requireBudget(spec.dailyBudget)
+        try Self.require(spec.dailyBudget == nil || spec.lifetimeBudget == nil, "lifetime_budget", "cannot be set with daily_budget")
+        try Self.requireBudgets(daily: spec.dailyBudget, lifetime: spec.lifetimeBudget)
+        try Self.require(!spec.targeting.countries.isEmpty, "targeting", "must include geo_locations")
+        try Self.require(
+            (18...65).contains(spec.targeting.ageMin) && (spec.targeting.ageMin...65).contains(spec.targeting.ageMax), "targeting",
+            "ages must lie within 18-65")
+        try Self.require(spec.endTime.map { $0 > spec.startTime } ?? true, "end_time", "must be after start_time")
         try Self.requireInitial(spec.status)
-        return try await self.insert(.adSet, parent: campaignID, name: spec.name, status: spec.status, payload: spec, call: call)
+        // Meta: a campaign budget leaves none to its ad sets; without one, each ad set has its own.
+        return try await self.insert(.adSet, parent: campaignID, name: spec.name, status: spec.status, payload: spec, call: call) {
+            parent in
+            let campaignBudget = parent.contains("daily_budget") || parent.contains("lifetime_budget")
+            let ownBudget = spec.dailyBudget != nil || spec.lifetimeBudget != nil
+            try Self.require(
+                campaignBudget != ownBudget, "daily_budget", campaignBudget ? "must not be set under a campaign budget" : "is required")
+        }
     }
 
     func createAd(_ spec: AdSpec, inAdSet adSetID: String, call: AdPlatformCall) async throws -> String {
@@ -48,14 +66,15 @@ struct SandboxAdPlatform: AdPlatform {
         return try await self.insert(.ad, parent: adSetID, name: spec.name, status: spec.status, payload: spec, call: call)
     }
 
-    func updateSettings(of externalID: String, name: String?, dailyBudget: Int64?, call: AdPlatformCall) async throws {
+    func updateSettings(of externalID: String, _ settings: PlatformSettings, call: AdPlatformCall) async throws {
+        let json = try Self.encode(settings)
         try await self.transaction(call) { connection in
-            try await self.updateSettings(of: externalID, name: name, dailyBudget: dailyBudget, call: call, on: connection)
+            try await self.updateSettings(of: externalID, settings, json: json, call: call, on: connection)
         }
     }
 
     private func updateSettings(
-        of externalID: String, name: String?, dailyBudget: Int64?, call: AdPlatformCall, on connection: PostgresConnection
+        of externalID: String, _ settings: PlatformSettings, json: String, call: AdPlatformCall, on connection: PostgresConnection
     ) async throws {
         guard let current = try await self.lookup(externalID, lock: "FOR NO KEY UPDATE", call: call, on: connection),
             current.kind != .adAccount
@@ -65,16 +84,26 @@ struct SandboxAdPlatform: AdPlatform {
         guard current.status != .deleted else {
             throw AdPlatformError(.invalidState, "\(externalID) is DELETED")
         }
-        if let dailyBudget {
-            guard current.kind != .ad else { throw AdPlatformError(.invalidParameter, "ads have no daily budget") }
-            try Self.requireBudget(dailyBudget)
+        if settings.dailyBudget != nil || settings.lifetimeBudget != nil {
+            guard current.kind != .ad else { throw AdPlatformError(.invalidParameter, "ads have no budget", field: "daily_budget") }
+            try Self.requireBudgets(daily: settings.dailyBudget, lifetime: settings.lifetimeBudget)
         }
+        if settings.targeting != nil || settings.bidAmount != nil || settings.endTime != nil || settings.clearsEndTime != nil {
+            guard current.kind == .adSet else {
+                throw AdPlatformError(.invalidParameter, "only ad sets have targeting, bids and an end time", field: "targeting")
+            }
+        }
+        if settings.linkURL != nil {
+            guard current.kind == .ad else { throw AdPlatformError(.invalidParameter, "only ads have a link", field: "link_url") }
+        }
+        // The payload takes the new values (keys as the platform's JSON spells them); clearing the
+        // end time removes the key.
         try await connection.query(
             """
             UPDATE sandbox_objects SET
-                name = coalesce(\(name), name),
-                payload = CASE WHEN \(dailyBudget)::bigint IS NULL THEN payload
-                               ELSE jsonb_set(payload, '{dailyBudget}', to_jsonb(\(dailyBudget)::bigint)) END,
+                name = coalesce(\(settings.name), name),
+                payload = CASE WHEN \(settings.clearsEndTime == true) THEN (payload - 'end_time') ELSE payload END
+                          || (\(json)::jsonb - 'name' - 'clears_end_time'),
                 updated_at = now()
             WHERE seller_id = \(call.sellerID) AND external_id = \(externalID)
             """,
@@ -136,11 +165,13 @@ struct SandboxAdPlatform: AdPlatform {
         name: String,
         status: AdObjectStatus,
         payload: some Encodable,
-        call: AdPlatformCall
+        call: AdPlatformCall,
+        checkParent: @Sendable (_ payloadKeys: Set<String>) throws -> Void = { _ in }
     ) async throws -> String {
         let json = try Self.encode(payload)
         return try await self.transaction(call) { connection in
-            try await self.insert(kind, parent: parent, name: name, status: status, json: json, call: call, on: connection)
+            try await self.insert(
+                kind, parent: parent, name: name, status: status, json: json, call: call, on: connection, checkParent: checkParent)
         }
     }
 
@@ -151,7 +182,8 @@ struct SandboxAdPlatform: AdPlatform {
         status: AdObjectStatus,
         json: String,
         call: AdPlatformCall,
-        on connection: PostgresConnection
+        on connection: PostgresConnection,
+        checkParent: (Set<String>) throws -> Void
     ) async throws -> String {
         if let parent, let expected = kind.parentKind {
             guard let found = try await self.lookup(parent, lock: "FOR SHARE", call: call, on: connection) else {
@@ -163,6 +195,12 @@ struct SandboxAdPlatform: AdPlatform {
             guard found.status.acceptsChildren else {
                 throw AdPlatformError(.invalidState, "\(expected.rawValue) \(parent) is \(found.status.rawValue)")
             }
+            let keys = try await connection.query(
+                "SELECT jsonb_object_keys(payload) FROM sandbox_objects WHERE seller_id = \(call.sellerID) AND external_id = \(parent)",
+                logger: call.logger)
+            var payloadKeys: Set<String> = []
+            for try await key in keys.decode(String.self) { payloadKeys.insert(key) }
+            try checkParent(payloadKeys)
         }
         for _ in 0..<Self.mintAttempts {
             let externalID = kind.mintID()
@@ -221,6 +259,7 @@ struct SandboxAdPlatform: AdPlatform {
     private static func encode(_ payload: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(payload), as: UTF8.self)
     }
@@ -231,8 +270,9 @@ struct SandboxAdPlatform: AdPlatform {
         guard condition else { throw AdPlatformError(.invalidParameter, "\(field) \(problem)", field: field) }
     }
 
-    private static func requireBudget(_ budget: Int64) throws {
-        try Self.require(budget > 0, "daily_budget", "must be a positive integer in minor units")
+    private static func requireBudgets(daily: Int64?, lifetime: Int64?) throws {
+        try Self.require((daily ?? 1) > 0, "daily_budget", "must be a positive integer in minor units")
+        try Self.require((lifetime ?? 1) > 0, "lifetime_budget", "must be a positive integer in minor units")
     }
 
     private static func requireInitial(_ status: AdObjectStatus) throws {

@@ -18,12 +18,17 @@ protocol StatusBearingObject: StoredObject {
     var status: AdObjectStatus { get }
     var externalID: String { get }
     var updatedAt: Date { get }
-    /// The daily budget, for the kinds that have one.
-    var budget: Int64? { get }
+    /// The object's own budget, if it has one.
+    var budget: Budget? { get }
+    /// Its settings as the platform holds them, to send again after interleaved updates.
+    var settings: PlatformSettings { get }
 }
 
 /// Constant SQL describing one table. Only ever built from literals in this module, never from
 /// input, so it may be spliced into queries.
+///
+/// Reads select from `source`, where the table itself is `o` and its parents (for the effective
+/// status) are joined; writes name the table alone and read the row back through `source`.
 struct ObjectTable: Sendable {
     /// Tables that point at this one and follow it into DELETED: (table, referencing column).
     struct Dependent: Sendable {
@@ -34,8 +39,12 @@ struct ObjectTable: Sendable {
     var name: String
     /// The singular noun for messages, e.g. "ad set".
     var noun: String
-    /// The select list, in the order `init(row:)` decodes.
+    /// The FROM clause of reads: the table as `o`, with the parents its effective status needs.
+    var source: String
+    /// The select list over `source`, in the order `init(row:)` decodes.
     var columns: String
+    /// The effective status over `source`, as SQL; nil for tables without a status.
+    var effectiveStatus: String? = nil
     /// The column a List `parent_id` filters on; nil when the object has no parent.
     var parentColumn: String?
     /// Whether rows carry a status, DELETED ones being left out of lists.

@@ -27,7 +27,9 @@ extension EdgeRoute {
         ) -> Self {
             let numbers = Dictionary(values.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
             let names = values.map(\.key)
-            return Self(parameter: Parameter(name: name, kind: .enumeration(names))) { message, text, fromPath in
+            // The proto3 JSON mapping reads an enum by name or by number: the parameter lists both.
+            let spellings = names + values.map { String($0.value) }
+            return Self(parameter: Parameter(name: name, kind: .enumeration(spellings))) { message, text, fromPath in
                 guard let number = numbers[text] ?? Int32(text), let value = Value(rawValue: Int(number)) else {
                     throw RPCError.invalidArgument(
                         field: name, "must be one of \(names.joined(separator: ", ")), got \"\(text.prefix(32))\"")

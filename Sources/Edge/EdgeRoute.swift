@@ -35,7 +35,7 @@ struct EdgeRoute: Sendable {
     /// The type of a parameter's field.
     enum Kind: Sendable, Equatable {
         case string, int32, int64, uint32, uint64, bool, double, float
-        /// An enum, by the names of its values.
+        /// An enum, by the names and the numbers of its values.
         case enumeration([String])
     }
 

@@ -55,6 +55,29 @@ extension OpenAPIDocument {
         Self.integer(1, 1_000_000_000_000, digitsPattern: "^([1-9][0-9]{0,11}|1000000000000)$")
     }
 
+    /// A budget or bid that may be absent: 0 (none), or 1 to 10^12 minor units.
+    static var optionalBudget: [String: Any] {
+        Self.integer(0, 1_000_000_000_000, digitsPattern: "^(0|[1-9][0-9]{0,11}|1000000000000)$")
+    }
+
+    /// `CampaignValidation.roasAverageFloor`: 1 to 10^7 ten-thousandths.
+    static var roasFloor: [String: Any] { Self.integer(1, 10_000_000, digitsPattern: "^([1-9][0-9]{0,6}|10000000)$") }
+    static var optionalROASFloor: [String: Any] { Self.integer(0, 10_000_000, digitsPattern: "^(0|[1-9][0-9]{0,6}|10000000)$") }
+
+    static var bidStrategy: [String: Any] { ["type": "string", "enum": CampaignContract.bidStrategies] }
+    static var effectiveStatus: [String: Any] { ["type": "string", "enum": CampaignContract.effectiveStatuses] }
+    static var specialAdCategories: [String: Any] {
+        ["type": "array", "uniqueItems": true, "items": ["type": "string", "enum": CampaignContract.specialAdCategories]]
+    }
+
+    /// `CampaignValidation.linkURL` (a stricter subset: https and plain host names).
+    static var linkURL: [String: Any] {
+        [
+            "type": "string", "maxLength": 2048,
+            "pattern": "^https://[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,}(/[A-Za-z0-9._~-]*)*$",
+        ]
+    }
+
     /// Any int64 not below 0 (as a string: up to 18 digits, a subset).
     static var nonNegativeInt64: [String: Any] { Self.integer(0, Int64.max, digitsPattern: "^(0|[1-9][0-9]{0,17})$") }
 
@@ -117,30 +140,59 @@ extension OpenAPIDocument {
             "pixecom.campaign.v1.CreateAdAccountRequest": .init(
                 required: ["name", "currency", "timeZone"],
                 properties: ["name": name, "currency": currency, "timeZone": ["type": "string", "enum": timeZones]]),
+            // A budget of 0 is none; which of them must be set depends on the campaign (422) or on
+            // the other budget (400), which no schema here states.
             "pixecom.campaign.v1.CreateCampaignRequest": .init(
-                required: ["adAccountId", "name", "objective", "dailyBudget"],
+                required: ["adAccountId", "name", "objective"],
                 properties: [
                     "adAccountId": uuid, "name": name,
                     "objective": objective,
-                    "dailyBudget": dailyBudget, "status": newStatus,
+                    "dailyBudget": optionalBudget, "lifetimeBudget": optionalBudget, "status": newStatus,
+                    "bidStrategy": bidStrategy, "specialAdCategories": specialAdCategories,
                 ]),
             "pixecom.campaign.v1.CreateAdSetRequest": .init(
-                required: ["campaignId", "name", "dailyBudget"],
-                properties: ["campaignId": uuid, "name": name, "dailyBudget": dailyBudget, "status": newStatus]),
-            "pixecom.campaign.v1.CreateAdRequest": .init(
-                required: ["adSetId", "name", "linkUrl"],
+                required: ["campaignId", "name", "targeting"],
                 properties: [
-                    "adSetId": uuid, "name": name, "status": newStatus,
-                    "linkUrl": [
-                        "type": "string", "maxLength": 2048,
-                        "pattern": "^https://[a-z0-9]+(\\.[a-z0-9]+)*\\.[a-z]{2,}(/[A-Za-z0-9._~-]*)*$",
+                    "campaignId": uuid, "name": name, "dailyBudget": optionalBudget, "lifetimeBudget": optionalBudget,
+                    "status": newStatus, "bidAmount": optionalBudget, "roasAverageFloor": optionalROASFloor,
+                    "optimizationGoal": ["type": "string", "enum": CampaignContract.optimizationGoals],
+                    "billingEvent": ["type": "string", "enum": CampaignContract.billingEvents],
+                    "targeting": ["$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"],
+                    "startTime": timestamp, "endTime": timestamp,
+                ]),
+            "pixecom.campaign.v1.Targeting": .init(
+                required: ["countries"],
+                properties: [
+                    "countries": [
+                        "type": "array", "minItems": 1, "maxItems": 25, "uniqueItems": true,
+                        "items": ["type": "string", "enum": CampaignContract.countries],
+                    ],
+                    "ageMin": ["type": "integer", "minimum": 18, "maximum": 65],
+                    "ageMax": ["type": "integer", "minimum": 18, "maximum": 65],
+                    "genders": ["type": "array", "uniqueItems": true, "items": ["type": "integer", "enum": [1, 2]]],
+                    "publisherPlatforms": [
+                        "type": "array", "uniqueItems": true,
+                        "items": ["type": "string", "enum": CampaignContract.publisherPlatforms],
                     ],
                 ]),
+            "pixecom.campaign.v1.CreateAdRequest": .init(
+                required: ["adSetId", "name", "linkUrl"],
+                properties: ["adSetId": uuid, "name": name, "status": newStatus, "linkUrl": linkURL]),
             // The update mask is left out: which fields it may name depends on the body (a field it names
             // must be valid there), which JSON Schema cannot say; without one, the fields the body names
             // change (docs/API.md).
-            "pixecom.campaign.v1.UpdateRequest": .init(
-                properties: ["name": name, "dailyBudget": dailyBudget, "status": anyStatus],
+            "pixecom.campaign.v1.UpdateCampaignRequest": .init(
+                properties: ["name": name, "dailyBudget": dailyBudget, "lifetimeBudget": dailyBudget, "status": anyStatus],
+                removed: ["id", "updateMask"]),
+            "pixecom.campaign.v1.UpdateAdSetRequest": .init(
+                properties: [
+                    "name": name, "dailyBudget": dailyBudget, "lifetimeBudget": dailyBudget, "status": anyStatus,
+                    "bidAmount": dailyBudget, "roasAverageFloor": roasFloor,
+                    "targeting": ["$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"], "endTime": timestamp,
+                ],
+                removed: ["id", "updateMask"]),
+            "pixecom.campaign.v1.UpdateAdRequest": .init(
+                properties: ["name": name, "status": anyStatus, "linkUrl": linkURL],
                 removed: ["id", "updateMask"]),
             "pixecom.stats.v1.IngestInsightsRequest": .init(
                 required: ["rows"],
@@ -188,7 +240,13 @@ extension OpenAPIDocument {
                 properties: ["role": role, "plan": ["type": "string", "enum": ["free", "starter", "pro"]], "tokenExpiresAt": timestamp]),
             "pixecom.auth.v1.ApiKey": .init(properties: ["scope": ["type": "string", "enum": ["READ", "FULL"]]]),
             "pixecom.campaign.v1.AdAccount": .init(properties: ["currency": storedCurrency]),
-            "pixecom.campaign.v1.Campaign": .init(properties: ["objective": objective]),
+            "pixecom.campaign.v1.Campaign": .init(
+                properties: [
+                    "objective": objective, "bidStrategy": bidStrategy, "specialAdCategories": specialAdCategories,
+                    "effectiveStatus": effectiveStatus,
+                ]),
+            "pixecom.campaign.v1.AdSet": .init(properties: ["effectiveStatus": effectiveStatus]),
+            "pixecom.campaign.v1.Ad": .init(properties: ["effectiveStatus": effectiveStatus]),
             "pixecom.orders.v1.Order": .init(properties: ["currency": storedCurrency]),
             "pixecom.stats.v1.CampaignStats": .init(properties: ["currency": storedCurrency]),
             "pixecom.stats.v1.DailyStats": .init(properties: ["date": date]),
@@ -196,14 +254,16 @@ extension OpenAPIDocument {
         ]
     }
 
+    /// The PATCH bodies: a field they name is a field changed.
+    static let updateRequests: Set<String> = [
+        "pixecom.campaign.v1.UpdateCampaignRequest", "pixecom.campaign.v1.UpdateAdSetRequest", "pixecom.campaign.v1.UpdateAdRequest",
+    ]
+
     /// Messages found only inside requests.
     static let requestParts: Set<String> = ["pixecom.stats.v1.InsightRow", "pixecom.orders.v1.LineItem", "pixecom.orders.v1.Utm"]
 
-    /// The body of PATCH /v1/ads/{id}.
-    static let adUpdateSchema = "AdUpdateRequest"
-
-    /// Body schemas other than the request's own, by method: an ad has no daily budget.
-    static let bodySchemas: [String: String] = [CampaignMethods.updateAd: Self.adUpdateSchema]
+    /// Body schemas other than the request's own, by method (none today).
+    static let bodySchemas: [String: String] = [:]
 
     /// Query parameters a route reads but the document leaves out, by method: ad accounts have no
     /// parent, and CampaignService refuses a `parentId` for them (400).
@@ -227,6 +287,20 @@ extension OpenAPIDocument {
         case "parentId":
             parameter.description = "only the children of this object"
             parameter.pattern = "^$|^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        // The List filters: an empty value is no filter, as an absent one.
+        case "effectiveStatus":
+            parameter.values = [""] + CampaignContract.effectiveStatuses
+        case "nameContains":
+            parameter.description = "a case-insensitive part of the name"
+            parameter.pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]{0,200}$"
+        case "createdAfter", "createdBefore", "updatedAfter", "updatedBefore":
+            // RFC 3339 in UTC; the pattern is a subset (days to 28) so that every time it allows
+            // exists.
+            parameter.description = "an RFC 3339 time, e.g. 2026-12-01T00:00:00Z"
+            parameter.pattern =
+                "^$|^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?Z$"
+        case "objective":
+            parameter.values = [""] + (Self.objective["enum"] as? [String] ?? [])
         case "since", "until":
             guard request == "pixecom.stats.v1.GetCampaignStatsRequest" else { break }
             parameter.description =
@@ -272,7 +346,7 @@ extension OpenAPIDocument {
             for field in constraint.removed { properties[field] = nil }
             // In a request, null is a field's default value (the proto3 JSON mapping): an optional
             // field may be null. PATCH bodies excepted, where a field named is a field changed.
-            if name.hasSuffix("Request") || Self.requestParts.contains(name), !name.hasSuffix("UpdateRequest") {
+            if name.hasSuffix("Request") || Self.requestParts.contains(name), !Self.updateRequests.contains(name) {
                 for (field, value) in properties where !constraint.required.contains(field) {
                     guard var property = value as? [String: Any] else { continue }
                     if let reference = property["$ref"] { property = ["allOf": [["$ref": reference]]] }
@@ -284,14 +358,11 @@ extension OpenAPIDocument {
             if !constraint.required.isEmpty { schema["required"] = constraint.required }
             schemas[name] = schema
         }
-        // A change names at least one field; an ad's has no daily budget.
-        if var update = schemas["pixecom.campaign.v1.UpdateRequest"] as? [String: Any] {
+        // A change names at least one field.
+        for name in Self.updateRequests {
+            guard var update = schemas[name] as? [String: Any] else { continue }
             update["minProperties"] = 1
-            schemas["pixecom.campaign.v1.UpdateRequest"] = update
-            var properties = update["properties"] as? [String: Any] ?? [:]
-            properties["dailyBudget"] = nil
-            update["properties"] = properties
-            schemas[Self.adUpdateSchema] = update
+            schemas[name] = update
         }
         return schemas
     }

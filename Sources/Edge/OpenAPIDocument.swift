@@ -233,7 +233,7 @@ enum OpenAPIDocument {
         ]
         if !parameters.isEmpty { described["parameters"] = parameters }
         if let body = operation.body {
-            let required = !(Self.constraints[body]?.required.isEmpty ?? true) || body.hasSuffix("UpdateRequest")
+            let required = !(Self.constraints[body]?.required.isEmpty ?? true) || Self.updateRequests.contains(body)
             described["requestBody"] = [
                 "required": required,
                 "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\(body)"]]],

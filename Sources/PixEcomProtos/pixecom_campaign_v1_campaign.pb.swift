@@ -78,6 +78,7 @@ public nonisolated struct Pixecom_Campaign_V1_GetRequest: Sendable {
   public init() {}
 }
 
+/// A page of ad accounts.
 public nonisolated struct Pixecom_Campaign_V1_ListRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -87,8 +88,7 @@ public nonisolated struct Pixecom_Campaign_V1_ListRequest: Sendable {
 
   public var pageToken: String = String()
 
-  /// Optional filter: children of this parent (ad account for campaigns, campaign for ad sets,
-  /// ad set for ads).
+  /// Must be empty: ad accounts have no parent.
   public var parentID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -96,10 +96,114 @@ public nonisolated struct Pixecom_Campaign_V1_ListRequest: Sendable {
   public init() {}
 }
 
-/// A partial update: only the fields named in update_mask change; the others keep their value
-/// whatever this message says. update_mask is a comma-separated list of field paths, as a
+/// The List methods of campaigns, ad sets and ads share their filters; every one given must
+/// match (an empty one matches everything). Pages keep their order, (create_time, id), whatever
+/// the filters.
+///
+///   parent_id         only the children of this ad account, campaign or ad set
+///   status            the configured status; DELETED objects are listed only when asked for
+///   effective_status  ACTIVE, PAUSED, CAMPAIGN_PAUSED, ADSET_PAUSED, ARCHIVED or DELETED
+///   name_contains     a case-insensitive part of the name (at most 200 characters)
+///   created_after ... RFC 3339 times: create_time >= created_after, create_time < created_before,
+///                     the same for update_time
+public nonisolated struct Pixecom_Campaign_V1_ListCampaignsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pageSize: Int32 = 0
+
+  public var pageToken: String = String()
+
+  public var parentID: String = String()
+
+  public var status: Pixecom_Campaign_V1_Status = .unspecified
+
+  public var effectiveStatus: String = String()
+
+  public var nameContains: String = String()
+
+  public var createdAfter: String = String()
+
+  public var createdBefore: String = String()
+
+  public var updatedAfter: String = String()
+
+  public var updatedBefore: String = String()
+
+  /// OUTCOME_SALES, OUTCOME_TRAFFIC, ...
+  public var objective: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_ListAdSetsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pageSize: Int32 = 0
+
+  public var pageToken: String = String()
+
+  public var parentID: String = String()
+
+  public var status: Pixecom_Campaign_V1_Status = .unspecified
+
+  public var effectiveStatus: String = String()
+
+  public var nameContains: String = String()
+
+  public var createdAfter: String = String()
+
+  public var createdBefore: String = String()
+
+  public var updatedAfter: String = String()
+
+  public var updatedBefore: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_ListAdsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pageSize: Int32 = 0
+
+  public var pageToken: String = String()
+
+  public var parentID: String = String()
+
+  public var status: Pixecom_Campaign_V1_Status = .unspecified
+
+  public var effectiveStatus: String = String()
+
+  public var nameContains: String = String()
+
+  public var createdAfter: String = String()
+
+  public var createdBefore: String = String()
+
+  public var updatedAfter: String = String()
+
+  public var updatedBefore: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Partial updates: only the fields named in update_mask change; the others keep their value
+/// whatever the message says. update_mask is a comma-separated list of field paths, as a
 /// google.protobuf.FieldMask reads in JSON: "name,dailyBudget,status" (snake_case also accepted).
-public nonisolated struct Pixecom_Campaign_V1_UpdateRequest: Sendable {
+/// Through the edge, without an update mask, the fields the JSON body names are the mask.
+public nonisolated struct Pixecom_Campaign_V1_UpdateCampaignRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -108,12 +212,103 @@ public nonisolated struct Pixecom_Campaign_V1_UpdateRequest: Sendable {
 
   public var name: String = String()
 
-  /// Minor units of the account currency.
+  /// The budget of the type the campaign was created with; a campaign without a budget (its ad
+  /// sets carry theirs) cannot be given one.
   public var dailyBudget: Int64 = 0
 
   public var status: Pixecom_Campaign_V1_Status = .unspecified
 
   public var updateMask: String = String()
+
+  public var lifetimeBudget: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_UpdateAdSetRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  /// The budget of the type the ad set was created with; refused when its campaign holds the
+  /// budget.
+  public var dailyBudget: Int64 = 0
+
+  public var status: Pixecom_Campaign_V1_Status = .unspecified
+
+  public var updateMask: String = String()
+
+  public var lifetimeBudget: Int64 = 0
+
+  public var bidAmount: Int64 = 0
+
+  /// Replaced as a whole.
+  public var targeting: Pixecom_Campaign_V1_Targeting {
+    get {_targeting ?? Pixecom_Campaign_V1_Targeting()}
+    set {_targeting = newValue}
+  }
+  /// Returns true if `targeting` has been explicitly set.
+  public var hasTargeting: Bool {self._targeting != nil}
+  /// Clears the value of `targeting`. Subsequent reads from it will return its default value.
+  public mutating func clearTargeting() {self._targeting = nil}
+
+  public var endTime: String = String()
+
+  public var roasAverageFloor: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _targeting: Pixecom_Campaign_V1_Targeting? = nil
+}
+
+public nonisolated struct Pixecom_Campaign_V1_UpdateAdRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  public var status: Pixecom_Campaign_V1_Status = .unspecified
+
+  public var updateMask: String = String()
+
+  public var linkURL: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Who sees an ad set's ads: the parts of Meta's targeting spec the platform checks here.
+public nonisolated struct Pixecom_Campaign_V1_Targeting: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// ISO 3166-1 alpha-2 country codes, upper case; at least one, at most 25.
+  public var countries: [String] = []
+
+  /// 18 to 65; 0 means 18.
+  public var ageMin: Int32 = 0
+
+  /// 18 to 65 (65: 65 and older), not below age_min; 0 means 65.
+  public var ageMax: Int32 = 0
+
+  /// Meta's codes: 1 men, 2 women; empty means everyone.
+  public var genders: [Int32] = []
+
+  /// facebook, instagram, audience_network, messenger; empty means automatic placements.
+  public var publisherPlatforms: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -194,6 +389,8 @@ public nonisolated struct Pixecom_Campaign_V1_Campaign: Sendable {
   public var status: Pixecom_Campaign_V1_Status = .unspecified
 
   /// Minor units of the ad account's currency.
+  /// A campaign budget (Meta's Advantage campaign budget): at most one of daily_budget and
+  /// lifetime_budget. Without one, each ad set has its own.
   public var dailyBudget: Int64 = 0
 
   public var externalID: String = String()
@@ -201,6 +398,22 @@ public nonisolated struct Pixecom_Campaign_V1_Campaign: Sendable {
   public var createTime: String = String()
 
   public var updateTime: String = String()
+
+  /// Derived, read-only: status, unless a parent stops delivery.
+  public var effectiveStatus: String = String()
+
+  /// Minor units of the ad account's currency, spent over the ad sets' schedule.
+  public var lifetimeBudget: Int64 = 0
+
+  /// LOWEST_COST_WITHOUT_CAP (the default), LOWEST_COST_WITH_BID_CAP, COST_CAP or
+  /// LOWEST_COST_WITH_MIN_ROAS. The cap strategies need each ad set's bid_amount, MIN_ROAS its
+  /// roas_average_floor. Set at creation.
+  public var bidStrategy: String = String()
+
+  /// CREDIT, EMPLOYMENT, HOUSING, ISSUES_ELECTIONS_POLITICS, ONLINE_GAMBLING_AND_GAMING,
+  /// FINANCIAL_PRODUCTS_SERVICES; empty when none applies. Ad sets of CREDIT, EMPLOYMENT and
+  /// HOUSING campaigns may not narrow ages or genders. Set at creation.
+  public var specialAdCategories: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -218,9 +431,16 @@ public nonisolated struct Pixecom_Campaign_V1_CreateCampaignRequest: Sendable {
 
   public var objective: String = String()
 
+  /// At most one of the two budgets; neither: the ad sets carry the budgets.
   public var dailyBudget: Int64 = 0
 
   public var status: Pixecom_Campaign_V1_Status = .unspecified
+
+  public var lifetimeBudget: Int64 = 0
+
+  public var bidStrategy: String = String()
+
+  public var specialAdCategories: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -241,30 +461,115 @@ public nonisolated struct Pixecom_Campaign_V1_ListCampaignsResponse: Sendable {
   public init() {}
 }
 
-public nonisolated struct Pixecom_Campaign_V1_AdSet: Sendable {
+public nonisolated struct Pixecom_Campaign_V1_AdSet: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var id: String = String()
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  public var campaignID: String = String()
+  public var campaignID: String {
+    get {_storage._campaignID}
+    set {_uniqueStorage()._campaignID = newValue}
+  }
 
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
-  public var status: Pixecom_Campaign_V1_Status = .unspecified
+  public var status: Pixecom_Campaign_V1_Status {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
-  public var dailyBudget: Int64 = 0
+  /// The ad set's own budget when its campaign has none: exactly one of daily_budget and
+  /// lifetime_budget then; both 0 under a campaign budget.
+  public var dailyBudget: Int64 {
+    get {_storage._dailyBudget}
+    set {_uniqueStorage()._dailyBudget = newValue}
+  }
 
-  public var externalID: String = String()
+  public var externalID: String {
+    get {_storage._externalID}
+    set {_uniqueStorage()._externalID = newValue}
+  }
 
-  public var createTime: String = String()
+  public var createTime: String {
+    get {_storage._createTime}
+    set {_uniqueStorage()._createTime = newValue}
+  }
 
-  public var updateTime: String = String()
+  public var updateTime: String {
+    get {_storage._updateTime}
+    set {_uniqueStorage()._updateTime = newValue}
+  }
+
+  public var effectiveStatus: String {
+    get {_storage._effectiveStatus}
+    set {_uniqueStorage()._effectiveStatus = newValue}
+  }
+
+  public var lifetimeBudget: Int64 {
+    get {_storage._lifetimeBudget}
+    set {_uniqueStorage()._lifetimeBudget = newValue}
+  }
+
+  /// The bid cap or cost cap in minor units, for the campaign's cap strategies; 0 otherwise.
+  public var bidAmount: Int64 {
+    get {_storage._bidAmount}
+    set {_uniqueStorage()._bidAmount = newValue}
+  }
+
+  /// The lowest return on ad spend in ten-thousandths (15000 = 1.5x), for
+  /// LOWEST_COST_WITH_MIN_ROAS; 0 otherwise.
+  public var roasAverageFloor: Int64 {
+    get {_storage._roasAverageFloor}
+    set {_uniqueStorage()._roasAverageFloor = newValue}
+  }
+
+  /// OFFSITE_CONVERSIONS, VALUE, LINK_CLICKS, LANDING_PAGE_VIEWS, IMPRESSIONS, REACH,
+  /// POST_ENGAGEMENT, LEAD_GENERATION or APP_INSTALLS; by default the one the objective implies.
+  public var optimizationGoal: String {
+    get {_storage._optimizationGoal}
+    set {_uniqueStorage()._optimizationGoal = newValue}
+  }
+
+  /// IMPRESSIONS (the default) or LINK_CLICKS (only when optimizing for link clicks).
+  public var billingEvent: String {
+    get {_storage._billingEvent}
+    set {_uniqueStorage()._billingEvent = newValue}
+  }
+
+  public var targeting: Pixecom_Campaign_V1_Targeting {
+    get {_storage._targeting ?? Pixecom_Campaign_V1_Targeting()}
+    set {_uniqueStorage()._targeting = newValue}
+  }
+  /// Returns true if `targeting` has been explicitly set.
+  public var hasTargeting: Bool {_storage._targeting != nil}
+  /// Clears the value of `targeting`. Subsequent reads from it will return its default value.
+  public mutating func clearTargeting() {_uniqueStorage()._targeting = nil}
+
+  /// RFC 3339. start_time defaults to the creation time; end_time is required with a lifetime
+  /// budget (the ad set's or its campaign's) and must be after start_time.
+  public var startTime: String {
+    get {_storage._startTime}
+    set {_uniqueStorage()._startTime = newValue}
+  }
+
+  public var endTime: String {
+    get {_storage._endTime}
+    set {_uniqueStorage()._endTime = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Pixecom_Campaign_V1_CreateAdSetRequest: Sendable {
@@ -280,9 +585,35 @@ public nonisolated struct Pixecom_Campaign_V1_CreateAdSetRequest: Sendable {
 
   public var status: Pixecom_Campaign_V1_Status = .unspecified
 
+  public var lifetimeBudget: Int64 = 0
+
+  public var bidAmount: Int64 = 0
+
+  public var roasAverageFloor: Int64 = 0
+
+  public var optimizationGoal: String = String()
+
+  public var billingEvent: String = String()
+
+  /// Required: at least one country.
+  public var targeting: Pixecom_Campaign_V1_Targeting {
+    get {_targeting ?? Pixecom_Campaign_V1_Targeting()}
+    set {_targeting = newValue}
+  }
+  /// Returns true if `targeting` has been explicitly set.
+  public var hasTargeting: Bool {self._targeting != nil}
+  /// Clears the value of `targeting`. Subsequent reads from it will return its default value.
+  public mutating func clearTargeting() {self._targeting = nil}
+
+  public var startTime: String = String()
+
+  public var endTime: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _targeting: Pixecom_Campaign_V1_Targeting? = nil
 }
 
 public nonisolated struct Pixecom_Campaign_V1_ListAdSetsResponse: Sendable {
@@ -322,6 +653,8 @@ public nonisolated struct Pixecom_Campaign_V1_Ad: Sendable {
   public var createTime: String = String()
 
   public var updateTime: String = String()
+
+  public var effectiveStatus: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -438,9 +771,239 @@ nonisolated extension Pixecom_Campaign_V1_ListRequest: SwiftProtobuf.Message, Sw
   }
 }
 
-nonisolated extension Pixecom_Campaign_V1_UpdateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".UpdateRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}daily_budget\0\u{1}status\0\u{3}update_mask\0")
+nonisolated extension Pixecom_Campaign_V1_ListCampaignsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCampaignsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0\u{3}parent_id\0\u{1}status\0\u{3}effective_status\0\u{3}name_contains\0\u{3}created_after\0\u{3}created_before\0\u{3}updated_after\0\u{3}updated_before\0\u{1}objective\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.parentID) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.effectiveStatus) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.nameContains) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.createdAfter) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.createdBefore) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.updatedAfter) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.updatedBefore) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.objective) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 1)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 2)
+    }
+    if !self.parentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.parentID, fieldNumber: 3)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
+    }
+    if !self.effectiveStatus.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveStatus, fieldNumber: 5)
+    }
+    if !self.nameContains.isEmpty {
+      try visitor.visitSingularStringField(value: self.nameContains, fieldNumber: 6)
+    }
+    if !self.createdAfter.isEmpty {
+      try visitor.visitSingularStringField(value: self.createdAfter, fieldNumber: 7)
+    }
+    if !self.createdBefore.isEmpty {
+      try visitor.visitSingularStringField(value: self.createdBefore, fieldNumber: 8)
+    }
+    if !self.updatedAfter.isEmpty {
+      try visitor.visitSingularStringField(value: self.updatedAfter, fieldNumber: 9)
+    }
+    if !self.updatedBefore.isEmpty {
+      try visitor.visitSingularStringField(value: self.updatedBefore, fieldNumber: 10)
+    }
+    if !self.objective.isEmpty {
+      try visitor.visitSingularStringField(value: self.objective, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_ListCampaignsRequest, rhs: Pixecom_Campaign_V1_ListCampaignsRequest) -> Bool {
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.parentID != rhs.parentID {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.effectiveStatus != rhs.effectiveStatus {return false}
+    if lhs.nameContains != rhs.nameContains {return false}
+    if lhs.createdAfter != rhs.createdAfter {return false}
+    if lhs.createdBefore != rhs.createdBefore {return false}
+    if lhs.updatedAfter != rhs.updatedAfter {return false}
+    if lhs.updatedBefore != rhs.updatedBefore {return false}
+    if lhs.objective != rhs.objective {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_ListAdSetsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAdSetsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0\u{3}parent_id\0\u{1}status\0\u{3}effective_status\0\u{3}name_contains\0\u{3}created_after\0\u{3}created_before\0\u{3}updated_after\0\u{3}updated_before\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.parentID) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.effectiveStatus) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.nameContains) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.createdAfter) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.createdBefore) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.updatedAfter) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.updatedBefore) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 1)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 2)
+    }
+    if !self.parentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.parentID, fieldNumber: 3)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
+    }
+    if !self.effectiveStatus.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveStatus, fieldNumber: 5)
+    }
+    if !self.nameContains.isEmpty {
+      try visitor.visitSingularStringField(value: self.nameContains, fieldNumber: 6)
+    }
+    if !self.createdAfter.isEmpty {
+      try visitor.visitSingularStringField(value: self.createdAfter, fieldNumber: 7)
+    }
+    if !self.createdBefore.isEmpty {
+      try visitor.visitSingularStringField(value: self.createdBefore, fieldNumber: 8)
+    }
+    if !self.updatedAfter.isEmpty {
+      try visitor.visitSingularStringField(value: self.updatedAfter, fieldNumber: 9)
+    }
+    if !self.updatedBefore.isEmpty {
+      try visitor.visitSingularStringField(value: self.updatedBefore, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_ListAdSetsRequest, rhs: Pixecom_Campaign_V1_ListAdSetsRequest) -> Bool {
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.parentID != rhs.parentID {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.effectiveStatus != rhs.effectiveStatus {return false}
+    if lhs.nameContains != rhs.nameContains {return false}
+    if lhs.createdAfter != rhs.createdAfter {return false}
+    if lhs.createdBefore != rhs.createdBefore {return false}
+    if lhs.updatedAfter != rhs.updatedAfter {return false}
+    if lhs.updatedBefore != rhs.updatedBefore {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_ListAdsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAdsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0\u{3}parent_id\0\u{1}status\0\u{3}effective_status\0\u{3}name_contains\0\u{3}created_after\0\u{3}created_before\0\u{3}updated_after\0\u{3}updated_before\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.parentID) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.effectiveStatus) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.nameContains) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.createdAfter) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.createdBefore) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.updatedAfter) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.updatedBefore) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 1)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 2)
+    }
+    if !self.parentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.parentID, fieldNumber: 3)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
+    }
+    if !self.effectiveStatus.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveStatus, fieldNumber: 5)
+    }
+    if !self.nameContains.isEmpty {
+      try visitor.visitSingularStringField(value: self.nameContains, fieldNumber: 6)
+    }
+    if !self.createdAfter.isEmpty {
+      try visitor.visitSingularStringField(value: self.createdAfter, fieldNumber: 7)
+    }
+    if !self.createdBefore.isEmpty {
+      try visitor.visitSingularStringField(value: self.createdBefore, fieldNumber: 8)
+    }
+    if !self.updatedAfter.isEmpty {
+      try visitor.visitSingularStringField(value: self.updatedAfter, fieldNumber: 9)
+    }
+    if !self.updatedBefore.isEmpty {
+      try visitor.visitSingularStringField(value: self.updatedBefore, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_ListAdsRequest, rhs: Pixecom_Campaign_V1_ListAdsRequest) -> Bool {
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.parentID != rhs.parentID {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.effectiveStatus != rhs.effectiveStatus {return false}
+    if lhs.nameContains != rhs.nameContains {return false}
+    if lhs.createdAfter != rhs.createdAfter {return false}
+    if lhs.createdBefore != rhs.createdBefore {return false}
+    if lhs.updatedAfter != rhs.updatedAfter {return false}
+    if lhs.updatedBefore != rhs.updatedBefore {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_UpdateCampaignRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateCampaignRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}daily_budget\0\u{1}status\0\u{3}update_mask\0\u{3}lifetime_budget\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -453,6 +1016,7 @@ nonisolated extension Pixecom_Campaign_V1_UpdateRequest: SwiftProtobuf.Message, 
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.dailyBudget) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.updateMask) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.lifetimeBudget) }()
       default: break
       }
     }
@@ -474,15 +1038,198 @@ nonisolated extension Pixecom_Campaign_V1_UpdateRequest: SwiftProtobuf.Message, 
     if !self.updateMask.isEmpty {
       try visitor.visitSingularStringField(value: self.updateMask, fieldNumber: 5)
     }
+    if self.lifetimeBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.lifetimeBudget, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Pixecom_Campaign_V1_UpdateRequest, rhs: Pixecom_Campaign_V1_UpdateRequest) -> Bool {
+  public static func ==(lhs: Pixecom_Campaign_V1_UpdateCampaignRequest, rhs: Pixecom_Campaign_V1_UpdateCampaignRequest) -> Bool {
     if lhs.id != rhs.id {return false}
     if lhs.name != rhs.name {return false}
     if lhs.dailyBudget != rhs.dailyBudget {return false}
     if lhs.status != rhs.status {return false}
     if lhs.updateMask != rhs.updateMask {return false}
+    if lhs.lifetimeBudget != rhs.lifetimeBudget {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_UpdateAdSetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateAdSetRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}daily_budget\0\u{1}status\0\u{3}update_mask\0\u{3}lifetime_budget\0\u{3}bid_amount\0\u{1}targeting\0\u{3}end_time\0\u{3}roas_average_floor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.dailyBudget) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.updateMask) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.lifetimeBudget) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.bidAmount) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._targeting) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.endTime) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.roasAverageFloor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.dailyBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.dailyBudget, fieldNumber: 3)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
+    }
+    if !self.updateMask.isEmpty {
+      try visitor.visitSingularStringField(value: self.updateMask, fieldNumber: 5)
+    }
+    if self.lifetimeBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.lifetimeBudget, fieldNumber: 6)
+    }
+    if self.bidAmount != 0 {
+      try visitor.visitSingularInt64Field(value: self.bidAmount, fieldNumber: 7)
+    }
+    try { if let v = self._targeting {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if !self.endTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.endTime, fieldNumber: 9)
+    }
+    if self.roasAverageFloor != 0 {
+      try visitor.visitSingularInt64Field(value: self.roasAverageFloor, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_UpdateAdSetRequest, rhs: Pixecom_Campaign_V1_UpdateAdSetRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.dailyBudget != rhs.dailyBudget {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.updateMask != rhs.updateMask {return false}
+    if lhs.lifetimeBudget != rhs.lifetimeBudget {return false}
+    if lhs.bidAmount != rhs.bidAmount {return false}
+    if lhs._targeting != rhs._targeting {return false}
+    if lhs.endTime != rhs.endTime {return false}
+    if lhs.roasAverageFloor != rhs.roasAverageFloor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_UpdateAdRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateAdRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{2}\u{2}status\0\u{3}update_mask\0\u{3}link_url\0\u{c}\u{3}\u{1}")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.updateMask) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.linkURL) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
+    }
+    if !self.updateMask.isEmpty {
+      try visitor.visitSingularStringField(value: self.updateMask, fieldNumber: 5)
+    }
+    if !self.linkURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.linkURL, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_UpdateAdRequest, rhs: Pixecom_Campaign_V1_UpdateAdRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.updateMask != rhs.updateMask {return false}
+    if lhs.linkURL != rhs.linkURL {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_Targeting: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Targeting"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}countries\0\u{3}age_min\0\u{3}age_max\0\u{1}genders\0\u{3}publisher_platforms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.countries) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.ageMin) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.ageMax) }()
+      case 4: try { try decoder.decodeRepeatedInt32Field(value: &self.genders) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.publisherPlatforms) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.countries.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.countries, fieldNumber: 1)
+    }
+    if self.ageMin != 0 {
+      try visitor.visitSingularInt32Field(value: self.ageMin, fieldNumber: 2)
+    }
+    if self.ageMax != 0 {
+      try visitor.visitSingularInt32Field(value: self.ageMax, fieldNumber: 3)
+    }
+    if !self.genders.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.genders, fieldNumber: 4)
+    }
+    if !self.publisherPlatforms.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.publisherPlatforms, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_Targeting, rhs: Pixecom_Campaign_V1_Targeting) -> Bool {
+    if lhs.countries != rhs.countries {return false}
+    if lhs.ageMin != rhs.ageMin {return false}
+    if lhs.ageMax != rhs.ageMax {return false}
+    if lhs.genders != rhs.genders {return false}
+    if lhs.publisherPlatforms != rhs.publisherPlatforms {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -625,7 +1372,7 @@ nonisolated extension Pixecom_Campaign_V1_ListAdAccountsResponse: SwiftProtobuf.
 
 nonisolated extension Pixecom_Campaign_V1_Campaign: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Campaign"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}ad_account_id\0\u{1}name\0\u{1}objective\0\u{1}status\0\u{3}daily_budget\0\u{3}external_id\0\u{3}create_time\0\u{3}update_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}ad_account_id\0\u{1}name\0\u{1}objective\0\u{1}status\0\u{3}daily_budget\0\u{3}external_id\0\u{3}create_time\0\u{3}update_time\0\u{3}effective_status\0\u{3}lifetime_budget\0\u{3}bid_strategy\0\u{3}special_ad_categories\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -642,6 +1389,10 @@ nonisolated extension Pixecom_Campaign_V1_Campaign: SwiftProtobuf.Message, Swift
       case 7: try { try decoder.decodeSingularStringField(value: &self.externalID) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.updateTime) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.effectiveStatus) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.lifetimeBudget) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.bidStrategy) }()
+      case 13: try { try decoder.decodeRepeatedStringField(value: &self.specialAdCategories) }()
       default: break
       }
     }
@@ -675,6 +1426,18 @@ nonisolated extension Pixecom_Campaign_V1_Campaign: SwiftProtobuf.Message, Swift
     if !self.updateTime.isEmpty {
       try visitor.visitSingularStringField(value: self.updateTime, fieldNumber: 9)
     }
+    if !self.effectiveStatus.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveStatus, fieldNumber: 10)
+    }
+    if self.lifetimeBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.lifetimeBudget, fieldNumber: 11)
+    }
+    if !self.bidStrategy.isEmpty {
+      try visitor.visitSingularStringField(value: self.bidStrategy, fieldNumber: 12)
+    }
+    if !self.specialAdCategories.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.specialAdCategories, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -688,6 +1451,10 @@ nonisolated extension Pixecom_Campaign_V1_Campaign: SwiftProtobuf.Message, Swift
     if lhs.externalID != rhs.externalID {return false}
     if lhs.createTime != rhs.createTime {return false}
     if lhs.updateTime != rhs.updateTime {return false}
+    if lhs.effectiveStatus != rhs.effectiveStatus {return false}
+    if lhs.lifetimeBudget != rhs.lifetimeBudget {return false}
+    if lhs.bidStrategy != rhs.bidStrategy {return false}
+    if lhs.specialAdCategories != rhs.specialAdCategories {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -695,7 +1462,7 @@ nonisolated extension Pixecom_Campaign_V1_Campaign: SwiftProtobuf.Message, Swift
 
 nonisolated extension Pixecom_Campaign_V1_CreateCampaignRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateCampaignRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ad_account_id\0\u{1}name\0\u{1}objective\0\u{3}daily_budget\0\u{1}status\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ad_account_id\0\u{1}name\0\u{1}objective\0\u{3}daily_budget\0\u{1}status\0\u{3}lifetime_budget\0\u{3}bid_strategy\0\u{3}special_ad_categories\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -708,6 +1475,9 @@ nonisolated extension Pixecom_Campaign_V1_CreateCampaignRequest: SwiftProtobuf.M
       case 3: try { try decoder.decodeSingularStringField(value: &self.objective) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.dailyBudget) }()
       case 5: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.lifetimeBudget) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.bidStrategy) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.specialAdCategories) }()
       default: break
       }
     }
@@ -729,6 +1499,15 @@ nonisolated extension Pixecom_Campaign_V1_CreateCampaignRequest: SwiftProtobuf.M
     if self.status != .unspecified {
       try visitor.visitSingularEnumField(value: self.status, fieldNumber: 5)
     }
+    if self.lifetimeBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.lifetimeBudget, fieldNumber: 6)
+    }
+    if !self.bidStrategy.isEmpty {
+      try visitor.visitSingularStringField(value: self.bidStrategy, fieldNumber: 7)
+    }
+    if !self.specialAdCategories.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.specialAdCategories, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -738,6 +1517,9 @@ nonisolated extension Pixecom_Campaign_V1_CreateCampaignRequest: SwiftProtobuf.M
     if lhs.objective != rhs.objective {return false}
     if lhs.dailyBudget != rhs.dailyBudget {return false}
     if lhs.status != rhs.status {return false}
+    if lhs.lifetimeBudget != rhs.lifetimeBudget {return false}
+    if lhs.bidStrategy != rhs.bidStrategy {return false}
+    if lhs.specialAdCategories != rhs.specialAdCategories {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -780,64 +1562,181 @@ nonisolated extension Pixecom_Campaign_V1_ListCampaignsResponse: SwiftProtobuf.M
 
 nonisolated extension Pixecom_Campaign_V1_AdSet: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AdSet"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}campaign_id\0\u{1}name\0\u{1}status\0\u{3}daily_budget\0\u{3}external_id\0\u{3}create_time\0\u{3}update_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}campaign_id\0\u{1}name\0\u{1}status\0\u{3}daily_budget\0\u{3}external_id\0\u{3}create_time\0\u{3}update_time\0\u{3}effective_status\0\u{3}lifetime_budget\0\u{3}bid_amount\0\u{3}roas_average_floor\0\u{3}optimization_goal\0\u{3}billing_event\0\u{1}targeting\0\u{3}start_time\0\u{3}end_time\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _campaignID: String = String()
+    var _name: String = String()
+    var _status: Pixecom_Campaign_V1_Status = .unspecified
+    var _dailyBudget: Int64 = 0
+    var _externalID: String = String()
+    var _createTime: String = String()
+    var _updateTime: String = String()
+    var _effectiveStatus: String = String()
+    var _lifetimeBudget: Int64 = 0
+    var _bidAmount: Int64 = 0
+    var _roasAverageFloor: Int64 = 0
+    var _optimizationGoal: String = String()
+    var _billingEvent: String = String()
+    var _targeting: Pixecom_Campaign_V1_Targeting? = nil
+    var _startTime: String = String()
+    var _endTime: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _campaignID = source._campaignID
+      _name = source._name
+      _status = source._status
+      _dailyBudget = source._dailyBudget
+      _externalID = source._externalID
+      _createTime = source._createTime
+      _updateTime = source._updateTime
+      _effectiveStatus = source._effectiveStatus
+      _lifetimeBudget = source._lifetimeBudget
+      _bidAmount = source._bidAmount
+      _roasAverageFloor = source._roasAverageFloor
+      _optimizationGoal = source._optimizationGoal
+      _billingEvent = source._billingEvent
+      _targeting = source._targeting
+      _startTime = source._startTime
+      _endTime = source._endTime
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.dailyBudget) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.externalID) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.updateTime) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._campaignID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 4: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._dailyBudget) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._externalID) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._createTime) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._updateTime) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._effectiveStatus) }()
+        case 10: try { try decoder.decodeSingularInt64Field(value: &_storage._lifetimeBudget) }()
+        case 11: try { try decoder.decodeSingularInt64Field(value: &_storage._bidAmount) }()
+        case 12: try { try decoder.decodeSingularInt64Field(value: &_storage._roasAverageFloor) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._optimizationGoal) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._billingEvent) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._targeting) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._startTime) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._endTime) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.campaignID.isEmpty {
-      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 2)
-    }
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
-    }
-    if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
-    }
-    if self.dailyBudget != 0 {
-      try visitor.visitSingularInt64Field(value: self.dailyBudget, fieldNumber: 5)
-    }
-    if !self.externalID.isEmpty {
-      try visitor.visitSingularStringField(value: self.externalID, fieldNumber: 6)
-    }
-    if !self.createTime.isEmpty {
-      try visitor.visitSingularStringField(value: self.createTime, fieldNumber: 7)
-    }
-    if !self.updateTime.isEmpty {
-      try visitor.visitSingularStringField(value: self.updateTime, fieldNumber: 8)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._campaignID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._campaignID, fieldNumber: 2)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 3)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 4)
+      }
+      if _storage._dailyBudget != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._dailyBudget, fieldNumber: 5)
+      }
+      if !_storage._externalID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._externalID, fieldNumber: 6)
+      }
+      if !_storage._createTime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._createTime, fieldNumber: 7)
+      }
+      if !_storage._updateTime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._updateTime, fieldNumber: 8)
+      }
+      if !_storage._effectiveStatus.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._effectiveStatus, fieldNumber: 9)
+      }
+      if _storage._lifetimeBudget != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._lifetimeBudget, fieldNumber: 10)
+      }
+      if _storage._bidAmount != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._bidAmount, fieldNumber: 11)
+      }
+      if _storage._roasAverageFloor != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._roasAverageFloor, fieldNumber: 12)
+      }
+      if !_storage._optimizationGoal.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._optimizationGoal, fieldNumber: 13)
+      }
+      if !_storage._billingEvent.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._billingEvent, fieldNumber: 14)
+      }
+      try { if let v = _storage._targeting {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
+      if !_storage._startTime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._startTime, fieldNumber: 16)
+      }
+      if !_storage._endTime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._endTime, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Pixecom_Campaign_V1_AdSet, rhs: Pixecom_Campaign_V1_AdSet) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.campaignID != rhs.campaignID {return false}
-    if lhs.name != rhs.name {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.dailyBudget != rhs.dailyBudget {return false}
-    if lhs.externalID != rhs.externalID {return false}
-    if lhs.createTime != rhs.createTime {return false}
-    if lhs.updateTime != rhs.updateTime {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._campaignID != rhs_storage._campaignID {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._dailyBudget != rhs_storage._dailyBudget {return false}
+        if _storage._externalID != rhs_storage._externalID {return false}
+        if _storage._createTime != rhs_storage._createTime {return false}
+        if _storage._updateTime != rhs_storage._updateTime {return false}
+        if _storage._effectiveStatus != rhs_storage._effectiveStatus {return false}
+        if _storage._lifetimeBudget != rhs_storage._lifetimeBudget {return false}
+        if _storage._bidAmount != rhs_storage._bidAmount {return false}
+        if _storage._roasAverageFloor != rhs_storage._roasAverageFloor {return false}
+        if _storage._optimizationGoal != rhs_storage._optimizationGoal {return false}
+        if _storage._billingEvent != rhs_storage._billingEvent {return false}
+        if _storage._targeting != rhs_storage._targeting {return false}
+        if _storage._startTime != rhs_storage._startTime {return false}
+        if _storage._endTime != rhs_storage._endTime {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -845,7 +1744,7 @@ nonisolated extension Pixecom_Campaign_V1_AdSet: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Pixecom_Campaign_V1_CreateAdSetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateAdSetRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{1}name\0\u{3}daily_budget\0\u{1}status\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{1}name\0\u{3}daily_budget\0\u{1}status\0\u{3}lifetime_budget\0\u{3}bid_amount\0\u{3}roas_average_floor\0\u{3}optimization_goal\0\u{3}billing_event\0\u{1}targeting\0\u{3}start_time\0\u{3}end_time\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -857,12 +1756,24 @@ nonisolated extension Pixecom_Campaign_V1_CreateAdSetRequest: SwiftProtobuf.Mess
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.dailyBudget) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.lifetimeBudget) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.bidAmount) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.roasAverageFloor) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.optimizationGoal) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.billingEvent) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._targeting) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.startTime) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.endTime) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.campaignID.isEmpty {
       try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 1)
     }
@@ -875,6 +1786,30 @@ nonisolated extension Pixecom_Campaign_V1_CreateAdSetRequest: SwiftProtobuf.Mess
     if self.status != .unspecified {
       try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
     }
+    if self.lifetimeBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.lifetimeBudget, fieldNumber: 5)
+    }
+    if self.bidAmount != 0 {
+      try visitor.visitSingularInt64Field(value: self.bidAmount, fieldNumber: 6)
+    }
+    if self.roasAverageFloor != 0 {
+      try visitor.visitSingularInt64Field(value: self.roasAverageFloor, fieldNumber: 7)
+    }
+    if !self.optimizationGoal.isEmpty {
+      try visitor.visitSingularStringField(value: self.optimizationGoal, fieldNumber: 8)
+    }
+    if !self.billingEvent.isEmpty {
+      try visitor.visitSingularStringField(value: self.billingEvent, fieldNumber: 9)
+    }
+    try { if let v = self._targeting {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    if !self.startTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.startTime, fieldNumber: 11)
+    }
+    if !self.endTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.endTime, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -883,6 +1818,14 @@ nonisolated extension Pixecom_Campaign_V1_CreateAdSetRequest: SwiftProtobuf.Mess
     if lhs.name != rhs.name {return false}
     if lhs.dailyBudget != rhs.dailyBudget {return false}
     if lhs.status != rhs.status {return false}
+    if lhs.lifetimeBudget != rhs.lifetimeBudget {return false}
+    if lhs.bidAmount != rhs.bidAmount {return false}
+    if lhs.roasAverageFloor != rhs.roasAverageFloor {return false}
+    if lhs.optimizationGoal != rhs.optimizationGoal {return false}
+    if lhs.billingEvent != rhs.billingEvent {return false}
+    if lhs._targeting != rhs._targeting {return false}
+    if lhs.startTime != rhs.startTime {return false}
+    if lhs.endTime != rhs.endTime {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -925,7 +1868,7 @@ nonisolated extension Pixecom_Campaign_V1_ListAdSetsResponse: SwiftProtobuf.Mess
 
 nonisolated extension Pixecom_Campaign_V1_Ad: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Ad"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}ad_set_id\0\u{3}campaign_id\0\u{1}name\0\u{1}status\0\u{3}link_url\0\u{3}external_id\0\u{3}create_time\0\u{3}update_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}ad_set_id\0\u{3}campaign_id\0\u{1}name\0\u{1}status\0\u{3}link_url\0\u{3}external_id\0\u{3}create_time\0\u{3}update_time\0\u{3}effective_status\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -942,6 +1885,7 @@ nonisolated extension Pixecom_Campaign_V1_Ad: SwiftProtobuf.Message, SwiftProtob
       case 7: try { try decoder.decodeSingularStringField(value: &self.externalID) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.updateTime) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.effectiveStatus) }()
       default: break
       }
     }
@@ -975,6 +1919,9 @@ nonisolated extension Pixecom_Campaign_V1_Ad: SwiftProtobuf.Message, SwiftProtob
     if !self.updateTime.isEmpty {
       try visitor.visitSingularStringField(value: self.updateTime, fieldNumber: 9)
     }
+    if !self.effectiveStatus.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveStatus, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -988,6 +1935,7 @@ nonisolated extension Pixecom_Campaign_V1_Ad: SwiftProtobuf.Message, SwiftProtob
     if lhs.externalID != rhs.externalID {return false}
     if lhs.createTime != rhs.createTime {return false}
     if lhs.updateTime != rhs.updateTime {return false}
+    if lhs.effectiveStatus != rhs.effectiveStatus {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

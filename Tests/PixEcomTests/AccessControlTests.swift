@@ -634,7 +634,7 @@ struct AccessControlTests {
                     edge, "/v1/campaigns", ["adAccountId": account, "name": "C", "objective": "OUTCOME_SALES", "dailyBudget": "1000"],
                     token: seller.token)
                 let adSet = try await EndToEndTests.create(
-                    edge, "/v1/ad-sets", ["campaignId": campaign, "name": "S", "dailyBudget": "1000"], token: seller.token)
+                    edge, "/v1/ad-sets", ["campaignId": campaign, "name": "S", "targeting": ["countries": ["US"]]], token: seller.token)
                 let ad = try await EndToEndTests.create(
                     edge, "/v1/ads", ["adSetId": adSet, "name": "Ad", "linkUrl": "https://shop.example/x"], token: seller.token)
                 let insights = try await edge.send(

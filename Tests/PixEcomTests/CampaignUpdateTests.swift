@@ -16,8 +16,12 @@ struct CampaignUpdateTests {
             let campaign = try await EndToEndTests.create(
                 edge, "/v1/campaigns", ["adAccountId": account, "name": "Old", "objective": "OUTCOME_SALES", "dailyBudget": "1000"],
                 token: token)
+            // Ad sets with budgets of their own live under a campaign without one.
+            let perAdSet = try await EndToEndTests.create(
+                edge, "/v1/campaigns", ["adAccountId": account, "name": "Per ad set", "objective": "OUTCOME_SALES"], token: token)
             let adSet = try await EndToEndTests.create(
-                edge, "/v1/ad-sets", ["campaignId": campaign, "name": "S", "dailyBudget": "700"], token: token)
+                edge, "/v1/ad-sets", ["campaignId": perAdSet, "name": "S", "dailyBudget": "700", "targeting": ["countries": ["US"]]],
+                token: token)
             let ad = try await EndToEndTests.create(
                 edge, "/v1/ads", ["adSetId": adSet, "name": "Ad", "linkUrl": "https://shop.example/x"], token: token)
 
@@ -44,7 +48,7 @@ struct CampaignUpdateTests {
             // Errors name the field: an ad has no budget, an unknown path, a bad value, no fields.
             let adBudget = try await edge.send(.PATCH, "/v1/ads/\(ad)", json: ["dailyBudget": "5"], token: token)
             #expect(adBudget.status == 400)
-            #expect(adBudget.text.contains("update_mask"), "\(adBudget.text)")
+            #expect(adBudget.text.contains("dailyBudget"), "\(adBudget.text)")
             let adBudgetPath = try await edge.send(
                 .PATCH, "/v1/ads/\(ad)?updateMask=daily_budget", json: ["dailyBudget": "5"], token: token)
             #expect(adBudgetPath.status == 400, "an ad has no daily_budget, by either spelling: \(adBudgetPath.text)")

@@ -18,7 +18,7 @@ struct CurrencyTests {
         let campaign = try await EndToEndTests.create(
             edge, "/v1/campaigns", ["adAccountId": account, "name": "C", "objective": "OUTCOME_SALES", "dailyBudget": "5000"], token: token)
         let adSet = try await EndToEndTests.create(
-            edge, "/v1/ad-sets", ["campaignId": campaign, "name": "S", "dailyBudget": "5000"], token: token)
+            edge, "/v1/ad-sets", ["campaignId": campaign, "name": "S", "targeting": ["countries": ["US"]]], token: token)
         let ad = try await EndToEndTests.create(
             edge, "/v1/ads", ["adSetId": adSet, "name": "A", "linkUrl": "https://shop.example.com/p/1"], token: token)
         return (campaign, ad)

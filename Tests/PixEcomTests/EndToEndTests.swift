@@ -120,7 +120,11 @@ struct EndToEndTests {
             ["adAccountId": account, "name": "Winter sale", "objective": "OUTCOME_SALES", "dailyBudget": "50000", "status": "ACTIVE"],
             token: a.token)
         let adSet = try await Self.create(
-            edge, "/v1/ad-sets", ["campaignId": campaign, "name": "US 25-45", "dailyBudget": "50000", "status": "ACTIVE"], token: a.token)
+            edge, "/v1/ad-sets",
+            [
+                "campaignId": campaign, "name": "US 25-45", "targeting": ["countries": ["US"], "ageMin": 25, "ageMax": 45],
+                "status": "ACTIVE",
+            ], token: a.token)
         let ad = try await Self.create(
             edge, "/v1/ads",
             ["adSetId": adSet, "name": "Red scarf", "linkUrl": "https://shop.example.com/p/red-scarf", "status": "ACTIVE"], token: a.token)
@@ -239,7 +243,7 @@ struct EndToEndTests {
             (.POST, "/v1/orders/\(orderIDs[0])/pay", nil),
             (.POST, "/v1/orders/\(orderIDs[0])/refund", ["amount": "1"]),
             (.POST, "/v1/campaigns", ["adAccountId": account, "name": "x", "objective": "OUTCOME_SALES", "dailyBudget": "100"]),
-            (.POST, "/v1/ad-sets", ["campaignId": campaign, "name": "x", "dailyBudget": "100"]),
+            (.POST, "/v1/ad-sets", ["campaignId": campaign, "name": "x", "targeting": ["countries": ["US"]]]),
             (.POST, "/v1/ads", ["adSetId": adSet, "name": "x", "linkUrl": "https://x.example.com"]),
             (.POST, "/v1/insights", ["rows": [["date": payDay, "adId": ad, "spend": "1", "currency": "USD"]]]),
         ]

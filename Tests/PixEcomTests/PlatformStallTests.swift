@@ -169,5 +169,5 @@ final class StallingAdPlatform: AdPlatform, Sendable {
 
     func updateStatus(of externalID: String, to status: AdObjectStatus, call: AdPlatformCall) async throws {}
 
-    func updateSettings(of externalID: String, name: String?, dailyBudget: Int64?, call: AdPlatformCall) async throws {}
+    func updateSettings(of externalID: String, _ settings: PlatformSettings, call: AdPlatformCall) async throws {}
 }

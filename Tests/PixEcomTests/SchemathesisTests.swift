@@ -14,7 +14,7 @@ import Testing
 /// schemathesis and sets `PIXECOM_SCHEMATHESIS`.
 @Suite("schemathesis against /openapi.json", .serialized)
 struct SchemathesisTests {
-    /// Four rules no JSON Schema can state, each one relation between values the document does
+    /// Rules no JSON Schema here states, each a relation between values the document does
     /// describe: there, a schema-valid request may also get 400.
     static let configuration = """
         [checks.positive_data_acceptance]
@@ -33,6 +33,21 @@ struct SchemathesisTests {
         # The amount must not exceed what remains refundable of that order.
         [[operations]]
         include-operation-id = "RefundOrder"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        # A campaign has at most one of a daily and a lifetime budget.
+        [[operations]]
+        include-operation-id = "CreateCampaign"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        # An ad set: one budget type at most, age_min not above age_max, an end after the start and
+        # in the future, an end with a lifetime budget, link-click billing only for link clicks.
+        [[operations]]
+        include-operation-id = "CreateAdSet"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        [[operations]]
+        include-operation-id = "UpdateAdSet"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
         # The current password must be the caller's.

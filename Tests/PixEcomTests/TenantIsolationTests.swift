@@ -53,12 +53,28 @@ struct TenantIsolationTests {
         return request
     }
 
-    static func update(_ value: String) -> Pixecom_Campaign_V1_UpdateRequest {
-        var request = Pixecom_Campaign_V1_UpdateRequest()
-        request.id = value
-        request.name = "taken over"
-        request.updateMask = "name"
-        return request
+    static func updateCampaign(_ value: String) -> Pixecom_Campaign_V1_UpdateCampaignRequest {
+        .with {
+            $0.id = value
+            $0.name = "taken over"
+            $0.updateMask = "name"
+        }
+    }
+
+    static func updateAdSet(_ value: String) -> Pixecom_Campaign_V1_UpdateAdSetRequest {
+        .with {
+            $0.id = value
+            $0.targeting.countries = ["FR"]
+            $0.updateMask = "targeting"
+        }
+    }
+
+    static func updateAd(_ value: String) -> Pixecom_Campaign_V1_UpdateAdRequest {
+        .with {
+            $0.id = value
+            $0.linkURL = "https://taken-over.example.com/"
+            $0.updateMask = "linkUrl"
+        }
     }
 
     /// Every method a seller's token reaches, called by B on A's objects.
@@ -152,28 +168,28 @@ struct TenantIsolationTests {
             await call($0, Campaign.getCampaign, id(a.campaign), as: Pixecom_Campaign_V1_Campaign.self, token: $1)
         }
         cases[Campaign.listCampaigns] = { clients, token in
-            var request = Pixecom_Campaign_V1_ListRequest()
+            var request = Pixecom_Campaign_V1_ListCampaignsRequest()
             request.parentID = a.adAccount
             return await call(clients, Campaign.listCampaigns, request, as: Pixecom_Campaign_V1_ListCampaignsResponse.self, token: token)
         }
         cases[Campaign.updateCampaign] = {
-            await call($0, Campaign.updateCampaign, update(a.campaign), as: Pixecom_Campaign_V1_Campaign.self, token: $1)
+            await call($0, Campaign.updateCampaign, updateCampaign(a.campaign), as: Pixecom_Campaign_V1_Campaign.self, token: $1)
         }
         cases[Campaign.createAdSet] = { clients, token in
             var request = Pixecom_Campaign_V1_CreateAdSetRequest()
             request.campaignID = a.campaign
             request.name = "in A's campaign"
-            request.dailyBudget = 1000
+            request.targeting.countries = ["US"]
             return await call(clients, Campaign.createAdSet, request, as: Pixecom_Campaign_V1_AdSet.self, token: token)
         }
         cases[Campaign.getAdSet] = { await call($0, Campaign.getAdSet, id(a.adSet), as: Pixecom_Campaign_V1_AdSet.self, token: $1) }
         cases[Campaign.listAdSets] = { clients, token in
-            var request = Pixecom_Campaign_V1_ListRequest()
+            var request = Pixecom_Campaign_V1_ListAdSetsRequest()
             request.parentID = a.campaign
             return await call(clients, Campaign.listAdSets, request, as: Pixecom_Campaign_V1_ListAdSetsResponse.self, token: token)
         }
         cases[Campaign.updateAdSet] = {
-            await call($0, Campaign.updateAdSet, update(a.adSet), as: Pixecom_Campaign_V1_AdSet.self, token: $1)
+            await call($0, Campaign.updateAdSet, updateAdSet(a.adSet), as: Pixecom_Campaign_V1_AdSet.self, token: $1)
         }
         cases[Campaign.createAd] = { clients, token in
             var request = Pixecom_Campaign_V1_CreateAdRequest()
@@ -184,11 +200,11 @@ struct TenantIsolationTests {
         }
         cases[Campaign.getAd] = { await call($0, Campaign.getAd, id(a.ad), as: Pixecom_Campaign_V1_Ad.self, token: $1) }
         cases[Campaign.listAds] = { clients, token in
-            var request = Pixecom_Campaign_V1_ListRequest()
+            var request = Pixecom_Campaign_V1_ListAdsRequest()
             request.parentID = a.adSet
             return await call(clients, Campaign.listAds, request, as: Pixecom_Campaign_V1_ListAdsResponse.self, token: token)
         }
-        cases[Campaign.updateAd] = { await call($0, Campaign.updateAd, update(a.ad), as: Pixecom_Campaign_V1_Ad.self, token: $1) }
+        cases[Campaign.updateAd] = { await call($0, Campaign.updateAd, updateAd(a.ad), as: Pixecom_Campaign_V1_Ad.self, token: $1) }
         // StatsService.
         cases[StatsMethods.ingestInsights] = { clients, token in
             var row = Pixecom_Stats_V1_InsightRow()
@@ -291,7 +307,8 @@ struct TenantIsolationTests {
                 metadata: AccessControlTests.metadata(owner)
             ).id
             var adSet = Pixecom_Campaign_V1_CreateAdSetRequest()
-            (adSet.campaignID, adSet.name, adSet.dailyBudget) = (a.campaign, "A's ad set", 2000)
+            (adSet.campaignID, adSet.name) = (a.campaign, "A's ad set")
+            adSet.targeting.countries = ["US", "CA"]
             a.adSet = try await clients.campaign.unary(
                 CampaignMethods.createAdSet, adSet, as: Pixecom_Campaign_V1_AdSet.self, metadata: AccessControlTests.metadata(owner)
             ).id
@@ -370,10 +387,10 @@ struct TenantIsolationTests {
             #expect(got.name == "A's campaign")
             let gotAdSet = try await clients.campaign.unary(
                 CampaignMethods.getAdSet, Self.id(a.adSet), as: Pixecom_Campaign_V1_AdSet.self, metadata: mine)
-            #expect(gotAdSet.name == "A's ad set")
+            #expect(gotAdSet.name == "A's ad set" && gotAdSet.targeting.countries == ["US", "CA"])
             let gotAd = try await clients.campaign.unary(
                 CampaignMethods.getAd, Self.id(a.ad), as: Pixecom_Campaign_V1_Ad.self, metadata: mine)
-            #expect(gotAd.name == "A's ad")
+            #expect(gotAd.name == "A's ad" && gotAd.linkURL == "https://shop.example.com/a")
             var getOrder = Pixecom_Orders_V1_GetOrderRequest()
             getOrder.id = a.order
             let gotOrder = try await clients.orders.unary(OrderMethods.getOrder, getOrder, as: Pixecom_Orders_V1_Order.self, metadata: mine)

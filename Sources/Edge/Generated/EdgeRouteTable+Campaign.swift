@@ -44,17 +44,25 @@ extension EdgeRouteTable {
         // GET /v1/campaigns: A page of campaigns.
         EdgeRoute(
             CampaignMethods.listCampaigns, .get, "/v1/campaigns", service: .campaign,
-            Pixecom_Campaign_V1_ListRequest.self, Pixecom_Campaign_V1_ListCampaignsResponse.self,
+            Pixecom_Campaign_V1_ListCampaignsRequest.self, Pixecom_Campaign_V1_ListCampaignsResponse.self,
             query: [
                 .value("pageSize", \.pageSize),
                 .value("pageToken", \.pageToken),
                 .value("parentId", \.parentID),
+                .enumeration("status", \.status, ["STATUS_UNSPECIFIED": 0, "ACTIVE": 1, "PAUSED": 2, "ARCHIVED": 3, "DELETED": 4]),
+                .value("effectiveStatus", \.effectiveStatus),
+                .value("nameContains", \.nameContains),
+                .value("createdAfter", \.createdAfter),
+                .value("createdBefore", \.createdBefore),
+                .value("updatedAfter", \.updatedAfter),
+                .value("updatedBefore", \.updatedBefore),
+                .value("objective", \.objective),
             ]
         ),
         // PATCH /v1/campaigns/{id}: Changes the fields of a campaign named by the update mask.
         EdgeRoute(
             CampaignMethods.updateCampaign, .patch, "/v1/campaigns/{id}", service: .campaign,
-            Pixecom_Campaign_V1_UpdateRequest.self, Pixecom_Campaign_V1_Campaign.self,
+            Pixecom_Campaign_V1_UpdateCampaignRequest.self, Pixecom_Campaign_V1_Campaign.self,
             path: [.value("id", \.id)],
             body: .request,
             updateMask: .field(\.updateMask)
@@ -74,17 +82,24 @@ extension EdgeRouteTable {
         // GET /v1/ad-sets: A page of ad sets.
         EdgeRoute(
             CampaignMethods.listAdSets, .get, "/v1/ad-sets", service: .campaign,
-            Pixecom_Campaign_V1_ListRequest.self, Pixecom_Campaign_V1_ListAdSetsResponse.self,
+            Pixecom_Campaign_V1_ListAdSetsRequest.self, Pixecom_Campaign_V1_ListAdSetsResponse.self,
             query: [
                 .value("pageSize", \.pageSize),
                 .value("pageToken", \.pageToken),
                 .value("parentId", \.parentID),
+                .enumeration("status", \.status, ["STATUS_UNSPECIFIED": 0, "ACTIVE": 1, "PAUSED": 2, "ARCHIVED": 3, "DELETED": 4]),
+                .value("effectiveStatus", \.effectiveStatus),
+                .value("nameContains", \.nameContains),
+                .value("createdAfter", \.createdAfter),
+                .value("createdBefore", \.createdBefore),
+                .value("updatedAfter", \.updatedAfter),
+                .value("updatedBefore", \.updatedBefore),
             ]
         ),
         // PATCH /v1/ad-sets/{id}: Changes the fields of an ad set named by the update mask.
         EdgeRoute(
             CampaignMethods.updateAdSet, .patch, "/v1/ad-sets/{id}", service: .campaign,
-            Pixecom_Campaign_V1_UpdateRequest.self, Pixecom_Campaign_V1_AdSet.self,
+            Pixecom_Campaign_V1_UpdateAdSetRequest.self, Pixecom_Campaign_V1_AdSet.self,
             path: [.value("id", \.id)],
             body: .request,
             updateMask: .field(\.updateMask)
@@ -104,17 +119,24 @@ extension EdgeRouteTable {
         // GET /v1/ads: A page of ads.
         EdgeRoute(
             CampaignMethods.listAds, .get, "/v1/ads", service: .campaign,
-            Pixecom_Campaign_V1_ListRequest.self, Pixecom_Campaign_V1_ListAdsResponse.self,
+            Pixecom_Campaign_V1_ListAdsRequest.self, Pixecom_Campaign_V1_ListAdsResponse.self,
             query: [
                 .value("pageSize", \.pageSize),
                 .value("pageToken", \.pageToken),
                 .value("parentId", \.parentID),
+                .enumeration("status", \.status, ["STATUS_UNSPECIFIED": 0, "ACTIVE": 1, "PAUSED": 2, "ARCHIVED": 3, "DELETED": 4]),
+                .value("effectiveStatus", \.effectiveStatus),
+                .value("nameContains", \.nameContains),
+                .value("createdAfter", \.createdAfter),
+                .value("createdBefore", \.createdBefore),
+                .value("updatedAfter", \.updatedAfter),
+                .value("updatedBefore", \.updatedBefore),
             ]
         ),
         // PATCH /v1/ads/{id}: Changes the fields of an ad named by the update mask.
         EdgeRoute(
             CampaignMethods.updateAd, .patch, "/v1/ads/{id}", service: .campaign,
-            Pixecom_Campaign_V1_UpdateRequest.self, Pixecom_Campaign_V1_Ad.self,
+            Pixecom_Campaign_V1_UpdateAdRequest.self, Pixecom_Campaign_V1_Ad.self,
             path: [.value("id", \.id)],
             body: .request,
             updateMask: .field(\.updateMask)

@@ -511,6 +511,9 @@ enum ProtoSchemas {
    "createTime": {
     "type": "string"
    },
+   "effectiveStatus": {
+    "type": "string"
+   },
    "externalId": {
     "type": "string"
    },
@@ -562,6 +565,14 @@ enum ProtoSchemas {
  "pixecom.campaign.v1.AdSet": {
   "additionalProperties": false,
   "properties": {
+   "bidAmount": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "billingEvent": {
+    "type": "string"
+   },
    "campaignId": {
     "type": "string"
    },
@@ -573,17 +584,42 @@ enum ProtoSchemas {
     "pattern": "^-?[0-9]+$",
     "type": "string"
    },
+   "effectiveStatus": {
+    "type": "string"
+   },
+   "endTime": {
+    "type": "string"
+   },
    "externalId": {
     "type": "string"
    },
    "id": {
     "type": "string"
    },
+   "lifetimeBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
    "name": {
+    "type": "string"
+   },
+   "optimizationGoal": {
+    "type": "string"
+   },
+   "roasAverageFloor": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "startTime": {
     "type": "string"
    },
    "status": {
     "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   },
+   "targeting": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"
    },
    "updateTime": {
     "type": "string"
@@ -597,6 +633,9 @@ enum ProtoSchemas {
    "adAccountId": {
     "type": "string"
    },
+   "bidStrategy": {
+    "type": "string"
+   },
    "createTime": {
     "type": "string"
    },
@@ -605,10 +644,18 @@ enum ProtoSchemas {
     "pattern": "^-?[0-9]+$",
     "type": "string"
    },
+   "effectiveStatus": {
+    "type": "string"
+   },
    "externalId": {
     "type": "string"
    },
    "id": {
+    "type": "string"
+   },
+   "lifetimeBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
     "type": "string"
    },
    "name": {
@@ -616,6 +663,12 @@ enum ProtoSchemas {
    },
    "objective": {
     "type": "string"
+   },
+   "specialAdCategories": {
+    "items": {
+     "type": "string"
+    },
+    "type": "array"
    },
    "status": {
     "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
@@ -662,6 +715,14 @@ enum ProtoSchemas {
  "pixecom.campaign.v1.CreateAdSetRequest": {
   "additionalProperties": false,
   "properties": {
+   "bidAmount": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "billingEvent": {
+    "type": "string"
+   },
    "campaignId": {
     "type": "string"
    },
@@ -670,11 +731,33 @@ enum ProtoSchemas {
     "pattern": "^-?[0-9]+$",
     "type": "string"
    },
+   "endTime": {
+    "type": "string"
+   },
+   "lifetimeBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
    "name": {
+    "type": "string"
+   },
+   "optimizationGoal": {
+    "type": "string"
+   },
+   "roasAverageFloor": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "startTime": {
     "type": "string"
    },
    "status": {
     "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   },
+   "targeting": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"
    }
   },
   "type": "object"
@@ -685,7 +768,15 @@ enum ProtoSchemas {
    "adAccountId": {
     "type": "string"
    },
+   "bidStrategy": {
+    "type": "string"
+   },
    "dailyBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "lifetimeBudget": {
     "format": "int64",
     "pattern": "^-?[0-9]+$",
     "type": "string"
@@ -695,6 +786,12 @@ enum ProtoSchemas {
    },
    "objective": {
     "type": "string"
+   },
+   "specialAdCategories": {
+    "items": {
+     "type": "string"
+    },
+    "type": "array"
    },
    "status": {
     "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
@@ -726,6 +823,43 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.campaign.v1.ListAdSetsRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "createdAfter": {
+    "type": "string"
+   },
+   "createdBefore": {
+    "type": "string"
+   },
+   "effectiveStatus": {
+    "type": "string"
+   },
+   "nameContains": {
+    "type": "string"
+   },
+   "pageSize": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "pageToken": {
+    "type": "string"
+   },
+   "parentId": {
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   },
+   "updatedAfter": {
+    "type": "string"
+   },
+   "updatedBefore": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.campaign.v1.ListAdSetsResponse": {
   "additionalProperties": false,
   "properties": {
@@ -741,6 +875,43 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.campaign.v1.ListAdsRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "createdAfter": {
+    "type": "string"
+   },
+   "createdBefore": {
+    "type": "string"
+   },
+   "effectiveStatus": {
+    "type": "string"
+   },
+   "nameContains": {
+    "type": "string"
+   },
+   "pageSize": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "pageToken": {
+    "type": "string"
+   },
+   "parentId": {
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   },
+   "updatedAfter": {
+    "type": "string"
+   },
+   "updatedBefore": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.campaign.v1.ListAdsResponse": {
   "additionalProperties": false,
   "properties": {
@@ -751,6 +922,46 @@ enum ProtoSchemas {
     "type": "array"
    },
    "nextPageToken": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.ListCampaignsRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "createdAfter": {
+    "type": "string"
+   },
+   "createdBefore": {
+    "type": "string"
+   },
+   "effectiveStatus": {
+    "type": "string"
+   },
+   "nameContains": {
+    "type": "string"
+   },
+   "objective": {
+    "type": "string"
+   },
+   "pageSize": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "pageToken": {
+    "type": "string"
+   },
+   "parentId": {
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   },
+   "updatedAfter": {
+    "type": "string"
+   },
+   "updatedBefore": {
     "type": "string"
    }
   },
@@ -797,7 +1008,105 @@ enum ProtoSchemas {
   ],
   "type": "string"
  },
- "pixecom.campaign.v1.UpdateRequest": {
+ "pixecom.campaign.v1.Targeting": {
+  "additionalProperties": false,
+  "properties": {
+   "ageMax": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "ageMin": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "countries": {
+    "items": {
+     "type": "string"
+    },
+    "type": "array"
+   },
+   "genders": {
+    "items": {
+     "format": "int32",
+     "type": "integer"
+    },
+    "type": "array"
+   },
+   "publisherPlatforms": {
+    "items": {
+     "type": "string"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.UpdateAdRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "id": {
+    "type": "string"
+   },
+   "linkUrl": {
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   },
+   "updateMask": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.UpdateAdSetRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "bidAmount": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "dailyBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "endTime": {
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "lifetimeBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "roasAverageFloor": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   },
+   "targeting": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"
+   },
+   "updateMask": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.UpdateCampaignRequest": {
   "additionalProperties": false,
   "properties": {
    "dailyBudget": {
@@ -806,6 +1115,11 @@ enum ProtoSchemas {
     "type": "string"
    },
    "id": {
+    "type": "string"
+   },
+   "lifetimeBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
     "type": "string"
    },
    "name": {

@@ -168,25 +168,25 @@ public protocol CampaignServiceHandling: Sendable {
     /// One campaign.
     func getCampaign(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Campaign
     /// A page of campaigns.
-    func listCampaigns(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListCampaignsResponse
+    func listCampaigns(_ request: Pixecom_Campaign_V1_ListCampaignsRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListCampaignsResponse
     /// Changes the fields of a campaign named by the update mask.
-    func updateCampaign(_ request: Pixecom_Campaign_V1_UpdateRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Campaign
+    func updateCampaign(_ request: Pixecom_Campaign_V1_UpdateCampaignRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Campaign
     /// Creates an ad set.
     func createAdSet(_ request: Pixecom_Campaign_V1_CreateAdSetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdSet
     /// One ad set.
     func getAdSet(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdSet
     /// A page of ad sets.
-    func listAdSets(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdSetsResponse
+    func listAdSets(_ request: Pixecom_Campaign_V1_ListAdSetsRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdSetsResponse
     /// Changes the fields of an ad set named by the update mask.
-    func updateAdSet(_ request: Pixecom_Campaign_V1_UpdateRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdSet
+    func updateAdSet(_ request: Pixecom_Campaign_V1_UpdateAdSetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdSet
     /// Creates an ad.
     func createAd(_ request: Pixecom_Campaign_V1_CreateAdRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Ad
     /// One ad.
     func getAd(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Ad
     /// A page of ads.
-    func listAds(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdsResponse
+    func listAds(_ request: Pixecom_Campaign_V1_ListAdsRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdsResponse
     /// Changes the fields of an ad named by the update mask.
-    func updateAd(_ request: Pixecom_Campaign_V1_UpdateRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Ad
+    func updateAd(_ request: Pixecom_Campaign_V1_UpdateAdRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Ad
 }
 
 extension CampaignServiceHandling {
@@ -207,10 +207,10 @@ extension CampaignServiceHandling {
         router.unary(CampaignMethods.getCampaign, Pixecom_Campaign_V1_GetRequest.self) {
             try await self.getCampaign($0, context: $1)
         }
-        router.unary(CampaignMethods.listCampaigns, Pixecom_Campaign_V1_ListRequest.self) {
+        router.unary(CampaignMethods.listCampaigns, Pixecom_Campaign_V1_ListCampaignsRequest.self) {
             try await self.listCampaigns($0, context: $1)
         }
-        router.unary(CampaignMethods.updateCampaign, Pixecom_Campaign_V1_UpdateRequest.self) {
+        router.unary(CampaignMethods.updateCampaign, Pixecom_Campaign_V1_UpdateCampaignRequest.self) {
             try await self.updateCampaign($0, context: $1)
         }
         router.unary(CampaignMethods.createAdSet, Pixecom_Campaign_V1_CreateAdSetRequest.self) {
@@ -219,10 +219,10 @@ extension CampaignServiceHandling {
         router.unary(CampaignMethods.getAdSet, Pixecom_Campaign_V1_GetRequest.self) {
             try await self.getAdSet($0, context: $1)
         }
-        router.unary(CampaignMethods.listAdSets, Pixecom_Campaign_V1_ListRequest.self) {
+        router.unary(CampaignMethods.listAdSets, Pixecom_Campaign_V1_ListAdSetsRequest.self) {
             try await self.listAdSets($0, context: $1)
         }
-        router.unary(CampaignMethods.updateAdSet, Pixecom_Campaign_V1_UpdateRequest.self) {
+        router.unary(CampaignMethods.updateAdSet, Pixecom_Campaign_V1_UpdateAdSetRequest.self) {
             try await self.updateAdSet($0, context: $1)
         }
         router.unary(CampaignMethods.createAd, Pixecom_Campaign_V1_CreateAdRequest.self) {
@@ -231,10 +231,10 @@ extension CampaignServiceHandling {
         router.unary(CampaignMethods.getAd, Pixecom_Campaign_V1_GetRequest.self) {
             try await self.getAd($0, context: $1)
         }
-        router.unary(CampaignMethods.listAds, Pixecom_Campaign_V1_ListRequest.self) {
+        router.unary(CampaignMethods.listAds, Pixecom_Campaign_V1_ListAdsRequest.self) {
             try await self.listAds($0, context: $1)
         }
-        router.unary(CampaignMethods.updateAd, Pixecom_Campaign_V1_UpdateRequest.self) {
+        router.unary(CampaignMethods.updateAd, Pixecom_Campaign_V1_UpdateAdRequest.self) {
             try await self.updateAd($0, context: $1)
         }
     }
@@ -311,7 +311,7 @@ public struct CampaignServiceClient: Sendable {
 
     /// A page of campaigns.
     public func listCampaigns(
-        _ request: Pixecom_Campaign_V1_ListRequest,
+        _ request: Pixecom_Campaign_V1_ListCampaignsRequest,
         metadata: [String: String] = [:],
         timeout: Duration? = nil
     ) async throws -> Pixecom_Campaign_V1_ListCampaignsResponse {
@@ -323,7 +323,7 @@ public struct CampaignServiceClient: Sendable {
 
     /// Changes the fields of a campaign named by the update mask.
     public func updateCampaign(
-        _ request: Pixecom_Campaign_V1_UpdateRequest,
+        _ request: Pixecom_Campaign_V1_UpdateCampaignRequest,
         metadata: [String: String] = [:],
         timeout: Duration? = nil
     ) async throws -> Pixecom_Campaign_V1_Campaign {
@@ -359,7 +359,7 @@ public struct CampaignServiceClient: Sendable {
 
     /// A page of ad sets.
     public func listAdSets(
-        _ request: Pixecom_Campaign_V1_ListRequest,
+        _ request: Pixecom_Campaign_V1_ListAdSetsRequest,
         metadata: [String: String] = [:],
         timeout: Duration? = nil
     ) async throws -> Pixecom_Campaign_V1_ListAdSetsResponse {
@@ -371,7 +371,7 @@ public struct CampaignServiceClient: Sendable {
 
     /// Changes the fields of an ad set named by the update mask.
     public func updateAdSet(
-        _ request: Pixecom_Campaign_V1_UpdateRequest,
+        _ request: Pixecom_Campaign_V1_UpdateAdSetRequest,
         metadata: [String: String] = [:],
         timeout: Duration? = nil
     ) async throws -> Pixecom_Campaign_V1_AdSet {
@@ -407,7 +407,7 @@ public struct CampaignServiceClient: Sendable {
 
     /// A page of ads.
     public func listAds(
-        _ request: Pixecom_Campaign_V1_ListRequest,
+        _ request: Pixecom_Campaign_V1_ListAdsRequest,
         metadata: [String: String] = [:],
         timeout: Duration? = nil
     ) async throws -> Pixecom_Campaign_V1_ListAdsResponse {
@@ -419,7 +419,7 @@ public struct CampaignServiceClient: Sendable {
 
     /// Changes the fields of an ad named by the update mask.
     public func updateAd(
-        _ request: Pixecom_Campaign_V1_UpdateRequest,
+        _ request: Pixecom_Campaign_V1_UpdateAdRequest,
         metadata: [String: String] = [:],
         timeout: Duration? = nil
     ) async throws -> Pixecom_Campaign_V1_Ad {
