@@ -51,7 +51,8 @@ struct AdSetDraft: Sendable {
     /// The ad set to create under `campaign`, or FAILED_PRECONDITION naming the field that does
     /// not fit it.
     func spec(under campaign: CampaignRecord) throws -> AdSetSpec {
-        let describe = CampaignRecord.table.describe(campaign.id)
+        // A campaign planned in the same request has no platform id yet, nor an id anyone knows.
+        let describe = campaign.externalID.isEmpty ? "the new campaign" : CampaignRecord.table.describe(campaign.id)
         func refuse(_ field: String, _ problem: String, _ message: String) -> RPCError {
             RPCError(.failedPrecondition, "\(describe) \(message)", fieldViolations: [.init(field: field, description: problem)])
         }

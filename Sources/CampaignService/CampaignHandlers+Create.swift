@@ -46,18 +46,7 @@ extension CampaignHandlers {
     ) async throws -> Pixecom_Campaign_V1_Campaign {
         let caller = try await self.caller(context)
         let adAccountID = try RequestValidation.id(request.adAccountID, field: "ad_account_id")
-        let name = try CampaignValidation.name(request.name)
-        let objective = try CampaignValidation.objective(request.objective)
-        let budget = try CampaignValidation.budget(daily: request.dailyBudget, lifetime: request.lifetimeBudget)
-        let spec = CampaignSpec(
-            name: name,
-            objective: objective,
-            dailyBudget: budget?.daily,
-            lifetimeBudget: budget?.lifetime,
-            bidStrategy: try CampaignValidation.bidStrategy(request.bidStrategy),
-            specialAdCategories: try CampaignValidation.specialAdCategories(request.specialAdCategories),
-            status: try CampaignValidation.initialStatus(request.status)
-        )
+        let spec = try CampaignSpec(request)
         let account = try await self.objects.get(AdAccountRecord.self, id: adAccountID, sellerID: caller.sellerID, logger: caller.logger)
         let quota = PlanQuota(CampaignRecord.table, plan: caller.plan) { $0.campaigns }
         try await self.objects.requireRoom(quota, sellerID: caller.sellerID, logger: caller.logger)
@@ -99,11 +88,7 @@ extension CampaignHandlers {
     ) async throws -> Pixecom_Campaign_V1_Ad {
         let caller = try await self.caller(context)
         let adSetID = try RequestValidation.id(request.adSetID, field: "ad_set_id")
-        let spec = AdSpec(
-            name: try CampaignValidation.name(request.name),
-            linkURL: try CampaignValidation.linkURL(request.linkURL),
-            status: try CampaignValidation.initialStatus(request.status)
-        )
+        let spec = try AdSpec(request)
         let adSet = try await self.objects.get(AdSetRecord.self, id: adSetID, sellerID: caller.sellerID, logger: caller.logger)
         try adSet.requireAcceptsChildren()
         let externalID = try await self.onPlatform {
@@ -142,6 +127,34 @@ extension CampaignHandlers {
         caller.logger.info(
             "object.created",
             metadata: ["object.kind": "\(table.noun)", "object.id": "\(id.wireText)", "object.external_id": "\(externalID)"]
+        )
+    }
+}
+
+extension CampaignSpec {
+    /// The campaign a create asks for, each bad field named.
+    init(_ request: Pixecom_Campaign_V1_CreateCampaignRequest) throws {
+        let name = try CampaignValidation.name(request.name)
+        let objective = try CampaignValidation.objective(request.objective)
+        let budget = try CampaignValidation.budget(daily: request.dailyBudget, lifetime: request.lifetimeBudget)
+        self.init(
+            name: name,
+            objective: objective,
+            dailyBudget: budget?.daily,
+            lifetimeBudget: budget?.lifetime,
+            bidStrategy: try CampaignValidation.bidStrategy(request.bidStrategy),
+            specialAdCategories: try CampaignValidation.specialAdCategories(request.specialAdCategories),
+            status: try CampaignValidation.initialStatus(request.status)
+        )
+    }
+}
+
+extension AdSpec {
+    init(_ request: Pixecom_Campaign_V1_CreateAdRequest) throws {
+        self.init(
+            name: try CampaignValidation.name(request.name),
+            linkURL: try CampaignValidation.linkURL(request.linkURL),
+            status: try CampaignValidation.initialStatus(request.status)
         )
     }
 }

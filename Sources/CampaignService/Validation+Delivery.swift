@@ -185,7 +185,7 @@ extension CampaignValidation {
         let field = targeting.genders.isEmpty ? (targeting.ageMin != 18 ? "targeting.age_min" : "targeting.age_max") : "targeting.genders"
         throw RPCError(
             .failedPrecondition,
-            "\(CampaignRecord.table.describe(campaign.id)) has special ad categories \(categories): its ads reach all ages from 18 to 65 and every gender",
+            "\(campaign.externalID.isEmpty ? "the new campaign" : CampaignRecord.table.describe(campaign.id)) has special ad categories \(categories): its ads reach all ages from 18 to 65 and every gender",
             fieldViolations: [.init(field: field, description: "may not be narrowed under special ad categories \(categories)")])
     }
 

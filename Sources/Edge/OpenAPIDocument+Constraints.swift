@@ -31,6 +31,13 @@ extension OpenAPIDocument {
         ]
     }
 
+    /// A name that may be left empty (a default applies).
+    static var optionalName: [String: Any] {
+        var schema = Self.name
+        schema["pattern"] = "^$|" + (schema["pattern"] as? String ?? "")
+        return schema
+    }
+
     /// Optional free text of at most `maxLength` characters, no NUL.
     static func optionalText(maxLength: Int) -> [String: Any] {
         ["type": "string", "maxLength": maxLength, "pattern": "^[^\\x00]*$"]
@@ -160,6 +167,40 @@ extension OpenAPIDocument {
                     "targeting": ["$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"],
                     "startTime": timestamp, "endTime": timestamp,
                 ]),
+            "pixecom.campaign.v1.CreateCampaignTreeRequest": .init(
+                required: ["campaign", "adSets"],
+                properties: [
+                    "campaign": ["$ref": "#/components/schemas/pixecom.campaign.v1.CreateCampaignRequest"],
+                    "adSets": [
+                        "type": "array", "minItems": 1, "maxItems": 50,
+                        "items": ["$ref": "#/components/schemas/pixecom.campaign.v1.AdSetTree"],
+                    ],
+                ]),
+            "pixecom.campaign.v1.AdSetTree": .init(
+                required: ["adSet", "ads"],
+                properties: [
+                    "adSet": ["$ref": "#/components/schemas/pixecom.campaign.v1.CreateAdSetRequest"],
+                    "ads": [
+                        "type": "array", "minItems": 1, "maxItems": 50,
+                        "items": ["$ref": "#/components/schemas/pixecom.campaign.v1.CreateAdRequest"],
+                    ],
+                ]),
+            "pixecom.campaign.v1.DuplicateCampaignRequest": .init(
+                properties: ["name": optionalName, "status": newStatus], removed: ["id"]),
+            "pixecom.campaign.v1.BulkUpdateRequest": .init(
+                required: ["changes"],
+                properties: [
+                    "changes": [
+                        "type": "array", "minItems": 1, "maxItems": 500,
+                        "items": ["$ref": "#/components/schemas/pixecom.campaign.v1.BulkChange"],
+                    ]
+                ]),
+            "pixecom.campaign.v1.BulkChange": .init(
+                required: ["kind", "id"],
+                properties: [
+                    "kind": ["type": "string", "enum": ["CAMPAIGN", "AD_SET", "AD"]], "id": uuid, "status": anyStatus,
+                    "dailyBudget": optionalBudget, "lifetimeBudget": optionalBudget,
+                ]),
             "pixecom.campaign.v1.Targeting": .init(
                 required: ["countries"],
                 properties: [
@@ -260,7 +301,10 @@ extension OpenAPIDocument {
     ]
 
     /// Messages found only inside requests.
-    static let requestParts: Set<String> = ["pixecom.stats.v1.InsightRow", "pixecom.orders.v1.LineItem", "pixecom.orders.v1.Utm"]
+    static let requestParts: Set<String> = [
+        "pixecom.stats.v1.InsightRow", "pixecom.orders.v1.LineItem", "pixecom.orders.v1.Utm", "pixecom.campaign.v1.AdSetTree",
+        "pixecom.campaign.v1.BulkChange",
+    ]
 
     /// Body schemas other than the request's own, by method (none today).
     static let bodySchemas: [String: String] = [:]

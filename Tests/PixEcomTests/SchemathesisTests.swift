@@ -50,6 +50,17 @@ struct SchemathesisTests {
         include-operation-id = "UpdateAdSet"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
+        # The wizard: the ad sets' own relations, and their campaignId and the ads' adSetId stay
+        # empty (the parents are the ones created with them).
+        [[operations]]
+        include-operation-id = "CreateCampaignTree"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        # Each object at most once, and each change sets something.
+        [[operations]]
+        include-operation-id = "BulkUpdate"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
         # The current password must be the caller's.
         [[operations]]
         include-operation-id = "ChangePassword"

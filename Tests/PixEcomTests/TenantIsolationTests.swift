@@ -205,6 +205,54 @@ struct TenantIsolationTests {
             return await call(clients, Campaign.listAds, request, as: Pixecom_Campaign_V1_ListAdsResponse.self, token: token)
         }
         cases[Campaign.updateAd] = { await call($0, Campaign.updateAd, updateAd(a.ad), as: Pixecom_Campaign_V1_Ad.self, token: $1) }
+        cases[Campaign.createCampaignTree] = { clients, token in
+            let request = Pixecom_Campaign_V1_CreateCampaignTreeRequest.with {
+                $0.campaign = .with {
+                    $0.adAccountID = a.adAccount
+                    $0.name = "in A's account"
+                    $0.objective = "OUTCOME_SALES"
+                    $0.dailyBudget = 1000
+                }
+                $0.adSets = [
+                    .with {
+                        $0.adSet = .with {
+                            $0.name = "S"
+                            $0.targeting.countries = ["US"]
+                        }
+                        $0.ads = [
+                            .with {
+                                $0.name = "Ad"
+                                $0.linkURL = "https://shop.example.com/b"
+                            }
+                        ]
+                    }
+                ]
+            }
+            return await call(clients, Campaign.createCampaignTree, request, as: Pixecom_Campaign_V1_CampaignTree.self, token: token)
+        }
+        cases[Campaign.duplicateCampaign] = {
+            await call(
+                $0, Campaign.duplicateCampaign, Pixecom_Campaign_V1_DuplicateCampaignRequest.with { $0.id = a.campaign },
+                as: Pixecom_Campaign_V1_CampaignTree.self, token: $1)
+        }
+        // A bulk change answers per object: one on A's ad must fail as one on a missing ad does.
+        cases[Campaign.bulkUpdate] = { clients, token in
+            let request = Pixecom_Campaign_V1_BulkUpdateRequest.with {
+                $0.changes = [
+                    .with {
+                        $0.kind = .ad
+                        $0.id = a.ad
+                        $0.status = .active
+                    }
+                ]
+            }
+            let outcome = await call(clients, Campaign.bulkUpdate, request, as: Pixecom_Campaign_V1_BulkUpdateResponse.self, token: token)
+            guard case .ok(let json) = outcome,
+                let response = try? Pixecom_Campaign_V1_BulkUpdateResponse(jsonString: json), let result = response.results.first,
+                result.code != "OK"
+            else { return outcome }
+            return .failed(RPCError(result.code == "NOT_FOUND" ? .notFound : .unknown, result.message))
+        }
         // StatsService.
         cases[StatsMethods.ingestInsights] = { clients, token in
             var row = Pixecom_Stats_V1_InsightRow()
@@ -263,6 +311,7 @@ struct TenantIsolationTests {
     static let targeted: Set<String> = [
         AuthMethods.changeMemberRole, AuthMethods.removeMember, AuthMethods.revokeSession, AuthMethods.revokeApiKey,
         CampaignMethods.getAdAccount, CampaignMethods.createCampaign, CampaignMethods.getCampaign, CampaignMethods.updateCampaign,
+        CampaignMethods.createCampaignTree, CampaignMethods.duplicateCampaign, CampaignMethods.bulkUpdate,
         CampaignMethods.createAdSet, CampaignMethods.getAdSet, CampaignMethods.updateAdSet, CampaignMethods.createAd,
         CampaignMethods.getAd, CampaignMethods.updateAd, StatsMethods.ingestInsights, StatsMethods.getCampaignStats,
         OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder,

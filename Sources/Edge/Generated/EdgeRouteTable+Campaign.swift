@@ -67,6 +67,25 @@ extension EdgeRouteTable {
             body: .request,
             updateMask: .field(\.updateMask)
         ),
+        // POST /v1/campaign-trees: Creates a campaign with its ad sets and ads in one step (the creation wizard).
+        EdgeRoute(
+            CampaignMethods.createCampaignTree, .post, "/v1/campaign-trees", service: .campaign,
+            Pixecom_Campaign_V1_CreateCampaignTreeRequest.self, Pixecom_Campaign_V1_CampaignTree.self,
+            body: .request
+        ),
+        // POST /v1/campaigns/{id}/duplicate: Copies a campaign with its ad sets and ads.
+        EdgeRoute(
+            CampaignMethods.duplicateCampaign, .post, "/v1/campaigns/{id}/duplicate", service: .campaign,
+            Pixecom_Campaign_V1_DuplicateCampaignRequest.self, Pixecom_Campaign_V1_CampaignTree.self,
+            path: [.value("id", \.id)],
+            body: .request
+        ),
+        // POST /v1/bulk-updates: Changes the status or budget of up to 500 objects, each with its own result.
+        EdgeRoute(
+            CampaignMethods.bulkUpdate, .post, "/v1/bulk-updates", service: .campaign,
+            Pixecom_Campaign_V1_BulkUpdateRequest.self, Pixecom_Campaign_V1_BulkUpdateResponse.self,
+            body: .request
+        ),
         // POST /v1/ad-sets: Creates an ad set.
         EdgeRoute(
             CampaignMethods.createAdSet, .post, "/v1/ad-sets", service: .campaign,

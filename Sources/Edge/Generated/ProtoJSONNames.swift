@@ -48,11 +48,20 @@ enum ProtoJSONNames {
         "pixecom.campaign.v1.Ad": [1: "id", 2: "adSetId", 3: "campaignId", 4: "name", 5: "status", 6: "linkUrl", 7: "externalId", 8: "createTime", 9: "updateTime", 10: "effectiveStatus"],
         "pixecom.campaign.v1.AdAccount": [1: "id", 2: "name", 3: "currency", 4: "timeZone", 5: "externalId", 6: "platform", 7: "createTime"],
         "pixecom.campaign.v1.AdSet": [1: "id", 2: "campaignId", 3: "name", 4: "status", 5: "dailyBudget", 6: "externalId", 7: "createTime", 8: "updateTime", 9: "effectiveStatus", 10: "lifetimeBudget", 11: "bidAmount", 12: "roasAverageFloor", 13: "optimizationGoal", 14: "billingEvent", 15: "targeting", 16: "startTime", 17: "endTime"],
+        "pixecom.campaign.v1.AdSetTree": [1: "adSet", 2: "ads"],
+        "pixecom.campaign.v1.AdSetWithAds": [1: "adSet", 2: "ads"],
+        "pixecom.campaign.v1.BulkChange": [1: "kind", 2: "id", 3: "status", 4: "dailyBudget", 5: "lifetimeBudget"],
+        "pixecom.campaign.v1.BulkResult": [1: "kind", 2: "id", 3: "code", 4: "message", 5: "field", 6: "status", 7: "effectiveStatus", 8: "dailyBudget", 9: "lifetimeBudget"],
+        "pixecom.campaign.v1.BulkUpdateRequest": [1: "changes"],
+        "pixecom.campaign.v1.BulkUpdateResponse": [1: "results", 2: "succeeded", 3: "failed"],
         "pixecom.campaign.v1.Campaign": [1: "id", 2: "adAccountId", 3: "name", 4: "objective", 5: "status", 6: "dailyBudget", 7: "externalId", 8: "createTime", 9: "updateTime", 10: "effectiveStatus", 11: "lifetimeBudget", 12: "bidStrategy", 13: "specialAdCategories"],
+        "pixecom.campaign.v1.CampaignTree": [1: "campaign", 2: "adSets", 3: "dryRun"],
         "pixecom.campaign.v1.CreateAdAccountRequest": [1: "name", 2: "currency", 3: "timeZone"],
         "pixecom.campaign.v1.CreateAdRequest": [1: "adSetId", 2: "name", 3: "linkUrl", 4: "status"],
         "pixecom.campaign.v1.CreateAdSetRequest": [1: "campaignId", 2: "name", 3: "dailyBudget", 4: "status", 5: "lifetimeBudget", 6: "bidAmount", 7: "roasAverageFloor", 8: "optimizationGoal", 9: "billingEvent", 10: "targeting", 11: "startTime", 12: "endTime"],
         "pixecom.campaign.v1.CreateCampaignRequest": [1: "adAccountId", 2: "name", 3: "objective", 4: "dailyBudget", 5: "status", 6: "lifetimeBudget", 7: "bidStrategy", 8: "specialAdCategories"],
+        "pixecom.campaign.v1.CreateCampaignTreeRequest": [1: "campaign", 2: "adSets", 3: "dryRun"],
+        "pixecom.campaign.v1.DuplicateCampaignRequest": [1: "id", 2: "name", 3: "status"],
         "pixecom.campaign.v1.GetRequest": [1: "id"],
         "pixecom.campaign.v1.ListAdAccountsResponse": [1: "adAccounts", 2: "nextPageToken"],
         "pixecom.campaign.v1.ListAdSetsRequest": [1: "pageSize", 2: "pageToken", 3: "parentId", 4: "status", 5: "effectiveStatus", 6: "nameContains", 7: "createdAfter", 8: "createdBefore", 9: "updatedAfter", 10: "updatedBefore"],
@@ -91,6 +100,7 @@ enum ProtoJSONNames {
 
     /// The names of every enum's values, by number, keyed by the enum's Swift type.
     static let enums: [ObjectIdentifier: [Int: String]] = [
+        ObjectIdentifier(Pixecom_Campaign_V1_ObjectKind.self): [0: "OBJECT_KIND_UNSPECIFIED", 1: "CAMPAIGN", 2: "AD_SET", 3: "AD"],
         ObjectIdentifier(Pixecom_Campaign_V1_Status.self): [0: "STATUS_UNSPECIFIED", 1: "ACTIVE", 2: "PAUSED", 3: "ARCHIVED", 4: "DELETED"],
         ObjectIdentifier(Pixecom_Orders_V1_FinancialStatus.self): [0: "FINANCIAL_STATUS_UNSPECIFIED", 1: "PENDING", 2: "PAID", 3: "PARTIALLY_REFUNDED", 4: "REFUNDED"],
         ObjectIdentifier(Pixecom_Orders_V1_FulfillmentStatus.self): [0: "FULFILLMENT_STATUS_UNSPECIFIED", 1: "UNFULFILLED", 2: "FULFILLED"],

@@ -627,6 +627,130 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.campaign.v1.AdSetTree": {
+  "additionalProperties": false,
+  "properties": {
+   "adSet": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.CreateAdSetRequest"
+   },
+   "ads": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.CreateAdRequest"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.AdSetWithAds": {
+  "additionalProperties": false,
+  "properties": {
+   "adSet": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.AdSet"
+   },
+   "ads": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.Ad"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.BulkChange": {
+  "additionalProperties": false,
+  "properties": {
+   "dailyBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "kind": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.ObjectKind"
+   },
+   "lifetimeBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.BulkResult": {
+  "additionalProperties": false,
+  "properties": {
+   "code": {
+    "type": "string"
+   },
+   "dailyBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "effectiveStatus": {
+    "type": "string"
+   },
+   "field": {
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "kind": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.ObjectKind"
+   },
+   "lifetimeBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "message": {
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.BulkUpdateRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "changes": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.BulkChange"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.BulkUpdateResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "failed": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "results": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.BulkResult"
+    },
+    "type": "array"
+   },
+   "succeeded": {
+    "format": "int32",
+    "type": "integer"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.campaign.v1.Campaign": {
   "additionalProperties": false,
   "properties": {
@@ -675,6 +799,24 @@ enum ProtoSchemas {
    },
    "updateTime": {
     "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.CampaignTree": {
+  "additionalProperties": false,
+  "properties": {
+   "adSets": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.AdSetWithAds"
+    },
+    "type": "array"
+   },
+   "campaign": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Campaign"
+   },
+   "dryRun": {
+    "type": "boolean"
    }
   },
   "type": "object"
@@ -792,6 +934,39 @@ enum ProtoSchemas {
      "type": "string"
     },
     "type": "array"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.CreateCampaignTreeRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "adSets": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.AdSetTree"
+    },
+    "type": "array"
+   },
+   "campaign": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.CreateCampaignRequest"
+   },
+   "dryRun": {
+    "type": "boolean"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.DuplicateCampaignRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "id": {
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
    },
    "status": {
     "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
@@ -997,6 +1172,15 @@ enum ProtoSchemas {
    }
   },
   "type": "object"
+ },
+ "pixecom.campaign.v1.ObjectKind": {
+  "enum": [
+   "OBJECT_KIND_UNSPECIFIED",
+   "CAMPAIGN",
+   "AD_SET",
+   "AD"
+  ],
+  "type": "string"
  },
  "pixecom.campaign.v1.Status": {
   "enum": [

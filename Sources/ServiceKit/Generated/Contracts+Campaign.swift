@@ -20,6 +20,12 @@ public enum CampaignMethods {
     public static let listCampaigns = "pixecom.campaign.v1.CampaignService/ListCampaigns"
     /// Changes the fields of a campaign named by the update mask.
     public static let updateCampaign = "pixecom.campaign.v1.CampaignService/UpdateCampaign"
+    /// Creates a campaign with its ad sets and ads in one step (the creation wizard).
+    public static let createCampaignTree = "pixecom.campaign.v1.CampaignService/CreateCampaignTree"
+    /// Copies a campaign with its ad sets and ads.
+    public static let duplicateCampaign = "pixecom.campaign.v1.CampaignService/DuplicateCampaign"
+    /// Changes the status or budget of up to 500 objects, each with its own result.
+    public static let bulkUpdate = "pixecom.campaign.v1.CampaignService/BulkUpdate"
     /// Creates an ad set.
     public static let createAdSet = "pixecom.campaign.v1.CampaignService/CreateAdSet"
     /// One ad set.
@@ -89,6 +95,29 @@ public enum CampaignMethods {
             access: .role(.editor),
             idempotency: .idempotent,
             http: MethodContract.HTTPBinding(verb: "PATCH", path: "/v1/campaigns/{id}", body: "*")
+        ),
+        MethodContract(
+            name: createCampaignTree,
+            summary: "Creates a campaign with its ad sets and ads in one step (the creation wizard).",
+            access: .role(.editor),
+            idempotency: .withKey,
+            quota: "campaigns",
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/campaign-trees", body: "*")
+        ),
+        MethodContract(
+            name: duplicateCampaign,
+            summary: "Copies a campaign with its ad sets and ads.",
+            access: .role(.editor),
+            idempotency: .withKey,
+            quota: "campaigns",
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/campaigns/{id}/duplicate", body: "*")
+        ),
+        MethodContract(
+            name: bulkUpdate,
+            summary: "Changes the status or budget of up to 500 objects, each with its own result.",
+            access: .role(.editor),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/bulk-updates", body: "*")
         ),
         MethodContract(
             name: createAdSet,
@@ -171,6 +200,12 @@ public protocol CampaignServiceHandling: Sendable {
     func listCampaigns(_ request: Pixecom_Campaign_V1_ListCampaignsRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListCampaignsResponse
     /// Changes the fields of a campaign named by the update mask.
     func updateCampaign(_ request: Pixecom_Campaign_V1_UpdateCampaignRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Campaign
+    /// Creates a campaign with its ad sets and ads in one step (the creation wizard).
+    func createCampaignTree(_ request: Pixecom_Campaign_V1_CreateCampaignTreeRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_CampaignTree
+    /// Copies a campaign with its ad sets and ads.
+    func duplicateCampaign(_ request: Pixecom_Campaign_V1_DuplicateCampaignRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_CampaignTree
+    /// Changes the status or budget of up to 500 objects, each with its own result.
+    func bulkUpdate(_ request: Pixecom_Campaign_V1_BulkUpdateRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_BulkUpdateResponse
     /// Creates an ad set.
     func createAdSet(_ request: Pixecom_Campaign_V1_CreateAdSetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdSet
     /// One ad set.
@@ -212,6 +247,15 @@ extension CampaignServiceHandling {
         }
         router.unary(CampaignMethods.updateCampaign, Pixecom_Campaign_V1_UpdateCampaignRequest.self) {
             try await self.updateCampaign($0, context: $1)
+        }
+        router.unary(CampaignMethods.createCampaignTree, Pixecom_Campaign_V1_CreateCampaignTreeRequest.self) {
+            try await self.createCampaignTree($0, context: $1)
+        }
+        router.unary(CampaignMethods.duplicateCampaign, Pixecom_Campaign_V1_DuplicateCampaignRequest.self) {
+            try await self.duplicateCampaign($0, context: $1)
+        }
+        router.unary(CampaignMethods.bulkUpdate, Pixecom_Campaign_V1_BulkUpdateRequest.self) {
+            try await self.bulkUpdate($0, context: $1)
         }
         router.unary(CampaignMethods.createAdSet, Pixecom_Campaign_V1_CreateAdSetRequest.self) {
             try await self.createAdSet($0, context: $1)
@@ -329,6 +373,42 @@ public struct CampaignServiceClient: Sendable {
     ) async throws -> Pixecom_Campaign_V1_Campaign {
         try await self.rpc.unary(
             CampaignMethods.updateCampaign, request, as: Pixecom_Campaign_V1_Campaign.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Creates a campaign with its ad sets and ads in one step (the creation wizard).
+    public func createCampaignTree(
+        _ request: Pixecom_Campaign_V1_CreateCampaignTreeRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_CampaignTree {
+        try await self.rpc.unary(
+            CampaignMethods.createCampaignTree, request, as: Pixecom_Campaign_V1_CampaignTree.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Copies a campaign with its ad sets and ads.
+    public func duplicateCampaign(
+        _ request: Pixecom_Campaign_V1_DuplicateCampaignRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_CampaignTree {
+        try await self.rpc.unary(
+            CampaignMethods.duplicateCampaign, request, as: Pixecom_Campaign_V1_CampaignTree.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Changes the status or budget of up to 500 objects, each with its own result.
+    public func bulkUpdate(
+        _ request: Pixecom_Campaign_V1_BulkUpdateRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_BulkUpdateResponse {
+        try await self.rpc.unary(
+            CampaignMethods.bulkUpdate, request, as: Pixecom_Campaign_V1_BulkUpdateResponse.self, metadata: metadata, timeout: timeout,
             idempotent: true
         )
     }
