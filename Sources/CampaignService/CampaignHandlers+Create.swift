@@ -67,9 +67,13 @@ extension CampaignHandlers {
     ) async throws -> Pixecom_Campaign_V1_AdSet {
         let caller = try await self.caller(context)
         let campaignID = try RequestValidation.id(request.campaignID, field: "campaign_id")
+        var request = request
+        let strategy = try await self.strategy(request.strategyID, field: "strategy_id", caller)
+        strategy?.fill(&request)
         let draft = try AdSetDraft(request)
         let campaign = try await self.objects.get(CampaignRecord.self, id: campaignID, sellerID: caller.sellerID, logger: caller.logger)
         try campaign.requireAcceptsChildren()
+        try strategy?.check(against: campaign, field: "strategy_id")
         let spec = try draft.spec(under: campaign)
         let externalID = try await self.onPlatform {
             try await self.platform.createAdSet(spec, inCampaign: campaign.externalID, call: self.call(caller))

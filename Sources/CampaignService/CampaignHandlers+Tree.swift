@@ -50,10 +50,25 @@ extension CampaignHandlers {
             throw RPCError.invalidArgument(field: "campaign", "is required: the campaign to create, with its ad_account_id")
         }
         let adAccountID = try RequestValidation.id(request.campaign.adAccountID, field: "campaign.ad_account_id")
+        // Strategies first: they fill what the ad sets (and the campaign's bid strategy) leave
+        // empty, before anything is checked.
+        var request = request
+        let shared = try await self.strategy(request.strategyID, field: "strategy_id", caller)
+        var strategies: [(strategy: AdStrategyRecord, field: String)] = shared.map { [($0, "strategy_id")] } ?? []
+        for index in request.adSets.indices {
+            let field = "ad_sets[\(index)].ad_set.strategy_id"
+            guard let strategy = try await self.strategy(request.adSets[index].adSet.strategyID, field: field, caller) ?? shared else {
+                continue
+            }
+            if strategy.id != shared?.id { strategies.append((strategy, field)) }
+            strategy.fill(&request.adSets[index].adSet)
+        }
+        if request.campaign.bidStrategy.isEmpty, let shared { request.campaign.bidStrategy = shared.spec.bidStrategy }
         let campaign = try FieldPath.within("campaign.") { try CampaignSpec(request.campaign) }
         let drafts = try Self.drafts(request.adSets)
         let account = try await self.objects.get(AdAccountRecord.self, id: adAccountID, sellerID: caller.sellerID, logger: caller.logger)
         let planned = CampaignRecord(planned: campaign, id: UUID(), adAccountID: account.id, at: Date())
+        for (strategy, field) in strategies { try strategy.check(against: planned, field: field) }
         var adSets: [TreePlan.AdSetPlan] = []
         for (index, (draft, ads)) in drafts.enumerated() {
             let spec = try FieldPath.within("ad_sets[\(index)].ad_set.") { try draft.spec(under: planned) }

@@ -142,6 +142,9 @@ extension CampaignValidation {
             guard gender == 1 || gender == 2 else {
                 throw RPCError.invalidArgument(field: "\(field).genders[\(index)]", "must be 1 (men) or 2 (women), got \(gender)")
             }
+            if value.genders[..<index].contains(gender) {
+                throw RPCError.invalidArgument(field: "\(field).genders[\(index)]", "\(gender) is listed twice")
+            }
         }
         // Both genders is everyone.
         spec.genders = Set(value.genders).count == 2 ? [] : Set(value.genders.map { Int($0) }).sorted()

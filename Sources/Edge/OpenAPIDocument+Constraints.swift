@@ -89,6 +89,10 @@ extension OpenAPIDocument {
     static var nonNegativeInt64: [String: Any] { Self.integer(0, Int64.max, digitsPattern: "^(0|[1-9][0-9]{0,17})$") }
 
     static var uuid: [String: Any] { ["type": "string", "format": "uuid"] }
+    /// An id that may be empty (none).
+    static var optionalUUID: [String: Any] {
+        ["type": "string", "pattern": "^$|^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"]
+    }
     static var date: [String: Any] { ["type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"] }
     /// `AuthValidation.email`: trimmed, one `@`, a local part, a domain with a dot inside it, no
     /// spaces or control characters.
@@ -165,11 +169,30 @@ extension OpenAPIDocument {
                     "optimizationGoal": ["type": "string", "enum": CampaignContract.optimizationGoals],
                     "billingEvent": ["type": "string", "enum": CampaignContract.billingEvents],
                     "targeting": ["$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"],
-                    "startTime": timestamp, "endTime": timestamp,
+                    "startTime": timestamp, "endTime": timestamp, "strategyId": optionalUUID,
                 ]),
+            "pixecom.campaign.v1.CreateAdStrategyRequest": .init(
+                required: ["name"],
+                properties: [
+                    "name": name, "dailyBudget": optionalBudget, "lifetimeBudget": optionalBudget, "bidStrategy": bidStrategy,
+                    "bidAmount": optionalBudget, "roasAverageFloor": optionalROASFloor,
+                    "optimizationGoal": ["type": "string", "enum": CampaignContract.optimizationGoals],
+                    "billingEvent": ["type": "string", "enum": CampaignContract.billingEvents],
+                    "targeting": ["$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"],
+                ]),
+            "pixecom.campaign.v1.UpdateAdStrategyRequest": .init(
+                properties: [
+                    "name": name, "dailyBudget": optionalBudget, "lifetimeBudget": optionalBudget, "bidStrategy": bidStrategy,
+                    "bidAmount": optionalBudget, "roasAverageFloor": optionalROASFloor,
+                    "optimizationGoal": ["type": "string", "enum": CampaignContract.optimizationGoals],
+                    "billingEvent": ["type": "string", "enum": CampaignContract.billingEvents],
+                    "targeting": ["$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"],
+                ],
+                removed: ["id", "updateMask"]),
             "pixecom.campaign.v1.CreateCampaignTreeRequest": .init(
                 required: ["campaign", "adSets"],
                 properties: [
+                    "strategyId": optionalUUID,
                     "campaign": ["$ref": "#/components/schemas/pixecom.campaign.v1.CreateCampaignRequest"],
                     "adSets": [
                         "type": "array", "minItems": 1, "maxItems": 50,
@@ -208,8 +231,9 @@ extension OpenAPIDocument {
                         "type": "array", "minItems": 1, "maxItems": 25, "uniqueItems": true,
                         "items": ["type": "string", "enum": CampaignContract.countries],
                     ],
-                    "ageMin": ["type": "integer", "minimum": 18, "maximum": 65],
-                    "ageMax": ["type": "integer", "minimum": 18, "maximum": 65],
+                    // 0 is the default (18 and 65).
+                    "ageMin": ["type": "integer", "anyOf": [["enum": [0]], ["minimum": 18, "maximum": 65]]],
+                    "ageMax": ["type": "integer", "anyOf": [["enum": [0]], ["minimum": 18, "maximum": 65]]],
                     "genders": ["type": "array", "uniqueItems": true, "items": ["type": "integer", "enum": [1, 2]]],
                     "publisherPlatforms": [
                         "type": "array", "uniqueItems": true,
@@ -298,12 +322,24 @@ extension OpenAPIDocument {
     /// The PATCH bodies: a field they name is a field changed.
     static let updateRequests: Set<String> = [
         "pixecom.campaign.v1.UpdateCampaignRequest", "pixecom.campaign.v1.UpdateAdSetRequest", "pixecom.campaign.v1.UpdateAdRequest",
+        "pixecom.campaign.v1.UpdateAdStrategyRequest",
     ]
 
-    /// Messages found only inside requests.
+    /// Fields of PATCH bodies that null (their default) sets to a value of its own: a strategy's
+    /// bid strategy (LOWEST_COST_WITHOUT_CAP), and none for its goal, billing, targeting, budgets
+    /// and bids.
+    static let resettable: [String: Set<String>] = [
+        "pixecom.campaign.v1.UpdateAdStrategyRequest": [
+            "bidStrategy", "optimizationGoal", "billingEvent", "targeting", "dailyBudget", "lifetimeBudget", "bidAmount",
+            "roasAverageFloor",
+        ]
+    ]
+
+    /// Messages inside requests, whose optional fields may be null there (Targeting is in answers
+    /// too, which never hold null).
     static let requestParts: Set<String> = [
         "pixecom.stats.v1.InsightRow", "pixecom.orders.v1.LineItem", "pixecom.orders.v1.Utm", "pixecom.campaign.v1.AdSetTree",
-        "pixecom.campaign.v1.BulkChange",
+        "pixecom.campaign.v1.BulkChange", "pixecom.campaign.v1.Targeting",
     ]
 
     /// Body schemas other than the request's own, by method (none today).
@@ -389,12 +425,17 @@ extension OpenAPIDocument {
             }
             for field in constraint.removed { properties[field] = nil }
             // In a request, null is a field's default value (the proto3 JSON mapping): an optional
-            // field may be null. PATCH bodies excepted, where a field named is a field changed.
-            if name.hasSuffix("Request") || Self.requestParts.contains(name), !Self.updateRequests.contains(name) {
+            // field may be null. PATCH bodies excepted, where a field named is a field changed,
+            // but for the fields whose default is a value of its own (`resettable`). An enum lists
+            // null too: OpenAPI 3.0 checks `enum` after `nullable`.
+            let resettable = Self.resettable[name] ?? []
+            if name.hasSuffix("Request") || Self.requestParts.contains(name) {
                 for (field, value) in properties where !constraint.required.contains(field) {
+                    guard !Self.updateRequests.contains(name) || resettable.contains(field) else { continue }
                     guard var property = value as? [String: Any] else { continue }
                     if let reference = property["$ref"] { property = ["allOf": [["$ref": reference]]] }
                     property["nullable"] = true
+                    if let values = property["enum"] as? [Any] { property["enum"] = values + [NSNull()] }
                     properties[field] = property
                 }
             }

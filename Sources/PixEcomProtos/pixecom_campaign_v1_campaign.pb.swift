@@ -614,48 +614,87 @@ public nonisolated struct Pixecom_Campaign_V1_AdSet: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-public nonisolated struct Pixecom_Campaign_V1_CreateAdSetRequest: Sendable {
+public nonisolated struct Pixecom_Campaign_V1_CreateAdSetRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var campaignID: String = String()
+  public var campaignID: String {
+    get {_storage._campaignID}
+    set {_uniqueStorage()._campaignID = newValue}
+  }
 
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
-  public var dailyBudget: Int64 = 0
+  public var dailyBudget: Int64 {
+    get {_storage._dailyBudget}
+    set {_uniqueStorage()._dailyBudget = newValue}
+  }
 
-  public var status: Pixecom_Campaign_V1_Status = .unspecified
+  public var status: Pixecom_Campaign_V1_Status {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
-  public var lifetimeBudget: Int64 = 0
+  public var lifetimeBudget: Int64 {
+    get {_storage._lifetimeBudget}
+    set {_uniqueStorage()._lifetimeBudget = newValue}
+  }
 
-  public var bidAmount: Int64 = 0
+  public var bidAmount: Int64 {
+    get {_storage._bidAmount}
+    set {_uniqueStorage()._bidAmount = newValue}
+  }
 
-  public var roasAverageFloor: Int64 = 0
+  public var roasAverageFloor: Int64 {
+    get {_storage._roasAverageFloor}
+    set {_uniqueStorage()._roasAverageFloor = newValue}
+  }
 
-  public var optimizationGoal: String = String()
+  public var optimizationGoal: String {
+    get {_storage._optimizationGoal}
+    set {_uniqueStorage()._optimizationGoal = newValue}
+  }
 
-  public var billingEvent: String = String()
+  public var billingEvent: String {
+    get {_storage._billingEvent}
+    set {_uniqueStorage()._billingEvent = newValue}
+  }
 
   /// Required: at least one country.
   public var targeting: Pixecom_Campaign_V1_Targeting {
-    get {_targeting ?? Pixecom_Campaign_V1_Targeting()}
-    set {_targeting = newValue}
+    get {_storage._targeting ?? Pixecom_Campaign_V1_Targeting()}
+    set {_uniqueStorage()._targeting = newValue}
   }
   /// Returns true if `targeting` has been explicitly set.
-  public var hasTargeting: Bool {self._targeting != nil}
+  public var hasTargeting: Bool {_storage._targeting != nil}
   /// Clears the value of `targeting`. Subsequent reads from it will return its default value.
-  public mutating func clearTargeting() {self._targeting = nil}
+  public mutating func clearTargeting() {_uniqueStorage()._targeting = nil}
 
-  public var startTime: String = String()
+  public var startTime: String {
+    get {_storage._startTime}
+    set {_uniqueStorage()._startTime = newValue}
+  }
 
-  public var endTime: String = String()
+  public var endTime: String {
+    get {_storage._endTime}
+    set {_uniqueStorage()._endTime = newValue}
+  }
+
+  /// An ad strategy whose values fill the fields left empty here.
+  public var strategyID: String {
+    get {_storage._strategyID}
+    set {_uniqueStorage()._strategyID = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _targeting: Pixecom_Campaign_V1_Targeting? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Pixecom_Campaign_V1_ListAdSetsResponse: Sendable {
@@ -757,6 +796,10 @@ public nonisolated struct Pixecom_Campaign_V1_CreateCampaignTreeRequest: Sendabl
   /// Check everything and answer what would be created, creating nothing.
   public var dryRun: Bool = false
 
+  /// An ad strategy for every ad set (and the campaign's bid strategy when it names none); an ad
+  /// set's own strategy_id takes precedence.
+  public var strategyID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -764,31 +807,28 @@ public nonisolated struct Pixecom_Campaign_V1_CreateCampaignTreeRequest: Sendabl
   fileprivate var _campaign: Pixecom_Campaign_V1_CreateCampaignRequest? = nil
 }
 
-public nonisolated struct Pixecom_Campaign_V1_AdSetTree: @unchecked Sendable {
+public nonisolated struct Pixecom_Campaign_V1_AdSetTree: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var adSet: Pixecom_Campaign_V1_CreateAdSetRequest {
-    get {_storage._adSet ?? Pixecom_Campaign_V1_CreateAdSetRequest()}
-    set {_uniqueStorage()._adSet = newValue}
+    get {_adSet ?? Pixecom_Campaign_V1_CreateAdSetRequest()}
+    set {_adSet = newValue}
   }
   /// Returns true if `adSet` has been explicitly set.
-  public var hasAdSet: Bool {_storage._adSet != nil}
+  public var hasAdSet: Bool {self._adSet != nil}
   /// Clears the value of `adSet`. Subsequent reads from it will return its default value.
-  public mutating func clearAdSet() {_uniqueStorage()._adSet = nil}
+  public mutating func clearAdSet() {self._adSet = nil}
 
   /// 1 to 50 ads.
-  public var ads: [Pixecom_Campaign_V1_CreateAdRequest] {
-    get {_storage._ads}
-    set {_uniqueStorage()._ads = newValue}
-  }
+  public var ads: [Pixecom_Campaign_V1_CreateAdRequest] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _adSet: Pixecom_Campaign_V1_CreateAdSetRequest? = nil
 }
 
 /// A campaign with its ad sets and their ads, in request order.
@@ -936,6 +976,160 @@ public nonisolated struct Pixecom_Campaign_V1_BulkUpdateResponse: Sendable {
   public var succeeded: Int32 = 0
 
   public var failed: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A named preset of ad set settings. Budgets (at most one) apply to ad sets of campaigns without a
+/// budget; bid_amount needs a cap bid_strategy and roas_average_floor LOWEST_COST_WITH_MIN_ROAS,
+/// as for ad sets; placements are targeting.publisher_platforms.
+public nonisolated struct Pixecom_Campaign_V1_AdStrategy: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  public var dailyBudget: Int64 = 0
+
+  public var lifetimeBudget: Int64 = 0
+
+  /// The campaign bid strategy it is made for: an ad set made from it must be under a campaign
+  /// with this bid strategy. Default LOWEST_COST_WITHOUT_CAP.
+  public var bidStrategy: String = String()
+
+  public var bidAmount: Int64 = 0
+
+  public var roasAverageFloor: Int64 = 0
+
+  public var optimizationGoal: String = String()
+
+  public var billingEvent: String = String()
+
+  /// Optional: without it, the ad set brings its own.
+  public var targeting: Pixecom_Campaign_V1_Targeting {
+    get {_targeting ?? Pixecom_Campaign_V1_Targeting()}
+    set {_targeting = newValue}
+  }
+  /// Returns true if `targeting` has been explicitly set.
+  public var hasTargeting: Bool {self._targeting != nil}
+  /// Clears the value of `targeting`. Subsequent reads from it will return its default value.
+  public mutating func clearTargeting() {self._targeting = nil}
+
+  public var createTime: String = String()
+
+  public var updateTime: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _targeting: Pixecom_Campaign_V1_Targeting? = nil
+}
+
+public nonisolated struct Pixecom_Campaign_V1_CreateAdStrategyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var dailyBudget: Int64 = 0
+
+  public var lifetimeBudget: Int64 = 0
+
+  public var bidStrategy: String = String()
+
+  public var bidAmount: Int64 = 0
+
+  public var roasAverageFloor: Int64 = 0
+
+  public var optimizationGoal: String = String()
+
+  public var billingEvent: String = String()
+
+  public var targeting: Pixecom_Campaign_V1_Targeting {
+    get {_targeting ?? Pixecom_Campaign_V1_Targeting()}
+    set {_targeting = newValue}
+  }
+  /// Returns true if `targeting` has been explicitly set.
+  public var hasTargeting: Bool {self._targeting != nil}
+  /// Clears the value of `targeting`. Subsequent reads from it will return its default value.
+  public mutating func clearTargeting() {self._targeting = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _targeting: Pixecom_Campaign_V1_Targeting? = nil
+}
+
+/// Replaces the values named in update_mask (name, dailyBudget, lifetimeBudget, bidStrategy,
+/// bidAmount, roasAverageFloor, optimizationGoal, billingEvent, targeting); the result must be a
+/// valid strategy as a whole.
+public nonisolated struct Pixecom_Campaign_V1_UpdateAdStrategyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  public var dailyBudget: Int64 = 0
+
+  public var lifetimeBudget: Int64 = 0
+
+  public var bidStrategy: String = String()
+
+  public var bidAmount: Int64 = 0
+
+  public var roasAverageFloor: Int64 = 0
+
+  public var optimizationGoal: String = String()
+
+  public var billingEvent: String = String()
+
+  public var targeting: Pixecom_Campaign_V1_Targeting {
+    get {_targeting ?? Pixecom_Campaign_V1_Targeting()}
+    set {_targeting = newValue}
+  }
+  /// Returns true if `targeting` has been explicitly set.
+  public var hasTargeting: Bool {self._targeting != nil}
+  /// Clears the value of `targeting`. Subsequent reads from it will return its default value.
+  public mutating func clearTargeting() {self._targeting = nil}
+
+  public var updateMask: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _targeting: Pixecom_Campaign_V1_Targeting? = nil
+}
+
+public nonisolated struct Pixecom_Campaign_V1_ListAdStrategiesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var adStrategies: [Pixecom_Campaign_V1_AdStrategy] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_DeleteAdStrategyResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1997,88 +2191,153 @@ nonisolated extension Pixecom_Campaign_V1_AdSet: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Pixecom_Campaign_V1_CreateAdSetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateAdSetRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{1}name\0\u{3}daily_budget\0\u{1}status\0\u{3}lifetime_budget\0\u{3}bid_amount\0\u{3}roas_average_floor\0\u{3}optimization_goal\0\u{3}billing_event\0\u{1}targeting\0\u{3}start_time\0\u{3}end_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{1}name\0\u{3}daily_budget\0\u{1}status\0\u{3}lifetime_budget\0\u{3}bid_amount\0\u{3}roas_average_floor\0\u{3}optimization_goal\0\u{3}billing_event\0\u{1}targeting\0\u{3}start_time\0\u{3}end_time\0\u{3}strategy_id\0")
+
+  fileprivate class _StorageClass {
+    var _campaignID: String = String()
+    var _name: String = String()
+    var _dailyBudget: Int64 = 0
+    var _status: Pixecom_Campaign_V1_Status = .unspecified
+    var _lifetimeBudget: Int64 = 0
+    var _bidAmount: Int64 = 0
+    var _roasAverageFloor: Int64 = 0
+    var _optimizationGoal: String = String()
+    var _billingEvent: String = String()
+    var _targeting: Pixecom_Campaign_V1_Targeting? = nil
+    var _startTime: String = String()
+    var _endTime: String = String()
+    var _strategyID: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _campaignID = source._campaignID
+      _name = source._name
+      _dailyBudget = source._dailyBudget
+      _status = source._status
+      _lifetimeBudget = source._lifetimeBudget
+      _bidAmount = source._bidAmount
+      _roasAverageFloor = source._roasAverageFloor
+      _optimizationGoal = source._optimizationGoal
+      _billingEvent = source._billingEvent
+      _targeting = source._targeting
+      _startTime = source._startTime
+      _endTime = source._endTime
+      _strategyID = source._strategyID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.dailyBudget) }()
-      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.lifetimeBudget) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.bidAmount) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.roasAverageFloor) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.optimizationGoal) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.billingEvent) }()
-      case 10: try { try decoder.decodeSingularMessageField(value: &self._targeting) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.startTime) }()
-      case 12: try { try decoder.decodeSingularStringField(value: &self.endTime) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._campaignID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeSingularInt64Field(value: &_storage._dailyBudget) }()
+        case 4: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._lifetimeBudget) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._bidAmount) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._roasAverageFloor) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._optimizationGoal) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._billingEvent) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._targeting) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._startTime) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._endTime) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._strategyID) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.campaignID.isEmpty {
-      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 1)
-    }
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
-    }
-    if self.dailyBudget != 0 {
-      try visitor.visitSingularInt64Field(value: self.dailyBudget, fieldNumber: 3)
-    }
-    if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
-    }
-    if self.lifetimeBudget != 0 {
-      try visitor.visitSingularInt64Field(value: self.lifetimeBudget, fieldNumber: 5)
-    }
-    if self.bidAmount != 0 {
-      try visitor.visitSingularInt64Field(value: self.bidAmount, fieldNumber: 6)
-    }
-    if self.roasAverageFloor != 0 {
-      try visitor.visitSingularInt64Field(value: self.roasAverageFloor, fieldNumber: 7)
-    }
-    if !self.optimizationGoal.isEmpty {
-      try visitor.visitSingularStringField(value: self.optimizationGoal, fieldNumber: 8)
-    }
-    if !self.billingEvent.isEmpty {
-      try visitor.visitSingularStringField(value: self.billingEvent, fieldNumber: 9)
-    }
-    try { if let v = self._targeting {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    } }()
-    if !self.startTime.isEmpty {
-      try visitor.visitSingularStringField(value: self.startTime, fieldNumber: 11)
-    }
-    if !self.endTime.isEmpty {
-      try visitor.visitSingularStringField(value: self.endTime, fieldNumber: 12)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._campaignID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._campaignID, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      if _storage._dailyBudget != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._dailyBudget, fieldNumber: 3)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 4)
+      }
+      if _storage._lifetimeBudget != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._lifetimeBudget, fieldNumber: 5)
+      }
+      if _storage._bidAmount != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._bidAmount, fieldNumber: 6)
+      }
+      if _storage._roasAverageFloor != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._roasAverageFloor, fieldNumber: 7)
+      }
+      if !_storage._optimizationGoal.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._optimizationGoal, fieldNumber: 8)
+      }
+      if !_storage._billingEvent.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._billingEvent, fieldNumber: 9)
+      }
+      try { if let v = _storage._targeting {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      if !_storage._startTime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._startTime, fieldNumber: 11)
+      }
+      if !_storage._endTime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._endTime, fieldNumber: 12)
+      }
+      if !_storage._strategyID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._strategyID, fieldNumber: 13)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Pixecom_Campaign_V1_CreateAdSetRequest, rhs: Pixecom_Campaign_V1_CreateAdSetRequest) -> Bool {
-    if lhs.campaignID != rhs.campaignID {return false}
-    if lhs.name != rhs.name {return false}
-    if lhs.dailyBudget != rhs.dailyBudget {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.lifetimeBudget != rhs.lifetimeBudget {return false}
-    if lhs.bidAmount != rhs.bidAmount {return false}
-    if lhs.roasAverageFloor != rhs.roasAverageFloor {return false}
-    if lhs.optimizationGoal != rhs.optimizationGoal {return false}
-    if lhs.billingEvent != rhs.billingEvent {return false}
-    if lhs._targeting != rhs._targeting {return false}
-    if lhs.startTime != rhs.startTime {return false}
-    if lhs.endTime != rhs.endTime {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._campaignID != rhs_storage._campaignID {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._dailyBudget != rhs_storage._dailyBudget {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._lifetimeBudget != rhs_storage._lifetimeBudget {return false}
+        if _storage._bidAmount != rhs_storage._bidAmount {return false}
+        if _storage._roasAverageFloor != rhs_storage._roasAverageFloor {return false}
+        if _storage._optimizationGoal != rhs_storage._optimizationGoal {return false}
+        if _storage._billingEvent != rhs_storage._billingEvent {return false}
+        if _storage._targeting != rhs_storage._targeting {return false}
+        if _storage._startTime != rhs_storage._startTime {return false}
+        if _storage._endTime != rhs_storage._endTime {return false}
+        if _storage._strategyID != rhs_storage._strategyID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2276,7 +2535,7 @@ nonisolated extension Pixecom_Campaign_V1_ListAdsResponse: SwiftProtobuf.Message
 
 nonisolated extension Pixecom_Campaign_V1_CreateCampaignTreeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateCampaignTreeRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0\u{3}ad_sets\0\u{3}dry_run\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0\u{3}ad_sets\0\u{3}dry_run\0\u{3}strategy_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2287,6 +2546,7 @@ nonisolated extension Pixecom_Campaign_V1_CreateCampaignTreeRequest: SwiftProtob
       case 1: try { try decoder.decodeSingularMessageField(value: &self._campaign) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.adSets) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.dryRun) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.strategyID) }()
       default: break
       }
     }
@@ -2306,6 +2566,9 @@ nonisolated extension Pixecom_Campaign_V1_CreateCampaignTreeRequest: SwiftProtob
     if self.dryRun != false {
       try visitor.visitSingularBoolField(value: self.dryRun, fieldNumber: 3)
     }
+    if !self.strategyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.strategyID, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2313,6 +2576,7 @@ nonisolated extension Pixecom_Campaign_V1_CreateCampaignTreeRequest: SwiftProtob
     if lhs._campaign != rhs._campaign {return false}
     if lhs.adSets != rhs.adSets {return false}
     if lhs.dryRun != rhs.dryRun {return false}
+    if lhs.strategyID != rhs.strategyID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2322,74 +2586,36 @@ nonisolated extension Pixecom_Campaign_V1_AdSetTree: SwiftProtobuf.Message, Swif
   public static let protoMessageName: String = _protobuf_package + ".AdSetTree"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ad_set\0\u{1}ads\0")
 
-  fileprivate class _StorageClass {
-    var _adSet: Pixecom_Campaign_V1_CreateAdSetRequest? = nil
-    var _ads: [Pixecom_Campaign_V1_CreateAdRequest] = []
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _adSet = source._adSet
-      _ads = source._ads
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._adSet) }()
-        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._ads) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._adSet) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.ads) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      try { if let v = _storage._adSet {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-      } }()
-      if !_storage._ads.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._ads, fieldNumber: 2)
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._adSet {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.ads.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.ads, fieldNumber: 2)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Pixecom_Campaign_V1_AdSetTree, rhs: Pixecom_Campaign_V1_AdSetTree) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._adSet != rhs_storage._adSet {return false}
-        if _storage._ads != rhs_storage._ads {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs._adSet != rhs._adSet {return false}
+    if lhs.ads != rhs.ads {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2703,6 +2929,307 @@ nonisolated extension Pixecom_Campaign_V1_BulkUpdateResponse: SwiftProtobuf.Mess
     if lhs.results != rhs.results {return false}
     if lhs.succeeded != rhs.succeeded {return false}
     if lhs.failed != rhs.failed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_AdStrategy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdStrategy"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}daily_budget\0\u{3}lifetime_budget\0\u{3}bid_strategy\0\u{3}bid_amount\0\u{3}roas_average_floor\0\u{3}optimization_goal\0\u{3}billing_event\0\u{1}targeting\0\u{3}create_time\0\u{3}update_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.dailyBudget) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.lifetimeBudget) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.bidStrategy) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.bidAmount) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.roasAverageFloor) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.optimizationGoal) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.billingEvent) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._targeting) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.updateTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.dailyBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.dailyBudget, fieldNumber: 3)
+    }
+    if self.lifetimeBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.lifetimeBudget, fieldNumber: 4)
+    }
+    if !self.bidStrategy.isEmpty {
+      try visitor.visitSingularStringField(value: self.bidStrategy, fieldNumber: 5)
+    }
+    if self.bidAmount != 0 {
+      try visitor.visitSingularInt64Field(value: self.bidAmount, fieldNumber: 6)
+    }
+    if self.roasAverageFloor != 0 {
+      try visitor.visitSingularInt64Field(value: self.roasAverageFloor, fieldNumber: 7)
+    }
+    if !self.optimizationGoal.isEmpty {
+      try visitor.visitSingularStringField(value: self.optimizationGoal, fieldNumber: 8)
+    }
+    if !self.billingEvent.isEmpty {
+      try visitor.visitSingularStringField(value: self.billingEvent, fieldNumber: 9)
+    }
+    try { if let v = self._targeting {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    if !self.createTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.createTime, fieldNumber: 11)
+    }
+    if !self.updateTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.updateTime, fieldNumber: 12)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_AdStrategy, rhs: Pixecom_Campaign_V1_AdStrategy) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.dailyBudget != rhs.dailyBudget {return false}
+    if lhs.lifetimeBudget != rhs.lifetimeBudget {return false}
+    if lhs.bidStrategy != rhs.bidStrategy {return false}
+    if lhs.bidAmount != rhs.bidAmount {return false}
+    if lhs.roasAverageFloor != rhs.roasAverageFloor {return false}
+    if lhs.optimizationGoal != rhs.optimizationGoal {return false}
+    if lhs.billingEvent != rhs.billingEvent {return false}
+    if lhs._targeting != rhs._targeting {return false}
+    if lhs.createTime != rhs.createTime {return false}
+    if lhs.updateTime != rhs.updateTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_CreateAdStrategyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateAdStrategyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}daily_budget\0\u{3}lifetime_budget\0\u{3}bid_strategy\0\u{3}bid_amount\0\u{3}roas_average_floor\0\u{3}optimization_goal\0\u{3}billing_event\0\u{1}targeting\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.dailyBudget) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.lifetimeBudget) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.bidStrategy) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.bidAmount) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.roasAverageFloor) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.optimizationGoal) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.billingEvent) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._targeting) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.dailyBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.dailyBudget, fieldNumber: 2)
+    }
+    if self.lifetimeBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.lifetimeBudget, fieldNumber: 3)
+    }
+    if !self.bidStrategy.isEmpty {
+      try visitor.visitSingularStringField(value: self.bidStrategy, fieldNumber: 4)
+    }
+    if self.bidAmount != 0 {
+      try visitor.visitSingularInt64Field(value: self.bidAmount, fieldNumber: 5)
+    }
+    if self.roasAverageFloor != 0 {
+      try visitor.visitSingularInt64Field(value: self.roasAverageFloor, fieldNumber: 6)
+    }
+    if !self.optimizationGoal.isEmpty {
+      try visitor.visitSingularStringField(value: self.optimizationGoal, fieldNumber: 7)
+    }
+    if !self.billingEvent.isEmpty {
+      try visitor.visitSingularStringField(value: self.billingEvent, fieldNumber: 8)
+    }
+    try { if let v = self._targeting {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_CreateAdStrategyRequest, rhs: Pixecom_Campaign_V1_CreateAdStrategyRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.dailyBudget != rhs.dailyBudget {return false}
+    if lhs.lifetimeBudget != rhs.lifetimeBudget {return false}
+    if lhs.bidStrategy != rhs.bidStrategy {return false}
+    if lhs.bidAmount != rhs.bidAmount {return false}
+    if lhs.roasAverageFloor != rhs.roasAverageFloor {return false}
+    if lhs.optimizationGoal != rhs.optimizationGoal {return false}
+    if lhs.billingEvent != rhs.billingEvent {return false}
+    if lhs._targeting != rhs._targeting {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_UpdateAdStrategyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateAdStrategyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}daily_budget\0\u{3}lifetime_budget\0\u{3}bid_strategy\0\u{3}bid_amount\0\u{3}roas_average_floor\0\u{3}optimization_goal\0\u{3}billing_event\0\u{1}targeting\0\u{3}update_mask\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.dailyBudget) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.lifetimeBudget) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.bidStrategy) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.bidAmount) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.roasAverageFloor) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.optimizationGoal) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.billingEvent) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._targeting) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.updateMask) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.dailyBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.dailyBudget, fieldNumber: 3)
+    }
+    if self.lifetimeBudget != 0 {
+      try visitor.visitSingularInt64Field(value: self.lifetimeBudget, fieldNumber: 4)
+    }
+    if !self.bidStrategy.isEmpty {
+      try visitor.visitSingularStringField(value: self.bidStrategy, fieldNumber: 5)
+    }
+    if self.bidAmount != 0 {
+      try visitor.visitSingularInt64Field(value: self.bidAmount, fieldNumber: 6)
+    }
+    if self.roasAverageFloor != 0 {
+      try visitor.visitSingularInt64Field(value: self.roasAverageFloor, fieldNumber: 7)
+    }
+    if !self.optimizationGoal.isEmpty {
+      try visitor.visitSingularStringField(value: self.optimizationGoal, fieldNumber: 8)
+    }
+    if !self.billingEvent.isEmpty {
+      try visitor.visitSingularStringField(value: self.billingEvent, fieldNumber: 9)
+    }
+    try { if let v = self._targeting {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    if !self.updateMask.isEmpty {
+      try visitor.visitSingularStringField(value: self.updateMask, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_UpdateAdStrategyRequest, rhs: Pixecom_Campaign_V1_UpdateAdStrategyRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.dailyBudget != rhs.dailyBudget {return false}
+    if lhs.lifetimeBudget != rhs.lifetimeBudget {return false}
+    if lhs.bidStrategy != rhs.bidStrategy {return false}
+    if lhs.bidAmount != rhs.bidAmount {return false}
+    if lhs.roasAverageFloor != rhs.roasAverageFloor {return false}
+    if lhs.optimizationGoal != rhs.optimizationGoal {return false}
+    if lhs.billingEvent != rhs.billingEvent {return false}
+    if lhs._targeting != rhs._targeting {return false}
+    if lhs.updateMask != rhs.updateMask {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_ListAdStrategiesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAdStrategiesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ad_strategies\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.adStrategies) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.adStrategies.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.adStrategies, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_ListAdStrategiesResponse, rhs: Pixecom_Campaign_V1_ListAdStrategiesResponse) -> Bool {
+    if lhs.adStrategies != rhs.adStrategies {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_DeleteAdStrategyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteAdStrategyResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_DeleteAdStrategyResponse, rhs: Pixecom_Campaign_V1_DeleteAdStrategyResponse) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -135,6 +135,95 @@ struct CampaignTreeTests {
         await system.stop()
     }
 
+    @Test("ad strategies: checked as a whole, fill what an ad set leaves empty, and later changes leave ad sets alone")
+    func adStrategies() async throws {
+        let system = try await PixEcomSystem.start()
+        let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
+        do {
+            let token = try await EndToEndTests.register(edge, name: "Strategies").token
+            let account = try await EndToEndTests.create(
+                edge, "/v1/ad-accounts", ["name": "A", "currency": "USD", "timeZone": "UTC"], token: token)
+            func refused(_ body: [String: Any], _ field: String) async throws {
+                let reply = try await edge.send(.POST, "/v1/ad-strategies", json: body, token: token)
+                #expect(reply.status == 400 && Self.fields(reply) == [field], "\(body): \(reply.text)")
+            }
+            try await refused(["name": "S", "bidStrategy": "COST_CAP"], "bid_amount")
+            try await refused(["name": "S", "bidAmount": "100"], "bid_amount")
+            try await refused(["name": "S", "billingEvent": "LINK_CLICKS"], "billing_event")
+            try await refused(["name": "S", "dailyBudget": "1", "lifetimeBudget": "1"], "lifetime_budget")
+            try await refused(["name": "S", "targeting": ["countries": ["ZZ"]]], "targeting.countries[0]")
+            let strategy = try await EndToEndTests.create(
+                edge, "/v1/ad-strategies",
+                [
+                    "name": "Cost cap US", "bidStrategy": "COST_CAP", "bidAmount": "300", "dailyBudget": "2500",
+                    "targeting": ["countries": ["US"], "publisherPlatforms": ["facebook", "instagram"]],
+                ], token: token)
+
+            // An ad set from the strategy, under a campaign that bids the same way.
+            let capped = try await EndToEndTests.create(
+                edge, "/v1/campaigns", ["adAccountId": account, "name": "Capped", "objective": "OUTCOME_SALES", "bidStrategy": "COST_CAP"],
+                token: token)
+            let made = try await edge.send(
+                .POST, "/v1/ad-sets", json: ["campaignId": capped, "name": "From strategy", "strategyId": strategy], token: token)
+            #expect(made.status == 200, "\(made.text)")
+            #expect(JSONValues.string(made.json["dailyBudget"]) == "2500" && JSONValues.string(made.json["bidAmount"]) == "300")
+            let targeting = made.json["targeting"] as? [String: Any] ?? [:]
+            #expect(targeting["publisherPlatforms"] as? [String] == ["facebook", "instagram"], "\(made.text)")
+            // Fields the request sets win.
+            let own = try await edge.send(
+                .POST, "/v1/ad-sets",
+                json: [
+                    "campaignId": capped, "name": "Own bid", "strategyId": strategy, "bidAmount": "450", "targeting": ["countries": ["CA"]],
+                ],
+                token: token)
+            #expect(JSONValues.string(own.json["bidAmount"]) == "450", "\(own.text)")
+            #expect((own.json["targeting"] as? [String: Any])?["countries"] as? [String] == ["CA"])
+            // Under a campaign that bids otherwise: refused, naming the strategy.
+            let lowest = try await EndToEndTests.create(
+                edge, "/v1/campaigns", ["adAccountId": account, "name": "Lowest", "objective": "OUTCOME_SALES"], token: token)
+            let mismatch = try await edge.send(
+                .POST, "/v1/ad-sets", json: ["campaignId": lowest, "name": "x", "strategyId": strategy], token: token)
+            #expect(mismatch.status == 422 && Self.fields(mismatch) == ["strategy_id"], "\(mismatch.text)")
+            let unknown = try await edge.send(
+                .POST, "/v1/ad-sets", json: ["campaignId": capped, "name": "x", "strategyId": UUID().uuidString.lowercased()], token: token)
+            #expect(unknown.status == 404, "\(unknown.text)")
+
+            // The wizard from the strategy: the campaign takes its bid strategy, the ad sets the rest.
+            let tree = try await edge.send(
+                .POST, "/v1/campaign-trees",
+                json: [
+                    "strategyId": strategy,
+                    "campaign": ["adAccountId": account, "name": "Wizard", "objective": "OUTCOME_SALES"],
+                    "adSets": [["adSet": ["name": "S"], "ads": [["name": "Ad", "linkUrl": "https://shop.example.com/p"]]]],
+                ], token: token)
+            #expect(tree.status == 200, "\(tree.text)")
+            #expect(JSONValues.string((tree.json["campaign"] as? [String: Any])?["bidStrategy"]) == "COST_CAP")
+            let treeAdSet = ((tree.json["adSets"] as? [[String: Any]])?.first?["adSet"] as? [String: Any]) ?? [:]
+            #expect(JSONValues.string(treeAdSet["bidAmount"]) == "300" && JSONValues.string(treeAdSet["dailyBudget"]) == "2500")
+
+            // A change to the strategy, checked as a whole, leaves the ad sets as they were.
+            let bad = try await edge.send(
+                .PATCH, "/v1/ad-strategies/\(strategy)", json: ["bidStrategy": "LOWEST_COST_WITHOUT_CAP"], token: token)
+            #expect(bad.status == 400 && Self.fields(bad) == ["bid_amount"], "a cap without its strategy: \(bad.text)")
+            let changed = try await edge.send(.PATCH, "/v1/ad-strategies/\(strategy)", json: ["bidAmount": "500"], token: token)
+            #expect(changed.status == 200 && JSONValues.string(changed.json["bidAmount"]) == "500", "\(changed.text)")
+            let kept = try await edge.send(.GET, "/v1/ad-sets/\(JSONValues.string(made.json["id"]))", token: token)
+            #expect(JSONValues.string(kept.json["bidAmount"]) == "300")
+            let listed = try await edge.send(.GET, "/v1/ad-strategies", token: token)
+            #expect((listed.json["adStrategies"] as? [Any])?.count == 1, "\(listed.text)")
+            let deleted = try await edge.send(.DELETE, "/v1/ad-strategies/\(strategy)", token: token)
+            #expect(deleted.status == 200, "\(deleted.text)")
+            #expect(try await edge.send(.GET, "/v1/ad-strategies/\(strategy)", token: token).status == 404)
+            #expect(try await edge.send(.DELETE, "/v1/ad-strategies/\(strategy)", token: token).status == 404)
+            let still = try await edge.send(.GET, "/v1/ad-sets/\(JSONValues.string(made.json["id"]))", token: token)
+            #expect(still.status == 200 && JSONValues.string(still.json["bidAmount"]) == "300")
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        try await edge.shutdown()
+        await system.stop()
+    }
+
     @Test("a platform failure at the last ad leaves no campaign behind, here or live on the platform")
     func failureAtTheLastAd() async throws {
         let database = try await CampaignDatabase.create()

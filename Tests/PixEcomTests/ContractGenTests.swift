@@ -201,8 +201,9 @@ struct ContractGenTests {
         #expect(AccessPolicy.auth.rule(for: AuthMethods.login) == .anyone)
         #expect(IdempotentMethods.all.contains(CampaignMethods.getCampaign))
         #expect(!IdempotentMethods.all.contains(CampaignMethods.createCampaign))
-        #expect(KeyedIdempotentMethods.all == [OrderMethods.createOrder])
+        #expect(
+            KeyedIdempotentMethods.all == [OrderMethods.createOrder, CampaignMethods.createCampaignTree, CampaignMethods.duplicateCampaign])
         #expect(Set(ServiceContracts.all.map(\.name)).count == ServiceContracts.all.count)
-        #expect(ServiceContracts.all.count == 19 + 15 + 3 + 6)
+        #expect(ServiceContracts.all.count == 19 + 23 + 3 + 6)
     }
 }

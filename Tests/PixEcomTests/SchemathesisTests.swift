@@ -61,6 +61,16 @@ struct SchemathesisTests {
         include-operation-id = "BulkUpdate"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
+        # A strategy: one budget type at most, a bid amount exactly with a cap bid strategy, a
+        # ROAS floor exactly with MIN_ROAS, link-click billing only with the link-click goal.
+        [[operations]]
+        include-operation-id = "CreateAdStrategy"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        [[operations]]
+        include-operation-id = "UpdateAdStrategy"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
         # The current password must be the caller's.
         [[operations]]
         include-operation-id = "ChangePassword"

@@ -18,11 +18,11 @@ struct TenantIsolationTests {
     /// Seller A's objects and identifiers.
     struct SellerA {
         var sellerID = "", ownerID = "", ownerEmail = "", memberID = "", memberEmail = ""
-        var sessionID = "", apiKeyID = "", adAccount = "", campaign = "", adSet = "", ad = "", order = ""
+        var sessionID = "", apiKeyID = "", adAccount = "", campaign = "", adSet = "", ad = "", order = "", strategy = ""
         var secrets: [String] {
             [
                 self.sellerID, self.ownerID, self.ownerEmail, self.memberID, self.memberEmail, self.sessionID,
-                self.apiKeyID, self.adAccount, self.campaign, self.adSet, self.ad, self.order,
+                self.apiKeyID, self.adAccount, self.campaign, self.adSet, self.ad, self.order, self.strategy,
             ]
         }
     }
@@ -235,6 +235,33 @@ struct TenantIsolationTests {
                 $0, Campaign.duplicateCampaign, Pixecom_Campaign_V1_DuplicateCampaignRequest.with { $0.id = a.campaign },
                 as: Pixecom_Campaign_V1_CampaignTree.self, token: $1)
         }
+        cases[Campaign.createAdStrategy] = { clients, token in
+            let request = Pixecom_Campaign_V1_CreateAdStrategyRequest.with {
+                $0.name = "B's own strategy"
+                $0.targeting.countries = ["US"]
+            }
+            return await call(clients, Campaign.createAdStrategy, request, as: Pixecom_Campaign_V1_AdStrategy.self, token: token)
+        }
+        cases[Campaign.getAdStrategy] = {
+            await call($0, Campaign.getAdStrategy, id(a.strategy), as: Pixecom_Campaign_V1_AdStrategy.self, token: $1)
+        }
+        cases[Campaign.listAdStrategies] = {
+            await call(
+                $0, Campaign.listAdStrategies, Pixecom_Campaign_V1_ListRequest(), as: Pixecom_Campaign_V1_ListAdStrategiesResponse.self,
+                token: $1)
+        }
+        cases[Campaign.updateAdStrategy] = {
+            await call(
+                $0, Campaign.updateAdStrategy,
+                Pixecom_Campaign_V1_UpdateAdStrategyRequest.with {
+                    $0.id = a.strategy
+                    $0.name = "taken over"
+                    $0.updateMask = "name"
+                }, as: Pixecom_Campaign_V1_AdStrategy.self, token: $1)
+        }
+        cases[Campaign.deleteAdStrategy] = {
+            await call($0, Campaign.deleteAdStrategy, id(a.strategy), as: Pixecom_Campaign_V1_DeleteAdStrategyResponse.self, token: $1)
+        }
         // A bulk change answers per object: one on A's ad must fail as one on a missing ad does.
         cases[Campaign.bulkUpdate] = { clients, token in
             let request = Pixecom_Campaign_V1_BulkUpdateRequest.with {
@@ -312,6 +339,7 @@ struct TenantIsolationTests {
         AuthMethods.changeMemberRole, AuthMethods.removeMember, AuthMethods.revokeSession, AuthMethods.revokeApiKey,
         CampaignMethods.getAdAccount, CampaignMethods.createCampaign, CampaignMethods.getCampaign, CampaignMethods.updateCampaign,
         CampaignMethods.createCampaignTree, CampaignMethods.duplicateCampaign, CampaignMethods.bulkUpdate,
+        CampaignMethods.getAdStrategy, CampaignMethods.updateAdStrategy, CampaignMethods.deleteAdStrategy,
         CampaignMethods.createAdSet, CampaignMethods.getAdSet, CampaignMethods.updateAdSet, CampaignMethods.createAd,
         CampaignMethods.getAd, CampaignMethods.updateAd, StatsMethods.ingestInsights, StatsMethods.getCampaignStats,
         OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder,
@@ -366,6 +394,13 @@ struct TenantIsolationTests {
             a.ad = try await clients.campaign.unary(
                 CampaignMethods.createAd, ad, as: Pixecom_Campaign_V1_Ad.self, metadata: AccessControlTests.metadata(owner)
             ).id
+            a.strategy = try await clients.campaign.unary(
+                CampaignMethods.createAdStrategy,
+                Pixecom_Campaign_V1_CreateAdStrategyRequest.with {
+                    $0.name = "A's strategy"
+                    $0.targeting.countries = ["DE"]
+                }, as: Pixecom_Campaign_V1_AdStrategy.self, metadata: AccessControlTests.metadata(owner)
+            ).id
             var item = Pixecom_Orders_V1_LineItem()
             (item.sku, item.title, item.quantity, item.unitPrice) = ("A-1", "A's product", 2, 4500)
             var order = Pixecom_Orders_V1_CreateOrderRequest()
@@ -396,7 +431,8 @@ struct TenantIsolationTests {
                 sellerID: UUID().uuidString.lowercased(), memberID: UUID().uuidString.lowercased(),
                 sessionID: UUID().uuidString.lowercased(), apiKeyID: UUID().uuidString.lowercased(),
                 adAccount: UUID().uuidString.lowercased(), campaign: UUID().uuidString.lowercased(),
-                adSet: UUID().uuidString.lowercased(), ad: UUID().uuidString.lowercased(), order: UUID().uuidString.lowercased())
+                adSet: UUID().uuidString.lowercased(), ad: UUID().uuidString.lowercased(), order: UUID().uuidString.lowercased(),
+                strategy: UUID().uuidString.lowercased())
             let ghostCases = Self.cases(a: ghost, bPassword: bPassword)
             func masked(_ text: String, _ seller: SellerA) -> String {
                 seller.secrets.filter { !$0.isEmpty }.reduce(text) { $0.replacingOccurrences(of: $1, with: "<id>") }
@@ -440,6 +476,9 @@ struct TenantIsolationTests {
             let gotAd = try await clients.campaign.unary(
                 CampaignMethods.getAd, Self.id(a.ad), as: Pixecom_Campaign_V1_Ad.self, metadata: mine)
             #expect(gotAd.name == "A's ad" && gotAd.linkURL == "https://shop.example.com/a")
+            let strategy = try await clients.campaign.unary(
+                CampaignMethods.getAdStrategy, Self.id(a.strategy), as: Pixecom_Campaign_V1_AdStrategy.self, metadata: mine)
+            #expect(strategy.name == "A's strategy", "B neither renamed nor deleted A's strategy")
             var getOrder = Pixecom_Orders_V1_GetOrderRequest()
             getOrder.id = a.order
             let gotOrder = try await clients.orders.unary(OrderMethods.getOrder, getOrder, as: Pixecom_Orders_V1_Order.self, metadata: mine)

@@ -86,6 +86,42 @@ extension EdgeRouteTable {
             Pixecom_Campaign_V1_BulkUpdateRequest.self, Pixecom_Campaign_V1_BulkUpdateResponse.self,
             body: .request
         ),
+        // POST /v1/ad-strategies: Saves an ad strategy (a preset for new ad sets).
+        EdgeRoute(
+            CampaignMethods.createAdStrategy, .post, "/v1/ad-strategies", service: .campaign,
+            Pixecom_Campaign_V1_CreateAdStrategyRequest.self, Pixecom_Campaign_V1_AdStrategy.self,
+            body: .request
+        ),
+        // GET /v1/ad-strategies/{id}: One ad strategy.
+        EdgeRoute(
+            CampaignMethods.getAdStrategy, .get, "/v1/ad-strategies/{id}", service: .campaign,
+            Pixecom_Campaign_V1_GetRequest.self, Pixecom_Campaign_V1_AdStrategy.self,
+            path: [.value("id", \.id)]
+        ),
+        // GET /v1/ad-strategies: A page of ad strategies.
+        EdgeRoute(
+            CampaignMethods.listAdStrategies, .get, "/v1/ad-strategies", service: .campaign,
+            Pixecom_Campaign_V1_ListRequest.self, Pixecom_Campaign_V1_ListAdStrategiesResponse.self,
+            query: [
+                .value("pageSize", \.pageSize),
+                .value("pageToken", \.pageToken),
+                .value("parentId", \.parentID),
+            ]
+        ),
+        // PATCH /v1/ad-strategies/{id}: Changes the fields of an ad strategy named by the update mask.
+        EdgeRoute(
+            CampaignMethods.updateAdStrategy, .patch, "/v1/ad-strategies/{id}", service: .campaign,
+            Pixecom_Campaign_V1_UpdateAdStrategyRequest.self, Pixecom_Campaign_V1_AdStrategy.self,
+            path: [.value("id", \.id)],
+            body: .request,
+            updateMask: .field(\.updateMask)
+        ),
+        // DELETE /v1/ad-strategies/{id}: Deletes an ad strategy (ad sets made from it keep their values).
+        EdgeRoute(
+            CampaignMethods.deleteAdStrategy, .delete, "/v1/ad-strategies/{id}", service: .campaign,
+            Pixecom_Campaign_V1_GetRequest.self, Pixecom_Campaign_V1_DeleteAdStrategyResponse.self,
+            path: [.value("id", \.id)]
+        ),
         // POST /v1/ad-sets: Creates an ad set.
         EdgeRoute(
             CampaignMethods.createAdSet, .post, "/v1/ad-sets", service: .campaign,

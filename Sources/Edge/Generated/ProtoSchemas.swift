@@ -657,6 +657,56 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.campaign.v1.AdStrategy": {
+  "additionalProperties": false,
+  "properties": {
+   "bidAmount": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "bidStrategy": {
+    "type": "string"
+   },
+   "billingEvent": {
+    "type": "string"
+   },
+   "createTime": {
+    "type": "string"
+   },
+   "dailyBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "lifetimeBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "optimizationGoal": {
+    "type": "string"
+   },
+   "roasAverageFloor": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "targeting": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"
+   },
+   "updateTime": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.campaign.v1.BulkChange": {
   "additionalProperties": false,
   "properties": {
@@ -898,6 +948,50 @@ enum ProtoSchemas {
    "status": {
     "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
    },
+   "strategyId": {
+    "type": "string"
+   },
+   "targeting": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.CreateAdStrategyRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "bidAmount": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "bidStrategy": {
+    "type": "string"
+   },
+   "billingEvent": {
+    "type": "string"
+   },
+   "dailyBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "lifetimeBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "optimizationGoal": {
+    "type": "string"
+   },
+   "roasAverageFloor": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
    "targeting": {
     "$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"
    }
@@ -955,8 +1049,16 @@ enum ProtoSchemas {
    },
    "dryRun": {
     "type": "boolean"
+   },
+   "strategyId": {
+    "type": "string"
    }
   },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.DeleteAdStrategyResponse": {
+  "additionalProperties": false,
+  "properties": {},
   "type": "object"
  },
  "pixecom.campaign.v1.DuplicateCampaignRequest": {
@@ -1041,6 +1143,21 @@ enum ProtoSchemas {
    "adSets": {
     "items": {
      "$ref": "#/components/schemas/pixecom.campaign.v1.AdSet"
+    },
+    "type": "array"
+   },
+   "nextPageToken": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.ListAdStrategiesResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "adStrategies": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.AdStrategy"
     },
     "type": "array"
    },
@@ -1280,6 +1397,53 @@ enum ProtoSchemas {
    },
    "status": {
     "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   },
+   "targeting": {
+    "$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"
+   },
+   "updateMask": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.UpdateAdStrategyRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "bidAmount": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "bidStrategy": {
+    "type": "string"
+   },
+   "billingEvent": {
+    "type": "string"
+   },
+   "dailyBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "lifetimeBudget": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "optimizationGoal": {
+    "type": "string"
+   },
+   "roasAverageFloor": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
    },
    "targeting": {
     "$ref": "#/components/schemas/pixecom.campaign.v1.Targeting"

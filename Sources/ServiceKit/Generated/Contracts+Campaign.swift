@@ -26,6 +26,16 @@ public enum CampaignMethods {
     public static let duplicateCampaign = "pixecom.campaign.v1.CampaignService/DuplicateCampaign"
     /// Changes the status or budget of up to 500 objects, each with its own result.
     public static let bulkUpdate = "pixecom.campaign.v1.CampaignService/BulkUpdate"
+    /// Saves an ad strategy (a preset for new ad sets).
+    public static let createAdStrategy = "pixecom.campaign.v1.CampaignService/CreateAdStrategy"
+    /// One ad strategy.
+    public static let getAdStrategy = "pixecom.campaign.v1.CampaignService/GetAdStrategy"
+    /// A page of ad strategies.
+    public static let listAdStrategies = "pixecom.campaign.v1.CampaignService/ListAdStrategies"
+    /// Changes the fields of an ad strategy named by the update mask.
+    public static let updateAdStrategy = "pixecom.campaign.v1.CampaignService/UpdateAdStrategy"
+    /// Deletes an ad strategy (ad sets made from it keep their values).
+    public static let deleteAdStrategy = "pixecom.campaign.v1.CampaignService/DeleteAdStrategy"
     /// Creates an ad set.
     public static let createAdSet = "pixecom.campaign.v1.CampaignService/CreateAdSet"
     /// One ad set.
@@ -120,6 +130,41 @@ public enum CampaignMethods {
             http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/bulk-updates", body: "*")
         ),
         MethodContract(
+            name: createAdStrategy,
+            summary: "Saves an ad strategy (a preset for new ad sets).",
+            access: .role(.editor),
+            idempotency: .notIdempotent,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/ad-strategies", body: "*")
+        ),
+        MethodContract(
+            name: getAdStrategy,
+            summary: "One ad strategy.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/ad-strategies/{id}", body: "")
+        ),
+        MethodContract(
+            name: listAdStrategies,
+            summary: "A page of ad strategies.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/ad-strategies", body: "")
+        ),
+        MethodContract(
+            name: updateAdStrategy,
+            summary: "Changes the fields of an ad strategy named by the update mask.",
+            access: .role(.editor),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "PATCH", path: "/v1/ad-strategies/{id}", body: "*")
+        ),
+        MethodContract(
+            name: deleteAdStrategy,
+            summary: "Deletes an ad strategy (ad sets made from it keep their values).",
+            access: .role(.editor),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "DELETE", path: "/v1/ad-strategies/{id}", body: "")
+        ),
+        MethodContract(
             name: createAdSet,
             summary: "Creates an ad set.",
             access: .role(.editor),
@@ -206,6 +251,16 @@ public protocol CampaignServiceHandling: Sendable {
     func duplicateCampaign(_ request: Pixecom_Campaign_V1_DuplicateCampaignRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_CampaignTree
     /// Changes the status or budget of up to 500 objects, each with its own result.
     func bulkUpdate(_ request: Pixecom_Campaign_V1_BulkUpdateRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_BulkUpdateResponse
+    /// Saves an ad strategy (a preset for new ad sets).
+    func createAdStrategy(_ request: Pixecom_Campaign_V1_CreateAdStrategyRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdStrategy
+    /// One ad strategy.
+    func getAdStrategy(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdStrategy
+    /// A page of ad strategies.
+    func listAdStrategies(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdStrategiesResponse
+    /// Changes the fields of an ad strategy named by the update mask.
+    func updateAdStrategy(_ request: Pixecom_Campaign_V1_UpdateAdStrategyRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdStrategy
+    /// Deletes an ad strategy (ad sets made from it keep their values).
+    func deleteAdStrategy(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_DeleteAdStrategyResponse
     /// Creates an ad set.
     func createAdSet(_ request: Pixecom_Campaign_V1_CreateAdSetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdSet
     /// One ad set.
@@ -256,6 +311,21 @@ extension CampaignServiceHandling {
         }
         router.unary(CampaignMethods.bulkUpdate, Pixecom_Campaign_V1_BulkUpdateRequest.self) {
             try await self.bulkUpdate($0, context: $1)
+        }
+        router.unary(CampaignMethods.createAdStrategy, Pixecom_Campaign_V1_CreateAdStrategyRequest.self) {
+            try await self.createAdStrategy($0, context: $1)
+        }
+        router.unary(CampaignMethods.getAdStrategy, Pixecom_Campaign_V1_GetRequest.self) {
+            try await self.getAdStrategy($0, context: $1)
+        }
+        router.unary(CampaignMethods.listAdStrategies, Pixecom_Campaign_V1_ListRequest.self) {
+            try await self.listAdStrategies($0, context: $1)
+        }
+        router.unary(CampaignMethods.updateAdStrategy, Pixecom_Campaign_V1_UpdateAdStrategyRequest.self) {
+            try await self.updateAdStrategy($0, context: $1)
+        }
+        router.unary(CampaignMethods.deleteAdStrategy, Pixecom_Campaign_V1_GetRequest.self) {
+            try await self.deleteAdStrategy($0, context: $1)
         }
         router.unary(CampaignMethods.createAdSet, Pixecom_Campaign_V1_CreateAdSetRequest.self) {
             try await self.createAdSet($0, context: $1)
@@ -409,6 +479,66 @@ public struct CampaignServiceClient: Sendable {
     ) async throws -> Pixecom_Campaign_V1_BulkUpdateResponse {
         try await self.rpc.unary(
             CampaignMethods.bulkUpdate, request, as: Pixecom_Campaign_V1_BulkUpdateResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Saves an ad strategy (a preset for new ad sets).
+    public func createAdStrategy(
+        _ request: Pixecom_Campaign_V1_CreateAdStrategyRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_AdStrategy {
+        try await self.rpc.unary(
+            CampaignMethods.createAdStrategy, request, as: Pixecom_Campaign_V1_AdStrategy.self, metadata: metadata, timeout: timeout,
+            idempotent: false
+        )
+    }
+
+    /// One ad strategy.
+    public func getAdStrategy(
+        _ request: Pixecom_Campaign_V1_GetRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_AdStrategy {
+        try await self.rpc.unary(
+            CampaignMethods.getAdStrategy, request, as: Pixecom_Campaign_V1_AdStrategy.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// A page of ad strategies.
+    public func listAdStrategies(
+        _ request: Pixecom_Campaign_V1_ListRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_ListAdStrategiesResponse {
+        try await self.rpc.unary(
+            CampaignMethods.listAdStrategies, request, as: Pixecom_Campaign_V1_ListAdStrategiesResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Changes the fields of an ad strategy named by the update mask.
+    public func updateAdStrategy(
+        _ request: Pixecom_Campaign_V1_UpdateAdStrategyRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_AdStrategy {
+        try await self.rpc.unary(
+            CampaignMethods.updateAdStrategy, request, as: Pixecom_Campaign_V1_AdStrategy.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Deletes an ad strategy (ad sets made from it keep their values).
+    public func deleteAdStrategy(
+        _ request: Pixecom_Campaign_V1_GetRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_DeleteAdStrategyResponse {
+        try await self.rpc.unary(
+            CampaignMethods.deleteAdStrategy, request, as: Pixecom_Campaign_V1_DeleteAdStrategyResponse.self, metadata: metadata, timeout: timeout,
             idempotent: true
         )
     }
