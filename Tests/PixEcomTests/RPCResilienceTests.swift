@@ -77,13 +77,18 @@ struct RPCResilienceTests {
         }
         let outcomes = NIOLockedValueBox<[Outcome]>([])
         let clock = ContinuousClock()
-        // 5 s of load: even on a machine busy with the other suites, well over 50 calls of each kind.
+        // 5 s of load, longer (up to 60 s) until each kind has made more than 50 calls: a machine
+        // busy with the other suites may serve few calls in the first seconds.
         let end = clock.now + .seconds(5)
+        let hardEnd = clock.now + .seconds(60)
+        @Sendable func enoughLoad(idempotent: Bool) -> Bool {
+            outcomes.withLockedValue { all in all.count { $0.idempotent == idempotent } > 50 }
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<12 {
                 let idempotent = worker % 2 == 0
                 group.addTask { [request] in
-                    while clock.now < end {
+                    while clock.now < end || (!enoughLoad(idempotent: idempotent) && clock.now < hardEnd) {
                         let start = clock.now
                         var code: RPCError.Code?
                         do {

@@ -108,11 +108,12 @@ final class EchoServer: Sendable {
     }
 
     /// Calls Echo presenting `files` and expects the TLS handshake to refuse it: the call fails
-    /// with UNAVAILABLE and the server serves nothing.
+    /// with UNAVAILABLE and the server serves nothing. The timeout leaves the client's attempts
+    /// (each a refused handshake) time to run out first, even on a busy machine.
     func expectHandshakeRefused(_ certificates: TestCertificates, files: TLSFiles) async throws {
         let client = try self.client(certificates, files: files)
         let error = await #expect(throws: RPCError.self) {
-            _ = try await client.unary(Self.echo, Self.Request(), as: Self.Response.self, timeout: .seconds(5))
+            _ = try await client.unary(Self.echo, Self.Request(), as: Self.Response.self, timeout: .seconds(60))
         }
         #expect(error?.code == .unavailable)
         #expect(self.calls == 0)
