@@ -111,6 +111,7 @@ let package = Package(
             name: "CampaignService",
             dependencies: [
                 "ServiceKit", "RPCKit", "PixEcomProtos",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             resources: [.copy("Migrations")],
@@ -206,6 +207,7 @@ let package = Package(
                 // The executables, whose runtimes the end-to-end tests start inside the test process.
                 "AuthService", "CampaignService", "StatsService", "OrderService", "Edge",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

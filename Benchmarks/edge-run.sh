@@ -126,7 +126,7 @@ log "starting the services (release build)"
 start auth AuthService PIXECOM_DATABASE_URL="${db[auth_app]}" PIXECOM_DATABASE_OWNER_URL="${db[auth]}" \
   PIXECOM_AUTH_TOKEN_HASH_KEY="$(random_hex 32)"
 start campaign CampaignService PIXECOM_DATABASE_URL="${db[campaign_app]}" PIXECOM_DATABASE_OWNER_URL="${db[campaign]}" \
-  PIXECOM_AUTH_ADDRESSES="$(rpc auth)"
+  PIXECOM_AUTH_ADDRESSES="$(rpc auth)" PIXECOM_PLATFORM_TOKEN_KEYS="1:$(openssl rand -base64 32)"
 start stats StatsService PIXECOM_DATABASE_URL="${db[stats_app]}" PIXECOM_DATABASE_OWNER_URL="${db[stats]}" \
   PIXECOM_AUTH_ADDRESSES="$(rpc auth)" PIXECOM_CAMPAIGN_ADDRESSES="$(rpc campaign)"
 start orders OrderService PIXECOM_DATABASE_URL="${db[orders_app]}" PIXECOM_DATABASE_OWNER_URL="${db[orders]}" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the secret files compose/compose.yaml reads, once: random values in compose/secrets/
 # (postgres_admin_password, <service>_db_password and <service>_db_app_password for auth campaign
-# stats orders, and auth_token_hash_key). Existing files are kept; --force replaces them all (then also remove the
+# stats orders, auth_token_hash_key, and platform_token_keys: "1:<base64 of 32 random bytes>"). Existing files are kept; --force replaces them all (then also remove the
 # pgdata volume: the database roles keep the passwords they were made with).
 #
 # Usage: scripts/compose-secrets.sh [--force]
@@ -27,7 +27,7 @@ chmod 700 "$dir"
 made=0
 for name in postgres_admin_password auth_db_password campaign_db_password stats_db_password \
   orders_db_password auth_db_app_password campaign_db_app_password stats_db_app_password \
-  orders_db_app_password auth_token_hash_key; do
+  orders_db_app_password auth_token_hash_key platform_token_keys; do
   file=$dir/$name
   if [ -s "$file" ] && [ "$force" -eq 0 ]; then
     continue
@@ -35,6 +35,7 @@ for name in postgres_admin_password auth_db_password campaign_db_password stats_
   # Hex only: safe inside URLs and SQL; the hash key gets 64 characters (>= 32 required).
   case "$name" in
     auth_token_hash_key) value=$(random_hex 32) ;;
+    platform_token_keys) value="1:$(openssl rand -base64 32)" ;;
     *) value=$(random_hex 24) ;;
   esac
   (umask 077 && printf '%s\n' "$value" >"$file.tmp")

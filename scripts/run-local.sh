@@ -13,7 +13,8 @@
 #   2. certificates in .run/certs (scripts/make-certs.sh, once);
 #   3. PostgreSQL 15 in .run/pgdata on 127.0.0.1:55432 (PIXECOM_PG_PORT), one role + database per
 #      service; their URLs are kept in .run/db.env (mode 600) and reused by later runs;
-#   4. a random PIXECOM_AUTH_TOKEN_HASH_KEY in .run/secrets/auth-token-hash-key (once);
+#   4. a random PIXECOM_AUTH_TOKEN_HASH_KEY in .run/secrets/auth-token-hash-key and a random
+#      PIXECOM_PLATFORM_TOKEN_KEYS (key version 1) in .run/secrets/platform-token-keys (once);
 #   5. starts AuthService, CampaignService, StatsService, OrderService and the Edge in the
 #      background (logs in .run/logs/<name>.log), waits for each one's ready file;
 #   6. AuthService creates a demo seller with a random email and password on its first start
@@ -222,6 +223,12 @@ if [ ! -s "$hash_key_file" ]; then
   (umask 077 && random_hex 32 >"$hash_key_file")
 fi
 chmod 600 "$hash_key_file"
+# The keys that seal the ad platforms' access tokens (docs/OPERATIONS.md, "Platform token keys").
+platform_keys_file=$secrets/platform-token-keys
+if [ ! -s "$platform_keys_file" ]; then
+  (umask 077 && printf '1:%s\n' "$(openssl rand -base64 32)" >"$platform_keys_file")
+fi
+chmod 600 "$platform_keys_file"
 
 # start_process NAME VAR=VALUE...: starts one executable in the background with exactly the
 # PIXECOM_ variables given (plus the pass-through ones), appending to its log.
@@ -304,7 +311,8 @@ start_process campaign "${campaign_env[@]}" \
   "PIXECOM_RPC_PORT=${rpc_port[campaign]}" \
   "PIXECOM_DATABASE_URL=${db_url[campaign_app]}" \
   "PIXECOM_DATABASE_OWNER_URL=${db_url[campaign]}" \
-  "PIXECOM_AUTH_ADDRESSES=$auth_addr"
+  "PIXECOM_AUTH_ADDRESSES=$auth_addr" \
+  "PIXECOM_PLATFORM_TOKEN_KEYS_FILE=$platform_keys_file"
 wait_ready campaign
 start_process stats "${stats_env[@]}" \
   "PIXECOM_RPC_PORT=${rpc_port[stats]}" \

@@ -45,8 +45,45 @@ extension AuthHandlers {
         caller.limits.adAccounts = Int32(clamping: limits.adAccounts)
         caller.limits.campaigns = Int32(clamping: limits.campaigns)
         caller.limits.members = Int32(clamping: limits.members)
+        caller.limits.adsPerAdSet = Int32(clamping: limits.adsPerAdSet)
         caller.tokenExpiresAt = RequestValidation.timestamp(Date(timeIntervalSince1970: TimeInterval(claims.exp)))
         return caller
+    }
+
+    /// Sets the seller's plan (the owner's call; billing is outside PixEcom) and records it in the
+    /// audit log. The new limits apply from the next access token.
+    func changePlan(_ request: Pixecom_Auth_V1_ChangePlanRequest, context: ServerContext) async throws
+        -> Pixecom_Auth_V1_ChangePlanResponse
+    {
+        let actor = try await self.actor(context)
+        let plan = request.plan.lowercased()
+        guard ["free", "starter", "pro"].contains(plan) else {
+            throw RPCError.invalidArgument(field: "plan", "must be free, starter or pro, got \"\(request.plan.prefix(40))\"")
+        }
+        let previous = try await self.accounts.db.withSeller(actor.sellerID, logger: context.logger) { connection in
+            let rows = try await connection.query(
+                "SELECT plan FROM sellers WHERE id = \(actor.sellerID) FOR UPDATE", logger: context.logger)
+            var previous: String?
+            for try await value in rows.decode(String.self) { previous = value }
+            guard let previous else { throw RPCError(.unauthenticated, "access token does not name a seller") }
+            guard previous != plan else { return previous }
+            try await connection.query("UPDATE sellers SET plan = \(plan) WHERE id = \(actor.sellerID)", logger: context.logger)
+            try await self.audit.record(
+                .init(
+                    sellerID: actor.sellerID, kind: "plan.changed", actor: actor.userID, subject: nil,
+                    sourceAddress: actor.sourceAddress, details: ["from": previous, "to": plan]),
+                on: connection, logger: context.logger)
+            return previous
+        }
+        let limits = PlanLimits.of(plan: plan)
+        return .with {
+            $0.plan = plan
+            $0.previousPlan = previous
+            $0.limits.adAccounts = Int32(clamping: limits.adAccounts)
+            $0.limits.campaigns = Int32(clamping: limits.campaigns)
+            $0.limits.members = Int32(clamping: limits.members)
+            $0.limits.adsPerAdSet = Int32(clamping: limits.adsPerAdSet)
+        }
     }
 
     /// Checks the current password (a wrong one counts as a failed login), stores the new one,

@@ -13,9 +13,19 @@ import PostgresNIO
 protocol AdPlatform: Sendable {
     /// Stored beside each ad account, e.g. "sandbox" or "meta".
     var name: String { get }
+    /// Whether `connect` with an empty token signs in a new user (the sandbox), so that an ad
+    /// account can be created without a connection named: the seller's only one, or a new one.
+    var signsInWithoutToken: Bool { get }
 
-    /// Returns the new account's platform id, e.g. "act_123456789012345".
-    func createAdAccount(_ spec: AdAccountSpec, call: AdPlatformCall) async throws -> String
+    /// The platform user behind `accessToken` (Meta: `GET /debug_token`); an invalid or expired
+    /// token is refused with `invalidToken`. An empty token signs in a new user where the
+    /// platform allows it (the sandbox; Meta refuses it, its tokens come from the OAuth dialog).
+    func connect(accessToken: String, call: AdPlatformCall) async throws -> PlatformGrant
+    /// Creates an account owned by `owner`'s user.
+    func createAdAccount(_ spec: AdAccountSpec, owner: PlatformGrant, call: AdPlatformCall) async throws -> PlatformAdAccount
+    /// An existing account `owner`'s user can manage, with its pages and pixels; `objectNotFound`
+    /// when there is none such (another user's account included).
+    func adAccount(_ externalID: String, owner: PlatformGrant, call: AdPlatformCall) async throws -> PlatformAdAccount
     /// Returns the new campaign's platform id.
     func createCampaign(_ spec: CampaignSpec, inAccount accountID: String, call: AdPlatformCall) async throws -> String
     /// Returns the new ad set's platform id.
@@ -42,6 +52,33 @@ struct AdAccountSpec: Sendable, Encodable {
     var name: String
     var currency: String
     var timeZone: String
+}
+
+/// A platform user's grant: who they are on the platform and the token that acts for them.
+struct PlatformGrant: Sendable, Equatable {
+    var userID: String
+    var accessToken: String
+}
+
+/// An ad account as the platform describes it.
+struct PlatformAdAccount: Sendable, Equatable {
+    var externalID: String
+    var name: String
+    var currency: String
+    var timeZone: String
+    var pages: [PlatformPage]
+}
+
+/// A page an account's ads run as, with the pixels that measure its traffic.
+struct PlatformPage: Sendable, Codable, Equatable {
+    var id: String
+    var name: String
+    var pixels: [PlatformPixel]
+}
+
+struct PlatformPixel: Sendable, Codable, Equatable {
+    var id: String
+    var name: String
 }
 
 struct CampaignSpec: Sendable, Encodable {
@@ -109,12 +146,16 @@ struct AdPlatformError: Error, Sendable, CustomStringConvertible {
         case rateLimited
         /// The platform could not be reached or failed.
         case unavailable
+        /// The access token is invalid, expired or revoked (Meta's code 190).
+        case invalidToken
     }
 
     var code: Code
     var message: String
     var field: String?
     var retryAfter: Duration?
+    /// The platform's own error, when it answered in Meta's shape (codes and fbtrace_id).
+    var graph: GraphAPIError?
 
     init(_ code: Code, _ message: String, field: String? = nil, retryAfter: Duration? = nil) {
         self.code = code

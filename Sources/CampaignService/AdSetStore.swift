@@ -16,11 +16,14 @@ struct AdSetRecord: StatusBearingObject {
     static let table = ObjectTable(
         name: "ad_sets",
         noun: "ad set",
-        source: "ad_sets o JOIN campaigns c ON c.seller_id = o.seller_id AND c.id = o.campaign_id",
+        source: """
+            ad_sets o JOIN campaigns c ON c.seller_id = o.seller_id AND c.id = o.campaign_id \
+            JOIN ad_accounts a ON a.seller_id = o.seller_id AND a.id = c.ad_account_id
+            """,
         columns: """
             o.id, o.campaign_id, o.name, o.status, o.daily_budget, o.lifetime_budget, o.bid_amount, o.roas_average_floor, \
             o.optimization_goal, o.billing_event, o.targeting::text, o.start_time, o.end_time, o.external_id, o.created_at, \
-            o.updated_at, \(effectiveStatusSQL)
+            o.updated_at, \(effectiveStatusSQL), a.status = 'CONNECTED'
             """,
         effectiveStatus: effectiveStatusSQL,
         parentColumn: "campaign_id",
@@ -46,6 +49,7 @@ struct AdSetRecord: StatusBearingObject {
     var createdAt: Date
     var updatedAt: Date
     var effectiveStatus: String
+    var accountConnected: Bool
 
     init(row: PostgresRow) throws {
         let status: String
@@ -53,10 +57,12 @@ struct AdSetRecord: StatusBearingObject {
         (
             self.id, self.campaignID, self.name, status, self.dailyBudget, self.lifetimeBudget, self.bidAmount, self.roasAverageFloor,
             self.optimizationGoal, self.billingEvent, targeting, self.startTime, self.endTime, self.externalID, self.createdAt,
-            self.updatedAt, self.effectiveStatus
+            self.updatedAt, self.effectiveStatus, self.accountConnected
         ) = try row.decode(
-            (UUID, UUID, String, String, Int64?, Int64?, Int64?, Int64?, String, String, String, Date, Date?, String, Date, Date, String)
-                .self)
+            (
+                UUID, UUID, String, String, Int64?, Int64?, Int64?, Int64?, String, String, String, Date, Date?, String, Date, Date,
+                String, Bool
+            ).self)
         self.status = try AdObjectStatus(stored: status, table: Self.table.name)
         if targeting == "{}" {
             self.targeting = TargetingSpec()

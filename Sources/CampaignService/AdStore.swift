@@ -21,15 +21,18 @@ struct AdRecord: StatusBearingObject {
         noun: "ad",
         source: """
             ads o JOIN ad_sets s ON s.seller_id = o.seller_id AND s.id = o.ad_set_id \
-            JOIN campaigns c ON c.seller_id = o.seller_id AND c.id = o.campaign_id
+            JOIN campaigns c ON c.seller_id = o.seller_id AND c.id = o.campaign_id \
+            JOIN ad_accounts a ON a.seller_id = o.seller_id AND a.id = c.ad_account_id
             """,
         columns: """
             o.id, o.ad_set_id, o.campaign_id, o.name, o.status, o.link_url, o.external_id, o.created_at, o.updated_at, \
-            \(effectiveStatusSQL)
+            \(effectiveStatusSQL), a.status = 'CONNECTED'
             """,
         effectiveStatus: effectiveStatusSQL,
         parentColumn: "ad_set_id",
-        hasStatus: true
+        hasStatus: true,
+        // Deleted ads do not count against the plan's ads per ad set.
+        countCondition: "status <> 'DELETED'"
     )
 
     var id: UUID
@@ -42,13 +45,14 @@ struct AdRecord: StatusBearingObject {
     var createdAt: Date
     var updatedAt: Date
     var effectiveStatus: String
+    var accountConnected: Bool
 
     init(row: PostgresRow) throws {
         let status: String
         (
             self.id, self.adSetID, self.campaignID, self.name, status, self.linkURL, self.externalID, self.createdAt, self.updatedAt,
-            self.effectiveStatus
-        ) = try row.decode((UUID, UUID, UUID, String, String, String, String, Date, Date, String).self)
+            self.effectiveStatus, self.accountConnected
+        ) = try row.decode((UUID, UUID, UUID, String, String, String, String, Date, Date, String, Bool).self)
         self.status = try AdObjectStatus(stored: status, table: Self.table.name)
     }
 

@@ -20,26 +20,6 @@ import ServiceKit
 /// removes it; that sweep is not built yet. The alternative, a row reserved before the call,
 /// would need a pending state visible to every read; orphans are the rarer, cheaper failure.
 extension CampaignHandlers {
-    func createAdAccount(
-        _ request: Pixecom_Campaign_V1_CreateAdAccountRequest,
-        context: ServerContext
-    ) async throws -> Pixecom_Campaign_V1_AdAccount {
-        let caller = try await self.caller(context)
-        let spec = AdAccountSpec(
-            name: try CampaignValidation.name(request.name),
-            currency: try RequestValidation.currency(request.currency),
-            timeZone: try CampaignValidation.timeZone(request.timeZone)
-        )
-        let quota = PlanQuota(AdAccountRecord.table, plan: caller.plan) { $0.adAccounts }
-        try await self.objects.requireRoom(quota, sellerID: caller.sellerID, logger: caller.logger)
-        let externalID = try await self.onPlatform { try await self.platform.createAdAccount(spec, call: self.call(caller)) }
-        // Ad accounts cannot be deleted on the platform: one refused here is left as an orphan.
-        let account = try await self.objects.insertAdAccount(
-            spec, platform: self.platform.name, externalID: externalID, quota: quota, sellerID: caller.sellerID, logger: caller.logger)
-        Self.logCreated(AdAccountRecord.table, account.id, account.externalID, caller)
-        return account.message
-    }
-
     func createCampaign(
         _ request: Pixecom_Campaign_V1_CreateCampaignRequest,
         context: ServerContext
@@ -48,6 +28,7 @@ extension CampaignHandlers {
         let adAccountID = try RequestValidation.id(request.adAccountID, field: "ad_account_id")
         let spec = try CampaignSpec(request)
         let account = try await self.objects.get(AdAccountRecord.self, id: adAccountID, sellerID: caller.sellerID, logger: caller.logger)
+        try account.requireConnected()
         let quota = PlanQuota(CampaignRecord.table, plan: caller.plan) { $0.campaigns }
         try await self.objects.requireRoom(quota, sellerID: caller.sellerID, logger: caller.logger)
         let externalID = try await self.onPlatform {
@@ -95,12 +76,14 @@ extension CampaignHandlers {
         let spec = try AdSpec(request)
         let adSet = try await self.objects.get(AdSetRecord.self, id: adSetID, sellerID: caller.sellerID, logger: caller.logger)
         try adSet.requireAcceptsChildren()
+        let quota = PlanQuota.ads(inAdSet: adSet.id, plan: caller.plan)
+        try await self.objects.requireRoom(quota, sellerID: caller.sellerID, logger: caller.logger)
         let externalID = try await self.onPlatform {
             try await self.platform.createAd(spec, inAdSet: adSet.externalID, call: self.call(caller))
         }
         let ad = try await self.undoingOnPlatform(externalID, caller) {
             try await self.objects.insertAd(
-                spec, adSetID: adSet.id, externalID: externalID, sellerID: caller.sellerID, logger: caller.logger)
+                spec, adSetID: adSet.id, externalID: externalID, quota: quota, sellerID: caller.sellerID, logger: caller.logger)
         }
         Self.logCreated(AdRecord.table, ad.id, ad.externalID, caller)
         return ad.message
@@ -127,7 +110,7 @@ extension CampaignHandlers {
         }
     }
 
-    private static func logCreated(_ table: ObjectTable, _ id: UUID, _ externalID: String, _ caller: Caller) {
+    static func logCreated(_ table: ObjectTable, _ id: UUID, _ externalID: String, _ caller: Caller) {
         caller.logger.info(
             "object.created",
             metadata: ["object.kind": "\(table.noun)", "object.id": "\(id.wireText)", "object.external_id": "\(externalID)"]

@@ -32,11 +32,7 @@ extension CampaignHandlers {
         _ request: Pixecom_Campaign_V1_ListRequest,
         context: ServerContext
     ) async throws -> Pixecom_Campaign_V1_ListAdStrategiesResponse {
-        let filter = try ListFilter(parentID: request.parentID)
-        if filter.parentID != nil {
-            throw RPCError.invalidArgument(field: "parent_id", "must be empty: ad strategies have no parent")
-        }
-        let page = try await self.list(AdStrategyRecord.self, filter, request.pageSize, request.pageToken, context: context)
+        let page = try await self.listTopLevel(AdStrategyRecord.self, request, plural: "ad strategies", context: context)
         return .with {
             $0.adStrategies = page.objects.map(\.message)
             $0.nextPageToken = page.nextPageToken

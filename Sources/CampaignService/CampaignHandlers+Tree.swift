@@ -15,6 +15,17 @@ struct TreePlan: Sendable {
     var account: AdAccountRecord
     var campaign: CampaignSpec
     var adSets: [AdSetPlan]
+
+    /// FAILED_PRECONDITION naming the ad set whose ads exceed the plan's ads per ad set.
+    func requireAdRoom(plan: String) throws {
+        let limit = PlanLimits.of(plan: plan).adsPerAdSet
+        for (index, adSet) in self.adSets.enumerated() where adSet.ads.count > limit {
+            throw RPCError(
+                .failedPrecondition,
+                "ad_sets[\(index)].ads: the \(plan.lowercased()) plan allows \(limit) ads per ad set; this one would have \(adSet.ads.count). Upgrade the plan to add more"
+            )
+        }
+    }
 }
 
 /// The ids the platform gave a tree's objects, in the plan's order.
@@ -67,6 +78,7 @@ extension CampaignHandlers {
         let campaign = try FieldPath.within("campaign.") { try CampaignSpec(request.campaign) }
         let drafts = try Self.drafts(request.adSets)
         let account = try await self.objects.get(AdAccountRecord.self, id: adAccountID, sellerID: caller.sellerID, logger: caller.logger)
+        try account.requireConnected()
         let planned = CampaignRecord(planned: campaign, id: UUID(), adAccountID: account.id, at: Date())
         for (strategy, field) in strategies { try strategy.check(against: planned, field: field) }
         var adSets: [TreePlan.AdSetPlan] = []
@@ -76,6 +88,7 @@ extension CampaignHandlers {
         }
         let plan = TreePlan(account: account, campaign: campaign, adSets: adSets)
         if request.dryRun {
+            try plan.requireAdRoom(plan: caller.plan)
             let quota = PlanQuota(CampaignRecord.table, plan: caller.plan) { $0.campaigns }
             try await self.objects.requireRoom(quota, sellerID: caller.sellerID, logger: caller.logger)
             return plan.dryRun(planned)
@@ -98,6 +111,7 @@ extension CampaignHandlers {
         }
         let account = try await self.objects.get(
             AdAccountRecord.self, id: original.campaign.adAccountID, sellerID: caller.sellerID, logger: caller.logger)
+        try account.requireConnected()
         let plan = TreePlan(
             account: account,
             campaign: original.copiedCampaign(name: name ?? String((original.campaign.name + " (copy)").prefix(200)), status: status),
@@ -142,6 +156,7 @@ extension CampaignHandlers {
         if let key, let earlier = try await self.objects.campaign(createdWith: key, sellerID: caller.sellerID, logger: logger) {
             return try await self.objects.tree(campaignID: earlier, sellerID: caller.sellerID, logger: logger).message
         }
+        try plan.requireAdRoom(plan: caller.plan)
         let quota = PlanQuota(CampaignRecord.table, plan: caller.plan) { $0.campaigns }
         try await self.objects.requireRoom(quota, sellerID: caller.sellerID, logger: logger)
         let external = try await self.createOnPlatform(plan, caller)

@@ -13,38 +13,22 @@ import ServiceKit
 /// platform, then stores the result in a short transaction that checks again what it read.
 struct CampaignHandlers: CampaignServiceHandling {
     let objects: ObjectStore
+    let connections: PlatformConnectionStore
     let verifier: TokenVerifier
     let platform: any AdPlatform
     /// Handed to the platform for its own state (`AdPlatformCall.db`); the handlers never use it.
     private let platformDatabase: PostgresClient
 
-    init(db: PostgresClient, verifier: TokenVerifier, platform: any AdPlatform) {
+    init(db: PostgresClient, verifier: TokenVerifier, platform: any AdPlatform, vault: PlatformTokenVault) {
         self.objects = ObjectStore(db: db)
+        self.connections = PlatformConnectionStore(db: db, vault: vault)
         self.verifier = verifier
         self.platform = platform
         self.platformDatabase = db
     }
 
-    // MARK: - Methods (the generated `CampaignServiceHandling`; the creates are in +Create, the
-    // updates in +Update)
-
-    func getAdAccount(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdAccount {
-        try await self.get(AdAccountRecord.self, request, context: context).message
-    }
-
-    func listAdAccounts(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws
-        -> Pixecom_Campaign_V1_ListAdAccountsResponse
-    {
-        let filter = try ListFilter(parentID: request.parentID)
-        if filter.parentID != nil {
-            throw RPCError.invalidArgument(field: "parent_id", "must be empty: ad accounts have no parent")
-        }
-        let page = try await self.list(AdAccountRecord.self, filter, request.pageSize, request.pageToken, context: context)
-        return Pixecom_Campaign_V1_ListAdAccountsResponse.with {
-            $0.adAccounts = page.objects.map(\.message)
-            $0.nextPageToken = page.nextPageToken
-        }
-    }
+    // MARK: - Methods (the generated `CampaignServiceHandling`; connections and ad accounts are in
+    // +Accounts, the creates in +Create, the updates in +Update)
 
     func getCampaign(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Campaign {
         try await self.get(CampaignRecord.self, request, context: context).message
@@ -141,6 +125,21 @@ struct CampaignHandlers: CampaignServiceHandling {
         let caller = try await self.caller(context)
         let page = try PageRequest(pageSize: pageSize, pageToken: pageToken)
         return try await self.objects.list(type, filter: filter, page: page, sellerID: caller.sellerID, logger: caller.logger)
+    }
+
+    /// List of objects without a parent (ad accounts, connections, strategies): INVALID_ARGUMENT
+    /// for a `parent_id`, else one page of the seller's `plural`.
+    func listTopLevel<Object: StoredObject>(
+        _ type: Object.Type,
+        _ request: Pixecom_Campaign_V1_ListRequest,
+        plural: String,
+        context: ServerContext
+    ) async throws -> ListPage<Object> {
+        let filter = try ListFilter(parentID: request.parentID)
+        if filter.parentID != nil {
+            throw RPCError.invalidArgument(field: "parent_id", "must be empty: \(plural) have no parent")
+        }
+        return try await self.list(type, filter, request.pageSize, request.pageToken, context: context)
     }
 
     /// The campaign of `adSet`, as it is now.

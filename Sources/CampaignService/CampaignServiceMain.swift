@@ -5,8 +5,9 @@ import ServiceKit
 /// CampaignService: the seller's ad accounts, campaigns, ad sets and ads, mirrored on the ad
 /// platform (the built-in sandbox for now).
 ///
-/// Reads `PIXECOM_AUTH_ADDRESSES` (AuthService replicas, for token verification keys) beside the
-/// settings every service reads (`ServiceConfiguration`).
+/// Reads `PIXECOM_AUTH_ADDRESSES` (AuthService replicas, for token verification keys) and
+/// `PIXECOM_PLATFORM_TOKEN_KEYS` (or `_FILE`: the keys that seal the ad platforms' access tokens,
+/// `PlatformTokenVault`) beside the settings every service reads (`ServiceConfiguration`).
 @main
 struct CampaignServiceMain {
     static func main() async {
@@ -26,9 +27,14 @@ struct CampaignServiceMain {
     static func setup(_ context: RuntimeContext) async throws -> ServiceSetup {
         let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
         let verifier = try context.tokenVerifier(auth: auth)
-        let handlers = CampaignHandlers(db: context.db, verifier: verifier, platform: SandboxAdPlatform())
+        let vault = try PlatformTokenVault(environment: context.environment)
+        let handlers = CampaignHandlers(db: context.db, verifier: verifier, platform: SandboxAdPlatform(), vault: vault)
         var router = RPCRouter()
         handlers.addMethods(to: &router)
-        return ServiceSetup(router: router, access: .campaign, verifier: verifier)
+        var jobs = JobKinds()
+        try jobs.register(
+            PlatformTokenRotation(store: handlers.connections), schedule: try CronSchedule(PlatformTokenRotation.schedule),
+            args: PlatformTokenRotation.Args())
+        return ServiceSetup(router: router, access: .campaign, verifier: verifier, jobs: jobs)
     }
 }

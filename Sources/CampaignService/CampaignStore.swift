@@ -11,15 +11,17 @@ struct CampaignRecord: StatusBearingObject {
     static let table = ObjectTable(
         name: "campaigns",
         noun: "campaign",
-        source: "campaigns o",
+        source: "campaigns o JOIN ad_accounts a ON a.seller_id = o.seller_id AND a.id = o.ad_account_id",
         columns: """
             o.id, o.ad_account_id, o.name, o.objective, o.status, o.daily_budget, o.lifetime_budget, o.bid_strategy, \
-            o.special_ad_categories, o.external_id, o.created_at, o.updated_at
+            o.special_ad_categories, o.external_id, o.created_at, o.updated_at, a.status = 'CONNECTED'
             """,
         effectiveStatus: "o.status",
         parentColumn: "ad_account_id",
         hasStatus: true,
-        dependents: [.init(table: "ad_sets", column: "campaign_id"), .init(table: "ads", column: "campaign_id")]
+        dependents: [.init(table: "ad_sets", column: "campaign_id"), .init(table: "ads", column: "campaign_id")],
+        // Deleted campaigns do not count against the plan's limit.
+        countCondition: "status <> 'DELETED'"
     )
 
     var id: UUID
@@ -34,17 +36,19 @@ struct CampaignRecord: StatusBearingObject {
     var externalID: String
     var createdAt: Date
     var updatedAt: Date
+    var accountConnected: Bool
 
     init(row: PostgresRow) throws {
         let status: String
         (
             self.id, self.adAccountID, self.name, self.objective, status, self.dailyBudget, self.lifetimeBudget, self.bidStrategy,
-            self.specialAdCategories, self.externalID, self.createdAt, self.updatedAt
-        ) = try row.decode((UUID, UUID, String, String, String, Int64?, Int64?, String, [String], String, Date, Date).self)
+            self.specialAdCategories, self.externalID, self.createdAt, self.updatedAt, self.accountConnected
+        ) = try row.decode((UUID, UUID, String, String, String, Int64?, Int64?, String, [String], String, Date, Date, Bool).self)
         self.status = try AdObjectStatus(stored: status, table: Self.table.name)
     }
 
-    /// A campaign has no parent that stops it (its ad account has no status yet).
+    /// A campaign has no parent that stops it (a disconnected ad account stops changes, not
+    /// delivery as the platform reports it).
     var effectiveStatus: String { self.status.rawValue }
 
     var budget: Budget? { Budget(daily: self.dailyBudget, lifetime: self.lifetimeBudget) }

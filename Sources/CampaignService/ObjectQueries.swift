@@ -130,9 +130,16 @@ enum ObjectQueries {
         return PostgresQuery(stringInterpolation: sql)
     }
 
-    /// Counts the seller's rows in `table` (DELETED ones too: they count against plan limits).
-    static func count(in table: ObjectTable, sellerID: UUID) -> PostgresQuery {
-        "SELECT count(*) FROM \(unescaped: table.name) WHERE seller_id = \(sellerID)"
+    /// Counts the seller's rows in `table` that count against a plan limit (`countCondition`).
+    /// With `scope`, only the children of one parent: (its column, its id).
+    static func count(in table: ObjectTable, sellerID: UUID, scope: (column: String, id: UUID)? = nil) -> PostgresQuery {
+        guard let scope else {
+            return "SELECT count(*) FROM \(unescaped: table.name) WHERE seller_id = \(sellerID) AND (\(unescaped: table.countCondition))"
+        }
+        return """
+            SELECT count(*) FROM \(unescaped: table.name)
+            WHERE seller_id = \(sellerID) AND \(unescaped: scope.column) = \(scope.id) AND (\(unescaped: table.countCondition))
+            """
     }
 
     /// Stores the settings `change` names (nil: unchanged) on one of the seller's objects, in one

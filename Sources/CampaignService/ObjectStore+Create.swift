@@ -10,18 +10,16 @@ import ServiceKit
 /// with no lock held, so either may have changed. A failed check throws and stores nothing; the
 /// handler then removes the platform's object.
 extension ObjectStore {
-    func insertAdAccount(
-        _ spec: AdAccountSpec,
-        platform: String,
-        externalID: String,
+    /// Connects (or reconnects) an ad account; the plan's room is checked again under its lock.
+    func connectAdAccount(
+        _ connection: AdAccountConnection,
         quota: PlanQuota,
         sellerID: UUID,
         logger: Logger
-    ) async throws -> AdAccountRecord {
-        try await self.db.withSeller(sellerID, logger: logger) { connection in
-            try await quota.requireRoom(sellerID: sellerID, on: connection, logger: logger)
-            return try await AdAccountStore.insert(
-                spec, platform: platform, externalID: externalID, sellerID: sellerID, on: connection, logger: logger)
+    ) async throws -> (record: AdAccountRecord, reconnected: Bool) {
+        try await self.db.withSeller(sellerID, logger: logger) { db in
+            try await quota.requireRoom(sellerID: sellerID, on: db, logger: logger)
+            return try await AdAccountStore.connect(connection, sellerID: sellerID, on: db, logger: logger)
         }
     }
 
@@ -36,6 +34,7 @@ extension ObjectStore {
         try await self.db.withSeller(sellerID, logger: logger) { connection in
             let account = try await ObjectQueries.require(
                 AdAccountRecord.self, sellerID: sellerID, id: adAccountID, lock: .share, on: connection, logger: logger)
+            try account.requireConnected()
             try await quota.requireRoom(sellerID: sellerID, on: connection, logger: logger)
             return try await CampaignStore.insert(
                 spec, adAccountID: account.id, externalID: externalID, sellerID: sellerID, on: connection, logger: logger)
@@ -52,11 +51,14 @@ extension ObjectStore {
         }
     }
 
-    func insertAd(_ spec: AdSpec, adSetID: UUID, externalID: String, sellerID: UUID, logger: Logger) async throws -> AdRecord {
+    func insertAd(
+        _ spec: AdSpec, adSetID: UUID, externalID: String, quota: PlanQuota, sellerID: UUID, logger: Logger
+    ) async throws -> AdRecord {
         try await self.db.withSeller(sellerID, logger: logger) { connection in
             let adSet = try await ObjectQueries.require(
                 AdSetRecord.self, sellerID: sellerID, id: adSetID, lock: .share, on: connection, logger: logger)
             try adSet.requireAcceptsChildren()
+            try await quota.requireRoom(sellerID: sellerID, on: connection, logger: logger)
             return try await AdStore.insert(spec, in: adSet, externalID: externalID, sellerID: sellerID, on: connection, logger: logger)
         }
     }
@@ -65,6 +67,7 @@ extension ObjectStore {
 extension StatusBearingObject {
     /// FAILED_PRECONDITION when this parent is ARCHIVED or DELETED: nothing new goes under it.
     func requireAcceptsChildren() throws {
+        try self.requireConnectedAccount()
         guard self.status.acceptsChildren else {
             throw RPCError(
                 .failedPrecondition,

@@ -172,6 +172,7 @@ extension ObjectStore {
                 try await self.db.withSeller(sellerID, logger: logger) { connection in
                     let account = try await ObjectQueries.require(
                         AdAccountRecord.self, sellerID: sellerID, id: plan.account.id, lock: .share, on: connection, logger: logger)
+                    try account.requireConnected()
                     try await quota.requireRoom(sellerID: sellerID, on: connection, logger: logger)
                     let campaign = try await CampaignStore.insert(
                         plan.campaign, adAccountID: account.id, externalID: external.campaign, sellerID: sellerID, on: connection,

@@ -8,6 +8,7 @@ extension StatusBearingObject {
     /// Whether `change` may apply to this object as it is: FAILED_PRECONDITION for a status
     /// change the platform forbids, or new settings on a DELETED object.
     func check(_ change: ObjectChange) throws {
+        try self.requireConnectedAccount()
         if let status = change.status { try self.status.checkChange(to: status, object: Self.table.describe(self.id)) }
         if change.touchesSettings, self.status == .deleted {
             throw RPCError(.failedPrecondition, "\(Self.table.describe(self.id)) is DELETED and cannot change")

@@ -38,7 +38,7 @@ struct ObjectStore: Sendable {
     /// FAILED_PRECONDITION when the seller is at `quota`'s limit now (a read; the transaction
     /// that adds the row checks again).
     func requireRoom(_ quota: PlanQuota, sellerID: UUID, logger: Logger) async throws {
-        let counts = try await self.db.readAsSeller(sellerID, ObjectQueries.count(in: quota.table, sellerID: sellerID), logger: logger) {
+        let counts = try await self.db.readAsSeller(sellerID, quota.countQuery(sellerID: sellerID), logger: logger) {
             try $0.decode(Int.self)
         }
         try quota.requireRoom(count: counts.first ?? 0)

@@ -16,6 +16,8 @@ extension CampaignRecord {
         self.externalID = ""
         self.createdAt = now
         self.updatedAt = now
+        // Planned only under a connected account (the handlers check it first).
+        self.accountConnected = true
     }
 }
 
@@ -38,6 +40,7 @@ extension AdSetRecord {
         self.createdAt = now
         self.updatedAt = now
         self.effectiveStatus = EffectiveStatus.of(spec.status, campaign: campaign.status)
+        self.accountConnected = campaign.accountConnected
     }
 }
 
@@ -53,6 +56,7 @@ extension AdRecord {
         self.createdAt = now
         self.updatedAt = now
         self.effectiveStatus = EffectiveStatus.of(spec.status, campaign: campaign.status, adSet: adSet.status)
+        self.accountConnected = campaign.accountConnected
     }
 }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import PostgresNIO
@@ -13,17 +14,138 @@ import ServiceKit
 /// parent, and status changes out of DELETED or ARCHIVED. Deleting an object deletes its subtree.
 struct SandboxAdPlatform: AdPlatform {
     let name = "sandbox"
+    let signsInWithoutToken = true
+    /// Budget changes each ad set may take in an hour: Meta's 4, unless a test needs more.
+    var budgetChangesPerHour = 4
 
     /// Minting retries on an id collision (one in ~10^15 per pair; a few tries is plenty).
     private static let mintAttempts = 5
 
-    func createAdAccount(_ spec: AdAccountSpec, call: AdPlatformCall) async throws -> String {
+    // MARK: - Users and ad accounts
+
+    /// An empty token signs in a new sandbox user and issues its token ("EAAS" + 48 characters;
+    /// the sandbox keeps only its SHA-256). Any other token must be one it issued this seller.
+    func connect(accessToken: String, call: AdPlatformCall) async throws -> PlatformGrant {
+        if accessToken.isEmpty {
+            let grant = PlatformGrant(userID: SandboxObjectKind.mintDigits(15), accessToken: Self.mintToken())
+            try await self.transaction(call) { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO sandbox_tokens (seller_id, token_sha256, user_id)
+                    VALUES (\(call.sellerID), \(Self.digest(grant.accessToken)), \(grant.userID))
+                    """,
+                    logger: call.logger
+                )
+            }
+            call.logger.debug("sandbox.user_signed_in", metadata: ["sandbox.user_id": "\(grant.userID)"])
+            return grant
+        }
+        return PlatformGrant(userID: try await self.user(of: accessToken, call: call), accessToken: accessToken)
+    }
+
+    func createAdAccount(_ spec: AdAccountSpec, owner: PlatformGrant, call: AdPlatformCall) async throws -> PlatformAdAccount {
         try Self.require(!spec.name.isEmpty, "name", "must not be empty")
         try Self.require(
             spec.currency.count == 3 && spec.currency.allSatisfy { $0.isASCII && $0.isUppercase }, "currency", "must be an ISO 4217 code")
         try Self.require(TimeZone(identifier: spec.timeZone) != nil, "time_zone", "is not a time zone")
-        return try await self.insert(.adAccount, parent: nil, name: spec.name, status: .active, payload: spec, call: call)
+        try await self.requireGrant(owner, call: call)
+        let json = try Self.encode(spec)
+        // A new account comes with one page and its pixel, as a new Business Manager's does.
+        return try await self.transaction(call) { connection in
+            let accountID = try await self.insert(
+                .adAccount, parent: nil, name: spec.name, status: .active, json: json, owner: owner.userID, call: call,
+                on: connection, checkParent: { _ in })
+            let pageName = "\(spec.name) Page"
+            let pageID = try await self.insert(
+                .page, parent: accountID, name: pageName, status: .active, json: "{}", call: call, on: connection, checkParent: { _ in })
+            let pixelName = "\(spec.name) Pixel"
+            let pixelID = try await self.insert(
+                .pixel, parent: pageID, name: pixelName, status: .active, json: "{}", call: call, on: connection, checkParent: { _ in })
+            return PlatformAdAccount(
+                externalID: accountID, name: spec.name, currency: spec.currency, timeZone: spec.timeZone,
+                pages: [PlatformPage(id: pageID, name: pageName, pixels: [PlatformPixel(id: pixelID, name: pixelName)])])
+        }
     }
+
+    func adAccount(_ externalID: String, owner: PlatformGrant, call: AdPlatformCall) async throws -> PlatformAdAccount {
+        try await self.requireGrant(owner, call: call)
+        return try await self.transaction(call) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT name, coalesce(payload->>'currency', ''), coalesce(payload->>'time_zone', '') FROM sandbox_objects
+                WHERE seller_id = \(call.sellerID) AND external_id = \(externalID) AND kind = 'ad_account'
+                  AND owner_user_id = \(owner.userID)
+                """,
+                logger: call.logger
+            )
+            var found: PlatformAdAccount?
+            for try await (name, currency, timeZone) in rows.decode((String, String, String).self) {
+                found = PlatformAdAccount(externalID: externalID, name: name, currency: currency, timeZone: timeZone, pages: [])
+            }
+            // Meta's answer for an id the user cannot see, whether or not it exists.
+            guard var account = found else {
+                throw AdPlatformError.graph(
+                    .objectNotFound,
+                    "Object with ID '\(externalID)' does not exist, cannot be loaded due to missing permissions, or does not support this operation",
+                    field: "external_id")
+            }
+            let pages = try await connection.query(
+                """
+                SELECT page.external_id, page.name, pixel.external_id, pixel.name
+                FROM sandbox_objects page
+                LEFT JOIN sandbox_objects pixel
+                  ON pixel.seller_id = page.seller_id AND pixel.parent_external_id = page.external_id AND pixel.kind = 'pixel'
+                WHERE page.seller_id = \(call.sellerID) AND page.parent_external_id = \(externalID) AND page.kind = 'page'
+                ORDER BY page.created_at, page.external_id, pixel.created_at, pixel.external_id
+                """,
+                logger: call.logger
+            )
+            for try await (pageID, pageName, pixelID, pixelName) in pages.decode((String, String, String?, String?).self) {
+                if account.pages.last?.id != pageID {
+                    account.pages.append(PlatformPage(id: pageID, name: pageName, pixels: []))
+                }
+                if let pixelID, let pixelName {
+                    account.pages[account.pages.count - 1].pixels.append(PlatformPixel(id: pixelID, name: pixelName))
+                }
+            }
+            return account
+        }
+    }
+
+    /// The user a token was issued to; `invalidToken` (Meta's code 190) for any other token.
+    private func user(of accessToken: String, call: AdPlatformCall) async throws -> String {
+        guard accessToken.utf8.count <= 1024 else {
+            throw AdPlatformError.graph(.invalidToken, "Invalid OAuth access token - Cannot parse access token", field: "access_token")
+        }
+        let users = try await call.db.readAsSeller(
+            call.sellerID,
+            "SELECT user_id FROM sandbox_tokens WHERE seller_id = \(call.sellerID) AND token_sha256 = \(Self.digest(accessToken))",
+            logger: call.logger
+        ) { try $0.decode(String.self) }
+        guard let user = users.first else {
+            throw AdPlatformError.graph(.invalidToken, "Invalid OAuth access token - Cannot parse access token", field: "access_token")
+        }
+        return user
+    }
+
+    private func requireGrant(_ grant: PlatformGrant, call: AdPlatformCall) async throws {
+        guard try await self.user(of: grant.accessToken, call: call) == grant.userID else {
+            throw AdPlatformError.graph(
+                .invalidToken, "Error validating access token: the token belongs to another user", field: "access_token")
+        }
+    }
+
+    private static func mintToken() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return "EAAS" + String((0..<48).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+
+    private static func digest(_ token: String) -> Data {
+        Data(SHA256.hash(data: Data(token.utf8)))
+    }
+
+    // MARK: - Campaigns, ad sets and ads
 
     func createCampaign(_ spec: CampaignSpec, inAccount accountID: String, call: AdPlatformCall) async throws -> String {
         try Self.require(!spec.name.isEmpty, "name", "must not be empty")
@@ -77,24 +199,27 @@ struct SandboxAdPlatform: AdPlatform {
         of externalID: String, _ settings: PlatformSettings, json: String, call: AdPlatformCall, on connection: PostgresConnection
     ) async throws {
         guard let current = try await self.lookup(externalID, lock: "FOR NO KEY UPDATE", call: call, on: connection),
-            current.kind != .adAccount
+            current.kind.isAdObject
         else {
-            throw AdPlatformError(.objectNotFound, "no campaign, ad set or ad \(externalID)")
+            throw AdPlatformError.graph(.objectNotFound, "no campaign, ad set or ad \(externalID)")
         }
         guard current.status != .deleted else {
-            throw AdPlatformError(.invalidState, "\(externalID) is DELETED")
+            throw AdPlatformError.graph(.invalidState, "\(externalID) is DELETED")
         }
         if settings.dailyBudget != nil || settings.lifetimeBudget != nil {
-            guard current.kind != .ad else { throw AdPlatformError(.invalidParameter, "ads have no budget", field: "daily_budget") }
+            guard current.kind != .ad else { throw AdPlatformError.graph(.invalidParameter, "ads have no budget", field: "daily_budget") }
             try Self.requireBudgets(daily: settings.dailyBudget, lifetime: settings.lifetimeBudget)
+            if current.kind == .adSet {
+                try await self.countBudgetChange(of: externalID, settings, call: call, on: connection)
+            }
         }
         if settings.targeting != nil || settings.bidAmount != nil || settings.endTime != nil || settings.clearsEndTime != nil {
             guard current.kind == .adSet else {
-                throw AdPlatformError(.invalidParameter, "only ad sets have targeting, bids and an end time", field: "targeting")
+                throw AdPlatformError.graph(.invalidParameter, "only ad sets have targeting, bids and an end time", field: "targeting")
             }
         }
         if settings.linkURL != nil {
-            guard current.kind == .ad else { throw AdPlatformError(.invalidParameter, "only ads have a link", field: "link_url") }
+            guard current.kind == .ad else { throw AdPlatformError.graph(.invalidParameter, "only ads have a link", field: "link_url") }
         }
         // The payload takes the new values (keys as the platform's JSON spells them); clearing the
         // end time removes the key.
@@ -112,6 +237,38 @@ struct SandboxAdPlatform: AdPlatform {
         call.logger.debug("sandbox.settings_changed", metadata: ["sandbox.external_id": "\(externalID)"])
     }
 
+    /// Meta's rule: an ad set's budget changes at most `budgetChangesPerHour` times an hour. A
+    /// change to the value it has already (a resend) does not count.
+    private func countBudgetChange(
+        of externalID: String, _ settings: PlatformSettings, call: AdPlatformCall, on connection: PostgresConnection
+    ) async throws {
+        let rows = try await connection.query(
+            """
+            SELECT (payload->>'daily_budget')::bigint, (payload->>'lifetime_budget')::bigint,
+                   (SELECT count(*) FROM sandbox_budget_changes b
+                    WHERE b.seller_id = o.seller_id AND b.external_id = o.external_id AND b.changed_at > clock_timestamp() - interval '1 hour'),
+                   (SELECT extract(epoch FROM min(b.changed_at) + interval '1 hour' - clock_timestamp())::float8
+                    FROM sandbox_budget_changes b
+                    WHERE b.seller_id = o.seller_id AND b.external_id = o.external_id AND b.changed_at > clock_timestamp() - interval '1 hour')
+            FROM sandbox_objects o WHERE o.seller_id = \(call.sellerID) AND o.external_id = \(externalID)
+            """,
+            logger: call.logger
+        )
+        for try await (daily, lifetime, recent, wait) in rows.decode((Int64?, Int64?, Int, Double?).self) {
+            let changes = (settings.dailyBudget.map { $0 != daily } ?? false) || (settings.lifetimeBudget.map { $0 != lifetime } ?? false)
+            guard changes else { return }
+            guard recent < self.budgetChangesPerHour else {
+                let seconds = max(1, Int((wait ?? 3600).rounded(.up)))
+                throw AdPlatformError.graph(
+                    .rateLimited,
+                    "the budget of ad set \(externalID) changed \(recent) times in the last hour, the most Meta allows; try again in \(seconds) s",
+                    field: settings.dailyBudget != nil ? "daily_budget" : "lifetime_budget", retryAfter: .seconds(seconds))
+            }
+            try await connection.query(
+                "INSERT INTO sandbox_budget_changes (seller_id, external_id) VALUES (\(call.sellerID), \(externalID))", logger: call.logger)
+        }
+    }
+
     func updateStatus(of externalID: String, to status: AdObjectStatus, call: AdPlatformCall) async throws {
         try await self.transaction(call) { connection in
             try await self.updateStatus(of: externalID, to: status, call: call, on: connection)
@@ -122,12 +279,12 @@ struct SandboxAdPlatform: AdPlatform {
         async throws
     {
         guard let current = try await self.lookup(externalID, lock: "FOR NO KEY UPDATE", call: call, on: connection),
-            current.kind != .adAccount
+            current.kind.isAdObject
         else {
-            throw AdPlatformError(.objectNotFound, "no campaign, ad set or ad \(externalID)")
+            throw AdPlatformError.graph(.objectNotFound, "no campaign, ad set or ad \(externalID)")
         }
         guard current.status.allowsChange(to: status) else {
-            throw AdPlatformError(.invalidState, "object \(externalID) is \(current.status.rawValue)")
+            throw AdPlatformError.graph(.invalidState, "object \(externalID) is \(current.status.rawValue)")
         }
         guard current.status != status else { return }
         if status == .deleted {
@@ -181,19 +338,20 @@ struct SandboxAdPlatform: AdPlatform {
         name: String,
         status: AdObjectStatus,
         json: String,
+        owner: String? = nil,
         call: AdPlatformCall,
         on connection: PostgresConnection,
         checkParent: (Set<String>) throws -> Void
     ) async throws -> String {
         if let parent, let expected = kind.parentKind {
             guard let found = try await self.lookup(parent, lock: "FOR SHARE", call: call, on: connection) else {
-                throw AdPlatformError(.objectNotFound, "no \(expected.rawValue) \(parent)")
+                throw AdPlatformError.graph(.objectNotFound, "no \(expected.rawValue) \(parent)")
             }
             guard found.kind == expected else {
-                throw AdPlatformError(.invalidParameter, "\(parent) is a \(found.kind.rawValue), not a \(expected.rawValue)")
+                throw AdPlatformError.graph(.invalidParameter, "\(parent) is a \(found.kind.rawValue), not a \(expected.rawValue)")
             }
             guard found.status.acceptsChildren else {
-                throw AdPlatformError(.invalidState, "\(expected.rawValue) \(parent) is \(found.status.rawValue)")
+                throw AdPlatformError.graph(.invalidState, "\(expected.rawValue) \(parent) is \(found.status.rawValue)")
             }
             let keys = try await connection.query(
                 "SELECT jsonb_object_keys(payload) FROM sandbox_objects WHERE seller_id = \(call.sellerID) AND external_id = \(parent)",
@@ -206,8 +364,9 @@ struct SandboxAdPlatform: AdPlatform {
             let externalID = kind.mintID()
             let rows = try await connection.query(
                 """
-                INSERT INTO sandbox_objects (seller_id, external_id, kind, parent_external_id, name, status, payload)
-                VALUES (\(call.sellerID), \(externalID), \(kind.rawValue), \(parent), \(name), \(status.rawValue), \(json)::jsonb)
+                INSERT INTO sandbox_objects (seller_id, external_id, kind, parent_external_id, name, status, payload, owner_user_id)
+                VALUES (\(call.sellerID), \(externalID), \(kind.rawValue), \(parent), \(name), \(status.rawValue), \(json)::jsonb,
+                        \(owner))
                 ON CONFLICT DO NOTHING
                 RETURNING external_id
                 """,
@@ -219,7 +378,7 @@ struct SandboxAdPlatform: AdPlatform {
                 return inserted
             }
         }
-        throw AdPlatformError(.unavailable, "could not mint a free \(kind.rawValue) id")
+        throw AdPlatformError.graph(.unavailable, "could not mint a free \(kind.rawValue) id")
     }
 
     /// Runs `body` in the sandbox's own transaction for the caller's seller; what `body` throws
@@ -249,7 +408,7 @@ struct SandboxAdPlatform: AdPlatform {
         )
         for try await (kindText, statusText) in rows.decode((String, String).self) {
             guard let kind = SandboxObjectKind(rawValue: kindText), let status = AdObjectStatus(rawValue: statusText) else {
-                throw AdPlatformError(.unavailable, "object \(externalID) has an unreadable kind or status")
+                throw AdPlatformError.graph(.unavailable, "object \(externalID) has an unreadable kind or status")
             }
             return (kind, status)
         }
@@ -267,7 +426,7 @@ struct SandboxAdPlatform: AdPlatform {
     // MARK: - Meta's rules
 
     private static func require(_ condition: Bool, _ field: String, _ problem: String) throws {
-        guard condition else { throw AdPlatformError(.invalidParameter, "\(field) \(problem)", field: field) }
+        guard condition else { throw AdPlatformError.graph(.invalidParameter, "\(field) \(problem)", field: field) }
     }
 
     private static func requireBudgets(daily: Int64?, lifetime: Int64?) throws {
@@ -286,24 +445,37 @@ enum SandboxObjectKind: String, Sendable {
     case campaign
     case adSet = "ad_set"
     case ad
+    case page
+    case pixel
 
     var parentKind: SandboxObjectKind? {
         switch self {
         case .adAccount: nil
-        case .campaign: .adAccount
+        case .campaign, .page: .adAccount
         case .adSet: .campaign
         case .ad: .adSet
+        case .pixel: .page
         }
     }
 
-    /// A fresh Meta-shaped id: "act_" + 15 digits for ad accounts, 18 digits for the rest; never
-    /// a leading zero.
+    /// Campaigns, ad sets and ads: what status and settings changes apply to.
+    var isAdObject: Bool { self == .campaign || self == .adSet || self == .ad }
+
+    /// A fresh Meta-shaped id: "act_" + 15 digits for ad accounts, 15 digits for pages, 16 for
+    /// pixels, 18 for the rest; never a leading zero.
     func mintID() -> String {
         switch self {
-        case .adAccount:
-            "act_\(UInt64.random(in: 100_000_000_000_000...999_999_999_999_999))"
-        case .campaign, .adSet, .ad:
-            "\(UInt64.random(in: 100_000_000_000_000_000...999_999_999_999_999_999))"
+        case .adAccount: "act_" + Self.mintDigits(15)
+        case .page: Self.mintDigits(15)
+        case .pixel: Self.mintDigits(16)
+        case .campaign, .adSet, .ad: Self.mintDigits(18)
         }
+    }
+
+    /// `count` (15 to 18) random decimal digits, the first not zero.
+    static func mintDigits(_ count: Int) -> String {
+        var low: UInt64 = 1
+        for _ in 1..<count { low *= 10 }
+        return "\(UInt64.random(in: low...(low * 10 - 1)))"
     }
 }

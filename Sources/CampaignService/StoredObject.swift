@@ -22,6 +22,21 @@ protocol StatusBearingObject: StoredObject {
     var budget: Budget? { get }
     /// Its settings as the platform holds them, to send again after interleaved updates.
     var settings: PlatformSettings { get }
+    /// Whether its ad account is connected; nothing under a disconnected one changes.
+    var accountConnected: Bool { get }
+}
+
+extension StatusBearingObject {
+    /// FAILED_PRECONDITION when the object's ad account is disconnected: its history stays
+    /// readable, but nothing under it changes (nor reaches the platform) until it is reconnected.
+    func requireConnectedAccount() throws {
+        guard self.accountConnected else {
+            throw RPCError(
+                .failedPrecondition,
+                "the ad account of \(Self.table.describe(self.id)) is disconnected; connect it again (POST /v1/ad-accounts with its externalId) to change anything under it"
+            )
+        }
+    }
 }
 
 /// Constant SQL describing one table. Only ever built from literals in this module, never from
@@ -50,6 +65,8 @@ struct ObjectTable: Sendable {
     /// Whether rows carry a status, DELETED ones being left out of lists.
     var hasStatus: Bool
     var dependents: [Dependent] = []
+    /// Which rows count against a plan limit, as SQL over the table's columns.
+    var countCondition: String = "true"
 
     /// "campaign <id>", as messages name an object.
     func describe(_ id: UUID) -> String {

@@ -71,6 +71,9 @@ extension OpenAPIDocument {
     static var roasFloor: [String: Any] { Self.integer(1, 10_000_000, digitsPattern: "^([1-9][0-9]{0,6}|10000000)$") }
     static var optionalROASFloor: [String: Any] { Self.integer(0, 10_000_000, digitsPattern: "^(0|[1-9][0-9]{0,6}|10000000)$") }
 
+    /// A page's or pixel's id on the platform (`CampaignHandlers.platformID`).
+    static var platformID: [String: Any] { ["type": "string", "pattern": "^[0-9]{1,32}$"] }
+
     static var bidStrategy: [String: Any] { ["type": "string", "enum": CampaignContract.bidStrategies] }
     static var effectiveStatus: [String: Any] { ["type": "string", "enum": CampaignContract.effectiveStatuses] }
     static var specialAdCategories: [String: Any] {
@@ -145,12 +148,34 @@ extension OpenAPIDocument {
             "pixecom.auth.v1.ChangePasswordRequest": .init(
                 required: ["currentPassword", "newPassword"],
                 properties: ["currentPassword": ["type": "string", "minLength": 1, "maxLength": 1024], "newPassword": password]),
+            "pixecom.auth.v1.ChangePlanRequest": .init(
+                required: ["plan"], properties: ["plan": ["type": "string", "enum": ["free", "starter", "pro"]]]),
+            "pixecom.auth.v1.ChangePlanResponse": .init(
+                properties: [
+                    "plan": ["type": "string", "enum": ["free", "starter", "pro"]],
+                    "previousPlan": ["type": "string", "enum": ["free", "starter", "pro"]],
+                ]),
             "pixecom.auth.v1.CreateApiKeyRequest": .init(
                 required: ["name", "scope"],
                 properties: ["name": text(maxLength: 200), "scope": ["type": "string", "enum": ["READ", "FULL"]]]),
+            // With an externalId, name, currency and time zone may be left empty (the platform's
+            // apply); the document asks for them always, a stricter rule.
             "pixecom.campaign.v1.CreateAdAccountRequest": .init(
                 required: ["name", "currency", "timeZone"],
-                properties: ["name": name, "currency": currency, "timeZone": ["type": "string", "enum": timeZones]]),
+                properties: [
+                    "name": name, "currency": currency, "timeZone": ["type": "string", "enum": timeZones], "connectionId": optionalUUID,
+                    "externalId": ["type": "string", "pattern": "^$|^act_[0-9]{1,32}$"],
+                ]),
+            "pixecom.campaign.v1.UpdateAdAccountRequest": .init(
+                properties: ["name": name, "defaultPageId": platformID, "defaultPixelId": platformID], removed: ["id", "updateMask"]),
+            "pixecom.campaign.v1.DisconnectAdAccountRequest": .init(removed: ["id"]),
+            // Tokens are at most 1024 bytes: 256 characters are that even in four-byte UTF-8.
+            "pixecom.campaign.v1.ConnectPlatformRequest": .init(
+                required: ["platform"],
+                properties: [
+                    "platform": ["type": "string", "enum": ["sandbox"]],
+                    "accessToken": ["type": "string", "maxLength": 256],
+                ]),
             // A budget of 0 is none; which of them must be set depends on the campaign (422) or on
             // the other budget (400), which no schema here states.
             "pixecom.campaign.v1.CreateCampaignRequest": .init(
@@ -304,7 +329,8 @@ extension OpenAPIDocument {
             "pixecom.auth.v1.Caller": .init(
                 properties: ["role": role, "plan": ["type": "string", "enum": ["free", "starter", "pro"]], "tokenExpiresAt": timestamp]),
             "pixecom.auth.v1.ApiKey": .init(properties: ["scope": ["type": "string", "enum": ["READ", "FULL"]]]),
-            "pixecom.campaign.v1.AdAccount": .init(properties: ["currency": storedCurrency]),
+            "pixecom.campaign.v1.AdAccount": .init(
+                properties: ["currency": storedCurrency, "status": ["type": "string", "enum": ["CONNECTED", "DISCONNECTED"]]]),
             "pixecom.campaign.v1.Campaign": .init(
                 properties: [
                     "objective": objective, "bidStrategy": bidStrategy, "specialAdCategories": specialAdCategories,
@@ -322,7 +348,7 @@ extension OpenAPIDocument {
     /// The PATCH bodies: a field they name is a field changed.
     static let updateRequests: Set<String> = [
         "pixecom.campaign.v1.UpdateCampaignRequest", "pixecom.campaign.v1.UpdateAdSetRequest", "pixecom.campaign.v1.UpdateAdRequest",
-        "pixecom.campaign.v1.UpdateAdStrategyRequest",
+        "pixecom.campaign.v1.UpdateAdStrategyRequest", "pixecom.campaign.v1.UpdateAdAccountRequest",
     ]
 
     /// Fields of PATCH bodies that null (their default) sets to a value of its own: a strategy's

@@ -383,9 +383,51 @@ public nonisolated struct Pixecom_Auth_V1_PlanQuota: Sendable {
   /// Members including the owner and pending invitations.
   public var members: Int32 = 0
 
+  /// Ads in one ad set (DELETED ones do not count).
+  public var adsPerAdSet: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+public nonisolated struct Pixecom_Auth_V1_ChangePlanRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// free, starter or pro.
+  public var plan: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Auth_V1_ChangePlanResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var plan: String = String()
+
+  public var previousPlan: String = String()
+
+  /// The new plan's limits, in force from the next access token.
+  public var limits: Pixecom_Auth_V1_PlanQuota {
+    get {_limits ?? Pixecom_Auth_V1_PlanQuota()}
+    set {_limits = newValue}
+  }
+  /// Returns true if `limits` has been explicitly set.
+  public var hasLimits: Bool {self._limits != nil}
+  /// Clears the value of `limits`. Subsequent reads from it will return its default value.
+  public mutating func clearLimits() {self._limits = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _limits: Pixecom_Auth_V1_PlanQuota? = nil
 }
 
 public nonisolated struct Pixecom_Auth_V1_ListSessionsRequest: Sendable {
@@ -1407,7 +1449,7 @@ nonisolated extension Pixecom_Auth_V1_Caller: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Pixecom_Auth_V1_PlanQuota: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PlanQuota"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ad_accounts\0\u{1}campaigns\0\u{1}members\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ad_accounts\0\u{1}campaigns\0\u{1}members\0\u{3}ads_per_ad_set\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1418,6 +1460,7 @@ nonisolated extension Pixecom_Auth_V1_PlanQuota: SwiftProtobuf.Message, SwiftPro
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.adAccounts) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.campaigns) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.members) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.adsPerAdSet) }()
       default: break
       }
     }
@@ -1433,6 +1476,9 @@ nonisolated extension Pixecom_Auth_V1_PlanQuota: SwiftProtobuf.Message, SwiftPro
     if self.members != 0 {
       try visitor.visitSingularInt32Field(value: self.members, fieldNumber: 3)
     }
+    if self.adsPerAdSet != 0 {
+      try visitor.visitSingularInt32Field(value: self.adsPerAdSet, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1440,6 +1486,81 @@ nonisolated extension Pixecom_Auth_V1_PlanQuota: SwiftProtobuf.Message, SwiftPro
     if lhs.adAccounts != rhs.adAccounts {return false}
     if lhs.campaigns != rhs.campaigns {return false}
     if lhs.members != rhs.members {return false}
+    if lhs.adsPerAdSet != rhs.adsPerAdSet {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Auth_V1_ChangePlanRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChangePlanRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plan\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.plan) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.plan.isEmpty {
+      try visitor.visitSingularStringField(value: self.plan, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Auth_V1_ChangePlanRequest, rhs: Pixecom_Auth_V1_ChangePlanRequest) -> Bool {
+    if lhs.plan != rhs.plan {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Auth_V1_ChangePlanResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChangePlanResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plan\0\u{3}previous_plan\0\u{1}limits\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.plan) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.previousPlan) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._limits) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.plan.isEmpty {
+      try visitor.visitSingularStringField(value: self.plan, fieldNumber: 1)
+    }
+    if !self.previousPlan.isEmpty {
+      try visitor.visitSingularStringField(value: self.previousPlan, fieldNumber: 2)
+    }
+    try { if let v = self._limits {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Auth_V1_ChangePlanResponse, rhs: Pixecom_Auth_V1_ChangePlanResponse) -> Bool {
+    if lhs.plan != rhs.plan {return false}
+    if lhs.previousPlan != rhs.previousPlan {return false}
+    if lhs._limits != rhs._limits {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -379,6 +379,57 @@ public nonisolated struct Pixecom_Campaign_V1_AdAccount: Sendable {
 
   public var createTime: String = String()
 
+  /// The platform connection it was connected through; empty for accounts connected before
+  /// connections existed.
+  public var connectionID: String = String()
+
+  /// CONNECTED or DISCONNECTED.
+  public var status: String = String()
+
+  /// Its pages on the platform, each with its pixels, as the platform listed them at connection.
+  public var pages: [Pixecom_Campaign_V1_AdAccountPage] = []
+
+  /// The platform ids of the page and pixel new ads use unless they say otherwise.
+  public var defaultPageID: String = String()
+
+  public var defaultPixelID: String = String()
+
+  /// When it was disconnected; empty while connected.
+  public var disconnectTime: String = String()
+
+  public var updateTime: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_AdAccountPage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The page's id on the platform.
+  public var id: String = String()
+
+  public var name: String = String()
+
+  public var pixels: [Pixecom_Campaign_V1_AdAccountPixel] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_AdAccountPixel: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -394,6 +445,101 @@ public nonisolated struct Pixecom_Campaign_V1_CreateAdAccountRequest: Sendable {
   public var currency: String = String()
 
   public var timeZone: String = String()
+
+  /// The platform connection to connect it through; empty: the seller's first connection on the
+  /// sandbox platform, made on first use.
+  public var connectionID: String = String()
+
+  /// An account that exists on the platform, e.g. "act_123456789012345", to connect (or
+  /// reconnect) instead of creating one. name, currency and time_zone are then taken from the
+  /// platform when empty, and must match it when given.
+  public var externalID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_UpdateAdAccountRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  /// One of the account's pages (its platform id).
+  public var defaultPageID: String = String()
+
+  /// One of the pixels of the default page.
+  public var defaultPixelID: String = String()
+
+  public var updateMask: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_DisconnectAdAccountRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_ConnectPlatformRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "sandbox".
+  public var platform: String = String()
+
+  /// The platform's user access token. On the sandbox, empty signs in a new sandbox user (what
+  /// the OAuth dialog does on Meta) and the connection keeps the token it was issued.
+  public var accessToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_PlatformConnection: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var platform: String = String()
+
+  /// The platform's id of the user whose token it holds.
+  public var externalUserID: String = String()
+
+  public var createTime: String = String()
+
+  public var updateTime: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_ListPlatformConnectionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var connections: [Pixecom_Campaign_V1_PlatformConnection] = []
+
+  public var nextPageToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1684,7 +1830,7 @@ nonisolated extension Pixecom_Campaign_V1_Targeting: SwiftProtobuf.Message, Swif
 
 nonisolated extension Pixecom_Campaign_V1_AdAccount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AdAccount"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}currency\0\u{3}time_zone\0\u{3}external_id\0\u{1}platform\0\u{3}create_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}currency\0\u{3}time_zone\0\u{3}external_id\0\u{1}platform\0\u{3}create_time\0\u{3}connection_id\0\u{1}status\0\u{1}pages\0\u{3}default_page_id\0\u{3}default_pixel_id\0\u{3}disconnect_time\0\u{3}update_time\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1699,6 +1845,13 @@ nonisolated extension Pixecom_Campaign_V1_AdAccount: SwiftProtobuf.Message, Swif
       case 5: try { try decoder.decodeSingularStringField(value: &self.externalID) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.platform) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.connectionID) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.pages) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.defaultPageID) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.defaultPixelID) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.disconnectTime) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.updateTime) }()
       default: break
       }
     }
@@ -1726,6 +1879,27 @@ nonisolated extension Pixecom_Campaign_V1_AdAccount: SwiftProtobuf.Message, Swif
     if !self.createTime.isEmpty {
       try visitor.visitSingularStringField(value: self.createTime, fieldNumber: 7)
     }
+    if !self.connectionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.connectionID, fieldNumber: 8)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 9)
+    }
+    if !self.pages.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.pages, fieldNumber: 10)
+    }
+    if !self.defaultPageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.defaultPageID, fieldNumber: 11)
+    }
+    if !self.defaultPixelID.isEmpty {
+      try visitor.visitSingularStringField(value: self.defaultPixelID, fieldNumber: 12)
+    }
+    if !self.disconnectTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.disconnectTime, fieldNumber: 13)
+    }
+    if !self.updateTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.updateTime, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1737,6 +1911,88 @@ nonisolated extension Pixecom_Campaign_V1_AdAccount: SwiftProtobuf.Message, Swif
     if lhs.externalID != rhs.externalID {return false}
     if lhs.platform != rhs.platform {return false}
     if lhs.createTime != rhs.createTime {return false}
+    if lhs.connectionID != rhs.connectionID {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.pages != rhs.pages {return false}
+    if lhs.defaultPageID != rhs.defaultPageID {return false}
+    if lhs.defaultPixelID != rhs.defaultPixelID {return false}
+    if lhs.disconnectTime != rhs.disconnectTime {return false}
+    if lhs.updateTime != rhs.updateTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_AdAccountPage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdAccountPage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}pixels\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.pixels) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.pixels.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.pixels, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_AdAccountPage, rhs: Pixecom_Campaign_V1_AdAccountPage) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.pixels != rhs.pixels {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_AdAccountPixel: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdAccountPixel"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_AdAccountPixel, rhs: Pixecom_Campaign_V1_AdAccountPixel) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1744,7 +2000,7 @@ nonisolated extension Pixecom_Campaign_V1_AdAccount: SwiftProtobuf.Message, Swif
 
 nonisolated extension Pixecom_Campaign_V1_CreateAdAccountRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateAdAccountRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}currency\0\u{3}time_zone\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}currency\0\u{3}time_zone\0\u{3}connection_id\0\u{3}external_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1755,6 +2011,8 @@ nonisolated extension Pixecom_Campaign_V1_CreateAdAccountRequest: SwiftProtobuf.
       case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.currency) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.connectionID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.externalID) }()
       default: break
       }
     }
@@ -1770,6 +2028,12 @@ nonisolated extension Pixecom_Campaign_V1_CreateAdAccountRequest: SwiftProtobuf.
     if !self.timeZone.isEmpty {
       try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 3)
     }
+    if !self.connectionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.connectionID, fieldNumber: 4)
+    }
+    if !self.externalID.isEmpty {
+      try visitor.visitSingularStringField(value: self.externalID, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1777,6 +2041,208 @@ nonisolated extension Pixecom_Campaign_V1_CreateAdAccountRequest: SwiftProtobuf.
     if lhs.name != rhs.name {return false}
     if lhs.currency != rhs.currency {return false}
     if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.connectionID != rhs.connectionID {return false}
+    if lhs.externalID != rhs.externalID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_UpdateAdAccountRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateAdAccountRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}default_page_id\0\u{3}default_pixel_id\0\u{3}update_mask\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.defaultPageID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.defaultPixelID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.updateMask) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.defaultPageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.defaultPageID, fieldNumber: 3)
+    }
+    if !self.defaultPixelID.isEmpty {
+      try visitor.visitSingularStringField(value: self.defaultPixelID, fieldNumber: 4)
+    }
+    if !self.updateMask.isEmpty {
+      try visitor.visitSingularStringField(value: self.updateMask, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_UpdateAdAccountRequest, rhs: Pixecom_Campaign_V1_UpdateAdAccountRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.defaultPageID != rhs.defaultPageID {return false}
+    if lhs.defaultPixelID != rhs.defaultPixelID {return false}
+    if lhs.updateMask != rhs.updateMask {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_DisconnectAdAccountRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DisconnectAdAccountRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_DisconnectAdAccountRequest, rhs: Pixecom_Campaign_V1_DisconnectAdAccountRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_ConnectPlatformRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ConnectPlatformRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}platform\0\u{3}access_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.platform) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accessToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.platform.isEmpty {
+      try visitor.visitSingularStringField(value: self.platform, fieldNumber: 1)
+    }
+    if !self.accessToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.accessToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_ConnectPlatformRequest, rhs: Pixecom_Campaign_V1_ConnectPlatformRequest) -> Bool {
+    if lhs.platform != rhs.platform {return false}
+    if lhs.accessToken != rhs.accessToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_PlatformConnection: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PlatformConnection"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}platform\0\u{3}external_user_id\0\u{3}create_time\0\u{3}update_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.platform) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.externalUserID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.updateTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.platform.isEmpty {
+      try visitor.visitSingularStringField(value: self.platform, fieldNumber: 2)
+    }
+    if !self.externalUserID.isEmpty {
+      try visitor.visitSingularStringField(value: self.externalUserID, fieldNumber: 3)
+    }
+    if !self.createTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.createTime, fieldNumber: 4)
+    }
+    if !self.updateTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.updateTime, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_PlatformConnection, rhs: Pixecom_Campaign_V1_PlatformConnection) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.platform != rhs.platform {return false}
+    if lhs.externalUserID != rhs.externalUserID {return false}
+    if lhs.createTime != rhs.createTime {return false}
+    if lhs.updateTime != rhs.updateTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_ListPlatformConnectionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListPlatformConnectionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}connections\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.connections) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.connections.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.connections, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_ListPlatformConnectionsResponse, rhs: Pixecom_Campaign_V1_ListPlatformConnectionsResponse) -> Bool {
+    if lhs.connections != rhs.connections {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -229,7 +229,7 @@ struct CampaignTreeTests {
         let database = try await CampaignDatabase.create()
         let platform = FailingAdPlatform(failAdNamed: "Last")
         try await database.withAppClient(connections: 2) { db in
-            let handlers = CampaignHandlers(db: db, verifier: TokenVerifier(fetchKeys: { [:] }), platform: platform)
+            let handlers = CampaignHandlers(db: db, verifier: TokenVerifier(fetchKeys: { [:] }), platform: platform, vault: try .random())
             let sellerID = UUID()
             let context = PlatformStallTests.context(sellerID: sellerID)
             let account = try await handlers.createAdAccount(
@@ -270,7 +270,7 @@ struct CampaignTreeTests {
             let statuses = try await TestDatabases.withClient(database.urls.admin) { owner in
                 var statuses: Set<String> = []
                 for try await (kind, status) in try await owner.query(
-                    "SELECT kind, status FROM sandbox_objects WHERE seller_id = \(sellerID) AND kind <> 'ad_account'"
+                    "SELECT kind, status FROM sandbox_objects WHERE seller_id = \(sellerID) AND kind IN ('campaign', 'ad_set', 'ad')"
                 ).decode((String, String).self) {
                     statuses.insert("\(kind) \(status)")
                 }
@@ -290,7 +290,8 @@ struct CampaignTreeTests {
     func bulkChanges() async throws {
         let database = try await CampaignDatabase.create()
         try await database.withAppClient(connections: 4) { db in
-            let handlers = CampaignHandlers(db: db, verifier: TokenVerifier(fetchKeys: { [:] }), platform: SandboxAdPlatform())
+            let handlers = CampaignHandlers(
+                db: db, verifier: TokenVerifier(fetchKeys: { [:] }), platform: SandboxAdPlatform(), vault: try .random())
             let context = PlatformStallTests.context(sellerID: UUID())
             let other = PlatformStallTests.context(sellerID: UUID())
             func tree(_ context: ServerContext, ads: Int) async throws -> Pixecom_Campaign_V1_CampaignTree {
@@ -414,8 +415,18 @@ final class FailingAdPlatform: AdPlatform, @unchecked Sendable {
 
     var createdAds: Int { self.lock.withLock { self._createdAds } }
 
-    func createAdAccount(_ spec: AdAccountSpec, call: AdPlatformCall) async throws -> String {
-        try await self.sandbox.createAdAccount(spec, call: call)
+    let signsInWithoutToken = true
+
+    func connect(accessToken: String, call: AdPlatformCall) async throws -> PlatformGrant {
+        try await self.sandbox.connect(accessToken: accessToken, call: call)
+    }
+
+    func createAdAccount(_ spec: AdAccountSpec, owner: PlatformGrant, call: AdPlatformCall) async throws -> PlatformAdAccount {
+        try await self.sandbox.createAdAccount(spec, owner: owner, call: call)
+    }
+
+    func adAccount(_ externalID: String, owner: PlatformGrant, call: AdPlatformCall) async throws -> PlatformAdAccount {
+        try await self.sandbox.adAccount(externalID, owner: owner, call: call)
     }
 
     func createCampaign(_ spec: CampaignSpec, inAccount accountID: String, call: AdPlatformCall) async throws -> String {

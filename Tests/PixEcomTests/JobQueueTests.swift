@@ -178,7 +178,11 @@ import Testing
             // Another sequence whose head fails until it is discarded, then lets the rest run.
             let failing = try await self.enqueue(client, .init(n: 20, mode: .fail), JobOptions(sequenceKey: "order-2")).id
             let after = try await self.enqueue(client, .init(n: 21), JobOptions(sequenceKey: "order-2")).id
-            try await withJobRunners([try self.runner(client, probe: probe, queues: ["default": 8])]) {
+            // A long lease: the head runs for the whole test, and a renewal delayed past a short
+            // lease on a loaded machine would have it rescued and run twice (at least once is the
+            // queue's promise, but this test counts runs).
+            let runner = try self.runner(client, probe: probe, queues: ["default": 8]) { $0.lease = .seconds(20) }
+            try await withJobRunners([runner]) {
                 try await waitFor("the free job to complete") { try await client.job(free).state == "completed" }
                 try await waitFor("the failing head to be discarded") { try await client.job(failing).state == "discarded" }
                 try await waitFor("the job after it to complete") { try await client.job(after).state == "completed" }

@@ -21,7 +21,7 @@ struct PlatformStallTests {
         let stalled = 6
         let platform = StallingAdPlatform()
         try await database.withAppClient(connections: 2) { db in
-            let handlers = CampaignHandlers(db: db, verifier: TokenVerifier(fetchKeys: { [:] }), platform: platform)
+            let handlers = CampaignHandlers(db: db, verifier: TokenVerifier(fetchKeys: { [:] }), platform: platform, vault: try .random())
             let sellerID = UUID()
             let context = Self.context(sellerID: sellerID)
             let account = try await handlers.createAdAccount(
@@ -147,9 +147,20 @@ final class StallingAdPlatform: AdPlatform, Sendable {
         }
     }
 
-    func createAdAccount(_ spec: AdAccountSpec, call: AdPlatformCall) async throws -> String {
+    let signsInWithoutToken = true
+
+    func connect(accessToken: String, call: AdPlatformCall) async throws -> PlatformGrant {
+        PlatformGrant(userID: SandboxObjectKind.mintDigits(15), accessToken: accessToken.isEmpty ? "stalling-token" : accessToken)
+    }
+
+    func createAdAccount(_ spec: AdAccountSpec, owner: PlatformGrant, call: AdPlatformCall) async throws -> PlatformAdAccount {
         await self.pass()
-        return SandboxObjectKind.adAccount.mintID()
+        return PlatformAdAccount(
+            externalID: SandboxObjectKind.adAccount.mintID(), name: spec.name, currency: spec.currency, timeZone: spec.timeZone, pages: [])
+    }
+
+    func adAccount(_ externalID: String, owner: PlatformGrant, call: AdPlatformCall) async throws -> PlatformAdAccount {
+        throw AdPlatformError(.objectNotFound, "no ad account \(externalID)", field: "external_id")
     }
 
     func createCampaign(_ spec: CampaignSpec, inAccount accountID: String, call: AdPlatformCall) async throws -> String {

@@ -116,8 +116,9 @@ struct RPCResilienceTests {
         #expect(failed.allSatisfy { $0.code == .unavailable }, "non-idempotent failures: \(failed.compactMap(\.code))")
         // Only the calls in flight on the killed replica fail: at most one per worker.
         #expect(failed.count <= 6)
-        // Nothing hangs: every call ends well within its 10-second timeout.
-        #expect(all.allSatisfy { $0.duration < .seconds(2) }, "slowest call: \(all.map(\.duration).max()!)")
+        // Nothing hangs: every call ends well within its 10-second timeout (5 s leaves room for a
+        // machine loaded by the rest of the suite; a hung call would take the full 10).
+        #expect(all.allSatisfy { $0.duration < .seconds(5) }, "slowest call: \(all.map(\.duration).max()!)")
         // Afterwards the channel works on the two survivors, without the dead one.
         for _ in 0..<10 {
             _ = try await client.unary(EchoServer.echo, EchoServer.Request("after"), as: EchoServer.Response.self)

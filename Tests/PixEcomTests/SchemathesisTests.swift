@@ -71,6 +71,16 @@ struct SchemathesisTests {
         include-operation-id = "UpdateAdStrategy"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
+        # A platform access token must be one the platform issued this seller's user.
+        [[operations]]
+        include-operation-id = "ConnectPlatform"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        # The default page must be one of the account's pages, the default pixel one of its.
+        [[operations]]
+        include-operation-id = "UpdateAdAccount"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
         # The current password must be the caller's.
         [[operations]]
         include-operation-id = "ChangePassword"

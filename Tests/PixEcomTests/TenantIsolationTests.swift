@@ -19,10 +19,13 @@ struct TenantIsolationTests {
     struct SellerA {
         var sellerID = "", ownerID = "", ownerEmail = "", memberID = "", memberEmail = ""
         var sessionID = "", apiKeyID = "", adAccount = "", campaign = "", adSet = "", ad = "", order = "", strategy = ""
+        /// A's platform connection and its ad account's id on the platform.
+        var connection = "", platformAccount = ""
         var secrets: [String] {
             [
                 self.sellerID, self.ownerID, self.ownerEmail, self.memberID, self.memberEmail, self.sessionID,
-                self.apiKeyID, self.adAccount, self.campaign, self.adSet, self.ad, self.order, self.strategy,
+                self.apiKeyID, self.adAccount, self.campaign, self.adSet, self.ad, self.order, self.strategy, self.connection,
+                self.platformAccount,
             ]
         }
     }
@@ -109,6 +112,12 @@ struct TenantIsolationTests {
             request.newPassword = bPassword + "-next"
             return await call(clients, Auth.changePassword, request, as: Pixecom_Auth_V1_TokenPair.self, token: token)
         }
+        // B's own plan (pro already: no change); A's stays as it is.
+        cases[Auth.changePlan] = {
+            await call(
+                $0, Auth.changePlan, Pixecom_Auth_V1_ChangePlanRequest.with { $0.plan = "pro" },
+                as: Pixecom_Auth_V1_ChangePlanResponse.self, token: $1)
+        }
         cases[Auth.getCaller] = {
             await call($0, Auth.getCaller, Pixecom_Auth_V1_GetCallerRequest(), as: Pixecom_Auth_V1_Caller.self, token: $1)
         }
@@ -141,12 +150,38 @@ struct TenantIsolationTests {
             return await call(clients, Auth.revokeApiKey, request, as: Pixecom_Auth_V1_ApiKey.self, token: token)
         }
         // CampaignService: each object by id, each list (also filtered by A's parent), each create under A's parent.
+        // Connecting A's platform account (B's own sandbox connection is made on first use).
         cases[Campaign.createAdAccount] = { clients, token in
             var request = Pixecom_Campaign_V1_CreateAdAccountRequest()
             request.name = "B's account"
-            request.currency = "EUR"
+            request.currency = "USD"
             request.timeZone = "UTC"
+            request.externalID = a.platformAccount
             return await call(clients, Campaign.createAdAccount, request, as: Pixecom_Campaign_V1_AdAccount.self, token: token)
+        }
+        cases[Campaign.connectPlatform] = { clients, token in
+            var request = Pixecom_Campaign_V1_ConnectPlatformRequest()
+            request.platform = "sandbox"
+            return await call(clients, Campaign.connectPlatform, request, as: Pixecom_Campaign_V1_PlatformConnection.self, token: token)
+        }
+        cases[Campaign.listPlatformConnections] = {
+            await call(
+                $0, Campaign.listPlatformConnections, Pixecom_Campaign_V1_ListRequest(),
+                as: Pixecom_Campaign_V1_ListPlatformConnectionsResponse.self, token: $1)
+        }
+        cases[Campaign.updateAdAccount] = {
+            await call(
+                $0, Campaign.updateAdAccount,
+                Pixecom_Campaign_V1_UpdateAdAccountRequest.with {
+                    $0.id = a.adAccount
+                    $0.name = "taken over"
+                    $0.updateMask = "name"
+                }, as: Pixecom_Campaign_V1_AdAccount.self, token: $1)
+        }
+        cases[Campaign.disconnectAdAccount] = {
+            await call(
+                $0, Campaign.disconnectAdAccount, Pixecom_Campaign_V1_DisconnectAdAccountRequest.with { $0.id = a.adAccount },
+                as: Pixecom_Campaign_V1_AdAccount.self, token: $1)
         }
         cases[Campaign.getAdAccount] = {
             await call($0, Campaign.getAdAccount, id(a.adAccount), as: Pixecom_Campaign_V1_AdAccount.self, token: $1)
@@ -337,7 +372,8 @@ struct TenantIsolationTests {
     /// Methods that name one of A's objects: NOT_FOUND, as for a missing one.
     static let targeted: Set<String> = [
         AuthMethods.changeMemberRole, AuthMethods.removeMember, AuthMethods.revokeSession, AuthMethods.revokeApiKey,
-        CampaignMethods.getAdAccount, CampaignMethods.createCampaign, CampaignMethods.getCampaign, CampaignMethods.updateCampaign,
+        CampaignMethods.getAdAccount, CampaignMethods.createAdAccount, CampaignMethods.updateAdAccount,
+        CampaignMethods.disconnectAdAccount, CampaignMethods.createCampaign, CampaignMethods.getCampaign, CampaignMethods.updateCampaign,
         CampaignMethods.createCampaignTree, CampaignMethods.duplicateCampaign, CampaignMethods.bulkUpdate,
         CampaignMethods.getAdStrategy, CampaignMethods.updateAdStrategy, CampaignMethods.deleteAdStrategy,
         CampaignMethods.createAdSet, CampaignMethods.getAdSet, CampaignMethods.updateAdSet, CampaignMethods.createAd,
@@ -371,10 +407,10 @@ struct TenantIsolationTests {
             ).apiKey.id
             var account = Pixecom_Campaign_V1_CreateAdAccountRequest()
             (account.name, account.currency, account.timeZone) = ("A's account", "USD", "UTC")
-            a.adAccount = try await clients.campaign.unary(
+            let createdAccount = try await clients.campaign.unary(
                 CampaignMethods.createAdAccount, account, as: Pixecom_Campaign_V1_AdAccount.self,
-                metadata: AccessControlTests.metadata(owner)
-            ).id
+                metadata: AccessControlTests.metadata(owner))
+            (a.adAccount, a.connection, a.platformAccount) = (createdAccount.id, createdAccount.connectionID, createdAccount.externalID)
             var campaign = Pixecom_Campaign_V1_CreateCampaignRequest()
             (campaign.adAccountID, campaign.name, campaign.objective, campaign.dailyBudget) = (
                 a.adAccount, "A's campaign", "OUTCOME_SALES", 5000
@@ -432,10 +468,13 @@ struct TenantIsolationTests {
                 sessionID: UUID().uuidString.lowercased(), apiKeyID: UUID().uuidString.lowercased(),
                 adAccount: UUID().uuidString.lowercased(), campaign: UUID().uuidString.lowercased(),
                 adSet: UUID().uuidString.lowercased(), ad: UUID().uuidString.lowercased(), order: UUID().uuidString.lowercased(),
-                strategy: UUID().uuidString.lowercased())
+                strategy: UUID().uuidString.lowercased(), connection: UUID().uuidString.lowercased(),
+                platformAccount: "act_\(UInt64.random(in: 100_000_000_000_000...999_999_999_999_999))")
             let ghostCases = Self.cases(a: ghost, bPassword: bPassword)
+            // The ad platform's trace ids differ from call to call.
             func masked(_ text: String, _ seller: SellerA) -> String {
                 seller.secrets.filter { !$0.isEmpty }.reduce(text) { $0.replacingOccurrences(of: $1, with: "<id>") }
+                    .replacingOccurrences(of: "fbtrace_id [A-Za-z0-9_-]{11}", with: "fbtrace_id <trace>", options: .regularExpression)
             }
 
             for method in cases.keys.sorted() {
@@ -479,6 +518,11 @@ struct TenantIsolationTests {
             let strategy = try await clients.campaign.unary(
                 CampaignMethods.getAdStrategy, Self.id(a.strategy), as: Pixecom_Campaign_V1_AdStrategy.self, metadata: mine)
             #expect(strategy.name == "A's strategy", "B neither renamed nor deleted A's strategy")
+            let accountAfter = try await clients.campaign.unary(
+                CampaignMethods.getAdAccount, Self.id(a.adAccount), as: Pixecom_Campaign_V1_AdAccount.self, metadata: mine)
+            #expect(
+                accountAfter.name == "A's account" && accountAfter.status == "CONNECTED" && accountAfter.connectionID == a.connection,
+                "B neither renamed, disconnected nor took over A's ad account: \(accountAfter)")
             var getOrder = Pixecom_Orders_V1_GetOrderRequest()
             getOrder.id = a.order
             let gotOrder = try await clients.orders.unary(OrderMethods.getOrder, getOrder, as: Pixecom_Orders_V1_Order.self, metadata: mine)

@@ -42,6 +42,12 @@ extension EdgeRouteTable {
             AuthMethods.getCaller, .get, "/v1/account", service: .auth,
             Pixecom_Auth_V1_GetCallerRequest.self, Pixecom_Auth_V1_Caller.self
         ),
+        // PUT /v1/account/plan: Changes the seller's plan (the owner only).
+        EdgeRoute(
+            AuthMethods.changePlan, .put, "/v1/account/plan", service: .auth,
+            Pixecom_Auth_V1_ChangePlanRequest.self, Pixecom_Auth_V1_ChangePlanResponse.self,
+            body: .request
+        ),
         // GET /v1/account/sessions: Lists the caller's sessions.
         EdgeRoute(
             AuthMethods.listSessions, .get, "/v1/account/sessions", service: .auth,

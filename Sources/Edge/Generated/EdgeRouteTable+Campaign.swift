@@ -7,6 +7,22 @@ import ServiceKit
 extension EdgeRouteTable {
     /// CampaignService's routes: its methods with an HTTP binding, in the order of the .proto.
     static let campaign: [EdgeRoute] = [
+        // POST /v1/platform-connections: Connects (or reconnects) the seller's user on an ad platform with its access token.
+        EdgeRoute(
+            CampaignMethods.connectPlatform, .post, "/v1/platform-connections", service: .campaign,
+            Pixecom_Campaign_V1_ConnectPlatformRequest.self, Pixecom_Campaign_V1_PlatformConnection.self,
+            body: .request
+        ),
+        // GET /v1/platform-connections: A page of platform connections (never their tokens).
+        EdgeRoute(
+            CampaignMethods.listPlatformConnections, .get, "/v1/platform-connections", service: .campaign,
+            Pixecom_Campaign_V1_ListRequest.self, Pixecom_Campaign_V1_ListPlatformConnectionsResponse.self,
+            query: [
+                .value("pageSize", \.pageSize),
+                .value("pageToken", \.pageToken),
+                .value("parentId", \.parentID),
+            ]
+        ),
         // POST /v1/ad-accounts: Connects an ad account.
         EdgeRoute(
             CampaignMethods.createAdAccount, .post, "/v1/ad-accounts", service: .campaign,
@@ -28,6 +44,21 @@ extension EdgeRouteTable {
                 .value("pageToken", \.pageToken),
                 .value("parentId", \.parentID),
             ]
+        ),
+        // PATCH /v1/ad-accounts/{id}: Changes the fields of an ad account named by the update mask.
+        EdgeRoute(
+            CampaignMethods.updateAdAccount, .patch, "/v1/ad-accounts/{id}", service: .campaign,
+            Pixecom_Campaign_V1_UpdateAdAccountRequest.self, Pixecom_Campaign_V1_AdAccount.self,
+            path: [.value("id", \.id)],
+            body: .request,
+            updateMask: .field(\.updateMask)
+        ),
+        // POST /v1/ad-accounts/{id}/disconnect: Disconnects an ad account (soft: its history stays).
+        EdgeRoute(
+            CampaignMethods.disconnectAdAccount, .post, "/v1/ad-accounts/{id}/disconnect", service: .campaign,
+            Pixecom_Campaign_V1_DisconnectAdAccountRequest.self, Pixecom_Campaign_V1_AdAccount.self,
+            path: [.value("id", \.id)],
+            body: .request
         ),
         // POST /v1/campaigns: Creates a campaign.
         EdgeRoute(

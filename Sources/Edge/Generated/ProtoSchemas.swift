@@ -136,6 +136,30 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.auth.v1.ChangePlanRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "plan": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.auth.v1.ChangePlanResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "limits": {
+    "$ref": "#/components/schemas/pixecom.auth.v1.PlanQuota"
+   },
+   "plan": {
+    "type": "string"
+   },
+   "previousPlan": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.auth.v1.CreateApiKeyRequest": {
   "additionalProperties": false,
   "properties": {
@@ -344,6 +368,10 @@ enum ProtoSchemas {
     "format": "int32",
     "type": "integer"
    },
+   "adsPerAdSet": {
+    "format": "int32",
+    "type": "integer"
+   },
    "campaigns": {
     "format": "int32",
     "type": "integer"
@@ -538,10 +566,22 @@ enum ProtoSchemas {
  "pixecom.campaign.v1.AdAccount": {
   "additionalProperties": false,
   "properties": {
+   "connectionId": {
+    "type": "string"
+   },
    "createTime": {
     "type": "string"
    },
    "currency": {
+    "type": "string"
+   },
+   "defaultPageId": {
+    "type": "string"
+   },
+   "defaultPixelId": {
+    "type": "string"
+   },
+   "disconnectTime": {
     "type": "string"
    },
    "externalId": {
@@ -553,10 +593,52 @@ enum ProtoSchemas {
    "name": {
     "type": "string"
    },
+   "pages": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.AdAccountPage"
+    },
+    "type": "array"
+   },
    "platform": {
     "type": "string"
    },
+   "status": {
+    "type": "string"
+   },
    "timeZone": {
+    "type": "string"
+   },
+   "updateTime": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.AdAccountPage": {
+  "additionalProperties": false,
+  "properties": {
+   "id": {
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "pixels": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.AdAccountPixel"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.AdAccountPixel": {
+  "additionalProperties": false,
+  "properties": {
+   "id": {
+    "type": "string"
+   },
+   "name": {
     "type": "string"
    }
   },
@@ -871,10 +953,28 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.campaign.v1.ConnectPlatformRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "accessToken": {
+    "type": "string"
+   },
+   "platform": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.campaign.v1.CreateAdAccountRequest": {
   "additionalProperties": false,
   "properties": {
+   "connectionId": {
+    "type": "string"
+   },
    "currency": {
+    "type": "string"
+   },
+   "externalId": {
     "type": "string"
    },
    "name": {
@@ -1059,6 +1159,15 @@ enum ProtoSchemas {
  "pixecom.campaign.v1.DeleteAdStrategyResponse": {
   "additionalProperties": false,
   "properties": {},
+  "type": "object"
+ },
+ "pixecom.campaign.v1.DisconnectAdAccountRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "id": {
+    "type": "string"
+   }
+  },
   "type": "object"
  },
  "pixecom.campaign.v1.DuplicateCampaignRequest": {
@@ -1274,6 +1383,21 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.campaign.v1.ListPlatformConnectionsResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "connections": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.PlatformConnection"
+    },
+    "type": "array"
+   },
+   "nextPageToken": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.campaign.v1.ListRequest": {
   "additionalProperties": false,
   "properties": {
@@ -1298,6 +1422,27 @@ enum ProtoSchemas {
    "AD"
   ],
   "type": "string"
+ },
+ "pixecom.campaign.v1.PlatformConnection": {
+  "additionalProperties": false,
+  "properties": {
+   "createTime": {
+    "type": "string"
+   },
+   "externalUserId": {
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "platform": {
+    "type": "string"
+   },
+   "updateTime": {
+    "type": "string"
+   }
+  },
+  "type": "object"
  },
  "pixecom.campaign.v1.Status": {
   "enum": [
@@ -1338,6 +1483,27 @@ enum ProtoSchemas {
      "type": "string"
     },
     "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.UpdateAdAccountRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "defaultPageId": {
+    "type": "string"
+   },
+   "defaultPixelId": {
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "updateMask": {
+    "type": "string"
    }
   },
   "type": "object"

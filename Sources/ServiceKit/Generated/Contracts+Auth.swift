@@ -28,6 +28,8 @@ public enum AuthMethods {
     public static let removeMember = "pixecom.auth.v1.AuthService/RemoveMember"
     /// Who the caller is: user, seller, role, plan and limits.
     public static let getCaller = "pixecom.auth.v1.AuthService/GetCaller"
+    /// Changes the seller's plan (the owner only).
+    public static let changePlan = "pixecom.auth.v1.AuthService/ChangePlan"
     /// Changes the caller's password and ends their other sessions.
     public static let changePassword = "pixecom.auth.v1.AuthService/ChangePassword"
     /// Lists the caller's sessions.
@@ -125,6 +127,13 @@ public enum AuthMethods {
             http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/account", body: "")
         ),
         MethodContract(
+            name: changePlan,
+            summary: "Changes the seller's plan (the owner only).",
+            access: .role(.owner),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "PUT", path: "/v1/account/plan", body: "*")
+        ),
+        MethodContract(
             name: changePassword,
             summary: "Changes the caller's password and ends their other sessions.",
             access: .role(.viewer),
@@ -212,6 +221,8 @@ public protocol AuthServiceHandling: Sendable {
     func removeMember(_ request: Pixecom_Auth_V1_RemoveMemberRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_RemoveMemberResponse
     /// Who the caller is: user, seller, role, plan and limits.
     func getCaller(_ request: Pixecom_Auth_V1_GetCallerRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_Caller
+    /// Changes the seller's plan (the owner only).
+    func changePlan(_ request: Pixecom_Auth_V1_ChangePlanRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_ChangePlanResponse
     /// Changes the caller's password and ends their other sessions.
     func changePassword(_ request: Pixecom_Auth_V1_ChangePasswordRequest, context: ServerContext) async throws -> Pixecom_Auth_V1_TokenPair
     /// Lists the caller's sessions.
@@ -265,6 +276,9 @@ extension AuthServiceHandling {
         }
         router.unary(AuthMethods.getCaller, Pixecom_Auth_V1_GetCallerRequest.self) {
             try await self.getCaller($0, context: $1)
+        }
+        router.unary(AuthMethods.changePlan, Pixecom_Auth_V1_ChangePlanRequest.self) {
+            try await self.changePlan($0, context: $1)
         }
         router.unary(AuthMethods.changePassword, Pixecom_Auth_V1_ChangePasswordRequest.self) {
             try await self.changePassword($0, context: $1)
@@ -430,6 +444,18 @@ public struct AuthServiceClient: Sendable {
     ) async throws -> Pixecom_Auth_V1_Caller {
         try await self.rpc.unary(
             AuthMethods.getCaller, request, as: Pixecom_Auth_V1_Caller.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Changes the seller's plan (the owner only).
+    public func changePlan(
+        _ request: Pixecom_Auth_V1_ChangePlanRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Auth_V1_ChangePlanResponse {
+        try await self.rpc.unary(
+            AuthMethods.changePlan, request, as: Pixecom_Auth_V1_ChangePlanResponse.self, metadata: metadata, timeout: timeout,
             idempotent: true
         )
     }

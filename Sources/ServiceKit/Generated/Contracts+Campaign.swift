@@ -6,12 +6,20 @@ import RPCKit
 
 /// The methods of `pixecom.campaign.v1.CampaignService`, with what their options say.
 public enum CampaignMethods {
+    /// Connects (or reconnects) the seller's user on an ad platform with its access token.
+    public static let connectPlatform = "pixecom.campaign.v1.CampaignService/ConnectPlatform"
+    /// A page of platform connections (never their tokens).
+    public static let listPlatformConnections = "pixecom.campaign.v1.CampaignService/ListPlatformConnections"
     /// Connects an ad account.
     public static let createAdAccount = "pixecom.campaign.v1.CampaignService/CreateAdAccount"
     /// One ad account.
     public static let getAdAccount = "pixecom.campaign.v1.CampaignService/GetAdAccount"
     /// A page of ad accounts.
     public static let listAdAccounts = "pixecom.campaign.v1.CampaignService/ListAdAccounts"
+    /// Changes the fields of an ad account named by the update mask.
+    public static let updateAdAccount = "pixecom.campaign.v1.CampaignService/UpdateAdAccount"
+    /// Disconnects an ad account (soft: its history stays).
+    public static let disconnectAdAccount = "pixecom.campaign.v1.CampaignService/DisconnectAdAccount"
     /// Creates a campaign.
     public static let createCampaign = "pixecom.campaign.v1.CampaignService/CreateCampaign"
     /// One campaign.
@@ -56,6 +64,20 @@ public enum CampaignMethods {
     /// Every method's contract, in the order of the .proto.
     public static let contracts: [MethodContract] = [
         MethodContract(
+            name: connectPlatform,
+            summary: "Connects (or reconnects) the seller's user on an ad platform with its access token.",
+            access: .role(.admin),
+            idempotency: .notIdempotent,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/platform-connections", body: "*")
+        ),
+        MethodContract(
+            name: listPlatformConnections,
+            summary: "A page of platform connections (never their tokens).",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/platform-connections", body: "")
+        ),
+        MethodContract(
             name: createAdAccount,
             summary: "Connects an ad account.",
             access: .role(.admin),
@@ -76,6 +98,20 @@ public enum CampaignMethods {
             access: .role(.viewer),
             idempotency: .idempotent,
             http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/ad-accounts", body: "")
+        ),
+        MethodContract(
+            name: updateAdAccount,
+            summary: "Changes the fields of an ad account named by the update mask.",
+            access: .role(.admin),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "PATCH", path: "/v1/ad-accounts/{id}", body: "*")
+        ),
+        MethodContract(
+            name: disconnectAdAccount,
+            summary: "Disconnects an ad account (soft: its history stays).",
+            access: .role(.admin),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/ad-accounts/{id}/disconnect", body: "*")
         ),
         MethodContract(
             name: createCampaign,
@@ -231,12 +267,20 @@ extension AccessPolicy {
 /// CampaignService's handlers, one function per method of the .proto: a method without its
 /// handler, or with the wrong types, does not compile.
 public protocol CampaignServiceHandling: Sendable {
+    /// Connects (or reconnects) the seller's user on an ad platform with its access token.
+    func connectPlatform(_ request: Pixecom_Campaign_V1_ConnectPlatformRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_PlatformConnection
+    /// A page of platform connections (never their tokens).
+    func listPlatformConnections(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListPlatformConnectionsResponse
     /// Connects an ad account.
     func createAdAccount(_ request: Pixecom_Campaign_V1_CreateAdAccountRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdAccount
     /// One ad account.
     func getAdAccount(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdAccount
     /// A page of ad accounts.
     func listAdAccounts(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdAccountsResponse
+    /// Changes the fields of an ad account named by the update mask.
+    func updateAdAccount(_ request: Pixecom_Campaign_V1_UpdateAdAccountRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdAccount
+    /// Disconnects an ad account (soft: its history stays).
+    func disconnectAdAccount(_ request: Pixecom_Campaign_V1_DisconnectAdAccountRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdAccount
     /// Creates a campaign.
     func createCampaign(_ request: Pixecom_Campaign_V1_CreateCampaignRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Campaign
     /// One campaign.
@@ -282,6 +326,12 @@ public protocol CampaignServiceHandling: Sendable {
 extension CampaignServiceHandling {
     /// Registers every method of CampaignService on `router`.
     public func addMethods(to router: inout RPCRouter) {
+        router.unary(CampaignMethods.connectPlatform, Pixecom_Campaign_V1_ConnectPlatformRequest.self) {
+            try await self.connectPlatform($0, context: $1)
+        }
+        router.unary(CampaignMethods.listPlatformConnections, Pixecom_Campaign_V1_ListRequest.self) {
+            try await self.listPlatformConnections($0, context: $1)
+        }
         router.unary(CampaignMethods.createAdAccount, Pixecom_Campaign_V1_CreateAdAccountRequest.self) {
             try await self.createAdAccount($0, context: $1)
         }
@@ -290,6 +340,12 @@ extension CampaignServiceHandling {
         }
         router.unary(CampaignMethods.listAdAccounts, Pixecom_Campaign_V1_ListRequest.self) {
             try await self.listAdAccounts($0, context: $1)
+        }
+        router.unary(CampaignMethods.updateAdAccount, Pixecom_Campaign_V1_UpdateAdAccountRequest.self) {
+            try await self.updateAdAccount($0, context: $1)
+        }
+        router.unary(CampaignMethods.disconnectAdAccount, Pixecom_Campaign_V1_DisconnectAdAccountRequest.self) {
+            try await self.disconnectAdAccount($0, context: $1)
         }
         router.unary(CampaignMethods.createCampaign, Pixecom_Campaign_V1_CreateCampaignRequest.self) {
             try await self.createCampaign($0, context: $1)
@@ -363,6 +419,30 @@ public struct CampaignServiceClient: Sendable {
         self.rpc = rpc
     }
 
+    /// Connects (or reconnects) the seller's user on an ad platform with its access token.
+    public func connectPlatform(
+        _ request: Pixecom_Campaign_V1_ConnectPlatformRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_PlatformConnection {
+        try await self.rpc.unary(
+            CampaignMethods.connectPlatform, request, as: Pixecom_Campaign_V1_PlatformConnection.self, metadata: metadata, timeout: timeout,
+            idempotent: false
+        )
+    }
+
+    /// A page of platform connections (never their tokens).
+    public func listPlatformConnections(
+        _ request: Pixecom_Campaign_V1_ListRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_ListPlatformConnectionsResponse {
+        try await self.rpc.unary(
+            CampaignMethods.listPlatformConnections, request, as: Pixecom_Campaign_V1_ListPlatformConnectionsResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
     /// Connects an ad account.
     public func createAdAccount(
         _ request: Pixecom_Campaign_V1_CreateAdAccountRequest,
@@ -395,6 +475,30 @@ public struct CampaignServiceClient: Sendable {
     ) async throws -> Pixecom_Campaign_V1_ListAdAccountsResponse {
         try await self.rpc.unary(
             CampaignMethods.listAdAccounts, request, as: Pixecom_Campaign_V1_ListAdAccountsResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Changes the fields of an ad account named by the update mask.
+    public func updateAdAccount(
+        _ request: Pixecom_Campaign_V1_UpdateAdAccountRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_AdAccount {
+        try await self.rpc.unary(
+            CampaignMethods.updateAdAccount, request, as: Pixecom_Campaign_V1_AdAccount.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Disconnects an ad account (soft: its history stays).
+    public func disconnectAdAccount(
+        _ request: Pixecom_Campaign_V1_DisconnectAdAccountRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_AdAccount {
+        try await self.rpc.unary(
+            CampaignMethods.disconnectAdAccount, request, as: Pixecom_Campaign_V1_AdAccount.self, metadata: metadata, timeout: timeout,
             idempotent: true
         )
     }

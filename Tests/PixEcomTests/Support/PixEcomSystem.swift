@@ -26,6 +26,11 @@ final class PixEcomSystem: Sendable {
     let edge: any SystemMember
 
     static let hashKey = "test-token-hash-key-" + UUID().uuidString
+    /// `PIXECOM_PLATFORM_TOKEN_KEYS` of the test process's systems: one random key, version 1.
+    static let platformTokenKeys: String = {
+        var generator = SystemRandomNumberGenerator()
+        return "1:" + Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }).base64EncodedString()
+    }()
 
     /// Starts everything. `ordersStatsAddress` overrides where OrderService delivers events.
     static func start(
@@ -84,6 +89,7 @@ final class PixEcomSystem: Sendable {
         campaignEnvironment["PIXECOM_DATABASE_URL"] = databases["campaign"]?.app
         campaignEnvironment["PIXECOM_DATABASE_OWNER_URL"] = databases["campaign"]?.owner
         campaignEnvironment["PIXECOM_AUTH_ADDRESSES"] = auth.address
+        campaignEnvironment["PIXECOM_PLATFORM_TOKEN_KEYS"] = Self.platformTokenKeys
         let campaign = try await launch("campaign", "CampaignService", campaignEnvironment)
 
         var statsEnvironment = common("stats")
