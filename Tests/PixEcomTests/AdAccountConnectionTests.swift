@@ -327,3 +327,58 @@ struct AdAccountConnectionTests {
         }
     }
 }
+
+/// Upgrading a database that holds data: migrations run as the owner under FORCE ROW LEVEL
+/// SECURITY, so a backfill must lift the policy or it sees no row.
+@Suite("Migrations over existing data")
+struct MigrationUpgradeTests {
+    @Test("CampaignService's migrations upgrade a database whose ad sets predate start_time: the backfill reaches every seller's rows")
+    func campaignBackfillSeesEverySeller() async throws {
+        let urls = try await TestDatabases.create(services: ["campaign"])["campaign"]!
+        let all = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/CampaignService/Migrations")
+        let early = FileManager.default.temporaryDirectory.appendingPathComponent("pixecom-migrations-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: early, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: early) }
+        for name in try FileManager.default.contentsOfDirectory(atPath: all.path) where name < "0005" {
+            try FileManager.default.copyItem(at: all.appendingPathComponent(name), to: early.appendingPathComponent(name))
+        }
+        let logger = Logger(label: "test.migrations")
+        let sellers = [UUID(), UUID()]
+        try await TestDatabases.withClient(urls.owner) { owner in
+            try await Migrator(directory: early, logger: logger).run(on: owner)
+            // An ad account, a campaign and an ad set for each of two sellers, as the service wrote them then.
+            for seller in sellers {
+                try await owner.withSeller(seller, logger: logger) { connection in
+                    let (account, campaign) = (UUID(), UUID())
+                    try await connection.query(
+                        """
+                        INSERT INTO ad_accounts (seller_id, id, name, currency, time_zone, platform, external_id)
+                        VALUES (\(seller), \(account), 'A', 'USD', 'UTC', 'sandbox', \("act_\(UInt64.random(in: 100_000...999_999))"))
+                        """, logger: logger)
+                    try await connection.query(
+                        """
+                        INSERT INTO campaigns (seller_id, id, ad_account_id, name, objective, status, daily_budget, external_id)
+                        VALUES (\(seller), \(campaign), \(account), 'C', 'OUTCOME_SALES', 'PAUSED', 1000, '1')
+                        """, logger: logger)
+                    try await connection.query(
+                        """
+                        INSERT INTO ad_sets (seller_id, id, campaign_id, name, status, daily_budget, external_id)
+                        VALUES (\(seller), gen_random_uuid(), \(campaign), 'S', 'PAUSED', 500, '2')
+                        """, logger: logger)
+                }
+            }
+            let applied = try await Migrator(directory: all, logger: logger).run(on: owner)
+            #expect(applied.contains("0005_meta_shaped_objects.sql") && applied.contains("0009_platform_connections.sql"), "\(applied)")
+        }
+        try await TestDatabases.withClient(urls.admin) { admin in
+            let rows = try await admin.query("SELECT count(*) FILTER (WHERE start_time = created_at), count(*) FROM ad_sets")
+            for try await (backfilled, total) in rows.decode((Int, Int).self) {
+                #expect(total == 2 && backfilled == 2, "\(backfilled) of \(total) ad sets got their start time")
+            }
+            let forced = try await admin.query(
+                "SELECT bool_and(relforcerowsecurity) FROM pg_class WHERE relname IN ('ad_sets', 'ad_accounts', 'platform_connections')")
+            for try await all in forced.decode(Bool.self) { #expect(all, "the policies are forced again") }
+        }
+    }
+}

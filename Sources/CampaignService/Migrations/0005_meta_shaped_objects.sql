@@ -29,7 +29,13 @@ ALTER TABLE ad_sets
     ADD COLUMN start_time timestamptz,
     ADD COLUMN end_time timestamptz,
     ADD CONSTRAINT ad_sets_one_budget_type CHECK (daily_budget IS NULL OR lifetime_budget IS NULL);
+-- Migrations run as the tables' owner, and FORCE ROW LEVEL SECURITY (0003) applies to the owner
+-- too: without a seller in scope the backfill would see no row and the NOT NULL below would fail
+-- on every database with ad sets. Lifted for this statement only, inside the migration's
+-- transaction.
+ALTER TABLE ad_sets NO FORCE ROW LEVEL SECURITY;
 UPDATE ad_sets SET start_time = created_at;
+ALTER TABLE ad_sets FORCE ROW LEVEL SECURITY;
 ALTER TABLE ad_sets
     ALTER COLUMN start_time SET NOT NULL,
     ALTER COLUMN start_time SET DEFAULT now(),
