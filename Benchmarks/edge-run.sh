@@ -22,12 +22,20 @@
 #      medians' ratio is reported, and the database round trips (statements) per GET, counted
 #      with pg_stat_statements over a fixed number of sequential GETs.
 #
-# Usage: Benchmarks/edge-run.sh [--write] [--quick] [--db-path]
+#   5. Campaign work at scale (--campaign-work only): listing 500 campaigns in pages of 100 (wrk
+#      -t2 -c16 cycling the five page URLs; one listing = five pages) and a bulk status change of
+#      500 ads (POST /v1/bulk-updates, 500 changes alternating PAUSED and ACTIVE, wrk -t1 -c2),
+#      in operations/s and p99, next to the single-object GET /v1/campaigns/{id} measured in the
+#      same run with the same connections.
+#
+# Usage: Benchmarks/edge-run.sh [--write] [--quick] [--db-path | --campaign-work]
 #   --write   also rewrite the edge part of docs/PERFORMANCE.md with the results
 #   --quick   short windows (a smoke test; numbers are rough)
 #   --hold    after setting up, print the URLs and token and wait (for profiling) instead of measuring
 #   --db-path only scenario 4 (needs only the root package's release build, not Benchmarks/);
 #             with --write it rewrites only the database-path part of docs/PERFORMANCE.md
+#   --campaign-work only scenario 5 (the root package's release build); with --write it
+#             rewrites only the campaign-work part of docs/PERFORMANCE.md
 #
 # Builds the root package and Benchmarks/ in release mode (15+ minutes the first time on 2
 # cores), starts a private PostgreSQL and the five services from the release build on free ports,
@@ -39,14 +47,15 @@ root=$(cd "$here/.." && pwd)
 source "$root/scripts/lib.sh"
 exec </dev/null
 
-write=0 hold=0 db_only=0 duration=10 login_duration=14 rounds=5 token_seconds=2 token_rounds=15
+write=0 hold=0 db_only=0 campaign_only=0 duration=10 login_duration=14 rounds=5 token_seconds=2 token_rounds=15
 for argument in "$@"; do
   case "$argument" in
     --write) write=1 ;;
     --quick) duration=3 login_duration=6 rounds=1 token_seconds=1 token_rounds=1 ;;
     --hold) hold=1 ;;
     --db-path) db_only=1 ;;
-    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --campaign-work) db_only=1 campaign_only=1 ;;
+    -h|--help) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $argument (see --help)" ;;
   esac
 done
@@ -285,6 +294,131 @@ text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rs
 open(path, "w").write(text)
 PY
 }
+# Scenario 5: campaign work at scale, against the single-object GET in the same run.
+campaign_work_scenario() {
+  local auth_admin round list_rates=() list_p99s=() bulk_rates=() bulk_p99s=() get_rates=() get_p99s=() i tree
+  # 500 campaigns and 500 ads need the pro plan (the superuser bypasses row-level security).
+  auth_admin=$(sed 's#/[^/]*$#/auth#' <<<"$admin_url")
+  psql -qX -v ON_ERROR_STOP=1 "$auth_admin" -c "UPDATE sellers SET plan = 'pro'" >/dev/null || die "could not set the plan"
+  token=$(api -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" "$edge/v1/auth/login" | jq -r .accessToken)
+  log "   500 campaigns (the bench campaign and 499 more), and 500 ads in 2 wizard trees of 5 ad sets x 50 ads"
+  seq 1 499 | xargs -P 4 -I{} curl -sS --fail-with-body --cacert "$certs/ca.pem" -o /dev/null -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' \
+    -d "{\"adAccountId\":\"$account\",\"name\":\"Listed {}\",\"objective\":\"OUTCOME_SALES\",\"dailyBudget\":\"1000\"}" \
+    "$edge/v1/campaigns" || die "could not create the campaigns"
+  : >"$work/ads.txt"
+  for tree in 1 2; do
+    jq -n --arg account "$account" --arg tree "$tree" '{campaign: {adAccountId: $account, name: ("Bulk tree " + $tree),
+        objective: "OUTCOME_SALES", dailyBudget: "100000", status: "ACTIVE"},
+      adSets: [range(5) as $s | {adSet: {name: ("Set " + ($s | tostring)), targeting: {countries: ["US"]}, status: "ACTIVE"},
+        ads: [range(50) as $a | {name: ("Ad " + ($a | tostring)), linkUrl: "https://shop.example/p", status: "ACTIVE"}]}]}' \
+      >"$work/tree-$tree.json"
+    api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -H "Idempotency-Key: bench-tree-$tree-$(random_hex 4)" \
+      --data-binary @"$work/tree-$tree.json" "$edge/v1/campaign-trees" | jq -r '.adSets[].ads[].id' >>"$work/ads.txt" \
+      || die "could not create a campaign tree"
+  done
+  [ "$(wc -l <"$work/ads.txt")" = 500 ] || die "expected 500 ads, got $(wc -l <"$work/ads.txt")"
+  # The five page URLs of the listing (keyset pages: the same tokens every time).
+  local page_token="" pages=()
+  for i in 1 2 3 4 5; do
+    pages+=("/v1/campaigns?pageSize=100${page_token:+&pageToken=$page_token}")
+    page_token=$(api -H "Authorization: Bearer $token" "$edge${pages[-1]}" | jq -r '.nextPageToken // "" | @uri')
+  done
+  [ -z "$page_token" ] || die "500 campaigns took more than 5 pages of 100"
+  { echo 'local pages = {'; printf '  "%s",\n' "${pages[@]}"; echo '}'
+    cat <<'LUA'
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", pages[(n % #pages) + 1])
+end
+LUA
+  } >"$work/list.lua"
+  jq -R -s --arg status PAUSED 'split("\n") | map(select(length > 0)) | {changes: map({kind: "AD", id: ., status: $status})}' \
+    "$work/ads.txt" >"$work/bulk-paused.json"
+  jq -R -s --arg status ACTIVE 'split("\n") | map(select(length > 0)) | {changes: map({kind: "AD", id: ., status: $status})}' \
+    "$work/ads.txt" >"$work/bulk-active.json"
+  cat >"$work/bulk.lua" <<LUA
+local bodies = {}
+for i, name in ipairs({"$work/bulk-paused.json", "$work/bulk-active.json"}) do
+  local f = assert(io.open(name, "r")); bodies[i] = f:read("*a"); f:close()
+end
+local n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, bodies[(n % 2) + 1])
+end
+-- Every one of the 500 results must be OK; anything else is reported and stops the thread.
+response = function(status, headers, body)
+  for code in string.gmatch(body, '"code":"([A-Z_]+)"') do
+    if code ~= "OK" then
+      io.stderr:write("bulk failure: " .. code .. " " .. string.sub(body, 1, 300) .. "\n")
+      wrk.thread:stop()
+      return
+    end
+  end
+end
+LUA
+  local bulk_seconds=$((duration * 2))
+  for round in $(seq 1 "$rounds"); do
+    wrk_run "$work/get-$round.txt" -t2 -c16 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$edge$db_path"
+    wrk_run "$work/list-$round.txt" -t2 -c16 -d"${duration}s" --latency -s "$work/list.lua" -H "Authorization: Bearer $token" "$edge"
+    wrk_run "$work/bulk-$round.txt" -t1 -c2 -d"${bulk_seconds}s" --timeout 60s --latency -s "$work/bulk.lua" \
+      -H "Authorization: Bearer $token" "$edge/v1/bulk-updates"
+    for f in get list bulk; do
+      [ "$(errors "$work/$f-$round.txt")" = 0 ] || die "$f answered non-2xx: $(cat "$work/$f-$round.txt")"
+    done
+    ! grep -q "bulk failure" "$work/bulk-$round.txt" || die "a bulk change failed: $(grep -m1 'bulk failure' "$work/bulk-$round.txt")"
+    get_rates+=("$(rps "$work/get-$round.txt")") get_p99s+=("$(p99 "$work/get-$round.txt")")
+    list_rates+=("$(rps "$work/list-$round.txt")") list_p99s+=("$(p99 "$work/list-$round.txt")")
+    bulk_rates+=("$(awk '/^Requests\/sec:/ {printf "%.3f", $2}' "$work/bulk-$round.txt")") bulk_p99s+=("$(p99 "$work/bulk-$round.txt")")
+    log "   round $round: GET ${get_rates[-1]} req/s (p99 ${get_p99s[-1]} us); pages ${list_rates[-1]} req/s (p99 ${list_p99s[-1]} us); bulk ${bulk_rates[-1]} calls/s (p99 ${bulk_p99s[-1]} us)"
+  done
+  # The bulk change really changed the ads: the last body sent decides their status.
+  local statuses
+  statuses=$(psql -qXAt "$(sed 's#/[^/]*$#/campaign#' <<<"$admin_url")" -c "SELECT string_agg(DISTINCT status, ',') FROM ads")
+  log "   ads' statuses after the bulk rounds: $statuses"
+  cw_get=$(printf '%s\n' "${get_rates[@]}" | median) cw_get_p99=$(printf '%s\n' "${get_p99s[@]}" | median)
+  cw_pages=$(printf '%s\n' "${list_rates[@]}" | median) cw_list_p99=$(printf '%s\n' "${list_p99s[@]}" | median)
+  cw_bulk=$(printf '%s\n' "${bulk_rates[@]}" | median) cw_bulk_p99=$(printf '%s\n' "${bulk_p99s[@]}" | median)
+  cw_lists=$(awk -v p="$cw_pages" 'BEGIN {printf "%.1f", p / 5}')
+  cw_list_objects=$(awk -v p="$cw_pages" 'BEGIN {printf "%.0f", p * 100}')
+  cw_bulk_objects=$(awk -v b="$cw_bulk" 'BEGIN {printf "%.0f", b * 500}')
+  cw_list_ratio=$(awk -v a="$cw_list_objects" -v b="$cw_get" 'BEGIN {printf "%.1f", a / b}')
+  cw_bulk_ratio=$(awk -v a="$cw_bulk_objects" -v b="$cw_get" 'BEGIN {printf "%.2f", a / b}')
+}
+cw_table() {
+  cat <<TABLE
+| Operation | Operations/s | p99 | Objects/s, and against the single GET |
+| :--- | :--- | :--- | :--- |
+| single-object GET \`/v1/campaigns/{id}\` (wrk -t2 -c16), the reference | ${cw_get} | $(awk -v u="$cw_get_p99" 'BEGIN {printf "%.1f ms", u / 1000}') | ${cw_get} (1x) |
+| listing 500 campaigns in 5 pages of 100 (wrk -t2 -c16 over the 5 page URLs) | ${cw_lists} listings (${cw_pages} pages/s) | $(awk -v u="$cw_list_p99" 'BEGIN {printf "%.1f ms", u / 1000}') a page | ${cw_list_objects} campaigns/s (${cw_list_ratio}x) |
+| bulk status change of 500 ads (\`POST /v1/bulk-updates\`, wrk -t1 -c2; each change goes to the sandbox platform, then its row) | ${cw_bulk} | $(awk -v u="$cw_bulk_p99" 'BEGIN {printf "%.2f s", u / 1000000}') | ${cw_bulk_objects} ads/s (${cw_bulk_ratio}x) |
+TABLE
+}
+if [ "$campaign_only" -eq 1 ]; then
+  log "5. campaign work: 500 campaigns listed in pages of 100, 500 ads' status in one bulk change, against GET by id; $rounds rounds"
+  campaign_work_scenario
+  printf '\n%s\n' "$(cw_table)"
+  if [ "$write" -eq 1 ]; then
+    revision=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+    write_section "<!-- BEGIN CAMPAIGN WORK RESULTS" "<!-- END CAMPAIGN WORK RESULTS -->" "$(cat <<SECTION
+<!-- BEGIN CAMPAIGN WORK RESULTS: Benchmarks/edge-run.sh --campaign-work --write rewrites this part -->
+### Campaign work at scale
+
+Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) at revision \`$revision\` with \`Benchmarks/edge-run.sh --campaign-work --write\` on $(nproc) cores; wrk, the edge, the services and PostgreSQL all on this machine; Linux scheduling: ${scheduling}. Medians of $rounds rounds; each round runs the three loads one after another.
+
+$(cw_table)
+<!-- END CAMPAIGN WORK RESULTS -->
+SECTION
+)"
+    log "wrote docs/PERFORMANCE.md"
+  fi
+  exit 0
+fi
+
 log "4. the database path: edge GET $db_path vs pgbench (BEGIN; set_config; SELECT; COMMIT), $rounds rounds"
 db_path_scenario
 if [ "$db_only" -eq 1 ]; then

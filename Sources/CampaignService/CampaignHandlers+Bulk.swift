@@ -93,25 +93,11 @@ extension CampaignHandlers {
         do {
             switch change.kind {
             case .campaign:
-                let campaign = try await self.updateCampaign(
-                    .with {
-                        $0.id = change.id
-                        $0.status = change.status
-                        $0.dailyBudget = change.dailyBudget
-                        $0.lifetimeBudget = change.lifetimeBudget
-                        $0.updateMask = mask.joined(separator: ",")
-                    }, context: context)
+                let campaign = try await self.updateCampaign(Self.update(change, mask: mask), context: context)
                 (result.status, result.effectiveStatus) = (campaign.status, campaign.effectiveStatus)
                 (result.dailyBudget, result.lifetimeBudget) = (campaign.dailyBudget, campaign.lifetimeBudget)
             case .adSet:
-                let adSet = try await self.updateAdSet(
-                    .with {
-                        $0.id = change.id
-                        $0.status = change.status
-                        $0.dailyBudget = change.dailyBudget
-                        $0.lifetimeBudget = change.lifetimeBudget
-                        $0.updateMask = mask.joined(separator: ",")
-                    }, context: context)
+                let adSet = try await self.updateAdSet(Self.update(change, mask: mask), context: context)
                 (result.status, result.effectiveStatus) = (adSet.status, adSet.effectiveStatus)
                 (result.dailyBudget, result.lifetimeBudget) = (adSet.dailyBudget, adSet.lifetimeBudget)
             default:
@@ -143,4 +129,28 @@ extension CampaignHandlers {
         }
         return result
     }
+
+    /// The Update* request of a campaign or ad set change: status and budgets, as `mask` names.
+    private static func update<Request: BudgetedUpdateRequest>(_ change: Pixecom_Campaign_V1_BulkChange, mask: [String]) -> Request {
+        var request = Request()
+        request.id = change.id
+        request.status = change.status
+        request.dailyBudget = change.dailyBudget
+        request.lifetimeBudget = change.lifetimeBudget
+        request.updateMask = mask.joined(separator: ",")
+        return request
+    }
 }
+
+/// The Update* requests of objects with a status and budgets (campaigns and ad sets).
+protocol BudgetedUpdateRequest {
+    init()
+    var id: String { get set }
+    var status: Pixecom_Campaign_V1_Status { get set }
+    var dailyBudget: Int64 { get set }
+    var lifetimeBudget: Int64 { get set }
+    var updateMask: String { get set }
+}
+
+extension Pixecom_Campaign_V1_UpdateCampaignRequest: BudgetedUpdateRequest {}
+extension Pixecom_Campaign_V1_UpdateAdSetRequest: BudgetedUpdateRequest {}

@@ -116,25 +116,25 @@ extension ObjectStore {
     /// The seller's campaign `campaignID` with its ad sets and ads (NOT_FOUND naming it).
     func tree(campaignID: UUID, sellerID: UUID, logger: Logger) async throws -> CampaignTreeRecord {
         let campaign = try await self.get(CampaignRecord.self, id: campaignID, sellerID: sellerID, logger: logger)
-        let adSets = try await self.db.readAsSeller(
-            sellerID,
-            """
-            SELECT \(unescaped: AdSetRecord.table.columns) FROM \(unescaped: AdSetRecord.table.source)
-            WHERE o.seller_id = \(sellerID) AND o.campaign_id = \(campaignID) AND o.status <> 'DELETED'
-            ORDER BY o.created_at, o.id
-            """,
-            logger: logger, transform: AdSetRecord.init(row:))
-        let ads = try await self.db.readAsSeller(
-            sellerID,
-            """
-            SELECT \(unescaped: AdRecord.table.columns) FROM \(unescaped: AdRecord.table.source)
-            WHERE o.seller_id = \(sellerID) AND o.campaign_id = \(campaignID) AND o.status <> 'DELETED'
-            ORDER BY o.created_at, o.id
-            """,
-            logger: logger, transform: AdRecord.init(row:))
+        let adSets = try await self.live(AdSetRecord.self, inCampaign: campaignID, sellerID: sellerID, logger: logger)
+        let ads = try await self.live(AdRecord.self, inCampaign: campaignID, sellerID: sellerID, logger: logger)
         let byAdSet = Dictionary(grouping: ads, by: \.adSetID)
         return CampaignTreeRecord(
             campaign: campaign, adSets: adSets.map { CampaignTreeRecord.Branch(adSet: $0, ads: byAdSet[$0.id] ?? []) })
+    }
+
+    /// The ad sets or ads of a campaign that are not DELETED, in creation order.
+    private func live<Object: StoredObject>(_ type: Object.Type, inCampaign campaignID: UUID, sellerID: UUID, logger: Logger)
+        async throws -> [Object]
+    {
+        try await self.db.readAsSeller(
+            sellerID,
+            """
+            SELECT \(unescaped: Object.table.columns) FROM \(unescaped: Object.table.source)
+            WHERE o.seller_id = \(sellerID) AND o.campaign_id = \(campaignID) AND o.status <> 'DELETED'
+            ORDER BY o.created_at, o.id
+            """,
+            logger: logger, transform: Object.init(row:))
     }
 
     /// The campaign an earlier creation with `key` made; nil when the key is new. A key used for

@@ -332,17 +332,53 @@ struct AdAccountConnectionTests {
 /// SECURITY, so a backfill must lift the policy or it sees no row.
 @Suite("Migrations over existing data")
 struct MigrationUpgradeTests {
+    /// A copy of `service`'s migrations numbered below `before`, in a temporary folder.
+    static func migrations(of service: String, before: String) throws -> (all: URL, early: URL) {
+        let all = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/\(service)/Migrations")
+        let early = FileManager.default.temporaryDirectory.appendingPathComponent("pixecom-migrations-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: early, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: all.path) where name < before {
+            try FileManager.default.copyItem(at: all.appendingPathComponent(name), to: early.appendingPathComponent(name))
+        }
+        return (all, early)
+    }
+
+    @Test("OrderService's upgrade gives every seller's undelivered outbox event a delivery job, once")
+    func ordersOutboxEventsGetTheirJobs() async throws {
+        let urls = try await TestDatabases.create(services: ["orders"])["orders"]!
+        let (all, early) = try Self.migrations(of: "OrderService", before: "0006")
+        defer { try? FileManager.default.removeItem(at: early) }
+        let logger = Logger(label: "test.migrations")
+        let pending = [UUID(), UUID()]
+        try await TestDatabases.withClient(urls.owner) { owner in
+            try await Migrator.jobQueue(logger: logger).run(on: owner)
+            try await Migrator(directory: early, logger: logger).run(on: owner)
+            // An undelivered event of each of two sellers, and a delivered one.
+            for (index, seller) in [UUID(), UUID(), UUID()].enumerated() {
+                try await owner.withSeller(seller, logger: logger) { connection in
+                    let id = index < 2 ? pending[index] : UUID()
+                    let delivered: Date? = index < 2 ? nil : Date()
+                    try await connection.query(
+                        "INSERT INTO outbox (id, seller_id, topic, payload, delivered_at) VALUES (\(id), \(seller), 'order.paid', '\\x00'::bytea, \(delivered))",
+                        logger: logger)
+                }
+            }
+            try await Migrator(directory: all, logger: logger).run(on: owner)
+        }
+        try await TestDatabases.withClient(urls.admin) { admin in
+            let rows = try await admin.query("SELECT lower(args->>'eventID') FROM jobs WHERE kind = 'outbox.deliver' ORDER BY 1")
+            var events: [String] = []
+            for try await id in rows.decode(String.self) { events.append(id) }
+            #expect(events == pending.map(\.wireText).sorted(), "one job per undelivered event: \(events)")
+        }
+    }
+
     @Test("CampaignService's migrations upgrade a database whose ad sets predate start_time: the backfill reaches every seller's rows")
     func campaignBackfillSeesEverySeller() async throws {
         let urls = try await TestDatabases.create(services: ["campaign"])["campaign"]!
-        let all = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Sources/CampaignService/Migrations")
-        let early = FileManager.default.temporaryDirectory.appendingPathComponent("pixecom-migrations-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: early, withIntermediateDirectories: true)
+        let (all, early) = try Self.migrations(of: "CampaignService", before: "0005")
         defer { try? FileManager.default.removeItem(at: early) }
-        for name in try FileManager.default.contentsOfDirectory(atPath: all.path) where name < "0005" {
-            try FileManager.default.copyItem(at: all.appendingPathComponent(name), to: early.appendingPathComponent(name))
-        }
         let logger = Logger(label: "test.migrations")
         let sellers = [UUID(), UUID()]
         try await TestDatabases.withClient(urls.owner) { owner in
