@@ -60,7 +60,7 @@ struct CClientTests {
         #expect(output.status == 0, "\(output)")
         let expected = (0..<50).map { "message \($0): x\n" }.joined() + "status: OK (0)\n"
         #expect(output.stdout == expected, "\(output)")
-        let observed = try await server.wait { $0.streamsEnded == 1 }
+        let observed = try await server.wait(timeout: .seconds(60)) { $0.streamsEnded == 1 }
         #expect(observed.streamed == 50)
         #expect(observed.cancelled == 0)
         await server.stop()
@@ -77,7 +77,9 @@ struct CClientTests {
         async let run = CClient.run(
             self.connection(server) + ["--window", "2", "--hold-until", release, "expand", "held", "6"]
         )
-        let started = try await server.wait { $0.streamed >= 2 }
+        // 60 s: at the start of the suite, with every other suite starting too, the C client
+        // took over 10 s to connect and write its first frame.
+        let started = try await server.wait(timeout: .seconds(60)) { $0.streamed >= 2 }
         #expect(started.streamed == 2)
         try await Task.sleep(for: .milliseconds(500))
         let held = server.observed.withLockedValue { $0.streamed }
@@ -86,7 +88,7 @@ struct CClientTests {
         let output = try await run
         #expect(output.status == 0, "\(output)")
         #expect(output.stdout == (0..<6).map { "message \($0): held\n" }.joined() + "status: OK (0)\n", "\(output)")
-        let observed = try await server.wait { $0.streamsEnded == 1 }
+        let observed = try await server.wait(timeout: .seconds(60)) { $0.streamsEnded == 1 }
         #expect(observed.streamed == 6)
         await server.stop()
     }
@@ -105,7 +107,7 @@ struct CClientTests {
         lines.removeLast(min(3, lines.count))
         #expect((1...4).contains(lines.count), "\(output)")
         #expect(lines == (0..<lines.count).map { "message \($0): tick" }, "\(output)")
-        let observed = try await server.wait { $0.streamsEnded == 1 && $0.cancelled == 1 }
+        let observed = try await server.wait(timeout: .seconds(60)) { $0.streamsEnded == 1 && $0.cancelled == 1 }
         #expect(observed.cancelled == 1, "the deadline stops the stream's handler")
         #expect(observed.streamed == lines.count)
         await server.stop()
@@ -144,7 +146,7 @@ struct CClientTests {
             .flatMap { Int($0.dropFirst("elapsed-us: ".count)) }
         // Under 2 s: the server ended the call, before the client's own grace (2 s) ran out.
         #expect(elapsed.map { $0 >= 50_000 && $0 < 2_000_000 } == true, "the deadline should end the call promptly: \(output)")
-        let observed = try await server.wait { $0.cancelled == 1 }
+        let observed = try await server.wait(timeout: .seconds(60)) { $0.cancelled == 1 }
         #expect(observed.cancelled == 1, "the server's Sleep handler should see the deadline as cancellation")
         if let remaining = observed.lastRemaining {
             #expect(remaining > .zero && remaining <= .milliseconds(50), "timeout_micros is in microseconds: \(remaining)")
@@ -159,7 +161,7 @@ struct CClientTests {
         let output = try await CClient.run(self.connection(server) + ["cancel", "30000000", "200"])
         #expect(output.status == 0, "\(output)")
         #expect(output.stdout == "cancelled: call 1\npayload: after-cancel\nstatus: OK (0)\n", "\(output)")
-        let observed = try await server.wait { $0.cancelled == 1 }
+        let observed = try await server.wait(timeout: .seconds(60)) { $0.cancelled == 1 }
         #expect(observed.cancelled == 1)
         #expect(observed.calls == 2)
         await server.stop()
@@ -172,7 +174,7 @@ struct CClientTests {
         _ = try await CClient.binary()
         let server = try await EchoServer(certificates: self.certificates)
         async let run = CClient.run(self.connection(server) + ["-v", "--deadline-ms", "20000", "sleep", "3000000", "10000"])
-        let started = try await server.wait { $0.calls == 1 }
+        let started = try await server.wait(timeout: .seconds(60)) { $0.calls == 1 }
         #expect(started.calls == 1)
         server.beginShutdown()
         let output = try await run
