@@ -15,7 +15,7 @@
 #    used instead and nothing is started);
 # 5. `swift build` (the end-to-end tests start the real executables), exports
 #    PIXECOM_BIN_DIR=$(swift build --show-bin-path);
-# 6. `swift test "$@"` (with no arguments: every suite but the job queue's crash and
+# 6. `swift test "$@"` under a time limit (run_tests below; with no arguments: every suite but the job queue's crash and
 #    held-transaction tests, then those two), and exits with its status. PostgreSQL is stopped and the temporary folder
 #    removed on every exit (trap).
 #
@@ -143,6 +143,36 @@ else
   log "PostgreSQL 15 on 127.0.0.1:$port (data in $pgdir)"
 fi
 
+# run_tests ARGS...: `swift test ARGS`, its output line-buffered (so a log cut short shows where),
+# under a watchdog: past PIXECOM_TEST_TIMEOUT_S seconds (default 2400; the suite takes about 10
+# minutes in CI) the test process's threads are printed (with gdb, when installed) and it is
+# killed, so a test that never ends fails the run instead of holding it until CI's own limit.
+run_tests() {
+  local limit=${PIXECOM_TEST_TIMEOUT_S:-2400} status=0 watchdog
+  stdbuf -oL -eL swift test "$@" &
+  child=$!
+  (
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    sleep "$limit" &
+    nap=$!
+    wait "$nap"
+    kill -0 "$child" 2>/dev/null || exit 0
+    log "the tests ran past $limit s (PIXECOM_TEST_TIMEOUT_S): their threads, then SIGKILL"
+    for pid in $(pgrep -f 'PixEcomPackageTests.xctest' || true); do
+      if command -v gdb >/dev/null 2>&1; then
+        gdb -p "$pid" -batch -ex 'thread apply all bt' 2>&1 | grep -v 'During symbol reading' >&2 || true
+      fi
+      kill -KILL "$pid" 2>/dev/null || true
+    done
+  ) &
+  watchdog=$!
+  wait "$child" || status=$?
+  child=""
+  kill -TERM "$watchdog" 2>/dev/null || true
+  wait "$watchdog" 2>/dev/null || true
+  return "$status"
+}
+
 step "swift build"
 run_child swift build
 PIXECOM_BIN_DIR=$(swift build --show-bin-path)
@@ -164,14 +194,14 @@ if [ "$#" -eq 0 ]; then
   # starve the tests that wait on deadlines; the held-transaction test mostly waits (a minute).
   long="JobCrashTests|JobHeldTransactionTests"
   step "swift test --skip \"$long\""
-  run_child swift test --skip "$long" || status=$?
+  run_tests --skip "$long" || status=$?
   if [ "$status" -eq 0 ]; then
     step "swift test --filter \"$long\""
-    run_child swift test --filter "$long" || status=$?
+    run_tests --filter "$long" || status=$?
   fi
 else
   step "swift test $*"
-  run_child swift test "$@" || status=$?
+  run_tests "$@" || status=$?
 fi
 if [ "$status" -eq 0 ]; then log "tests passed"; else log "tests failed (exit $status)"; fi
 exit "$status"

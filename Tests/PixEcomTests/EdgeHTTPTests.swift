@@ -73,6 +73,17 @@ struct EdgeHTTPTests {
             #expect(cut[1].body.contains("\"INVALID_ARGUMENT\""), "the 400 has the JSON error body: \(cut[1])")
             #expect(await trailing.closedByServer(within: .seconds(5)))
 
+            // A client that ends its side cleanly (TLS close_notify right behind its pipelined
+            // requests) still gets every answer, then the server closes too: it does not wait
+            // for the client's TLS shutdown timeout.
+            let polite = try await Self.connect(system)
+            try await polite.send(
+                "GET /v1/account HTTP/1.1\r\nHost: localhost\r\n\r\nGET /openapi.json HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            try await polite.closeOutput()
+            let both = Self.responses(try await polite.waitForResponses(2))
+            #expect(both.count == 2 && both.last?.status.hasPrefix("HTTP/1.1 200") == true, "\(both.map(\.status))")
+            #expect(await polite.closedByServer(within: .seconds(4)), "closed by the server, before the client's 5 s TLS shutdown timeout")
+
             // A long run of pipelined requests, each answered without waiting for a service, is
             // answered in order on the open connection.
             let many = try await Self.connect(system)

@@ -46,6 +46,8 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var heldBytes = 0
     /// Close once the response in flight is written (graceful shutdown).
     private var closeAfterResponse = false
+    /// The client sent all it will: close once the responses to what it sent are written.
+    private var inputClosed = false
     private let responder: EdgeResponder
     private let maxBodyBytes: Int
     private let trustedProxies: TrustedProxies
@@ -154,6 +156,15 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 context.close(promise: nil)
             } else {
                 self.closeAfterResponse = true
+            }
+        case ChannelEvent.inputClosed:
+            // The client sent all it will (TLS close_notify, or a TCP half-close): what is in
+            // flight or held is still answered, then the connection closes; a request still
+            // arriving never will. Without this, a client that closes cleanly waits for its TLS
+            // shutdown timeout.
+            switch self.state {
+            case .responding: self.inputClosed = true
+            case .idle, .receiving: context.close(promise: nil)
             }
         case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
             // Quiet for the idle timeout: close unless a request is being answered (its handler
@@ -278,7 +289,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         self.state = .idle
         self.task = nil
         // A graceful shutdown may have begun meanwhile.
-        let stayOpen = keepAlive && !self.closeAfterResponse
+        let stayOpen = keepAlive && !self.closeAfterResponse && !(self.inputClosed && self.held.isEmpty)
         let length = headOnly ? (response.body.contentLength ?? 0) : body.count
         var buffer = context.channel.allocator.buffer(capacity: 512 + (headOnly ? 0 : length))
         ResponseEncoding.writeHead(

@@ -3,6 +3,7 @@ import Logging
 import ServiceKit
 import ServiceLifecycle
 import Synchronization
+import Testing
 
 /// A service or the edge run inside the test process, on the runtime its executable uses
 /// (`ServiceRuntime.run`, `EdgeMain.run`), with its own environment, ports, logger and metrics.
@@ -83,22 +84,49 @@ final class InProcessService: SystemMember {
         await self.terminate()
     }
 
-    /// Graceful shutdown; after 30 s, cancellation.
+    /// Graceful shutdown; after 30 s, cancellation; after 30 s more, the wait is given up: the
+    /// test gets an issue naming this member with its log tail (and status -1) instead of
+    /// hanging the whole test run.
     @discardableResult
     func terminate() async -> Int32 {
         let (group, task) = self.state.withLock { ($0.group, $0.task) }
         guard let group, let task else { return 0 }
         await group.triggerGracefulShutdown()
-        let watchdog = Task {
-            try await Task.sleep(for: .seconds(30))
-            task.cancel()
+        let name = self.name
+        let outcome = FirstOutcome()
+        let ended = await withCheckedContinuation { (continuation: CheckedContinuation<Int32?, Never>) in
+            outcome.waiter.withLock { $0 = continuation }
+            Task {
+                outcome.resume(await task.value)
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(30))
+                guard outcome.isWaiting else { return }
+                FileHandle.standardError.write(Data("\(name) did not stop within 30 s of its graceful shutdown: cancelling it\n".utf8))
+                task.cancel()
+                try? await Task.sleep(for: .seconds(30))
+                outcome.resume(nil)
+            }
         }
-        let status = await task.value
-        watchdog.cancel()
-        return status
+        guard let ended else {
+            Issue.record("\(name) did not stop within 60 s of its graceful shutdown, cancelled after 30 s:\n\(self.logTail(lines: 40))")
+            return -1
+        }
+        return ended
     }
 
     func logTail(lines: Int) -> String {
         self.log.tail(lines)
+    }
+}
+
+/// Whichever of an exit status or a give-up comes first, delivered once.
+private final class FirstOutcome: Sendable {
+    let waiter = Mutex<CheckedContinuation<Int32?, Never>?>(nil)
+
+    var isWaiting: Bool { self.waiter.withLock { $0 != nil } }
+
+    func resume(_ status: Int32?) {
+        self.waiter.withLock { $0.take() }?.resume(returning: status)
     }
 }

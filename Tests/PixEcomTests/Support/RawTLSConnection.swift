@@ -64,6 +64,11 @@ final class RawTLSConnection: Sendable {
         return !self.channel.isActive
     }
 
+    /// Ends the sending side: TLS close_notify; the connection stays open for reading.
+    func closeOutput() async throws {
+        try await self.channel.close(mode: .output)
+    }
+
     func close() async {
         try? await self.channel.close()
     }
