@@ -6,7 +6,8 @@ import RPCKit
 import ServiceKit
 
 /// API keys: `pxk_<public id>_<secret>`, shown once, stored only as an HMAC of the whole key,
-/// scoped READ (acts as VIEWER) or FULL (acts as EDITOR), revocable, with their last use.
+/// scoped READ (acts as VIEWER), FULL (acts as EDITOR) or ASSETS (acts as EDITOR on the asset
+/// methods only), revocable, with their last use.
 ///
 /// The public id is random and says nothing about the tenant: `api_key_ids` maps it to its seller,
 /// whose scope the key is then looked up in. Keys made before that (a public id of the seller id
@@ -17,10 +18,15 @@ struct ApiKeyStore: Sendable {
     enum Scope: String, Sendable {
         case read = "READ"
         case full = "FULL"
+        case assets = "ASSETS"
 
         /// The role a key's access tokens carry. No key reaches ADMIN: keys never manage members
         /// or keys, so a leaked key cannot make itself permanent.
         var role: Role { self == .read ? .viewer : .editor }
+
+        /// The narrow scope a key's tokens carry (`scp`), limiting them to the methods whose
+        /// contract names it; nil when the role alone limits them.
+        var tokenScope: String? { self == .assets ? self.rawValue : nil }
     }
 
     /// A key that was presented and is live.

@@ -46,6 +46,7 @@ extension AuthHandlers {
         caller.limits.campaigns = Int32(clamping: limits.campaigns)
         caller.limits.members = Int32(clamping: limits.members)
         caller.limits.adsPerAdSet = Int32(clamping: limits.adsPerAdSet)
+        caller.limits.assetStorageBytes = limits.assetStorageBytes
         caller.tokenExpiresAt = RequestValidation.timestamp(Date(timeIntervalSince1970: TimeInterval(claims.exp)))
         return caller
     }
@@ -83,6 +84,7 @@ extension AuthHandlers {
             $0.limits.campaigns = Int32(clamping: limits.campaigns)
             $0.limits.members = Int32(clamping: limits.members)
             $0.limits.adsPerAdSet = Int32(clamping: limits.adsPerAdSet)
+            $0.limits.assetStorageBytes = limits.assetStorageBytes
         }
     }
 

@@ -62,7 +62,7 @@ enum AuthValidation {
         let name = try violations.check { try RequestValidation.text(request.name, field: "name", maxLength: 200) }
         let scope = ApiKeyStore.Scope(rawValue: request.scope.uppercased())
         if scope == nil {
-            violations.add(field: "scope", request.scope.isEmpty ? "is required" : "must be READ or FULL")
+            violations.add(field: "scope", request.scope.isEmpty ? "is required" : "must be READ, FULL or ASSETS")
         }
         try violations.throwIfAny()
         guard let name, let scope else { throw RPCError.invalidArgument(violations.violations) }

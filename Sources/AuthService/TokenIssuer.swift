@@ -34,8 +34,8 @@ struct TokenIssuer: Sendable {
     /// that time although services do not look keys up.
     static let apiKeyTokenLifetime: Int64 = 300
 
-    /// A signed access token for an API key: its seller, the role of its scope, `sub`
-    /// `apikey:<id>`.
+    /// A signed access token for an API key: its seller, the role of its scope (and an ASSETS
+    /// key's scope as `scp`), `sub` `apikey:<id>`.
     func accessToken(for key: ApiKeyStore.Holder, now: Date = Date()) throws -> String {
         let signing = try self.keys.current()
         let issuedAt = Int64(now.timeIntervalSince1970)
@@ -46,7 +46,8 @@ struct TokenIssuer: Sendable {
             plan: key.plan,
             iat: issuedAt,
             exp: issuedAt + Self.apiKeyTokenLifetime,
-            jti: UUID().uuidString.lowercased()
+            jti: UUID().uuidString.lowercased(),
+            scope: key.scope.tokenScope
         )
         do {
             return try JWT.sign(claims, kid: signing.kid, key: try signing.privateKey)

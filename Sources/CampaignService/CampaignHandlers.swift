@@ -14,6 +14,7 @@ import ServiceKit
 struct CampaignHandlers: CampaignServiceHandling {
     let objects: ObjectStore
     let connections: PlatformConnectionStore
+    let assets: AssetStore
     let verifier: TokenVerifier
     let platform: any AdPlatform
     /// Handed to the platform for its own state (`AdPlatformCall.db`); the handlers never use it.
@@ -22,6 +23,7 @@ struct CampaignHandlers: CampaignServiceHandling {
     init(db: PostgresClient, verifier: TokenVerifier, platform: any AdPlatform, vault: PlatformTokenVault) {
         self.objects = ObjectStore(db: db)
         self.connections = PlatformConnectionStore(db: db, vault: vault)
+        self.assets = AssetStore(db: db)
         self.verifier = verifier
         self.platform = platform
         self.platformDatabase = db

@@ -35,6 +35,8 @@ struct CampaignServiceMain {
         try jobs.register(
             PlatformTokenRotation(store: handlers.connections), schedule: try CronSchedule(PlatformTokenRotation.schedule),
             args: PlatformTokenRotation.Args())
+        try jobs.register(
+            AssetUploadSweep(store: handlers.assets), schedule: try CronSchedule(AssetUploadSweep.schedule), args: AssetUploadSweep.Args())
         return ServiceSetup(router: router, access: .campaign, verifier: verifier, jobs: jobs)
     }
 }

@@ -53,6 +53,8 @@ struct ListFilter: Sendable {
     var createdBefore: Date?
     var updatedAfter: Date?
     var updatedBefore: Date?
+    /// Assets: IMAGE, VIDEO or TEXT.
+    var assetType: String?
 
     /// The filters every List of campaigns, ad sets and ads shares, each failure naming its field.
     init(

@@ -100,6 +100,10 @@ enum ObjectQueries {
             sql.appendLiteral(" AND o.objective = ")
             sql.appendInterpolation(objective)
         }
+        if let assetType = filter.assetType {
+            sql.appendLiteral(" AND o.type = ")
+            sql.appendInterpolation(assetType)
+        }
         if let part = filter.nameContains {
             // A substring, not a pattern: the LIKE wildcards and the escape character are escaped.
             let escaped = part.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")

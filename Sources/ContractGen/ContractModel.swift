@@ -149,6 +149,9 @@ enum ContractModel {
         }
     }
 
+    /// The narrow API-key scopes AuthService issues (READ and FULL reach methods by role alone).
+    static let knownKeyScopes: Set<String> = ["ASSETS"]
+
     /// What is wrong with a method's options, one line per problem (its HTTP binding is checked
     /// by `RouteModel.make`).
     static func problems(of contract: Pixecom_Options_V1_MethodContract, method: String) -> [String] {
@@ -164,6 +167,14 @@ enum ContractModel {
         }
         if contract.hasHTTP && !contract.manualRoute.isEmpty {
             problems.append("\(method): both an HTTP binding and a manual route")
+        }
+        if !contract.keyScopes.isEmpty {
+            if [.anyone, .services].contains(contract.access) {
+                problems.append("\(method): key_scopes are for methods a seller's token calls, not \(contract.access)")
+            }
+            for scope in contract.keyScopes where !Self.knownKeyScopes.contains(scope) {
+                problems.append("\(method): key scope \"\(scope)\" is not one of \(Self.knownKeyScopes.sorted().joined(separator: ", "))")
+            }
         }
         return problems
     }

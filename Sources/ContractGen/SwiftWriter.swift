@@ -33,6 +33,9 @@ enum SwiftWriter {
                     ",\n            http: MethodContract.HTTPBinding(verb: \(self.literal(http.verb)), path: \(self.literal(http.path)), body: \(self.literal(method.contract.http.body)))"
             }
             if !method.contract.manualRoute.isEmpty { out += ",\n            manualRoute: \(self.literal(method.contract.manualRoute))" }
+            if !method.contract.keyScopes.isEmpty {
+                out += ",\n            keyScopes: [\(method.contract.keyScopes.map(self.literal).joined(separator: ", "))]"
+            }
             out += "\n        ),\n"
         }
         out += "    ]\n}\n\n"

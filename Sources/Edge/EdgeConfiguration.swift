@@ -26,6 +26,8 @@ struct EdgeConfiguration: Sendable {
     var corsOrigins: [String]
     /// `PIXECOM_HTTP_MAX_BODY_BYTES`: larger request bodies get 413 (default 1 MiB).
     var maxBodyBytes: Int
+    /// Largest body of an asset upload (`POST /v1/assets`, `PUT /v1/asset-uploads/{id}`).
+    var maxUploadBytes: Int
     /// `PIXECOM_HTTP_TIMEOUT_MS`: the deadline given to each RPC made for a request (default 10 s).
     var requestTimeout: Duration
     /// `PIXECOM_HTTP_IDLE_TIMEOUT_S`: a connection with no request in flight that sends nothing
@@ -65,6 +67,8 @@ struct EdgeConfiguration: Sendable {
         self.orders = try environment.endpoints("PIXECOM_ORDERS_ADDRESSES")
         self.corsOrigins = try Self.origins(environment.string("PIXECOM_CORS_ORIGINS") ?? "")
         self.maxBodyBytes = try environment.int("PIXECOM_HTTP_MAX_BODY_BYTES", default: 1024 * 1024, range: 1024...(64 * 1024 * 1024))
+        self.maxUploadBytes = try environment.int(
+            "PIXECOM_HTTP_MAX_UPLOAD_BYTES", default: 32 * 1024 * 1024, range: (1024 * 1024)...(1024 * 1024 * 1024))
         self.requestTimeout = .milliseconds(try environment.int("PIXECOM_HTTP_TIMEOUT_MS", default: 10_000, range: 100...300_000))
         self.idleTimeout = .seconds(try environment.int("PIXECOM_HTTP_IDLE_TIMEOUT_S", default: 60, range: 1...3600))
         self.rateLimits = RateLimiter.Configuration(

@@ -69,7 +69,7 @@ struct EdgeMain {
             clients: clients,
             forwarder: RPCForwarder(
                 timeout: configuration.requestTimeout, maxBodyBytes: configuration.maxBodyBytes,
-                apiKeys: apiKeys ?? ApiKeyExchanger(auth: clients.auth))
+                maxUploadBytes: configuration.maxUploadBytes, apiKeys: apiKeys ?? ApiKeyExchanger(auth: clients.auth))
         ).add(to: router)
         return router
     }
@@ -98,6 +98,7 @@ struct EdgeMain {
         let connections = EdgeHTTPChannel(
             responder: Self.responder(configuration: configuration, clients: clients),
             maxBodyBytes: configuration.maxBodyBytes,
+            maxUploadBytes: configuration.maxUploadBytes,
             idleTimeout: TimeAmount(configuration.idleTimeout),
             trustedProxies: configuration.trustedProxies
         )

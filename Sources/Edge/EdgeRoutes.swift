@@ -24,7 +24,8 @@ struct ServiceClients: Sendable {
 ///
 /// Most routes are generated from the methods' HTTP bindings (`EdgeRouteTable`, see `EdgeRoute`);
 /// the few methods marked `manual_route` in their .proto are served by hand-written routes
-/// (`EdgeRoutes+Auth.swift`: cookies; `EdgeRoutes+Webhooks.swift`: raw signed bodies). docs/API.md
+/// (`EdgeRoutes+Auth.swift`: cookies; `EdgeRoutes+Webhooks.swift`: raw signed bodies;
+/// `EdgeRoutes+Assets.swift`: file uploads). docs/API.md
 /// lists them all.
 struct EdgeRoutes: Sendable {
     let clients: ServiceClients
@@ -42,6 +43,7 @@ struct EdgeRoutes: Sendable {
         }
         self.addAuth(to: router)
         self.addWebhooks(to: router)
+        self.addAssets(to: router)
         router.get("/openapi.json") { _, _ in
             Response(
                 status: .ok,

@@ -157,7 +157,7 @@ extension OpenAPIDocument {
                 ]),
             "pixecom.auth.v1.CreateApiKeyRequest": .init(
                 required: ["name", "scope"],
-                properties: ["name": text(maxLength: 200), "scope": ["type": "string", "enum": ["READ", "FULL"]]]),
+                properties: ["name": text(maxLength: 200), "scope": ["type": "string", "enum": ["READ", "FULL", "ASSETS"]]]),
             // With an externalId, name, currency and time zone may be left empty (the platform's
             // apply); the document asks for them always, a stricter rule.
             "pixecom.campaign.v1.CreateAdAccountRequest": .init(
@@ -169,6 +169,16 @@ extension OpenAPIDocument {
             "pixecom.campaign.v1.UpdateAdAccountRequest": .init(
                 properties: ["name": name, "defaultPageId": platformID, "defaultPixelId": platformID], removed: ["id", "updateMask"]),
             "pixecom.campaign.v1.DisconnectAdAccountRequest": .init(removed: ["id"]),
+            // Which sizes fit depends on the type (30 MiB for an image) and on the storage the plan
+            // has left (422), which no schema here states.
+            "pixecom.campaign.v1.StartAssetUploadRequest": .init(
+                required: ["name", "sizeBytes"],
+                properties: [
+                    "name": text(maxLength: 255), "sizeBytes": ["type": "string", "pattern": "^[1-9][0-9]{0,9}$"],
+                    "type": ["type": "string", "enum": ["IMAGE", "VIDEO", "TEXT"]],
+                ]),
+            "pixecom.campaign.v1.FinishAssetUploadRequest": .init(
+                properties: ["sha256": ["type": "string", "pattern": "^$|^[0-9a-fA-F]{64}$"]], removed: ["uploadId"]),
             // Tokens are at most 1024 bytes: 256 characters are that even in four-byte UTF-8.
             "pixecom.campaign.v1.ConnectPlatformRequest": .init(
                 required: ["platform"],
@@ -328,7 +338,7 @@ extension OpenAPIDocument {
             "pixecom.auth.v1.Invitation": .init(properties: ["role": newRole]),
             "pixecom.auth.v1.Caller": .init(
                 properties: ["role": role, "plan": ["type": "string", "enum": ["free", "starter", "pro"]], "tokenExpiresAt": timestamp]),
-            "pixecom.auth.v1.ApiKey": .init(properties: ["scope": ["type": "string", "enum": ["READ", "FULL"]]]),
+            "pixecom.auth.v1.ApiKey": .init(properties: ["scope": ["type": "string", "enum": ["READ", "FULL", "ASSETS"]]]),
             "pixecom.campaign.v1.AdAccount": .init(
                 properties: ["currency": storedCurrency, "status": ["type": "string", "enum": ["CONNECTED", "DISCONNECTED"]]]),
             "pixecom.campaign.v1.Campaign": .init(
@@ -407,6 +417,8 @@ extension OpenAPIDocument {
                 "^$|^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?Z$"
         case "objective":
             parameter.values = [""] + (Self.objective["enum"] as? [String] ?? [])
+        case "type" where request == "pixecom.campaign.v1.ListAssetsRequest":
+            parameter.values = ["", "IMAGE", "VIDEO", "TEXT"]
         case "since", "until":
             guard request == "pixecom.stats.v1.GetCampaignStatsRequest" else { break }
             parameter.description =

@@ -40,6 +40,32 @@ struct APIOperation: Sendable {
     var query: [Parameter] = []
     /// Schema name of the JSON request body (a full protobuf name, mostly), if it takes one.
     var body: String?
+    /// A request body that is not JSON, in place of `body`.
+    var upload: UploadBody?
+
+    /// The bodies of the upload routes: a whole file, or the next bytes of a chunked upload.
+    enum UploadBody: Sendable {
+        case wholeFile
+        case chunk
+
+        /// The OpenAPI `content` of the body.
+        var content: [String: Any] {
+            let binary: [String: Any] = ["schema": ["type": "string", "format": "binary"]]
+            switch self {
+            case .chunk:
+                return ["application/octet-stream": binary]
+            case .wholeFile:
+                let form: [String: Any] = [
+                    "type": "object", "required": ["file"],
+                    "properties": [
+                        "file": ["type": "string", "format": "binary"], "name": ["type": "string"],
+                        "type": ["type": "string", "enum": ["IMAGE", "VIDEO", "TEXT"]],
+                    ],
+                ]
+                return ["multipart/form-data": ["schema": form], "application/octet-stream": binary]
+            }
+        }
+    }
     /// Schema name of the JSON answer.
     var response: String
     /// Accepts `Idempotency-Key`.
@@ -83,6 +109,23 @@ enum OpenAPIDocument {
             summary: "Stripe webhook delivery (signed; relayed to OrderService as is)",
             tag: "webhooks", authentication: .none, body: "StripeEvent", response: "pixecom.orders.v1.WebhookResult",
             requiredHeaders: [("Stripe-Signature", "t=<unix seconds>,v1=<HMAC-SHA256 hex>")]),
+        .init(
+            rpc: CampaignMethods.appendAssetUpload, method: "post", path: "/v1/assets", operationID: "UploadAsset",
+            summary: "Upload a whole file as an asset (multipart/form-data, or the body itself with ?name=)", tag: "campaigns",
+            query: [
+                .init(
+                    name: "name", description: "the file's name, for a direct body (a form sends a part \"name\" or the file's filename)"),
+                .init(name: "type", description: "IMAGE, VIDEO or TEXT; empty: told by the bytes", values: ["IMAGE", "VIDEO", "TEXT"]),
+            ],
+            upload: .wholeFile,
+            response: "pixecom.campaign.v1.Asset"),
+        .init(
+            rpc: CampaignMethods.appendAssetUpload, method: "put", path: "/v1/asset-uploads/{uploadId}", operationID: "AppendAssetUpload",
+            summary: "The next bytes of a chunked upload, at ?offset= (the bytes received so far)", tag: "campaigns",
+            pathParameters: [.init(name: "uploadId", format: "uuid", isRequired: true)],
+            query: [.init(name: "offset", type: "integer", minimum: 0, isRequired: true)],
+            upload: .chunk,
+            response: "pixecom.campaign.v1.AssetUpload"),
     ]
 
     /// Every operation: the generated routes', then the hand-written ones.
@@ -232,7 +275,9 @@ enum OpenAPIDocument {
             ],
         ]
         if !parameters.isEmpty { described["parameters"] = parameters }
-        if let body = operation.body {
+        if let upload = operation.upload {
+            described["requestBody"] = ["required": true, "content": upload.content]
+        } else if let body = operation.body {
             let required = !(Self.constraints[body]?.required.isEmpty ?? true) || Self.updateRequests.contains(body)
             described["requestBody"] = [
                 "required": required,

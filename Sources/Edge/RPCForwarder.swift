@@ -17,6 +17,8 @@ struct RPCForwarder: Sendable {
     let timeout: Duration
     /// Largest request body accepted; larger ones get 413.
     let maxBodyBytes: Int
+    /// Largest body of an asset upload route.
+    let maxUploadBytes: Int
     /// Exchanges API keys presented as bearer tokens.
     let apiKeys: ApiKeyExchanger
 

@@ -386,6 +386,9 @@ public nonisolated struct Pixecom_Auth_V1_PlanQuota: Sendable {
   /// Ads in one ad set (DELETED ones do not count).
   public var adsPerAdSet: Int32 = 0
 
+  /// Bytes of assets kept (uploads in progress count at their declared size).
+  public var assetStorageBytes: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -541,7 +544,8 @@ public nonisolated struct Pixecom_Auth_V1_CreateApiKeyRequest: Sendable {
   /// What the key is for, e.g. "nightly insights import". 1 to 200 characters.
   public var name: String = String()
 
-  /// READ (acts as VIEWER) or FULL (acts as EDITOR). No key manages members or keys.
+  /// READ (acts as VIEWER), FULL (acts as EDITOR) or ASSETS (acts as EDITOR on the asset methods
+  /// only: uploads, reads and deletes of assets). No key manages members or keys.
   public var scope: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1449,7 +1453,7 @@ nonisolated extension Pixecom_Auth_V1_Caller: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Pixecom_Auth_V1_PlanQuota: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PlanQuota"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ad_accounts\0\u{1}campaigns\0\u{1}members\0\u{3}ads_per_ad_set\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ad_accounts\0\u{1}campaigns\0\u{1}members\0\u{3}ads_per_ad_set\0\u{3}asset_storage_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1461,6 +1465,7 @@ nonisolated extension Pixecom_Auth_V1_PlanQuota: SwiftProtobuf.Message, SwiftPro
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.campaigns) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.members) }()
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.adsPerAdSet) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.assetStorageBytes) }()
       default: break
       }
     }
@@ -1479,6 +1484,9 @@ nonisolated extension Pixecom_Auth_V1_PlanQuota: SwiftProtobuf.Message, SwiftPro
     if self.adsPerAdSet != 0 {
       try visitor.visitSingularInt32Field(value: self.adsPerAdSet, fieldNumber: 4)
     }
+    if self.assetStorageBytes != 0 {
+      try visitor.visitSingularInt64Field(value: self.assetStorageBytes, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1487,6 +1495,7 @@ nonisolated extension Pixecom_Auth_V1_PlanQuota: SwiftProtobuf.Message, SwiftPro
     if lhs.campaigns != rhs.campaigns {return false}
     if lhs.members != rhs.members {return false}
     if lhs.adsPerAdSet != rhs.adsPerAdSet {return false}
+    if lhs.assetStorageBytes != rhs.assetStorageBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -166,6 +166,11 @@ public nonisolated struct Pixecom_Options_V1_MethodContract: Sendable {
   /// Why the edge serves this method with a hand-written route (cookies, raw bodies), if it does.
   public var manualRoute: String = String()
 
+  /// API-key scopes narrower than READ and FULL that may call it as well (e.g. "ASSETS"): a token
+  /// that carries such a scope reaches only the methods that name it, and still needs the role
+  /// `access` asks for.
+  public var keyScopes: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -302,7 +307,7 @@ nonisolated extension Pixecom_Options_V1_Idempotency: SwiftProtobuf._ProtoNamePr
 
 nonisolated extension Pixecom_Options_V1_MethodContract: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MethodContract"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}summary\0\u{1}access\0\u{1}services\0\u{1}idempotency\0\u{1}quota\0\u{1}http\0\u{3}manual_route\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}summary\0\u{1}access\0\u{1}services\0\u{1}idempotency\0\u{1}quota\0\u{1}http\0\u{3}manual_route\0\u{3}key_scopes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -317,6 +322,7 @@ nonisolated extension Pixecom_Options_V1_MethodContract: SwiftProtobuf.Message, 
       case 5: try { try decoder.decodeSingularStringField(value: &self.quota) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._http) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.manualRoute) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.keyScopes) }()
       default: break
       }
     }
@@ -348,6 +354,9 @@ nonisolated extension Pixecom_Options_V1_MethodContract: SwiftProtobuf.Message, 
     if !self.manualRoute.isEmpty {
       try visitor.visitSingularStringField(value: self.manualRoute, fieldNumber: 7)
     }
+    if !self.keyScopes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.keyScopes, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -359,6 +368,7 @@ nonisolated extension Pixecom_Options_V1_MethodContract: SwiftProtobuf.Message, 
     if lhs.quota != rhs.quota {return false}
     if lhs._http != rhs._http {return false}
     if lhs.manualRoute != rhs.manualRoute {return false}
+    if lhs.keyScopes != rhs.keyScopes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

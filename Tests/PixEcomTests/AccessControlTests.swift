@@ -160,6 +160,33 @@ struct AccessControlTests {
                 }
             }
             #expect(checked >= 4 * 30)
+
+            // A token of an API key scoped ASSETS: EDITOR on the methods made for that scope
+            // (`key_scopes` in the .proto), refused on every other, whatever its role would allow.
+            let created = try await clients.auth.unary(
+                AuthMethods.createApiKey,
+                Pixecom_Auth_V1_CreateApiKeyRequest.with {
+                    $0.name = "design tool"
+                    $0.scope = "ASSETS"
+                }, as: Pixecom_Auth_V1_CreatedApiKey.self, metadata: Self.metadata(owner))
+            let assetsToken = try await clients.auth.unary(
+                AuthMethods.exchangeApiKey, Pixecom_Auth_V1_ExchangeApiKeyRequest.with { $0.key = created.key },
+                as: Pixecom_Auth_V1_ApiKeyToken.self
+            ).accessToken
+            var admitted: [String] = []
+            for policy in policies {
+                for (method, rule) in policy.rules.sorted(by: { $0.key < $1.key }) {
+                    guard case .role(let required) = rule else { continue }
+                    let code = await Self.code(clients, method, token: assetsToken)
+                    if policy.admits(scope: "ASSETS", to: method) && Role.editor >= required {
+                        #expect(code != .permissionDenied && code != .unauthenticated, "\(method) with an ASSETS key: \(code)")
+                        admitted.append(method)
+                    } else {
+                        #expect(code == .permissionDenied, "\(method) with an ASSETS key: \(code)")
+                    }
+                }
+            }
+            #expect(admitted.count == 6 && admitted.allSatisfy { $0.contains("Asset") }, "\(admitted)")
             // A VIEWER only reads: every method it may call is a read.
             for policy in policies {
                 for (method, rule) in policy.rules {

@@ -81,6 +81,21 @@ struct SchemathesisTests {
         include-operation-id = "UpdateAdAccount"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
+        # An upload's size must fit its type (30 MiB for an image); a file's bytes must be a
+        # supported format, and a direct body names the file in ?name=; a chunk starts where the
+        # bytes received so far end.
+        [[operations]]
+        include-operation-id = "StartAssetUpload"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        [[operations]]
+        include-operation-id = "UploadAsset"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        [[operations]]
+        include-operation-id = "AppendAssetUpload"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
         # The current password must be the caller's.
         [[operations]]
         include-operation-id = "ChangePassword"

@@ -21,11 +21,13 @@ struct TenantIsolationTests {
         var sessionID = "", apiKeyID = "", adAccount = "", campaign = "", adSet = "", ad = "", order = "", strategy = ""
         /// A's platform connection and its ad account's id on the platform.
         var connection = "", platformAccount = ""
+        /// A's asset and an upload of A's still in progress.
+        var asset = "", upload = ""
         var secrets: [String] {
             [
                 self.sellerID, self.ownerID, self.ownerEmail, self.memberID, self.memberEmail, self.sessionID,
                 self.apiKeyID, self.adAccount, self.campaign, self.adSet, self.ad, self.order, self.strategy, self.connection,
-                self.platformAccount,
+                self.platformAccount, self.asset, self.upload,
             ]
         }
     }
@@ -297,6 +299,38 @@ struct TenantIsolationTests {
         cases[Campaign.deleteAdStrategy] = {
             await call($0, Campaign.deleteAdStrategy, id(a.strategy), as: Pixecom_Campaign_V1_DeleteAdStrategyResponse.self, token: $1)
         }
+        // Assets: B's own upload; A's upload, chunk and asset by id.
+        cases[Campaign.startAssetUpload] = {
+            await call(
+                $0, Campaign.startAssetUpload,
+                Pixecom_Campaign_V1_StartAssetUploadRequest.with {
+                    $0.name = "b.txt"
+                    $0.sizeBytes = 5
+                }, as: Pixecom_Campaign_V1_AssetUpload.self, token: $1)
+        }
+        cases[Campaign.appendAssetUpload] = {
+            await call(
+                $0, Campaign.appendAssetUpload,
+                Pixecom_Campaign_V1_AppendAssetUploadRequest.with {
+                    $0.uploadID = a.upload
+                    $0.offset = 0
+                    $0.data = Data("taken".utf8)
+                }, as: Pixecom_Campaign_V1_AssetUpload.self, token: $1)
+        }
+        cases[Campaign.finishAssetUpload] = {
+            await call(
+                $0, Campaign.finishAssetUpload, Pixecom_Campaign_V1_FinishAssetUploadRequest.with { $0.uploadID = a.upload },
+                as: Pixecom_Campaign_V1_Asset.self, token: $1)
+        }
+        cases[Campaign.getAsset] = { await call($0, Campaign.getAsset, id(a.asset), as: Pixecom_Campaign_V1_Asset.self, token: $1) }
+        cases[Campaign.listAssets] = {
+            await call(
+                $0, Campaign.listAssets, Pixecom_Campaign_V1_ListAssetsRequest(), as: Pixecom_Campaign_V1_ListAssetsResponse.self, token: $1
+            )
+        }
+        cases[Campaign.deleteAsset] = {
+            await call($0, Campaign.deleteAsset, id(a.asset), as: Pixecom_Campaign_V1_DeleteAssetResponse.self, token: $1)
+        }
         // A bulk change answers per object: one on A's ad must fail as one on a missing ad does.
         cases[Campaign.bulkUpdate] = { clients, token in
             let request = Pixecom_Campaign_V1_BulkUpdateRequest.with {
@@ -377,9 +411,38 @@ struct TenantIsolationTests {
         CampaignMethods.createCampaignTree, CampaignMethods.duplicateCampaign, CampaignMethods.bulkUpdate,
         CampaignMethods.getAdStrategy, CampaignMethods.updateAdStrategy, CampaignMethods.deleteAdStrategy,
         CampaignMethods.createAdSet, CampaignMethods.getAdSet, CampaignMethods.updateAdSet, CampaignMethods.createAd,
-        CampaignMethods.getAd, CampaignMethods.updateAd, StatsMethods.ingestInsights, StatsMethods.getCampaignStats,
+        CampaignMethods.getAd, CampaignMethods.updateAd, CampaignMethods.appendAssetUpload, CampaignMethods.finishAssetUpload,
+        CampaignMethods.getAsset, CampaignMethods.deleteAsset, StatsMethods.ingestInsights, StatsMethods.getCampaignStats,
         OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder,
     ]
+
+    /// A text asset of the caller's ("A's headline") and an upload of 10 bytes with nothing sent yet.
+    static func assets(_ clients: Clients, token: String) async throws -> (asset: String, upload: String) {
+        let metadata = AccessControlTests.metadata(token)
+        let text = Data("A's headline".utf8)
+        let done = try await clients.campaign.unary(
+            CampaignMethods.startAssetUpload,
+            Pixecom_Campaign_V1_StartAssetUploadRequest.with {
+                $0.name = "headline.txt"
+                $0.sizeBytes = Int64(text.count)
+            }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata)
+        _ = try await clients.campaign.unary(
+            CampaignMethods.appendAssetUpload,
+            Pixecom_Campaign_V1_AppendAssetUploadRequest.with {
+                $0.uploadID = done.uploadID
+                $0.data = text
+            }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata)
+        let asset = try await clients.campaign.unary(
+            CampaignMethods.finishAssetUpload, Pixecom_Campaign_V1_FinishAssetUploadRequest.with { $0.uploadID = done.uploadID },
+            as: Pixecom_Campaign_V1_Asset.self, metadata: metadata)
+        let open = try await clients.campaign.unary(
+            CampaignMethods.startAssetUpload,
+            Pixecom_Campaign_V1_StartAssetUploadRequest.with {
+                $0.name = "later.txt"
+                $0.sizeBytes = 10
+            }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata)
+        return (asset.id, open.uploadID)
+    }
 
     @Test(
         "seller B calling every method on seller A's objects gets the answer of a missing object or only its own data, and changes nothing of A's"
@@ -437,6 +500,7 @@ struct TenantIsolationTests {
                     $0.targeting.countries = ["DE"]
                 }, as: Pixecom_Campaign_V1_AdStrategy.self, metadata: AccessControlTests.metadata(owner)
             ).id
+            (a.asset, a.upload) = try await Self.assets(clients, token: owner)
             var item = Pixecom_Orders_V1_LineItem()
             (item.sku, item.title, item.quantity, item.unitPrice) = ("A-1", "A's product", 2, 4500)
             var order = Pixecom_Orders_V1_CreateOrderRequest()
@@ -469,7 +533,8 @@ struct TenantIsolationTests {
                 adAccount: UUID().uuidString.lowercased(), campaign: UUID().uuidString.lowercased(),
                 adSet: UUID().uuidString.lowercased(), ad: UUID().uuidString.lowercased(), order: UUID().uuidString.lowercased(),
                 strategy: UUID().uuidString.lowercased(), connection: UUID().uuidString.lowercased(),
-                platformAccount: "act_\(UInt64.random(in: 100_000_000_000_000...999_999_999_999_999))")
+                platformAccount: "act_\(UInt64.random(in: 100_000_000_000_000...999_999_999_999_999))",
+                asset: UUID().uuidString.lowercased(), upload: UUID().uuidString.lowercased())
             let ghostCases = Self.cases(a: ghost, bPassword: bPassword)
             // The ad platform's trace ids differ from call to call.
             func masked(_ text: String, _ seller: SellerA) -> String {
@@ -518,6 +583,17 @@ struct TenantIsolationTests {
             let strategy = try await clients.campaign.unary(
                 CampaignMethods.getAdStrategy, Self.id(a.strategy), as: Pixecom_Campaign_V1_AdStrategy.self, metadata: mine)
             #expect(strategy.name == "A's strategy", "B neither renamed nor deleted A's strategy")
+            let asset = try await clients.campaign.unary(
+                CampaignMethods.getAsset, Self.id(a.asset), as: Pixecom_Campaign_V1_Asset.self, metadata: mine)
+            #expect(asset.text == "A's headline", "B did not delete A's asset")
+            let upload = try await clients.campaign.unary(
+                CampaignMethods.appendAssetUpload,
+                Pixecom_Campaign_V1_AppendAssetUploadRequest.with {
+                    $0.uploadID = a.upload
+                    $0.offset = 0
+                    $0.data = Data("A's".utf8)
+                }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: mine)
+            #expect(upload.receivedBytes == 3, "B added nothing to A's upload")
             let accountAfter = try await clients.campaign.unary(
                 CampaignMethods.getAdAccount, Self.id(a.adAccount), as: Pixecom_Campaign_V1_AdAccount.self, metadata: mine)
             #expect(

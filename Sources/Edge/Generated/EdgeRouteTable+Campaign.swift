@@ -227,5 +227,40 @@ extension EdgeRouteTable {
             body: .request,
             updateMask: .field(\.updateMask)
         ),
+        // POST /v1/asset-uploads: Starts an upload: its chunks follow, then Finish.
+        EdgeRoute(
+            CampaignMethods.startAssetUpload, .post, "/v1/asset-uploads", service: .campaign,
+            Pixecom_Campaign_V1_StartAssetUploadRequest.self, Pixecom_Campaign_V1_AssetUpload.self,
+            body: .request
+        ),
+        // POST /v1/asset-uploads/{upload_id}/finish: Ends an upload: the new asset, or the seller's earlier one with the same bytes.
+        EdgeRoute(
+            CampaignMethods.finishAssetUpload, .post, "/v1/asset-uploads/{uploadId}/finish", service: .campaign,
+            Pixecom_Campaign_V1_FinishAssetUploadRequest.self, Pixecom_Campaign_V1_Asset.self,
+            path: [.value("uploadId", \.uploadID)],
+            body: .request
+        ),
+        // GET /v1/assets/{id}: One asset.
+        EdgeRoute(
+            CampaignMethods.getAsset, .get, "/v1/assets/{id}", service: .campaign,
+            Pixecom_Campaign_V1_GetRequest.self, Pixecom_Campaign_V1_Asset.self,
+            path: [.value("id", \.id)]
+        ),
+        // GET /v1/assets: A page of assets, newest last.
+        EdgeRoute(
+            CampaignMethods.listAssets, .get, "/v1/assets", service: .campaign,
+            Pixecom_Campaign_V1_ListAssetsRequest.self, Pixecom_Campaign_V1_ListAssetsResponse.self,
+            query: [
+                .value("pageSize", \.pageSize),
+                .value("pageToken", \.pageToken),
+                .value("type", \.type),
+            ]
+        ),
+        // DELETE /v1/assets/{id}: Deletes an asset and frees its storage.
+        EdgeRoute(
+            CampaignMethods.deleteAsset, .delete, "/v1/assets/{id}", service: .campaign,
+            Pixecom_Campaign_V1_GetRequest.self, Pixecom_Campaign_V1_DeleteAssetResponse.self,
+            path: [.value("id", \.id)]
+        ),
     ]
 }

@@ -372,6 +372,11 @@ enum ProtoSchemas {
     "format": "int32",
     "type": "integer"
    },
+   "assetStorageBytes": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
    "campaigns": {
     "format": "int32",
     "type": "integer"
@@ -789,6 +794,93 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.campaign.v1.AppendAssetUploadRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "data": {
+    "format": "byte",
+    "type": "string"
+   },
+   "offset": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "uploadId": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.Asset": {
+  "additionalProperties": false,
+  "properties": {
+   "createTime": {
+    "type": "string"
+   },
+   "deduplicated": {
+    "type": "boolean"
+   },
+   "height": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "id": {
+    "type": "string"
+   },
+   "mimeType": {
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "sha256": {
+    "type": "string"
+   },
+   "sizeBytes": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "text": {
+    "type": "string"
+   },
+   "type": {
+    "type": "string"
+   },
+   "width": {
+    "format": "int32",
+    "type": "integer"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.AssetUpload": {
+  "additionalProperties": false,
+  "properties": {
+   "expireTime": {
+    "type": "string"
+   },
+   "maxChunkBytes": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "receivedBytes": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "sizeBytes": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "uploadId": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.campaign.v1.BulkChange": {
   "additionalProperties": false,
   "properties": {
@@ -1161,6 +1253,11 @@ enum ProtoSchemas {
   "properties": {},
   "type": "object"
  },
+ "pixecom.campaign.v1.DeleteAssetResponse": {
+  "additionalProperties": false,
+  "properties": {},
+  "type": "object"
+ },
  "pixecom.campaign.v1.DisconnectAdAccountRequest": {
   "additionalProperties": false,
   "properties": {
@@ -1181,6 +1278,18 @@ enum ProtoSchemas {
    },
    "status": {
     "$ref": "#/components/schemas/pixecom.campaign.v1.Status"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.FinishAssetUploadRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "sha256": {
+    "type": "string"
+   },
+   "uploadId": {
+    "type": "string"
    }
   },
   "type": "object"
@@ -1328,6 +1437,37 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.campaign.v1.ListAssetsRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "pageSize": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "pageToken": {
+    "type": "string"
+   },
+   "type": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.ListAssetsResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "assets": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.Asset"
+    },
+    "type": "array"
+   },
+   "nextPageToken": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.campaign.v1.ListCampaignsRequest": {
   "additionalProperties": false,
   "properties": {
@@ -1439,6 +1579,23 @@ enum ProtoSchemas {
     "type": "string"
    },
    "updateTime": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.StartAssetUploadRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "name": {
+    "type": "string"
+   },
+   "sizeBytes": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "type": {
     "type": "string"
    }
   },

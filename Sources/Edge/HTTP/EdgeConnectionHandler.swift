@@ -50,13 +50,18 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var inputClosed = false
     private let responder: EdgeResponder
     private let maxBodyBytes: Int
+    private let maxUploadBytes: Int
     private let trustedProxies: TrustedProxies
     private let logger: Logger
     private let executor: EventLoopTaskExecutor
 
-    init(responder: EdgeResponder, maxBodyBytes: Int, trustedProxies: TrustedProxies, logger: Logger, eventLoop: any EventLoop) {
+    init(
+        responder: EdgeResponder, maxBodyBytes: Int, maxUploadBytes: Int, trustedProxies: TrustedProxies, logger: Logger,
+        eventLoop: any EventLoop
+    ) {
         self.responder = responder
         self.maxBodyBytes = maxBodyBytes
+        self.maxUploadBytes = maxUploadBytes
         self.trustedProxies = trustedProxies
         self.logger = logger
         self.executor = EventLoopTaskExecutor(eventLoop)
@@ -86,7 +91,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             self.state = .responding  // drops the state's reference, so `body` grows in place
             if tooLarge {
                 // The rest of an oversized body is read and dropped; the answer is 413.
-            } else if body.readableBytes + chunk.readableBytes > self.maxBodyBytes {
+            } else if body.readableBytes + chunk.readableBytes > (Self.isUpload(head) ? self.maxUploadBytes : self.maxBodyBytes) {
                 tooLarge = true
                 body = ByteBuffer()
             } else if body.readableBytes == 0 {
@@ -117,6 +122,17 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         if self.heldBytes > self.maxBodyBytes || self.heldRequests > Self.maxHeld {
             self.logger.debug("edge.http.pipelined_too_much")
             context.close(promise: nil)
+        }
+    }
+
+    /// Whether `head` is an asset upload, whose body may be as large as the upload limit:
+    /// `POST /v1/assets` and `PUT /v1/asset-uploads/{id}`.
+    static func isUpload(_ head: HTTPRequestHead) -> Bool {
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        switch head.method {
+        case .POST: return path == "/v1/assets"
+        case .PUT: return path.hasPrefix("/v1/asset-uploads/")
+        default: return false
         }
     }
 

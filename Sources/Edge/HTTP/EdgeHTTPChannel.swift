@@ -18,6 +18,8 @@ struct EdgeHTTPChannel: ServerChildChannel {
 
     let responder: EdgeResponder
     let maxBodyBytes: Int
+    /// The body limit of the asset upload routes (`EdgeConnectionHandler.isUpload`).
+    let maxUploadBytes: Int
     /// A connection with no request in flight that sends nothing for this long is closed.
     let idleTimeout: TimeAmount
     /// Proxies whose `X-Forwarded-For` names the client.
@@ -32,7 +34,8 @@ struct EdgeHTTPChannel: ServerChildChannel {
             try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
             try pipeline.addHandler(
                 EdgeConnectionHandler(
-                    responder: self.responder, maxBodyBytes: self.maxBodyBytes, trustedProxies: self.trustedProxies, logger: logger,
+                    responder: self.responder, maxBodyBytes: self.maxBodyBytes, maxUploadBytes: self.maxUploadBytes,
+                    trustedProxies: self.trustedProxies, logger: logger,
                     eventLoop: channel.eventLoop)
             )
             return Value(channel: channel)

@@ -60,6 +60,12 @@ public struct AccessControlInterceptor: RPCServerInterceptor {
                     "role \(role.rawValue) may not call \(context.method); it needs \(required.rawValue) or higher"
                 )
             }
+            if let scope = verified.claims.scope, !self.policy.admits(scope: scope, to: context.method) {
+                throw RPCError(
+                    .permissionDenied,
+                    "an API key scoped \(scope) may not call \(context.method); it reaches only the methods made for that scope"
+                )
+            }
             return verified
         case nil:
             throw RPCError(.permissionDenied, "method \(context.method) is not open to any caller")

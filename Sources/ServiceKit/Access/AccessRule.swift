@@ -14,9 +14,18 @@ public enum AccessRule: Sendable, Hashable {
 /// handler runs, and a method missing from the table is refused to everybody (fail closed).
 public struct AccessPolicy: Sendable {
     public let rules: [String: AccessRule]
+    /// The methods a token with a narrow API-key scope may call, by method: a scoped token
+    /// reaches only the methods that name its scope.
+    public let keyScopes: [String: Set<String>]
 
-    public init(_ rules: [String: AccessRule]) {
+    public init(_ rules: [String: AccessRule], keyScopes: [String: Set<String>] = [:]) {
         self.rules = rules
+        self.keyScopes = keyScopes
+    }
+
+    /// Whether a token limited to `scope` may call `method`.
+    public func admits(scope: String, to method: String) -> Bool {
+        self.keyScopes[method]?.contains(scope) ?? false
     }
 
     /// The health service every RPC server answers: open to every mutual-TLS peer, since load

@@ -40,6 +40,8 @@ public struct MethodContract: Sendable, Hashable {
     public let http: HTTPBinding?
     /// Why the edge serves the method with a hand-written route, when it does.
     public let manualRoute: String?
+    /// API-key scopes narrower than READ and FULL (e.g. `ASSETS`) whose tokens may call it.
+    public let keyScopes: Set<String>
 
     public init(
         name: String,
@@ -48,7 +50,8 @@ public struct MethodContract: Sendable, Hashable {
         idempotency: Idempotency,
         quota: String? = nil,
         http: HTTPBinding? = nil,
-        manualRoute: String? = nil
+        manualRoute: String? = nil,
+        keyScopes: Set<String> = []
     ) {
         self.name = name
         self.summary = summary
@@ -57,12 +60,15 @@ public struct MethodContract: Sendable, Hashable {
         self.quota = quota
         self.http = http
         self.manualRoute = manualRoute
+        self.keyScopes = keyScopes
     }
 }
 
 extension AccessPolicy {
     /// The table of a service's generated contracts.
     public init(_ contracts: [MethodContract]) {
-        self.init(Dictionary(uniqueKeysWithValues: contracts.map { ($0.name, $0.access) }))
+        self.init(
+            Dictionary(uniqueKeysWithValues: contracts.map { ($0.name, $0.access) }),
+            keyScopes: Dictionary(uniqueKeysWithValues: contracts.filter { !$0.keyScopes.isEmpty }.map { ($0.name, $0.keyScopes) }))
     }
 }

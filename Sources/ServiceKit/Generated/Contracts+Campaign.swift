@@ -60,6 +60,18 @@ public enum CampaignMethods {
     public static let listAds = "pixecom.campaign.v1.CampaignService/ListAds"
     /// Changes the fields of an ad named by the update mask.
     public static let updateAd = "pixecom.campaign.v1.CampaignService/UpdateAd"
+    /// Starts an upload: its chunks follow, then Finish.
+    public static let startAssetUpload = "pixecom.campaign.v1.CampaignService/StartAssetUpload"
+    /// Adds the next chunk of an upload, at its offset.
+    public static let appendAssetUpload = "pixecom.campaign.v1.CampaignService/AppendAssetUpload"
+    /// Ends an upload: the new asset, or the seller's earlier one with the same bytes.
+    public static let finishAssetUpload = "pixecom.campaign.v1.CampaignService/FinishAssetUpload"
+    /// One asset.
+    public static let getAsset = "pixecom.campaign.v1.CampaignService/GetAsset"
+    /// A page of assets, newest last.
+    public static let listAssets = "pixecom.campaign.v1.CampaignService/ListAssets"
+    /// Deletes an asset and frees its storage.
+    public static let deleteAsset = "pixecom.campaign.v1.CampaignService/DeleteAsset"
 
     /// Every method's contract, in the order of the .proto.
     public static let contracts: [MethodContract] = [
@@ -256,6 +268,55 @@ public enum CampaignMethods {
             idempotency: .idempotent,
             http: MethodContract.HTTPBinding(verb: "PATCH", path: "/v1/ads/{id}", body: "*")
         ),
+        MethodContract(
+            name: startAssetUpload,
+            summary: "Starts an upload: its chunks follow, then Finish.",
+            access: .role(.editor),
+            idempotency: .notIdempotent,
+            quota: "asset_storage",
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/asset-uploads", body: "*"),
+            keyScopes: ["ASSETS"]
+        ),
+        MethodContract(
+            name: appendAssetUpload,
+            summary: "Adds the next chunk of an upload, at its offset.",
+            access: .role(.editor),
+            idempotency: .idempotent,
+            manualRoute: "the chunk is the raw request body (PUT /v1/asset-uploads/{upload_id}?offset=N), and POST /v1/assets sends a whole file through Start, Append and Finish",
+            keyScopes: ["ASSETS"]
+        ),
+        MethodContract(
+            name: finishAssetUpload,
+            summary: "Ends an upload: the new asset, or the seller's earlier one with the same bytes.",
+            access: .role(.editor),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/asset-uploads/{upload_id}/finish", body: "*"),
+            keyScopes: ["ASSETS"]
+        ),
+        MethodContract(
+            name: getAsset,
+            summary: "One asset.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/assets/{id}", body: ""),
+            keyScopes: ["ASSETS"]
+        ),
+        MethodContract(
+            name: listAssets,
+            summary: "A page of assets, newest last.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/assets", body: ""),
+            keyScopes: ["ASSETS"]
+        ),
+        MethodContract(
+            name: deleteAsset,
+            summary: "Deletes an asset and frees its storage.",
+            access: .role(.editor),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "DELETE", path: "/v1/assets/{id}", body: ""),
+            keyScopes: ["ASSETS"]
+        ),
     ]
 }
 
@@ -321,6 +382,18 @@ public protocol CampaignServiceHandling: Sendable {
     func listAds(_ request: Pixecom_Campaign_V1_ListAdsRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdsResponse
     /// Changes the fields of an ad named by the update mask.
     func updateAd(_ request: Pixecom_Campaign_V1_UpdateAdRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Ad
+    /// Starts an upload: its chunks follow, then Finish.
+    func startAssetUpload(_ request: Pixecom_Campaign_V1_StartAssetUploadRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AssetUpload
+    /// Adds the next chunk of an upload, at its offset.
+    func appendAssetUpload(_ request: Pixecom_Campaign_V1_AppendAssetUploadRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AssetUpload
+    /// Ends an upload: the new asset, or the seller's earlier one with the same bytes.
+    func finishAssetUpload(_ request: Pixecom_Campaign_V1_FinishAssetUploadRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Asset
+    /// One asset.
+    func getAsset(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Asset
+    /// A page of assets, newest last.
+    func listAssets(_ request: Pixecom_Campaign_V1_ListAssetsRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAssetsResponse
+    /// Deletes an asset and frees its storage.
+    func deleteAsset(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_DeleteAssetResponse
 }
 
 extension CampaignServiceHandling {
@@ -406,6 +479,24 @@ extension CampaignServiceHandling {
         }
         router.unary(CampaignMethods.updateAd, Pixecom_Campaign_V1_UpdateAdRequest.self) {
             try await self.updateAd($0, context: $1)
+        }
+        router.unary(CampaignMethods.startAssetUpload, Pixecom_Campaign_V1_StartAssetUploadRequest.self) {
+            try await self.startAssetUpload($0, context: $1)
+        }
+        router.unary(CampaignMethods.appendAssetUpload, Pixecom_Campaign_V1_AppendAssetUploadRequest.self) {
+            try await self.appendAssetUpload($0, context: $1)
+        }
+        router.unary(CampaignMethods.finishAssetUpload, Pixecom_Campaign_V1_FinishAssetUploadRequest.self) {
+            try await self.finishAssetUpload($0, context: $1)
+        }
+        router.unary(CampaignMethods.getAsset, Pixecom_Campaign_V1_GetRequest.self) {
+            try await self.getAsset($0, context: $1)
+        }
+        router.unary(CampaignMethods.listAssets, Pixecom_Campaign_V1_ListAssetsRequest.self) {
+            try await self.listAssets($0, context: $1)
+        }
+        router.unary(CampaignMethods.deleteAsset, Pixecom_Campaign_V1_GetRequest.self) {
+            try await self.deleteAsset($0, context: $1)
         }
     }
 }
@@ -739,6 +830,78 @@ public struct CampaignServiceClient: Sendable {
     ) async throws -> Pixecom_Campaign_V1_Ad {
         try await self.rpc.unary(
             CampaignMethods.updateAd, request, as: Pixecom_Campaign_V1_Ad.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Starts an upload: its chunks follow, then Finish.
+    public func startAssetUpload(
+        _ request: Pixecom_Campaign_V1_StartAssetUploadRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_AssetUpload {
+        try await self.rpc.unary(
+            CampaignMethods.startAssetUpload, request, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata, timeout: timeout,
+            idempotent: false
+        )
+    }
+
+    /// Adds the next chunk of an upload, at its offset.
+    public func appendAssetUpload(
+        _ request: Pixecom_Campaign_V1_AppendAssetUploadRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_AssetUpload {
+        try await self.rpc.unary(
+            CampaignMethods.appendAssetUpload, request, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Ends an upload: the new asset, or the seller's earlier one with the same bytes.
+    public func finishAssetUpload(
+        _ request: Pixecom_Campaign_V1_FinishAssetUploadRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_Asset {
+        try await self.rpc.unary(
+            CampaignMethods.finishAssetUpload, request, as: Pixecom_Campaign_V1_Asset.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// One asset.
+    public func getAsset(
+        _ request: Pixecom_Campaign_V1_GetRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_Asset {
+        try await self.rpc.unary(
+            CampaignMethods.getAsset, request, as: Pixecom_Campaign_V1_Asset.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// A page of assets, newest last.
+    public func listAssets(
+        _ request: Pixecom_Campaign_V1_ListAssetsRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_ListAssetsResponse {
+        try await self.rpc.unary(
+            CampaignMethods.listAssets, request, as: Pixecom_Campaign_V1_ListAssetsResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Deletes an asset and frees its storage.
+    public func deleteAsset(
+        _ request: Pixecom_Campaign_V1_GetRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_DeleteAssetResponse {
+        try await self.rpc.unary(
+            CampaignMethods.deleteAsset, request, as: Pixecom_Campaign_V1_DeleteAssetResponse.self, metadata: metadata, timeout: timeout,
             idempotent: true
         )
     }

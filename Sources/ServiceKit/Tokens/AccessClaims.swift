@@ -14,6 +14,9 @@ public struct AccessClaims: Codable, Sendable, Hashable {
     public var exp: Int64
     /// Unique token id.
     public var jti: String
+    /// A narrow API-key scope (`ASSETS`) limiting the token to the methods whose contract names
+    /// it; absent for sessions and READ or FULL keys, which the role alone limits.
+    public var scope: String?
 
     public static let issuer = "pixecom-auth"
     public static let audience = "pixecom"
@@ -23,9 +26,12 @@ public struct AccessClaims: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case sub, role, plan, iss, aud, iat, exp, jti
         case sellerID = "sid"
+        case scope = "scp"
     }
 
-    public init(sub: String, sellerID: String, role: String, plan: String, iat: Int64, exp: Int64, jti: String) {
+    public init(
+        sub: String, sellerID: String, role: String, plan: String, iat: Int64, exp: Int64, jti: String, scope: String? = nil
+    ) {
         self.sub = sub
         self.sellerID = sellerID
         self.role = role
@@ -35,6 +41,7 @@ public struct AccessClaims: Codable, Sendable, Hashable {
         self.iat = iat
         self.exp = exp
         self.jti = jti
+        self.scope = scope
     }
 }
 
