@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
+import Logging
 import NIOCore
+import PostgresNIO
 import RPCKit
 import Testing
 
@@ -334,5 +336,55 @@ struct AssetTests {
         }
         try? await edge.shutdown()
         await system.stop()
+    }
+
+    @Test(
+        "the sweep drops uploads left unfinished past their expiry with their chunks, for every seller, and nothing else: finished assets and live uploads stay"
+    )
+    func sweepOfExpiredUploads() async throws {
+        let database = try await CampaignDatabase.create()
+        let logger = Logger(label: "test.asset-sweep")
+        try await database.withAppClient(connections: 2) { db in
+            let store = AssetStore(db: db)
+            func caller(_ seller: UUID) -> Caller { Caller(sellerID: seller, plan: "free", logger: logger) }
+            let (a, b) = (UUID(), UUID())
+            // A's finished asset, A's and B's abandoned uploads (with a chunk each), B's live upload.
+            let kept = try await store.start(name: "kept.txt", sizeBytes: 4, declaredType: nil, caller: caller(a))
+            _ = try await store.append(uploadID: kept.id, offset: 0, data: Data("kept".utf8), caller: caller(a))
+            let asset = try await store.finish(uploadID: kept.id, expectedSHA256: nil, caller: caller(a)).asset
+            var abandoned: [UUID] = []
+            for seller in [a, b] {
+                let upload = try await store.start(name: "gone.txt", sizeBytes: 10, declaredType: nil, caller: caller(seller))
+                _ = try await store.append(uploadID: upload.id, offset: 0, data: Data("gone".utf8), caller: caller(seller))
+                abandoned.append(upload.id)
+            }
+            let live = try await store.start(name: "live.txt", sizeBytes: 10, declaredType: nil, caller: caller(b))
+            let expired = abandoned
+            try await TestDatabases.withClient(database.urls.admin) { admin in
+                for id in expired {
+                    try await admin.query("UPDATE asset_uploads SET expires_at = now() - interval '1 minute' WHERE id = \(id)")
+                }
+            }
+            #expect(try await store.sweepExpired(limit: 1, logger: logger) == 1, "a batch is bounded")
+            #expect(try await store.sweepExpired(limit: 100, logger: logger) == 1)
+            #expect(try await store.sweepExpired(limit: 100, logger: logger) == 0)
+            let counts = try await TestDatabases.withClient(database.urls.admin) { admin in
+                let rows = try await admin.query(
+                    "SELECT (SELECT count(*) FROM asset_uploads)::int, (SELECT count(*) FROM asset_chunks)::int, (SELECT count(*) FROM assets)::int"
+                )
+                var result = (0, 0, 0)
+                for try await row in rows.decode((Int, Int, Int).self) { result = row }
+                return result
+            }
+            #expect(counts == (2, 1, 1), "the finished upload, its chunk and asset, and the live upload remain: \(counts)")
+            #expect(try await store.asset(asset.id, caller: caller(a)).text == "kept")
+            do {
+                _ = try await store.append(uploadID: abandoned[0], offset: 4, data: Data("more".utf8), caller: caller(a))
+                Issue.record("a swept upload took more bytes")
+            } catch {
+                #expect(String(reflecting: error).contains("not found"), "\(String(reflecting: error))")
+            }
+            #expect(try await store.append(uploadID: live.id, offset: 0, data: Data("x".utf8), caller: caller(b)).receivedBytes == 1)
+        }
     }
 }
