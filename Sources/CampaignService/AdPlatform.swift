@@ -90,6 +90,12 @@ struct CampaignSpec: Sendable, Encodable {
     var bidStrategy: String
     var specialAdCategories: [String]
     var status: AdObjectStatus
+    /// The campaign's id, chosen before the platform is called (its ads' final URLs name it).
+    var id = UUID()
+
+    enum CodingKeys: String, CodingKey {
+        case name, objective, dailyBudget, lifetimeBudget, bidStrategy, specialAdCategories, status
+    }
 
     var budget: Budget? { Budget(daily: self.dailyBudget, lifetime: self.lifetimeBudget) }
 }
@@ -107,12 +113,41 @@ struct AdSetSpec: Sendable, Encodable {
     var startTime: Date
     var endTime: Date?
     var status: AdObjectStatus
+    /// The ad set's id, chosen before the platform is called (its ads' final URLs name it).
+    var id = UUID()
+
+    enum CodingKeys: String, CodingKey {
+        case name, dailyBudget, lifetimeBudget, bidAmount, roasAverageFloor, optimizationGoal, billingEvent, targeting, startTime, endTime
+        case status
+    }
 }
 
 struct AdSpec: Sendable, Encodable {
     var name: String
+    /// The link; the platform is sent the final URL (`finalURL`), with the url_tags expanded.
     var linkURL: String
     var status: AdObjectStatus
+    /// The ad's id, chosen before the platform is called, so its final URL can name it.
+    var id = UUID()
+    /// The creative it is made from, and that creative's url_tags.
+    var creativeID: UUID? = nil
+    var urlTags = ""
+
+    enum CodingKeys: String, CodingKey {
+        case name, linkURL, status
+    }
+
+    /// Where a click lands: the link with the url_tags, their macros expanded to these ids.
+    func finalURL(campaignID: UUID, adSetID: UUID) -> String {
+        URLTags.finalURL(link: self.linkURL, tags: self.urlTags, campaignID: campaignID, adSetID: adSetID, adID: self.id)
+    }
+
+    /// This spec as the platform gets it: the final URL as its link.
+    func forPlatform(campaignID: UUID, adSetID: UUID) -> AdSpec {
+        var sent = self
+        sent.linkURL = self.finalURL(campaignID: campaignID, adSetID: adSetID)
+        return sent
+    }
 }
 
 /// Settings of a campaign, ad set or ad to change on the platform (nil: unchanged). Encoded as

@@ -116,7 +116,7 @@ enum AdSetStore {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> AdSetRecord {
-        let id = UUID()
+        let id = spec.id
         return try await ObjectQueries.insert(
             """
             INSERT INTO ad_sets (

@@ -26,7 +26,7 @@ struct AdRecord: StatusBearingObject {
             """,
         columns: """
             o.id, o.ad_set_id, o.campaign_id, o.name, o.status, o.link_url, o.external_id, o.created_at, o.updated_at, \
-            \(effectiveStatusSQL), a.status = 'CONNECTED'
+            \(effectiveStatusSQL), a.status = 'CONNECTED', o.creative_id, o.url_tags
             """,
         effectiveStatus: effectiveStatusSQL,
         parentColumn: "ad_set_id",
@@ -46,19 +46,27 @@ struct AdRecord: StatusBearingObject {
     var updatedAt: Date
     var effectiveStatus: String
     var accountConnected: Bool
+    /// The creative it was made from (nil when none, or deleted since) and the url_tags it took.
+    var creativeID: UUID?
+    var urlTags: String
 
     init(row: PostgresRow) throws {
         let status: String
         (
             self.id, self.adSetID, self.campaignID, self.name, status, self.linkURL, self.externalID, self.createdAt, self.updatedAt,
-            self.effectiveStatus, self.accountConnected
-        ) = try row.decode((UUID, UUID, UUID, String, String, String, String, Date, Date, String, Bool).self)
+            self.effectiveStatus, self.accountConnected, self.creativeID, self.urlTags
+        ) = try row.decode((UUID, UUID, UUID, String, String, String, String, Date, Date, String, Bool, UUID?, String).self)
         self.status = try AdObjectStatus(stored: status, table: Self.table.name)
     }
 
     var budget: Budget? { nil }
 
-    var settings: PlatformSettings { PlatformSettings(name: self.name, linkURL: self.linkURL) }
+    /// As the platform holds it: the final URL is its link.
+    var settings: PlatformSettings { PlatformSettings(name: self.name, linkURL: self.finalURL) }
+
+    var finalURL: String {
+        URLTags.finalURL(link: self.linkURL, tags: self.urlTags, campaignID: self.campaignID, adSetID: self.adSetID, adID: self.id)
+    }
 
     var message: Pixecom_Campaign_V1_Ad {
         var ad = Pixecom_Campaign_V1_Ad()
@@ -69,6 +77,8 @@ struct AdRecord: StatusBearingObject {
         ad.status = self.status.proto
         ad.effectiveStatus = self.effectiveStatus
         ad.linkURL = self.linkURL
+        ad.creativeID = self.creativeID?.wireText ?? ""
+        ad.finalURL = self.finalURL
         ad.externalID = self.externalID
         ad.createTime = RequestValidation.timestamp(self.createdAt)
         ad.updateTime = RequestValidation.timestamp(self.updatedAt)
@@ -86,12 +96,12 @@ enum AdStore {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> AdRecord {
-        let id = UUID()
+        let id = spec.id
         return try await ObjectQueries.insert(
             """
-            INSERT INTO ads (seller_id, id, ad_set_id, campaign_id, name, status, link_url, external_id)
+            INSERT INTO ads (seller_id, id, ad_set_id, campaign_id, name, status, link_url, external_id, creative_id, url_tags)
             VALUES (\(sellerID), \(id), \(adSet.id), \(adSet.campaignID), \(spec.name), \(spec.status.rawValue),
-                    \(spec.linkURL), \(externalID))
+                    \(spec.linkURL), \(externalID), \(spec.creativeID), \(spec.urlTags))
             """,
             id: id,
             returning: AdRecord.self,

@@ -367,9 +367,22 @@ struct AssetStore: Sendable {
         try await ObjectStore(db: self.db).get(AssetRecord.self, id: id, sellerID: caller.sellerID, logger: caller.logger)
     }
 
-    /// Deletes the asset, its bytes and the uploads that pointed at it; false when there was none.
+    /// Deletes the asset, its bytes and the uploads that pointed at it; FAILED_PRECONDITION when a
+    /// creative holds it, false when there was none.
     func delete(_ id: UUID, caller: Caller) async throws -> Bool {
         try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
+            // Locked first: a creative being made with it share-locks it, so one waits for the other.
+            try await connection.query(
+                "SELECT id FROM assets WHERE seller_id = \(caller.sellerID) AND id = \(id) FOR UPDATE", logger: caller.logger)
+            let users = try await connection.query(
+                "SELECT creative_id FROM creative_assets WHERE seller_id = \(caller.sellerID) AND asset_id = \(id) LIMIT 1",
+                logger: caller.logger)
+            for try await creative in users.decode(UUID.self) {
+                throw RPCError(
+                    .failedPrecondition,
+                    "\(AssetRecord.table.describe(id)) is used by \(CreativeRecord.table.describe(creative)); delete the creatives that use it first"
+                )
+            }
             let rows = try await connection.query(
                 "DELETE FROM assets WHERE seller_id = \(caller.sellerID) AND id = \(id) RETURNING content_id", logger: caller.logger)
             var contentID: UUID?

@@ -73,13 +73,24 @@ extension CampaignHandlers {
     ) async throws -> Pixecom_Campaign_V1_Ad {
         let caller = try await self.caller(context)
         let adSetID = try RequestValidation.id(request.adSetID, field: "ad_set_id")
-        let spec = try AdSpec(request)
+        // From a creative: its link unless the request names one, and its url_tags.
+        var request = request
+        var creative: CreativeRecord?
+        if !request.creativeID.isEmpty {
+            let creativeID = try RequestValidation.id(request.creativeID, field: "creative_id")
+            creative = try await self.objects.get(CreativeRecord.self, id: creativeID, sellerID: caller.sellerID, logger: caller.logger)
+            if request.linkURL.isEmpty { request.linkURL = creative?.linkURL ?? "" }
+        }
+        var spec = try AdSpec(request)
+        spec.creativeID = creative?.id
+        spec.urlTags = creative?.urlTags ?? ""
         let adSet = try await self.objects.get(AdSetRecord.self, id: adSetID, sellerID: caller.sellerID, logger: caller.logger)
         try adSet.requireAcceptsChildren()
         let quota = PlanQuota.ads(inAdSet: adSet.id, plan: caller.plan)
         try await self.objects.requireRoom(quota, sellerID: caller.sellerID, logger: caller.logger)
+        let sent = spec.forPlatform(campaignID: adSet.campaignID, adSetID: adSet.id)
         let externalID = try await self.onPlatform {
-            try await self.platform.createAd(spec, inAdSet: adSet.externalID, call: self.call(caller))
+            try await self.platform.createAd(sent, inAdSet: adSet.externalID, call: self.call(caller))
         }
         let ad = try await self.undoingOnPlatform(externalID, caller) {
             try await self.objects.insertAd(

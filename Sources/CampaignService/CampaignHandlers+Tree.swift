@@ -144,6 +144,11 @@ extension CampaignHandlers {
                     throw RPCError.invalidArgument(
                         field: "\(path).ads[\(adIndex)].ad_set_id", "must be empty: the ad goes under the new ad set")
                 }
+                guard ad.creativeID.isEmpty else {
+                    throw RPCError.invalidArgument(
+                        field: "\(path).ads[\(adIndex)].creative_id",
+                        "is not taken by the wizard yet: create the tree with link_url, then ads from creatives with POST /v1/ads")
+                }
                 return try FieldPath.within("\(path).ads[\(adIndex)].") { try AdSpec(ad) }
             }
             return (draft, ads)
@@ -205,7 +210,11 @@ extension CampaignHandlers {
                 for (adIndex, ad) in adSet.ads.enumerated() {
                     ads.append(
                         try await FieldPath.within("ad_sets[\(index)].ads[\(adIndex)].") {
-                            try await self.onPlatform { try await self.platform.createAd(ad, inAdSet: adSetID, call: self.call(caller)) }
+                            try await self.onPlatform {
+                                try await self.platform.createAd(
+                                    ad.forPlatform(campaignID: plan.campaign.id, adSetID: adSet.spec.id), inAdSet: adSetID,
+                                    call: self.call(caller))
+                            }
                         })
                 }
                 external.adSets.append((adSetID, ads))

@@ -94,7 +94,14 @@ struct CampaignHandlers: CampaignServiceHandling {
     func updateAd(_ request: Pixecom_Campaign_V1_UpdateAdRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Ad {
         try await self.update(
             AdRecord.self, id: request.id, context: context,
-            change: { try ObjectChange(ad: request, mask: UpdateMask(request.updateMask, allowed: UpdateMask.adPaths)) }
+            change: { try ObjectChange(ad: request, mask: UpdateMask(request.updateMask, allowed: UpdateMask.adPaths)) },
+            verify: { change, ad in
+                // The link of an ad made from a creative is the creative's, with its url_tags.
+                if change.settings.linkURL != nil, ad.creativeID != nil || !ad.urlTags.isEmpty {
+                    throw RPCError.invalidArgument(
+                        field: "link_url", "comes from the ad's creative; make a new ad from another creative to send buyers elsewhere")
+                }
+            }
         ).message
     }
 

@@ -91,7 +91,7 @@ enum CampaignStore {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> CampaignRecord {
-        let id = UUID()
+        let id = spec.id
         return try await ObjectQueries.insert(
             """
             INSERT INTO campaigns (

@@ -51,7 +51,9 @@ struct CampaignTreeRecord: Sendable {
                 name: original.name, dailyBudget: original.dailyBudget, lifetimeBudget: original.lifetimeBudget,
                 bidAmount: original.bidAmount, roasAverageFloor: original.roasAverageFloor, optimizationGoal: original.optimizationGoal,
                 billingEvent: original.billingEvent, targeting: original.targeting, startTime: now, endTime: end, status: status)
-            let ads = branch.ads.map { AdSpec(name: $0.name, linkURL: $0.linkURL, status: status) }
+            let ads = branch.ads.map {
+                AdSpec(name: $0.name, linkURL: $0.linkURL, status: status, creativeID: $0.creativeID, urlTags: $0.urlTags)
+            }
             return TreePlan.AdSetPlan(spec: spec, ads: ads)
         }
     }

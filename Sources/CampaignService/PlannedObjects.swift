@@ -57,6 +57,8 @@ extension AdRecord {
         self.updatedAt = now
         self.effectiveStatus = EffectiveStatus.of(spec.status, campaign: campaign.status, adSet: adSet.status)
         self.accountConnected = campaign.accountConnected
+        self.creativeID = spec.creativeID
+        self.urlTags = spec.urlTags
     }
 }
 

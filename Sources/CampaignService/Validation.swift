@@ -70,8 +70,7 @@ enum CampaignValidation {
     }
 
     /// An absolute http or https URL with a host, at most 2048 characters.
-    static func linkURL(_ value: String) throws -> String {
-        let field = "link_url"
+    static func linkURL(_ value: String, field: String = "link_url") throws -> String {
         guard !value.isEmpty else { throw RPCError.invalidArgument(field: field, "is required") }
         guard value.utf8.count <= Self.maximumURLLength else {
             throw RPCError.invalidArgument(field: field, "must be at most \(Self.maximumURLLength) characters")

@@ -277,7 +277,7 @@ extension OpenAPIDocument {
                 ]),
             "pixecom.campaign.v1.CreateAdRequest": .init(
                 required: ["adSetId", "name", "linkUrl"],
-                properties: ["adSetId": uuid, "name": name, "status": newStatus, "linkUrl": linkURL]),
+                properties: ["adSetId": uuid, "name": name, "status": newStatus, "linkUrl": linkURL, "creativeId": optionalUUID]),
             // The update mask is left out: which fields it may name depends on the body (a field it names
             // must be valid there), which JSON Schema cannot say; without one, the fields the body names
             // change (docs/API.md).
@@ -381,9 +381,14 @@ extension OpenAPIDocument {
     /// Body schemas other than the request's own, by method (none today).
     static let bodySchemas: [String: String] = [:]
 
-    /// Query parameters a route reads but the document leaves out, by method: ad accounts have no
-    /// parent, and CampaignService refuses a `parentId` for them (400).
-    static let undocumentedQuery: [String: Set<String>] = [CampaignMethods.listAdAccounts: ["parentId"]]
+    /// Query parameters a route reads but the document leaves out, by method: ad accounts,
+    /// connections, strategies, ad texts and creatives have no parent, and CampaignService refuses
+    /// a `parentId` for them (400).
+    static let undocumentedQuery: [String: Set<String>] = [
+        CampaignMethods.listAdAccounts: ["parentId"], CampaignMethods.listPlatformConnections: ["parentId"],
+        CampaignMethods.listAdStrategies: ["parentId"], CampaignMethods.listAdTexts: ["parentId"],
+        CampaignMethods.listCreatives: ["parentId"],
+    ]
 
     /// What the services accept in a path or query parameter, over the schema of its field's type.
     /// Every path parameter of the API is an object's id, a UUID (one that is not needs a rule

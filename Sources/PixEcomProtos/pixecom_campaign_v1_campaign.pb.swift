@@ -888,6 +888,13 @@ public nonisolated struct Pixecom_Campaign_V1_Ad: Sendable {
 
   public var effectiveStatus: String = String()
 
+  /// The creative the ad was made from, if any.
+  public var creativeID: String = String()
+
+  /// Where a click lands: link_url with the creative's url_tags, their macros expanded to this
+  /// ad's, its ad set's and its campaign's ids (what orders are attributed by).
+  public var finalURL: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -902,9 +909,13 @@ public nonisolated struct Pixecom_Campaign_V1_CreateAdRequest: Sendable {
 
   public var name: String = String()
 
+  /// Required without a creative; with one, empty takes the creative's link.
   public var linkURL: String = String()
 
   public var status: Pixecom_Campaign_V1_Status = .unspecified
+
+  /// A creative of the seller's: its link (unless link_url is given) and its url_tags.
+  public var creativeID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1439,6 +1450,191 @@ public nonisolated struct Pixecom_Campaign_V1_ListAssetsResponse: Sendable {
 }
 
 public nonisolated struct Pixecom_Campaign_V1_DeleteAssetResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_AdText: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  /// 1 to 5 variants, each 1 to 2,000 characters.
+  public var primaryTexts: [String] = []
+
+  /// 0 to 5 variants each, each 1 to 255 characters.
+  public var headlines: [String] = []
+
+  public var descriptions: [String] = []
+
+  /// SHOP_NOW, LEARN_MORE, BUY_NOW, ORDER_NOW, GET_OFFER, SIGN_UP, SUBSCRIBE, CONTACT_US, BOOK_NOW,
+  /// DOWNLOAD or NO_BUTTON (Meta's call_to_action_type values for sales and traffic).
+  public var callToAction: String = String()
+
+  public var createTime: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_CreateAdTextRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var primaryTexts: [String] = []
+
+  public var headlines: [String] = []
+
+  public var descriptions: [String] = []
+
+  public var callToAction: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_ListAdTextsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var adTexts: [Pixecom_Campaign_V1_AdText] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_DeleteAdTextResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One card of a carousel: an image, or a video with its thumbnail image; its own headline,
+/// description and link (empty: the creative's).
+public nonisolated struct Pixecom_Campaign_V1_CreativeCard: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var imageAssetID: String = String()
+
+  public var videoAssetID: String = String()
+
+  public var thumbnailAssetID: String = String()
+
+  public var headline: String = String()
+
+  public var description_p: String = String()
+
+  public var linkURL: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_Creative: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  /// SINGLE_IMAGE (image_asset_id), SINGLE_VIDEO (video_asset_id and thumbnail_asset_id) or
+  /// CAROUSEL (2 to 10 cards); the slots another format does not use stay empty.
+  public var format: String = String()
+
+  public var imageAssetID: String = String()
+
+  public var videoAssetID: String = String()
+
+  public var thumbnailAssetID: String = String()
+
+  public var cards: [Pixecom_Campaign_V1_CreativeCard] = []
+
+  public var adTextID: String = String()
+
+  /// The sell page, https.
+  public var linkURL: String = String()
+
+  /// Query parameters added to the link, e.g. utm_source=meta&utm_campaign={{campaign.id}}&utm_content={{ad.id}};
+  /// the macros {{campaign.id}}, {{adset.id}} and {{ad.id}} are expanded on each ad's final_url.
+  public var urlTags: String = String()
+
+  public var createTime: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_CreateCreativeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var format: String = String()
+
+  public var imageAssetID: String = String()
+
+  public var videoAssetID: String = String()
+
+  public var thumbnailAssetID: String = String()
+
+  public var cards: [Pixecom_Campaign_V1_CreativeCard] = []
+
+  public var adTextID: String = String()
+
+  public var linkURL: String = String()
+
+  public var urlTags: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_ListCreativesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var creatives: [Pixecom_Campaign_V1_Creative] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_DeleteCreativeResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -3012,7 +3208,7 @@ nonisolated extension Pixecom_Campaign_V1_ListAdSetsResponse: SwiftProtobuf.Mess
 
 nonisolated extension Pixecom_Campaign_V1_Ad: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Ad"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}ad_set_id\0\u{3}campaign_id\0\u{1}name\0\u{1}status\0\u{3}link_url\0\u{3}external_id\0\u{3}create_time\0\u{3}update_time\0\u{3}effective_status\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}ad_set_id\0\u{3}campaign_id\0\u{1}name\0\u{1}status\0\u{3}link_url\0\u{3}external_id\0\u{3}create_time\0\u{3}update_time\0\u{3}effective_status\0\u{3}creative_id\0\u{3}final_url\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3030,6 +3226,8 @@ nonisolated extension Pixecom_Campaign_V1_Ad: SwiftProtobuf.Message, SwiftProtob
       case 8: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.updateTime) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.effectiveStatus) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.creativeID) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.finalURL) }()
       default: break
       }
     }
@@ -3066,6 +3264,12 @@ nonisolated extension Pixecom_Campaign_V1_Ad: SwiftProtobuf.Message, SwiftProtob
     if !self.effectiveStatus.isEmpty {
       try visitor.visitSingularStringField(value: self.effectiveStatus, fieldNumber: 10)
     }
+    if !self.creativeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.creativeID, fieldNumber: 11)
+    }
+    if !self.finalURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.finalURL, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3080,6 +3284,8 @@ nonisolated extension Pixecom_Campaign_V1_Ad: SwiftProtobuf.Message, SwiftProtob
     if lhs.createTime != rhs.createTime {return false}
     if lhs.updateTime != rhs.updateTime {return false}
     if lhs.effectiveStatus != rhs.effectiveStatus {return false}
+    if lhs.creativeID != rhs.creativeID {return false}
+    if lhs.finalURL != rhs.finalURL {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3087,7 +3293,7 @@ nonisolated extension Pixecom_Campaign_V1_Ad: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Pixecom_Campaign_V1_CreateAdRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateAdRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ad_set_id\0\u{1}name\0\u{3}link_url\0\u{1}status\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ad_set_id\0\u{1}name\0\u{3}link_url\0\u{1}status\0\u{3}creative_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3099,6 +3305,7 @@ nonisolated extension Pixecom_Campaign_V1_CreateAdRequest: SwiftProtobuf.Message
       case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.linkURL) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.creativeID) }()
       default: break
       }
     }
@@ -3117,6 +3324,9 @@ nonisolated extension Pixecom_Campaign_V1_CreateAdRequest: SwiftProtobuf.Message
     if self.status != .unspecified {
       try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
     }
+    if !self.creativeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.creativeID, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3125,6 +3335,7 @@ nonisolated extension Pixecom_Campaign_V1_CreateAdRequest: SwiftProtobuf.Message
     if lhs.name != rhs.name {return false}
     if lhs.linkURL != rhs.linkURL {return false}
     if lhs.status != rhs.status {return false}
+    if lhs.creativeID != rhs.creativeID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4201,6 +4412,429 @@ nonisolated extension Pixecom_Campaign_V1_DeleteAssetResponse: SwiftProtobuf.Mes
   }
 
   public static func ==(lhs: Pixecom_Campaign_V1_DeleteAssetResponse, rhs: Pixecom_Campaign_V1_DeleteAssetResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_AdText: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdText"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}primary_texts\0\u{1}headlines\0\u{1}descriptions\0\u{3}call_to_action\0\u{3}create_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.primaryTexts) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.headlines) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.descriptions) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.callToAction) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.primaryTexts.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.primaryTexts, fieldNumber: 3)
+    }
+    if !self.headlines.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.headlines, fieldNumber: 4)
+    }
+    if !self.descriptions.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.descriptions, fieldNumber: 5)
+    }
+    if !self.callToAction.isEmpty {
+      try visitor.visitSingularStringField(value: self.callToAction, fieldNumber: 6)
+    }
+    if !self.createTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.createTime, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_AdText, rhs: Pixecom_Campaign_V1_AdText) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.primaryTexts != rhs.primaryTexts {return false}
+    if lhs.headlines != rhs.headlines {return false}
+    if lhs.descriptions != rhs.descriptions {return false}
+    if lhs.callToAction != rhs.callToAction {return false}
+    if lhs.createTime != rhs.createTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_CreateAdTextRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateAdTextRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}primary_texts\0\u{1}headlines\0\u{1}descriptions\0\u{3}call_to_action\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.primaryTexts) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.headlines) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.descriptions) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.callToAction) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.primaryTexts.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.primaryTexts, fieldNumber: 2)
+    }
+    if !self.headlines.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.headlines, fieldNumber: 3)
+    }
+    if !self.descriptions.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.descriptions, fieldNumber: 4)
+    }
+    if !self.callToAction.isEmpty {
+      try visitor.visitSingularStringField(value: self.callToAction, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_CreateAdTextRequest, rhs: Pixecom_Campaign_V1_CreateAdTextRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.primaryTexts != rhs.primaryTexts {return false}
+    if lhs.headlines != rhs.headlines {return false}
+    if lhs.descriptions != rhs.descriptions {return false}
+    if lhs.callToAction != rhs.callToAction {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_ListAdTextsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAdTextsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ad_texts\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.adTexts) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.adTexts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.adTexts, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_ListAdTextsResponse, rhs: Pixecom_Campaign_V1_ListAdTextsResponse) -> Bool {
+    if lhs.adTexts != rhs.adTexts {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_DeleteAdTextResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteAdTextResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_DeleteAdTextResponse, rhs: Pixecom_Campaign_V1_DeleteAdTextResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_CreativeCard: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreativeCard"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}image_asset_id\0\u{3}video_asset_id\0\u{3}thumbnail_asset_id\0\u{1}headline\0\u{1}description\0\u{3}link_url\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.imageAssetID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.videoAssetID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.thumbnailAssetID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.headline) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.linkURL) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.imageAssetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.imageAssetID, fieldNumber: 1)
+    }
+    if !self.videoAssetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.videoAssetID, fieldNumber: 2)
+    }
+    if !self.thumbnailAssetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.thumbnailAssetID, fieldNumber: 3)
+    }
+    if !self.headline.isEmpty {
+      try visitor.visitSingularStringField(value: self.headline, fieldNumber: 4)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 5)
+    }
+    if !self.linkURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.linkURL, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_CreativeCard, rhs: Pixecom_Campaign_V1_CreativeCard) -> Bool {
+    if lhs.imageAssetID != rhs.imageAssetID {return false}
+    if lhs.videoAssetID != rhs.videoAssetID {return false}
+    if lhs.thumbnailAssetID != rhs.thumbnailAssetID {return false}
+    if lhs.headline != rhs.headline {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs.linkURL != rhs.linkURL {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_Creative: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Creative"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}format\0\u{3}image_asset_id\0\u{3}video_asset_id\0\u{3}thumbnail_asset_id\0\u{1}cards\0\u{3}ad_text_id\0\u{3}link_url\0\u{3}url_tags\0\u{3}create_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.format) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.imageAssetID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.videoAssetID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.thumbnailAssetID) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.cards) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.adTextID) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.linkURL) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.urlTags) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.format.isEmpty {
+      try visitor.visitSingularStringField(value: self.format, fieldNumber: 3)
+    }
+    if !self.imageAssetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.imageAssetID, fieldNumber: 4)
+    }
+    if !self.videoAssetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.videoAssetID, fieldNumber: 5)
+    }
+    if !self.thumbnailAssetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.thumbnailAssetID, fieldNumber: 6)
+    }
+    if !self.cards.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.cards, fieldNumber: 7)
+    }
+    if !self.adTextID.isEmpty {
+      try visitor.visitSingularStringField(value: self.adTextID, fieldNumber: 8)
+    }
+    if !self.linkURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.linkURL, fieldNumber: 9)
+    }
+    if !self.urlTags.isEmpty {
+      try visitor.visitSingularStringField(value: self.urlTags, fieldNumber: 10)
+    }
+    if !self.createTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.createTime, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_Creative, rhs: Pixecom_Campaign_V1_Creative) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.format != rhs.format {return false}
+    if lhs.imageAssetID != rhs.imageAssetID {return false}
+    if lhs.videoAssetID != rhs.videoAssetID {return false}
+    if lhs.thumbnailAssetID != rhs.thumbnailAssetID {return false}
+    if lhs.cards != rhs.cards {return false}
+    if lhs.adTextID != rhs.adTextID {return false}
+    if lhs.linkURL != rhs.linkURL {return false}
+    if lhs.urlTags != rhs.urlTags {return false}
+    if lhs.createTime != rhs.createTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_CreateCreativeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateCreativeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}format\0\u{3}image_asset_id\0\u{3}video_asset_id\0\u{3}thumbnail_asset_id\0\u{1}cards\0\u{3}ad_text_id\0\u{3}link_url\0\u{3}url_tags\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.format) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.imageAssetID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.videoAssetID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.thumbnailAssetID) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.cards) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.adTextID) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.linkURL) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.urlTags) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.format.isEmpty {
+      try visitor.visitSingularStringField(value: self.format, fieldNumber: 2)
+    }
+    if !self.imageAssetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.imageAssetID, fieldNumber: 3)
+    }
+    if !self.videoAssetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.videoAssetID, fieldNumber: 4)
+    }
+    if !self.thumbnailAssetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.thumbnailAssetID, fieldNumber: 5)
+    }
+    if !self.cards.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.cards, fieldNumber: 6)
+    }
+    if !self.adTextID.isEmpty {
+      try visitor.visitSingularStringField(value: self.adTextID, fieldNumber: 7)
+    }
+    if !self.linkURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.linkURL, fieldNumber: 8)
+    }
+    if !self.urlTags.isEmpty {
+      try visitor.visitSingularStringField(value: self.urlTags, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_CreateCreativeRequest, rhs: Pixecom_Campaign_V1_CreateCreativeRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.format != rhs.format {return false}
+    if lhs.imageAssetID != rhs.imageAssetID {return false}
+    if lhs.videoAssetID != rhs.videoAssetID {return false}
+    if lhs.thumbnailAssetID != rhs.thumbnailAssetID {return false}
+    if lhs.cards != rhs.cards {return false}
+    if lhs.adTextID != rhs.adTextID {return false}
+    if lhs.linkURL != rhs.linkURL {return false}
+    if lhs.urlTags != rhs.urlTags {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_ListCreativesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCreativesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}creatives\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.creatives) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.creatives.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.creatives, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_ListCreativesResponse, rhs: Pixecom_Campaign_V1_ListCreativesResponse) -> Bool {
+    if lhs.creatives != rhs.creatives {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_DeleteCreativeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteCreativeResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_DeleteCreativeResponse, rhs: Pixecom_Campaign_V1_DeleteCreativeResponse) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

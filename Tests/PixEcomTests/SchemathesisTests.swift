@@ -96,6 +96,17 @@ struct SchemathesisTests {
         include-operation-id = "AppendAssetUpload"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
+        # An ad text has 1 to 5 primary texts and up to 5 headlines and descriptions; a creative's
+        # format decides which asset slots it fills (and of which type), a carousel has 2 to 10
+        # cards, and url_tags know three macros.
+        [[operations]]
+        include-operation-id = "CreateAdText"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        [[operations]]
+        include-operation-id = "CreateCreative"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
         # The current password must be the caller's.
         [[operations]]
         include-operation-id = "ChangePassword"

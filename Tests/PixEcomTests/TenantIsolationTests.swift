@@ -23,11 +23,13 @@ struct TenantIsolationTests {
         var connection = "", platformAccount = ""
         /// A's asset and an upload of A's still in progress.
         var asset = "", upload = ""
+        /// A's ad text and creative (a single image: A's asset).
+        var adText = "", creative = ""
         var secrets: [String] {
             [
                 self.sellerID, self.ownerID, self.ownerEmail, self.memberID, self.memberEmail, self.sessionID,
                 self.apiKeyID, self.adAccount, self.campaign, self.adSet, self.ad, self.order, self.strategy, self.connection,
-                self.platformAccount, self.asset, self.upload,
+                self.platformAccount, self.asset, self.upload, self.adText, self.creative,
             ]
         }
     }
@@ -331,6 +333,44 @@ struct TenantIsolationTests {
         cases[Campaign.deleteAsset] = {
             await call($0, Campaign.deleteAsset, id(a.asset), as: Pixecom_Campaign_V1_DeleteAssetResponse.self, token: $1)
         }
+        // Ad texts and creatives: B's own text; a creative of A's asset and text; A's by id.
+        cases[Campaign.createAdText] = {
+            await call(
+                $0, Campaign.createAdText,
+                Pixecom_Campaign_V1_CreateAdTextRequest.with {
+                    $0.name = "B's words"
+                    $0.primaryTexts = ["B's sale"]
+                }, as: Pixecom_Campaign_V1_AdText.self, token: $1)
+        }
+        cases[Campaign.getAdText] = { await call($0, Campaign.getAdText, id(a.adText), as: Pixecom_Campaign_V1_AdText.self, token: $1) }
+        cases[Campaign.listAdTexts] = {
+            await call(
+                $0, Campaign.listAdTexts, Pixecom_Campaign_V1_ListRequest(), as: Pixecom_Campaign_V1_ListAdTextsResponse.self, token: $1)
+        }
+        cases[Campaign.deleteAdText] = {
+            await call($0, Campaign.deleteAdText, id(a.adText), as: Pixecom_Campaign_V1_DeleteAdTextResponse.self, token: $1)
+        }
+        cases[Campaign.createCreative] = {
+            await call(
+                $0, Campaign.createCreative,
+                Pixecom_Campaign_V1_CreateCreativeRequest.with {
+                    $0.name = "on A's asset"
+                    $0.format = "SINGLE_IMAGE"
+                    $0.imageAssetID = a.asset
+                    $0.linkURL = "https://shop.example.com/b"
+                }, as: Pixecom_Campaign_V1_Creative.self, token: $1)
+        }
+        cases[Campaign.getCreative] = {
+            await call($0, Campaign.getCreative, id(a.creative), as: Pixecom_Campaign_V1_Creative.self, token: $1)
+        }
+        cases[Campaign.listCreatives] = {
+            await call(
+                $0, Campaign.listCreatives, Pixecom_Campaign_V1_ListRequest(), as: Pixecom_Campaign_V1_ListCreativesResponse.self, token: $1
+            )
+        }
+        cases[Campaign.deleteCreative] = {
+            await call($0, Campaign.deleteCreative, id(a.creative), as: Pixecom_Campaign_V1_DeleteCreativeResponse.self, token: $1)
+        }
         // A bulk change answers per object: one on A's ad must fail as one on a missing ad does.
         cases[Campaign.bulkUpdate] = { clients, token in
             let request = Pixecom_Campaign_V1_BulkUpdateRequest.with {
@@ -412,7 +452,9 @@ struct TenantIsolationTests {
         CampaignMethods.getAdStrategy, CampaignMethods.updateAdStrategy, CampaignMethods.deleteAdStrategy,
         CampaignMethods.createAdSet, CampaignMethods.getAdSet, CampaignMethods.updateAdSet, CampaignMethods.createAd,
         CampaignMethods.getAd, CampaignMethods.updateAd, CampaignMethods.appendAssetUpload, CampaignMethods.finishAssetUpload,
-        CampaignMethods.getAsset, CampaignMethods.deleteAsset, StatsMethods.ingestInsights, StatsMethods.getCampaignStats,
+        CampaignMethods.getAsset, CampaignMethods.deleteAsset, CampaignMethods.getAdText, CampaignMethods.deleteAdText,
+        CampaignMethods.createCreative, CampaignMethods.getCreative, CampaignMethods.deleteCreative, StatsMethods.ingestInsights,
+        StatsMethods.getCampaignStats,
         OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder,
     ]
 
@@ -442,6 +484,44 @@ struct TenantIsolationTests {
                 $0.sizeBytes = 10
             }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata)
         return (asset.id, open.uploadID)
+    }
+
+    /// An ad text of the caller's and a single-image creative with it (of an image uploaded here).
+    static func creative(_ clients: Clients, token: String) async throws -> (adText: String, creative: String) {
+        let metadata = AccessControlTests.metadata(token)
+        let png = AssetFixtures.png(width: 600, height: 600, salt: "tenant A")
+        let upload = try await clients.campaign.unary(
+            CampaignMethods.startAssetUpload,
+            Pixecom_Campaign_V1_StartAssetUploadRequest.with {
+                $0.name = "a.png"
+                $0.sizeBytes = Int64(png.count)
+            }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata)
+        _ = try await clients.campaign.unary(
+            CampaignMethods.appendAssetUpload,
+            Pixecom_Campaign_V1_AppendAssetUploadRequest.with {
+                $0.uploadID = upload.uploadID
+                $0.data = png
+            }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata)
+        let asset = try await clients.campaign.unary(
+            CampaignMethods.finishAssetUpload, Pixecom_Campaign_V1_FinishAssetUploadRequest.with { $0.uploadID = upload.uploadID },
+            as: Pixecom_Campaign_V1_Asset.self, metadata: metadata
+        ).id
+        let text = try await clients.campaign.unary(
+            CampaignMethods.createAdText,
+            Pixecom_Campaign_V1_CreateAdTextRequest.with {
+                $0.name = "A's words"
+                $0.primaryTexts = ["A's sale"]
+            }, as: Pixecom_Campaign_V1_AdText.self, metadata: metadata)
+        let creative = try await clients.campaign.unary(
+            CampaignMethods.createCreative,
+            Pixecom_Campaign_V1_CreateCreativeRequest.with {
+                $0.name = "A's creative"
+                $0.format = "SINGLE_IMAGE"
+                $0.imageAssetID = asset
+                $0.adTextID = text.id
+                $0.linkURL = "https://shop.example.com/a"
+            }, as: Pixecom_Campaign_V1_Creative.self, metadata: metadata)
+        return (text.id, creative.id)
     }
 
     @Test(
@@ -501,6 +581,7 @@ struct TenantIsolationTests {
                 }, as: Pixecom_Campaign_V1_AdStrategy.self, metadata: AccessControlTests.metadata(owner)
             ).id
             (a.asset, a.upload) = try await Self.assets(clients, token: owner)
+            (a.adText, a.creative) = try await Self.creative(clients, token: owner)
             var item = Pixecom_Orders_V1_LineItem()
             (item.sku, item.title, item.quantity, item.unitPrice) = ("A-1", "A's product", 2, 4500)
             var order = Pixecom_Orders_V1_CreateOrderRequest()
@@ -534,7 +615,8 @@ struct TenantIsolationTests {
                 adSet: UUID().uuidString.lowercased(), ad: UUID().uuidString.lowercased(), order: UUID().uuidString.lowercased(),
                 strategy: UUID().uuidString.lowercased(), connection: UUID().uuidString.lowercased(),
                 platformAccount: "act_\(UInt64.random(in: 100_000_000_000_000...999_999_999_999_999))",
-                asset: UUID().uuidString.lowercased(), upload: UUID().uuidString.lowercased())
+                asset: UUID().uuidString.lowercased(), upload: UUID().uuidString.lowercased(), adText: UUID().uuidString.lowercased(),
+                creative: UUID().uuidString.lowercased())
             let ghostCases = Self.cases(a: ghost, bPassword: bPassword)
             // The ad platform's trace ids differ from call to call.
             func masked(_ text: String, _ seller: SellerA) -> String {
@@ -594,6 +676,9 @@ struct TenantIsolationTests {
                     $0.data = Data("A's".utf8)
                 }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: mine)
             #expect(upload.receivedBytes == 3, "B added nothing to A's upload")
+            let creative = try await clients.campaign.unary(
+                CampaignMethods.getCreative, Self.id(a.creative), as: Pixecom_Campaign_V1_Creative.self, metadata: mine)
+            #expect(creative.adTextID == a.adText, "B deleted neither A's creative nor its text")
             let accountAfter = try await clients.campaign.unary(
                 CampaignMethods.getAdAccount, Self.id(a.adAccount), as: Pixecom_Campaign_V1_AdAccount.self, metadata: mine)
             #expect(

@@ -262,5 +262,61 @@ extension EdgeRouteTable {
             Pixecom_Campaign_V1_GetRequest.self, Pixecom_Campaign_V1_DeleteAssetResponse.self,
             path: [.value("id", \.id)]
         ),
+        // POST /v1/ad-texts: Saves an ad text with its variants.
+        EdgeRoute(
+            CampaignMethods.createAdText, .post, "/v1/ad-texts", service: .campaign,
+            Pixecom_Campaign_V1_CreateAdTextRequest.self, Pixecom_Campaign_V1_AdText.self,
+            body: .request
+        ),
+        // GET /v1/ad-texts/{id}: One ad text.
+        EdgeRoute(
+            CampaignMethods.getAdText, .get, "/v1/ad-texts/{id}", service: .campaign,
+            Pixecom_Campaign_V1_GetRequest.self, Pixecom_Campaign_V1_AdText.self,
+            path: [.value("id", \.id)]
+        ),
+        // GET /v1/ad-texts: A page of ad texts.
+        EdgeRoute(
+            CampaignMethods.listAdTexts, .get, "/v1/ad-texts", service: .campaign,
+            Pixecom_Campaign_V1_ListRequest.self, Pixecom_Campaign_V1_ListAdTextsResponse.self,
+            query: [
+                .value("pageSize", \.pageSize),
+                .value("pageToken", \.pageToken),
+                .value("parentId", \.parentID),
+            ]
+        ),
+        // DELETE /v1/ad-texts/{id}: Deletes an ad text no creative uses.
+        EdgeRoute(
+            CampaignMethods.deleteAdText, .delete, "/v1/ad-texts/{id}", service: .campaign,
+            Pixecom_Campaign_V1_GetRequest.self, Pixecom_Campaign_V1_DeleteAdTextResponse.self,
+            path: [.value("id", \.id)]
+        ),
+        // POST /v1/creatives: Makes a creative from assets and an ad text.
+        EdgeRoute(
+            CampaignMethods.createCreative, .post, "/v1/creatives", service: .campaign,
+            Pixecom_Campaign_V1_CreateCreativeRequest.self, Pixecom_Campaign_V1_Creative.self,
+            body: .request
+        ),
+        // GET /v1/creatives/{id}: One creative.
+        EdgeRoute(
+            CampaignMethods.getCreative, .get, "/v1/creatives/{id}", service: .campaign,
+            Pixecom_Campaign_V1_GetRequest.self, Pixecom_Campaign_V1_Creative.self,
+            path: [.value("id", \.id)]
+        ),
+        // GET /v1/creatives: A page of creatives.
+        EdgeRoute(
+            CampaignMethods.listCreatives, .get, "/v1/creatives", service: .campaign,
+            Pixecom_Campaign_V1_ListRequest.self, Pixecom_Campaign_V1_ListCreativesResponse.self,
+            query: [
+                .value("pageSize", \.pageSize),
+                .value("pageToken", \.pageToken),
+                .value("parentId", \.parentID),
+            ]
+        ),
+        // DELETE /v1/creatives/{id}: Deletes a creative no live ad uses.
+        EdgeRoute(
+            CampaignMethods.deleteCreative, .delete, "/v1/creatives/{id}", service: .campaign,
+            Pixecom_Campaign_V1_GetRequest.self, Pixecom_Campaign_V1_DeleteCreativeResponse.self,
+            path: [.value("id", \.id)]
+        ),
     ]
 }

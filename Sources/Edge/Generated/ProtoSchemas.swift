@@ -544,10 +544,16 @@ enum ProtoSchemas {
    "createTime": {
     "type": "string"
    },
+   "creativeId": {
+    "type": "string"
+   },
    "effectiveStatus": {
     "type": "string"
    },
    "externalId": {
+    "type": "string"
+   },
+   "finalUrl": {
     "type": "string"
    },
    "id": {
@@ -790,6 +796,42 @@ enum ProtoSchemas {
    },
    "updateTime": {
     "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.AdText": {
+  "additionalProperties": false,
+  "properties": {
+   "callToAction": {
+    "type": "string"
+   },
+   "createTime": {
+    "type": "string"
+   },
+   "descriptions": {
+    "items": {
+     "type": "string"
+    },
+    "type": "array"
+   },
+   "headlines": {
+    "items": {
+     "type": "string"
+    },
+    "type": "array"
+   },
+   "id": {
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "primaryTexts": {
+    "items": {
+     "type": "string"
+    },
+    "type": "array"
    }
   },
   "type": "object"
@@ -1084,6 +1126,9 @@ enum ProtoSchemas {
    "adSetId": {
     "type": "string"
    },
+   "creativeId": {
+    "type": "string"
+   },
    "linkUrl": {
     "type": "string"
    },
@@ -1190,6 +1235,36 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.campaign.v1.CreateAdTextRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "callToAction": {
+    "type": "string"
+   },
+   "descriptions": {
+    "items": {
+     "type": "string"
+    },
+    "type": "array"
+   },
+   "headlines": {
+    "items": {
+     "type": "string"
+    },
+    "type": "array"
+   },
+   "name": {
+    "type": "string"
+   },
+   "primaryTexts": {
+    "items": {
+     "type": "string"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.campaign.v1.CreateCampaignRequest": {
   "additionalProperties": false,
   "properties": {
@@ -1248,12 +1323,124 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.campaign.v1.CreateCreativeRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "adTextId": {
+    "type": "string"
+   },
+   "cards": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.CreativeCard"
+    },
+    "type": "array"
+   },
+   "format": {
+    "type": "string"
+   },
+   "imageAssetId": {
+    "type": "string"
+   },
+   "linkUrl": {
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "thumbnailAssetId": {
+    "type": "string"
+   },
+   "urlTags": {
+    "type": "string"
+   },
+   "videoAssetId": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.Creative": {
+  "additionalProperties": false,
+  "properties": {
+   "adTextId": {
+    "type": "string"
+   },
+   "cards": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.CreativeCard"
+    },
+    "type": "array"
+   },
+   "createTime": {
+    "type": "string"
+   },
+   "format": {
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "imageAssetId": {
+    "type": "string"
+   },
+   "linkUrl": {
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "thumbnailAssetId": {
+    "type": "string"
+   },
+   "urlTags": {
+    "type": "string"
+   },
+   "videoAssetId": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.CreativeCard": {
+  "additionalProperties": false,
+  "properties": {
+   "description": {
+    "type": "string"
+   },
+   "headline": {
+    "type": "string"
+   },
+   "imageAssetId": {
+    "type": "string"
+   },
+   "linkUrl": {
+    "type": "string"
+   },
+   "thumbnailAssetId": {
+    "type": "string"
+   },
+   "videoAssetId": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.campaign.v1.DeleteAdStrategyResponse": {
   "additionalProperties": false,
   "properties": {},
   "type": "object"
  },
+ "pixecom.campaign.v1.DeleteAdTextResponse": {
+  "additionalProperties": false,
+  "properties": {},
+  "type": "object"
+ },
  "pixecom.campaign.v1.DeleteAssetResponse": {
+  "additionalProperties": false,
+  "properties": {},
+  "type": "object"
+ },
+ "pixecom.campaign.v1.DeleteCreativeResponse": {
   "additionalProperties": false,
   "properties": {},
   "type": "object"
@@ -1376,6 +1563,21 @@ enum ProtoSchemas {
    "adStrategies": {
     "items": {
      "$ref": "#/components/schemas/pixecom.campaign.v1.AdStrategy"
+    },
+    "type": "array"
+   },
+   "nextPageToken": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.ListAdTextsResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "adTexts": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.AdText"
     },
     "type": "array"
    },
@@ -1514,6 +1716,21 @@ enum ProtoSchemas {
    "campaigns": {
     "items": {
      "$ref": "#/components/schemas/pixecom.campaign.v1.Campaign"
+    },
+    "type": "array"
+   },
+   "nextPageToken": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.ListCreativesResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "creatives": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.Creative"
     },
     "type": "array"
    },

@@ -72,6 +72,22 @@ public enum CampaignMethods {
     public static let listAssets = "pixecom.campaign.v1.CampaignService/ListAssets"
     /// Deletes an asset and frees its storage.
     public static let deleteAsset = "pixecom.campaign.v1.CampaignService/DeleteAsset"
+    /// Saves an ad text with its variants.
+    public static let createAdText = "pixecom.campaign.v1.CampaignService/CreateAdText"
+    /// One ad text.
+    public static let getAdText = "pixecom.campaign.v1.CampaignService/GetAdText"
+    /// A page of ad texts.
+    public static let listAdTexts = "pixecom.campaign.v1.CampaignService/ListAdTexts"
+    /// Deletes an ad text no creative uses.
+    public static let deleteAdText = "pixecom.campaign.v1.CampaignService/DeleteAdText"
+    /// Makes a creative from assets and an ad text.
+    public static let createCreative = "pixecom.campaign.v1.CampaignService/CreateCreative"
+    /// One creative.
+    public static let getCreative = "pixecom.campaign.v1.CampaignService/GetCreative"
+    /// A page of creatives.
+    public static let listCreatives = "pixecom.campaign.v1.CampaignService/ListCreatives"
+    /// Deletes a creative no live ad uses.
+    public static let deleteCreative = "pixecom.campaign.v1.CampaignService/DeleteCreative"
 
     /// Every method's contract, in the order of the .proto.
     public static let contracts: [MethodContract] = [
@@ -317,6 +333,62 @@ public enum CampaignMethods {
             http: MethodContract.HTTPBinding(verb: "DELETE", path: "/v1/assets/{id}", body: ""),
             keyScopes: ["ASSETS"]
         ),
+        MethodContract(
+            name: createAdText,
+            summary: "Saves an ad text with its variants.",
+            access: .role(.editor),
+            idempotency: .notIdempotent,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/ad-texts", body: "*")
+        ),
+        MethodContract(
+            name: getAdText,
+            summary: "One ad text.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/ad-texts/{id}", body: "")
+        ),
+        MethodContract(
+            name: listAdTexts,
+            summary: "A page of ad texts.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/ad-texts", body: "")
+        ),
+        MethodContract(
+            name: deleteAdText,
+            summary: "Deletes an ad text no creative uses.",
+            access: .role(.editor),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "DELETE", path: "/v1/ad-texts/{id}", body: "")
+        ),
+        MethodContract(
+            name: createCreative,
+            summary: "Makes a creative from assets and an ad text.",
+            access: .role(.editor),
+            idempotency: .notIdempotent,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/creatives", body: "*")
+        ),
+        MethodContract(
+            name: getCreative,
+            summary: "One creative.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/creatives/{id}", body: "")
+        ),
+        MethodContract(
+            name: listCreatives,
+            summary: "A page of creatives.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/creatives", body: "")
+        ),
+        MethodContract(
+            name: deleteCreative,
+            summary: "Deletes a creative no live ad uses.",
+            access: .role(.editor),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "DELETE", path: "/v1/creatives/{id}", body: "")
+        ),
     ]
 }
 
@@ -394,6 +466,22 @@ public protocol CampaignServiceHandling: Sendable {
     func listAssets(_ request: Pixecom_Campaign_V1_ListAssetsRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAssetsResponse
     /// Deletes an asset and frees its storage.
     func deleteAsset(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_DeleteAssetResponse
+    /// Saves an ad text with its variants.
+    func createAdText(_ request: Pixecom_Campaign_V1_CreateAdTextRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdText
+    /// One ad text.
+    func getAdText(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdText
+    /// A page of ad texts.
+    func listAdTexts(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListAdTextsResponse
+    /// Deletes an ad text no creative uses.
+    func deleteAdText(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_DeleteAdTextResponse
+    /// Makes a creative from assets and an ad text.
+    func createCreative(_ request: Pixecom_Campaign_V1_CreateCreativeRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Creative
+    /// One creative.
+    func getCreative(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Creative
+    /// A page of creatives.
+    func listCreatives(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListCreativesResponse
+    /// Deletes a creative no live ad uses.
+    func deleteCreative(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_DeleteCreativeResponse
 }
 
 extension CampaignServiceHandling {
@@ -497,6 +585,30 @@ extension CampaignServiceHandling {
         }
         router.unary(CampaignMethods.deleteAsset, Pixecom_Campaign_V1_GetRequest.self) {
             try await self.deleteAsset($0, context: $1)
+        }
+        router.unary(CampaignMethods.createAdText, Pixecom_Campaign_V1_CreateAdTextRequest.self) {
+            try await self.createAdText($0, context: $1)
+        }
+        router.unary(CampaignMethods.getAdText, Pixecom_Campaign_V1_GetRequest.self) {
+            try await self.getAdText($0, context: $1)
+        }
+        router.unary(CampaignMethods.listAdTexts, Pixecom_Campaign_V1_ListRequest.self) {
+            try await self.listAdTexts($0, context: $1)
+        }
+        router.unary(CampaignMethods.deleteAdText, Pixecom_Campaign_V1_GetRequest.self) {
+            try await self.deleteAdText($0, context: $1)
+        }
+        router.unary(CampaignMethods.createCreative, Pixecom_Campaign_V1_CreateCreativeRequest.self) {
+            try await self.createCreative($0, context: $1)
+        }
+        router.unary(CampaignMethods.getCreative, Pixecom_Campaign_V1_GetRequest.self) {
+            try await self.getCreative($0, context: $1)
+        }
+        router.unary(CampaignMethods.listCreatives, Pixecom_Campaign_V1_ListRequest.self) {
+            try await self.listCreatives($0, context: $1)
+        }
+        router.unary(CampaignMethods.deleteCreative, Pixecom_Campaign_V1_GetRequest.self) {
+            try await self.deleteCreative($0, context: $1)
         }
     }
 }
@@ -902,6 +1014,102 @@ public struct CampaignServiceClient: Sendable {
     ) async throws -> Pixecom_Campaign_V1_DeleteAssetResponse {
         try await self.rpc.unary(
             CampaignMethods.deleteAsset, request, as: Pixecom_Campaign_V1_DeleteAssetResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Saves an ad text with its variants.
+    public func createAdText(
+        _ request: Pixecom_Campaign_V1_CreateAdTextRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_AdText {
+        try await self.rpc.unary(
+            CampaignMethods.createAdText, request, as: Pixecom_Campaign_V1_AdText.self, metadata: metadata, timeout: timeout,
+            idempotent: false
+        )
+    }
+
+    /// One ad text.
+    public func getAdText(
+        _ request: Pixecom_Campaign_V1_GetRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_AdText {
+        try await self.rpc.unary(
+            CampaignMethods.getAdText, request, as: Pixecom_Campaign_V1_AdText.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// A page of ad texts.
+    public func listAdTexts(
+        _ request: Pixecom_Campaign_V1_ListRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_ListAdTextsResponse {
+        try await self.rpc.unary(
+            CampaignMethods.listAdTexts, request, as: Pixecom_Campaign_V1_ListAdTextsResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Deletes an ad text no creative uses.
+    public func deleteAdText(
+        _ request: Pixecom_Campaign_V1_GetRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_DeleteAdTextResponse {
+        try await self.rpc.unary(
+            CampaignMethods.deleteAdText, request, as: Pixecom_Campaign_V1_DeleteAdTextResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Makes a creative from assets and an ad text.
+    public func createCreative(
+        _ request: Pixecom_Campaign_V1_CreateCreativeRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_Creative {
+        try await self.rpc.unary(
+            CampaignMethods.createCreative, request, as: Pixecom_Campaign_V1_Creative.self, metadata: metadata, timeout: timeout,
+            idempotent: false
+        )
+    }
+
+    /// One creative.
+    public func getCreative(
+        _ request: Pixecom_Campaign_V1_GetRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_Creative {
+        try await self.rpc.unary(
+            CampaignMethods.getCreative, request, as: Pixecom_Campaign_V1_Creative.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// A page of creatives.
+    public func listCreatives(
+        _ request: Pixecom_Campaign_V1_ListRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_ListCreativesResponse {
+        try await self.rpc.unary(
+            CampaignMethods.listCreatives, request, as: Pixecom_Campaign_V1_ListCreativesResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Deletes a creative no live ad uses.
+    public func deleteCreative(
+        _ request: Pixecom_Campaign_V1_GetRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_DeleteCreativeResponse {
+        try await self.rpc.unary(
+            CampaignMethods.deleteCreative, request, as: Pixecom_Campaign_V1_DeleteCreativeResponse.self, metadata: metadata, timeout: timeout,
             idempotent: true
         )
     }

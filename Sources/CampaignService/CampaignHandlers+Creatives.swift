@@ -1,0 +1,73 @@
+import Foundation
+import PixEcomProtos
+import RPCKit
+import ServiceKit
+
+/// Ad texts and creatives. Neither changes once made (a new version is a new object); an ad made
+/// from a creative (`creative_id` on CreateAd) takes its link and url_tags.
+extension CampaignHandlers {
+    var creatives: CreativeStore { CreativeStore(db: self.objects.db) }
+
+    func createAdText(_ request: Pixecom_Campaign_V1_CreateAdTextRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdText
+    {
+        let caller = try await self.caller(context)
+        let text = try AdTextRecord(request)
+        return try await self.creatives.insert(text, caller: caller).message
+    }
+
+    func getAdText(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdText {
+        try await self.get(AdTextRecord.self, request, context: context).message
+    }
+
+    func listAdTexts(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws
+        -> Pixecom_Campaign_V1_ListAdTextsResponse
+    {
+        let page = try await self.listTopLevel(AdTextRecord.self, request, plural: "ad texts", context: context)
+        return .with {
+            $0.adTexts = page.objects.map(\.message)
+            $0.nextPageToken = page.nextPageToken
+        }
+    }
+
+    /// Idempotent: deleting an ad text that is gone answers NOT_FOUND, which a retry may see.
+    func deleteAdText(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws
+        -> Pixecom_Campaign_V1_DeleteAdTextResponse
+    {
+        let caller = try await self.caller(context)
+        let id = try RequestValidation.id(request.id, field: "id")
+        guard try await self.creatives.deleteAdText(id, caller: caller) else { throw AdTextRecord.table.notFound(id) }
+        return .init()
+    }
+
+    func createCreative(_ request: Pixecom_Campaign_V1_CreateCreativeRequest, context: ServerContext) async throws
+        -> Pixecom_Campaign_V1_Creative
+    {
+        let caller = try await self.caller(context)
+        let creative = try CreativeRecord(request)
+        return try await self.creatives.insert(creative, caller: caller).message
+    }
+
+    func getCreative(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_Creative {
+        try await self.get(CreativeRecord.self, request, context: context).message
+    }
+
+    func listCreatives(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws
+        -> Pixecom_Campaign_V1_ListCreativesResponse
+    {
+        let page = try await self.listTopLevel(CreativeRecord.self, request, plural: "creatives", context: context)
+        return .with {
+            $0.creatives = page.objects.map(\.message)
+            $0.nextPageToken = page.nextPageToken
+        }
+    }
+
+    /// Idempotent: deleting a creative that is gone answers NOT_FOUND, which a retry may see.
+    func deleteCreative(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws
+        -> Pixecom_Campaign_V1_DeleteCreativeResponse
+    {
+        let caller = try await self.caller(context)
+        let id = try RequestValidation.id(request.id, field: "id")
+        guard try await self.creatives.deleteCreative(id, caller: caller) else { throw CreativeRecord.table.notFound(id) }
+        return .init()
+    }
+}
