@@ -76,7 +76,8 @@ extension CampaignHandlers {
         }
         if request.campaign.bidStrategy.isEmpty, let shared { request.campaign.bidStrategy = shared.spec.bidStrategy }
         let campaign = try FieldPath.within("campaign.") { try CampaignSpec(request.campaign) }
-        let drafts = try Self.drafts(request.adSets)
+        let creatives = try await self.creatives(of: request.adSets, caller)
+        let drafts = try Self.drafts(request.adSets, creatives: creatives)
         let account = try await self.objects.get(AdAccountRecord.self, id: adAccountID, sellerID: caller.sellerID, logger: caller.logger)
         try account.requireConnected()
         let planned = CampaignRecord(planned: campaign, id: UUID(), adAccountID: account.id, at: Date())
@@ -119,8 +120,26 @@ extension CampaignHandlers {
         return try await self.create(plan, key: key, caller)
     }
 
-    /// The ad sets of a tree request, each checked on its own with its ads.
-    private static func drafts(_ trees: [Pixecom_Campaign_V1_AdSetTree]) throws -> [(AdSetDraft, [AdSpec])] {
+    /// The creatives the tree's ads name, by id (NOT_FOUND naming the ad's field for one that is
+    /// not the seller's).
+    private func creatives(of trees: [Pixecom_Campaign_V1_AdSetTree], _ caller: Caller) async throws -> [UUID: CreativeRecord] {
+        var found: [UUID: CreativeRecord] = [:]
+        for (index, tree) in trees.enumerated() {
+            for (adIndex, ad) in tree.ads.enumerated() where !ad.creativeID.isEmpty {
+                let id = try RequestValidation.id(ad.creativeID, field: "ad_sets[\(index)].ads[\(adIndex)].creative_id")
+                if found[id] == nil {
+                    found[id] = try await self.objects.get(CreativeRecord.self, id: id, sellerID: caller.sellerID, logger: caller.logger)
+                }
+            }
+        }
+        return found
+    }
+
+    /// The ad sets of a tree request, each checked on its own with its ads (an ad from a creative
+    /// takes its link, unless it names one, and its url_tags).
+    private static func drafts(
+        _ trees: [Pixecom_Campaign_V1_AdSetTree], creatives: [UUID: CreativeRecord] = [:]
+    ) throws -> [(AdSetDraft, [AdSpec])] {
         guard (1...Self.maximumTreeAdSets).contains(trees.count) else {
             throw RPCError.invalidArgument(field: "ad_sets", "must hold 1 to \(Self.maximumTreeAdSets) ad sets, got \(trees.count)")
         }
@@ -144,12 +163,13 @@ extension CampaignHandlers {
                     throw RPCError.invalidArgument(
                         field: "\(path).ads[\(adIndex)].ad_set_id", "must be empty: the ad goes under the new ad set")
                 }
-                guard ad.creativeID.isEmpty else {
-                    throw RPCError.invalidArgument(
-                        field: "\(path).ads[\(adIndex)].creative_id",
-                        "is not taken by the wizard yet: create the tree with link_url, then ads from creatives with POST /v1/ads")
-                }
-                return try FieldPath.within("\(path).ads[\(adIndex)].") { try AdSpec(ad) }
+                var ad = ad
+                let creative = UUID(uuidString: ad.creativeID).flatMap { creatives[$0] }
+                if let creative, ad.linkURL.isEmpty { ad.linkURL = creative.linkURL }
+                var spec = try FieldPath.within("\(path).ads[\(adIndex)].") { try AdSpec(ad) }
+                spec.creativeID = creative?.id
+                spec.urlTags = creative?.urlTags ?? ""
+                return spec
             }
             return (draft, ads)
         }

@@ -70,8 +70,12 @@ extension TreePlan {
             var branch = Pixecom_Campaign_V1_AdSetWithAds()
             branch.adSet = Self.unstored(adSet.message)
             branch.adSet.startTime = ""
-            branch.ads = plan.ads.map {
-                Self.unstored(AdRecord(planned: $0, id: UUID(), adSet: adSet, campaign: campaign, at: campaign.createdAt).message)
+            branch.ads = plan.ads.map { spec in
+                var ad = Self.unstored(
+                    AdRecord(planned: spec, id: UUID(), adSet: adSet, campaign: campaign, at: campaign.createdAt).message)
+                // The ids come with creation: the final URL shows where they will go.
+                ad.finalURL = URLTags.joined(link: spec.linkURL, query: spec.urlTags)
+                return ad
             }
             return branch
         }

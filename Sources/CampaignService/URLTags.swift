@@ -55,6 +55,12 @@ enum URLTags {
             .replacingOccurrences(of: "{{campaign.id}}", with: campaignID.wireText)
             .replacingOccurrences(of: "{{adset.id}}", with: adSetID.wireText)
             .replacingOccurrences(of: "{{ad.id}}", with: adID.wireText)
+        return Self.joined(link: link, query: expanded)
+    }
+
+    /// `link` with `query` appended to its query string, before a fragment.
+    static func joined(link: String, query: String) -> String {
+        guard !query.isEmpty else { return link }
         var base = Substring(link)
         var fragment = ""
         if let hash = base.firstIndex(of: "#") {
@@ -62,6 +68,6 @@ enum URLTags {
             base = base[..<hash]
         }
         let separator = base.contains("?") ? (base.hasSuffix("?") || base.hasSuffix("&") ? "" : "&") : "?"
-        return base + separator + expanded + fragment
+        return base + separator + query + fragment
     }
 }

@@ -172,16 +172,47 @@ struct CreativeTests {
                     == "https://shop.example.com/p?ref=1&utm_source=meta&utm_campaign=\(copyCampaign)&utm_content=\(JSONValues.string(copied["id"]))"
             )
 
-            // The wizard does not take creatives yet, and says so by field.
-            let tree = try await edge.send(
-                .POST, "/v1/campaign-trees",
-                json: [
-                    "campaign": ["adAccountId": account, "name": "T", "objective": "OUTCOME_SALES", "dailyBudget": "5000"],
-                    "adSets": [
-                        ["adSet": ["name": "S", "targeting": ["countries": ["US"]]], "ads": [["name": "A", "creativeId": creativeID]]]
-                    ],
-                ], token: token)
-            CampaignShapeTests.expectRefused(tree, 400, field: "ad_sets[0].ads[0].creative_id", "a creative in the wizard")
+            // The wizard: one ad per chosen creative; a dry run shows the final URL with its
+            // macros (the ids come with creation), the run expands them.
+            var wizard: [String: Any] = [
+                "campaign": ["adAccountId": account, "name": "T", "objective": "OUTCOME_SALES", "dailyBudget": "5000"],
+                "adSets": [
+                    [
+                        "adSet": ["name": "S", "targeting": ["countries": ["US"]]],
+                        "ads": [
+                            ["name": "Single", "creativeId": creativeID],
+                            ["name": "Carousel", "creativeId": JSONValues.string(carousel.json["id"])],
+                        ],
+                    ]
+                ],
+            ]
+            wizard["dryRun"] = true
+            let dry = try await edge.send(.POST, "/v1/campaign-trees", json: wizard, token: token)
+            let dryAds = ((dry.json["adSets"] as? [[String: Any]])?.first?["ads"] as? [[String: Any]]) ?? []
+            #expect(dry.status == 200 && dryAds.count == 2, "\(dry.text)")
+            #expect(JSONValues.string(dryAds.first?["finalUrl"]) == "https://shop.example.com/p?ref=1&" + tags, "\(dry.text)")
+            wizard["dryRun"] = false
+            let made = try await edge.send(.POST, "/v1/campaign-trees", json: wizard, token: token)
+            try #require(made.status == 200, "\(made.text)")
+            let madeCampaign = JSONValues.string((made.json["campaign"] as? [String: Any])?["id"])
+            let madeAds = ((made.json["adSets"] as? [[String: Any]])?.first?["ads"] as? [[String: Any]]) ?? []
+            let first = try #require(madeAds.first)
+            #expect(
+                JSONValues.string(first["finalUrl"])
+                    == "https://shop.example.com/p?ref=1&utm_source=meta&utm_campaign=\(madeCampaign)&utm_content=\(JSONValues.string(first["id"]))"
+            )
+            #expect(
+                madeAds.map { JSONValues.string($0["linkUrl"]) } == [
+                    "https://shop.example.com/p?ref=1", "https://shop.example.com/p?ref=1",
+                ])
+            wizard["adSets"] = [
+                [
+                    "adSet": ["name": "S", "targeting": ["countries": ["US"]]],
+                    "ads": [["name": "X", "creativeId": UUID().uuidString.lowercased()]],
+                ]
+            ]
+            let unknown = try await edge.send(.POST, "/v1/campaign-trees", json: wizard, token: token)
+            #expect(unknown.status == 404 && unknown.text.contains("creative"), "\(unknown.text)")
 
             // What is in use stays: the asset, the ad text, the creative of a live ad.
             let assetInUse = try await edge.send(.DELETE, "/v1/assets/\(image)", token: token)
@@ -191,7 +222,7 @@ struct CreativeTests {
             let creativeInUse = try await edge.send(.DELETE, "/v1/creatives/\(creativeID)", token: token)
             #expect(creativeInUse.status == 422 && creativeInUse.text.contains(adID), "\(creativeInUse.text)")
             // Once its ads are deleted the creative goes; the ads keep their final URL.
-            for id in [adID] + copiedAds.map({ JSONValues.string($0["id"]) }) {
+            for id in [adID] + copiedAds.map({ JSONValues.string($0["id"]) }) + madeAds.map({ JSONValues.string($0["id"]) }) {
                 #expect(try await edge.send(.PATCH, "/v1/ads/\(id)", json: ["status": "DELETED"], token: token).status == 200)
             }
             #expect(try await edge.send(.DELETE, "/v1/creatives/\(creativeID)", token: token).status == 200)
