@@ -31,6 +31,8 @@ protocol AdPlatform: Sendable {
     /// Returns the new ad set's platform id.
     func createAdSet(_ spec: AdSetSpec, inCampaign campaignID: String, call: AdPlatformCall) async throws -> String
     /// Returns the new ad's platform id.
+    /// Creates a creative in an ad account; its id.
+    func createCreative(_ spec: PlatformCreative, inAccount accountID: String, call: AdPlatformCall) async throws -> String
     func createAd(_ spec: AdSpec, inAdSet adSetID: String, call: AdPlatformCall) async throws -> String
     /// Sets the `status` of a campaign, ad set or ad. DELETED also deletes its descendants.
     func updateStatus(of externalID: String, to status: AdObjectStatus, call: AdPlatformCall) async throws
@@ -122,6 +124,22 @@ struct AdSetSpec: Sendable, Encodable {
     }
 }
 
+/// A creative as the platform takes it (Meta: act_<id>/adcreatives, its object_story_spec reduced
+/// to what the sandbox checks): the assets by their hashes, the texts and the link with its
+/// url_tags (expanded per ad by PixEcom, so the platform's own macros are not used).
+struct PlatformCreative: Sendable, Encodable {
+    var name: String
+    var format: String
+    var link: String
+    var urlTags: String
+    var imageHashes: [String]
+    var videoHashes: [String]
+    var bodies: [String]
+    var titles: [String]
+    var descriptions: [String]
+    var callToActionType: String
+}
+
 struct AdSpec: Sendable, Encodable {
     var name: String
     /// The link; the platform is sent the final URL (`finalURL`), with the url_tags expanded.
@@ -132,9 +150,12 @@ struct AdSpec: Sendable, Encodable {
     /// The creative it is made from, and that creative's url_tags.
     var creativeID: UUID? = nil
     var urlTags = ""
+    /// The platform's id of that creative in the ad's ad account (`CampaignHandlers.publish`).
+    var platformCreativeID: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case name, linkURL, status
+        case platformCreativeID = "creative_id"
     }
 
     /// Where a click lands: the link with the url_tags, their macros expanded to these ids.

@@ -88,6 +88,12 @@ extension CampaignHandlers {
         try adSet.requireAcceptsChildren()
         let quota = PlanQuota.ads(inAdSet: adSet.id, plan: caller.plan)
         try await self.objects.requireRoom(quota, sellerID: caller.sellerID, logger: caller.logger)
+        if let creative {
+            let campaign = try await self.campaign(of: adSet, context)
+            let account = try await self.objects.get(
+                AdAccountRecord.self, id: campaign.adAccountID, sellerID: caller.sellerID, logger: caller.logger)
+            spec.platformCreativeID = try await self.publish(creative, account: account.id, accountExternalID: account.externalID, caller)
+        }
         let sent = spec.forPlatform(campaignID: adSet.campaignID, adSetID: adSet.id)
         let externalID = try await self.onPlatform {
             try await self.platform.createAd(sent, inAdSet: adSet.externalID, call: self.call(caller))

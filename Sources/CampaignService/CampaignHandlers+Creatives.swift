@@ -70,4 +70,48 @@ extension CampaignHandlers {
         guard try await self.creatives.deleteCreative(id, caller: caller) else { throw CreativeRecord.table.notFound(id) }
         return .init()
     }
+
+    /// The platform's id of `creative` in the ad account (`accountID` here, `accountExternalID`
+    /// there), publishing it the first time an ad there is made from it. No transaction is open
+    /// while the platform is called; when two requests publish at once, the first stored wins and
+    /// the other's copy is deleted on the platform.
+    func publish(_ creative: CreativeRecord, account accountID: UUID, accountExternalID: String, _ caller: Caller) async throws -> String {
+        if let published = try await self.creatives.publication(of: creative.id, account: accountID, caller: caller) {
+            return published
+        }
+        let spec = try await self.creatives.platformCreative(creative, caller: caller)
+        let created = try await self.onPlatform {
+            try await self.platform.createCreative(spec, inAccount: accountExternalID, call: self.call(caller))
+        }
+        let kept = try await self.creatives.recordPublication(of: creative.id, account: accountID, externalID: created, caller: caller)
+        if kept != created {
+            do {
+                try await self.platform.updateStatus(of: created, to: .deleted, call: self.call(caller))
+            } catch {
+                caller.logger.warning(
+                    "object.platform_orphan", metadata: ["object.external_id": "\(created)", "error": "\(String(reflecting: error))"])
+            }
+        }
+        return kept
+    }
+
+    /// `plan` with each ad from a creative naming the creative's platform id in the plan's
+    /// account (published there first when it is not yet).
+    func publishingCreatives(of plan: TreePlan, _ caller: Caller) async throws -> TreePlan {
+        var plan = plan
+        var published: [UUID: String] = [:]
+        for index in plan.adSets.indices {
+            for adIndex in plan.adSets[index].ads.indices {
+                guard let creativeID = plan.adSets[index].ads[adIndex].creativeID else { continue }
+                if published[creativeID] == nil {
+                    let creative = try await self.objects.get(
+                        CreativeRecord.self, id: creativeID, sellerID: caller.sellerID, logger: caller.logger)
+                    published[creativeID] = try await self.publish(
+                        creative, account: plan.account.id, accountExternalID: plan.account.externalID, caller)
+                }
+                plan.adSets[index].ads[adIndex].platformCreativeID = published[creativeID]
+            }
+        }
+        return plan
+    }
 }

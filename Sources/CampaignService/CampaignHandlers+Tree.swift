@@ -184,6 +184,7 @@ extension CampaignHandlers {
         try plan.requireAdRoom(plan: caller.plan)
         let quota = PlanQuota(CampaignRecord.table, plan: caller.plan) { $0.campaigns }
         try await self.objects.requireRoom(quota, sellerID: caller.sellerID, logger: logger)
+        let plan = try await self.publishingCreatives(of: plan, caller)
         let external = try await self.createOnPlatform(plan, caller)
         let stored: ObjectStore.StoredTree
         do {

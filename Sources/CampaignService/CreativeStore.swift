@@ -380,4 +380,59 @@ struct CreativeStore: Sendable {
             return deleted
         }
     }
+
+    // MARK: - On the platform
+
+    /// The platform's id of `creativeID` in the ad account, if it was published there.
+    func publication(of creativeID: UUID, account: UUID, caller: Caller) async throws -> String? {
+        let query: PostgresQuery = """
+            SELECT external_id FROM creative_publications
+            WHERE seller_id = \(caller.sellerID) AND creative_id = \(creativeID) AND ad_account_id = \(account)
+            """
+        return try await self.db.readAsSeller(caller.sellerID, query, logger: caller.logger) { try $0.decode(String.self) }.first
+    }
+
+    /// Keeps the platform's id of a creative published to an ad account; when another request
+    /// published it first, that one's id (the caller then has an orphan to discard).
+    func recordPublication(of creativeID: UUID, account: UUID, externalID: String, caller: Caller) async throws -> String {
+        try await self.db.withSeller(caller.sellerID, logger: caller.logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO creative_publications (seller_id, creative_id, ad_account_id, external_id)
+                VALUES (\(caller.sellerID), \(creativeID), \(account), \(externalID))
+                ON CONFLICT (seller_id, creative_id, ad_account_id) DO NOTHING
+                """,
+                logger: caller.logger)
+            let rows = try await connection.query(
+                """
+                SELECT external_id FROM creative_publications
+                WHERE seller_id = \(caller.sellerID) AND creative_id = \(creativeID) AND ad_account_id = \(account)
+                """,
+                logger: caller.logger)
+            for try await stored in rows.decode(String.self) { return stored }
+            throw CreativeRecord.table.notFound(creativeID)
+        }
+    }
+
+    /// The creative as the platform takes it: its assets by hash, its ad text's words.
+    func platformCreative(_ creative: CreativeRecord, caller: Caller) async throws -> PlatformCreative {
+        let slots = creative.slots
+        let query: PostgresQuery = """
+            SELECT id, sha256 FROM assets WHERE seller_id = \(caller.sellerID) AND id = ANY(\(slots.map(\.asset)))
+            """
+        let hashes = Dictionary(
+            try await self.db.readAsSeller(caller.sellerID, query, logger: caller.logger) { try $0.decode((UUID, Data).self) },
+            uniquingKeysWith: { first, _ in first })
+        func hex(_ id: UUID) -> String { hashes[id].map { $0.map { String(format: "%02x", $0) }.joined() } ?? "" }
+        var text: AdTextRecord?
+        if let adText = creative.adTextID {
+            text = try await ObjectStore(db: self.db).get(AdTextRecord.self, id: adText, sellerID: caller.sellerID, logger: caller.logger)
+        }
+        return PlatformCreative(
+            name: creative.name, format: creative.format.rawValue, link: creative.linkURL, urlTags: creative.urlTags,
+            imageHashes: slots.filter { $0.type == .image }.map { hex($0.asset) },
+            videoHashes: slots.filter { $0.type == .video }.map { hex($0.asset) },
+            bodies: text?.primaryTexts ?? [], titles: text?.headlines ?? [], descriptions: text?.descriptions ?? [],
+            callToActionType: text?.callToAction ?? "SHOP_NOW")
+    }
 }

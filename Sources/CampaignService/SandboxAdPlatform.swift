@@ -180,11 +180,27 @@ struct SandboxAdPlatform: AdPlatform {
         }
     }
 
+    func createCreative(_ spec: PlatformCreative, inAccount accountID: String, call: AdPlatformCall) async throws -> String {
+        try Self.require(!spec.name.isEmpty, "name", "must not be empty")
+        let scheme = URLComponents(string: spec.link)?.scheme?.lowercased()
+        try Self.require(scheme == "http" || scheme == "https", "object_story_spec", "link must be an http or https URL")
+        try Self.require(!spec.imageHashes.isEmpty || !spec.videoHashes.isEmpty, "object_story_spec", "needs an image_hash or a video_id")
+        try Self.require(spec.bodies.count <= 5 && spec.titles.count <= 5, "asset_feed_spec", "takes at most 5 bodies and 5 titles")
+        return try await self.insert(.creative, parent: accountID, name: spec.name, status: .active, payload: spec, call: call)
+    }
+
     func createAd(_ spec: AdSpec, inAdSet adSetID: String, call: AdPlatformCall) async throws -> String {
         try Self.require(!spec.name.isEmpty, "name", "must not be empty")
         let scheme = URLComponents(string: spec.linkURL)?.scheme?.lowercased()
         try Self.require(scheme == "http" || scheme == "https", "link_url", "must be an http or https URL")
         try Self.requireInitial(spec.status)
+        if let creative = spec.platformCreativeID {
+            let found = try await self.transaction(call) { connection in
+                try await self.lookup(creative, lock: "FOR SHARE", call: call, on: connection)
+            }
+            guard let found else { throw AdPlatformError.graph(.objectNotFound, "no creative \(creative)") }
+            try Self.require(found.kind == .creative, "creative", "\(creative) is a \(found.kind.rawValue), not a creative")
+        }
         return try await self.insert(.ad, parent: adSetID, name: spec.name, status: spec.status, payload: spec, call: call)
     }
 
@@ -447,11 +463,12 @@ enum SandboxObjectKind: String, Sendable {
     case ad
     case page
     case pixel
+    case creative
 
     var parentKind: SandboxObjectKind? {
         switch self {
         case .adAccount: nil
-        case .campaign, .page: .adAccount
+        case .campaign, .page, .creative: .adAccount
         case .adSet: .campaign
         case .ad: .adSet
         case .pixel: .page
@@ -468,7 +485,7 @@ enum SandboxObjectKind: String, Sendable {
         case .adAccount: "act_" + Self.mintDigits(15)
         case .page: Self.mintDigits(15)
         case .pixel: Self.mintDigits(16)
-        case .campaign, .adSet, .ad: Self.mintDigits(18)
+        case .campaign, .adSet, .ad, .creative: Self.mintDigits(18)
         }
     }
 

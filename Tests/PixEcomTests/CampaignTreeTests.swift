@@ -437,6 +437,10 @@ final class FailingAdPlatform: AdPlatform, @unchecked Sendable {
         try await self.sandbox.createAdSet(spec, inCampaign: campaignID, call: call)
     }
 
+    func createCreative(_ spec: PlatformCreative, inAccount accountID: String, call: AdPlatformCall) async throws -> String {
+        try await self.sandbox.createCreative(spec, inAccount: accountID, call: call)
+    }
+
     func createAd(_ spec: AdSpec, inAdSet adSetID: String, call: AdPlatformCall) async throws -> String {
         if self.failing, spec.name == self.failAdNamed {
             throw AdPlatformError(.unavailable, "injected failure creating \(spec.name)")

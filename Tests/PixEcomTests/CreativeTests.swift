@@ -1,4 +1,5 @@
 import Foundation
+import PostgresNIO
 import RPCKit
 import Testing
 
@@ -154,6 +155,23 @@ struct CreativeTests {
                 return text
             }
             #expect(payload.contains("utm_content=\(adID)"), "the platform sends buyers to the final URL: \(payload)")
+            // The creative was published to the ad's account on the platform, and the ad names it there.
+            func platformObjects(_ sql: String) async throws -> [String] {
+                try await TestDatabases.withClient(database) { client in
+                    var found: [String] = []
+                    for try await value in try await client.query(PostgresQuery(unsafeSQL: sql)).decode(String.self) { found.append(value) }
+                    return found
+                }
+            }
+            let sellerOf = "(SELECT seller_id FROM sandbox_objects WHERE external_id = '\(external)')"
+            let published = try await platformObjects(
+                "SELECT payload::text FROM sandbox_objects WHERE kind = 'creative' AND seller_id = \(sellerOf)")
+            #expect(published.count == 1, "\(published)")
+            let imageHash = AssetFixtures.hex(AssetFixtures.png(width: 1080, height: 1080, salt: "square"))
+            #expect(published.first?.contains(imageHash) == true && published.first?.contains("Summer sale") == true, "\(published)")
+            let creativeOnPlatform = try await platformObjects(
+                "SELECT external_id FROM sandbox_objects WHERE kind = 'creative' AND seller_id = \(sellerOf)")
+            #expect(payload.contains("\"creative_id\": \"\(creativeOnPlatform.first ?? "?")\""), "the ad names the creative: \(payload)")
             CampaignShapeTests.expectRefused(
                 try await edge.send(.PATCH, "/v1/ads/\(adID)", json: ["linkUrl": "https://elsewhere.example.com/"], token: token), 400,
                 field: "link_url", "the link of an ad from a creative")
@@ -213,6 +231,11 @@ struct CreativeTests {
             ]
             let unknown = try await edge.send(.POST, "/v1/campaign-trees", json: wizard, token: token)
             #expect(unknown.status == 404 && unknown.text.contains("creative"), "\(unknown.text)")
+
+            // Each creative was published once to the account, however many ads came from it.
+            let creativesOnPlatform = try await platformObjects(
+                "SELECT external_id FROM sandbox_objects WHERE kind = 'creative' AND seller_id = \(sellerOf)")
+            #expect(creativesOnPlatform.count == 2, "the single image and the carousel: \(creativesOnPlatform)")
 
             // What is in use stays: the asset, the ad text, the creative of a live ad.
             let assetInUse = try await edge.send(.DELETE, "/v1/assets/\(image)", token: token)

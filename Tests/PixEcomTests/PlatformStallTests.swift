@@ -173,6 +173,11 @@ final class StallingAdPlatform: AdPlatform, Sendable {
         return SandboxObjectKind.adSet.mintID()
     }
 
+    func createCreative(_ spec: PlatformCreative, inAccount accountID: String, call: AdPlatformCall) async throws -> String {
+        await self.pass()
+        return SandboxObjectKind.creative.mintID()
+    }
+
     func createAd(_ spec: AdSpec, inAdSet adSetID: String, call: AdPlatformCall) async throws -> String {
         await self.pass()
         return SandboxObjectKind.ad.mintID()
