@@ -82,9 +82,7 @@ extension CampaignHandlers {
     func deleteAsset(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws
         -> Pixecom_Campaign_V1_DeleteAssetResponse
     {
-        let caller = try await self.caller(context)
-        let id = try RequestValidation.id(request.id, field: "id")
-        guard try await self.assets.delete(id, caller: caller) else { throw AssetRecord.table.notFound(id) }
+        try await self.delete(AssetRecord.self, request, context: context) { try await self.assets.delete($0, caller: $1) }
         return .init()
     }
 }

@@ -33,9 +33,7 @@ extension CampaignHandlers {
     func deleteAdText(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws
         -> Pixecom_Campaign_V1_DeleteAdTextResponse
     {
-        let caller = try await self.caller(context)
-        let id = try RequestValidation.id(request.id, field: "id")
-        guard try await self.creatives.deleteAdText(id, caller: caller) else { throw AdTextRecord.table.notFound(id) }
+        try await self.delete(AdTextRecord.self, request, context: context) { try await self.creatives.deleteAdText($0, caller: $1) }
         return .init()
     }
 
@@ -65,9 +63,7 @@ extension CampaignHandlers {
     func deleteCreative(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws
         -> Pixecom_Campaign_V1_DeleteCreativeResponse
     {
-        let caller = try await self.caller(context)
-        let id = try RequestValidation.id(request.id, field: "id")
-        guard try await self.creatives.deleteCreative(id, caller: caller) else { throw CreativeRecord.table.notFound(id) }
+        try await self.delete(CreativeRecord.self, request, context: context) { try await self.creatives.deleteCreative($0, caller: $1) }
         return .init()
     }
 

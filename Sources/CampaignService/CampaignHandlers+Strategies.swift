@@ -72,10 +72,8 @@ extension CampaignHandlers {
         _ request: Pixecom_Campaign_V1_GetRequest,
         context: ServerContext
     ) async throws -> Pixecom_Campaign_V1_DeleteAdStrategyResponse {
-        let caller = try await self.caller(context)
-        let id = try RequestValidation.id(request.id, field: "id")
-        guard try await self.objects.deleteStrategy(id, sellerID: caller.sellerID, logger: caller.logger) else {
-            throw AdStrategyRecord.table.notFound(id)
+        try await self.delete(AdStrategyRecord.self, request, context: context) {
+            try await self.objects.deleteStrategy($0, sellerID: $1.sellerID, logger: $1.logger)
         }
         return .init()
     }

@@ -151,6 +151,19 @@ struct CampaignHandlers: CampaignServiceHandling {
         return try await self.list(type, filter, request.pageSize, request.pageToken, context: context)
     }
 
+    /// Delete of an object without a parent by `remove` (false: there was none): NOT_FOUND naming
+    /// it then, which is also what a retry after a success sees.
+    func delete<Object: StoredObject>(
+        _ type: Object.Type,
+        _ request: Pixecom_Campaign_V1_GetRequest,
+        context: ServerContext,
+        by remove: (UUID, Caller) async throws -> Bool
+    ) async throws {
+        let caller = try await self.caller(context)
+        let id = try RequestValidation.id(request.id, field: "id")
+        guard try await remove(id, caller) else { throw Object.table.notFound(id) }
+    }
+
     /// The campaign of `adSet`, as it is now.
     func campaign(of adSet: AdSetRecord, _ context: ServerContext) async throws -> CampaignRecord {
         let caller = try await self.caller(context)

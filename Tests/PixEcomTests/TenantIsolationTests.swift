@@ -458,53 +458,43 @@ struct TenantIsolationTests {
         OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder,
     ]
 
-    /// A text asset of the caller's ("A's headline") and an upload of 10 bytes with nothing sent yet.
-    static func assets(_ clients: Clients, token: String) async throws -> (asset: String, upload: String) {
+    /// An asset of the caller's with `bytes`, through Start, Append and Finish.
+    static func upload(_ clients: Clients, token: String, name: String, _ bytes: Data) async throws -> Pixecom_Campaign_V1_Asset {
         let metadata = AccessControlTests.metadata(token)
-        let text = Data("A's headline".utf8)
-        let done = try await clients.campaign.unary(
+        let upload = try await clients.campaign.unary(
             CampaignMethods.startAssetUpload,
             Pixecom_Campaign_V1_StartAssetUploadRequest.with {
-                $0.name = "headline.txt"
-                $0.sizeBytes = Int64(text.count)
+                $0.name = name
+                $0.sizeBytes = Int64(bytes.count)
             }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata)
         _ = try await clients.campaign.unary(
             CampaignMethods.appendAssetUpload,
             Pixecom_Campaign_V1_AppendAssetUploadRequest.with {
-                $0.uploadID = done.uploadID
-                $0.data = text
+                $0.uploadID = upload.uploadID
+                $0.data = bytes
             }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata)
-        let asset = try await clients.campaign.unary(
-            CampaignMethods.finishAssetUpload, Pixecom_Campaign_V1_FinishAssetUploadRequest.with { $0.uploadID = done.uploadID },
+        return try await clients.campaign.unary(
+            CampaignMethods.finishAssetUpload, Pixecom_Campaign_V1_FinishAssetUploadRequest.with { $0.uploadID = upload.uploadID },
             as: Pixecom_Campaign_V1_Asset.self, metadata: metadata)
+    }
+
+    /// A text asset of the caller's ("A's headline") and an upload of 10 bytes with nothing sent yet.
+    static func assets(_ clients: Clients, token: String) async throws -> (asset: String, upload: String) {
+        let asset = try await Self.upload(clients, token: token, name: "headline.txt", Data("A's headline".utf8))
         let open = try await clients.campaign.unary(
             CampaignMethods.startAssetUpload,
             Pixecom_Campaign_V1_StartAssetUploadRequest.with {
                 $0.name = "later.txt"
                 $0.sizeBytes = 10
-            }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata)
+            }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: AccessControlTests.metadata(token))
         return (asset.id, open.uploadID)
     }
 
     /// An ad text of the caller's and a single-image creative with it (of an image uploaded here).
     static func creative(_ clients: Clients, token: String) async throws -> (adText: String, creative: String) {
         let metadata = AccessControlTests.metadata(token)
-        let png = AssetFixtures.png(width: 600, height: 600, salt: "tenant A")
-        let upload = try await clients.campaign.unary(
-            CampaignMethods.startAssetUpload,
-            Pixecom_Campaign_V1_StartAssetUploadRequest.with {
-                $0.name = "a.png"
-                $0.sizeBytes = Int64(png.count)
-            }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata)
-        _ = try await clients.campaign.unary(
-            CampaignMethods.appendAssetUpload,
-            Pixecom_Campaign_V1_AppendAssetUploadRequest.with {
-                $0.uploadID = upload.uploadID
-                $0.data = png
-            }, as: Pixecom_Campaign_V1_AssetUpload.self, metadata: metadata)
-        let asset = try await clients.campaign.unary(
-            CampaignMethods.finishAssetUpload, Pixecom_Campaign_V1_FinishAssetUploadRequest.with { $0.uploadID = upload.uploadID },
-            as: Pixecom_Campaign_V1_Asset.self, metadata: metadata
+        let asset = try await Self.upload(
+            clients, token: token, name: "a.png", AssetFixtures.png(width: 600, height: 600, salt: "tenant A")
         ).id
         let text = try await clients.campaign.unary(
             CampaignMethods.createAdText,
