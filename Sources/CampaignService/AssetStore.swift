@@ -43,7 +43,7 @@ struct AssetRecord: StoredObject {
             $0.name = self.name
             $0.mimeType = self.mimeType
             $0.sizeBytes = self.sizeBytes
-            $0.sha256 = self.sha256.map { String(format: "%02x", $0) }.joined()
+            $0.sha256 = self.sha256.hexText
             $0.width = Int32(self.width ?? 0)
             $0.height = Int32(self.height ?? 0)
             $0.text = self.text ?? ""
@@ -319,7 +319,7 @@ struct AssetStore: Sendable {
         if let expectedSHA256, expectedSHA256 != read.sha256 {
             throw RPCError.invalidArgument(
                 field: "sha256",
-                "is \(expectedSHA256.map { String(format: "%02x", $0) }.joined()) but the bytes received hash to \(read.sha256.map { String(format: "%02x", $0) }.joined())"
+                "is \(expectedSHA256.hexText) but the bytes received hash to \(read.sha256.hexText)"
             )
         }
         let content = try AssetContent.identify(read.head, whole: read.whole, field: "data")

@@ -88,6 +88,9 @@ extension CampaignHandlers {
 }
 
 extension Data {
+    /// The bytes as lower-case hexadecimal, two digits each.
+    var hexText: String { self.map { String(format: "%02x", $0) }.joined() }
+
     /// The bytes of hexadecimal `text` (either case); nil when it is not an even run of hex digits.
     init?(hex text: String) {
         let digits = Array(text.utf8)

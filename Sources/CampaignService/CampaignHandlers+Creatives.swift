@@ -6,8 +6,6 @@ import ServiceKit
 /// Ad texts and creatives. Neither changes once made (a new version is a new object); an ad made
 /// from a creative (`creative_id` on CreateAd) takes its link and url_tags.
 extension CampaignHandlers {
-    var creatives: CreativeStore { CreativeStore(db: self.objects.db) }
-
     func createAdText(_ request: Pixecom_Campaign_V1_CreateAdTextRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_AdText
     {
         let caller = try await self.caller(context)

@@ -15,6 +15,7 @@ struct CampaignHandlers: CampaignServiceHandling {
     let objects: ObjectStore
     let connections: PlatformConnectionStore
     let assets: AssetStore
+    let creatives: CreativeStore
     let verifier: TokenVerifier
     let platform: any AdPlatform
     /// Handed to the platform for its own state (`AdPlatformCall.db`); the handlers never use it.
@@ -24,6 +25,7 @@ struct CampaignHandlers: CampaignServiceHandling {
         self.objects = ObjectStore(db: db)
         self.connections = PlatformConnectionStore(db: db, vault: vault)
         self.assets = AssetStore(db: db)
+        self.creatives = CreativeStore(db: db)
         self.verifier = verifier
         self.platform = platform
         self.platformDatabase = db

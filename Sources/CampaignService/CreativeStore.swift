@@ -423,7 +423,7 @@ struct CreativeStore: Sendable {
         let hashes = Dictionary(
             try await self.db.readAsSeller(caller.sellerID, query, logger: caller.logger) { try $0.decode((UUID, Data).self) },
             uniquingKeysWith: { first, _ in first })
-        func hex(_ id: UUID) -> String { hashes[id].map { $0.map { String(format: "%02x", $0) }.joined() } ?? "" }
+        func hex(_ id: UUID) -> String { hashes[id]?.hexText ?? "" }
         var text: AdTextRecord?
         if let adText = creative.adTextID {
             text = try await ObjectStore(db: self.db).get(AdTextRecord.self, id: adText, sellerID: caller.sellerID, logger: caller.logger)
