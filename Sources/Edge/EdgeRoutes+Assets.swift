@@ -53,6 +53,10 @@ extension EdgeRoutes {
                 throw RPCError.invalidArgument(
                     field: "offset", "is required once in the query: where this part starts, the bytes received so far (e.g. ?offset=0)")
             }
+            // No asset is larger; the offsets of the chunks sent on are computed from it.
+            guard offset <= Self.maxOffset else {
+                throw RPCError.invalidArgument(field: "offset", "is \(offset); no upload is larger than \(Self.maxOffset) bytes")
+            }
             let body = try await request.collectBody(upTo: forwarder.maxUploadBytes)
             guard body.readableBytes > 0 else { throw RPCError.invalidArgument(field: "body", "is empty: send the next bytes of the file") }
             var upload = Pixecom_Campaign_V1_AssetUpload()
@@ -71,6 +75,9 @@ extension EdgeRoutes {
             throw RPCError(.unauthenticated, "missing access token (authorization: Bearer <token>)")
         }
     }
+
+    /// The largest offset a part may start at: 1 GiB, the largest asset (a video).
+    static let maxOffset: Int64 = 1 << 30
 
     /// The chunk size used when the service has not said its own (1 MiB, CampaignService's).
     static let defaultChunkBytes = 1 << 20

@@ -289,6 +289,8 @@ struct AssetTests {
             let missingOffset = try await edge.sendRaw(
                 .PUT, "/v1/asset-uploads/\(id)", body: Data("x".utf8), headers: [("Authorization", "Bearer \(token)")])
             CampaignShapeTests.expectRefused(missingOffset, 400, field: "offset", "no offset")
+            CampaignShapeTests.expectRefused(
+                try await put(id, Int(Int64.max - 10), Data(count: (1 << 20) + 1)), 400, field: "offset", "an offset past any upload")
             let rest = try await put(id, head.count, clip.suffix(from: head.count))
             #expect(JSONValues.string(rest.json["receivedBytes"]) == "\(clip.count)", "\(rest.text)")
 
