@@ -307,7 +307,14 @@ extension OpenAPIDocument {
                 properties: [
                     "date": date, "adId": uuid, "currency": currency, "spend": nonNegativeInt64,
                     "impressions": nonNegativeInt64, "clicks": nonNegativeInt64,
+                    "actions": [
+                        "type": "array", "maxItems": 100,
+                        "items": ["$ref": "#/components/schemas/pixecom.stats.v1.InsightAction"],
+                    ],
                 ]),
+            "pixecom.stats.v1.InsightAction": .init(
+                required: ["actionType"],
+                properties: ["actionType": text(maxLength: 100), "value": nonNegativeInt64]),
             "pixecom.orders.v1.CreateOrderRequest": .init(
                 required: ["currency", "lineItems"],
                 properties: [
@@ -374,7 +381,8 @@ extension OpenAPIDocument {
     /// Messages inside requests, whose optional fields may be null there (Targeting is in answers
     /// too, which never hold null).
     static let requestParts: Set<String> = [
-        "pixecom.stats.v1.InsightRow", "pixecom.orders.v1.LineItem", "pixecom.orders.v1.Utm", "pixecom.campaign.v1.AdSetTree",
+        "pixecom.stats.v1.InsightRow", "pixecom.stats.v1.InsightAction", "pixecom.orders.v1.LineItem", "pixecom.orders.v1.Utm",
+        "pixecom.campaign.v1.AdSetTree",
         "pixecom.campaign.v1.BulkChange", "pixecom.campaign.v1.Targeting",
     ]
 

@@ -27,19 +27,20 @@ extension OrderStore {
             """
             UPDATE orders SET financial_status = \(FinancialStatus.paid.rawValue), paid_at = now(), updated_at = now()
             WHERE seller_id = \(sellerID) AND id = \(id)
-            RETURNING (paid_at AT TIME ZONE 'UTC')::date::text
+            RETURNING (paid_at AT TIME ZONE 'UTC')::date::text, to_char(paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
             """,
             logger: logger
         )
-        var paidDay: String?
-        for try await day in rows.decode(String.self) { paidDay = day }
-        guard let paidDay else { throw RPCError.notFound("order") }
+        var paid: (day: String, at: String)?
+        for try await (day, at) in rows.decode((String, String).self) { paid = (day, at) }
+        guard let paid else { throw RPCError.notFound("order") }
         try await Self.appendEvent(.paid, amount: locked.total, orderID: id, sellerID: sellerID, on: connection, logger: logger)
         try await StatsEventPublisher.enqueue(
             .paid,
             amount: locked.total,
             order: locked,
-            attributedDay: paidDay,
+            attributedDay: paid.day,
+            saleAt: paid.at,
             sellerID: sellerID,
             on: connection,
             logger: logger
@@ -62,7 +63,9 @@ extension OrderStore {
         -> OrderRecord
     {
         let locked = try await Self.lock(id, sellerID: sellerID, on: connection, logger: logger)
-        guard locked.status == .paid || locked.status == .partiallyRefunded, let paidDay = locked.paidDay else {
+        guard locked.status == .paid || locked.status == .partiallyRefunded, let paidDay = locked.paidDay,
+            let paidAt = locked.paidAt
+        else {
             throw RPCError(
                 .failedPrecondition,
                 "order is \(locked.status.rawValue); only a PAID or PARTIALLY_REFUNDED order can be refunded"
@@ -90,6 +93,7 @@ extension OrderStore {
             amount: amount,
             order: locked,
             attributedDay: paidDay,
+            saleAt: paidAt,
             sellerID: sellerID,
             on: connection,
             logger: logger
@@ -102,15 +106,15 @@ extension OrderStore {
         let rows = try await connection.query(
             """
             SELECT financial_status, total, refunded, currency, utm_campaign, utm_content,
-                   (paid_at AT TIME ZONE 'UTC')::date::text
+                   (paid_at AT TIME ZONE 'UTC')::date::text, to_char(paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
             FROM orders WHERE seller_id = \(sellerID) AND id = \(id)
             FOR UPDATE
             """,
             logger: logger
         )
         var locked: LockedOrder?
-        for try await (status, total, refunded, currency, campaign, content, paidDay) in rows.decode(
-            (String, Int64, Int64, String, String, String, String?).self)
+        for try await (status, total, refunded, currency, campaign, content, paidDay, paidAt) in rows.decode(
+            (String, Int64, Int64, String, String, String, String?, String?).self)
         {
             guard let status = FinancialStatus(rawValue: status) else {
                 throw RPCError(.internal, "order has an unknown financial status")
@@ -123,7 +127,8 @@ extension OrderStore {
                 currency: currency,
                 utmCampaign: campaign,
                 utmContent: content,
-                paidDay: paidDay
+                paidDay: paidDay,
+                paidAt: paidAt
             )
         }
         guard let locked else { throw RPCError.notFound("order") }
@@ -142,4 +147,7 @@ struct LockedOrder: Sendable {
     var utmContent: String
     /// UTC calendar day of `paid_at`; nil while PENDING.
     var paidDay: String?
+    /// `paid_at` in RFC 3339 (UTC); nil while PENDING. StatsService counts the order's money on
+    /// this instant's day in the attributed ad account's time zone.
+    var paidAt: String?
 }

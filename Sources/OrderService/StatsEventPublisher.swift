@@ -26,6 +26,7 @@ enum StatsEventPublisher {
         amount: Int64,
         order: LockedOrder,
         attributedDay: String,
+        saleAt: String,
         sellerID: UUID,
         on connection: PostgresConnection,
         logger: Logger
@@ -41,6 +42,8 @@ enum StatsEventPublisher {
         event.campaignID = order.utmCampaign
         event.adID = order.utmContent
         event.attributedDate = attributedDay
+        event.saleAt = saleAt
+        event.occurredAt = RequestValidation.timestamp(Date())
         let topic = kind == .paid ? Self.paidTopic : Self.refundedTopic
         try await Outbox.enqueue(
             on: connection,

@@ -1644,6 +1644,63 @@ public nonisolated struct Pixecom_Campaign_V1_DeleteCreativeResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Pixecom_Campaign_V1_DescribePlacementsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The seller whose objects are described: trusted because the caller proved it is StatsService.
+  public var sellerID: String = String()
+
+  /// At most 5000 ids in all.
+  public var adIds: [String] = []
+
+  public var campaignIds: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Where an ad (or, with ad_id and ad_set_id empty, a campaign) sits, with its ad account's currency
+/// and IANA time zone.
+public nonisolated struct Pixecom_Campaign_V1_Placement: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var adID: String = String()
+
+  public var adSetID: String = String()
+
+  public var campaignID: String = String()
+
+  public var adAccountID: String = String()
+
+  public var currency: String = String()
+
+  public var timeZone: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_DescribePlacementsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// One per known ad id, one per known campaign id, in no particular order.
+  public var ads: [Pixecom_Campaign_V1_Placement] = []
+
+  public var campaigns: [Pixecom_Campaign_V1_Placement] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "pixecom.campaign.v1"
@@ -4835,6 +4892,136 @@ nonisolated extension Pixecom_Campaign_V1_DeleteCreativeResponse: SwiftProtobuf.
   }
 
   public static func ==(lhs: Pixecom_Campaign_V1_DeleteCreativeResponse, rhs: Pixecom_Campaign_V1_DeleteCreativeResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_DescribePlacementsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DescribePlacementsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}seller_id\0\u{3}ad_ids\0\u{3}campaign_ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sellerID) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.adIds) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.campaignIds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sellerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.sellerID, fieldNumber: 1)
+    }
+    if !self.adIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.adIds, fieldNumber: 2)
+    }
+    if !self.campaignIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.campaignIds, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_DescribePlacementsRequest, rhs: Pixecom_Campaign_V1_DescribePlacementsRequest) -> Bool {
+    if lhs.sellerID != rhs.sellerID {return false}
+    if lhs.adIds != rhs.adIds {return false}
+    if lhs.campaignIds != rhs.campaignIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_Placement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Placement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ad_id\0\u{3}ad_set_id\0\u{3}campaign_id\0\u{3}ad_account_id\0\u{1}currency\0\u{3}time_zone\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.adID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.adSetID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.adAccountID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.adID.isEmpty {
+      try visitor.visitSingularStringField(value: self.adID, fieldNumber: 1)
+    }
+    if !self.adSetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.adSetID, fieldNumber: 2)
+    }
+    if !self.campaignID.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 3)
+    }
+    if !self.adAccountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.adAccountID, fieldNumber: 4)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 5)
+    }
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_Placement, rhs: Pixecom_Campaign_V1_Placement) -> Bool {
+    if lhs.adID != rhs.adID {return false}
+    if lhs.adSetID != rhs.adSetID {return false}
+    if lhs.campaignID != rhs.campaignID {return false}
+    if lhs.adAccountID != rhs.adAccountID {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_DescribePlacementsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DescribePlacementsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ads\0\u{1}campaigns\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.ads) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.campaigns) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.ads.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.ads, fieldNumber: 1)
+    }
+    if !self.campaigns.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.campaigns, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_DescribePlacementsResponse, rhs: Pixecom_Campaign_V1_DescribePlacementsResponse) -> Bool {
+    if lhs.ads != rhs.ads {return false}
+    if lhs.campaigns != rhs.campaigns {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -23,8 +23,18 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 public nonisolated enum Pixecom_Stats_V1_OrderEventKind: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
+
+  /// The order was paid: counts one order and its amount as revenue.
   case paid // = 1
+
+  /// Part or all of the order was refunded: the amount refunded this time.
   case refunded // = 2
+
+  /// The buyer's bank took the amount back (a dispute lost or accepted).
+  case chargedBack // = 3
+
+  /// A chargeback reversed in the seller's favour: the amount returned.
+  case chargebackReversed // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -36,6 +46,8 @@ public nonisolated enum Pixecom_Stats_V1_OrderEventKind: SwiftProtobuf.Enum, Swi
     case 0: self = .unspecified
     case 1: self = .paid
     case 2: self = .refunded
+    case 3: self = .chargedBack
+    case 4: self = .chargebackReversed
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -45,6 +57,8 @@ public nonisolated enum Pixecom_Stats_V1_OrderEventKind: SwiftProtobuf.Enum, Swi
     case .unspecified: return 0
     case .paid: return 1
     case .refunded: return 2
+    case .chargedBack: return 3
+    case .chargebackReversed: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -54,6 +68,8 @@ public nonisolated enum Pixecom_Stats_V1_OrderEventKind: SwiftProtobuf.Enum, Swi
     .unspecified,
     .paid,
     .refunded,
+    .chargedBack,
+    .chargebackReversed,
   ]
 
 }
@@ -113,6 +129,26 @@ public nonisolated struct Pixecom_Stats_V1_InsightRow: Sendable {
 
   public var clicks: Int64 = 0
 
+  /// The platform's actions for the row, as Meta reports them. Purchases appear under several
+  /// overlapping types (`omni_purchase`, `purchase`, `offsite_conversion.fb_pixel_purchase`): they
+  /// count once, from the first of those present in that order. Other types are accepted and not kept.
+  public var actions: [Pixecom_Stats_V1_InsightAction] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Stats_V1_InsightAction: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var actionType: String = String()
+
+  /// A count, at least 0.
+  public var value: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -166,8 +202,19 @@ public nonisolated struct Pixecom_Stats_V1_OrderEvent: Sendable {
 
   public var adID: String = String()
 
-  /// The day the order was paid, "YYYY-MM-DD"; refunds count against the day of the sale.
+  /// The day the order was paid in UTC, "YYYY-MM-DD": used only when sale_at is absent (events
+  /// written before it existed).
   public var attributedDate: String = String()
+
+  /// When the order was paid (RFC 3339). Every event of the order counts on the calendar day of
+  /// this instant in the time zone of the attributed campaign's ad account (UTC when none).
+  public var saleAt: String = String()
+
+  /// When this event happened (RFC 3339), for the record.
+  public var occurredAt: String = String()
+
+  /// The sell page the order was placed on, when known.
+  public var sellPageID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -219,7 +266,8 @@ public nonisolated struct Pixecom_Stats_V1_DailyStats: Sendable {
 
   public var orders: Int64 = 0
 
-  /// Gross paid revenue, refunds and net revenue (revenue - refunds), minor units.
+  /// Gross paid revenue, refunds, chargebacks (net of reversals) and net revenue
+  /// (revenue - refunds - chargebacks), minor units. Each counts on the day of the sale.
   public var revenue: Int64 = 0
 
   public var refunds: Int64 = 0
@@ -264,6 +312,11 @@ public nonisolated struct Pixecom_Stats_V1_DailyStats: Sendable {
   /// Clears the value of `roas`. Subsequent reads from it will return its default value.
   public mutating func clearRoas() {self._roas = nil}
 
+  public var chargebacks: Int64 = 0
+
+  /// Purchases the ad platform reported (its own attribution), counted once per row.
+  public var purchases: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -274,37 +327,49 @@ public nonisolated struct Pixecom_Stats_V1_DailyStats: Sendable {
   fileprivate var _roas: Double? = nil
 }
 
-public nonisolated struct Pixecom_Stats_V1_CampaignStats: Sendable {
+public nonisolated struct Pixecom_Stats_V1_CampaignStats: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var campaignID: String = String()
+  public var campaignID: String {
+    get {_storage._campaignID}
+    set {_uniqueStorage()._campaignID = newValue}
+  }
 
   /// The campaign's currency: its ad account's. Every sum in days and total is in it.
-  public var currency: String = String()
+  public var currency: String {
+    get {_storage._currency}
+    set {_uniqueStorage()._currency = newValue}
+  }
 
-  public var days: [Pixecom_Stats_V1_DailyStats] = []
+  public var days: [Pixecom_Stats_V1_DailyStats] {
+    get {_storage._days}
+    set {_uniqueStorage()._days = newValue}
+  }
 
   public var total: Pixecom_Stats_V1_DailyStats {
-    get {_total ?? Pixecom_Stats_V1_DailyStats()}
-    set {_total = newValue}
+    get {_storage._total ?? Pixecom_Stats_V1_DailyStats()}
+    set {_uniqueStorage()._total = newValue}
   }
   /// Returns true if `total` has been explicitly set.
-  public var hasTotal: Bool {self._total != nil}
+  public var hasTotal: Bool {_storage._total != nil}
   /// Clears the value of `total`. Subsequent reads from it will return its default value.
-  public mutating func clearTotal() {self._total = nil}
+  public mutating func clearTotal() {_uniqueStorage()._total = nil}
 
   /// Orders whose utm names this campaign but whose currency is not the campaign's: their revenue
   /// is not attributed to the campaign (money in two currencies does not add up), so it is kept out
   /// of days, total and roas and reported here instead, one entry per currency over the range.
-  public var unattributedRevenue: [Pixecom_Stats_V1_UnattributedRevenue] = []
+  public var unattributedRevenue: [Pixecom_Stats_V1_UnattributedRevenue] {
+    get {_storage._unattributedRevenue}
+    set {_uniqueStorage()._unattributedRevenue = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _total: Pixecom_Stats_V1_DailyStats? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Order revenue naming a campaign that the campaign's stats leave out, and why.
@@ -325,6 +390,8 @@ public nonisolated struct Pixecom_Stats_V1_UnattributedRevenue: Sendable {
 
   public var netRevenue: Int64 = 0
 
+  public var chargebacks: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -335,7 +402,7 @@ public nonisolated struct Pixecom_Stats_V1_UnattributedRevenue: Sendable {
 fileprivate nonisolated let _protobuf_package = "pixecom.stats.v1"
 
 nonisolated extension Pixecom_Stats_V1_OrderEventKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ORDER_EVENT_KIND_UNSPECIFIED\0\u{1}PAID\0\u{1}REFUNDED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ORDER_EVENT_KIND_UNSPECIFIED\0\u{1}PAID\0\u{1}REFUNDED\0\u{1}CHARGED_BACK\0\u{1}CHARGEBACK_REVERSED\0")
 }
 
 nonisolated extension Pixecom_Stats_V1_UnattributedReason: SwiftProtobuf._ProtoNameProviding {
@@ -344,7 +411,7 @@ nonisolated extension Pixecom_Stats_V1_UnattributedReason: SwiftProtobuf._ProtoN
 
 nonisolated extension Pixecom_Stats_V1_InsightRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".InsightRow"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}date\0\u{3}ad_id\0\u{1}spend\0\u{1}currency\0\u{1}impressions\0\u{1}clicks\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}date\0\u{3}ad_id\0\u{1}spend\0\u{1}currency\0\u{1}impressions\0\u{1}clicks\0\u{1}actions\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -358,6 +425,7 @@ nonisolated extension Pixecom_Stats_V1_InsightRow: SwiftProtobuf.Message, SwiftP
       case 4: try { try decoder.decodeSingularStringField(value: &self.currency) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.impressions) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.clicks) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.actions) }()
       default: break
       }
     }
@@ -382,6 +450,9 @@ nonisolated extension Pixecom_Stats_V1_InsightRow: SwiftProtobuf.Message, SwiftP
     if self.clicks != 0 {
       try visitor.visitSingularInt64Field(value: self.clicks, fieldNumber: 6)
     }
+    if !self.actions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.actions, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -392,6 +463,42 @@ nonisolated extension Pixecom_Stats_V1_InsightRow: SwiftProtobuf.Message, SwiftP
     if lhs.currency != rhs.currency {return false}
     if lhs.impressions != rhs.impressions {return false}
     if lhs.clicks != rhs.clicks {return false}
+    if lhs.actions != rhs.actions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Stats_V1_InsightAction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InsightAction"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}action_type\0\u{1}value\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.actionType) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.value) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.actionType.isEmpty {
+      try visitor.visitSingularStringField(value: self.actionType, fieldNumber: 1)
+    }
+    if self.value != 0 {
+      try visitor.visitSingularInt64Field(value: self.value, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_InsightAction, rhs: Pixecom_Stats_V1_InsightAction) -> Bool {
+    if lhs.actionType != rhs.actionType {return false}
+    if lhs.value != rhs.value {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -459,7 +566,7 @@ nonisolated extension Pixecom_Stats_V1_IngestInsightsResponse: SwiftProtobuf.Mes
 
 nonisolated extension Pixecom_Stats_V1_OrderEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OrderEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}seller_id\0\u{3}order_id\0\u{1}kind\0\u{1}amount\0\u{1}currency\0\u{3}campaign_id\0\u{3}ad_id\0\u{3}attributed_date\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}seller_id\0\u{3}order_id\0\u{1}kind\0\u{1}amount\0\u{1}currency\0\u{3}campaign_id\0\u{3}ad_id\0\u{3}attributed_date\0\u{3}sale_at\0\u{3}occurred_at\0\u{3}sell_page_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -476,6 +583,9 @@ nonisolated extension Pixecom_Stats_V1_OrderEvent: SwiftProtobuf.Message, SwiftP
       case 7: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.adID) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.attributedDate) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.saleAt) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.occurredAt) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.sellPageID) }()
       default: break
       }
     }
@@ -509,6 +619,15 @@ nonisolated extension Pixecom_Stats_V1_OrderEvent: SwiftProtobuf.Message, SwiftP
     if !self.attributedDate.isEmpty {
       try visitor.visitSingularStringField(value: self.attributedDate, fieldNumber: 9)
     }
+    if !self.saleAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.saleAt, fieldNumber: 10)
+    }
+    if !self.occurredAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.occurredAt, fieldNumber: 11)
+    }
+    if !self.sellPageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.sellPageID, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -522,6 +641,9 @@ nonisolated extension Pixecom_Stats_V1_OrderEvent: SwiftProtobuf.Message, SwiftP
     if lhs.campaignID != rhs.campaignID {return false}
     if lhs.adID != rhs.adID {return false}
     if lhs.attributedDate != rhs.attributedDate {return false}
+    if lhs.saleAt != rhs.saleAt {return false}
+    if lhs.occurredAt != rhs.occurredAt {return false}
+    if lhs.sellPageID != rhs.sellPageID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -599,7 +721,7 @@ nonisolated extension Pixecom_Stats_V1_GetCampaignStatsRequest: SwiftProtobuf.Me
 
 nonisolated extension Pixecom_Stats_V1_DailyStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DailyStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}date\0\u{1}spend\0\u{1}impressions\0\u{1}clicks\0\u{1}orders\0\u{1}revenue\0\u{1}refunds\0\u{3}net_revenue\0\u{1}cpm\0\u{1}ctr\0\u{1}cpc\0\u{1}roas\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}date\0\u{1}spend\0\u{1}impressions\0\u{1}clicks\0\u{1}orders\0\u{1}revenue\0\u{1}refunds\0\u{3}net_revenue\0\u{1}cpm\0\u{1}ctr\0\u{1}cpc\0\u{1}roas\0\u{1}chargebacks\0\u{1}purchases\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -619,6 +741,8 @@ nonisolated extension Pixecom_Stats_V1_DailyStats: SwiftProtobuf.Message, SwiftP
       case 10: try { try decoder.decodeSingularDoubleField(value: &self._ctr) }()
       case 11: try { try decoder.decodeSingularDoubleField(value: &self._cpc) }()
       case 12: try { try decoder.decodeSingularDoubleField(value: &self._roas) }()
+      case 13: try { try decoder.decodeSingularInt64Field(value: &self.chargebacks) }()
+      case 14: try { try decoder.decodeSingularInt64Field(value: &self.purchases) }()
       default: break
       }
     }
@@ -665,6 +789,12 @@ nonisolated extension Pixecom_Stats_V1_DailyStats: SwiftProtobuf.Message, SwiftP
     try { if let v = self._roas {
       try visitor.visitSingularDoubleField(value: v, fieldNumber: 12)
     } }()
+    if self.chargebacks != 0 {
+      try visitor.visitSingularInt64Field(value: self.chargebacks, fieldNumber: 13)
+    }
+    if self.purchases != 0 {
+      try visitor.visitSingularInt64Field(value: self.purchases, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -681,6 +811,8 @@ nonisolated extension Pixecom_Stats_V1_DailyStats: SwiftProtobuf.Message, SwiftP
     if lhs._ctr != rhs._ctr {return false}
     if lhs._cpc != rhs._cpc {return false}
     if lhs._roas != rhs._roas {return false}
+    if lhs.chargebacks != rhs.chargebacks {return false}
+    if lhs.purchases != rhs.purchases {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -690,51 +822,95 @@ nonisolated extension Pixecom_Stats_V1_CampaignStats: SwiftProtobuf.Message, Swi
   public static let protoMessageName: String = _protobuf_package + ".CampaignStats"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{1}currency\0\u{1}days\0\u{1}total\0\u{3}unattributed_revenue\0")
 
+  fileprivate class _StorageClass {
+    var _campaignID: String = String()
+    var _currency: String = String()
+    var _days: [Pixecom_Stats_V1_DailyStats] = []
+    var _total: Pixecom_Stats_V1_DailyStats? = nil
+    var _unattributedRevenue: [Pixecom_Stats_V1_UnattributedRevenue] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _campaignID = source._campaignID
+      _currency = source._currency
+      _days = source._days
+      _total = source._total
+      _unattributedRevenue = source._unattributedRevenue
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.currency) }()
-      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.days) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._total) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.unattributedRevenue) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._campaignID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._currency) }()
+        case 3: try { try decoder.decodeRepeatedMessageField(value: &_storage._days) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._total) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._unattributedRevenue) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.campaignID.isEmpty {
-      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 1)
-    }
-    if !self.currency.isEmpty {
-      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 2)
-    }
-    if !self.days.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.days, fieldNumber: 3)
-    }
-    try { if let v = self._total {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
-    if !self.unattributedRevenue.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.unattributedRevenue, fieldNumber: 5)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._campaignID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._campaignID, fieldNumber: 1)
+      }
+      if !_storage._currency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._currency, fieldNumber: 2)
+      }
+      if !_storage._days.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._days, fieldNumber: 3)
+      }
+      try { if let v = _storage._total {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if !_storage._unattributedRevenue.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._unattributedRevenue, fieldNumber: 5)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Pixecom_Stats_V1_CampaignStats, rhs: Pixecom_Stats_V1_CampaignStats) -> Bool {
-    if lhs.campaignID != rhs.campaignID {return false}
-    if lhs.currency != rhs.currency {return false}
-    if lhs.days != rhs.days {return false}
-    if lhs._total != rhs._total {return false}
-    if lhs.unattributedRevenue != rhs.unattributedRevenue {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._campaignID != rhs_storage._campaignID {return false}
+        if _storage._currency != rhs_storage._currency {return false}
+        if _storage._days != rhs_storage._days {return false}
+        if _storage._total != rhs_storage._total {return false}
+        if _storage._unattributedRevenue != rhs_storage._unattributedRevenue {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -742,7 +918,7 @@ nonisolated extension Pixecom_Stats_V1_CampaignStats: SwiftProtobuf.Message, Swi
 
 nonisolated extension Pixecom_Stats_V1_UnattributedRevenue: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UnattributedRevenue"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{1}reason\0\u{1}orders\0\u{1}revenue\0\u{1}refunds\0\u{3}net_revenue\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{1}reason\0\u{1}orders\0\u{1}revenue\0\u{1}refunds\0\u{3}net_revenue\0\u{1}chargebacks\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -756,6 +932,7 @@ nonisolated extension Pixecom_Stats_V1_UnattributedRevenue: SwiftProtobuf.Messag
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.revenue) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.refunds) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.netRevenue) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.chargebacks) }()
       default: break
       }
     }
@@ -780,6 +957,9 @@ nonisolated extension Pixecom_Stats_V1_UnattributedRevenue: SwiftProtobuf.Messag
     if self.netRevenue != 0 {
       try visitor.visitSingularInt64Field(value: self.netRevenue, fieldNumber: 6)
     }
+    if self.chargebacks != 0 {
+      try visitor.visitSingularInt64Field(value: self.chargebacks, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -790,6 +970,7 @@ nonisolated extension Pixecom_Stats_V1_UnattributedRevenue: SwiftProtobuf.Messag
     if lhs.revenue != rhs.revenue {return false}
     if lhs.refunds != rhs.refunds {return false}
     if lhs.netRevenue != rhs.netRevenue {return false}
+    if lhs.chargebacks != rhs.chargebacks {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

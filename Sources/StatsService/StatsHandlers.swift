@@ -26,10 +26,11 @@ struct StatsHandlers: StatsServiceHandling {
         for record in records where seen.insert(record.adID).inserted {
             distinctAds.append(record.adID)
         }
-        let authorization = context.metadata["authorization"] ?? ""
-        let placements: [UUID: AdPlacement]
+        // One call for the whole batch: CampaignService reads the caller's seller's ads only, so
+        // another seller's ad is missing exactly like one that does not exist.
+        let placements: [UUID: Placement]
         do {
-            placements = try await self.campaigns.placements(ofAds: distinctAds, authorization: authorization)
+            placements = try await self.campaigns.placements(ofAds: distinctAds, sellerID: sellerID)
         } catch let error as AdNotFound {
             let index = request.rows.firstIndex { UUID(uuidString: $0.adID) == error.adID } ?? 0
             let field = "rows[\(index)].ad_id"
@@ -46,9 +47,7 @@ struct StatsHandlers: StatsServiceHandling {
             return PlacedInsight(record: record, placement: placement)
         }
         // Spend in another currency than the ad account's would make the campaign's sums meaningless.
-        let campaignIDs = Array(Set(placements.values.map(\.campaignID)))
-        let currencies = try await self.campaigns.currencies(ofCampaigns: campaignIDs, authorization: authorization)
-        try StatsValidation.requireAccountCurrencies(rows, in: request.rows, currencies: currencies)
+        try StatsValidation.requireAccountCurrencies(rows, in: request.rows)
         try await self.insights.upsert(rows, sellerID: sellerID, logger: context.logger)
         context.logger.info(
             "stats.insights.ingested",
@@ -66,7 +65,8 @@ struct StatsHandlers: StatsServiceHandling {
         context: ServerContext
     ) async throws -> Pixecom_Stats_V1_RecordOrderEventResponse {
         let event = try StatsValidation.orderEvent(request)
-        let applied = try await self.revenue.record(event, logger: context.logger)
+        let attribution = try await self.attribution(of: event)
+        let applied = try await self.revenue.record(event, attribution: attribution, logger: context.logger)
         context.logger.info(
             applied ? "stats.order_event.applied" : "stats.order_event.duplicate",
             metadata: [
@@ -89,8 +89,7 @@ struct StatsHandlers: StatsServiceHandling {
         let claims = try await context.authenticate(with: self.verifier)
         let sellerID = try claims.sellerUUID()
         let query = try StatsValidation.statsQuery(request)
-        let currency = try await self.campaigns.currency(
-            ofCampaign: query.campaignID, authorization: context.metadata["authorization"] ?? "")
+        let currency = try await self.campaigns.placement(ofCampaign: query.campaignID, sellerID: sellerID).currency
 
         let campaignKey = query.campaignID.uuidString.lowercased()
         let spend = try await self.insights.dailySpend(
@@ -115,5 +114,28 @@ struct StatsHandlers: StatsServiceHandling {
             spend: spend,
             revenue: revenue
         )
+    }
+
+    /// Where an order event counts, from the ids its order's UTM tags carry, looked up in
+    /// CampaignService before any transaction opens. The ad, when the seller has it, decides the
+    /// campaign and ad set (a link whose utm_campaign disagrees with its ad is the link's mistake);
+    /// else the campaign, when the seller has it; else the order's utm_campaign text as it came.
+    func attribution(of event: RevenueEvent) async throws -> RevenueAttribution {
+        let adID = UUID(uuidString: event.adID)
+        let campaignID = UUID(uuidString: event.campaignID)
+        let found = try await self.campaigns.placements(
+            sellerID: event.sellerID, ads: adID.map { [$0] } ?? [], campaigns: campaignID.map { [$0] } ?? [])
+        if let adID, let ad = found.ads[adID] {
+            return RevenueAttribution(
+                campaignKey: ad.campaignID.uuidString.lowercased(),
+                adSetKey: ad.adSetID?.uuidString.lowercased() ?? "",
+                adKey: adID.uuidString.lowercased(),
+                timeZone: ad.timeZone
+            )
+        }
+        if let campaignID, let campaign = found.campaigns[campaignID] {
+            return RevenueAttribution(campaignKey: campaignID.uuidString.lowercased(), timeZone: campaign.timeZone)
+        }
+        return RevenueAttribution(campaignKey: event.campaignID)
     }
 }

@@ -10,6 +10,7 @@ struct DailySpend: Sendable, Hashable {
     var spend: Int64
     var impressions: Int64
     var clicks: Int64
+    var purchases: Int64 = 0
 }
 
 /// Order revenue sums of one day in one currency, as stored.
@@ -19,6 +20,8 @@ struct DailyRevenue: Sendable, Hashable {
     var orders: Int64
     var revenue: Int64
     var refunds: Int64
+    /// Charged back, net of reversals.
+    var chargebacks: Int64 = 0
 }
 
 /// Builds a campaign's stats report from stored daily sums. Pure: no I/O.
@@ -71,13 +74,16 @@ enum StatsReport {
         var sums: [String: Sums] = [:]
         var unattributed: [String: Sums] = [:]
         for row in spend {
-            try sums[row.day, default: Sums()].add(spend: row.spend, impressions: row.impressions, clicks: row.clicks)
+            try sums[row.day, default: Sums()].add(
+                spend: row.spend, impressions: row.impressions, clicks: row.clicks, purchases: row.purchases)
         }
         for row in revenue {
             if row.currency == currency {
-                try sums[row.day, default: Sums()].add(orders: row.orders, revenue: row.revenue, refunds: row.refunds)
+                try sums[row.day, default: Sums()].add(
+                    orders: row.orders, revenue: row.revenue, refunds: row.refunds, chargebacks: row.chargebacks)
             } else {
-                try unattributed[row.currency, default: Sums()].add(orders: row.orders, revenue: row.revenue, refunds: row.refunds)
+                try unattributed[row.currency, default: Sums()].add(
+                    orders: row.orders, revenue: row.revenue, refunds: row.refunds, chargebacks: row.chargebacks)
             }
         }
         var report = Pixecom_Stats_V1_CampaignStats()
@@ -98,6 +104,7 @@ enum StatsReport {
             entry.orders = other.orders
             entry.revenue = other.revenue
             entry.refunds = other.refunds
+            entry.chargebacks = other.chargebacks
             entry.netRevenue = net
             report.unattributedRevenue.append(entry)
         }
@@ -112,9 +119,12 @@ enum StatsReport {
         var orders: Int64 = 0
         var revenue: Int64 = 0
         var refunds: Int64 = 0
+        var chargebacks: Int64 = 0
+        var purchases: Int64 = 0
 
         mutating func add(
-            spend: Int64 = 0, impressions: Int64 = 0, clicks: Int64 = 0, orders: Int64 = 0, revenue: Int64 = 0, refunds: Int64 = 0
+            spend: Int64 = 0, impressions: Int64 = 0, clicks: Int64 = 0, orders: Int64 = 0, revenue: Int64 = 0, refunds: Int64 = 0,
+            chargebacks: Int64 = 0, purchases: Int64 = 0
         ) throws {
             self.spend = try Self.sum(self.spend, spend)
             self.impressions = try Self.sum(self.impressions, impressions)
@@ -122,6 +132,8 @@ enum StatsReport {
             self.orders = try Self.sum(self.orders, orders)
             self.revenue = try Self.sum(self.revenue, revenue)
             self.refunds = try Self.sum(self.refunds, refunds)
+            self.chargebacks = try Self.sum(self.chargebacks, chargebacks)
+            self.purchases = try Self.sum(self.purchases, purchases)
         }
 
         mutating func add(_ other: Sums) throws {
@@ -131,14 +143,17 @@ enum StatsReport {
                 clicks: other.clicks,
                 orders: other.orders,
                 revenue: other.revenue,
-                refunds: other.refunds
+                refunds: other.refunds,
+                chargebacks: other.chargebacks,
+                purchases: other.purchases
             )
         }
 
         /// The wire form, with the ratios of these sums.
         func dailyStats(date: String) throws -> Pixecom_Stats_V1_DailyStats {
-            let (net, overflow) = self.revenue.subtractingReportingOverflow(self.refunds)
-            guard !overflow else { throw Self.overflowError }
+            let (afterRefunds, overflow) = self.revenue.subtractingReportingOverflow(self.refunds)
+            let (net, overflow2) = afterRefunds.subtractingReportingOverflow(self.chargebacks)
+            guard !overflow, !overflow2 else { throw Self.overflowError }
             var stats = Pixecom_Stats_V1_DailyStats()
             stats.date = date
             stats.spend = self.spend
@@ -147,6 +162,8 @@ enum StatsReport {
             stats.orders = self.orders
             stats.revenue = self.revenue
             stats.refunds = self.refunds
+            stats.chargebacks = self.chargebacks
+            stats.purchases = self.purchases
             stats.netRevenue = net
             if self.impressions > 0 {
                 stats.cpm = Double(self.spend) * 1000 / Double(self.impressions)

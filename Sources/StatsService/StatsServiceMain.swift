@@ -4,8 +4,9 @@ import ServiceKit
 
 /// StatsService: daily ad insights and order revenue per campaign, with ratios computed when read.
 ///
-/// Reads `PIXECOM_AUTH_ADDRESSES` (token verification keys) and `PIXECOM_CAMPAIGN_ADDRESSES` (ad and
-/// campaign lookups made on the caller's behalf, so CampaignService enforces tenancy).
+/// Reads `PIXECOM_AUTH_ADDRESSES` (token verification keys) and `PIXECOM_CAMPAIGN_ADDRESSES` (where ads
+/// and campaigns sit: one `DescribePlacements` call per batch, as StatsService, for the seller of
+/// the call, so CampaignService's row-level security still decides what exists).
 @main
 struct StatsServiceMain {
     static func main() async {
@@ -26,14 +27,17 @@ struct StatsServiceMain {
         let auth = try context.client(for: "auth", addressesVariable: "PIXECOM_AUTH_ADDRESSES")
         let campaigns = try context.client(for: "campaign", addressesVariable: "PIXECOM_CAMPAIGN_ADDRESSES")
         let verifier = try context.tokenVerifier(auth: auth)
+        let revenue = RevenueStore(db: context.db)
         let handlers = StatsHandlers(
             verifier: verifier,
             campaigns: CampaignDirectory(client: campaigns),
             insights: InsightsStore(db: context.db),
-            revenue: RevenueStore(db: context.db)
+            revenue: revenue
         )
         var router = RPCRouter()
         handlers.addMethods(to: &router)
-        return ServiceSetup(router: router, access: .stats, verifier: verifier)
+        var jobs = JobKinds()
+        jobs.register(RevenueReaggregation(store: revenue))
+        return ServiceSetup(router: router, access: .stats, verifier: verifier, jobs: jobs)
     }
 }

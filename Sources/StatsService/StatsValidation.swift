@@ -12,13 +12,17 @@ struct InsightRecord: Sendable, Hashable {
     var currency: String
     var impressions: Int64
     var clicks: Int64
+    /// Platform-reported purchases, counted once across the overlapping action types.
+    var purchases: Int64 = 0
 }
 
 /// A validated order revenue event from OrderService.
 struct RevenueEvent: Sendable, Hashable {
-    enum Kind: String, Sendable {
+    enum Kind: String, Sendable, CaseIterable {
         case paid = "PAID"
         case refunded = "REFUNDED"
+        case chargedBack = "CHARGED_BACK"
+        case chargebackReversed = "CHARGEBACK_REVERSED"
     }
 
     var eventID: UUID
@@ -29,8 +33,15 @@ struct RevenueEvent: Sendable, Hashable {
     var currency: String
     /// The order's utm_campaign, normalised (lower-case when it is a UUID); "" when unattributed.
     var campaignID: String
-    /// The day the order was paid, "YYYY-MM-DD".
+    /// The order's utm_content (the ad), normalised like `campaignID`; "" when absent.
+    var adID: String = ""
+    /// The sell page's id, lower case; "" when not known.
+    var sellPageID: String = ""
+    /// The day the order was paid in UTC, "YYYY-MM-DD": the bucket's day only when `saleAt` is nil.
     var attributedDay: String
+    /// When the order was paid; its day in the ad account's time zone is the bucket's day.
+    var saleAt: Date? = nil
+    var occurredAt: Date? = nil
 }
 
 /// A validated GetCampaignStats request.
@@ -73,6 +84,7 @@ enum StatsValidation {
             if row.spend < 0 { violations.add(field: "\(field).spend", "must not be negative (minor units)") }
             if row.impressions < 0 { violations.add(field: "\(field).impressions", "must not be negative") }
             if row.clicks < 0 { violations.add(field: "\(field).clicks", "must not be negative") }
+            let purchases = Self.purchases(row.actions, field: "\(field).actions", violations: &violations)
             guard let day, let adID, let currency else { continue }
             let key = InsightKey(adID: adID, day: day)
             if let first = firstRow[key] {
@@ -87,7 +99,8 @@ enum StatsValidation {
                     spend: row.spend,
                     currency: currency,
                     impressions: row.impressions,
-                    clicks: row.clicks
+                    clicks: row.clicks,
+                    purchases: purchases
                 )
             )
         }
@@ -95,11 +108,34 @@ enum StatsValidation {
         return records
     }
 
-    /// Every row must be in the currency of its ad's ad account (`currencies`, by campaign);
-    /// `wireRows` are the rows as sent, to name each bad one by its index.
-    static func requireAccountCurrencies(
-        _ rows: [PlacedInsight], in wireRows: [Pixecom_Stats_V1_InsightRow], currencies: [UUID: String]
-    ) throws {
+    /// Meta reports one purchase under several action types at once; the first of these present
+    /// is the count (never their sum).
+    static let purchaseActionTypes = ["omni_purchase", "purchase", "offsite_conversion.fb_pixel_purchase"]
+    static let maxActionsPerRow = 100
+
+    /// The purchases among a row's actions, counted once; each bad action is a violation naming it.
+    static func purchases(_ actions: [Pixecom_Stats_V1_InsightAction], field: String, violations: inout FieldViolations) -> Int64 {
+        guard actions.count <= Self.maxActionsPerRow else {
+            violations.add(field: field, "must hold at most \(Self.maxActionsPerRow) actions, got \(actions.count)")
+            return 0
+        }
+        var byType: [String: Int64] = [:]
+        for (index, action) in actions.enumerated() {
+            let actionField = "\(field)[\(index)]"
+            if action.actionType.isEmpty || action.actionType.utf8.count > 100 {
+                violations.add(field: "\(actionField).action_type", "must be 1 to 100 characters")
+            } else if byType[action.actionType] != nil {
+                violations.add(field: "\(actionField).action_type", "repeats \"\(action.actionType)\"; send each type once per row")
+            }
+            if action.value < 0 { violations.add(field: "\(actionField).value", "must not be negative") }
+            byType[action.actionType] = action.value
+        }
+        return Self.purchaseActionTypes.lazy.compactMap { byType[$0] }.first ?? 0
+    }
+
+    /// Every row must be in the currency of its ad's ad account (from its placement); `wireRows`
+    /// are the rows as sent, to name each bad one by its index.
+    static func requireAccountCurrencies(_ rows: [PlacedInsight], in wireRows: [Pixecom_Stats_V1_InsightRow]) throws {
         var violations = FieldViolations()
         var indexByKey: [InsightKey: Int] = [:]
         for (index, row) in wireRows.enumerated() {
@@ -108,9 +144,7 @@ enum StatsValidation {
             if indexByKey[key] == nil { indexByKey[key] = index }
         }
         for row in rows {
-            guard let expected = currencies[row.placement.campaignID] else {
-                throw RPCError(.internal, "ad account currency missing after lookup")
-            }
+            let expected = row.placement.currency
             guard row.record.currency != expected else { continue }
             let index = indexByKey[InsightKey(adID: row.record.adID, day: row.record.day)] ?? 0
             violations.add(
@@ -130,7 +164,10 @@ enum StatsValidation {
         switch event.kind {
         case .paid: kind = .paid
         case .refunded: kind = .refunded
-        case .unspecified, .UNRECOGNIZED: violations.add(field: "kind", "must be PAID or REFUNDED")
+        case .chargedBack: kind = .chargedBack
+        case .chargebackReversed: kind = .chargebackReversed
+        case .unspecified, .UNRECOGNIZED:
+            violations.add(field: "kind", "must be one of \(RevenueEvent.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if event.amount < 0 { violations.add(field: "amount", "must not be negative (minor units)") }
         // The shape only, not the ISO 4217 table: the order is already stored, and one taken before
@@ -149,9 +186,20 @@ enum StatsValidation {
         if event.adID.count > Self.maxAttributionLength {
             violations.add(field: "ad_id", "must be at most \(Self.maxAttributionLength) characters")
         }
-        let day = try violations.check { try RequestValidation.day(event.attributedDate, field: "attributed_date") }
+        let adID = Self.normalisedAttribution(event.adID)
+        var sellPageID = ""
+        if !event.sellPageID.isEmpty {
+            sellPageID =
+                try violations.check { try RequestValidation.id(event.sellPageID, field: "sell_page_id") }?.uuidString.lowercased() ?? ""
+        }
+        let saleAt = try violations.check { try Self.instant(event.saleAt, field: "sale_at") } ?? nil
+        let occurredAt = try violations.check { try Self.instant(event.occurredAt, field: "occurred_at") } ?? nil
+        var day: Date?
+        if saleAt == nil {
+            day = try violations.check { try RequestValidation.day(event.attributedDate, field: "attributed_date") }
+        }
         try violations.throwIfAny()
-        guard let eventID, let sellerID, let orderID, let kind, let currency, day != nil else {
+        guard let eventID, let sellerID, let orderID, let kind, let currency, saleAt != nil || day != nil else {
             throw RPCError(.internal, "order event validation left a field unset")
         }
         return RevenueEvent(
@@ -162,7 +210,11 @@ enum StatsValidation {
             amount: event.amount,
             currency: currency,
             campaignID: campaignID,
-            attributedDay: event.attributedDate
+            adID: adID,
+            sellPageID: sellPageID,
+            attributedDay: event.attributedDate,
+            saleAt: saleAt,
+            occurredAt: occurredAt
         )
     }
 
@@ -183,6 +235,15 @@ enum StatsValidation {
             throw RPCError.invalidArgument(field: "until", "range covers \(days) days; at most \(Self.maxRangeDays) are allowed")
         }
         return StatsQuery(campaignID: campaignID, since: since, until: until, sinceDay: request.since, untilDay: request.until)
+    }
+
+    /// An RFC 3339 instant, or nil when empty.
+    static func instant(_ text: String, field: String) throws -> Date? {
+        guard !text.isEmpty else { return nil }
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+        throw RPCError.invalidArgument(
+            field: field, "must be an RFC 3339 time such as 2026-12-07T23:30:00Z, got \"\(text.prefix(64))\"")
     }
 
     /// UTM values are case-sensitive in analytics tools; a campaign id that is a UUID is stored in

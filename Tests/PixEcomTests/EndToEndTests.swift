@@ -321,8 +321,11 @@ struct EndToEndTests {
         await client.close()
         await edgeClient.close()
 
-        let stats = try await edge.send(.GET, "/v1/campaigns/\(campaign)/stats?since=\(day)&until=\(day)", token: seller.token)
-        let answer = Self.days(stats.json)[day] ?? [:]
+        // Aggregates follow the facts through the job queue: wait for the bucket, then check it.
+        let stats = try await Self.waitForStats(edge, campaignID: campaign, since: day, until: day, token: seller.token) { stats in
+            JSONValues.int64(Self.days(stats)[day]?["orders"]) > 0
+        }
+        let answer = Self.days(stats)[day] ?? [:]
         #expect(JSONValues.int64(answer["revenue"]) == 7000, "one delivery counted once: \(answer)")
         #expect(JSONValues.int64(answer["orders"]) == 1)
     }

@@ -80,6 +80,8 @@ enum ProtoJSONNames {
         "pixecom.campaign.v1.DeleteAdTextResponse": [:],
         "pixecom.campaign.v1.DeleteAssetResponse": [:],
         "pixecom.campaign.v1.DeleteCreativeResponse": [:],
+        "pixecom.campaign.v1.DescribePlacementsRequest": [1: "sellerId", 2: "adIds", 3: "campaignIds"],
+        "pixecom.campaign.v1.DescribePlacementsResponse": [1: "ads", 2: "campaigns"],
         "pixecom.campaign.v1.DisconnectAdAccountRequest": [1: "id"],
         "pixecom.campaign.v1.DuplicateCampaignRequest": [1: "id", 2: "name", 3: "status"],
         "pixecom.campaign.v1.FinishAssetUploadRequest": [1: "uploadId", 2: "sha256"],
@@ -98,6 +100,7 @@ enum ProtoJSONNames {
         "pixecom.campaign.v1.ListCreativesResponse": [1: "creatives", 2: "nextPageToken"],
         "pixecom.campaign.v1.ListPlatformConnectionsResponse": [1: "connections", 2: "nextPageToken"],
         "pixecom.campaign.v1.ListRequest": [1: "pageSize", 2: "pageToken", 3: "parentId"],
+        "pixecom.campaign.v1.Placement": [1: "adId", 2: "adSetId", 3: "campaignId", 4: "adAccountId", 5: "currency", 6: "timeZone"],
         "pixecom.campaign.v1.PlatformConnection": [1: "id", 2: "platform", 3: "externalUserId", 4: "createTime", 5: "updateTime"],
         "pixecom.campaign.v1.StartAssetUploadRequest": [1: "name", 2: "sizeBytes", 3: "type"],
         "pixecom.campaign.v1.Targeting": [1: "countries", 2: "ageMin", 3: "ageMax", 4: "genders", 5: "publisherPlatforms"],
@@ -119,14 +122,15 @@ enum ProtoJSONNames {
         "pixecom.orders.v1.WebhookDelivery": [1: "provider", 2: "headers", 3: "body"],
         "pixecom.orders.v1.WebhookResult": [1: "eventId", 2: "outcome"],
         "pixecom.stats.v1.CampaignStats": [1: "campaignId", 2: "currency", 3: "days", 4: "total", 5: "unattributedRevenue"],
-        "pixecom.stats.v1.DailyStats": [1: "date", 2: "spend", 3: "impressions", 4: "clicks", 5: "orders", 6: "revenue", 7: "refunds", 8: "netRevenue", 9: "cpm", 10: "ctr", 11: "cpc", 12: "roas"],
+        "pixecom.stats.v1.DailyStats": [1: "date", 2: "spend", 3: "impressions", 4: "clicks", 5: "orders", 6: "revenue", 7: "refunds", 8: "netRevenue", 9: "cpm", 10: "ctr", 11: "cpc", 12: "roas", 13: "chargebacks", 14: "purchases"],
         "pixecom.stats.v1.GetCampaignStatsRequest": [1: "campaignId", 2: "since", 3: "until"],
         "pixecom.stats.v1.IngestInsightsRequest": [1: "rows"],
         "pixecom.stats.v1.IngestInsightsResponse": [1: "upserted"],
-        "pixecom.stats.v1.InsightRow": [1: "date", 2: "adId", 3: "spend", 4: "currency", 5: "impressions", 6: "clicks"],
-        "pixecom.stats.v1.OrderEvent": [1: "eventId", 2: "sellerId", 3: "orderId", 4: "kind", 5: "amount", 6: "currency", 7: "campaignId", 8: "adId", 9: "attributedDate"],
+        "pixecom.stats.v1.InsightAction": [1: "actionType", 2: "value"],
+        "pixecom.stats.v1.InsightRow": [1: "date", 2: "adId", 3: "spend", 4: "currency", 5: "impressions", 6: "clicks", 7: "actions"],
+        "pixecom.stats.v1.OrderEvent": [1: "eventId", 2: "sellerId", 3: "orderId", 4: "kind", 5: "amount", 6: "currency", 7: "campaignId", 8: "adId", 9: "attributedDate", 10: "saleAt", 11: "occurredAt", 12: "sellPageId"],
         "pixecom.stats.v1.RecordOrderEventResponse": [1: "applied"],
-        "pixecom.stats.v1.UnattributedRevenue": [1: "currency", 2: "reason", 3: "orders", 4: "revenue", 5: "refunds", 6: "netRevenue"],
+        "pixecom.stats.v1.UnattributedRevenue": [1: "currency", 2: "reason", 3: "orders", 4: "revenue", 5: "refunds", 6: "netRevenue", 7: "chargebacks"],
     ]
 
     /// The names of every enum's values, by number, keyed by the enum's Swift type.
@@ -135,7 +139,7 @@ enum ProtoJSONNames {
         ObjectIdentifier(Pixecom_Campaign_V1_Status.self): [0: "STATUS_UNSPECIFIED", 1: "ACTIVE", 2: "PAUSED", 3: "ARCHIVED", 4: "DELETED"],
         ObjectIdentifier(Pixecom_Orders_V1_FinancialStatus.self): [0: "FINANCIAL_STATUS_UNSPECIFIED", 1: "PENDING", 2: "PAID", 3: "PARTIALLY_REFUNDED", 4: "REFUNDED"],
         ObjectIdentifier(Pixecom_Orders_V1_FulfillmentStatus.self): [0: "FULFILLMENT_STATUS_UNSPECIFIED", 1: "UNFULFILLED", 2: "FULFILLED"],
-        ObjectIdentifier(Pixecom_Stats_V1_OrderEventKind.self): [0: "ORDER_EVENT_KIND_UNSPECIFIED", 1: "PAID", 2: "REFUNDED"],
+        ObjectIdentifier(Pixecom_Stats_V1_OrderEventKind.self): [0: "ORDER_EVENT_KIND_UNSPECIFIED", 1: "PAID", 2: "REFUNDED", 3: "CHARGED_BACK", 4: "CHARGEBACK_REVERSED"],
         ObjectIdentifier(Pixecom_Stats_V1_UnattributedReason.self): [0: "UNATTRIBUTED_REASON_UNSPECIFIED", 1: "CURRENCY_MISMATCH"],
     ]
 }

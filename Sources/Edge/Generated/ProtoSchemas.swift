@@ -1445,6 +1445,45 @@ enum ProtoSchemas {
   "properties": {},
   "type": "object"
  },
+ "pixecom.campaign.v1.DescribePlacementsRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "adIds": {
+    "items": {
+     "type": "string"
+    },
+    "type": "array"
+   },
+   "campaignIds": {
+    "items": {
+     "type": "string"
+    },
+    "type": "array"
+   },
+   "sellerId": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.DescribePlacementsResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "ads": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.Placement"
+    },
+    "type": "array"
+   },
+   "campaigns": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.Placement"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.campaign.v1.DisconnectAdAccountRequest": {
   "additionalProperties": false,
   "properties": {
@@ -1779,6 +1818,30 @@ enum ProtoSchemas {
    "AD"
   ],
   "type": "string"
+ },
+ "pixecom.campaign.v1.Placement": {
+  "additionalProperties": false,
+  "properties": {
+   "adAccountId": {
+    "type": "string"
+   },
+   "adId": {
+    "type": "string"
+   },
+   "adSetId": {
+    "type": "string"
+   },
+   "campaignId": {
+    "type": "string"
+   },
+   "currency": {
+    "type": "string"
+   },
+   "timeZone": {
+    "type": "string"
+   }
+  },
+  "type": "object"
  },
  "pixecom.campaign.v1.PlatformConnection": {
   "additionalProperties": false,
@@ -2290,6 +2353,11 @@ enum ProtoSchemas {
  "pixecom.stats.v1.DailyStats": {
   "additionalProperties": false,
   "properties": {
+   "chargebacks": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
    "clicks": {
     "format": "int64",
     "pattern": "^-?[0-9]+$",
@@ -2318,6 +2386,11 @@ enum ProtoSchemas {
     "type": "string"
    },
    "orders": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "purchases": {
     "format": "int64",
     "pattern": "^-?[0-9]+$",
     "type": "string"
@@ -2380,9 +2453,29 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.stats.v1.InsightAction": {
+  "additionalProperties": false,
+  "properties": {
+   "actionType": {
+    "type": "string"
+   },
+   "value": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.stats.v1.InsightRow": {
   "additionalProperties": false,
   "properties": {
+   "actions": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.stats.v1.InsightAction"
+    },
+    "type": "array"
+   },
    "adId": {
     "type": "string"
    },
@@ -2436,7 +2529,16 @@ enum ProtoSchemas {
    "kind": {
     "$ref": "#/components/schemas/pixecom.stats.v1.OrderEventKind"
    },
+   "occurredAt": {
+    "type": "string"
+   },
    "orderId": {
+    "type": "string"
+   },
+   "saleAt": {
+    "type": "string"
+   },
+   "sellPageId": {
     "type": "string"
    },
    "sellerId": {
@@ -2449,7 +2551,9 @@ enum ProtoSchemas {
   "enum": [
    "ORDER_EVENT_KIND_UNSPECIFIED",
    "PAID",
-   "REFUNDED"
+   "REFUNDED",
+   "CHARGED_BACK",
+   "CHARGEBACK_REVERSED"
   ],
   "type": "string"
  },
@@ -2472,6 +2576,11 @@ enum ProtoSchemas {
  "pixecom.stats.v1.UnattributedRevenue": {
   "additionalProperties": false,
   "properties": {
+   "chargebacks": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
    "currency": {
     "type": "string"
    },

@@ -88,6 +88,8 @@ public enum CampaignMethods {
     public static let listCreatives = "pixecom.campaign.v1.CampaignService/ListCreatives"
     /// Deletes a creative no live ad uses.
     public static let deleteCreative = "pixecom.campaign.v1.CampaignService/DeleteCreative"
+    /// Where a batch of ads and campaigns sit, with currency and time zone (StatsService only).
+    public static let describePlacements = "pixecom.campaign.v1.CampaignService/DescribePlacements"
 
     /// Every method's contract, in the order of the .proto.
     public static let contracts: [MethodContract] = [
@@ -389,6 +391,12 @@ public enum CampaignMethods {
             idempotency: .idempotent,
             http: MethodContract.HTTPBinding(verb: "DELETE", path: "/v1/creatives/{id}", body: "")
         ),
+        MethodContract(
+            name: describePlacements,
+            summary: "Where a batch of ads and campaigns sit, with currency and time zone (StatsService only).",
+            access: .services(["stats"]),
+            idempotency: .idempotent
+        ),
     ]
 }
 
@@ -482,6 +490,8 @@ public protocol CampaignServiceHandling: Sendable {
     func listCreatives(_ request: Pixecom_Campaign_V1_ListRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_ListCreativesResponse
     /// Deletes a creative no live ad uses.
     func deleteCreative(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_DeleteCreativeResponse
+    /// Where a batch of ads and campaigns sit, with currency and time zone (StatsService only).
+    func describePlacements(_ request: Pixecom_Campaign_V1_DescribePlacementsRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_DescribePlacementsResponse
 }
 
 extension CampaignServiceHandling {
@@ -609,6 +619,9 @@ extension CampaignServiceHandling {
         }
         router.unary(CampaignMethods.deleteCreative, Pixecom_Campaign_V1_GetRequest.self) {
             try await self.deleteCreative($0, context: $1)
+        }
+        router.unary(CampaignMethods.describePlacements, Pixecom_Campaign_V1_DescribePlacementsRequest.self) {
+            try await self.describePlacements($0, context: $1)
         }
     }
 }
@@ -1110,6 +1123,18 @@ public struct CampaignServiceClient: Sendable {
     ) async throws -> Pixecom_Campaign_V1_DeleteCreativeResponse {
         try await self.rpc.unary(
             CampaignMethods.deleteCreative, request, as: Pixecom_Campaign_V1_DeleteCreativeResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Where a batch of ads and campaigns sit, with currency and time zone (StatsService only).
+    public func describePlacements(
+        _ request: Pixecom_Campaign_V1_DescribePlacementsRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_DescribePlacementsResponse {
+        try await self.rpc.unary(
+            CampaignMethods.describePlacements, request, as: Pixecom_Campaign_V1_DescribePlacementsResponse.self, metadata: metadata, timeout: timeout,
             idempotent: true
         )
     }

@@ -1,0 +1,163 @@
+import Foundation
+import NIOHTTP1
+import PixEcomProtos
+import RPCKit
+import ServiceKit
+import Testing
+
+/// StatsService in the whole system: an ad account in Los Angeles, whose days are its local days
+/// for spend and revenue alike; purchases counted once; refunds and chargebacks on the sale's day;
+/// CampaignService's placements scoped to the seller StatsService names.
+@Suite("Stats through the system", .serialized)
+struct StatsEndToEndTests {
+    /// A client of `service` with `identity`'s certificate, as another service calls it.
+    static func client(_ system: PixEcomSystem, _ service: String, port: Int, as identity: String) throws -> RPCClient {
+        RPCClient(
+            configuration: RPCClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], serverService: service),
+            tls: try RPCTLS.clientContext(system.certificates.files(for: identity))
+        )
+    }
+
+    static func event(
+        _ seller: EndToEndTests.Seller, order: String, _ kind: Pixecom_Stats_V1_OrderEventKind, _ amount: Int64, campaign: String,
+        ad: String,
+        saleAt: String, occurredAt: String
+    ) -> Pixecom_Stats_V1_OrderEvent {
+        Pixecom_Stats_V1_OrderEvent.with {
+            $0.eventID = UUID().uuidString.lowercased()
+            $0.sellerID = seller.sellerID
+            $0.orderID = order
+            $0.kind = kind
+            $0.amount = amount
+            $0.currency = "USD"
+            $0.campaignID = campaign
+            $0.adID = ad.uppercased()  // UTM values arrive in any case
+            $0.saleAt = saleAt
+            $0.occurredAt = occurredAt
+        }
+    }
+
+    @Test(
+        "an order paid at 23:30 in Los Angeles counts on that local day with its spend; its refund and chargeback days later count on the sale's day; purchases count once"
+    )
+    func losAngelesDays() async throws {
+        let system = try await PixEcomSystem.start()
+        let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
+        let orders = try Self.client(system, "stats", port: system.stats.rpcPort, as: "orders")
+        let statsIdentity = try Self.client(system, "campaign", port: system.campaign.rpcPort, as: "stats")
+        do {
+            let a = try await EndToEndTests.register(edge, name: "Pacific")
+            let b = try await EndToEndTests.register(edge, name: "Other")
+            let account = try await EndToEndTests.create(
+                edge, "/v1/ad-accounts", ["name": "LA", "currency": "USD", "timeZone": "America/Los_Angeles"], token: a.token)
+            let campaign = try await EndToEndTests.create(
+                edge, "/v1/campaigns",
+                ["adAccountId": account, "name": "Night owls", "objective": "OUTCOME_SALES", "dailyBudget": "50000", "status": "ACTIVE"],
+                token: a.token)
+            let adSet = try await EndToEndTests.create(
+                edge, "/v1/ad-sets", ["campaignId": campaign, "name": "West", "targeting": ["countries": ["US"]], "status": "ACTIVE"],
+                token: a.token)
+            let ad = try await EndToEndTests.create(
+                edge, "/v1/ads", ["adSetId": adSet, "name": "Lamp", "linkUrl": "https://shop.example.com/lamp", "status": "ACTIVE"],
+                token: a.token)
+
+            // CampaignService describes A's ad to StatsService for A, and nothing of it for B.
+            let describe = { (seller: String) in
+                Pixecom_Campaign_V1_DescribePlacementsRequest.with {
+                    $0.sellerID = seller
+                    $0.adIds = [ad]
+                    $0.campaignIds = [campaign]
+                }
+            }
+            let forA = try await statsIdentity.unary(
+                CampaignMethods.describePlacements, describe(a.sellerID), as: Pixecom_Campaign_V1_DescribePlacementsResponse.self)
+            #expect(forA.ads.map(\.adID) == [ad] && forA.ads.first?.campaignID == campaign && forA.ads.first?.adSetID == adSet)
+            #expect(forA.ads.first?.timeZone == "America/Los_Angeles" && forA.campaigns.first?.currency == "USD")
+            let forB = try await statsIdentity.unary(
+                CampaignMethods.describePlacements, describe(b.sellerID), as: Pixecom_Campaign_V1_DescribePlacementsResponse.self)
+            #expect(forB.ads.isEmpty && forB.campaigns.isEmpty, "another seller's ids are absent: \(forB)")
+            let badID = await #expect(throws: RPCError.self) {
+                _ = try await statsIdentity.unary(
+                    CampaignMethods.describePlacements,
+                    Pixecom_Campaign_V1_DescribePlacementsRequest.with {
+                        $0.sellerID = a.sellerID
+                        $0.adIds = [ad, "lamp"]
+                    }, as: Pixecom_Campaign_V1_DescribePlacementsResponse.self)
+            }
+            #expect(badID?.code == .invalidArgument && badID?.message.contains("ad_ids[1]") == true, "\(String(describing: badID))")
+
+            // Spend on the local day 2026-03-09, with purchases under Meta's three overlapping types.
+            let actions: [[String: Any]] = [
+                ["actionType": "purchase", "value": "3"], ["actionType": "omni_purchase", "value": "3"],
+                ["actionType": "offsite_conversion.fb_pixel_purchase", "value": "3"], ["actionType": "link_click", "value": "40"],
+            ]
+            let row: [String: Any] = [
+                "date": "2026-03-09", "adId": ad, "spend": "4000", "currency": "USD", "impressions": "9000", "clicks": "120",
+                "actions": actions,
+            ]
+            let ingested = try await edge.send(.POST, "/v1/insights", json: ["rows": [row]], token: a.token)
+            try #require(ingested.status == 200, "ingest: \(ingested.text)")
+            var badRow = row
+            badRow["actions"] = [["actionType": "purchase", "value": "2"], ["actionType": "purchase", "value": "-1"]]
+            let refused = try await edge.send(.POST, "/v1/insights", json: ["rows": [badRow]], token: a.token)
+            #expect(refused.status == 400, "\(refused.text)")
+            #expect(
+                refused.text.contains("rows[0].actions[1].value") && refused.text.contains("rows[0].actions[1].action_type"),
+                "\(refused.text)")
+
+            // Paid at 23:30 on the 9th in Los Angeles (06:30 UTC on the 10th); refunded on the 11th,
+            // charged back on the 20th and the chargeback reversed on the 25th: all on the 9th.
+            let order = UUID().uuidString.lowercased()
+            let sale = "2026-03-10T06:30:00Z"
+            for event in [
+                Self.event(a, order: order, .paid, 9900, campaign: campaign, ad: ad, saleAt: sale, occurredAt: sale),
+                Self.event(a, order: order, .refunded, 1900, campaign: campaign, ad: ad, saleAt: sale, occurredAt: "2026-03-11T10:00:00Z"),
+                Self.event(
+                    a, order: order, .chargedBack, 3000, campaign: campaign, ad: ad, saleAt: sale, occurredAt: "2026-03-20T10:00:00Z"),
+                Self.event(
+                    a, order: order, .chargebackReversed, 3000, campaign: campaign, ad: ad, saleAt: sale, occurredAt: "2026-03-25T10:00:00Z"
+                ),
+                Self.event(
+                    a, order: UUID().uuidString.lowercased(), .chargedBack, 500, campaign: campaign, ad: ad, saleAt: sale, occurredAt: sale),
+            ] {
+                let applied = try await orders.unary(
+                    StatsMethods.recordOrderEvent, event, as: Pixecom_Stats_V1_RecordOrderEventResponse.self)
+                #expect(applied.applied)
+            }
+            let badTime = await #expect(throws: RPCError.self) {
+                var event = Self.event(a, order: order, .paid, 1, campaign: campaign, ad: ad, saleAt: "yesterday", occurredAt: sale)
+                event.kind = .paid
+                _ = try await orders.unary(StatsMethods.recordOrderEvent, event, as: Pixecom_Stats_V1_RecordOrderEventResponse.self)
+            }
+            #expect(badTime?.code == .invalidArgument && badTime?.message.contains("sale_at") == true)
+
+            let stats = try await EndToEndTests.waitForStats(
+                edge, campaignID: campaign, since: "2026-03-08", until: "2026-03-10", token: a.token
+            ) {
+                stats in JSONValues.int64(EndToEndTests.days(stats)["2026-03-09"]?["chargebacks"]) == 500
+            }
+            let days = EndToEndTests.days(stats)
+            let ninth = days["2026-03-09"] ?? [:]
+            #expect(JSONValues.int64(ninth["spend"]) == 4000 && JSONValues.int64(ninth["purchases"]) == 3, "\(ninth)")
+            #expect(JSONValues.int64(ninth["orders"]) == 1 && JSONValues.int64(ninth["revenue"]) == 9900, "\(ninth)")
+            #expect(JSONValues.int64(ninth["refunds"]) == 1900 && JSONValues.int64(ninth["chargebacks"]) == 500, "\(ninth)")
+            #expect(JSONValues.int64(ninth["netRevenue"]) == 9900 - 1900 - 500, "\(ninth)")
+            #expect((ninth["roas"] as? Double).map { abs($0 - 7500.0 / 4000.0) < 1e-9 } == true, "\(ninth)")
+            for day in ["2026-03-08", "2026-03-10"] {
+                #expect(
+                    JSONValues.int64(days[day]?["revenue"]) == 0 && JSONValues.int64(days[day]?["spend"]) == 0,
+                    "\(day): \(days[day] ?? [:])")
+            }
+            // B sees none of it: the campaign is not B's.
+            let asB = try await edge.send(.GET, "/v1/campaigns/\(campaign)/stats?since=2026-03-09&until=2026-03-09", token: b.token)
+            #expect(asB.status == 404, "\(asB.text)")
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        await orders.close()
+        await statsIdentity.close()
+        try await edge.shutdown()
+        let unclean = await system.stop()
+        #expect(unclean.isEmpty, "\(unclean)")
+    }
+}
