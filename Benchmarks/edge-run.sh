@@ -27,8 +27,13 @@
 #      500 ads (POST /v1/bulk-updates, 500 changes alternating PAUSED and ACTIVE, wrk -t1 -c1),
 #      in operations/s and p99, next to the single-object GET /v1/campaigns/{id} measured in the
 #      same run with the same connections.
+#   6. Stats ingest (--stats-ingest only): insights rows/s through the edge (POST /v1/insights,
+#      batches of 2,500 rows: 500 ads x 5 days, two clients) against PostgreSQL COPY (psql
+#      \copy as the superuser, whom row-level security does not bind) of the same rows into the
+#      same table in the same run; each round ingests days no round used before, and COPY loads
+#      that round's rows again under another seller id (the table's key starts with the seller).
 #
-# Usage: Benchmarks/edge-run.sh [--write] [--quick] [--db-path | --campaign-work]
+# Usage: Benchmarks/edge-run.sh [--write] [--quick] [--db-path | --campaign-work | --stats-ingest]
 #   --write   also rewrite the edge part of docs/PERFORMANCE.md with the results
 #   --quick   short windows (a smoke test; numbers are rough)
 #   --hold    after setting up, print the URLs and token and wait (for profiling) instead of measuring
@@ -36,6 +41,8 @@
 #             with --write it rewrites only the database-path part of docs/PERFORMANCE.md
 #   --campaign-work only scenario 5 (the root package's release build); with --write it
 #             rewrites only the campaign-work part of docs/PERFORMANCE.md
+#   --stats-ingest only scenario 6 (the root package's release build); with --write it rewrites
+#             only the stats-ingest part of docs/PERFORMANCE.md
 #
 # Builds the root package and Benchmarks/ in release mode (15+ minutes the first time on 2
 # cores), starts a private PostgreSQL and the five services from the release build on free ports,
@@ -47,7 +54,7 @@ root=$(cd "$here/.." && pwd)
 source "$root/scripts/lib.sh"
 exec </dev/null
 
-write=0 hold=0 db_only=0 campaign_only=0 duration=10 login_duration=14 rounds=5 token_seconds=2 token_rounds=15
+write=0 hold=0 db_only=0 campaign_only=0 ingest_only=0 duration=10 login_duration=14 rounds=5 token_seconds=2 token_rounds=15
 for argument in "$@"; do
   case "$argument" in
     --write) write=1 ;;
@@ -55,7 +62,8 @@ for argument in "$@"; do
     --hold) hold=1 ;;
     --db-path) db_only=1 ;;
     --campaign-work) db_only=1 campaign_only=1 ;;
-    -h|--help) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --stats-ingest) db_only=1 ingest_only=1 ;;
+    -h|--help) sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $argument (see --help)" ;;
   esac
 done
@@ -402,6 +410,94 @@ cw_table() {
 | bulk status change of 500 ads (\`POST /v1/bulk-updates\`, wrk -t1 -c1, one after another; each change goes to the sandbox platform, then its row, 8 at a time) | ${cw_bulk} | $(awk -v u="$cw_bulk_p99" 'BEGIN {printf "%.2f s", u / 1000000}') | ${cw_bulk_objects} ads/s (${cw_bulk_ratio}x) |
 TABLE
 }
+# A campaign tree of 5 ad sets x 50 ads; its ad ids are appended to FILE.
+bench_tree() {
+  local name=$1 file=$2
+  jq -n --arg account "$account" --arg name "$name" '{campaign: {adAccountId: $account, name: $name,
+      objective: "OUTCOME_SALES", dailyBudget: "100000", status: "ACTIVE"},
+    adSets: [range(5) as $s | {adSet: {name: ("Set " + ($s | tostring)), targeting: {countries: ["US"]}, status: "ACTIVE"},
+      ads: [range(50) as $a | {name: ("Ad " + ($a | tostring)), linkUrl: "https://shop.example/p", status: "ACTIVE"}]}]}' \
+    >"$work/tree-$name.json"
+  api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -H "Idempotency-Key: bench-$name-$(random_hex 4)" \
+    --data-binary @"$work/tree-$name.json" "$edge/v1/campaign-trees" | jq -r '.adSets[].ads[].id' >>"$file" \
+    || die "could not create the campaign tree $name"
+}
+# Scenario 6: insights ingest through the edge against COPY of the same rows into the same table.
+stats_ingest_scenario() {
+  local auth_admin stats_admin round bodies=40 days_per_body=5 ingest_rates=() copy_rates=() start_ns end_ns rows copy_seller
+  auth_admin=$(sed 's#/[^/]*$#/auth#' <<<"$admin_url")
+  stats_admin=$(sed 's#/[^/]*$#/stats#' <<<"$admin_url")
+  psql -qX -v ON_ERROR_STOP=1 "$auth_admin" -c "UPDATE sellers SET plan = 'pro'" >/dev/null || die "could not set the plan"
+  token=$(api -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" "$edge/v1/auth/login" | jq -r .accessToken)
+  : >"$work/ingest-ads.txt"
+  bench_tree ingest-1 "$work/ingest-ads.txt"
+  bench_tree ingest-2 "$work/ingest-ads.txt"
+  [ "$(wc -l <"$work/ingest-ads.txt")" = 500 ] || die "expected 500 ads, got $(wc -l <"$work/ingest-ads.txt")"
+  rows=$((bodies * days_per_body * 500))
+  log "   $rounds rounds of $bodies batches of $((days_per_body * 500)) rows ($rows rows a round), two clients"
+  for round in $(seq 1 "$rounds"); do
+    # This round's days: never ingested before, so every row is a new one (not a replay).
+    local first_day=$(( (round - 1) * bodies * days_per_body )) i
+    for i in $(seq 0 $((bodies - 1))); do
+      jq -R -s --argjson first "$((first_day + i * days_per_body))" --argjson days "$days_per_body" '
+        split("\n") | map(select(length > 0)) as $ads
+        | {rows: [range($days) as $d | $ads | to_entries[] | {
+            date: ((1577836800 + ($first + $d) * 86400) | strftime("%Y-%m-%d")), adId: .value,
+            spend: ((.key * 37 + $d * 11) % 100000 | tostring), currency: "USD",
+            impressions: ((.key * 101 + $d) % 1000000 | tostring), clicks: ((.key + $d) % 5000 | tostring),
+            actions: [{actionType: "purchase", value: ((.key + $d) % 7 | tostring)}]}]}' \
+        "$work/ingest-ads.txt" >"$work/ingest-$round-$i.json"
+    done
+    start_ns=$(date +%s%N)
+    seq 0 $((bodies - 1)) | xargs -P 2 -I{} curl -sS --fail-with-body --cacert "$certs/ca.pem" -o /dev/null \
+      -H "Authorization: Bearer $token" -H 'Content-Type: application/json' --data-binary @"$work/ingest-$round-{}.json" \
+      "$edge/v1/insights" || die "an insights batch was refused"
+    end_ns=$(date +%s%N)
+    ingest_rates+=("$(awk -v r="$rows" -v ns="$((end_ns - start_ns))" 'BEGIN {printf "%.0f", r / (ns / 1e9)}')")
+    # The same rows, read back from the table, loaded again by COPY under a fresh seller id.
+    copy_seller=$(cat /proc/sys/kernel/random/uuid)
+    psql -qX -v ON_ERROR_STOP=1 "$stats_admin" -c "\\copy (SELECT '$copy_seller'::uuid, ad_id, day, campaign_id, ad_set_id, spend, currency, impressions, clicks, purchases FROM ad_daily_insights WHERE day >= date '2020-01-01' + $first_day AND day < date '2020-01-01' + $((first_day + bodies * days_per_body))) TO '$work/copy-$round.csv' CSV" \
+      || die "could not export the round's rows"
+    [ "$(wc -l <"$work/copy-$round.csv")" = "$rows" ] || die "the table holds $(wc -l <"$work/copy-$round.csv") of the round's $rows rows"
+    start_ns=$(date +%s%N)
+    psql -qX -v ON_ERROR_STOP=1 "$stats_admin" \
+      -c "\\copy ad_daily_insights (seller_id, ad_id, day, campaign_id, ad_set_id, spend, currency, impressions, clicks, purchases) FROM '$work/copy-$round.csv' CSV" \
+      || die "COPY failed"
+    end_ns=$(date +%s%N)
+    copy_rates+=("$(awk -v r="$rows" -v ns="$((end_ns - start_ns))" 'BEGIN {printf "%.0f", r / (ns / 1e9)}')")
+    log "   round $round: ingest ${ingest_rates[-1]} rows/s, COPY ${copy_rates[-1]} rows/s"
+  done
+  si_ingest=$(printf '%s\n' "${ingest_rates[@]}" | median)
+  si_copy=$(printf '%s\n' "${copy_rates[@]}" | median)
+  si_ratio=$(awk -v a="$si_ingest" -v b="$si_copy" 'BEGIN {printf "%.2f", a / b}')
+}
+si_table() {
+  cat <<TABLE
+| Target | Verdict | Measured |
+| :--- | :--- | :--- |
+| insights ingest through the edge (\`POST /v1/insights\`, batches of 2,500 rows, two clients) >= 0.5x PostgreSQL COPY (psql \\copy) of the same rows into the same table | $(verdict "$si_ratio" 0.5 ge) | ${si_ratio}x (${si_ingest} vs ${si_copy} rows/s, median of $rounds rounds of 100,000 rows) |
+TABLE
+}
+if [ "$ingest_only" -eq 1 ]; then
+  log "6. stats ingest: POST /v1/insights vs COPY of the same rows; $rounds rounds"
+  stats_ingest_scenario
+  printf '\n%s\n' "$(si_table)"
+  if [ "$write" -eq 1 ]; then
+    revision=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+    write_section "<!-- BEGIN STATS INGEST RESULTS" "<!-- END STATS INGEST RESULTS -->" "$(cat <<SECTION
+<!-- BEGIN STATS INGEST RESULTS: Benchmarks/edge-run.sh --stats-ingest --write rewrites this part -->
+### Stats ingest
+
+Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) at revision \`$revision\` with \`Benchmarks/edge-run.sh --stats-ingest --write\` on $(nproc) cores; curl, the edge, the services, PostgreSQL and psql all on this machine; Linux scheduling: ${scheduling}. Each round's rows are new days; COPY loads the same rows (read back from the table) under another seller id.
+
+$(si_table)
+<!-- END STATS INGEST RESULTS -->
+SECTION
+)"
+    log "wrote docs/PERFORMANCE.md"
+  fi
+  exit 0
+fi
 if [ "$campaign_only" -eq 1 ]; then
   log "5. campaign work: 500 campaigns listed in pages of 100, 500 ads' status in one bulk change, against GET by id; $rounds rounds"
   campaign_work_scenario

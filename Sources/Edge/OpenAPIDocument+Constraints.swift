@@ -398,6 +398,13 @@ extension OpenAPIDocument {
         CampaignMethods.listCreatives: ["parentId"],
     ]
 
+    /// The ads manager's metrics (StatsService `AdsManagerMetric`) and page tokens.
+    static let adsManagerMetrics = [
+        "spend", "impressions", "clicks", "purchases", "orders", "revenue", "refunds", "chargebacks", "net_revenue", "cpm", "ctr",
+        "cpc", "cpa", "roas",
+    ]
+    static let adsManagerTokenPattern = "^(n|[0-9a-f]{16})\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
     /// What the services accept in a path or query parameter, over the schema of its field's type.
     /// Every path parameter of the API is an object's id, a UUID (one that is not needs a rule
     /// here); the query parameters are the pages' and the stats range's.
@@ -412,7 +419,8 @@ extension OpenAPIDocument {
             (parameter.minimum, parameter.maximum) = (0, 200)
         case "pageToken":
             parameter.description = "nextPageToken of the previous page"
-            parameter.pattern = "^$|" + PageToken.pattern
+            parameter.pattern =
+                "^$|" + (request == "pixecom.stats.v1.AdsManagerRequest" ? Self.adsManagerTokenPattern : PageToken.pattern)
         case "parentId":
             parameter.description = "only the children of this object"
             parameter.pattern = "^$|^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
@@ -432,8 +440,19 @@ extension OpenAPIDocument {
             parameter.values = [""] + (Self.objective["enum"] as? [String] ?? [])
         case "type" where request == "pixecom.campaign.v1.ListAssetsRequest":
             parameter.values = ["", "IMAGE", "VIDEO", "TEXT"]
+        case "level" where request == "pixecom.stats.v1.AdsManagerRequest":
+            parameter.values = ["CAMPAIGN", "AD_SET", "AD"]
+            parameter.isRequired = true
+        case "sort" where request == "pixecom.stats.v1.AdsManagerRequest":
+            parameter.description = "a metric, \"-\" in front for descending (default -spend)"
+            parameter.values = [""] + Self.adsManagerMetrics.flatMap { [$0, "-" + $0] }
+        case "filter" where request == "pixecom.stats.v1.AdsManagerRequest":
+            parameter.description = "thresholds joined by \",\", e.g. roas<1.2,spend>5000 (money in minor units)"
+            let metric = "(" + Self.adsManagerMetrics.joined(separator: "|") + ")"
+            let clause = metric + "(<=|>=|<|>|=)-?[0-9]{1,12}(\\.[0-9]{1,6})?"
+            parameter.pattern = "^$|^" + clause + "(," + clause + "){0,9}$"
         case "since", "until":
-            guard request == "pixecom.stats.v1.GetCampaignStatsRequest" else { break }
+            guard request == "pixecom.stats.v1.GetCampaignStatsRequest" || request == "pixecom.stats.v1.AdsManagerRequest" else { break }
             parameter.description =
                 parameter.name == "since" ? "first day, YYYY-MM-DD" : "last day, YYYY-MM-DD, at most 365 days after since"
             (parameter.format, parameter.pattern) = ("date", "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")

@@ -1701,6 +1701,65 @@ public nonisolated struct Pixecom_Campaign_V1_DescribePlacementsResponse: Sendab
   public init() {}
 }
 
+public nonisolated struct Pixecom_Campaign_V1_DescribeObjectsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The seller whose objects are described: trusted because the caller proved it is StatsService.
+  public var sellerID: String = String()
+
+  /// "campaign", "ad_set" or "ad".
+  public var level: String = String()
+
+  /// Only the children of this campaign or ad set; NOT_FOUND when the seller has no such object.
+  public var parentID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One object as the ads manager shows it.
+public nonisolated struct Pixecom_Campaign_V1_ObjectSummary: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  public var status: String = String()
+
+  public var effectiveStatus: String = String()
+
+  public var campaignID: String = String()
+
+  public var adSetID: String = String()
+
+  public var adAccountID: String = String()
+
+  public var currency: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Campaign_V1_DescribeObjectsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// In id order. At most 20,000: a larger selection is FAILED_PRECONDITION asking for parent_id.
+  public var objects: [Pixecom_Campaign_V1_ObjectSummary] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "pixecom.campaign.v1"
@@ -5022,6 +5081,141 @@ nonisolated extension Pixecom_Campaign_V1_DescribePlacementsResponse: SwiftProto
   public static func ==(lhs: Pixecom_Campaign_V1_DescribePlacementsResponse, rhs: Pixecom_Campaign_V1_DescribePlacementsResponse) -> Bool {
     if lhs.ads != rhs.ads {return false}
     if lhs.campaigns != rhs.campaigns {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_DescribeObjectsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DescribeObjectsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}seller_id\0\u{1}level\0\u{3}parent_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sellerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.level) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.parentID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sellerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.sellerID, fieldNumber: 1)
+    }
+    if !self.level.isEmpty {
+      try visitor.visitSingularStringField(value: self.level, fieldNumber: 2)
+    }
+    if !self.parentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.parentID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_DescribeObjectsRequest, rhs: Pixecom_Campaign_V1_DescribeObjectsRequest) -> Bool {
+    if lhs.sellerID != rhs.sellerID {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.parentID != rhs.parentID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_ObjectSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ObjectSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}status\0\u{3}effective_status\0\u{3}campaign_id\0\u{3}ad_set_id\0\u{3}ad_account_id\0\u{1}currency\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.effectiveStatus) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.adSetID) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.adAccountID) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 3)
+    }
+    if !self.effectiveStatus.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveStatus, fieldNumber: 4)
+    }
+    if !self.campaignID.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 5)
+    }
+    if !self.adSetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.adSetID, fieldNumber: 6)
+    }
+    if !self.adAccountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.adAccountID, fieldNumber: 7)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_ObjectSummary, rhs: Pixecom_Campaign_V1_ObjectSummary) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.effectiveStatus != rhs.effectiveStatus {return false}
+    if lhs.campaignID != rhs.campaignID {return false}
+    if lhs.adSetID != rhs.adSetID {return false}
+    if lhs.adAccountID != rhs.adAccountID {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Campaign_V1_DescribeObjectsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DescribeObjectsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}objects\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.objects) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.objects.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.objects, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Campaign_V1_DescribeObjectsResponse, rhs: Pixecom_Campaign_V1_DescribeObjectsResponse) -> Bool {
+    if lhs.objects != rhs.objects {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -110,6 +110,48 @@ public nonisolated enum Pixecom_Stats_V1_UnattributedReason: SwiftProtobuf.Enum,
 
 }
 
+public nonisolated enum Pixecom_Stats_V1_AdsManagerLevel: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case campaign // = 1
+  case adSet // = 2
+  case ad // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .campaign
+    case 2: self = .adSet
+    case 3: self = .ad
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .campaign: return 1
+    case .adSet: return 2
+    case .ad: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Pixecom_Stats_V1_AdsManagerLevel] = [
+    .unspecified,
+    .campaign,
+    .adSet,
+    .ad,
+  ]
+
+}
+
 public nonisolated struct Pixecom_Stats_V1_InsightRow: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -317,6 +359,16 @@ public nonisolated struct Pixecom_Stats_V1_DailyStats: Sendable {
   /// Purchases the ad platform reported (its own attribution), counted once per row.
   public var purchases: Int64 = 0
 
+  /// spend / orders, minor units.
+  public var cpa: Double {
+    get {_cpa ?? 0}
+    set {_cpa = newValue}
+  }
+  /// Returns true if `cpa` has been explicitly set.
+  public var hasCpa: Bool {self._cpa != nil}
+  /// Clears the value of `cpa`. Subsequent reads from it will return its default value.
+  public mutating func clearCpa() {self._cpa = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -325,6 +377,7 @@ public nonisolated struct Pixecom_Stats_V1_DailyStats: Sendable {
   fileprivate var _ctr: Double? = nil
   fileprivate var _cpc: Double? = nil
   fileprivate var _roas: Double? = nil
+  fileprivate var _cpa: Double? = nil
 }
 
 public nonisolated struct Pixecom_Stats_V1_CampaignStats: @unchecked Sendable {
@@ -397,6 +450,155 @@ public nonisolated struct Pixecom_Stats_V1_UnattributedRevenue: Sendable {
   public init() {}
 }
 
+public nonisolated struct Pixecom_Stats_V1_AdsManagerRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Required.
+  public var level: Pixecom_Stats_V1_AdsManagerLevel = .unspecified
+
+  /// Inclusive calendar days in each ad account's time zone, "YYYY-MM-DD"; at most 366 days.
+  public var since: String = String()
+
+  public var until: String = String()
+
+  /// Drill-down: only the children of this campaign (ad sets or ads) or ad set (ads).
+  public var parentID: String = String()
+
+  /// A metric to sort by, "-" in front for descending: "-roas", "spend". Default "-spend". Rows
+  /// without the metric (a ratio whose denominator is zero) come last either way; ties by id.
+  public var sort: String = String()
+
+  /// Thresholds that must all hold, joined by ",": "roas<1.2,spend>5000". Operators <, <=, >, >=,
+  /// =. Money in minor units, ratios as plain numbers (ctr 0.02 is 2 %). A row without the metric
+  /// passes no threshold on it.
+  public var filter: String = String()
+
+  /// 1-200; 0 means 50.
+  public var pageSize: Int32 = 0
+
+  public var pageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Stats_V1_AdsManagerRow: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  /// The object's own status and the effective one (an ad under a paused ad set is not active).
+  public var status: String {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  public var effectiveStatus: String {
+    get {_storage._effectiveStatus}
+    set {_uniqueStorage()._effectiveStatus = newValue}
+  }
+
+  public var campaignID: String {
+    get {_storage._campaignID}
+    set {_uniqueStorage()._campaignID = newValue}
+  }
+
+  /// Empty on campaign rows.
+  public var adSetID: String {
+    get {_storage._adSetID}
+    set {_uniqueStorage()._adSetID = newValue}
+  }
+
+  public var adAccountID: String {
+    get {_storage._adAccountID}
+    set {_uniqueStorage()._adAccountID = newValue}
+  }
+
+  /// The ad account's currency: every amount of the row is in it.
+  public var currency: String {
+    get {_storage._currency}
+    set {_uniqueStorage()._currency = newValue}
+  }
+
+  /// The sums and ratios over the range (date is empty).
+  public var metrics: Pixecom_Stats_V1_DailyStats {
+    get {_storage._metrics ?? Pixecom_Stats_V1_DailyStats()}
+    set {_uniqueStorage()._metrics = newValue}
+  }
+  /// Returns true if `metrics` has been explicitly set.
+  public var hasMetrics: Bool {_storage._metrics != nil}
+  /// Clears the value of `metrics`. Subsequent reads from it will return its default value.
+  public mutating func clearMetrics() {_uniqueStorage()._metrics = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The whole selection's sums and ratios in one currency (amounts in two currencies never add up).
+public nonisolated struct Pixecom_Stats_V1_AdsManagerSummary: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var currency: String {
+    get {_storage._currency}
+    set {_uniqueStorage()._currency = newValue}
+  }
+
+  /// Rows of the selection in this currency (all pages).
+  public var rows: Int32 {
+    get {_storage._rows}
+    set {_uniqueStorage()._rows = newValue}
+  }
+
+  public var metrics: Pixecom_Stats_V1_DailyStats {
+    get {_storage._metrics ?? Pixecom_Stats_V1_DailyStats()}
+    set {_uniqueStorage()._metrics = newValue}
+  }
+  /// Returns true if `metrics` has been explicitly set.
+  public var hasMetrics: Bool {_storage._metrics != nil}
+  /// Clears the value of `metrics`. Subsequent reads from it will return its default value.
+  public mutating func clearMetrics() {_uniqueStorage()._metrics = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Pixecom_Stats_V1_AdsManagerPage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rows: [Pixecom_Stats_V1_AdsManagerRow] = []
+
+  public var summary: [Pixecom_Stats_V1_AdsManagerSummary] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "pixecom.stats.v1"
@@ -407,6 +609,10 @@ nonisolated extension Pixecom_Stats_V1_OrderEventKind: SwiftProtobuf._ProtoNameP
 
 nonisolated extension Pixecom_Stats_V1_UnattributedReason: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNATTRIBUTED_REASON_UNSPECIFIED\0\u{1}CURRENCY_MISMATCH\0")
+}
+
+nonisolated extension Pixecom_Stats_V1_AdsManagerLevel: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ADS_MANAGER_LEVEL_UNSPECIFIED\0\u{1}CAMPAIGN\0\u{1}AD_SET\0\u{1}AD\0")
 }
 
 nonisolated extension Pixecom_Stats_V1_InsightRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -721,7 +927,7 @@ nonisolated extension Pixecom_Stats_V1_GetCampaignStatsRequest: SwiftProtobuf.Me
 
 nonisolated extension Pixecom_Stats_V1_DailyStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DailyStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}date\0\u{1}spend\0\u{1}impressions\0\u{1}clicks\0\u{1}orders\0\u{1}revenue\0\u{1}refunds\0\u{3}net_revenue\0\u{1}cpm\0\u{1}ctr\0\u{1}cpc\0\u{1}roas\0\u{1}chargebacks\0\u{1}purchases\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}date\0\u{1}spend\0\u{1}impressions\0\u{1}clicks\0\u{1}orders\0\u{1}revenue\0\u{1}refunds\0\u{3}net_revenue\0\u{1}cpm\0\u{1}ctr\0\u{1}cpc\0\u{1}roas\0\u{1}chargebacks\0\u{1}purchases\0\u{1}cpa\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -743,6 +949,7 @@ nonisolated extension Pixecom_Stats_V1_DailyStats: SwiftProtobuf.Message, SwiftP
       case 12: try { try decoder.decodeSingularDoubleField(value: &self._roas) }()
       case 13: try { try decoder.decodeSingularInt64Field(value: &self.chargebacks) }()
       case 14: try { try decoder.decodeSingularInt64Field(value: &self.purchases) }()
+      case 15: try { try decoder.decodeSingularDoubleField(value: &self._cpa) }()
       default: break
       }
     }
@@ -795,6 +1002,9 @@ nonisolated extension Pixecom_Stats_V1_DailyStats: SwiftProtobuf.Message, SwiftP
     if self.purchases != 0 {
       try visitor.visitSingularInt64Field(value: self.purchases, fieldNumber: 14)
     }
+    try { if let v = self._cpa {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 15)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -813,6 +1023,7 @@ nonisolated extension Pixecom_Stats_V1_DailyStats: SwiftProtobuf.Message, SwiftP
     if lhs._roas != rhs._roas {return false}
     if lhs.chargebacks != rhs.chargebacks {return false}
     if lhs.purchases != rhs.purchases {return false}
+    if lhs._cpa != rhs._cpa {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -971,6 +1182,321 @@ nonisolated extension Pixecom_Stats_V1_UnattributedRevenue: SwiftProtobuf.Messag
     if lhs.refunds != rhs.refunds {return false}
     if lhs.netRevenue != rhs.netRevenue {return false}
     if lhs.chargebacks != rhs.chargebacks {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Stats_V1_AdsManagerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdsManagerRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}level\0\u{1}since\0\u{1}until\0\u{3}parent_id\0\u{1}sort\0\u{1}filter\0\u{3}page_size\0\u{3}page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.level) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.since) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.until) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.parentID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.sort) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.filter) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.level != .unspecified {
+      try visitor.visitSingularEnumField(value: self.level, fieldNumber: 1)
+    }
+    if !self.since.isEmpty {
+      try visitor.visitSingularStringField(value: self.since, fieldNumber: 2)
+    }
+    if !self.until.isEmpty {
+      try visitor.visitSingularStringField(value: self.until, fieldNumber: 3)
+    }
+    if !self.parentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.parentID, fieldNumber: 4)
+    }
+    if !self.sort.isEmpty {
+      try visitor.visitSingularStringField(value: self.sort, fieldNumber: 5)
+    }
+    if !self.filter.isEmpty {
+      try visitor.visitSingularStringField(value: self.filter, fieldNumber: 6)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 7)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_AdsManagerRequest, rhs: Pixecom_Stats_V1_AdsManagerRequest) -> Bool {
+    if lhs.level != rhs.level {return false}
+    if lhs.since != rhs.since {return false}
+    if lhs.until != rhs.until {return false}
+    if lhs.parentID != rhs.parentID {return false}
+    if lhs.sort != rhs.sort {return false}
+    if lhs.filter != rhs.filter {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Stats_V1_AdsManagerRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdsManagerRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}status\0\u{3}effective_status\0\u{3}campaign_id\0\u{3}ad_set_id\0\u{3}ad_account_id\0\u{1}currency\0\u{1}metrics\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _name: String = String()
+    var _status: String = String()
+    var _effectiveStatus: String = String()
+    var _campaignID: String = String()
+    var _adSetID: String = String()
+    var _adAccountID: String = String()
+    var _currency: String = String()
+    var _metrics: Pixecom_Stats_V1_DailyStats? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _name = source._name
+      _status = source._status
+      _effectiveStatus = source._effectiveStatus
+      _campaignID = source._campaignID
+      _adSetID = source._adSetID
+      _adAccountID = source._adAccountID
+      _currency = source._currency
+      _metrics = source._metrics
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._status) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._effectiveStatus) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._campaignID) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._adSetID) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._adAccountID) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._currency) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._metrics) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      if !_storage._status.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._status, fieldNumber: 3)
+      }
+      if !_storage._effectiveStatus.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._effectiveStatus, fieldNumber: 4)
+      }
+      if !_storage._campaignID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._campaignID, fieldNumber: 5)
+      }
+      if !_storage._adSetID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._adSetID, fieldNumber: 6)
+      }
+      if !_storage._adAccountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._adAccountID, fieldNumber: 7)
+      }
+      if !_storage._currency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._currency, fieldNumber: 8)
+      }
+      try { if let v = _storage._metrics {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_AdsManagerRow, rhs: Pixecom_Stats_V1_AdsManagerRow) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._effectiveStatus != rhs_storage._effectiveStatus {return false}
+        if _storage._campaignID != rhs_storage._campaignID {return false}
+        if _storage._adSetID != rhs_storage._adSetID {return false}
+        if _storage._adAccountID != rhs_storage._adAccountID {return false}
+        if _storage._currency != rhs_storage._currency {return false}
+        if _storage._metrics != rhs_storage._metrics {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Stats_V1_AdsManagerSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdsManagerSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{1}rows\0\u{1}metrics\0")
+
+  fileprivate class _StorageClass {
+    var _currency: String = String()
+    var _rows: Int32 = 0
+    var _metrics: Pixecom_Stats_V1_DailyStats? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _currency = source._currency
+      _rows = source._rows
+      _metrics = source._metrics
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._currency) }()
+        case 2: try { try decoder.decodeSingularInt32Field(value: &_storage._rows) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._metrics) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._currency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._currency, fieldNumber: 1)
+      }
+      if _storage._rows != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._rows, fieldNumber: 2)
+      }
+      try { if let v = _storage._metrics {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_AdsManagerSummary, rhs: Pixecom_Stats_V1_AdsManagerSummary) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._currency != rhs_storage._currency {return false}
+        if _storage._rows != rhs_storage._rows {return false}
+        if _storage._metrics != rhs_storage._metrics {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Stats_V1_AdsManagerPage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdsManagerPage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{1}summary\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.summary) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 1)
+    }
+    if !self.summary.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.summary, fieldNumber: 2)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_AdsManagerPage, rhs: Pixecom_Stats_V1_AdsManagerPage) -> Bool {
+    if lhs.rows != rhs.rows {return false}
+    if lhs.summary != rhs.summary {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

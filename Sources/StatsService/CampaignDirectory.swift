@@ -71,4 +71,19 @@ struct CampaignDirectory: Sendable {
         }
         return found
     }
+
+    /// Every object of `level` of the seller (or under `parentID`) not deleted, with names,
+    /// statuses and currencies: one `DescribeObjects` call.
+    func objects(sellerID: UUID, level: AdsManagerQuery.Level, parentID: UUID?) async throws -> [Pixecom_Campaign_V1_ObjectSummary] {
+        var request = Pixecom_Campaign_V1_DescribeObjectsRequest()
+        request.sellerID = sellerID.uuidString.lowercased()
+        request.level = level.rawValue
+        request.parentID = parentID?.uuidString.lowercased() ?? ""
+        return try await self.client.unary(
+            CampaignMethods.describeObjects,
+            request,
+            as: Pixecom_Campaign_V1_DescribeObjectsResponse.self,
+            timeout: Self.callTimeout
+        ).objects
+    }
 }

@@ -92,4 +92,32 @@ struct InsightsStore: Sendable {
             return DailySpend(day: day, currency: currency, spend: spend, impressions: impressions, clicks: clicks, purchases: purchases)
         }
     }
+
+    /// Delivery sums per object of `level` and currency over `since...until`, in one scoped read;
+    /// with `parentID`, only the objects under that campaign or ad set.
+    func sums(sellerID: UUID, level: AdsManagerQuery.Level, parentID: UUID?, since: String, until: String, logger: Logger)
+        async throws -> [LevelKey: StatsReport.Sums]
+    {
+        let column =
+            switch level {
+            case .campaign: "campaign_id"
+            case .adSet: "ad_set_id"
+            case .ad: "ad_id"
+            }
+        let query: PostgresQuery = """
+            SELECT \(unescaped: column)::text, currency, sum(spend)::bigint, sum(impressions)::bigint, sum(clicks)::bigint,
+                   sum(purchases)::bigint
+            FROM ad_daily_insights
+            WHERE seller_id = \(sellerID) AND day BETWEEN \(since)::date AND \(until)::date
+              AND (\(parentID)::uuid IS NULL OR campaign_id = \(parentID) OR ad_set_id = \(parentID))
+            GROUP BY 1, 2
+            """
+        let rows = try await self.db.readAsSeller(sellerID, query, logger: logger) { row in
+            let (id, currency, spend, impressions, clicks, purchases) = try row.decode((String, String, Int64, Int64, Int64, Int64).self)
+            var sums = StatsReport.Sums()
+            try sums.add(spend: spend, impressions: impressions, clicks: clicks, purchases: purchases)
+            return (LevelKey(id: id, currency: currency), sums)
+        }
+        return Dictionary(rows, uniquingKeysWith: { first, _ in first })
+    }
 }

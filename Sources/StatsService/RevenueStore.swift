@@ -191,6 +191,36 @@ struct RevenueStore: Sendable {
                 day: day, currency: currency, orders: orders, revenue: revenue, refunds: refunds, chargebacks: chargebacks - reversals)
         }
     }
+
+    /// Revenue sums per object of `level` and currency over `since...until` (sale days), in one
+    /// scoped read; with `parentID`, only the objects under that campaign or ad set. Revenue that
+    /// names no object of the level is left out.
+    func sums(sellerID: UUID, level: AdsManagerQuery.Level, parentID: UUID?, since: String, until: String, logger: Logger)
+        async throws -> [LevelKey: StatsReport.Sums]
+    {
+        let column =
+            switch level {
+            case .campaign: "campaign_key"
+            case .adSet: "ad_set_key"
+            case .ad: "ad_key"
+            }
+        let parent = parentID?.uuidString.lowercased()
+        let query: PostgresQuery = """
+            SELECT \(unescaped: column), currency, sum(orders)::bigint, sum(revenue)::bigint, sum(refunds)::bigint,
+                   sum(chargebacks - chargeback_reversals)::bigint
+            FROM ad_daily_revenue
+            WHERE seller_id = \(sellerID) AND day BETWEEN \(since)::date AND \(until)::date AND \(unescaped: column) <> ''
+              AND (\(parent)::text IS NULL OR campaign_key = \(parent) OR ad_set_key = \(parent))
+            GROUP BY 1, 2
+            """
+        let rows = try await self.db.readAsSeller(sellerID, query, logger: logger) { row in
+            let (id, currency, orders, revenue, refunds, chargebacks) = try row.decode((String, String, Int64, Int64, Int64, Int64).self)
+            var sums = StatsReport.Sums()
+            try sums.add(orders: orders, revenue: revenue, refunds: refunds, chargebacks: chargebacks)
+            return (LevelKey(id: id, currency: currency), sums)
+        }
+        return Dictionary(rows, uniquingKeysWith: { first, _ in first })
+    }
 }
 
 /// A statement that should have returned a row did not.

@@ -175,6 +175,9 @@ enum StatsReport {
             if self.spend > 0 {
                 stats.roas = Double(net) / Double(self.spend)
             }
+            if self.orders > 0 {
+                stats.cpa = Double(self.spend) / Double(self.orders)
+            }
             return stats
         }
 

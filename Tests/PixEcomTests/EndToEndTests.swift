@@ -32,6 +32,15 @@ struct EndToEndTests {
             sellerID: JSONValues.string(registered.json["sellerId"]), token: token, email: email, password: password, loginReply: login)
     }
 
+    /// A new session of `seller` (a fresh access token, carrying the seller's current plan).
+    static func login(_ edge: EdgeHTTPClient, _ seller: Seller) async throws -> Seller {
+        let login = try await edge.send(.POST, "/v1/auth/login", json: ["email": seller.email, "password": seller.password])
+        try #require(login.status == 200, "login: \(login.text)")
+        return Seller(
+            sellerID: seller.sellerID, token: JSONValues.string(login.json["accessToken"]), email: seller.email, password: seller.password,
+            loginReply: login)
+    }
+
     /// Creates an object and returns its id.
     static func create(_ edge: EdgeHTTPClient, _ path: String, _ body: [String: Any], token: String) async throws -> String {
         let reply = try await edge.send(.POST, path, json: body, token: token)

@@ -31,6 +31,12 @@ struct SchemathesisTests {
         include-operation-id = "IngestInsights"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "413", "422", "429"]
 
+        # The ads manager's sort and filter are small languages (metric names, comparisons), a
+        # campaign level takes no parent, and until must not be before since.
+        [[operations]]
+        include-operation-id = "GetAdsManager"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
         # The amount must not exceed what remains refundable of that order.
         [[operations]]
         include-operation-id = "RefundOrder"

@@ -3,9 +3,11 @@ import Logging
 import NIOConcurrencyHelpers
 import PostgresNIO
 import PropertyBased
+import RPCKit
 import ServiceKit
 import Testing
 
+@testable import Edge
 @testable import StatsService
 
 /// StatsService's facts and aggregates against a real Postgres: revenue events as facts, buckets
@@ -257,6 +259,31 @@ struct StatsAggregationTests {
                 #expect(stored == Self.model(events.flatMap { $0 }, world))
             }
         }
+    }
+
+    @Test(
+        "the ads manager's request language: sort and filter parsed with their errors, page tokens round-trip, and the OpenAPI document describes the same metrics and tokens"
+    )
+    func adsManagerLanguage() throws {
+        var violations = FieldViolations()
+        let parsed = AdsManagerQuery.filters("roas<1.2, spend>=5000,ctr=0.02", violations: &violations)
+        #expect(parsed.map(\.metric) == [.roas, .spend, .ctr] && parsed.map(\.comparison) == [.below, .atLeast, .equal])
+        #expect(parsed.map(\.value) == [1.2, 5000, 0.02])
+        for bad in ["roas", "mood>1", "roas<x", "roas<1,", String(repeating: "spend>1,", count: 11) + "spend>1"] {
+            var refused = FieldViolations()
+            _ = AdsManagerQuery.filters(bad, violations: &refused)
+            #expect(throws: RPCError.self, "\(bad)") { try refused.throwIfAny() }
+        }
+        for value in [nil, 0.0, -1.5, 3.25, Double.greatestFiniteMagnitude] {
+            let cursor = AdsManagerCursor(value: value, id: UUID().uuidString.lowercased())
+            #expect(try AdsManagerCursor(token: cursor.token) == cursor)
+            #expect(cursor.token.range(of: OpenAPIDocument.adsManagerTokenPattern, options: .regularExpression) != nil, "\(cursor.token)")
+        }
+        for bad in ["", "n", "n.x", "zz.\(UUID().uuidString.lowercased())", "7ff8000000000000.\(UUID().uuidString.lowercased())"] {
+            #expect(throws: RPCError.self, "\(bad)") { try AdsManagerCursor(token: bad) }
+        }
+        #expect(AdsManagerMetric.allCases.map(\.rawValue) == OpenAPIDocument.adsManagerMetrics)
+        #expect(AdsManagerCursor.pattern == OpenAPIDocument.adsManagerTokenPattern)
     }
 
     static func order(of event: RevenueEvent) -> Int {

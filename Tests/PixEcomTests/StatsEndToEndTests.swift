@@ -160,4 +160,167 @@ struct StatsEndToEndTests {
         let unclean = await system.stop()
         #expect(unclean.isEmpty, "\(unclean)")
     }
+
+    /// The calls CampaignService served for one request id (its `rpc.call` log lines).
+    static func campaignCalls(_ system: PixEcomSystem, requestID: String) -> [String] {
+        system.campaign.logTail(lines: 2000).split(separator: "\n")
+            .filter { $0.contains("\"request.id\":\"\(requestID)\"") && $0.contains("rpc.call") }
+            .map(String.init)
+    }
+
+    @Test(
+        "the ads manager: every campaign with every metric, sorted by ROAS, filtered by thresholds, summed per currency, in pages with one CampaignService call each, drilled down to ads; another seller sees none of it"
+    )
+    func adsManager() async throws {
+        let system = try await PixEcomSystem.start()
+        let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
+        let orders = try Self.client(system, "stats", port: system.stats.rpcPort, as: "orders")
+        do {
+            let free = try await EndToEndTests.register(edge, name: "Manager")
+            // Two ad accounts and five campaigns need more than the free plan; the new plan is in
+            // the next token.
+            try await AccessControlTests.setPlan(system, sellerID: free.sellerID, plan: "pro")
+            let a = try await EndToEndTests.login(edge, free)
+            let b = try await EndToEndTests.register(edge, name: "Bystander")
+            let usd = try await EndToEndTests.create(
+                edge, "/v1/ad-accounts", ["name": "US", "currency": "USD", "timeZone": "UTC"], token: a.token)
+            let eur = try await EndToEndTests.create(
+                edge, "/v1/ad-accounts", ["name": "EU", "currency": "EUR", "timeZone": "Europe/Berlin"], token: a.token)
+            // (name, account, status, spend per ad, revenue per ad)
+            let plan: [(String, String, String, [Int64], [Int64])] = [
+                ("Winner", usd, "ACTIVE", [6000, 4000], [20000, 10000]),
+                ("Loser", usd, "ACTIVE", [8000], [4000]),
+                ("Silent", usd, "ACTIVE", [], []),
+                ("Break-even", usd, "PAUSED", [6000], [6000]),
+                ("Euro", eur, "ACTIVE", [5000], [0]),
+            ]
+            let day = "2026-04-02"
+            var campaigns: [String: String] = [:]
+            var ads: [String: [String]] = [:]
+            var rows: [[String: Any]] = []
+            for (name, account, status, spends, revenues) in plan {
+                let campaign = try await EndToEndTests.create(
+                    edge, "/v1/campaigns",
+                    ["adAccountId": account, "name": name, "objective": "OUTCOME_SALES", "dailyBudget": "90000", "status": status],
+                    token: a.token)
+                campaigns[name] = campaign
+                let adSet = try await EndToEndTests.create(
+                    edge, "/v1/ad-sets",
+                    ["campaignId": campaign, "name": "\(name) set", "targeting": ["countries": ["US"]], "status": "ACTIVE"],
+                    token: a.token)
+                for (index, spend) in spends.enumerated() {
+                    let ad = try await EndToEndTests.create(
+                        edge, "/v1/ads",
+                        [
+                            "adSetId": adSet, "name": "\(name) ad \(index)", "linkUrl": "https://shop.example.com/\(index)",
+                            "status": "ACTIVE",
+                        ],
+                        token: a.token)
+                    ads[name, default: []].append(ad)
+                    let currency = account == usd ? "USD" : "EUR"
+                    rows.append([
+                        "date": day, "adId": ad, "spend": "\(spend)", "currency": currency, "impressions": "\(spend * 5)",
+                        "clicks": "\(spend / 100)",
+                    ])
+                    guard revenues[index] > 0 else { continue }
+                    let event = Pixecom_Stats_V1_OrderEvent.with {
+                        $0.eventID = UUID().uuidString.lowercased()
+                        $0.sellerID = a.sellerID
+                        $0.orderID = UUID().uuidString.lowercased()
+                        $0.kind = .paid
+                        $0.amount = revenues[index]
+                        $0.currency = currency
+                        $0.campaignID = campaign
+                        $0.adID = ad
+                        $0.saleAt = "\(day)T12:00:00Z"
+                    }
+                    _ = try await orders.unary(StatsMethods.recordOrderEvent, event, as: Pixecom_Stats_V1_RecordOrderEventResponse.self)
+                }
+            }
+            let ingested = try await edge.send(.POST, "/v1/insights", json: ["rows": rows], token: a.token)
+            try #require(ingested.status == 200, "ingest: \(ingested.text)")
+            let base = "/v1/ads-manager?since=\(day)&until=\(day)"
+            func get(_ query: String, token: String? = nil) async throws -> EdgeHTTPClient.Reply {
+                try await edge.send(.GET, base + query, token: token ?? a.token)
+            }
+            func names(_ reply: EdgeHTTPClient.Reply) -> [String] {
+                (reply.json["rows"] as? [[String: Any]] ?? []).map { JSONValues.string($0["name"]) }
+            }
+            // Revenue reaches the aggregates through the job queue.
+            var byROAS = try await get("&level=CAMPAIGN&sort=-roas")
+            for _ in 0..<100 where names(byROAS) != ["Winner", "Break-even", "Loser", "Euro", "Silent"] {
+                try await Task.sleep(for: .milliseconds(100))
+                byROAS = try await get("&level=CAMPAIGN&sort=-roas")
+            }
+            #expect(byROAS.status == 200, "\(byROAS.text)")
+            #expect(names(byROAS) == ["Winner", "Break-even", "Loser", "Euro", "Silent"], "\(byROAS.text)")
+            let winner = (byROAS.json["rows"] as? [[String: Any]])?.first ?? [:]
+            let metrics = winner["metrics"] as? [String: Any] ?? [:]
+            #expect(JSONValues.int64(metrics["spend"]) == 10000 && JSONValues.int64(metrics["revenue"]) == 30000, "\(winner)")
+            #expect(JSONValues.double(metrics["roas"]) == 3.0 && JSONValues.double(metrics["cpa"]) == 5000.0, "\(winner)")
+            #expect(JSONValues.string(winner["currency"]) == "USD" && JSONValues.string(winner["effectiveStatus"]) == "ACTIVE")
+            let silent = (byROAS.json["rows"] as? [[String: Any]])?.last?["metrics"] as? [String: Any] ?? [:]
+            #expect(silent["roas"] == nil && silent["cpm"] == nil, "a ratio over zero is absent: \(silent)")
+            // One summary per currency over the whole selection.
+            let summary = byROAS.json["summary"] as? [[String: Any]] ?? []
+            #expect(summary.map { JSONValues.string($0["currency"]) } == ["EUR", "USD"], "\(summary)")
+            let usdSummary = summary.last?["metrics"] as? [String: Any] ?? [:]
+            #expect(JSONValues.int64(summary.last?["rows"]) == 4 && JSONValues.int64(usdSummary["spend"]) == 24000, "\(summary)")
+            #expect(JSONValues.int64(usdSummary["revenue"]) == 40000 && JSONValues.double(usdSummary["roas"]) == 40000.0 / 24000.0)
+
+            // Thresholds: ROAS under 1.2 and spend over 50.00.
+            let losing = try await get(
+                "&level=CAMPAIGN&sort=-spend&filter=" + "roas<1.2,spend>5000".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+            #expect(names(losing) == ["Loser", "Break-even"], "\(losing.text)")
+            #expect(JSONValues.int64((losing.json["summary"] as? [[String: Any]])?.first?["rows"]) == 2, "\(losing.text)")
+
+            // Pages of two: three pages, one CampaignService call each, every campaign once.
+            var seen: [String] = []
+            var token = ""
+            var pages = 0
+            repeat {
+                let requestID = "page-\(pages)-\(UUID().uuidString.prefix(8))"
+                let page = try await edge.send(
+                    .GET, base + "&level=CAMPAIGN&sort=-roas&pageSize=2" + (token.isEmpty ? "" : "&pageToken=\(token)"), token: a.token,
+                    headers: [("X-Request-Id", requestID)])
+                #expect(page.status == 200, "\(page.text)")
+                let calls = Self.campaignCalls(system, requestID: requestID)
+                #expect(calls.count == 1 && calls[0].contains("DescribeObjects"), "one CampaignService call per page: \(calls)")
+                seen += names(page)
+                token = JSONValues.string(page.json["nextPageToken"]).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                pages += 1
+            } while !token.isEmpty && pages < 10
+            #expect(pages == 3 && seen == ["Winner", "Break-even", "Loser", "Euro", "Silent"], "\(seen)")
+
+            // Drill-down: the winner's ads, then its ad sets.
+            let winnerAds = try await get("&level=AD&sort=spend&parentId=\(campaigns["Winner"]!)")
+            #expect(names(winnerAds) == ["Winner ad 1", "Winner ad 0"], "\(winnerAds.text)")
+            let adRows = winnerAds.json["rows"] as? [[String: Any]] ?? []
+            #expect(adRows.map { JSONValues.string($0["id"]) } == ads["Winner"]!.reversed())
+            #expect(adRows.map { JSONValues.int64(($0["metrics"] as? [String: Any])?["revenue"]) } == [10000, 20000])
+            let winnerSets = try await get("&level=AD_SET&parentId=\(campaigns["Winner"]!)")
+            #expect(names(winnerSets) == ["Winner set"], "\(winnerSets.text)")
+
+            // Bad requests name their field.
+            for (query, field) in [
+                ("&level=CAMPAIGN&sort=happiness", "sort"), ("&level=CAMPAIGN&filter=roas%3C%3C1", "filter"),
+                ("&level=CAMPAIGN&filter=mood%3E1", "filter"), ("&sort=spend", "level"),
+                ("&level=CAMPAIGN&parentId=\(usd)", "parent_id"), ("&level=AD&pageToken=bm9wZQ", "page_token"),
+            ] {
+                let refused = try await get(query)
+                #expect(refused.status == 400 && refused.text.contains(field), "\(query): \(refused.status) \(refused.text)")
+            }
+            // Another seller: nothing of A's, and A's campaign as a parent is not found.
+            let asB = try await get("&level=CAMPAIGN", token: b.token)
+            #expect(asB.status == 200 && names(asB).isEmpty && (asB.json["summary"] as? [Any] ?? []).isEmpty, "\(asB.text)")
+            let drillAsB = try await get("&level=AD&parentId=\(campaigns["Winner"]!)", token: b.token)
+            #expect(drillAsB.status == 404, "\(drillAsB.text)")
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        await orders.close()
+        try await edge.shutdown()
+        let unclean = await system.stop()
+        #expect(unclean.isEmpty, "\(unclean)")
+    }
 }

@@ -400,6 +400,14 @@ struct TenantIsolationTests {
             request.rows = [row]
             return await call(clients, StatsMethods.ingestInsights, request, as: Pixecom_Stats_V1_IngestInsightsResponse.self, token: token)
         }
+        cases[StatsMethods.getAdsManager] = { clients, token in
+            let request = Pixecom_Stats_V1_AdsManagerRequest.with {
+                $0.level = .ad
+                $0.parentID = a.campaign
+                ($0.since, $0.until) = ("2026-11-01", "2026-11-03")
+            }
+            return await call(clients, StatsMethods.getAdsManager, request, as: Pixecom_Stats_V1_AdsManagerPage.self, token: token)
+        }
         cases[StatsMethods.getCampaignStats] = { clients, token in
             var request = Pixecom_Stats_V1_GetCampaignStatsRequest()
             request.campaignID = a.campaign
@@ -454,7 +462,7 @@ struct TenantIsolationTests {
         CampaignMethods.getAd, CampaignMethods.updateAd, CampaignMethods.appendAssetUpload, CampaignMethods.finishAssetUpload,
         CampaignMethods.getAsset, CampaignMethods.deleteAsset, CampaignMethods.getAdText, CampaignMethods.deleteAdText,
         CampaignMethods.createCreative, CampaignMethods.getCreative, CampaignMethods.deleteCreative, StatsMethods.ingestInsights,
-        StatsMethods.getCampaignStats,
+        StatsMethods.getCampaignStats, StatsMethods.getAdsManager,
         OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder,
     ]
 

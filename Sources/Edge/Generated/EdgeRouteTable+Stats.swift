@@ -23,5 +23,20 @@ extension EdgeRouteTable {
                 .value("until", \.until),
             ]
         ),
+        // GET /v1/ads-manager: Ads manager rows with every metric over a date range, sorted and filtered by metric.
+        EdgeRoute(
+            StatsMethods.getAdsManager, .get, "/v1/ads-manager", service: .stats,
+            Pixecom_Stats_V1_AdsManagerRequest.self, Pixecom_Stats_V1_AdsManagerPage.self,
+            query: [
+                .enumeration("level", \.level, ["ADS_MANAGER_LEVEL_UNSPECIFIED": 0, "CAMPAIGN": 1, "AD_SET": 2, "AD": 3]),
+                .value("since", \.since),
+                .value("until", \.until),
+                .value("parentId", \.parentID),
+                .value("sort", \.sort),
+                .value("filter", \.filter),
+                .value("pageSize", \.pageSize),
+                .value("pageToken", \.pageToken),
+            ]
+        ),
     ]
 }

@@ -1445,6 +1445,33 @@ enum ProtoSchemas {
   "properties": {},
   "type": "object"
  },
+ "pixecom.campaign.v1.DescribeObjectsRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "level": {
+    "type": "string"
+   },
+   "parentId": {
+    "type": "string"
+   },
+   "sellerId": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.campaign.v1.DescribeObjectsResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "objects": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.campaign.v1.ObjectSummary"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.campaign.v1.DescribePlacementsRequest": {
   "additionalProperties": false,
   "properties": {
@@ -1818,6 +1845,36 @@ enum ProtoSchemas {
    "AD"
   ],
   "type": "string"
+ },
+ "pixecom.campaign.v1.ObjectSummary": {
+  "additionalProperties": false,
+  "properties": {
+   "adAccountId": {
+    "type": "string"
+   },
+   "adSetId": {
+    "type": "string"
+   },
+   "campaignId": {
+    "type": "string"
+   },
+   "currency": {
+    "type": "string"
+   },
+   "effectiveStatus": {
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "status": {
+    "type": "string"
+   }
+  },
+  "type": "object"
  },
  "pixecom.campaign.v1.Placement": {
   "additionalProperties": false,
@@ -2323,6 +2380,116 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.stats.v1.AdsManagerLevel": {
+  "enum": [
+   "ADS_MANAGER_LEVEL_UNSPECIFIED",
+   "CAMPAIGN",
+   "AD_SET",
+   "AD"
+  ],
+  "type": "string"
+ },
+ "pixecom.stats.v1.AdsManagerPage": {
+  "additionalProperties": false,
+  "properties": {
+   "nextPageToken": {
+    "type": "string"
+   },
+   "rows": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.stats.v1.AdsManagerRow"
+    },
+    "type": "array"
+   },
+   "summary": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.stats.v1.AdsManagerSummary"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.stats.v1.AdsManagerRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "filter": {
+    "type": "string"
+   },
+   "level": {
+    "$ref": "#/components/schemas/pixecom.stats.v1.AdsManagerLevel"
+   },
+   "pageSize": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "pageToken": {
+    "type": "string"
+   },
+   "parentId": {
+    "type": "string"
+   },
+   "since": {
+    "type": "string"
+   },
+   "sort": {
+    "type": "string"
+   },
+   "until": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.stats.v1.AdsManagerRow": {
+  "additionalProperties": false,
+  "properties": {
+   "adAccountId": {
+    "type": "string"
+   },
+   "adSetId": {
+    "type": "string"
+   },
+   "campaignId": {
+    "type": "string"
+   },
+   "currency": {
+    "type": "string"
+   },
+   "effectiveStatus": {
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "metrics": {
+    "$ref": "#/components/schemas/pixecom.stats.v1.DailyStats"
+   },
+   "name": {
+    "type": "string"
+   },
+   "status": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.stats.v1.AdsManagerSummary": {
+  "additionalProperties": false,
+  "properties": {
+   "currency": {
+    "type": "string"
+   },
+   "metrics": {
+    "$ref": "#/components/schemas/pixecom.stats.v1.DailyStats"
+   },
+   "rows": {
+    "format": "int32",
+    "type": "integer"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.stats.v1.CampaignStats": {
   "additionalProperties": false,
   "properties": {
@@ -2362,6 +2529,9 @@ enum ProtoSchemas {
     "format": "int64",
     "pattern": "^-?[0-9]+$",
     "type": "string"
+   },
+   "cpa": {
+    "type": "number"
    },
    "cpc": {
     "type": "number"

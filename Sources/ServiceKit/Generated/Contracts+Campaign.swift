@@ -90,6 +90,8 @@ public enum CampaignMethods {
     public static let deleteCreative = "pixecom.campaign.v1.CampaignService/DeleteCreative"
     /// Where a batch of ads and campaigns sit, with currency and time zone (StatsService only).
     public static let describePlacements = "pixecom.campaign.v1.CampaignService/DescribePlacements"
+    /// Every campaign, ad set or ad of a seller with names and statuses (StatsService only).
+    public static let describeObjects = "pixecom.campaign.v1.CampaignService/DescribeObjects"
 
     /// Every method's contract, in the order of the .proto.
     public static let contracts: [MethodContract] = [
@@ -397,6 +399,12 @@ public enum CampaignMethods {
             access: .services(["stats"]),
             idempotency: .idempotent
         ),
+        MethodContract(
+            name: describeObjects,
+            summary: "Every campaign, ad set or ad of a seller with names and statuses (StatsService only).",
+            access: .services(["stats"]),
+            idempotency: .idempotent
+        ),
     ]
 }
 
@@ -492,6 +500,8 @@ public protocol CampaignServiceHandling: Sendable {
     func deleteCreative(_ request: Pixecom_Campaign_V1_GetRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_DeleteCreativeResponse
     /// Where a batch of ads and campaigns sit, with currency and time zone (StatsService only).
     func describePlacements(_ request: Pixecom_Campaign_V1_DescribePlacementsRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_DescribePlacementsResponse
+    /// Every campaign, ad set or ad of a seller with names and statuses (StatsService only).
+    func describeObjects(_ request: Pixecom_Campaign_V1_DescribeObjectsRequest, context: ServerContext) async throws -> Pixecom_Campaign_V1_DescribeObjectsResponse
 }
 
 extension CampaignServiceHandling {
@@ -622,6 +632,9 @@ extension CampaignServiceHandling {
         }
         router.unary(CampaignMethods.describePlacements, Pixecom_Campaign_V1_DescribePlacementsRequest.self) {
             try await self.describePlacements($0, context: $1)
+        }
+        router.unary(CampaignMethods.describeObjects, Pixecom_Campaign_V1_DescribeObjectsRequest.self) {
+            try await self.describeObjects($0, context: $1)
         }
     }
 }
@@ -1135,6 +1148,18 @@ public struct CampaignServiceClient: Sendable {
     ) async throws -> Pixecom_Campaign_V1_DescribePlacementsResponse {
         try await self.rpc.unary(
             CampaignMethods.describePlacements, request, as: Pixecom_Campaign_V1_DescribePlacementsResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Every campaign, ad set or ad of a seller with names and statuses (StatsService only).
+    public func describeObjects(
+        _ request: Pixecom_Campaign_V1_DescribeObjectsRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Campaign_V1_DescribeObjectsResponse {
+        try await self.rpc.unary(
+            CampaignMethods.describeObjects, request, as: Pixecom_Campaign_V1_DescribeObjectsResponse.self, metadata: metadata, timeout: timeout,
             idempotent: true
         )
     }

@@ -12,6 +12,8 @@ public enum StatsMethods {
     public static let recordOrderEvent = "pixecom.stats.v1.StatsService/RecordOrderEvent"
     /// A campaign's per-day and total stats with ratios.
     public static let getCampaignStats = "pixecom.stats.v1.StatsService/GetCampaignStats"
+    /// Ads manager rows with every metric over a date range, sorted and filtered by metric.
+    public static let getAdsManager = "pixecom.stats.v1.StatsService/GetAdsManager"
 
     /// Every method's contract, in the order of the .proto.
     public static let contracts: [MethodContract] = [
@@ -35,6 +37,13 @@ public enum StatsMethods {
             idempotency: .idempotent,
             http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/campaigns/{campaign_id}/stats", body: "")
         ),
+        MethodContract(
+            name: getAdsManager,
+            summary: "Ads manager rows with every metric over a date range, sorted and filtered by metric.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/ads-manager", body: "")
+        ),
     ]
 }
 
@@ -52,6 +61,8 @@ public protocol StatsServiceHandling: Sendable {
     func recordOrderEvent(_ request: Pixecom_Stats_V1_OrderEvent, context: ServerContext) async throws -> Pixecom_Stats_V1_RecordOrderEventResponse
     /// A campaign's per-day and total stats with ratios.
     func getCampaignStats(_ request: Pixecom_Stats_V1_GetCampaignStatsRequest, context: ServerContext) async throws -> Pixecom_Stats_V1_CampaignStats
+    /// Ads manager rows with every metric over a date range, sorted and filtered by metric.
+    func getAdsManager(_ request: Pixecom_Stats_V1_AdsManagerRequest, context: ServerContext) async throws -> Pixecom_Stats_V1_AdsManagerPage
 }
 
 extension StatsServiceHandling {
@@ -65,6 +76,9 @@ extension StatsServiceHandling {
         }
         router.unary(StatsMethods.getCampaignStats, Pixecom_Stats_V1_GetCampaignStatsRequest.self) {
             try await self.getCampaignStats($0, context: $1)
+        }
+        router.unary(StatsMethods.getAdsManager, Pixecom_Stats_V1_AdsManagerRequest.self) {
+            try await self.getAdsManager($0, context: $1)
         }
     }
 }
@@ -110,6 +124,18 @@ public struct StatsServiceClient: Sendable {
     ) async throws -> Pixecom_Stats_V1_CampaignStats {
         try await self.rpc.unary(
             StatsMethods.getCampaignStats, request, as: Pixecom_Stats_V1_CampaignStats.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Ads manager rows with every metric over a date range, sorted and filtered by metric.
+    public func getAdsManager(
+        _ request: Pixecom_Stats_V1_AdsManagerRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Stats_V1_AdsManagerPage {
+        try await self.rpc.unary(
+            StatsMethods.getAdsManager, request, as: Pixecom_Stats_V1_AdsManagerPage.self, metadata: metadata, timeout: timeout,
             idempotent: true
         )
     }
