@@ -42,12 +42,12 @@ struct CampaignDirectory: Sendable {
             timeout: Self.callTimeout
         )
         func placement(_ entry: Pixecom_Campaign_V1_Placement, isAd: Bool) throws -> (UUID, Placement) {
-            guard let campaign = UUID(uuidString: entry.campaignID), let id = UUID(uuidString: isAd ? entry.adID : entry.campaignID),
+            guard let campaign = UUID(canonical: entry.campaignID), let id = UUID(canonical: isAd ? entry.adID : entry.campaignID),
                 !entry.currency.isEmpty, !entry.timeZone.isEmpty
             else {
                 throw RPCError(.internal, "campaign service described a placement without valid ids, currency or time zone")
             }
-            let adSet = isAd ? UUID(uuidString: entry.adSetID) : nil
+            let adSet = isAd ? UUID(canonical: entry.adSetID) : nil
             if isAd, adSet == nil { throw RPCError(.internal, "campaign service described an ad without its ad set") }
             return (id, Placement(campaignID: campaign, adSetID: adSet, currency: entry.currency, timeZone: entry.timeZone))
         }

@@ -32,7 +32,7 @@ struct StatsHandlers: StatsServiceHandling {
         do {
             placements = try await self.campaigns.placements(ofAds: distinctAds, sellerID: sellerID)
         } catch let error as AdNotFound {
-            let index = request.rows.firstIndex { UUID(uuidString: $0.adID) == error.adID } ?? 0
+            let index = records.first { $0.adID == error.adID }?.row ?? 0
             let field = "rows[\(index)].ad_id"
             throw RPCError(
                 .notFound,
@@ -47,7 +47,7 @@ struct StatsHandlers: StatsServiceHandling {
             return PlacedInsight(record: record, placement: placement)
         }
         // Spend in another currency than the ad account's would make the campaign's sums meaningless.
-        try StatsValidation.requireAccountCurrencies(rows, in: request.rows)
+        try StatsValidation.requireAccountCurrencies(rows)
         try await self.insights.upsert(rows, sellerID: sellerID, logger: context.logger)
         context.logger.info(
             "stats.insights.ingested",

@@ -14,6 +14,8 @@ struct InsightRecord: Sendable, Hashable {
     var clicks: Int64
     /// Platform-reported purchases, counted once across the overlapping action types.
     var purchases: Int64 = 0
+    /// Its index in the request, to name it in an error.
+    var row: Int = 0
 }
 
 /// A validated order revenue event from OrderService.
@@ -71,24 +73,25 @@ enum StatsValidation {
         var records: [InsightRecord] = []
         records.reserveCapacity(rows.count)
         for (index, row) in rows.enumerated() {
-            let field = "rows[\(index)]"
+            // Built only for an error (the validators take their field names lazily).
+            func field(_ name: String) -> String { "rows[\(index)].\(name)" }
             var day: String?
             if validDays.contains(row.date) {
                 day = row.date
-            } else if try violations.check({ try RequestValidation.day(row.date, field: "\(field).date") }) != nil {
+            } else if try violations.check({ try RequestValidation.day(row.date, field: field("date")) }) != nil {
                 validDays.insert(row.date)
                 day = row.date
             }
-            let adID = try violations.check { try RequestValidation.id(row.adID, field: "\(field).ad_id") }
-            let currency = try violations.check { try RequestValidation.currency(row.currency, field: "\(field).currency") }
-            if row.spend < 0 { violations.add(field: "\(field).spend", "must not be negative (minor units)") }
-            if row.impressions < 0 { violations.add(field: "\(field).impressions", "must not be negative") }
-            if row.clicks < 0 { violations.add(field: "\(field).clicks", "must not be negative") }
-            let purchases = Self.purchases(row.actions, field: "\(field).actions", violations: &violations)
+            let adID = try violations.check { try RequestValidation.id(row.adID, field: field("ad_id")) }
+            let currency = try violations.check { try RequestValidation.currency(row.currency, field: field("currency")) }
+            if row.spend < 0 { violations.add(field: field("spend"), "must not be negative (minor units)") }
+            if row.impressions < 0 { violations.add(field: field("impressions"), "must not be negative") }
+            if row.clicks < 0 { violations.add(field: field("clicks"), "must not be negative") }
+            let purchases = Self.purchases(row.actions, field: field("actions"), violations: &violations)
             guard let day, let adID, let currency else { continue }
             let key = InsightKey(adID: adID, day: day)
             if let first = firstRow[key] {
-                violations.add(field: "\(field).date", "repeats the ad_id and date of rows[\(first)]; send one row per ad and day")
+                violations.add(field: field("date"), "repeats the ad_id and date of rows[\(first)]; send one row per ad and day")
                 continue
             }
             firstRow[key] = index
@@ -100,7 +103,8 @@ enum StatsValidation {
                     currency: currency,
                     impressions: row.impressions,
                     clicks: row.clicks,
-                    purchases: purchases
+                    purchases: purchases,
+                    row: index
                 )
             )
         }
@@ -114,42 +118,37 @@ enum StatsValidation {
     static let maxActionsPerRow = 100
 
     /// The purchases among a row's actions, counted once; each bad action is a violation naming it.
-    static func purchases(_ actions: [Pixecom_Stats_V1_InsightAction], field: String, violations: inout FieldViolations) -> Int64 {
+    static func purchases(
+        _ actions: [Pixecom_Stats_V1_InsightAction], field: @autoclosure () -> String, violations: inout FieldViolations
+    ) -> Int64 {
+        guard !actions.isEmpty else { return 0 }
         guard actions.count <= Self.maxActionsPerRow else {
-            violations.add(field: field, "must hold at most \(Self.maxActionsPerRow) actions, got \(actions.count)")
+            violations.add(field: field(), "must hold at most \(Self.maxActionsPerRow) actions, got \(actions.count)")
             return 0
         }
         var byType: [String: Int64] = [:]
         for (index, action) in actions.enumerated() {
-            let actionField = "\(field)[\(index)]"
+            func actionField() -> String { "\(field())[\(index)]" }
             if action.actionType.isEmpty || action.actionType.utf8.count > 100 {
-                violations.add(field: "\(actionField).action_type", "must be 1 to 100 characters")
+                violations.add(field: "\(actionField()).action_type", "must be 1 to 100 characters")
             } else if byType[action.actionType] != nil {
-                violations.add(field: "\(actionField).action_type", "repeats \"\(action.actionType)\"; send each type once per row")
+                violations.add(field: "\(actionField()).action_type", "repeats \"\(action.actionType)\"; send each type once per row")
             }
-            if action.value < 0 { violations.add(field: "\(actionField).value", "must not be negative") }
+            if action.value < 0 { violations.add(field: "\(actionField()).value", "must not be negative") }
             byType[action.actionType] = action.value
         }
         return Self.purchaseActionTypes.lazy.compactMap { byType[$0] }.first ?? 0
     }
 
-    /// Every row must be in the currency of its ad's ad account (from its placement); `wireRows`
-    /// are the rows as sent, to name each bad one by its index.
-    static func requireAccountCurrencies(_ rows: [PlacedInsight], in wireRows: [Pixecom_Stats_V1_InsightRow]) throws {
+    /// Every row must be in the currency of its ad's ad account (from its placement); each bad
+    /// one is named by its index in the request.
+    static func requireAccountCurrencies(_ rows: [PlacedInsight]) throws {
         var violations = FieldViolations()
-        var indexByKey: [InsightKey: Int] = [:]
-        for (index, row) in wireRows.enumerated() {
-            guard let adID = UUID(uuidString: row.adID) else { continue }
-            let key = InsightKey(adID: adID, day: row.date)
-            if indexByKey[key] == nil { indexByKey[key] = index }
-        }
-        for row in rows {
-            let expected = row.placement.currency
-            guard row.record.currency != expected else { continue }
-            let index = indexByKey[InsightKey(adID: row.record.adID, day: row.record.day)] ?? 0
+        for row in rows where row.record.currency != row.placement.currency {
             violations.add(
-                field: "rows[\(index)].currency",
-                "must be \(expected), the currency of ad \(row.record.adID.uuidString.lowercased())'s ad account, got \(row.record.currency)"
+                field: "rows[\(row.record.row)].currency",
+                "must be \(row.placement.currency), the currency of ad \(row.record.adID.uuidString.lowercased())'s ad account, "
+                    + "got \(row.record.currency)"
             )
         }
         try violations.throwIfAny()

@@ -3,10 +3,36 @@ import RPCKit
 import ServiceKit
 import Testing
 
-/// The hand-written RFC 3339 and calendar-day code agrees with Foundation's across eras, leap years and
-/// millisecond edges.
-@Suite("RFC 3339 timestamps and calendar days")
+/// The hand-written RFC 3339, calendar-day and UUID code agrees with Foundation's across eras, leap
+/// years, millisecond edges and malformed ids.
+@Suite("RFC 3339 timestamps, calendar days and ids")
 struct TimestampTests {
+    @Test(
+        "UUID(canonical:) reads what UUID(uuidString:) reads in the canonical form, and nothing else (sscanf also takes signs and spaces in a pair)"
+    )
+    func uuidsMatchFoundation() {
+        var generator = SeededRandom(seed: 13)
+        var texts: [String] = [
+            "", "0", String(repeating: "a", count: 36), "00000000-0000-0000-0000-000000000000", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+            "0000000-00000-0000-0000-000000000000", "00000000-0000-0000-0000-00000000000g", "00000000-0000-0000-0000-0000000000000",
+            "{00000000-0000-0000-0000-000000000000}", "00000000-0000-0000-0000-00000000000\u{e9}", " 0000000-0000-0000-0000-000000000000",
+        ]
+        for _ in 0..<500 {
+            let text = UUID().uuidString
+            texts += [text, text.lowercased()]
+            // One character changed to something random, at a random place.
+            var bytes = Array(text.utf8)
+            bytes[Int.random(in: 0..<36, using: &generator)] = UInt8.random(in: 32...126, using: &generator)
+            texts.append(String(decoding: bytes, as: UTF8.self))
+        }
+        let canonical = "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        for text in texts {
+            let strict = text.range(of: canonical, options: .regularExpression) != nil
+            #expect(UUID(canonical: text) == (strict ? UUID(uuidString: text) : nil), "\(text)")
+            if strict { #expect(UUID(canonical: text) != nil, "\(text)") }
+        }
+    }
+
     @Test("equals ISO8601DateFormatter with fractional seconds for many instants")
     func matchesFoundation() {
         let formatter = ISO8601DateFormatter()

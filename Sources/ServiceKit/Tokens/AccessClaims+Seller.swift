@@ -6,7 +6,7 @@ extension AccessClaims {
     /// a user's call. A token without a usable one cannot act for anybody, so it is
     /// UNAUTHENTICATED rather than a bad request.
     public func sellerUUID() throws -> UUID {
-        guard let id = UUID(uuidString: self.sellerID) else {
+        guard let id = UUID(canonical: self.sellerID) else {
             throw RPCError(.unauthenticated, "access token carries no valid seller id")
         }
         return id
