@@ -82,8 +82,21 @@ extension CampaignHandlers {
                 .notFound, "parent_id: \(parentID.wireText) is no ad account, campaign or ad set of the seller",
                 fieldViolations: [RPCError.FieldViolation(field: "parent_id", description: "not found")])
         }
-        return Pixecom_Campaign_V1_DescribeObjectsResponse.with { $0.objects = objects }
+        let response = Pixecom_Campaign_V1_DescribeObjectsResponse.with { $0.objects = objects }
+        // Long names can make fewer objects than the count limit too large for one frame (the
+        // client's limit is RPCClientConfiguration.maxFrameSize, 4 MiB): the same answer as for
+        // too many, not a frame the caller drops.
+        let encoded: [UInt8] = try response.serializedBytes()
+        guard encoded.count <= Self.maxDescribedBytes else {
+            throw RPCError(
+                .failedPrecondition,
+                "the \(objects.count) \(table.noun)s and their names exceed one answer; narrow the selection with parent_id")
+        }
+        return response
     }
+
+    /// An answer's bytes, under the 4 MiB frame limit with room for the frame's own fields.
+    static let maxDescribedBytes = 4 * 1024 * 1024 - 64 * 1024
 }
 
 extension ObjectStore {

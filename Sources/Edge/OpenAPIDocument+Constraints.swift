@@ -443,6 +443,14 @@ extension OpenAPIDocument {
         case "level" where request == "pixecom.stats.v1.AdsManagerRequest":
             parameter.values = ["CAMPAIGN", "AD_SET", "AD"]
             parameter.isRequired = true
+        case "level" where request == "pixecom.stats.v1.StatsRequest":
+            parameter.values = ["SELLER", "AD_ACCOUNT", "CAMPAIGN", "AD_SET", "AD"]
+            parameter.isRequired = true
+        case "id" where request == "pixecom.stats.v1.StatsRequest":
+            parameter.description = "the object's id; empty for SELLER"
+            parameter.pattern = "^$|^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+        case "granularity" where request == "pixecom.stats.v1.StatsRequest":
+            parameter.values = ["DAY", "TOTAL"]
         case "sort" where request == "pixecom.stats.v1.AdsManagerRequest":
             parameter.description = "a metric, \"-\" in front for descending (default -spend)"
             parameter.values = [""] + Self.adsManagerMetrics.flatMap { [$0, "-" + $0] }
@@ -452,7 +460,10 @@ extension OpenAPIDocument {
             let clause = metric + "(<=|>=|<|>|=)-?[0-9]{1,12}(\\.[0-9]{1,6})?"
             parameter.pattern = "^$|^" + clause + "(," + clause + "){0,9}$"
         case "since", "until":
-            guard request == "pixecom.stats.v1.GetCampaignStatsRequest" || request == "pixecom.stats.v1.AdsManagerRequest" else { break }
+            guard
+                ["pixecom.stats.v1.GetCampaignStatsRequest", "pixecom.stats.v1.AdsManagerRequest", "pixecom.stats.v1.StatsRequest"]
+                    .contains(request)
+            else { break }
             parameter.description =
                 parameter.name == "since" ? "first day, YYYY-MM-DD" : "last day, YYYY-MM-DD, at most 365 days after since"
             (parameter.format, parameter.pattern) = ("date", "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")

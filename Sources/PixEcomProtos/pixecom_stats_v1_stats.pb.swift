@@ -110,12 +110,18 @@ public nonisolated enum Pixecom_Stats_V1_UnattributedReason: SwiftProtobuf.Enum,
 
 }
 
-public nonisolated enum Pixecom_Stats_V1_AdsManagerLevel: SwiftProtobuf.Enum, Swift.CaseIterable {
+/// A level of the seller's account tree. The ads manager lists CAMPAIGN, AD_SET or AD rows;
+/// GetStats takes any level.
+public nonisolated enum Pixecom_Stats_V1_Level: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
   case campaign // = 1
   case adSet // = 2
   case ad // = 3
+
+  /// Everything of the seller.
+  case seller // = 4
+  case adAccount // = 5
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -128,6 +134,8 @@ public nonisolated enum Pixecom_Stats_V1_AdsManagerLevel: SwiftProtobuf.Enum, Sw
     case 1: self = .campaign
     case 2: self = .adSet
     case 3: self = .ad
+    case 4: self = .seller
+    case 5: self = .adAccount
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -138,16 +146,62 @@ public nonisolated enum Pixecom_Stats_V1_AdsManagerLevel: SwiftProtobuf.Enum, Sw
     case .campaign: return 1
     case .adSet: return 2
     case .ad: return 3
+    case .seller: return 4
+    case .adAccount: return 5
     case .UNRECOGNIZED(let i): return i
     }
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  public static let allCases: [Pixecom_Stats_V1_AdsManagerLevel] = [
+  public static let allCases: [Pixecom_Stats_V1_Level] = [
     .unspecified,
     .campaign,
     .adSet,
     .ad,
+    .seller,
+    .adAccount,
+  ]
+
+}
+
+public nonisolated enum Pixecom_Stats_V1_Granularity: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// One entry per calendar day of the range (the default).
+  case day // = 1
+
+  /// Only the total.
+  case total // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .day
+    case 2: self = .total
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .day: return 1
+    case .total: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Pixecom_Stats_V1_Granularity] = [
+    .unspecified,
+    .day,
+    .total,
   ]
 
 }
@@ -455,8 +509,8 @@ public nonisolated struct Pixecom_Stats_V1_AdsManagerRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Required.
-  public var level: Pixecom_Stats_V1_AdsManagerLevel = .unspecified
+  /// Required: CAMPAIGN, AD_SET or AD.
+  public var level: Pixecom_Stats_V1_Level = .unspecified
 
   /// Inclusive calendar days in each ad account's time zone, "YYYY-MM-DD"; at most 366 days.
   public var since: String = String()
@@ -599,6 +653,74 @@ public nonisolated struct Pixecom_Stats_V1_AdsManagerPage: Sendable {
   public init() {}
 }
 
+public nonisolated struct Pixecom_Stats_V1_StatsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var level: Pixecom_Stats_V1_Level = .unspecified
+
+  /// The object's id; empty for SELLER.
+  public var id: String = String()
+
+  /// Inclusive days, "YYYY-MM-DD", at most 366 days.
+  public var since: String = String()
+
+  public var until: String = String()
+
+  public var granularity: Pixecom_Stats_V1_Granularity = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The sums of one currency: every amount in `days` and `total` is in it.
+public nonisolated struct Pixecom_Stats_V1_CurrencyStats: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var currency: String {
+    get {_storage._currency}
+    set {_uniqueStorage()._currency = newValue}
+  }
+
+  /// Empty with TOTAL granularity.
+  public var days: [Pixecom_Stats_V1_DailyStats] {
+    get {_storage._days}
+    set {_uniqueStorage()._days = newValue}
+  }
+
+  public var total: Pixecom_Stats_V1_DailyStats {
+    get {_storage._total ?? Pixecom_Stats_V1_DailyStats()}
+    set {_uniqueStorage()._total = newValue}
+  }
+  /// Returns true if `total` has been explicitly set.
+  public var hasTotal: Bool {_storage._total != nil}
+  /// Clears the value of `total`. Subsequent reads from it will return its default value.
+  public mutating func clearTotal() {_uniqueStorage()._total = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Pixecom_Stats_V1_StatsByCurrency: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// One entry per currency with any data in the range, in code order; none when nothing happened.
+  public var currencies: [Pixecom_Stats_V1_CurrencyStats] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "pixecom.stats.v1"
@@ -611,8 +733,12 @@ nonisolated extension Pixecom_Stats_V1_UnattributedReason: SwiftProtobuf._ProtoN
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNATTRIBUTED_REASON_UNSPECIFIED\0\u{1}CURRENCY_MISMATCH\0")
 }
 
-nonisolated extension Pixecom_Stats_V1_AdsManagerLevel: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ADS_MANAGER_LEVEL_UNSPECIFIED\0\u{1}CAMPAIGN\0\u{1}AD_SET\0\u{1}AD\0")
+nonisolated extension Pixecom_Stats_V1_Level: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEVEL_UNSPECIFIED\0\u{1}CAMPAIGN\0\u{1}AD_SET\0\u{1}AD\0\u{1}SELLER\0\u{1}AD_ACCOUNT\0")
+}
+
+nonisolated extension Pixecom_Stats_V1_Granularity: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GRANULARITY_UNSPECIFIED\0\u{1}DAY\0\u{1}TOTAL\0")
 }
 
 nonisolated extension Pixecom_Stats_V1_InsightRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1497,6 +1623,170 @@ nonisolated extension Pixecom_Stats_V1_AdsManagerPage: SwiftProtobuf.Message, Sw
     if lhs.rows != rhs.rows {return false}
     if lhs.summary != rhs.summary {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Stats_V1_StatsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StatsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}level\0\u{1}id\0\u{1}since\0\u{1}until\0\u{1}granularity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.level) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.since) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.until) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.granularity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.level != .unspecified {
+      try visitor.visitSingularEnumField(value: self.level, fieldNumber: 1)
+    }
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 2)
+    }
+    if !self.since.isEmpty {
+      try visitor.visitSingularStringField(value: self.since, fieldNumber: 3)
+    }
+    if !self.until.isEmpty {
+      try visitor.visitSingularStringField(value: self.until, fieldNumber: 4)
+    }
+    if self.granularity != .unspecified {
+      try visitor.visitSingularEnumField(value: self.granularity, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_StatsRequest, rhs: Pixecom_Stats_V1_StatsRequest) -> Bool {
+    if lhs.level != rhs.level {return false}
+    if lhs.id != rhs.id {return false}
+    if lhs.since != rhs.since {return false}
+    if lhs.until != rhs.until {return false}
+    if lhs.granularity != rhs.granularity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Stats_V1_CurrencyStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CurrencyStats"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{1}days\0\u{1}total\0")
+
+  fileprivate class _StorageClass {
+    var _currency: String = String()
+    var _days: [Pixecom_Stats_V1_DailyStats] = []
+    var _total: Pixecom_Stats_V1_DailyStats? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _currency = source._currency
+      _days = source._days
+      _total = source._total
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._currency) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._days) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._total) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._currency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._currency, fieldNumber: 1)
+      }
+      if !_storage._days.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._days, fieldNumber: 2)
+      }
+      try { if let v = _storage._total {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_CurrencyStats, rhs: Pixecom_Stats_V1_CurrencyStats) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._currency != rhs_storage._currency {return false}
+        if _storage._days != rhs_storage._days {return false}
+        if _storage._total != rhs_storage._total {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Stats_V1_StatsByCurrency: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StatsByCurrency"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currencies\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.currencies) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.currencies.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.currencies, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_StatsByCurrency, rhs: Pixecom_Stats_V1_StatsByCurrency) -> Bool {
+    if lhs.currencies != rhs.currencies {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -131,7 +131,7 @@ struct AdsManagerQuery: Sendable {
         case .campaign: level = .campaign
         case .adSet: level = .adSet
         case .ad: level = .ad
-        case .unspecified, .UNRECOGNIZED: violations.add(field: "level", "must be CAMPAIGN, AD_SET or AD")
+        case .seller, .adAccount, .unspecified, .UNRECOGNIZED: violations.add(field: "level", "must be CAMPAIGN, AD_SET or AD")
         }
         let since = try violations.check { try RequestValidation.day(request.since, field: "since") }
         let until = try violations.check { try RequestValidation.day(request.until, field: "until") }

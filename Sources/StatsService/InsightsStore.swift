@@ -93,31 +93,37 @@ struct InsightsStore: Sendable {
         }
     }
 
-    /// Delivery sums per object of `level` and currency over `since...until`, in one scoped read;
-    /// with `parentID`, only the objects under that campaign or ad set.
-    func sums(sellerID: UUID, level: AdsManagerQuery.Level, parentID: UUID?, since: String, until: String, logger: Logger)
-        async throws -> [LevelKey: StatsReport.Sums]
+    /// Delivery sums within `scope` over `since...until`, per currency and per day or per object
+    /// of a level (`LevelKey.id`), in one scoped read.
+    func sums(sellerID: UUID, by grouping: StatsGrouping, scope: StatsScope, since: String, until: String, logger: Logger) async throws
+        -> [LevelKey: StatsReport.Sums]
     {
         let column =
-            switch level {
-            case .campaign: "campaign_id"
-            case .adSet: "ad_set_id"
-            case .ad: "ad_id"
+            switch grouping {
+            case .day: "day::text"
+            case .level(.campaign): "campaign_id::text"
+            case .level(.adSet): "ad_set_id::text"
+            case .level(.ad): "ad_id::text"
             }
+        let (campaigns, adSet, ad, parent) = scope.filters
         let query: PostgresQuery = """
-            SELECT \(unescaped: column)::text, currency, sum(spend)::bigint, sum(impressions)::bigint, sum(clicks)::bigint,
+            SELECT \(unescaped: column), currency, sum(spend)::bigint, sum(impressions)::bigint, sum(clicks)::bigint,
                    sum(purchases)::bigint
             FROM ad_daily_insights
             WHERE seller_id = \(sellerID) AND day BETWEEN \(since)::date AND \(until)::date
-              AND (\(parentID)::uuid IS NULL OR campaign_id = \(parentID) OR ad_set_id = \(parentID))
+              AND (\(campaigns)::uuid[] IS NULL OR campaign_id = ANY(\(campaigns)::uuid[]))
+              AND (\(adSet)::uuid IS NULL OR ad_set_id = \(adSet))
+              AND (\(ad)::uuid IS NULL OR ad_id = \(ad))
+              AND (\(parent)::uuid IS NULL OR campaign_id = \(parent) OR ad_set_id = \(parent))
             GROUP BY 1, 2
             """
-        let rows = try await self.db.readAsSeller(sellerID, query, logger: logger) { row in
-            let (id, currency, spend, impressions, clicks, purchases) = try row.decode((String, String, Int64, Int64, Int64, Int64).self)
-            var sums = StatsReport.Sums()
-            try sums.add(spend: spend, impressions: impressions, clicks: clicks, purchases: purchases)
-            return (LevelKey(id: id, currency: currency), sums)
-        }
-        return Dictionary(rows, uniquingKeysWith: { first, _ in first })
+        return try await StatsReport.Sums.keyed(
+            self.db.readAsSeller(sellerID, query, logger: logger) { row in
+                let (id, currency, spend, impressions, clicks, purchases) = try row.decode(
+                    (String, String, Int64, Int64, Int64, Int64).self)
+                var sums = StatsReport.Sums()
+                try sums.add(spend: spend, impressions: impressions, clicks: clicks, purchases: purchases)
+                return (LevelKey(id: id, currency: currency), sums)
+            })
     }
 }

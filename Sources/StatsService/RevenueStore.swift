@@ -172,6 +172,12 @@ struct RevenueStore: Sendable {
         }
     }
 
+    /// Whether any bucket of the seller is marked (committed marks, locked or not).
+    func hasMarks(sellerID: UUID, logger: Logger) async throws -> Bool {
+        let query: PostgresQuery = "SELECT EXISTS (SELECT 1 FROM revenue_dirty_buckets WHERE seller_id = \(sellerID))"
+        return try await self.db.readAsSeller(sellerID, query, logger: logger) { try $0.decode(Bool.self) }.first ?? false
+    }
+
     /// A campaign's revenue sums per day and currency over `since...until` (inclusive), in one
     /// scoped read of the aggregates.
     func dailyRevenue(sellerID: UUID, campaignID: String, since: String, until: String, logger: Logger) async throws -> [DailyRevenue] {
@@ -192,34 +198,42 @@ struct RevenueStore: Sendable {
         }
     }
 
-    /// Revenue sums per object of `level` and currency over `since...until` (sale days), in one
-    /// scoped read; with `parentID`, only the objects under that campaign or ad set. Revenue that
-    /// names no object of the level is left out.
-    func sums(sellerID: UUID, level: AdsManagerQuery.Level, parentID: UUID?, since: String, until: String, logger: Logger)
-        async throws -> [LevelKey: StatsReport.Sums]
+    /// Revenue sums within `scope` over `since...until` (sale days), per currency and per day or
+    /// per object of a level (`LevelKey.id`), in one scoped read. Grouped by level, revenue that
+    /// names no object of the level is left out; by day, the seller's scope includes it.
+    func sums(sellerID: UUID, by grouping: StatsGrouping, scope: StatsScope, since: String, until: String, logger: Logger) async throws
+        -> [LevelKey: StatsReport.Sums]
     {
         let column =
-            switch level {
-            case .campaign: "campaign_key"
-            case .adSet: "ad_set_key"
-            case .ad: "ad_key"
+            switch grouping {
+            case .day: "day::text"
+            case .level(.campaign): "campaign_key"
+            case .level(.adSet): "ad_set_key"
+            case .level(.ad): "ad_key"
             }
-        let parent = parentID?.uuidString.lowercased()
+        let (campaigns, adSet, ad, parent) = scope.filters
+        let campaignKeys = campaigns?.map { $0.uuidString.lowercased() }
+        let (adSetKey, adKey, parentKey) = (adSet?.uuidString.lowercased(), ad?.uuidString.lowercased(), parent?.uuidString.lowercased())
+        let named = grouping == .day ? "true" : "\(column) <> ''"
         let query: PostgresQuery = """
             SELECT \(unescaped: column), currency, sum(orders)::bigint, sum(revenue)::bigint, sum(refunds)::bigint,
                    sum(chargebacks - chargeback_reversals)::bigint
             FROM ad_daily_revenue
-            WHERE seller_id = \(sellerID) AND day BETWEEN \(since)::date AND \(until)::date AND \(unescaped: column) <> ''
-              AND (\(parent)::text IS NULL OR campaign_key = \(parent) OR ad_set_key = \(parent))
+            WHERE seller_id = \(sellerID) AND day BETWEEN \(since)::date AND \(until)::date AND \(unescaped: named)
+              AND (\(campaignKeys)::text[] IS NULL OR campaign_key = ANY(\(campaignKeys)::text[]))
+              AND (\(adSetKey)::text IS NULL OR ad_set_key = \(adSetKey))
+              AND (\(adKey)::text IS NULL OR ad_key = \(adKey))
+              AND (\(parentKey)::text IS NULL OR campaign_key = \(parentKey) OR ad_set_key = \(parentKey))
             GROUP BY 1, 2
             """
-        let rows = try await self.db.readAsSeller(sellerID, query, logger: logger) { row in
-            let (id, currency, orders, revenue, refunds, chargebacks) = try row.decode((String, String, Int64, Int64, Int64, Int64).self)
-            var sums = StatsReport.Sums()
-            try sums.add(orders: orders, revenue: revenue, refunds: refunds, chargebacks: chargebacks)
-            return (LevelKey(id: id, currency: currency), sums)
-        }
-        return Dictionary(rows, uniquingKeysWith: { first, _ in first })
+        return try await StatsReport.Sums.keyed(
+            self.db.readAsSeller(sellerID, query, logger: logger) { row in
+                let (id, currency, orders, revenue, refunds, chargebacks) = try row.decode(
+                    (String, String, Int64, Int64, Int64, Int64).self)
+                var sums = StatsReport.Sums()
+                try sums.add(orders: orders, revenue: revenue, refunds: refunds, chargebacks: chargebacks)
+                return (LevelKey(id: id, currency: currency), sums)
+            })
     }
 }
 
@@ -249,6 +263,12 @@ struct RevenueReaggregation: JobKind {
             if done < RevenueStore.reaggregationBatch { break }
         }
         job.logger.debug("stats.revenue.reaggregated", metadata: ["stats.buckets": "\(total)"])
+        // A mark skipped because a writer held it is normally that writer's job to clear; if the
+        // writer rolled back, its job never comes and the mark (committed earlier) stays. Marks
+        // still there now are looked at again shortly.
+        if try await self.store.hasMarks(sellerID: job.args.sellerID, logger: job.logger) {
+            return .snooze(.seconds(1))
+        }
         return .completed
     }
 }

@@ -25,12 +25,11 @@ extension StatsHandlers {
         let sellerID = try claims.sellerUUID()
         let query = try AdsManagerQuery(request)
         async let described = self.campaigns.objects(sellerID: sellerID, level: query.level, parentID: query.parentID)
+        let scope = query.parentID.map { StatsScope.under($0) } ?? .seller
         async let spent = self.insights.sums(
-            sellerID: sellerID, level: query.level, parentID: query.parentID, since: query.since, until: query.until,
-            logger: context.logger)
+            sellerID: sellerID, by: .level(query.level), scope: scope, since: query.since, until: query.until, logger: context.logger)
         async let earned = self.revenue.sums(
-            sellerID: sellerID, level: query.level, parentID: query.parentID, since: query.since, until: query.until,
-            logger: context.logger)
+            sellerID: sellerID, by: .level(query.level), scope: scope, since: query.since, until: query.until, logger: context.logger)
         let (objects, spend, revenue) = try await (described, spent, earned)
 
         var rows: [(value: Double?, row: Pixecom_Stats_V1_AdsManagerRow)] = []

@@ -181,6 +181,11 @@ enum StatsReport {
             return stats
         }
 
+        /// Rows of a grouped read as a dictionary (each key comes once from a GROUP BY).
+        static func keyed(_ rows: [(LevelKey, Sums)]) -> [LevelKey: Sums] {
+            Dictionary(rows, uniquingKeysWith: { first, _ in first })
+        }
+
         private static let overflowError = RPCError(.internal, "stats sums exceed the 64-bit range")
 
         private static func sum(_ a: Int64, _ b: Int64) throws -> Int64 {

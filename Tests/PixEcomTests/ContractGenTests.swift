@@ -204,6 +204,6 @@ struct ContractGenTests {
         #expect(
             KeyedIdempotentMethods.all == [OrderMethods.createOrder, CampaignMethods.createCampaignTree, CampaignMethods.duplicateCampaign])
         #expect(Set(ServiceContracts.all.map(\.name)).count == ServiceContracts.all.count)
-        #expect(ServiceContracts.all.count == 20 + 43 + 4 + 6)
+        #expect(ServiceContracts.all.count == 20 + 43 + 5 + 6)
     }
 }

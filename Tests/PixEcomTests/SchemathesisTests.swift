@@ -37,6 +37,12 @@ struct SchemathesisTests {
         include-operation-id = "GetAdsManager"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
+        # An id is required except at the SELLER level, where it must be empty; until must not be
+        # before since.
+        [[operations]]
+        include-operation-id = "GetStats"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
         # The amount must not exceed what remains refundable of that order.
         [[operations]]
         include-operation-id = "RefundOrder"

@@ -253,7 +253,8 @@ struct StatsAggregationTests {
                 }
                 #expect(jobsWorked["completed"] == 160, "one job per event, all completed: \(jobsWorked)")
                 let perReplica = counts.map { $0.withLockedValue { $0 } }
-                #expect(perReplica.allSatisfy { $0 > 0 } && perReplica.reduce(0, +) == 160, "both replicas worked: \(perReplica)")
+                // A job that finds marks a writer holds snoozes and runs again: at least one run per job.
+                #expect(perReplica.allSatisfy { $0 > 0 } && perReplica.reduce(0, +) >= 160, "both replicas worked: \(perReplica)")
                 let (stored, recomputed) = try await Self.aggregatesAndRecomputation(admin, world.sellerID)
                 #expect(stored == recomputed)
                 #expect(stored == Self.model(events.flatMap { $0 }, world))

@@ -310,6 +310,48 @@ struct StatsEndToEndTests {
                 let refused = try await get(query)
                 #expect(refused.status == 400 && refused.text.contains(field), "\(query): \(refused.status) \(refused.text)")
             }
+            // Stats at any level: the whole seller per currency, an ad account, an ad set, an ad in total.
+            func stats(_ query: String, token: String? = nil) async throws -> EdgeHTTPClient.Reply {
+                try await edge.send(.GET, "/v1/stats?since=\(day)&until=\(day)" + query, token: token ?? a.token)
+            }
+            func totals(_ reply: EdgeHTTPClient.Reply) -> [String: [String: Any]] {
+                var byCurrency: [String: [String: Any]] = [:]
+                for group in reply.json["currencies"] as? [[String: Any]] ?? [] {
+                    byCurrency[JSONValues.string(group["currency"])] = group["total"] as? [String: Any] ?? [:]
+                }
+                return byCurrency
+            }
+            let seller = try await stats("&level=SELLER")
+            #expect(seller.status == 200 && Set(totals(seller).keys) == ["EUR", "USD"], "\(seller.text)")
+            #expect(
+                JSONValues.int64(totals(seller)["USD"]?["spend"]) == 24000 && JSONValues.int64(totals(seller)["USD"]?["revenue"]) == 40000)
+            #expect(JSONValues.int64(totals(seller)["EUR"]?["spend"]) == 5000, "\(seller.text)")
+            let usdAccount = try await stats("&level=AD_ACCOUNT&id=\(usd)")
+            #expect(
+                Array(totals(usdAccount).keys) == ["USD"] && JSONValues.int64(totals(usdAccount)["USD"]?["orders"]) == 4,
+                "\(usdAccount.text)")
+            let winnerSet = try #require((winnerSets.json["rows"] as? [[String: Any]])?.first.map { JSONValues.string($0["id"]) })
+            let adSetStats = try await stats("&level=AD_SET&id=\(winnerSet)")
+            #expect(JSONValues.int64(totals(adSetStats)["USD"]?["revenue"]) == 30000, "\(adSetStats.text)")
+            let adTotal = try await stats("&level=AD&id=\(ads["Winner"]![0])&granularity=TOTAL")
+            let adGroup = (adTotal.json["currencies"] as? [[String: Any]])?.first ?? [:]
+            #expect((adGroup["days"] as? [Any] ?? []).isEmpty && JSONValues.int64((adGroup["total"] as? [String: Any])?["spend"]) == 6000)
+            let daily = try await stats("&level=CAMPAIGN&id=\(campaigns["Winner"]!)")
+            #expect(((daily.json["currencies"] as? [[String: Any]])?.first?["days"] as? [Any])?.count == 1, "\(daily.text)")
+            for (query, field) in [("&level=CAMPAIGN", "id"), ("&level=SELLER&id=\(usd)", "id"), ("&id=\(usd)", "level")] {
+                let refused = try await stats(query)
+                #expect(refused.status == 400 && refused.text.contains(field), "\(query): \(refused.text)")
+            }
+            for query in [
+                "&level=AD_ACCOUNT&id=\(usd)", "&level=CAMPAIGN&id=\(campaigns["Winner"]!)", "&level=AD_SET&id=\(winnerSet)",
+                "&level=AD&id=\(ads["Winner"]![0])",
+            ] {
+                let foreign = try await stats(query, token: b.token)
+                #expect(foreign.status == 404, "another seller's object: \(query) \(foreign.text)")
+            }
+            let bSeller = try await stats("&level=SELLER", token: b.token)
+            #expect(bSeller.status == 200 && totals(bSeller).isEmpty, "\(bSeller.text)")
+
             // Another seller: nothing of A's, and A's campaign as a parent is not found.
             let asB = try await get("&level=CAMPAIGN", token: b.token)
             #expect(asB.status == 200 && names(asB).isEmpty && (asB.json["summary"] as? [Any] ?? []).isEmpty, "\(asB.text)")

@@ -408,6 +408,14 @@ struct TenantIsolationTests {
             }
             return await call(clients, StatsMethods.getAdsManager, request, as: Pixecom_Stats_V1_AdsManagerPage.self, token: token)
         }
+        cases[StatsMethods.getStats] = { clients, token in
+            let request = Pixecom_Stats_V1_StatsRequest.with {
+                $0.level = .adAccount
+                $0.id = a.adAccount
+                ($0.since, $0.until) = ("2026-11-01", "2026-11-03")
+            }
+            return await call(clients, StatsMethods.getStats, request, as: Pixecom_Stats_V1_StatsByCurrency.self, token: token)
+        }
         cases[StatsMethods.getCampaignStats] = { clients, token in
             var request = Pixecom_Stats_V1_GetCampaignStatsRequest()
             request.campaignID = a.campaign
@@ -462,7 +470,7 @@ struct TenantIsolationTests {
         CampaignMethods.getAd, CampaignMethods.updateAd, CampaignMethods.appendAssetUpload, CampaignMethods.finishAssetUpload,
         CampaignMethods.getAsset, CampaignMethods.deleteAsset, CampaignMethods.getAdText, CampaignMethods.deleteAdText,
         CampaignMethods.createCreative, CampaignMethods.getCreative, CampaignMethods.deleteCreative, StatsMethods.ingestInsights,
-        StatsMethods.getCampaignStats, StatsMethods.getAdsManager,
+        StatsMethods.getCampaignStats, StatsMethods.getAdsManager, StatsMethods.getStats,
         OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder,
     ]
 

@@ -28,7 +28,7 @@ extension EdgeRouteTable {
             StatsMethods.getAdsManager, .get, "/v1/ads-manager", service: .stats,
             Pixecom_Stats_V1_AdsManagerRequest.self, Pixecom_Stats_V1_AdsManagerPage.self,
             query: [
-                .enumeration("level", \.level, ["ADS_MANAGER_LEVEL_UNSPECIFIED": 0, "CAMPAIGN": 1, "AD_SET": 2, "AD": 3]),
+                .enumeration("level", \.level, ["LEVEL_UNSPECIFIED": 0, "CAMPAIGN": 1, "AD_SET": 2, "AD": 3, "SELLER": 4, "AD_ACCOUNT": 5]),
                 .value("since", \.since),
                 .value("until", \.until),
                 .value("parentId", \.parentID),
@@ -36,6 +36,18 @@ extension EdgeRouteTable {
                 .value("filter", \.filter),
                 .value("pageSize", \.pageSize),
                 .value("pageToken", \.pageToken),
+            ]
+        ),
+        // GET /v1/stats: Stats of the seller, an ad account, campaign, ad set or ad, per day or total, per currency.
+        EdgeRoute(
+            StatsMethods.getStats, .get, "/v1/stats", service: .stats,
+            Pixecom_Stats_V1_StatsRequest.self, Pixecom_Stats_V1_StatsByCurrency.self,
+            query: [
+                .enumeration("level", \.level, ["LEVEL_UNSPECIFIED": 0, "CAMPAIGN": 1, "AD_SET": 2, "AD": 3, "SELLER": 4, "AD_ACCOUNT": 5]),
+                .value("id", \.id),
+                .value("since", \.since),
+                .value("until", \.until),
+                .enumeration("granularity", \.granularity, ["GRANULARITY_UNSPECIFIED": 0, "DAY": 1, "TOTAL": 2]),
             ]
         ),
     ]

@@ -129,6 +129,7 @@ enum ProtoJSONNames {
         "pixecom.stats.v1.AdsManagerRow": [1: "id", 2: "name", 3: "status", 4: "effectiveStatus", 5: "campaignId", 6: "adSetId", 7: "adAccountId", 8: "currency", 9: "metrics"],
         "pixecom.stats.v1.AdsManagerSummary": [1: "currency", 2: "rows", 3: "metrics"],
         "pixecom.stats.v1.CampaignStats": [1: "campaignId", 2: "currency", 3: "days", 4: "total", 5: "unattributedRevenue"],
+        "pixecom.stats.v1.CurrencyStats": [1: "currency", 2: "days", 3: "total"],
         "pixecom.stats.v1.DailyStats": [1: "date", 2: "spend", 3: "impressions", 4: "clicks", 5: "orders", 6: "revenue", 7: "refunds", 8: "netRevenue", 9: "cpm", 10: "ctr", 11: "cpc", 12: "roas", 13: "chargebacks", 14: "purchases", 15: "cpa"],
         "pixecom.stats.v1.GetCampaignStatsRequest": [1: "campaignId", 2: "since", 3: "until"],
         "pixecom.stats.v1.IngestInsightsRequest": [1: "rows"],
@@ -137,6 +138,8 @@ enum ProtoJSONNames {
         "pixecom.stats.v1.InsightRow": [1: "date", 2: "adId", 3: "spend", 4: "currency", 5: "impressions", 6: "clicks", 7: "actions"],
         "pixecom.stats.v1.OrderEvent": [1: "eventId", 2: "sellerId", 3: "orderId", 4: "kind", 5: "amount", 6: "currency", 7: "campaignId", 8: "adId", 9: "attributedDate", 10: "saleAt", 11: "occurredAt", 12: "sellPageId"],
         "pixecom.stats.v1.RecordOrderEventResponse": [1: "applied"],
+        "pixecom.stats.v1.StatsByCurrency": [1: "currencies"],
+        "pixecom.stats.v1.StatsRequest": [1: "level", 2: "id", 3: "since", 4: "until", 5: "granularity"],
         "pixecom.stats.v1.UnattributedRevenue": [1: "currency", 2: "reason", 3: "orders", 4: "revenue", 5: "refunds", 6: "netRevenue", 7: "chargebacks"],
     ]
 
@@ -146,7 +149,8 @@ enum ProtoJSONNames {
         ObjectIdentifier(Pixecom_Campaign_V1_Status.self): [0: "STATUS_UNSPECIFIED", 1: "ACTIVE", 2: "PAUSED", 3: "ARCHIVED", 4: "DELETED"],
         ObjectIdentifier(Pixecom_Orders_V1_FinancialStatus.self): [0: "FINANCIAL_STATUS_UNSPECIFIED", 1: "PENDING", 2: "PAID", 3: "PARTIALLY_REFUNDED", 4: "REFUNDED"],
         ObjectIdentifier(Pixecom_Orders_V1_FulfillmentStatus.self): [0: "FULFILLMENT_STATUS_UNSPECIFIED", 1: "UNFULFILLED", 2: "FULFILLED"],
-        ObjectIdentifier(Pixecom_Stats_V1_AdsManagerLevel.self): [0: "ADS_MANAGER_LEVEL_UNSPECIFIED", 1: "CAMPAIGN", 2: "AD_SET", 3: "AD"],
+        ObjectIdentifier(Pixecom_Stats_V1_Granularity.self): [0: "GRANULARITY_UNSPECIFIED", 1: "DAY", 2: "TOTAL"],
+        ObjectIdentifier(Pixecom_Stats_V1_Level.self): [0: "LEVEL_UNSPECIFIED", 1: "CAMPAIGN", 2: "AD_SET", 3: "AD", 4: "SELLER", 5: "AD_ACCOUNT"],
         ObjectIdentifier(Pixecom_Stats_V1_OrderEventKind.self): [0: "ORDER_EVENT_KIND_UNSPECIFIED", 1: "PAID", 2: "REFUNDED", 3: "CHARGED_BACK", 4: "CHARGEBACK_REVERSED"],
         ObjectIdentifier(Pixecom_Stats_V1_UnattributedReason.self): [0: "UNATTRIBUTED_REASON_UNSPECIFIED", 1: "CURRENCY_MISMATCH"],
     ]

@@ -2380,15 +2380,6 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
- "pixecom.stats.v1.AdsManagerLevel": {
-  "enum": [
-   "ADS_MANAGER_LEVEL_UNSPECIFIED",
-   "CAMPAIGN",
-   "AD_SET",
-   "AD"
-  ],
-  "type": "string"
- },
  "pixecom.stats.v1.AdsManagerPage": {
   "additionalProperties": false,
   "properties": {
@@ -2417,7 +2408,7 @@ enum ProtoSchemas {
     "type": "string"
    },
    "level": {
-    "$ref": "#/components/schemas/pixecom.stats.v1.AdsManagerLevel"
+    "$ref": "#/components/schemas/pixecom.stats.v1.Level"
    },
    "pageSize": {
     "format": "int32",
@@ -2517,6 +2508,24 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.stats.v1.CurrencyStats": {
+  "additionalProperties": false,
+  "properties": {
+   "currency": {
+    "type": "string"
+   },
+   "days": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.stats.v1.DailyStats"
+    },
+    "type": "array"
+   },
+   "total": {
+    "$ref": "#/components/schemas/pixecom.stats.v1.DailyStats"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.stats.v1.DailyStats": {
   "additionalProperties": false,
   "properties": {
@@ -2601,6 +2610,14 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.stats.v1.Granularity": {
+  "enum": [
+   "GRANULARITY_UNSPECIFIED",
+   "DAY",
+   "TOTAL"
+  ],
+  "type": "string"
+ },
  "pixecom.stats.v1.IngestInsightsRequest": {
   "additionalProperties": false,
   "properties": {
@@ -2673,6 +2690,17 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.stats.v1.Level": {
+  "enum": [
+   "LEVEL_UNSPECIFIED",
+   "CAMPAIGN",
+   "AD_SET",
+   "AD",
+   "SELLER",
+   "AD_ACCOUNT"
+  ],
+  "type": "string"
+ },
  "pixecom.stats.v1.OrderEvent": {
   "additionalProperties": false,
   "properties": {
@@ -2732,6 +2760,39 @@ enum ProtoSchemas {
   "properties": {
    "applied": {
     "type": "boolean"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.stats.v1.StatsByCurrency": {
+  "additionalProperties": false,
+  "properties": {
+   "currencies": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.stats.v1.CurrencyStats"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.stats.v1.StatsRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "granularity": {
+    "$ref": "#/components/schemas/pixecom.stats.v1.Granularity"
+   },
+   "id": {
+    "type": "string"
+   },
+   "level": {
+    "$ref": "#/components/schemas/pixecom.stats.v1.Level"
+   },
+   "since": {
+    "type": "string"
+   },
+   "until": {
+    "type": "string"
    }
   },
   "type": "object"

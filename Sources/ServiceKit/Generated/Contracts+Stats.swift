@@ -14,6 +14,8 @@ public enum StatsMethods {
     public static let getCampaignStats = "pixecom.stats.v1.StatsService/GetCampaignStats"
     /// Ads manager rows with every metric over a date range, sorted and filtered by metric.
     public static let getAdsManager = "pixecom.stats.v1.StatsService/GetAdsManager"
+    /// Stats of the seller, an ad account, campaign, ad set or ad, per day or total, per currency.
+    public static let getStats = "pixecom.stats.v1.StatsService/GetStats"
 
     /// Every method's contract, in the order of the .proto.
     public static let contracts: [MethodContract] = [
@@ -44,6 +46,13 @@ public enum StatsMethods {
             idempotency: .idempotent,
             http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/ads-manager", body: "")
         ),
+        MethodContract(
+            name: getStats,
+            summary: "Stats of the seller, an ad account, campaign, ad set or ad, per day or total, per currency.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/stats", body: "")
+        ),
     ]
 }
 
@@ -63,6 +72,8 @@ public protocol StatsServiceHandling: Sendable {
     func getCampaignStats(_ request: Pixecom_Stats_V1_GetCampaignStatsRequest, context: ServerContext) async throws -> Pixecom_Stats_V1_CampaignStats
     /// Ads manager rows with every metric over a date range, sorted and filtered by metric.
     func getAdsManager(_ request: Pixecom_Stats_V1_AdsManagerRequest, context: ServerContext) async throws -> Pixecom_Stats_V1_AdsManagerPage
+    /// Stats of the seller, an ad account, campaign, ad set or ad, per day or total, per currency.
+    func getStats(_ request: Pixecom_Stats_V1_StatsRequest, context: ServerContext) async throws -> Pixecom_Stats_V1_StatsByCurrency
 }
 
 extension StatsServiceHandling {
@@ -79,6 +90,9 @@ extension StatsServiceHandling {
         }
         router.unary(StatsMethods.getAdsManager, Pixecom_Stats_V1_AdsManagerRequest.self) {
             try await self.getAdsManager($0, context: $1)
+        }
+        router.unary(StatsMethods.getStats, Pixecom_Stats_V1_StatsRequest.self) {
+            try await self.getStats($0, context: $1)
         }
     }
 }
@@ -136,6 +150,18 @@ public struct StatsServiceClient: Sendable {
     ) async throws -> Pixecom_Stats_V1_AdsManagerPage {
         try await self.rpc.unary(
             StatsMethods.getAdsManager, request, as: Pixecom_Stats_V1_AdsManagerPage.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Stats of the seller, an ad account, campaign, ad set or ad, per day or total, per currency.
+    public func getStats(
+        _ request: Pixecom_Stats_V1_StatsRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Stats_V1_StatsByCurrency {
+        try await self.rpc.unary(
+            StatsMethods.getStats, request, as: Pixecom_Stats_V1_StatsByCurrency.self, metadata: metadata, timeout: timeout,
             idempotent: true
         )
     }
