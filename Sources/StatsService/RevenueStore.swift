@@ -51,29 +51,41 @@ struct RevenueStore: Sendable {
             guard try await inserted.collect().count == 1 else { return false }
 
             let effect = Self.effect(of: event)
-            // The sale's day in the ad account's zone (Postgres' own zone data); the UTC day the
-            // order sent when it has no sale time (events written before sale_at existed).
+            // The bucket: the order's sale, when its PAID fact is here (a refund or chargeback
+            // counts where its sale counted, whatever the order's tags or the sale's own event
+            // carried); else the attribution, on the sale's day in the ad account's zone
+            // (Postgres' own zone data), or the UTC day the order sent when it has no sale time
+            // (events written before sale_at existed).
             let facts = try await connection.query(
                 """
+                WITH sale AS (
+                    SELECT campaign_key, ad_set_key, ad_key, day FROM revenue_facts
+                    WHERE seller_id = \(event.sellerID) AND order_id = \(event.orderID) AND kind = 'PAID'
+                    ORDER BY recorded_at LIMIT 1
+                )
                 INSERT INTO revenue_facts
                     (seller_id, event_id, order_id, kind, campaign_key, ad_set_key, ad_key, sell_page_key, day, currency,
                      orders, revenue, refunds, chargebacks, chargeback_reversals, sale_at, occurred_at)
-                VALUES (\(event.sellerID), \(event.eventID), \(event.orderID), \(event.kind.rawValue),
-                        \(attribution.campaignKey), \(attribution.adSetKey), \(attribution.adKey), \(event.sellPageID),
-                        COALESCE((\(event.saleAt)::timestamptz AT TIME ZONE COALESCE(\(attribution.timeZone), 'UTC'))::date,
-                                 \(event.attributedDay.isEmpty ? nil : event.attributedDay)::date),
-                        \(event.currency), \(effect.orders), \(effect.revenue), \(effect.refunds), \(effect.chargebacks),
-                        \(effect.reversals), \(event.saleAt), \(event.occurredAt))
-                RETURNING day::text
+                SELECT \(event.sellerID), \(event.eventID), \(event.orderID), \(event.kind.rawValue),
+                       COALESCE(sale.campaign_key, \(attribution.campaignKey)), COALESCE(sale.ad_set_key, \(attribution.adSetKey)),
+                       COALESCE(sale.ad_key, \(attribution.adKey)), \(event.sellPageID),
+                       COALESCE(sale.day,
+                                (\(event.saleAt)::timestamptz AT TIME ZONE COALESCE(\(attribution.timeZone), 'UTC'))::date,
+                                \(event.attributedDay.isEmpty ? nil : event.attributedDay)::date),
+                       \(event.currency), \(effect.orders), \(effect.revenue), \(effect.refunds), \(effect.chargebacks),
+                       \(effect.reversals), \(event.saleAt), \(event.occurredAt)
+                FROM (VALUES (1)) AS one (n) LEFT JOIN sale ON true
+                RETURNING campaign_key, ad_key, day::text
                 """,
                 logger: logger
             )
-            var recordedDay: String?
-            for try await day in facts.decode(String.self) { recordedDay = day }
-            guard let day = recordedDay else {
+            var recorded: (campaign: String, ad: String, day: String)?
+            for try await row in facts.decode((String, String, String).self) { recorded = row }
+            guard let recorded else {
                 throw PostgresRecordError.missing("revenue fact")
             }
-            let bucket = RevenueBucket(campaignKey: attribution.campaignKey, adKey: attribution.adKey, day: day, currency: event.currency)
+            let bucket = RevenueBucket(
+                campaignKey: recorded.campaign, adKey: recorded.ad, day: recorded.day, currency: event.currency)
             try await Self.markDirty(bucket, sellerID: event.sellerID, on: connection, logger: logger)
             try await Jobs.enqueue(
                 RevenueReaggregation.self, RevenueReaggregation.Args(sellerID: event.sellerID), JobOptions(sellerID: event.sellerID),

@@ -287,6 +287,34 @@ struct StatsAggregationTests {
         #expect(AdsManagerCursor.pattern == OpenAPIDocument.adsManagerTokenPattern)
     }
 
+    @Test("an order's refund and chargeback count in its sale's bucket, even when they carry another attribution or time")
+    func laterEventsFollowTheSale() async throws {
+        let database = try await ServiceDatabase.create(service: "stats", sources: "StatsService", jobQueue: true)
+        try await database.withAppClient(connections: 2) { db in
+            try await TestDatabases.withClient(database.urls.admin) { admin in
+                let revenue = RevenueStore(db: db)
+                let world = World()
+                // A sale from before sale_at existed: its UTC day, attributed to the campaign only.
+                var sale = try world.event(order: 2, kind: .paid, amount: 5000)
+                (sale.saleAt, sale.attributedDay) = (nil, "2026-03-10")
+                let campaignOnly = RevenueAttribution(campaignKey: world.campaigns[0].lower, timeZone: "America/Los_Angeles")
+                #expect(try await revenue.record(sale, attribution: campaignOnly, logger: Self.logger))
+                // Its refund and chargeback name the ad and the sale time (the 9th in Los Angeles).
+                let adAttribution = RevenueAttribution(
+                    campaignKey: world.campaigns[0].lower, adSetKey: world.adSets[0].lower, adKey: world.ads[0].lower,
+                    timeZone: "America/Los_Angeles")
+                for (kind, amount) in [(RevenueEvent.Kind.refunded, Int64(700)), (.chargedBack, 300)] {
+                    let later = try world.event(order: 2, kind: kind, amount: amount)
+                    #expect(try await revenue.record(later, attribution: adAttribution, logger: Self.logger))
+                }
+                try await Self.settle(revenue, world.sellerID, concurrently: false)
+                let (stored, recomputed) = try await Self.aggregatesAndRecomputation(admin, world.sellerID)
+                #expect(stored == recomputed)
+                #expect(stored == ["\(world.campaigns[0].lower)   2026-03-10 USD 1 5000 700 300 0"], "one bucket, the sale's: \(stored)")
+            }
+        }
+    }
+
     static func order(of event: RevenueEvent) -> Int {
         Int(event.orderID.uuidString.suffix(12))!
     }
