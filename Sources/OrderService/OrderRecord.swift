@@ -5,16 +5,63 @@ import ServiceKit
 /// Where an order's money stands. Stored as its name in `orders.financial_status`.
 enum FinancialStatus: String, Sendable {
     case pending = "PENDING"
+    case authorized = "AUTHORIZED"
     case paid = "PAID"
     case partiallyRefunded = "PARTIALLY_REFUNDED"
     case refunded = "REFUNDED"
+    case voided = "VOIDED"
+    case chargedBack = "CHARGED_BACK"
 
     var proto: Pixecom_Orders_V1_FinancialStatus {
         switch self {
         case .pending: .pending
+        case .authorized: .authorized
         case .paid: .paid
         case .partiallyRefunded: .partiallyRefunded
         case .refunded: .refunded
+        case .voided: .voided
+        case .chargedBack: .chargedBack
+        }
+    }
+}
+
+/// The order's own life. Stored as its name in `orders.order_status`.
+enum OrderStatus: String, Sendable {
+    case open = "OPEN"
+    case cancelled = "CANCELLED"
+    case closed = "CLOSED"
+
+    var proto: Pixecom_Orders_V1_OrderStatus {
+        switch self {
+        case .open: .open
+        case .cancelled: .cancelled
+        case .closed: .closed
+        }
+    }
+}
+
+/// Shopify's cancel reasons, stored lower-case in the history.
+enum CancelReason: String, Sendable, CaseIterable {
+    case customer, fraud, inventory, declined, other
+
+    init?(_ proto: Pixecom_Orders_V1_CancelReason) {
+        switch proto {
+        case .customer: self = .customer
+        case .fraud: self = .fraud
+        case .inventory: self = .inventory
+        case .declined: self = .declined
+        case .other: self = .other
+        default: return nil
+        }
+    }
+
+    var proto: Pixecom_Orders_V1_CancelReason {
+        switch self {
+        case .customer: .customer
+        case .fraud: .fraud
+        case .inventory: .inventory
+        case .declined: .declined
+        case .other: .other
         }
     }
 }
@@ -57,23 +104,22 @@ struct LineItemRecord: Sendable, Hashable {
     }
 }
 
-/// One entry of an order's append-only history.
+/// One entry of an order's append-only history, as stored.
 struct OrderEventRecord: Sendable, Hashable {
-    enum Kind: String, Sendable {
-        case created, paid, refunded
-    }
-
     var id: UUID
-    var type: String
-    var amount: Int64
-    var createdAt: Date
+    var entry: OrderHistory.Entry
+    /// "api" or the webhook provider ("stripe").
+    var source: String
 
     var proto: Pixecom_Orders_V1_OrderEvent {
         var event = Pixecom_Orders_V1_OrderEvent()
         event.id = self.id.uuidString.lowercased()
-        event.type = self.type
-        event.amount = self.amount
-        event.createTime = RequestValidation.timestamp(self.createdAt)
+        event.type = self.entry.kind.rawValue
+        event.amount = self.entry.amount
+        event.createTime = RequestValidation.timestamp(self.entry.at)
+        event.reference = self.entry.reference
+        event.source = self.source
+        event.reason = self.entry.reason
         return event
     }
 }
@@ -84,6 +130,11 @@ struct OrderRecord: Sendable, Hashable {
     var currency: String
     var total: Int64
     var refunded: Int64
+    var authorized: Int64
+    var captured: Int64
+    var chargedBack: Int64
+    var orderStatus: OrderStatus
+    var cancelReason: String
     var financialStatus: FinancialStatus
     var fulfillmentStatus: String
     var utm: UtmTags
@@ -105,6 +156,11 @@ struct OrderRecord: Sendable, Hashable {
         order.createTime = RequestValidation.timestamp(self.createdAt)
         order.paidTime = self.paidAt.map(RequestValidation.timestamp) ?? ""
         order.events = self.events.map(\.proto)
+        order.status = self.orderStatus.proto
+        order.authorized = self.authorized
+        order.captured = self.captured
+        order.chargedBack = self.chargedBack
+        order.cancelReason = CancelReason(rawValue: self.cancelReason)?.proto ?? .unspecified
         return order
     }
 }

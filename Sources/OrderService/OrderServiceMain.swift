@@ -2,8 +2,9 @@ import Foundation
 import RPCKit
 import ServiceKit
 
-/// OrderService: orders with line items, payment and refund transitions, and revenue events sent
-/// to StatsService through a transactional outbox.
+/// OrderService: orders with line items, an append-only history of payment transactions and
+/// status changes from which each order's statuses are derived, Stripe webhooks applied by jobs,
+/// and revenue events sent to StatsService through a transactional outbox.
 ///
 /// Reads `PIXECOM_AUTH_ADDRESSES` (token verification keys) and `PIXECOM_STATS_ADDRESSES` (where
 /// the outbox's delivery jobs send order events).
@@ -31,15 +32,18 @@ struct OrderServiceMain {
         // while one is being rotated; without it webhook deliveries are refused.
         let secrets = (context.environment.string("PIXECOM_STRIPE_WEBHOOK_SECRETS") ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let store = OrderStore(db: context.db)
         let handlers = OrderHandlers(
             verifier: verifier,
-            store: OrderStore(db: context.db),
+            store: store,
             webhooks: StripeWebhooks(signature: secrets.isEmpty ? nil : StripeSignature(secrets: secrets), db: context.db)
         )
         var router = RPCRouter()
         handlers.addMethods(to: &router)
         var jobs = JobKinds()
         jobs.register(StatsEventPublisher.delivery(db: context.db, stats: stats, logger: context.logger))
+        jobs.register(WebhookApplication(db: context.db))
+        try jobs.register(IdempotencyPrune(store: store), schedule: CronSchedule("17 * * * *"), args: IdempotencyPrune.Args())
         return ServiceSetup(router: router, access: .orders, verifier: verifier, jobs: jobs)
     }
 }

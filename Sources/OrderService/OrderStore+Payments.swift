@@ -3,151 +3,153 @@ import Logging
 import PostgresNIO
 import RPCKit
 
-/// The money transitions of an order. Each locks the order row, changes it, appends to its
-/// history and enqueues the matching stats event, all in one transaction: the event exists if and
-/// only if the change committed.
+/// Payment transactions and status changes. Each one locks the order row, reads the history,
+/// asks `OrderHistory.admit` whether the transaction may be recorded, appends it, rewrites the
+/// projection from the whole history and enqueues the stats event of any money it moved, all in
+/// one transaction: the event exists if and only if the change committed.
 extension OrderStore {
-    /// PENDING -> PAID, stamping the paid time. Any other status is FAILED_PRECONDITION.
-    func markPaid(_ id: UUID, sellerID: UUID, logger: Logger) async throws -> OrderRecord {
+    /// Records `request` in its own seller-scoped transaction; a refusal is an RPC error.
+    func record(_ request: OrderHistory.Request, orderID: UUID, sellerID: UUID, logger: Logger) async throws -> OrderRecord {
         try await self.db.withSeller(sellerID, logger: logger) { connection in
-            try await Self.markPaid(id, sellerID: sellerID, on: connection, logger: logger)
+            try await Self.record(request, orderID: orderID, sellerID: sellerID, on: connection, logger: logger)
         }
     }
 
-    /// `markPaid` inside the caller's seller-scoped transaction.
-    static func markPaid(_ id: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> OrderRecord {
-        let locked = try await Self.lock(id, sellerID: sellerID, on: connection, logger: logger)
-        guard locked.status == .pending else {
-            throw RPCError(
-                .failedPrecondition,
-                "order is \(locked.status.rawValue); only a PENDING order can be marked paid"
-            )
+    /// `record` inside the caller's seller-scoped transaction.
+    static func record(
+        _ request: OrderHistory.Request, orderID: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws -> OrderRecord {
+        switch try await Self.attempt(request, orderID: orderID, sellerID: sellerID, source: "api", on: connection, logger: logger) {
+        case .recorded:
+            return try await Self.load(orderID, sellerID: sellerID, on: connection, logger: logger)
+        case .refused(let refusal, _):
+            if let field = refusal.field { throw RPCError.invalidArgument(field: field, refusal.message) }
+            throw RPCError(.failedPrecondition, refusal.message)
         }
+    }
+
+    enum Attempt: Sendable {
+        case recorded(OrderHistory.Entry)
+        /// With the history it was checked against.
+        case refused(OrderHistory.Refusal, OrderHistory)
+    }
+
+    /// Locks the order and records `request` if its history admits it; a refusal changes nothing
+    /// and is returned, for the webhook path to decide whether to wait. NOT_FOUND when the seller
+    /// has no such order.
+    static func attempt(
+        _ request: OrderHistory.Request, orderID: UUID, sellerID: UUID, source: String, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Attempt {
+        let locked = try await Self.lock(orderID, sellerID: sellerID, on: connection, logger: logger)
+        var history = try await Self.history(of: locked, sellerID: sellerID, on: connection, logger: logger)
+        let entry: OrderHistory.Entry
+        do {
+            entry = try history.admit(request)
+        } catch {
+            return .refused(error, history)
+        }
+        try await Self.append(entry, orderID: orderID, sellerID: sellerID, source: source, on: connection, logger: logger)
+        history.entries.append(entry)
+        let state = history.state
+        try await Self.project(state, orderID: orderID, sellerID: sellerID, on: connection, logger: logger)
+        if let kind = StatsEventPublisher.Kind(entry.kind), let paidAt = state.paidAt {
+            try await StatsEventPublisher.enqueue(
+                kind, amount: entry.amount, order: locked, saleAt: paidAt, sellerID: sellerID, on: connection, logger: logger)
+        }
+        logger.info(
+            "order.transaction.recorded",
+            metadata: [
+                "seller.id": "\(sellerID)", "order.id": "\(orderID)", "order.event": "\(entry.kind.rawValue)",
+                "order.amount": "\(entry.amount)", "order.source": "\(source)",
+                "order.financial_status": "\(state.financialStatus.rawValue)",
+            ]
+        )
+        return .recorded(entry)
+    }
+
+    /// Rewrites the order's projection from its history alone: what every change does, and what
+    /// an operator runs after repairing a row by hand.
+    func rebuild(_ orderID: UUID, sellerID: UUID, logger: Logger) async throws -> OrderRecord {
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
+            let locked = try await Self.lock(orderID, sellerID: sellerID, on: connection, logger: logger)
+            let history = try await Self.history(of: locked, sellerID: sellerID, on: connection, logger: logger)
+            try await Self.project(history.state, orderID: orderID, sellerID: sellerID, on: connection, logger: logger)
+            return try await Self.load(orderID, sellerID: sellerID, on: connection, logger: logger)
+        }
+    }
+
+    /// The order's entries, oldest first.
+    static func history(of order: LockedOrder, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws
+        -> OrderHistory
+    {
         let rows = try await connection.query(
             """
-            UPDATE orders SET financial_status = \(FinancialStatus.paid.rawValue), paid_at = now(), updated_at = now()
-            WHERE seller_id = \(sellerID) AND id = \(id)
-            RETURNING (paid_at AT TIME ZONE 'UTC')::date::text, to_char(paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+            SELECT type, amount, reference, reason, created_at FROM order_events
+            WHERE seller_id = \(sellerID) AND order_id = \(order.id)
+            ORDER BY created_at, id
             """,
             logger: logger
         )
-        var paid: (day: String, at: String)?
-        for try await (day, at) in rows.decode((String, String).self) { paid = (day, at) }
-        guard let paid else { throw RPCError.notFound("order") }
-        try await Self.appendEvent(.paid, amount: locked.total, orderID: id, sellerID: sellerID, on: connection, logger: logger)
-        try await StatsEventPublisher.enqueue(
-            .paid,
-            amount: locked.total,
-            order: locked,
-            attributedDay: paid.day,
-            saleAt: paid.at,
-            sellerID: sellerID,
-            on: connection,
-            logger: logger
-        )
-        return try await Self.load(id, sellerID: sellerID, on: connection, logger: logger)
+        var entries: [OrderHistory.Entry] = []
+        for try await (type, amount, reference, reason, at) in rows.decode((String, Int64, String, String, Date).self) {
+            guard let kind = OrderHistory.Kind(rawValue: type) else { throw RPCError(.internal, "order history has an unknown entry type") }
+            entries.append(OrderHistory.Entry(kind: kind, amount: amount, reference: reference, reason: reason, at: at))
+        }
+        return OrderHistory(total: order.total, entries: entries)
     }
 
-    /// Refunds part or all of what remains of a PAID or PARTIALLY_REFUNDED order.
-    ///
-    /// The row lock (`FOR UPDATE`) serialises concurrent refunds of one order, so together they
-    /// can never exceed the total. The stats event counts against the day the order was paid.
-    func refund(_ id: UUID, amount: Int64, sellerID: UUID, logger: Logger) async throws -> OrderRecord {
-        try await self.db.withSeller(sellerID, logger: logger) { connection in
-            try await Self.refund(id, amount: amount, sellerID: sellerID, on: connection, logger: logger)
-        }
-    }
-
-    /// `refund` inside the caller's seller-scoped transaction.
-    static func refund(_ id: UUID, amount: Int64, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws
-        -> OrderRecord
-    {
-        let locked = try await Self.lock(id, sellerID: sellerID, on: connection, logger: logger)
-        guard locked.status == .paid || locked.status == .partiallyRefunded, let paidDay = locked.paidDay,
-            let paidAt = locked.paidAt
-        else {
-            throw RPCError(
-                .failedPrecondition,
-                "order is \(locked.status.rawValue); only a PAID or PARTIALLY_REFUNDED order can be refunded"
-            )
-        }
-        let remaining = locked.total - locked.refunded  // 0 <= refunded <= total (table check)
-        guard amount <= remaining else {
-            throw RPCError.invalidArgument(
-                field: "amount",
-                "exceeds what remains refundable: \(remaining) of total \(locked.total) (already refunded \(locked.refunded))"
-            )
-        }
-        let refunded = locked.refunded + amount  // <= total, cannot overflow
-        let status: FinancialStatus = refunded == locked.total ? .refunded : .partiallyRefunded
+    static func append(
+        _ entry: OrderHistory.Entry, orderID: UUID, sellerID: UUID, source: String, on connection: PostgresConnection, logger: Logger
+    ) async throws {
         try await connection.query(
             """
-            UPDATE orders SET refunded = \(refunded), financial_status = \(status.rawValue), updated_at = now()
-            WHERE seller_id = \(sellerID) AND id = \(id)
+            INSERT INTO order_events (seller_id, id, order_id, type, amount, reference, source, reason, created_at)
+            VALUES (\(sellerID), \(UUID()), \(orderID), \(entry.kind.rawValue), \(entry.amount), \(entry.reference), \(source),
+                    \(entry.reason), \(entry.at))
             """,
             logger: logger
         )
-        try await Self.appendEvent(.refunded, amount: amount, orderID: id, sellerID: sellerID, on: connection, logger: logger)
-        try await StatsEventPublisher.enqueue(
-            .refunded,
-            amount: amount,
-            order: locked,
-            attributedDay: paidDay,
-            saleAt: paidAt,
-            sellerID: sellerID,
-            on: connection,
-            logger: logger
-        )
-        return try await Self.load(id, sellerID: sellerID, on: connection, logger: logger)
     }
 
-    /// The order's money fields, read under a row lock held until the transaction ends.
+    /// Writes `state` into the order row's projection columns.
+    static func project(_ state: OrderHistory.State, orderID: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
+        try await connection.query(
+            """
+            UPDATE orders SET order_status = \(state.orderStatus.rawValue), cancel_reason = \(state.cancelReason),
+                financial_status = \(state.financialStatus.rawValue), authorized = \(state.authorized),
+                captured = \(state.captured), refunded = \(state.refunded), charged_back = \(state.chargedBack),
+                paid_at = \(state.paidAt), updated_at = now()
+            WHERE seller_id = \(sellerID) AND id = \(orderID)
+            """,
+            logger: logger
+        )
+    }
+
+    /// What the transactions need of an order, read under a row lock held until the transaction
+    /// ends: the lock serialises every change of one order, so checks and writes see one history.
     static func lock(_ id: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> LockedOrder {
         let rows = try await connection.query(
             """
-            SELECT financial_status, total, refunded, currency, utm_campaign, utm_content,
-                   (paid_at AT TIME ZONE 'UTC')::date::text, to_char(paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-            FROM orders WHERE seller_id = \(sellerID) AND id = \(id)
+            SELECT total, currency, utm_campaign, utm_content FROM orders WHERE seller_id = \(sellerID) AND id = \(id)
             FOR UPDATE
             """,
             logger: logger
         )
-        var locked: LockedOrder?
-        for try await (status, total, refunded, currency, campaign, content, paidDay, paidAt) in rows.decode(
-            (String, Int64, Int64, String, String, String, String?, String?).self)
-        {
-            guard let status = FinancialStatus(rawValue: status) else {
-                throw RPCError(.internal, "order has an unknown financial status")
-            }
-            locked = LockedOrder(
-                id: id,
-                status: status,
-                total: total,
-                refunded: refunded,
-                currency: currency,
-                utmCampaign: campaign,
-                utmContent: content,
-                paidDay: paidDay,
-                paidAt: paidAt
-            )
+        for try await (total, currency, campaign, content) in rows.decode((Int64, String, String, String).self) {
+            return LockedOrder(id: id, total: total, currency: currency, utmCampaign: campaign, utmContent: content)
         }
-        guard let locked else { throw RPCError.notFound("order") }
-        return locked
+        throw RPCError.notFound("order")
     }
 }
 
-/// What the payment transitions need of an order they hold locked.
+/// What the transactions need of an order they hold locked.
 struct LockedOrder: Sendable {
     var id: UUID
-    var status: FinancialStatus
     var total: Int64
-    var refunded: Int64
     var currency: String
     var utmCampaign: String
     var utmContent: String
-    /// UTC calendar day of `paid_at`; nil while PENDING.
-    var paidDay: String?
-    /// `paid_at` in RFC 3339 (UTC); nil while PENDING. StatsService counts the order's money on
-    /// this instant's day in the attributed ad account's time zone.
-    var paidAt: String?
 }

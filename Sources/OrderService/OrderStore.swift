@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PixEcomProtos
 import PostgresNIO
 import RPCKit
 
@@ -10,38 +11,16 @@ struct OrderStore: Sendable {
     /// The `orders` columns `decodeOrders` reads, in order. A constant: never user input.
     static let orderColumns = """
         id, currency, total, refunded, financial_status, fulfillment_status,
-        utm_source, utm_medium, utm_campaign, utm_content, utm_term, created_at, paid_at
+        utm_source, utm_medium, utm_campaign, utm_content, utm_term, created_at, paid_at,
+        order_status, cancel_reason, authorized, captured, charged_back
         """
 
-    /// Creates an order, or replays the order created earlier under the same idempotency key.
-    ///
-    /// The key row is inserted first: a concurrent request with the same key blocks on the
-    /// primary key until this transaction ends, then sees the key and replays, so one key never
-    /// makes two orders. The same key with a different request is FAILED_PRECONDITION.
-    func create(_ order: NewOrder, sellerID: UUID, idempotencyKey: String?, logger: Logger) async throws -> (
-        order: OrderRecord, replayed: Bool
+    /// Creates an order (its history starts with `created`), at most once per idempotency key.
+    func create(_ order: NewOrder, sellerID: UUID, claim: IdempotencyClaim?, logger: Logger) async throws -> (
+        response: Pixecom_Orders_V1_Order, replayed: Bool
     ) {
-        try await self.db.withSeller(sellerID, logger: logger) { connection in
+        try await self.idempotent(claim, sellerID: sellerID, logger: logger) { connection in
             let orderID = UUID()
-            if let key = idempotencyKey {
-                let fingerprint = order.fingerprint
-                let claimed = try await connection.query(
-                    """
-                    INSERT INTO idempotency_keys (seller_id, key, request_hash, order_id)
-                    VALUES (\(sellerID), \(key), encode(sha256(\(fingerprint)::bytea), 'hex'), \(orderID))
-                    ON CONFLICT (seller_id, key) DO NOTHING
-                    RETURNING order_id
-                    """,
-                    logger: logger
-                )
-                var isNew = false
-                for try await _ in claimed.decode(UUID.self) { isNew = true }
-                if !isNew {
-                    let existing = try await Self.replay(
-                        key: key, fingerprint: fingerprint, sellerID: sellerID, on: connection, logger: logger)
-                    return (existing, true)
-                }
-            }
             try await connection.query(
                 """
                 INSERT INTO orders (seller_id, id, currency, total, financial_status, fulfillment_status,
@@ -63,9 +42,10 @@ struct OrderStore: Sendable {
                 """,
                 logger: logger
             )
-            try await Self.appendEvent(.created, amount: order.total, orderID: orderID, sellerID: sellerID, on: connection, logger: logger)
-            let created = try await Self.load(orderID, sellerID: sellerID, on: connection, logger: logger)
-            return (created, false)
+            try await Self.append(
+                OrderHistory.Entry(kind: .created, amount: order.total), orderID: orderID, sellerID: sellerID, source: "api",
+                on: connection, logger: logger)
+            return try await Self.load(orderID, sellerID: sellerID, on: connection, logger: logger).proto
         }
     }
 
@@ -129,53 +109,18 @@ struct OrderStore: Sendable {
         return orders[0]
     }
 
-    static func appendEvent(
-        _ kind: OrderEventRecord.Kind,
-        amount: Int64,
-        orderID: UUID,
-        sellerID: UUID,
-        on connection: PostgresConnection,
-        logger: Logger
-    ) async throws {
-        try await connection.query(
-            """
-            INSERT INTO order_events (seller_id, id, order_id, type, amount)
-            VALUES (\(sellerID), \(UUID()), \(orderID), \(kind.rawValue), \(amount))
-            """,
-            logger: logger
-        )
-    }
-
-    /// The order an earlier request created with `key`, if this request is the same one.
-    private static func replay(key: String, fingerprint: Data, sellerID: UUID, on connection: PostgresConnection, logger: Logger)
-        async throws -> OrderRecord
-    {
-        let rows = try await connection.query(
-            """
-            SELECT order_id, request_hash = encode(sha256(\(fingerprint)::bytea), 'hex')
-            FROM idempotency_keys WHERE seller_id = \(sellerID) AND key = \(key)
-            """,
-            logger: logger
-        )
-        var found: (UUID, Bool)?
-        for try await row in rows.decode((UUID, Bool).self) { found = row }
-        guard let (orderID, sameRequest) = found else {
-            throw RPCError(.aborted, "idempotency key changed concurrently; retry")
-        }
-        guard sameRequest else {
-            throw RPCError(.failedPrecondition, "idempotency key reused with different parameters")
-        }
-        return try await Self.load(orderID, sellerID: sellerID, on: connection, logger: logger)
-    }
-
     private static func decodeOrders(_ rows: PostgresRowSequence) async throws -> [OrderRecord] {
         var orders: [OrderRecord] = []
-        let columns = (UUID, String, Int64, Int64, String, String, String, String, String, String, String, Date, Date?).self
-        for try await (id, currency, total, refunded, financial, fulfillment, source, medium, campaign, content, term, createdAt, paidAt)
-            in rows.decode(columns)
-        {
-            guard let status = FinancialStatus(rawValue: financial) else {
-                throw RPCError(.internal, "order has an unknown financial status")
+        let columns = (
+            UUID, String, Int64, Int64, String, String, String, String, String, String, String, Date, Date?, String, String, Int64, Int64,
+            Int64
+        ).self
+        for try await (
+            id, currency, total, refunded, financial, fulfillment, source, medium, campaign, content, term, createdAt, paidAt,
+            orderStatus, cancelReason, authorized, captured, chargedBack
+        ) in rows.decode(columns) {
+            guard let status = FinancialStatus(rawValue: financial), let orderStatus = OrderStatus(rawValue: orderStatus) else {
+                throw RPCError(.internal, "order has an unknown status")
             }
             orders.append(
                 OrderRecord(
@@ -183,6 +128,11 @@ struct OrderStore: Sendable {
                     currency: currency,
                     total: total,
                     refunded: refunded,
+                    authorized: authorized,
+                    captured: captured,
+                    chargedBack: chargedBack,
+                    orderStatus: orderStatus,
+                    cancelReason: cancelReason,
                     financialStatus: status,
                     fulfillmentStatus: fulfillment,
                     utm: UtmTags(source: source, medium: medium, campaign: campaign, content: content, term: term),
@@ -215,14 +165,17 @@ struct OrderStore: Sendable {
         var events: [UUID: [OrderEventRecord]] = [:]
         let eventRows = try await connection.query(
             """
-            SELECT order_id, id, type, amount, created_at FROM order_events
+            SELECT order_id, id, type, amount, reference, reason, source, created_at FROM order_events
             WHERE seller_id = \(sellerID) AND order_id = ANY(\(ids)::uuid[])
             ORDER BY order_id, created_at, id
             """,
             logger: logger
         )
-        for try await (orderID, id, type, amount, createdAt) in eventRows.decode((UUID, UUID, String, Int64, Date).self) {
-            events[orderID, default: []].append(OrderEventRecord(id: id, type: type, amount: amount, createdAt: createdAt))
+        let eventColumns = (UUID, UUID, String, Int64, String, String, String, Date).self
+        for try await (orderID, id, type, amount, reference, reason, source, at) in eventRows.decode(eventColumns) {
+            guard let kind = OrderHistory.Kind(rawValue: type) else { throw RPCError(.internal, "order history has an unknown entry type") }
+            let entry = OrderHistory.Entry(kind: kind, amount: amount, reference: reference, reason: reason, at: at)
+            events[orderID, default: []].append(OrderEventRecord(id: id, entry: entry, source: source))
         }
         for index in orders.indices {
             orders[index].lineItems = items[orders[index].id] ?? []

@@ -121,9 +121,42 @@ enum OrderValidation {
         return key
     }
 
-    /// A refund amount before the order is read: positive. The upper bound needs the order.
-    static func refundAmount(_ amount: Int64) throws -> Int64 {
-        guard amount > 0 else { throw RPCError.invalidArgument(field: "amount", "must be positive (minor units)") }
+    /// An amount before the order is read: positive. The upper bound needs the order's history.
+    static func amount(_ amount: Int64, field: String = "amount") throws -> Int64 {
+        guard amount > 0 else { throw RPCError.invalidArgument(field: field, "must be positive (minor units), got \(amount)") }
         return amount
+    }
+
+    static let maxReferenceLength = 255
+    static let maxNoteLength = 200
+
+    /// A gateway reference: optional unless `required`, at most 255 characters of printable ASCII
+    /// (gateway ids are: pi_..., re_..., dp_...).
+    static func reference(_ value: String, field: String = "reference", required: Bool = false) throws -> String {
+        if value.isEmpty {
+            guard !required else { throw RPCError.invalidArgument(field: field, "is required (the gateway's id, e.g. dp_...)") }
+            return ""
+        }
+        guard value.utf8.count <= Self.maxReferenceLength else {
+            throw RPCError.invalidArgument(field: field, "must be at most \(Self.maxReferenceLength) characters")
+        }
+        guard value.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+            throw RPCError.invalidArgument(field: field, "must be printable ASCII without spaces")
+        }
+        return value
+    }
+
+    /// A refund's note: optional, at most 200 characters, no NUL.
+    static func note(_ value: String, field: String = "reason") throws -> String {
+        guard !value.isEmpty else { return "" }
+        return try RequestValidation.text(value, field: field, maxLength: Self.maxNoteLength)
+    }
+
+    static func cancelReason(_ value: Pixecom_Orders_V1_CancelReason) throws -> CancelReason {
+        guard let reason = CancelReason(value) else {
+            throw RPCError.invalidArgument(
+                field: "reason", "is required: one of \(CancelReason.allCases.map { $0.rawValue.uppercased() }.joined(separator: ", "))")
+        }
+        return reason
     }
 }

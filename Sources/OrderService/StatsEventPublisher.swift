@@ -7,26 +7,50 @@ import ServiceKit
 
 /// Order revenue events for StatsService, through the transactional outbox.
 ///
-/// Contract: each outbox row (topic `order.paid` or `order.refunded`) holds a serialized
+/// Contract: each outbox row (one of `topics`) holds a serialized
 /// `Pixecom_Stats_V1_OrderEvent` whose `event_id` is the outbox row id (lower-case UUID), so every
 /// redelivery of the row carries the same id and StatsService applies it at most once. An
 /// order's events are delivered in the order they were written (the order id is the ordering key).
 enum StatsEventPublisher {
-    static let paidTopic = "order.paid"
-    static let refundedTopic = "order.refunded"
     static let deliveryTimeout: Duration = .seconds(5)
 
-    enum Kind: Sendable {
-        case paid, refunded
+    /// The money movements StatsService counts, one outbox topic each.
+    enum Kind: String, Sendable, CaseIterable {
+        case paid = "order.paid"
+        case refunded = "order.refunded"
+        case chargedBack = "order.charged_back"
+        case chargebackReversed = "order.chargeback_reversed"
+
+        /// The movement a history entry makes, if it moves money to or from the seller.
+        /// Authorizations and voids hold and release funds; no money changes hands.
+        init?(_ kind: OrderHistory.Kind) {
+            switch kind {
+            case .captured: self = .paid
+            case .refunded: self = .refunded
+            case .chargedBack: self = .chargedBack
+            case .chargebackReversed: self = .chargebackReversed
+            case .created, .authorized, .voided, .cancelled, .closed: return nil
+            }
+        }
+
+        var proto: Pixecom_Stats_V1_OrderEventKind {
+            switch self {
+            case .paid: .paid
+            case .refunded: .refunded
+            case .chargedBack: .chargedBack
+            case .chargebackReversed: .chargebackReversed
+            }
+        }
     }
+
+    static var topics: Set<String> { Set(Kind.allCases.map(\.rawValue)) }
 
     /// Writes the event for a change made in the same transaction on `connection`.
     static func enqueue(
         _ kind: Kind,
         amount: Int64,
         order: LockedOrder,
-        attributedDay: String,
-        saleAt: String,
+        saleAt: Date,
         sellerID: UUID,
         on connection: PostgresConnection,
         logger: Logger
@@ -36,15 +60,15 @@ enum StatsEventPublisher {
         event.eventID = eventID.uuidString.lowercased()
         event.sellerID = sellerID.uuidString.lowercased()
         event.orderID = order.id.uuidString.lowercased()
-        event.kind = kind == .paid ? .paid : .refunded
+        event.kind = kind.proto
         event.amount = amount
         event.currency = order.currency
         event.campaignID = order.utmCampaign
         event.adID = order.utmContent
-        event.attributedDate = attributedDay
-        event.saleAt = saleAt
+        event.attributedDate = RequestValidation.dayText(saleAt)
+        event.saleAt = RequestValidation.timestamp(saleAt)
         event.occurredAt = RequestValidation.timestamp(Date())
-        let topic = kind == .paid ? Self.paidTopic : Self.refundedTopic
+        let topic = kind.rawValue
         try await Outbox.enqueue(
             on: connection,
             id: eventID,
@@ -65,7 +89,7 @@ enum StatsEventPublisher {
     /// StatsService cannot be reached or refuses them.
     static func delivery(db: PostgresClient, stats: RPCClient, logger: Logger) -> OutboxDelivery {
         OutboxDelivery(client: db) { id, topic, payload in
-            guard topic == Self.paidTopic || topic == Self.refundedTopic else {
+            guard Self.topics.contains(topic) else {
                 logger.error("order.event.unknown_topic", metadata: ["outbox.id": "\(id)", "outbox.topic": "\(topic)"])
                 throw RPCError(.internal, "outbox row has unknown topic \(topic)")
             }

@@ -25,6 +25,7 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// Where the order's money stands, derived from its history (docs/API.md has the rule).
 public nonisolated enum Pixecom_Orders_V1_FinancialStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -32,6 +33,9 @@ public nonisolated enum Pixecom_Orders_V1_FinancialStatus: SwiftProtobuf.Enum, S
   case paid // = 2
   case partiallyRefunded // = 3
   case refunded // = 4
+  case authorized // = 5
+  case voided // = 6
+  case chargedBack // = 7
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -45,6 +49,9 @@ public nonisolated enum Pixecom_Orders_V1_FinancialStatus: SwiftProtobuf.Enum, S
     case 2: self = .paid
     case 3: self = .partiallyRefunded
     case 4: self = .refunded
+    case 5: self = .authorized
+    case 6: self = .voided
+    case 7: self = .chargedBack
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -56,6 +63,9 @@ public nonisolated enum Pixecom_Orders_V1_FinancialStatus: SwiftProtobuf.Enum, S
     case .paid: return 2
     case .partiallyRefunded: return 3
     case .refunded: return 4
+    case .authorized: return 5
+    case .voided: return 6
+    case .chargedBack: return 7
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -67,6 +77,103 @@ public nonisolated enum Pixecom_Orders_V1_FinancialStatus: SwiftProtobuf.Enum, S
     .paid,
     .partiallyRefunded,
     .refunded,
+    .authorized,
+    .voided,
+    .chargedBack,
+  ]
+
+}
+
+/// The order's own life, derived from its history.
+public nonisolated enum Pixecom_Orders_V1_OrderStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case `open` // = 1
+  case cancelled // = 2
+  case closed // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .open
+    case 2: self = .cancelled
+    case 3: self = .closed
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .open: return 1
+    case .cancelled: return 2
+    case .closed: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Pixecom_Orders_V1_OrderStatus] = [
+    .unspecified,
+    .open,
+    .cancelled,
+    .closed,
+  ]
+
+}
+
+/// Why an order was cancelled (Shopify's reasons).
+public nonisolated enum Pixecom_Orders_V1_CancelReason: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case customer // = 1
+  case fraud // = 2
+  case inventory // = 3
+  case declined // = 4
+  case other // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .customer
+    case 2: self = .fraud
+    case 3: self = .inventory
+    case 4: self = .declined
+    case 5: self = .other
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .customer: return 1
+    case .fraud: return 2
+    case .inventory: return 3
+    case .declined: return 4
+    case .other: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Pixecom_Orders_V1_CancelReason] = [
+    .unspecified,
+    .customer,
+    .fraud,
+    .inventory,
+    .declined,
+    .other,
   ]
 
 }
@@ -150,6 +257,8 @@ public nonisolated struct Pixecom_Orders_V1_Utm: Sendable {
   public init() {}
 }
 
+/// One entry of the order's append-only history. The order's statuses and amounts are computed
+/// from these entries alone.
 public nonisolated struct Pixecom_Orders_V1_OrderEvent: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -157,57 +266,127 @@ public nonisolated struct Pixecom_Orders_V1_OrderEvent: Sendable {
 
   public var id: String = String()
 
-  /// created, paid, refunded.
+  /// created, authorized, captured, voided, refunded, charged_back, chargeback_reversed,
+  /// cancelled, closed.
   public var type: String = String()
 
+  /// Minor units of the order currency (0 for events that move no money).
   public var amount: Int64 = 0
 
   public var createTime: String = String()
+
+  /// The payment gateway's reference of the transaction (a PaymentIntent, refund or dispute id).
+  public var reference: String = String()
+
+  /// api (a call of this service) or stripe (a webhook event, whose id is in `reference` when
+  /// the transaction has no reference of its own).
+  public var source: String = String()
+
+  /// A cancel reason (customer, fraud, ...) or a refund's note.
+  public var reason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Pixecom_Orders_V1_Order: Sendable {
+public nonisolated struct Pixecom_Orders_V1_Order: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var id: String = String()
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  public var currency: String = String()
+  public var currency: String {
+    get {_storage._currency}
+    set {_uniqueStorage()._currency = newValue}
+  }
 
-  public var lineItems: [Pixecom_Orders_V1_LineItem] = []
+  public var lineItems: [Pixecom_Orders_V1_LineItem] {
+    get {_storage._lineItems}
+    set {_uniqueStorage()._lineItems = newValue}
+  }
 
-  public var total: Int64 = 0
+  public var total: Int64 {
+    get {_storage._total}
+    set {_uniqueStorage()._total = newValue}
+  }
 
-  public var refunded: Int64 = 0
+  public var refunded: Int64 {
+    get {_storage._refunded}
+    set {_uniqueStorage()._refunded = newValue}
+  }
 
-  public var financialStatus: Pixecom_Orders_V1_FinancialStatus = .unspecified
+  public var financialStatus: Pixecom_Orders_V1_FinancialStatus {
+    get {_storage._financialStatus}
+    set {_uniqueStorage()._financialStatus = newValue}
+  }
 
-  public var fulfillmentStatus: Pixecom_Orders_V1_FulfillmentStatus = .unspecified
+  public var fulfillmentStatus: Pixecom_Orders_V1_FulfillmentStatus {
+    get {_storage._fulfillmentStatus}
+    set {_uniqueStorage()._fulfillmentStatus = newValue}
+  }
 
   public var utm: Pixecom_Orders_V1_Utm {
-    get {_utm ?? Pixecom_Orders_V1_Utm()}
-    set {_utm = newValue}
+    get {_storage._utm ?? Pixecom_Orders_V1_Utm()}
+    set {_uniqueStorage()._utm = newValue}
   }
   /// Returns true if `utm` has been explicitly set.
-  public var hasUtm: Bool {self._utm != nil}
+  public var hasUtm: Bool {_storage._utm != nil}
   /// Clears the value of `utm`. Subsequent reads from it will return its default value.
-  public mutating func clearUtm() {self._utm = nil}
+  public mutating func clearUtm() {_uniqueStorage()._utm = nil}
 
-  public var createTime: String = String()
+  public var createTime: String {
+    get {_storage._createTime}
+    set {_uniqueStorage()._createTime = newValue}
+  }
 
-  public var paidTime: String = String()
+  /// The first capture's time; empty until then.
+  public var paidTime: String {
+    get {_storage._paidTime}
+    set {_uniqueStorage()._paidTime = newValue}
+  }
 
-  public var events: [Pixecom_Orders_V1_OrderEvent] = []
+  public var events: [Pixecom_Orders_V1_OrderEvent] {
+    get {_storage._events}
+    set {_uniqueStorage()._events = newValue}
+  }
+
+  public var status: Pixecom_Orders_V1_OrderStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  /// Minor units: authorized, captured, and charged back net of reversals. `refunded` (5) counts
+  /// refunds only.
+  public var authorized: Int64 {
+    get {_storage._authorized}
+    set {_uniqueStorage()._authorized = newValue}
+  }
+
+  public var captured: Int64 {
+    get {_storage._captured}
+    set {_uniqueStorage()._captured = newValue}
+  }
+
+  public var chargedBack: Int64 {
+    get {_storage._chargedBack}
+    set {_uniqueStorage()._chargedBack = newValue}
+  }
+
+  public var cancelReason: Pixecom_Orders_V1_CancelReason {
+    get {_storage._cancelReason}
+    set {_uniqueStorage()._cancelReason = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _utm: Pixecom_Orders_V1_Utm? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Pixecom_Orders_V1_CreateOrderRequest: Sendable {
@@ -282,6 +461,57 @@ public nonisolated struct Pixecom_Orders_V1_MarkPaidRequest: Sendable {
 
   public var id: String = String()
 
+  /// The gateway's reference of the sale (optional).
+  public var reference: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_AuthorizePaymentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// Minor units, positive; with earlier authorizations at most the order total.
+  public var amount: Int64 = 0
+
+  public var reference: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_CapturePaymentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// Minor units, positive; at most what remains authorized (or, with no authorization, of the total).
+  public var amount: Int64 = 0
+
+  public var reference: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_VoidPaymentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var reference: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -294,8 +524,73 @@ public nonisolated struct Pixecom_Orders_V1_RefundOrderRequest: Sendable {
 
   public var id: String = String()
 
-  /// Minor units; must not exceed what remains refundable.
+  /// Minor units; must not exceed what remains refundable (captured - refunded - charged back).
   public var amount: Int64 = 0
+
+  /// The gateway's refund id (optional; a second refund with the same reference is refused).
+  public var reference: String = String()
+
+  /// A note kept in the history (at most 200 characters).
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_RecordChargebackRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// Minor units withdrawn; at most what remains captured net of refunds and other chargebacks.
+  public var amount: Int64 = 0
+
+  /// The dispute's id (required: its reversal names it).
+  public var reference: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_ReverseChargebackRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// The dispute's id, as recorded by RecordChargeback.
+  public var reference: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_CancelOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var reason: Pixecom_Orders_V1_CancelReason = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_CloseOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -328,8 +623,8 @@ public nonisolated struct Pixecom_Orders_V1_WebhookResult: Sendable {
 
   public var eventID: String = String()
 
-  /// applied, duplicate (seen before: nothing changed) or ignored (an event type PixEcom does not
-  /// act on, or about an order that is not there).
+  /// queued (accepted: applied by a job right after the answer), duplicate (this event id was
+  /// accepted before: nothing more happens) or ignored (an event type PixEcom does not act on).
   public var outcome: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -342,7 +637,15 @@ public nonisolated struct Pixecom_Orders_V1_WebhookResult: Sendable {
 fileprivate nonisolated let _protobuf_package = "pixecom.orders.v1"
 
 nonisolated extension Pixecom_Orders_V1_FinancialStatus: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FINANCIAL_STATUS_UNSPECIFIED\0\u{1}PENDING\0\u{1}PAID\0\u{1}PARTIALLY_REFUNDED\0\u{1}REFUNDED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FINANCIAL_STATUS_UNSPECIFIED\0\u{1}PENDING\0\u{1}PAID\0\u{1}PARTIALLY_REFUNDED\0\u{1}REFUNDED\0\u{1}AUTHORIZED\0\u{1}VOIDED\0\u{1}CHARGED_BACK\0")
+}
+
+nonisolated extension Pixecom_Orders_V1_OrderStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ORDER_STATUS_UNSPECIFIED\0\u{1}OPEN\0\u{1}CANCELLED\0\u{1}CLOSED\0")
+}
+
+nonisolated extension Pixecom_Orders_V1_CancelReason: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CANCEL_REASON_UNSPECIFIED\0\u{1}CUSTOMER\0\u{1}FRAUD\0\u{1}INVENTORY\0\u{1}DECLINED\0\u{1}OTHER\0")
 }
 
 nonisolated extension Pixecom_Orders_V1_FulfillmentStatus: SwiftProtobuf._ProtoNameProviding {
@@ -446,7 +749,7 @@ nonisolated extension Pixecom_Orders_V1_Utm: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Pixecom_Orders_V1_OrderEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OrderEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}type\0\u{1}amount\0\u{3}create_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}type\0\u{1}amount\0\u{3}create_time\0\u{1}reference\0\u{1}source\0\u{1}reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -458,6 +761,9 @@ nonisolated extension Pixecom_Orders_V1_OrderEvent: SwiftProtobuf.Message, Swift
       case 2: try { try decoder.decodeSingularStringField(value: &self.type) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.amount) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       default: break
       }
     }
@@ -476,6 +782,15 @@ nonisolated extension Pixecom_Orders_V1_OrderEvent: SwiftProtobuf.Message, Swift
     if !self.createTime.isEmpty {
       try visitor.visitSingularStringField(value: self.createTime, fieldNumber: 4)
     }
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 5)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 6)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -484,6 +799,9 @@ nonisolated extension Pixecom_Orders_V1_OrderEvent: SwiftProtobuf.Message, Swift
     if lhs.type != rhs.type {return false}
     if lhs.amount != rhs.amount {return false}
     if lhs.createTime != rhs.createTime {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -491,83 +809,174 @@ nonisolated extension Pixecom_Orders_V1_OrderEvent: SwiftProtobuf.Message, Swift
 
 nonisolated extension Pixecom_Orders_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Order"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}currency\0\u{3}line_items\0\u{1}total\0\u{1}refunded\0\u{3}financial_status\0\u{3}fulfillment_status\0\u{1}utm\0\u{3}create_time\0\u{3}paid_time\0\u{1}events\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}currency\0\u{3}line_items\0\u{1}total\0\u{1}refunded\0\u{3}financial_status\0\u{3}fulfillment_status\0\u{1}utm\0\u{3}create_time\0\u{3}paid_time\0\u{1}events\0\u{1}status\0\u{1}authorized\0\u{1}captured\0\u{3}charged_back\0\u{3}cancel_reason\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _currency: String = String()
+    var _lineItems: [Pixecom_Orders_V1_LineItem] = []
+    var _total: Int64 = 0
+    var _refunded: Int64 = 0
+    var _financialStatus: Pixecom_Orders_V1_FinancialStatus = .unspecified
+    var _fulfillmentStatus: Pixecom_Orders_V1_FulfillmentStatus = .unspecified
+    var _utm: Pixecom_Orders_V1_Utm? = nil
+    var _createTime: String = String()
+    var _paidTime: String = String()
+    var _events: [Pixecom_Orders_V1_OrderEvent] = []
+    var _status: Pixecom_Orders_V1_OrderStatus = .unspecified
+    var _authorized: Int64 = 0
+    var _captured: Int64 = 0
+    var _chargedBack: Int64 = 0
+    var _cancelReason: Pixecom_Orders_V1_CancelReason = .unspecified
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _currency = source._currency
+      _lineItems = source._lineItems
+      _total = source._total
+      _refunded = source._refunded
+      _financialStatus = source._financialStatus
+      _fulfillmentStatus = source._fulfillmentStatus
+      _utm = source._utm
+      _createTime = source._createTime
+      _paidTime = source._paidTime
+      _events = source._events
+      _status = source._status
+      _authorized = source._authorized
+      _captured = source._captured
+      _chargedBack = source._chargedBack
+      _cancelReason = source._cancelReason
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.currency) }()
-      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.lineItems) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.total) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.refunded) }()
-      case 6: try { try decoder.decodeSingularEnumField(value: &self.financialStatus) }()
-      case 7: try { try decoder.decodeSingularEnumField(value: &self.fulfillmentStatus) }()
-      case 8: try { try decoder.decodeSingularMessageField(value: &self._utm) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
-      case 10: try { try decoder.decodeSingularStringField(value: &self.paidTime) }()
-      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._currency) }()
+        case 3: try { try decoder.decodeRepeatedMessageField(value: &_storage._lineItems) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._total) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._refunded) }()
+        case 6: try { try decoder.decodeSingularEnumField(value: &_storage._financialStatus) }()
+        case 7: try { try decoder.decodeSingularEnumField(value: &_storage._fulfillmentStatus) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._utm) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._createTime) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._paidTime) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._events) }()
+        case 12: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 13: try { try decoder.decodeSingularInt64Field(value: &_storage._authorized) }()
+        case 14: try { try decoder.decodeSingularInt64Field(value: &_storage._captured) }()
+        case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._chargedBack) }()
+        case 16: try { try decoder.decodeSingularEnumField(value: &_storage._cancelReason) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.currency.isEmpty {
-      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 2)
-    }
-    if !self.lineItems.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.lineItems, fieldNumber: 3)
-    }
-    if self.total != 0 {
-      try visitor.visitSingularInt64Field(value: self.total, fieldNumber: 4)
-    }
-    if self.refunded != 0 {
-      try visitor.visitSingularInt64Field(value: self.refunded, fieldNumber: 5)
-    }
-    if self.financialStatus != .unspecified {
-      try visitor.visitSingularEnumField(value: self.financialStatus, fieldNumber: 6)
-    }
-    if self.fulfillmentStatus != .unspecified {
-      try visitor.visitSingularEnumField(value: self.fulfillmentStatus, fieldNumber: 7)
-    }
-    try { if let v = self._utm {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
-    } }()
-    if !self.createTime.isEmpty {
-      try visitor.visitSingularStringField(value: self.createTime, fieldNumber: 9)
-    }
-    if !self.paidTime.isEmpty {
-      try visitor.visitSingularStringField(value: self.paidTime, fieldNumber: 10)
-    }
-    if !self.events.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 11)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._currency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._currency, fieldNumber: 2)
+      }
+      if !_storage._lineItems.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._lineItems, fieldNumber: 3)
+      }
+      if _storage._total != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._total, fieldNumber: 4)
+      }
+      if _storage._refunded != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._refunded, fieldNumber: 5)
+      }
+      if _storage._financialStatus != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._financialStatus, fieldNumber: 6)
+      }
+      if _storage._fulfillmentStatus != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._fulfillmentStatus, fieldNumber: 7)
+      }
+      try { if let v = _storage._utm {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if !_storage._createTime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._createTime, fieldNumber: 9)
+      }
+      if !_storage._paidTime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._paidTime, fieldNumber: 10)
+      }
+      if !_storage._events.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._events, fieldNumber: 11)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 12)
+      }
+      if _storage._authorized != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._authorized, fieldNumber: 13)
+      }
+      if _storage._captured != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._captured, fieldNumber: 14)
+      }
+      if _storage._chargedBack != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._chargedBack, fieldNumber: 15)
+      }
+      if _storage._cancelReason != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._cancelReason, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Pixecom_Orders_V1_Order, rhs: Pixecom_Orders_V1_Order) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.currency != rhs.currency {return false}
-    if lhs.lineItems != rhs.lineItems {return false}
-    if lhs.total != rhs.total {return false}
-    if lhs.refunded != rhs.refunded {return false}
-    if lhs.financialStatus != rhs.financialStatus {return false}
-    if lhs.fulfillmentStatus != rhs.fulfillmentStatus {return false}
-    if lhs._utm != rhs._utm {return false}
-    if lhs.createTime != rhs.createTime {return false}
-    if lhs.paidTime != rhs.paidTime {return false}
-    if lhs.events != rhs.events {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._currency != rhs_storage._currency {return false}
+        if _storage._lineItems != rhs_storage._lineItems {return false}
+        if _storage._total != rhs_storage._total {return false}
+        if _storage._refunded != rhs_storage._refunded {return false}
+        if _storage._financialStatus != rhs_storage._financialStatus {return false}
+        if _storage._fulfillmentStatus != rhs_storage._fulfillmentStatus {return false}
+        if _storage._utm != rhs_storage._utm {return false}
+        if _storage._createTime != rhs_storage._createTime {return false}
+        if _storage._paidTime != rhs_storage._paidTime {return false}
+        if _storage._events != rhs_storage._events {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._authorized != rhs_storage._authorized {return false}
+        if _storage._captured != rhs_storage._captured {return false}
+        if _storage._chargedBack != rhs_storage._chargedBack {return false}
+        if _storage._cancelReason != rhs_storage._cancelReason {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -719,6 +1128,311 @@ nonisolated extension Pixecom_Orders_V1_ListOrdersResponse: SwiftProtobuf.Messag
 
 nonisolated extension Pixecom_Orders_V1_MarkPaidRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MarkPaidRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}reference\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_MarkPaidRequest, rhs: Pixecom_Orders_V1_MarkPaidRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_AuthorizePaymentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AuthorizePaymentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}amount\0\u{1}reference\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.amount) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.amount != 0 {
+      try visitor.visitSingularInt64Field(value: self.amount, fieldNumber: 2)
+    }
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_AuthorizePaymentRequest, rhs: Pixecom_Orders_V1_AuthorizePaymentRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.amount != rhs.amount {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_CapturePaymentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CapturePaymentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}amount\0\u{1}reference\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.amount) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.amount != 0 {
+      try visitor.visitSingularInt64Field(value: self.amount, fieldNumber: 2)
+    }
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_CapturePaymentRequest, rhs: Pixecom_Orders_V1_CapturePaymentRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.amount != rhs.amount {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_VoidPaymentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VoidPaymentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}reference\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_VoidPaymentRequest, rhs: Pixecom_Orders_V1_VoidPaymentRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_RefundOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RefundOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}amount\0\u{1}reference\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.amount) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.amount != 0 {
+      try visitor.visitSingularInt64Field(value: self.amount, fieldNumber: 2)
+    }
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 3)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_RefundOrderRequest, rhs: Pixecom_Orders_V1_RefundOrderRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.amount != rhs.amount {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_RecordChargebackRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordChargebackRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}amount\0\u{1}reference\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.amount) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.amount != 0 {
+      try visitor.visitSingularInt64Field(value: self.amount, fieldNumber: 2)
+    }
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_RecordChargebackRequest, rhs: Pixecom_Orders_V1_RecordChargebackRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.amount != rhs.amount {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_ReverseChargebackRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReverseChargebackRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}reference\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_ReverseChargebackRequest, rhs: Pixecom_Orders_V1_ReverseChargebackRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_CancelOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.reason != .unspecified {
+      try visitor.visitSingularEnumField(value: self.reason, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_CancelOrderRequest, rhs: Pixecom_Orders_V1_CancelOrderRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_CloseOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CloseOrderRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -740,43 +1454,8 @@ nonisolated extension Pixecom_Orders_V1_MarkPaidRequest: SwiftProtobuf.Message, 
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Pixecom_Orders_V1_MarkPaidRequest, rhs: Pixecom_Orders_V1_MarkPaidRequest) -> Bool {
+  public static func ==(lhs: Pixecom_Orders_V1_CloseOrderRequest, rhs: Pixecom_Orders_V1_CloseOrderRequest) -> Bool {
     if lhs.id != rhs.id {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Pixecom_Orders_V1_RefundOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".RefundOrderRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}amount\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.amount) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if self.amount != 0 {
-      try visitor.visitSingularInt64Field(value: self.amount, fieldNumber: 2)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Pixecom_Orders_V1_RefundOrderRequest, rhs: Pixecom_Orders_V1_RefundOrderRequest) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.amount != rhs.amount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

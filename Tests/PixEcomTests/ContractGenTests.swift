@@ -202,8 +202,12 @@ struct ContractGenTests {
         #expect(IdempotentMethods.all.contains(CampaignMethods.getCampaign))
         #expect(!IdempotentMethods.all.contains(CampaignMethods.createCampaign))
         #expect(
-            KeyedIdempotentMethods.all == [OrderMethods.createOrder, CampaignMethods.createCampaignTree, CampaignMethods.duplicateCampaign])
+            KeyedIdempotentMethods.all == [
+                OrderMethods.createOrder, OrderMethods.markPaid, OrderMethods.authorizePayment, OrderMethods.capturePayment,
+                OrderMethods.voidPayment, OrderMethods.refundOrder, OrderMethods.recordChargeback, OrderMethods.reverseChargeback,
+                OrderMethods.cancelOrder, OrderMethods.closeOrder, CampaignMethods.createCampaignTree, CampaignMethods.duplicateCampaign,
+            ])
         #expect(Set(ServiceContracts.all.map(\.name)).count == ServiceContracts.all.count)
-        #expect(ServiceContracts.all.count == 20 + 43 + 5 + 6)
+        #expect(ServiceContracts.all.count == 20 + 43 + 5 + 13)
     }
 }

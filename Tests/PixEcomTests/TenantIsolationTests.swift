@@ -456,6 +456,50 @@ struct TenantIsolationTests {
             request.amount = 1
             return await call(clients, OrderMethods.refundOrder, request, as: Pixecom_Orders_V1_Order.self, token: token)
         }
+        cases[OrderMethods.authorizePayment] = { clients, token in
+            let request = Pixecom_Orders_V1_AuthorizePaymentRequest.with {
+                $0.id = a.order
+                $0.amount = 1
+            }
+            return await call(clients, OrderMethods.authorizePayment, request, as: Pixecom_Orders_V1_Order.self, token: token)
+        }
+        cases[OrderMethods.capturePayment] = { clients, token in
+            let request = Pixecom_Orders_V1_CapturePaymentRequest.with {
+                $0.id = a.order
+                $0.amount = 1
+            }
+            return await call(clients, OrderMethods.capturePayment, request, as: Pixecom_Orders_V1_Order.self, token: token)
+        }
+        cases[OrderMethods.voidPayment] = { clients, token in
+            let request = Pixecom_Orders_V1_VoidPaymentRequest.with { $0.id = a.order }
+            return await call(clients, OrderMethods.voidPayment, request, as: Pixecom_Orders_V1_Order.self, token: token)
+        }
+        cases[OrderMethods.recordChargeback] = { clients, token in
+            let request = Pixecom_Orders_V1_RecordChargebackRequest.with {
+                $0.id = a.order
+                $0.amount = 1
+                $0.reference = "dp_b"
+            }
+            return await call(clients, OrderMethods.recordChargeback, request, as: Pixecom_Orders_V1_Order.self, token: token)
+        }
+        cases[OrderMethods.reverseChargeback] = { clients, token in
+            let request = Pixecom_Orders_V1_ReverseChargebackRequest.with {
+                $0.id = a.order
+                $0.reference = "dp_b"
+            }
+            return await call(clients, OrderMethods.reverseChargeback, request, as: Pixecom_Orders_V1_Order.self, token: token)
+        }
+        cases[OrderMethods.cancelOrder] = { clients, token in
+            let request = Pixecom_Orders_V1_CancelOrderRequest.with {
+                $0.id = a.order
+                $0.reason = .fraud
+            }
+            return await call(clients, OrderMethods.cancelOrder, request, as: Pixecom_Orders_V1_Order.self, token: token)
+        }
+        cases[OrderMethods.closeOrder] = { clients, token in
+            let request = Pixecom_Orders_V1_CloseOrderRequest.with { $0.id = a.order }
+            return await call(clients, OrderMethods.closeOrder, request, as: Pixecom_Orders_V1_Order.self, token: token)
+        }
         return cases
     }
 
@@ -471,7 +515,9 @@ struct TenantIsolationTests {
         CampaignMethods.getAsset, CampaignMethods.deleteAsset, CampaignMethods.getAdText, CampaignMethods.deleteAdText,
         CampaignMethods.createCreative, CampaignMethods.getCreative, CampaignMethods.deleteCreative, StatsMethods.ingestInsights,
         StatsMethods.getCampaignStats, StatsMethods.getAdsManager, StatsMethods.getStats,
-        OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder,
+        OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder, OrderMethods.authorizePayment,
+        OrderMethods.capturePayment, OrderMethods.voidPayment, OrderMethods.recordChargeback, OrderMethods.reverseChargeback,
+        OrderMethods.cancelOrder, OrderMethods.closeOrder,
     ]
 
     /// An asset of the caller's with `bytes`, through Start, Append and Finish.
@@ -693,7 +739,9 @@ struct TenantIsolationTests {
             var getOrder = Pixecom_Orders_V1_GetOrderRequest()
             getOrder.id = a.order
             let gotOrder = try await clients.orders.unary(OrderMethods.getOrder, getOrder, as: Pixecom_Orders_V1_Order.self, metadata: mine)
-            #expect(gotOrder.paidTime.isEmpty && gotOrder.refunded == 0, "B's pay and refund left A's order alone: \(gotOrder)")
+            #expect(
+                gotOrder.paidTime.isEmpty && gotOrder.refunded == 0 && gotOrder.events.count == 1 && gotOrder.status == .open,
+                "B's payment transactions left A's order alone: \(gotOrder)")
             let members = try await clients.auth.unary(
                 AuthMethods.listMembers, Pixecom_Auth_V1_ListMembersRequest(), as: Pixecom_Auth_V1_ListMembersResponse.self, metadata: mine)
             #expect(members.members.first { $0.userID == a.memberID }?.role == "EDITOR", "A's member kept its role: \(members)")

@@ -28,17 +28,66 @@ extension EdgeRouteTable {
                 .value("pageToken", \.pageToken),
             ]
         ),
-        // POST /v1/orders/{id}/pay: Marks an order paid.
+        // POST /v1/orders/{id}/pay: Records a sale: captures what remains of the total (or of the authorization).
         EdgeRoute(
             OrderMethods.markPaid, .post, "/v1/orders/{id}/pay", service: .orders,
             Pixecom_Orders_V1_MarkPaidRequest.self, Pixecom_Orders_V1_Order.self,
             path: [.value("id", \.id)],
             body: .request
         ),
-        // POST /v1/orders/{id}/refund: Refunds part or all of an order.
+        // POST /v1/orders/{id}/authorize: Records a payment authorization (funds held, not yet captured).
+        EdgeRoute(
+            OrderMethods.authorizePayment, .post, "/v1/orders/{id}/authorize", service: .orders,
+            Pixecom_Orders_V1_AuthorizePaymentRequest.self, Pixecom_Orders_V1_Order.self,
+            path: [.value("id", \.id)],
+            body: .request
+        ),
+        // POST /v1/orders/{id}/capture: Records a capture of authorized funds, or a sale without authorization.
+        EdgeRoute(
+            OrderMethods.capturePayment, .post, "/v1/orders/{id}/capture", service: .orders,
+            Pixecom_Orders_V1_CapturePaymentRequest.self, Pixecom_Orders_V1_Order.self,
+            path: [.value("id", \.id)],
+            body: .request
+        ),
+        // POST /v1/orders/{id}/void: Records the release of an authorization that was never captured.
+        EdgeRoute(
+            OrderMethods.voidPayment, .post, "/v1/orders/{id}/void", service: .orders,
+            Pixecom_Orders_V1_VoidPaymentRequest.self, Pixecom_Orders_V1_Order.self,
+            path: [.value("id", \.id)],
+            body: .request
+        ),
+        // POST /v1/orders/{id}/refund: Refunds part or all of what was captured and not yet refunded or charged back.
         EdgeRoute(
             OrderMethods.refundOrder, .post, "/v1/orders/{id}/refund", service: .orders,
             Pixecom_Orders_V1_RefundOrderRequest.self, Pixecom_Orders_V1_Order.self,
+            path: [.value("id", \.id)],
+            body: .request
+        ),
+        // POST /v1/orders/{id}/chargebacks: Records a chargeback (a dispute whose funds the bank withdrew).
+        EdgeRoute(
+            OrderMethods.recordChargeback, .post, "/v1/orders/{id}/chargebacks", service: .orders,
+            Pixecom_Orders_V1_RecordChargebackRequest.self, Pixecom_Orders_V1_Order.self,
+            path: [.value("id", \.id)],
+            body: .request
+        ),
+        // POST /v1/orders/{id}/chargebacks/{reference}/reverse: Records a chargeback's reversal (the dispute won, its funds reinstated).
+        EdgeRoute(
+            OrderMethods.reverseChargeback, .post, "/v1/orders/{id}/chargebacks/{reference}/reverse", service: .orders,
+            Pixecom_Orders_V1_ReverseChargebackRequest.self, Pixecom_Orders_V1_Order.self,
+            path: [.value("id", \.id), .value("reference", \.reference)],
+            body: .request
+        ),
+        // POST /v1/orders/{id}/cancel: Cancels an open order that holds no money (void or refund first).
+        EdgeRoute(
+            OrderMethods.cancelOrder, .post, "/v1/orders/{id}/cancel", service: .orders,
+            Pixecom_Orders_V1_CancelOrderRequest.self, Pixecom_Orders_V1_Order.self,
+            path: [.value("id", \.id)],
+            body: .request
+        ),
+        // POST /v1/orders/{id}/close: Closes an open order: no further authorizations or captures; refunds and chargebacks still apply.
+        EdgeRoute(
+            OrderMethods.closeOrder, .post, "/v1/orders/{id}/close", service: .orders,
+            Pixecom_Orders_V1_CloseOrderRequest.self, Pixecom_Orders_V1_Order.self,
             path: [.value("id", \.id)],
             body: .request
         ),

@@ -2142,6 +2142,72 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.orders.v1.AuthorizePaymentRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "amount": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "reference": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.CancelOrderRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "id": {
+    "type": "string"
+   },
+   "reason": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.CancelReason"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.CancelReason": {
+  "enum": [
+   "CANCEL_REASON_UNSPECIFIED",
+   "CUSTOMER",
+   "FRAUD",
+   "INVENTORY",
+   "DECLINED",
+   "OTHER"
+  ],
+  "type": "string"
+ },
+ "pixecom.orders.v1.CapturePaymentRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "amount": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "reference": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.CloseOrderRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "id": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.CreateOrderRequest": {
   "additionalProperties": false,
   "properties": {
@@ -2166,7 +2232,10 @@ enum ProtoSchemas {
    "PENDING",
    "PAID",
    "PARTIALLY_REFUNDED",
-   "REFUNDED"
+   "REFUNDED",
+   "AUTHORIZED",
+   "VOIDED",
+   "CHARGED_BACK"
   ],
   "type": "string"
  },
@@ -2241,6 +2310,9 @@ enum ProtoSchemas {
   "properties": {
    "id": {
     "type": "string"
+   },
+   "reference": {
+    "type": "string"
    }
   },
   "type": "object"
@@ -2248,6 +2320,24 @@ enum ProtoSchemas {
  "pixecom.orders.v1.Order": {
   "additionalProperties": false,
   "properties": {
+   "authorized": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "cancelReason": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.CancelReason"
+   },
+   "captured": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "chargedBack": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
    "createTime": {
     "type": "string"
    },
@@ -2283,6 +2373,9 @@ enum ProtoSchemas {
     "pattern": "^-?[0-9]+$",
     "type": "string"
    },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.OrderStatus"
+   },
    "total": {
     "format": "int64",
     "pattern": "^-?[0-9]+$",
@@ -2308,7 +2401,42 @@ enum ProtoSchemas {
    "id": {
     "type": "string"
    },
+   "reason": {
+    "type": "string"
+   },
+   "reference": {
+    "type": "string"
+   },
+   "source": {
+    "type": "string"
+   },
    "type": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.OrderStatus": {
+  "enum": [
+   "ORDER_STATUS_UNSPECIFIED",
+   "OPEN",
+   "CANCELLED",
+   "CLOSED"
+  ],
+  "type": "string"
+ },
+ "pixecom.orders.v1.RecordChargebackRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "amount": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "reference": {
     "type": "string"
    }
   },
@@ -2323,6 +2451,24 @@ enum ProtoSchemas {
     "type": "string"
    },
    "id": {
+    "type": "string"
+   },
+   "reason": {
+    "type": "string"
+   },
+   "reference": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.ReverseChargebackRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "id": {
+    "type": "string"
+   },
+   "reference": {
     "type": "string"
    }
   },
@@ -2344,6 +2490,18 @@ enum ProtoSchemas {
     "type": "string"
    },
    "term": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.VoidPaymentRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "id": {
+    "type": "string"
+   },
+   "reference": {
     "type": "string"
    }
   },

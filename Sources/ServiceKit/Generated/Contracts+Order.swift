@@ -12,10 +12,24 @@ public enum OrderMethods {
     public static let getOrder = "pixecom.orders.v1.OrderService/GetOrder"
     /// A page of orders.
     public static let listOrders = "pixecom.orders.v1.OrderService/ListOrders"
-    /// Marks an order paid.
+    /// Records a sale: captures what remains of the total (or of the authorization).
     public static let markPaid = "pixecom.orders.v1.OrderService/MarkPaid"
-    /// Refunds part or all of an order.
+    /// Records a payment authorization (funds held, not yet captured).
+    public static let authorizePayment = "pixecom.orders.v1.OrderService/AuthorizePayment"
+    /// Records a capture of authorized funds, or a sale without authorization.
+    public static let capturePayment = "pixecom.orders.v1.OrderService/CapturePayment"
+    /// Records the release of an authorization that was never captured.
+    public static let voidPayment = "pixecom.orders.v1.OrderService/VoidPayment"
+    /// Refunds part or all of what was captured and not yet refunded or charged back.
     public static let refundOrder = "pixecom.orders.v1.OrderService/RefundOrder"
+    /// Records a chargeback (a dispute whose funds the bank withdrew).
+    public static let recordChargeback = "pixecom.orders.v1.OrderService/RecordChargeback"
+    /// Records a chargeback's reversal (the dispute won, its funds reinstated).
+    public static let reverseChargeback = "pixecom.orders.v1.OrderService/ReverseChargeback"
+    /// Cancels an open order that holds no money (void or refund first).
+    public static let cancelOrder = "pixecom.orders.v1.OrderService/CancelOrder"
+    /// Closes an open order: no further authorizations or captures; refunds and chargebacks still apply.
+    public static let closeOrder = "pixecom.orders.v1.OrderService/CloseOrder"
     /// A payment provider webhook relayed by the edge.
     public static let handleWebhook = "pixecom.orders.v1.OrderService/HandleWebhook"
 
@@ -44,17 +58,66 @@ public enum OrderMethods {
         ),
         MethodContract(
             name: markPaid,
-            summary: "Marks an order paid.",
+            summary: "Records a sale: captures what remains of the total (or of the authorization).",
             access: .role(.editor),
-            idempotency: .notIdempotent,
+            idempotency: .withKey,
             http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/pay", body: "*")
         ),
         MethodContract(
+            name: authorizePayment,
+            summary: "Records a payment authorization (funds held, not yet captured).",
+            access: .role(.editor),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/authorize", body: "*")
+        ),
+        MethodContract(
+            name: capturePayment,
+            summary: "Records a capture of authorized funds, or a sale without authorization.",
+            access: .role(.editor),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/capture", body: "*")
+        ),
+        MethodContract(
+            name: voidPayment,
+            summary: "Records the release of an authorization that was never captured.",
+            access: .role(.editor),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/void", body: "*")
+        ),
+        MethodContract(
             name: refundOrder,
-            summary: "Refunds part or all of an order.",
+            summary: "Refunds part or all of what was captured and not yet refunded or charged back.",
             access: .role(.admin),
-            idempotency: .notIdempotent,
+            idempotency: .withKey,
             http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/refund", body: "*")
+        ),
+        MethodContract(
+            name: recordChargeback,
+            summary: "Records a chargeback (a dispute whose funds the bank withdrew).",
+            access: .role(.admin),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/chargebacks", body: "*")
+        ),
+        MethodContract(
+            name: reverseChargeback,
+            summary: "Records a chargeback's reversal (the dispute won, its funds reinstated).",
+            access: .role(.admin),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/chargebacks/{reference}/reverse", body: "*")
+        ),
+        MethodContract(
+            name: cancelOrder,
+            summary: "Cancels an open order that holds no money (void or refund first).",
+            access: .role(.editor),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/cancel", body: "*")
+        ),
+        MethodContract(
+            name: closeOrder,
+            summary: "Closes an open order: no further authorizations or captures; refunds and chargebacks still apply.",
+            access: .role(.editor),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/close", body: "*")
         ),
         MethodContract(
             name: handleWebhook,
@@ -80,10 +143,24 @@ public protocol OrderServiceHandling: Sendable {
     func getOrder(_ request: Pixecom_Orders_V1_GetOrderRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
     /// A page of orders.
     func listOrders(_ request: Pixecom_Orders_V1_ListOrdersRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_ListOrdersResponse
-    /// Marks an order paid.
+    /// Records a sale: captures what remains of the total (or of the authorization).
     func markPaid(_ request: Pixecom_Orders_V1_MarkPaidRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
-    /// Refunds part or all of an order.
+    /// Records a payment authorization (funds held, not yet captured).
+    func authorizePayment(_ request: Pixecom_Orders_V1_AuthorizePaymentRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
+    /// Records a capture of authorized funds, or a sale without authorization.
+    func capturePayment(_ request: Pixecom_Orders_V1_CapturePaymentRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
+    /// Records the release of an authorization that was never captured.
+    func voidPayment(_ request: Pixecom_Orders_V1_VoidPaymentRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
+    /// Refunds part or all of what was captured and not yet refunded or charged back.
     func refundOrder(_ request: Pixecom_Orders_V1_RefundOrderRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
+    /// Records a chargeback (a dispute whose funds the bank withdrew).
+    func recordChargeback(_ request: Pixecom_Orders_V1_RecordChargebackRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
+    /// Records a chargeback's reversal (the dispute won, its funds reinstated).
+    func reverseChargeback(_ request: Pixecom_Orders_V1_ReverseChargebackRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
+    /// Cancels an open order that holds no money (void or refund first).
+    func cancelOrder(_ request: Pixecom_Orders_V1_CancelOrderRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
+    /// Closes an open order: no further authorizations or captures; refunds and chargebacks still apply.
+    func closeOrder(_ request: Pixecom_Orders_V1_CloseOrderRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
     /// A payment provider webhook relayed by the edge.
     func handleWebhook(_ request: Pixecom_Orders_V1_WebhookDelivery, context: ServerContext) async throws -> Pixecom_Orders_V1_WebhookResult
 }
@@ -103,8 +180,29 @@ extension OrderServiceHandling {
         router.unary(OrderMethods.markPaid, Pixecom_Orders_V1_MarkPaidRequest.self) {
             try await self.markPaid($0, context: $1)
         }
+        router.unary(OrderMethods.authorizePayment, Pixecom_Orders_V1_AuthorizePaymentRequest.self) {
+            try await self.authorizePayment($0, context: $1)
+        }
+        router.unary(OrderMethods.capturePayment, Pixecom_Orders_V1_CapturePaymentRequest.self) {
+            try await self.capturePayment($0, context: $1)
+        }
+        router.unary(OrderMethods.voidPayment, Pixecom_Orders_V1_VoidPaymentRequest.self) {
+            try await self.voidPayment($0, context: $1)
+        }
         router.unary(OrderMethods.refundOrder, Pixecom_Orders_V1_RefundOrderRequest.self) {
             try await self.refundOrder($0, context: $1)
+        }
+        router.unary(OrderMethods.recordChargeback, Pixecom_Orders_V1_RecordChargebackRequest.self) {
+            try await self.recordChargeback($0, context: $1)
+        }
+        router.unary(OrderMethods.reverseChargeback, Pixecom_Orders_V1_ReverseChargebackRequest.self) {
+            try await self.reverseChargeback($0, context: $1)
+        }
+        router.unary(OrderMethods.cancelOrder, Pixecom_Orders_V1_CancelOrderRequest.self) {
+            try await self.cancelOrder($0, context: $1)
+        }
+        router.unary(OrderMethods.closeOrder, Pixecom_Orders_V1_CloseOrderRequest.self) {
+            try await self.closeOrder($0, context: $1)
         }
         router.unary(OrderMethods.handleWebhook, Pixecom_Orders_V1_WebhookDelivery.self) {
             try await self.handleWebhook($0, context: $1)
@@ -157,7 +255,7 @@ public struct OrderServiceClient: Sendable {
         )
     }
 
-    /// Marks an order paid.
+    /// Records a sale: captures what remains of the total (or of the authorization).
     public func markPaid(
         _ request: Pixecom_Orders_V1_MarkPaidRequest,
         metadata: [String: String] = [:],
@@ -165,11 +263,47 @@ public struct OrderServiceClient: Sendable {
     ) async throws -> Pixecom_Orders_V1_Order {
         try await self.rpc.unary(
             OrderMethods.markPaid, request, as: Pixecom_Orders_V1_Order.self, metadata: metadata, timeout: timeout,
-            idempotent: false
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
         )
     }
 
-    /// Refunds part or all of an order.
+    /// Records a payment authorization (funds held, not yet captured).
+    public func authorizePayment(
+        _ request: Pixecom_Orders_V1_AuthorizePaymentRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Order {
+        try await self.rpc.unary(
+            OrderMethods.authorizePayment, request, as: Pixecom_Orders_V1_Order.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Records a capture of authorized funds, or a sale without authorization.
+    public func capturePayment(
+        _ request: Pixecom_Orders_V1_CapturePaymentRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Order {
+        try await self.rpc.unary(
+            OrderMethods.capturePayment, request, as: Pixecom_Orders_V1_Order.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Records the release of an authorization that was never captured.
+    public func voidPayment(
+        _ request: Pixecom_Orders_V1_VoidPaymentRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Order {
+        try await self.rpc.unary(
+            OrderMethods.voidPayment, request, as: Pixecom_Orders_V1_Order.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Refunds part or all of what was captured and not yet refunded or charged back.
     public func refundOrder(
         _ request: Pixecom_Orders_V1_RefundOrderRequest,
         metadata: [String: String] = [:],
@@ -177,7 +311,55 @@ public struct OrderServiceClient: Sendable {
     ) async throws -> Pixecom_Orders_V1_Order {
         try await self.rpc.unary(
             OrderMethods.refundOrder, request, as: Pixecom_Orders_V1_Order.self, metadata: metadata, timeout: timeout,
-            idempotent: false
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Records a chargeback (a dispute whose funds the bank withdrew).
+    public func recordChargeback(
+        _ request: Pixecom_Orders_V1_RecordChargebackRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Order {
+        try await self.rpc.unary(
+            OrderMethods.recordChargeback, request, as: Pixecom_Orders_V1_Order.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Records a chargeback's reversal (the dispute won, its funds reinstated).
+    public func reverseChargeback(
+        _ request: Pixecom_Orders_V1_ReverseChargebackRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Order {
+        try await self.rpc.unary(
+            OrderMethods.reverseChargeback, request, as: Pixecom_Orders_V1_Order.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Cancels an open order that holds no money (void or refund first).
+    public func cancelOrder(
+        _ request: Pixecom_Orders_V1_CancelOrderRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Order {
+        try await self.rpc.unary(
+            OrderMethods.cancelOrder, request, as: Pixecom_Orders_V1_Order.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Closes an open order: no further authorizations or captures; refunds and chargebacks still apply.
+    public func closeOrder(
+        _ request: Pixecom_Orders_V1_CloseOrderRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Order {
+        try await self.rpc.unary(
+            OrderMethods.closeOrder, request, as: Pixecom_Orders_V1_Order.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
         )
     }
 
