@@ -132,6 +132,8 @@ let package = Package(
             dependencies: [
                 "ServiceKit", "RPCKit", "PixEcomProtos",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             resources: [.copy("Migrations")],
             swiftSettings: strict

@@ -28,7 +28,8 @@ source scripts/lib.sh
 step() { log ""; log "==> $*"; }
 
 step "checking packages"
-ensure_base_packages
+# dnsmasq: the real DNS server the domain-verification test starts (DomainTests).
+ensure_base_packages dnsmasq-base:/usr/sbin/dnsmasq
 command -v swift >/dev/null 2>&1 || die "swift is not on PATH (Swift 6.3 is needed)"
 
 # Everything temporary lives here; the trap removes it whatever happens.

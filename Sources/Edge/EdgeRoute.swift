@@ -91,7 +91,13 @@ struct EdgeRoute: Sendable {
         self.queryParameters = readQuery.map(\.parameter)
         self.hasUpdateMask = updateMask != nil
         let maskedOut = Set(pathFields.map(\.parameter.name) + ["updateMask"])
+        // A method that needs a caller's token is refused 401 before its request is read, so a
+        // caller without credentials learns that first, whatever else is wrong with the request.
+        let needsToken = ServiceContracts.all.first { $0.name == method }.map { $0.access != .anyone } ?? true
         self.handle = { request, context, forwarder, client in
+            if needsToken, context.authorization == nil, request.headers[.authorization] == nil {
+                throw RPCError(.unauthenticated, "an access token or API key is required (Authorization: Bearer ...)")
+            }
             var message = Input()
             var bodyBytes: ByteBuffer?
             if body.kind != .none {

@@ -405,12 +405,24 @@ extension OpenAPIDocument {
     ]
     static let adsManagerTokenPattern = "^(n|[0-9a-f]{16})\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
+    /// The path parameters that are not object ids, by request message and parameter: a
+    /// chargeback's dispute id (a gateway reference), a sell page's public key, a domain.
+    static let pathPatterns: [String: String] = [
+        "pixecom.orders.v1.ReverseChargebackRequest.reference": "^[!-~]{1,255}$",
+        "pixecom.orders.v1.CheckoutRequest.publicKey": "^pk_[a-z0-9]{24}$",
+        "pixecom.orders.v1.VerifyDomainRequest.domain": "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$",
+    ]
+
     /// What the services accept in a path or query parameter, over the schema of its field's type.
     /// Every path parameter of the API is an object's id, a UUID (one that is not needs a rule
     /// here); the query parameters are the pages' and the stats range's.
     static func applyRules(to parameter: inout APIOperation.Parameter, of request: String, inPath: Bool) {
         if inPath {
-            if parameter.type == "string" { parameter.format = "uuid" }
+            if let pattern = Self.pathPatterns["\(request).\(parameter.name)"] {
+                parameter.pattern = pattern
+            } else if parameter.type == "string" {
+                parameter.format = "uuid"
+            }
             return
         }
         switch parameter.name {

@@ -10,6 +10,8 @@ import SwiftProtobuf
 struct OrderHandlers: OrderServiceHandling {
     let verifier: TokenVerifier
     let store: OrderStore
+    let sellPages: SellPageStore
+    let domains: DomainStore
     let webhooks: StripeWebhooks
 
     func handleWebhook(_ request: Pixecom_Orders_V1_WebhookDelivery, context: ServerContext) async throws -> Pixecom_Orders_V1_WebhookResult
@@ -161,7 +163,7 @@ struct OrderHandlers: OrderServiceHandling {
     }
 
     /// The seller of the caller's verified access token.
-    private func seller(_ context: ServerContext) async throws -> UUID {
+    func seller(_ context: ServerContext) async throws -> UUID {
         let claims = try await context.authenticate(with: self.verifier)
         return try claims.sellerUUID()
     }

@@ -142,6 +142,22 @@ struct OrderRecord: Sendable, Hashable {
     var paidAt: Date?
     var lineItems: [LineItemRecord] = []
     var events: [OrderEventRecord] = []
+    var checkout: Checkout?
+
+    /// The amounts' parts and what a storefront checkout captured (empty for API orders).
+    struct Checkout: Sendable, Hashable {
+        var sellPageID: UUID?
+        var subtotal: Int64
+        var discount: Int64
+        var shipping: Int64
+        var tax: Int64
+        var contact: CheckoutContact
+        var address: ShippingAddress
+        var fbclid: String
+        var fbc: String
+        var fbp: String
+        var landingURL: String
+    }
 
     var proto: Pixecom_Orders_V1_Order {
         var order = Pixecom_Orders_V1_Order()
@@ -161,6 +177,33 @@ struct OrderRecord: Sendable, Hashable {
         order.captured = self.captured
         order.chargedBack = self.chargedBack
         order.cancelReason = CancelReason(rawValue: self.cancelReason)?.proto ?? .unspecified
+        if let checkout = self.checkout {
+            order.sellPageID = checkout.sellPageID?.uuidString.lowercased() ?? ""
+            order.subtotal = checkout.subtotal
+            order.discount = checkout.discount
+            order.shipping = checkout.shipping
+            order.tax = checkout.tax
+            if checkout.sellPageID != nil {
+                order.customer = Pixecom_Orders_V1_Customer.with {
+                    $0.email = checkout.contact.email
+                    $0.phone = checkout.contact.phone
+                    $0.name = checkout.contact.name
+                }
+                order.shippingAddress = Pixecom_Orders_V1_Address.with {
+                    $0.name = checkout.address.name
+                    $0.line1 = checkout.address.line1
+                    $0.line2 = checkout.address.line2
+                    $0.city = checkout.address.city
+                    $0.region = checkout.address.region
+                    $0.postalCode = checkout.address.postalCode
+                    $0.country = checkout.address.country
+                }
+            }
+            order.fbclid = checkout.fbclid
+            order.fbc = checkout.fbc
+            order.fbp = checkout.fbp
+            order.landingURL = checkout.landingURL
+        }
         return order
     }
 }

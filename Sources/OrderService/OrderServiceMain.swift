@@ -36,6 +36,11 @@ struct OrderServiceMain {
         let handlers = OrderHandlers(
             verifier: verifier,
             store: store,
+            sellPages: SellPageStore(db: context.db),
+            // `PIXECOM_DNS_SERVER` ("host:port"): where domain verification looks TXT records up;
+            // the system's resolver (/etc/resolv.conf) when unset.
+            domains: DomainStore(
+                db: context.db, resolver: try? DNSResolver.fromEnvironment(context.environment.string("PIXECOM_DNS_SERVER"))),
             webhooks: StripeWebhooks(signature: secrets.isEmpty ? nil : StripeSignature(secrets: secrets), db: context.db)
         )
         var router = RPCRouter()

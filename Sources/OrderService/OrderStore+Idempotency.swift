@@ -47,18 +47,29 @@ extension OrderStore {
         _ body: (PostgresConnection) async throws -> Response
     ) async throws -> (response: Response, replayed: Bool) {
         try await self.db.withSeller(sellerID, logger: logger) { connection in
-            guard let claim else { return (try await body(connection), false) }
-            if let replayed: Response = try await Self.claim(claim, sellerID: sellerID, on: connection, logger: logger) {
-                return (replayed, true)
-            }
-            let response = try await body(connection)
-            let bytes: Data = try response.serializedBytes()
-            try await connection.query(
-                "UPDATE idempotency_keys SET response = \(bytes) WHERE seller_id = \(sellerID) AND key = \(claim.key)",
-                logger: logger
-            )
-            return (response, false)
+            try await Self.idempotent(claim, sellerID: sellerID, on: connection, logger: logger) { try await body(connection) }
         }
+    }
+
+    /// `idempotent` inside the caller's seller-scoped transaction.
+    static func idempotent<Response: SwiftProtobuf.Message & Sendable>(
+        _ claim: IdempotencyClaim?,
+        sellerID: UUID,
+        on connection: PostgresConnection,
+        logger: Logger,
+        _ body: () async throws -> Response
+    ) async throws -> (response: Response, replayed: Bool) {
+        guard let claim else { return (try await body(), false) }
+        if let replayed: Response = try await Self.claim(claim, sellerID: sellerID, on: connection, logger: logger) {
+            return (replayed, true)
+        }
+        let response = try await body()
+        let bytes: Data = try response.serializedBytes()
+        try await connection.query(
+            "UPDATE idempotency_keys SET response = \(bytes) WHERE seller_id = \(sellerID) AND key = \(claim.key)",
+            logger: logger
+        )
+        return (response, false)
     }
 
     /// Takes the key for this call (nil: go ahead), or returns the response an earlier call with

@@ -133,13 +133,13 @@ extension OrderStore {
     static func lock(_ id: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> LockedOrder {
         let rows = try await connection.query(
             """
-            SELECT total, currency, utm_campaign, utm_content FROM orders WHERE seller_id = \(sellerID) AND id = \(id)
+            SELECT total, currency, utm_campaign, utm_content, sell_page_id FROM orders WHERE seller_id = \(sellerID) AND id = \(id)
             FOR UPDATE
             """,
             logger: logger
         )
-        for try await (total, currency, campaign, content) in rows.decode((Int64, String, String, String).self) {
-            return LockedOrder(id: id, total: total, currency: currency, utmCampaign: campaign, utmContent: content)
+        for try await (total, currency, campaign, content, page) in rows.decode((Int64, String, String, String, UUID?).self) {
+            return LockedOrder(id: id, total: total, currency: currency, utmCampaign: campaign, utmContent: content, sellPageID: page)
         }
         throw RPCError.notFound("order")
     }
@@ -152,4 +152,6 @@ struct LockedOrder: Sendable {
     var currency: String
     var utmCampaign: String
     var utmContent: String
+    /// The sell page of a storefront checkout.
+    var sellPageID: UUID?
 }

@@ -23,9 +23,9 @@ struct OrderStore: Sendable {
             let orderID = UUID()
             try await connection.query(
                 """
-                INSERT INTO orders (seller_id, id, currency, total, financial_status, fulfillment_status,
+                INSERT INTO orders (seller_id, id, currency, total, subtotal, financial_status, fulfillment_status,
                                     utm_source, utm_medium, utm_campaign, utm_content, utm_term)
-                VALUES (\(sellerID), \(orderID), \(order.currency), \(order.total),
+                VALUES (\(sellerID), \(orderID), \(order.currency), \(order.total), \(order.total),
                         \(FinancialStatus.pending.rawValue), 'UNFULFILLED',
                         \(order.utm.source), \(order.utm.medium), \(order.utm.campaign), \(order.utm.content), \(order.utm.term))
                 """,
@@ -177,9 +177,33 @@ struct OrderStore: Sendable {
             let entry = OrderHistory.Entry(kind: kind, amount: amount, reference: reference, reason: reason, at: at)
             events[orderID, default: []].append(OrderEventRecord(id: id, entry: entry, source: source))
         }
+        var details: [UUID: OrderRecord.Checkout] = [:]
+        let detailRows = try await connection.query(
+            """
+            SELECT id, sell_page_id, subtotal, discount, shipping, tax, customer_email, customer_phone, customer_name,
+                   ship_name, ship_line1, ship_line2, ship_city, ship_region, ship_postal_code, ship_country,
+                   fbclid, fbc, fbp, landing_url
+            FROM orders WHERE seller_id = \(sellerID) AND id = ANY(\(ids)::uuid[])
+            """,
+            logger: logger
+        )
+        for try await row in detailRows.decode(
+            (
+                UUID, UUID?, Int64, Int64, Int64, Int64, String, String, String, String, String, String, String, String, String, String,
+                String, String, String, String
+            ).self)
+        {
+            details[row.0] = OrderRecord.Checkout(
+                sellPageID: row.1, subtotal: row.2, discount: row.3, shipping: row.4, tax: row.5,
+                contact: CheckoutContact(email: row.6, phone: row.7, name: row.8),
+                address: ShippingAddress(
+                    name: row.9, line1: row.10, line2: row.11, city: row.12, region: row.13, postalCode: row.14, country: row.15),
+                fbclid: row.16, fbc: row.17, fbp: row.18, landingURL: row.19)
+        }
         for index in orders.indices {
             orders[index].lineItems = items[orders[index].id] ?? []
             orders[index].events = events[orders[index].id] ?? []
+            orders[index].checkout = details[orders[index].id]
         }
     }
 }

@@ -65,6 +65,7 @@ enum StatsEventPublisher {
         event.currency = order.currency
         event.campaignID = order.utmCampaign
         event.adID = order.utmContent
+        event.sellPageID = order.sellPageID?.uuidString.lowercased() ?? ""
         event.attributedDate = RequestValidation.dayText(saleAt)
         event.saleAt = RequestValidation.timestamp(saleAt)
         event.occurredAt = RequestValidation.timestamp(Date())

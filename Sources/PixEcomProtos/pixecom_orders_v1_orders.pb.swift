@@ -216,6 +216,132 @@ public nonisolated enum Pixecom_Orders_V1_FulfillmentStatus: SwiftProtobuf.Enum,
 
 }
 
+public nonisolated enum Pixecom_Orders_V1_SellPageStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case draft // = 1
+
+  /// Only a published page takes checkouts.
+  case published // = 2
+  case archived // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .draft
+    case 2: self = .published
+    case 3: self = .archived
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .draft: return 1
+    case .published: return 2
+    case .archived: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Pixecom_Orders_V1_SellPageStatus] = [
+    .unspecified,
+    .draft,
+    .published,
+    .archived,
+  ]
+
+}
+
+public nonisolated enum Pixecom_Orders_V1_DiscountKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// `value` percent of the subtotal (1 to 100), rounded down to the minor unit.
+  case percent // = 1
+
+  /// `value` minor units off the subtotal (never below zero).
+  case fixedAmount // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .percent
+    case 2: self = .fixedAmount
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .percent: return 1
+    case .fixedAmount: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Pixecom_Orders_V1_DiscountKind] = [
+    .unspecified,
+    .percent,
+    .fixedAmount,
+  ]
+
+}
+
+public nonisolated enum Pixecom_Orders_V1_DomainStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// The TXT record has not been seen yet.
+  case pendingVerification // = 1
+  case verified // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .pendingVerification
+    case 2: self = .verified
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .pendingVerification: return 1
+    case .verified: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Pixecom_Orders_V1_DomainStatus] = [
+    .unspecified,
+    .pendingVerification,
+    .verified,
+  ]
+
+}
+
 public nonisolated struct Pixecom_Orders_V1_LineItem: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -380,6 +506,71 @@ public nonisolated struct Pixecom_Orders_V1_Order: @unchecked Sendable {
   public var cancelReason: Pixecom_Orders_V1_CancelReason {
     get {_storage._cancelReason}
     set {_uniqueStorage()._cancelReason = newValue}
+  }
+
+  /// Set for orders from a sell page's checkout.
+  public var sellPageID: String {
+    get {_storage._sellPageID}
+    set {_uniqueStorage()._sellPageID = newValue}
+  }
+
+  public var subtotal: Int64 {
+    get {_storage._subtotal}
+    set {_uniqueStorage()._subtotal = newValue}
+  }
+
+  public var discount: Int64 {
+    get {_storage._discount}
+    set {_uniqueStorage()._discount = newValue}
+  }
+
+  public var shipping: Int64 {
+    get {_storage._shipping}
+    set {_uniqueStorage()._shipping = newValue}
+  }
+
+  public var tax: Int64 {
+    get {_storage._tax}
+    set {_uniqueStorage()._tax = newValue}
+  }
+
+  public var customer: Pixecom_Orders_V1_Customer {
+    get {_storage._customer ?? Pixecom_Orders_V1_Customer()}
+    set {_uniqueStorage()._customer = newValue}
+  }
+  /// Returns true if `customer` has been explicitly set.
+  public var hasCustomer: Bool {_storage._customer != nil}
+  /// Clears the value of `customer`. Subsequent reads from it will return its default value.
+  public mutating func clearCustomer() {_uniqueStorage()._customer = nil}
+
+  public var shippingAddress: Pixecom_Orders_V1_Address {
+    get {_storage._shippingAddress ?? Pixecom_Orders_V1_Address()}
+    set {_uniqueStorage()._shippingAddress = newValue}
+  }
+  /// Returns true if `shippingAddress` has been explicitly set.
+  public var hasShippingAddress: Bool {_storage._shippingAddress != nil}
+  /// Clears the value of `shippingAddress`. Subsequent reads from it will return its default value.
+  public mutating func clearShippingAddress() {_uniqueStorage()._shippingAddress = nil}
+
+  /// Meta's click id and cookies, and where the buyer landed, as captured at checkout.
+  public var fbclid: String {
+    get {_storage._fbclid}
+    set {_uniqueStorage()._fbclid = newValue}
+  }
+
+  public var fbc: String {
+    get {_storage._fbc}
+    set {_uniqueStorage()._fbc = newValue}
+  }
+
+  public var fbp: String {
+    get {_storage._fbp}
+    set {_uniqueStorage()._fbp = newValue}
+  }
+
+  public var landingURL: String {
+    get {_storage._landingURL}
+    set {_uniqueStorage()._landingURL = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -632,6 +823,433 @@ public nonisolated struct Pixecom_Orders_V1_WebhookResult: Sendable {
   public init() {}
 }
 
+public nonisolated struct Pixecom_Orders_V1_Variant: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Unique within the page: 1 to 64 of A-Z a-z 0-9 - _ .
+  public var sku: String = String()
+
+  public var title: String = String()
+
+  /// Minor units of the page currency.
+  public var price: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_Discount: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 32 of A-Z 0-9 - _, matched case-insensitively (stored upper-case).
+  public var code: String = String()
+
+  public var kind: Pixecom_Orders_V1_DiscountKind = .unspecified
+
+  public var value: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_SellPage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var slug: String = String()
+
+  public var title: String = String()
+
+  public var currency: String = String()
+
+  public var status: Pixecom_Orders_V1_SellPageStatus = .unspecified
+
+  public var variants: [Pixecom_Orders_V1_Variant] = []
+
+  public var discounts: [Pixecom_Orders_V1_Discount] = []
+
+  /// Flat shipping fee per order, minor units.
+  public var shippingFee: Int64 = 0
+
+  /// Tax in basis points (825 = 8.25 %) of the subtotal after discount, rounded half up.
+  public var taxRateBps: Int32 = 0
+
+  /// What the storefront sends as {public_key}: not a secret (it is in the page's HTML).
+  public var publicKey: String = String()
+
+  public var createTime: String = String()
+
+  public var updateTime: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_CreateSellPageRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 to 63 of a-z 0-9 -, starting with a letter or digit; unique per seller.
+  public var slug: String = String()
+
+  public var title: String = String()
+
+  public var currency: String = String()
+
+  /// At least one, at most 100.
+  public var variants: [Pixecom_Orders_V1_Variant] = []
+
+  public var discounts: [Pixecom_Orders_V1_Discount] = []
+
+  public var shippingFee: Int64 = 0
+
+  public var taxRateBps: Int32 = 0
+
+  /// DRAFT when unset.
+  public var status: Pixecom_Orders_V1_SellPageStatus = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_GetSellPageRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_ListSellPagesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var pageSize: Int32 = 0
+
+  public var pageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_ListSellPagesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sellPages: [Pixecom_Orders_V1_SellPage] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_UpdateSellPageRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// Empty: unchanged.
+  public var title: String = String()
+
+  /// UNSPECIFIED: unchanged.
+  public var status: Pixecom_Orders_V1_SellPageStatus = .unspecified
+
+  /// Replaced when `replace_variants` is set (then at least one).
+  public var variants: [Pixecom_Orders_V1_Variant] = []
+
+  public var replaceVariants: Bool = false
+
+  public var discounts: [Pixecom_Orders_V1_Discount] = []
+
+  public var replaceDiscounts: Bool = false
+
+  /// Negative: unchanged.
+  public var shippingFee: Int64 = 0
+
+  public var taxRateBps: Int32 = 0
+
+  public var setShippingFee: Bool = false
+
+  public var setTaxRateBps: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_Domain: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var domain: String = String()
+
+  public var status: Pixecom_Orders_V1_DomainStatus = .unspecified
+
+  /// Publish a TXT record named `record_name` with exactly `record_value`.
+  public var recordName: String = String()
+
+  public var recordValue: String = String()
+
+  public var verifyTime: String = String()
+
+  public var checkTime: String = String()
+
+  /// Why the last check failed, if it did.
+  public var lastError: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_AddDomainRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// A host name such as shop.example.com (lower-cased; no scheme, port or path).
+  public var domain: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_VerifyDomainRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var domain: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_ListDomainsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_ListDomainsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var domains: [Pixecom_Orders_V1_Domain] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_CheckoutItem: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sku: String = String()
+
+  /// 1 to 100.
+  public var quantity: Int32 = 0
+
+  /// The unit price the storefront showed, if it sends one: it must be the page's price, or the
+  /// checkout is refused (the page changed, or someone edited the request).
+  public var unitPrice: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_Customer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var email: String = String()
+
+  /// E.164 (+ and 8 to 15 digits), optional.
+  public var phone: String = String()
+
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_Address: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var line1: String = String()
+
+  public var line2: String = String()
+
+  public var city: String = String()
+
+  public var region: String = String()
+
+  public var postalCode: String = String()
+
+  /// ISO 3166-1 alpha-2.
+  public var country: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_Attribution: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The URL the buyer landed on from the ad: its utm_* and fbclid parameters are read.
+  public var landingURL: String = String()
+
+  /// Explicit values win over the landing URL's.
+  public var utmSource: String = String()
+
+  public var utmMedium: String = String()
+
+  public var utmCampaign: String = String()
+
+  public var utmContent: String = String()
+
+  public var utmTerm: String = String()
+
+  public var fbclid: String = String()
+
+  /// Meta's click cookie (fb.1.<ms>.<fbclid>); derived from fbclid when absent.
+  public var fbc: String = String()
+
+  /// Meta's browser cookie (fb.1.<ms>.<random>).
+  public var fbp: String = String()
+
+  public var referrer: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_CheckoutRequest: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var publicKey: String {
+    get {_storage._publicKey}
+    set {_uniqueStorage()._publicKey = newValue}
+  }
+
+  /// At least one, at most 50; a SKU at most once.
+  public var items: [Pixecom_Orders_V1_CheckoutItem] {
+    get {_storage._items}
+    set {_uniqueStorage()._items = newValue}
+  }
+
+  public var discountCode: String {
+    get {_storage._discountCode}
+    set {_uniqueStorage()._discountCode = newValue}
+  }
+
+  public var customer: Pixecom_Orders_V1_Customer {
+    get {_storage._customer ?? Pixecom_Orders_V1_Customer()}
+    set {_uniqueStorage()._customer = newValue}
+  }
+  /// Returns true if `customer` has been explicitly set.
+  public var hasCustomer: Bool {_storage._customer != nil}
+  /// Clears the value of `customer`. Subsequent reads from it will return its default value.
+  public mutating func clearCustomer() {_uniqueStorage()._customer = nil}
+
+  public var shippingAddress: Pixecom_Orders_V1_Address {
+    get {_storage._shippingAddress ?? Pixecom_Orders_V1_Address()}
+    set {_uniqueStorage()._shippingAddress = newValue}
+  }
+  /// Returns true if `shippingAddress` has been explicitly set.
+  public var hasShippingAddress: Bool {_storage._shippingAddress != nil}
+  /// Clears the value of `shippingAddress`. Subsequent reads from it will return its default value.
+  public mutating func clearShippingAddress() {_uniqueStorage()._shippingAddress = nil}
+
+  public var attribution: Pixecom_Orders_V1_Attribution {
+    get {_storage._attribution ?? Pixecom_Orders_V1_Attribution()}
+    set {_uniqueStorage()._attribution = newValue}
+  }
+  /// Returns true if `attribution` has been explicitly set.
+  public var hasAttribution: Bool {_storage._attribution != nil}
+  /// Clears the value of `attribution`. Subsequent reads from it will return its default value.
+  public mutating func clearAttribution() {_uniqueStorage()._attribution = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Pixecom_Orders_V1_CheckoutResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var orderID: String = String()
+
+  public var currency: String = String()
+
+  public var lineItems: [Pixecom_Orders_V1_LineItem] = []
+
+  /// Minor units: total = subtotal - discount + shipping + tax.
+  public var subtotal: Int64 = 0
+
+  public var discount: Int64 = 0
+
+  public var shipping: Int64 = 0
+
+  public var tax: Int64 = 0
+
+  public var total: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "pixecom.orders.v1"
@@ -650,6 +1268,18 @@ nonisolated extension Pixecom_Orders_V1_CancelReason: SwiftProtobuf._ProtoNamePr
 
 nonisolated extension Pixecom_Orders_V1_FulfillmentStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FULFILLMENT_STATUS_UNSPECIFIED\0\u{1}UNFULFILLED\0\u{1}FULFILLED\0")
+}
+
+nonisolated extension Pixecom_Orders_V1_SellPageStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SELL_PAGE_STATUS_UNSPECIFIED\0\u{1}DRAFT\0\u{1}PUBLISHED\0\u{1}ARCHIVED\0")
+}
+
+nonisolated extension Pixecom_Orders_V1_DiscountKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DISCOUNT_KIND_UNSPECIFIED\0\u{1}PERCENT\0\u{1}FIXED_AMOUNT\0")
+}
+
+nonisolated extension Pixecom_Orders_V1_DomainStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOMAIN_STATUS_UNSPECIFIED\0\u{1}PENDING_VERIFICATION\0\u{1}VERIFIED\0")
 }
 
 nonisolated extension Pixecom_Orders_V1_LineItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -809,7 +1439,7 @@ nonisolated extension Pixecom_Orders_V1_OrderEvent: SwiftProtobuf.Message, Swift
 
 nonisolated extension Pixecom_Orders_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Order"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}currency\0\u{3}line_items\0\u{1}total\0\u{1}refunded\0\u{3}financial_status\0\u{3}fulfillment_status\0\u{1}utm\0\u{3}create_time\0\u{3}paid_time\0\u{1}events\0\u{1}status\0\u{1}authorized\0\u{1}captured\0\u{3}charged_back\0\u{3}cancel_reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}currency\0\u{3}line_items\0\u{1}total\0\u{1}refunded\0\u{3}financial_status\0\u{3}fulfillment_status\0\u{1}utm\0\u{3}create_time\0\u{3}paid_time\0\u{1}events\0\u{1}status\0\u{1}authorized\0\u{1}captured\0\u{3}charged_back\0\u{3}cancel_reason\0\u{3}sell_page_id\0\u{1}subtotal\0\u{1}discount\0\u{1}shipping\0\u{1}tax\0\u{1}customer\0\u{3}shipping_address\0\u{1}fbclid\0\u{1}fbc\0\u{1}fbp\0\u{3}landing_url\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -828,6 +1458,17 @@ nonisolated extension Pixecom_Orders_V1_Order: SwiftProtobuf.Message, SwiftProto
     var _captured: Int64 = 0
     var _chargedBack: Int64 = 0
     var _cancelReason: Pixecom_Orders_V1_CancelReason = .unspecified
+    var _sellPageID: String = String()
+    var _subtotal: Int64 = 0
+    var _discount: Int64 = 0
+    var _shipping: Int64 = 0
+    var _tax: Int64 = 0
+    var _customer: Pixecom_Orders_V1_Customer? = nil
+    var _shippingAddress: Pixecom_Orders_V1_Address? = nil
+    var _fbclid: String = String()
+    var _fbc: String = String()
+    var _fbp: String = String()
+    var _landingURL: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -854,6 +1495,17 @@ nonisolated extension Pixecom_Orders_V1_Order: SwiftProtobuf.Message, SwiftProto
       _captured = source._captured
       _chargedBack = source._chargedBack
       _cancelReason = source._cancelReason
+      _sellPageID = source._sellPageID
+      _subtotal = source._subtotal
+      _discount = source._discount
+      _shipping = source._shipping
+      _tax = source._tax
+      _customer = source._customer
+      _shippingAddress = source._shippingAddress
+      _fbclid = source._fbclid
+      _fbc = source._fbc
+      _fbp = source._fbp
+      _landingURL = source._landingURL
     }
   }
 
@@ -888,6 +1540,17 @@ nonisolated extension Pixecom_Orders_V1_Order: SwiftProtobuf.Message, SwiftProto
         case 14: try { try decoder.decodeSingularInt64Field(value: &_storage._captured) }()
         case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._chargedBack) }()
         case 16: try { try decoder.decodeSingularEnumField(value: &_storage._cancelReason) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._sellPageID) }()
+        case 18: try { try decoder.decodeSingularInt64Field(value: &_storage._subtotal) }()
+        case 19: try { try decoder.decodeSingularInt64Field(value: &_storage._discount) }()
+        case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._shipping) }()
+        case 21: try { try decoder.decodeSingularInt64Field(value: &_storage._tax) }()
+        case 22: try { try decoder.decodeSingularMessageField(value: &_storage._customer) }()
+        case 23: try { try decoder.decodeSingularMessageField(value: &_storage._shippingAddress) }()
+        case 24: try { try decoder.decodeSingularStringField(value: &_storage._fbclid) }()
+        case 25: try { try decoder.decodeSingularStringField(value: &_storage._fbc) }()
+        case 26: try { try decoder.decodeSingularStringField(value: &_storage._fbp) }()
+        case 27: try { try decoder.decodeSingularStringField(value: &_storage._landingURL) }()
         default: break
         }
       }
@@ -948,6 +1611,39 @@ nonisolated extension Pixecom_Orders_V1_Order: SwiftProtobuf.Message, SwiftProto
       if _storage._cancelReason != .unspecified {
         try visitor.visitSingularEnumField(value: _storage._cancelReason, fieldNumber: 16)
       }
+      if !_storage._sellPageID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._sellPageID, fieldNumber: 17)
+      }
+      if _storage._subtotal != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._subtotal, fieldNumber: 18)
+      }
+      if _storage._discount != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._discount, fieldNumber: 19)
+      }
+      if _storage._shipping != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._shipping, fieldNumber: 20)
+      }
+      if _storage._tax != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._tax, fieldNumber: 21)
+      }
+      try { if let v = _storage._customer {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      } }()
+      try { if let v = _storage._shippingAddress {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
+      } }()
+      if !_storage._fbclid.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._fbclid, fieldNumber: 24)
+      }
+      if !_storage._fbc.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._fbc, fieldNumber: 25)
+      }
+      if !_storage._fbp.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._fbp, fieldNumber: 26)
+      }
+      if !_storage._landingURL.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._landingURL, fieldNumber: 27)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -973,6 +1669,17 @@ nonisolated extension Pixecom_Orders_V1_Order: SwiftProtobuf.Message, SwiftProto
         if _storage._captured != rhs_storage._captured {return false}
         if _storage._chargedBack != rhs_storage._chargedBack {return false}
         if _storage._cancelReason != rhs_storage._cancelReason {return false}
+        if _storage._sellPageID != rhs_storage._sellPageID {return false}
+        if _storage._subtotal != rhs_storage._subtotal {return false}
+        if _storage._discount != rhs_storage._discount {return false}
+        if _storage._shipping != rhs_storage._shipping {return false}
+        if _storage._tax != rhs_storage._tax {return false}
+        if _storage._customer != rhs_storage._customer {return false}
+        if _storage._shippingAddress != rhs_storage._shippingAddress {return false}
+        if _storage._fbclid != rhs_storage._fbclid {return false}
+        if _storage._fbc != rhs_storage._fbc {return false}
+        if _storage._fbp != rhs_storage._fbp {return false}
+        if _storage._landingURL != rhs_storage._landingURL {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1531,6 +2238,970 @@ nonisolated extension Pixecom_Orders_V1_WebhookResult: SwiftProtobuf.Message, Sw
   public static func ==(lhs: Pixecom_Orders_V1_WebhookResult, rhs: Pixecom_Orders_V1_WebhookResult) -> Bool {
     if lhs.eventID != rhs.eventID {return false}
     if lhs.outcome != rhs.outcome {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_Variant: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Variant"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sku\0\u{1}title\0\u{1}price\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sku) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.price) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sku.isEmpty {
+      try visitor.visitSingularStringField(value: self.sku, fieldNumber: 1)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 2)
+    }
+    if self.price != 0 {
+      try visitor.visitSingularInt64Field(value: self.price, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_Variant, rhs: Pixecom_Orders_V1_Variant) -> Bool {
+    if lhs.sku != rhs.sku {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.price != rhs.price {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_Discount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Discount"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}kind\0\u{1}value\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.value) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 1)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    if self.value != 0 {
+      try visitor.visitSingularInt64Field(value: self.value, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_Discount, rhs: Pixecom_Orders_V1_Discount) -> Bool {
+    if lhs.code != rhs.code {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_SellPage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SellPage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}slug\0\u{1}title\0\u{1}currency\0\u{1}status\0\u{1}variants\0\u{1}discounts\0\u{3}shipping_fee\0\u{3}tax_rate_bps\0\u{3}public_key\0\u{3}create_time\0\u{3}update_time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.slug) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.variants) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.discounts) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.shippingFee) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.taxRateBps) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.publicKey) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.updateTime) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.slug.isEmpty {
+      try visitor.visitSingularStringField(value: self.slug, fieldNumber: 2)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 3)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 4)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 5)
+    }
+    if !self.variants.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.variants, fieldNumber: 6)
+    }
+    if !self.discounts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.discounts, fieldNumber: 7)
+    }
+    if self.shippingFee != 0 {
+      try visitor.visitSingularInt64Field(value: self.shippingFee, fieldNumber: 8)
+    }
+    if self.taxRateBps != 0 {
+      try visitor.visitSingularInt32Field(value: self.taxRateBps, fieldNumber: 9)
+    }
+    if !self.publicKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.publicKey, fieldNumber: 10)
+    }
+    if !self.createTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.createTime, fieldNumber: 11)
+    }
+    if !self.updateTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.updateTime, fieldNumber: 12)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_SellPage, rhs: Pixecom_Orders_V1_SellPage) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.slug != rhs.slug {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.variants != rhs.variants {return false}
+    if lhs.discounts != rhs.discounts {return false}
+    if lhs.shippingFee != rhs.shippingFee {return false}
+    if lhs.taxRateBps != rhs.taxRateBps {return false}
+    if lhs.publicKey != rhs.publicKey {return false}
+    if lhs.createTime != rhs.createTime {return false}
+    if lhs.updateTime != rhs.updateTime {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_CreateSellPageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateSellPageRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}slug\0\u{1}title\0\u{1}currency\0\u{1}variants\0\u{1}discounts\0\u{3}shipping_fee\0\u{3}tax_rate_bps\0\u{1}status\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.slug) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.variants) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.discounts) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.shippingFee) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.taxRateBps) }()
+      case 8: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.slug.isEmpty {
+      try visitor.visitSingularStringField(value: self.slug, fieldNumber: 1)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 2)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 3)
+    }
+    if !self.variants.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.variants, fieldNumber: 4)
+    }
+    if !self.discounts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.discounts, fieldNumber: 5)
+    }
+    if self.shippingFee != 0 {
+      try visitor.visitSingularInt64Field(value: self.shippingFee, fieldNumber: 6)
+    }
+    if self.taxRateBps != 0 {
+      try visitor.visitSingularInt32Field(value: self.taxRateBps, fieldNumber: 7)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_CreateSellPageRequest, rhs: Pixecom_Orders_V1_CreateSellPageRequest) -> Bool {
+    if lhs.slug != rhs.slug {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.variants != rhs.variants {return false}
+    if lhs.discounts != rhs.discounts {return false}
+    if lhs.shippingFee != rhs.shippingFee {return false}
+    if lhs.taxRateBps != rhs.taxRateBps {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_GetSellPageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSellPageRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_GetSellPageRequest, rhs: Pixecom_Orders_V1_GetSellPageRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_ListSellPagesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSellPagesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 1)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_ListSellPagesRequest, rhs: Pixecom_Orders_V1_ListSellPagesRequest) -> Bool {
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_ListSellPagesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSellPagesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sell_pages\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.sellPages) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sellPages.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.sellPages, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_ListSellPagesResponse, rhs: Pixecom_Orders_V1_ListSellPagesResponse) -> Bool {
+    if lhs.sellPages != rhs.sellPages {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_UpdateSellPageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateSellPageRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}title\0\u{1}status\0\u{1}variants\0\u{3}replace_variants\0\u{1}discounts\0\u{3}replace_discounts\0\u{3}shipping_fee\0\u{3}tax_rate_bps\0\u{3}set_shipping_fee\0\u{3}set_tax_rate_bps\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.variants) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.replaceVariants) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.discounts) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.replaceDiscounts) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.shippingFee) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.taxRateBps) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.setShippingFee) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.setTaxRateBps) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 2)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 3)
+    }
+    if !self.variants.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.variants, fieldNumber: 4)
+    }
+    if self.replaceVariants != false {
+      try visitor.visitSingularBoolField(value: self.replaceVariants, fieldNumber: 5)
+    }
+    if !self.discounts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.discounts, fieldNumber: 6)
+    }
+    if self.replaceDiscounts != false {
+      try visitor.visitSingularBoolField(value: self.replaceDiscounts, fieldNumber: 7)
+    }
+    if self.shippingFee != 0 {
+      try visitor.visitSingularInt64Field(value: self.shippingFee, fieldNumber: 8)
+    }
+    if self.taxRateBps != 0 {
+      try visitor.visitSingularInt32Field(value: self.taxRateBps, fieldNumber: 9)
+    }
+    if self.setShippingFee != false {
+      try visitor.visitSingularBoolField(value: self.setShippingFee, fieldNumber: 10)
+    }
+    if self.setTaxRateBps != false {
+      try visitor.visitSingularBoolField(value: self.setTaxRateBps, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_UpdateSellPageRequest, rhs: Pixecom_Orders_V1_UpdateSellPageRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.variants != rhs.variants {return false}
+    if lhs.replaceVariants != rhs.replaceVariants {return false}
+    if lhs.discounts != rhs.discounts {return false}
+    if lhs.replaceDiscounts != rhs.replaceDiscounts {return false}
+    if lhs.shippingFee != rhs.shippingFee {return false}
+    if lhs.taxRateBps != rhs.taxRateBps {return false}
+    if lhs.setShippingFee != rhs.setShippingFee {return false}
+    if lhs.setTaxRateBps != rhs.setTaxRateBps {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_Domain: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Domain"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}domain\0\u{1}status\0\u{3}record_name\0\u{3}record_value\0\u{3}verify_time\0\u{3}check_time\0\u{3}last_error\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.domain) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.recordName) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.recordValue) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.verifyTime) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.checkTime) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.lastError) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.domain.isEmpty {
+      try visitor.visitSingularStringField(value: self.domain, fieldNumber: 1)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 2)
+    }
+    if !self.recordName.isEmpty {
+      try visitor.visitSingularStringField(value: self.recordName, fieldNumber: 3)
+    }
+    if !self.recordValue.isEmpty {
+      try visitor.visitSingularStringField(value: self.recordValue, fieldNumber: 4)
+    }
+    if !self.verifyTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.verifyTime, fieldNumber: 5)
+    }
+    if !self.checkTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.checkTime, fieldNumber: 6)
+    }
+    if !self.lastError.isEmpty {
+      try visitor.visitSingularStringField(value: self.lastError, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_Domain, rhs: Pixecom_Orders_V1_Domain) -> Bool {
+    if lhs.domain != rhs.domain {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.recordName != rhs.recordName {return false}
+    if lhs.recordValue != rhs.recordValue {return false}
+    if lhs.verifyTime != rhs.verifyTime {return false}
+    if lhs.checkTime != rhs.checkTime {return false}
+    if lhs.lastError != rhs.lastError {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_AddDomainRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AddDomainRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}domain\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.domain) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.domain.isEmpty {
+      try visitor.visitSingularStringField(value: self.domain, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_AddDomainRequest, rhs: Pixecom_Orders_V1_AddDomainRequest) -> Bool {
+    if lhs.domain != rhs.domain {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_VerifyDomainRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VerifyDomainRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}domain\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.domain) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.domain.isEmpty {
+      try visitor.visitSingularStringField(value: self.domain, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_VerifyDomainRequest, rhs: Pixecom_Orders_V1_VerifyDomainRequest) -> Bool {
+    if lhs.domain != rhs.domain {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_ListDomainsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDomainsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_ListDomainsRequest, rhs: Pixecom_Orders_V1_ListDomainsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_ListDomainsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDomainsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}domains\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.domains) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.domains.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.domains, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_ListDomainsResponse, rhs: Pixecom_Orders_V1_ListDomainsResponse) -> Bool {
+    if lhs.domains != rhs.domains {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_CheckoutItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CheckoutItem"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sku\0\u{1}quantity\0\u{3}unit_price\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sku) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.quantity) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.unitPrice) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sku.isEmpty {
+      try visitor.visitSingularStringField(value: self.sku, fieldNumber: 1)
+    }
+    if self.quantity != 0 {
+      try visitor.visitSingularInt32Field(value: self.quantity, fieldNumber: 2)
+    }
+    if self.unitPrice != 0 {
+      try visitor.visitSingularInt64Field(value: self.unitPrice, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_CheckoutItem, rhs: Pixecom_Orders_V1_CheckoutItem) -> Bool {
+    if lhs.sku != rhs.sku {return false}
+    if lhs.quantity != rhs.quantity {return false}
+    if lhs.unitPrice != rhs.unitPrice {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_Customer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Customer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}email\0\u{1}phone\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.email) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.phone) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.email.isEmpty {
+      try visitor.visitSingularStringField(value: self.email, fieldNumber: 1)
+    }
+    if !self.phone.isEmpty {
+      try visitor.visitSingularStringField(value: self.phone, fieldNumber: 2)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_Customer, rhs: Pixecom_Orders_V1_Customer) -> Bool {
+    if lhs.email != rhs.email {return false}
+    if lhs.phone != rhs.phone {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_Address: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Address"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}line1\0\u{1}line2\0\u{1}city\0\u{1}region\0\u{3}postal_code\0\u{1}country\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.line1) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.line2) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.city) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.region) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.postalCode) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.country) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.line1.isEmpty {
+      try visitor.visitSingularStringField(value: self.line1, fieldNumber: 2)
+    }
+    if !self.line2.isEmpty {
+      try visitor.visitSingularStringField(value: self.line2, fieldNumber: 3)
+    }
+    if !self.city.isEmpty {
+      try visitor.visitSingularStringField(value: self.city, fieldNumber: 4)
+    }
+    if !self.region.isEmpty {
+      try visitor.visitSingularStringField(value: self.region, fieldNumber: 5)
+    }
+    if !self.postalCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.postalCode, fieldNumber: 6)
+    }
+    if !self.country.isEmpty {
+      try visitor.visitSingularStringField(value: self.country, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_Address, rhs: Pixecom_Orders_V1_Address) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.line1 != rhs.line1 {return false}
+    if lhs.line2 != rhs.line2 {return false}
+    if lhs.city != rhs.city {return false}
+    if lhs.region != rhs.region {return false}
+    if lhs.postalCode != rhs.postalCode {return false}
+    if lhs.country != rhs.country {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_Attribution: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Attribution"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}landing_url\0\u{3}utm_source\0\u{3}utm_medium\0\u{3}utm_campaign\0\u{3}utm_content\0\u{3}utm_term\0\u{1}fbclid\0\u{1}fbc\0\u{1}fbp\0\u{1}referrer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.landingURL) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.utmSource) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.utmMedium) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.utmCampaign) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.utmContent) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.utmTerm) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.fbclid) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.fbc) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.fbp) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.referrer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.landingURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.landingURL, fieldNumber: 1)
+    }
+    if !self.utmSource.isEmpty {
+      try visitor.visitSingularStringField(value: self.utmSource, fieldNumber: 2)
+    }
+    if !self.utmMedium.isEmpty {
+      try visitor.visitSingularStringField(value: self.utmMedium, fieldNumber: 3)
+    }
+    if !self.utmCampaign.isEmpty {
+      try visitor.visitSingularStringField(value: self.utmCampaign, fieldNumber: 4)
+    }
+    if !self.utmContent.isEmpty {
+      try visitor.visitSingularStringField(value: self.utmContent, fieldNumber: 5)
+    }
+    if !self.utmTerm.isEmpty {
+      try visitor.visitSingularStringField(value: self.utmTerm, fieldNumber: 6)
+    }
+    if !self.fbclid.isEmpty {
+      try visitor.visitSingularStringField(value: self.fbclid, fieldNumber: 7)
+    }
+    if !self.fbc.isEmpty {
+      try visitor.visitSingularStringField(value: self.fbc, fieldNumber: 8)
+    }
+    if !self.fbp.isEmpty {
+      try visitor.visitSingularStringField(value: self.fbp, fieldNumber: 9)
+    }
+    if !self.referrer.isEmpty {
+      try visitor.visitSingularStringField(value: self.referrer, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_Attribution, rhs: Pixecom_Orders_V1_Attribution) -> Bool {
+    if lhs.landingURL != rhs.landingURL {return false}
+    if lhs.utmSource != rhs.utmSource {return false}
+    if lhs.utmMedium != rhs.utmMedium {return false}
+    if lhs.utmCampaign != rhs.utmCampaign {return false}
+    if lhs.utmContent != rhs.utmContent {return false}
+    if lhs.utmTerm != rhs.utmTerm {return false}
+    if lhs.fbclid != rhs.fbclid {return false}
+    if lhs.fbc != rhs.fbc {return false}
+    if lhs.fbp != rhs.fbp {return false}
+    if lhs.referrer != rhs.referrer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_CheckoutRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CheckoutRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_key\0\u{1}items\0\u{3}discount_code\0\u{1}customer\0\u{3}shipping_address\0\u{1}attribution\0")
+
+  fileprivate class _StorageClass {
+    var _publicKey: String = String()
+    var _items: [Pixecom_Orders_V1_CheckoutItem] = []
+    var _discountCode: String = String()
+    var _customer: Pixecom_Orders_V1_Customer? = nil
+    var _shippingAddress: Pixecom_Orders_V1_Address? = nil
+    var _attribution: Pixecom_Orders_V1_Attribution? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _publicKey = source._publicKey
+      _items = source._items
+      _discountCode = source._discountCode
+      _customer = source._customer
+      _shippingAddress = source._shippingAddress
+      _attribution = source._attribution
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._publicKey) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._items) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._discountCode) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._customer) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._shippingAddress) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._attribution) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._publicKey.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._publicKey, fieldNumber: 1)
+      }
+      if !_storage._items.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._items, fieldNumber: 2)
+      }
+      if !_storage._discountCode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._discountCode, fieldNumber: 3)
+      }
+      try { if let v = _storage._customer {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._shippingAddress {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._attribution {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_CheckoutRequest, rhs: Pixecom_Orders_V1_CheckoutRequest) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._publicKey != rhs_storage._publicKey {return false}
+        if _storage._items != rhs_storage._items {return false}
+        if _storage._discountCode != rhs_storage._discountCode {return false}
+        if _storage._customer != rhs_storage._customer {return false}
+        if _storage._shippingAddress != rhs_storage._shippingAddress {return false}
+        if _storage._attribution != rhs_storage._attribution {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_CheckoutResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CheckoutResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{1}currency\0\u{3}line_items\0\u{1}subtotal\0\u{1}discount\0\u{1}shipping\0\u{1}tax\0\u{1}total\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.lineItems) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.subtotal) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.discount) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.shipping) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.tax) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.total) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 2)
+    }
+    if !self.lineItems.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.lineItems, fieldNumber: 3)
+    }
+    if self.subtotal != 0 {
+      try visitor.visitSingularInt64Field(value: self.subtotal, fieldNumber: 4)
+    }
+    if self.discount != 0 {
+      try visitor.visitSingularInt64Field(value: self.discount, fieldNumber: 5)
+    }
+    if self.shipping != 0 {
+      try visitor.visitSingularInt64Field(value: self.shipping, fieldNumber: 6)
+    }
+    if self.tax != 0 {
+      try visitor.visitSingularInt64Field(value: self.tax, fieldNumber: 7)
+    }
+    if self.total != 0 {
+      try visitor.visitSingularInt64Field(value: self.total, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_CheckoutResult, rhs: Pixecom_Orders_V1_CheckoutResult) -> Bool {
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.lineItems != rhs.lineItems {return false}
+    if lhs.subtotal != rhs.subtotal {return false}
+    if lhs.discount != rhs.discount {return false}
+    if lhs.shipping != rhs.shipping {return false}
+    if lhs.tax != rhs.tax {return false}
+    if lhs.total != rhs.total {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

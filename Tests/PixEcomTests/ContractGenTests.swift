@@ -205,9 +205,10 @@ struct ContractGenTests {
             KeyedIdempotentMethods.all == [
                 OrderMethods.createOrder, OrderMethods.markPaid, OrderMethods.authorizePayment, OrderMethods.capturePayment,
                 OrderMethods.voidPayment, OrderMethods.refundOrder, OrderMethods.recordChargeback, OrderMethods.reverseChargeback,
-                OrderMethods.cancelOrder, OrderMethods.closeOrder, CampaignMethods.createCampaignTree, CampaignMethods.duplicateCampaign,
+                OrderMethods.cancelOrder, OrderMethods.closeOrder, OrderMethods.createSellPage, OrderMethods.updateSellPage,
+                OrderMethods.addDomain, OrderMethods.checkout, CampaignMethods.createCampaignTree, CampaignMethods.duplicateCampaign,
             ])
         #expect(Set(ServiceContracts.all.map(\.name)).count == ServiceContracts.all.count)
-        #expect(ServiceContracts.all.count == 20 + 43 + 5 + 13)
+        #expect(ServiceContracts.all.count == 20 + 43 + 5 + 21)
     }
 }

@@ -25,11 +25,13 @@ struct TenantIsolationTests {
         var asset = "", upload = ""
         /// A's ad text and creative (a single image: A's asset).
         var adText = "", creative = ""
+        /// A's sell page, and a domain A claimed (a public name, so not among the secrets).
+        var sellPage = "", domain = ""
         var secrets: [String] {
             [
                 self.sellerID, self.ownerID, self.ownerEmail, self.memberID, self.memberEmail, self.sessionID,
                 self.apiKeyID, self.adAccount, self.campaign, self.adSet, self.ad, self.order, self.strategy, self.connection,
-                self.platformAccount, self.asset, self.upload, self.adText, self.creative,
+                self.platformAccount, self.asset, self.upload, self.adText, self.creative, self.sellPage,
             ]
         }
     }
@@ -500,6 +502,44 @@ struct TenantIsolationTests {
             let request = Pixecom_Orders_V1_CloseOrderRequest.with { $0.id = a.order }
             return await call(clients, OrderMethods.closeOrder, request, as: Pixecom_Orders_V1_Order.self, token: token)
         }
+        cases[OrderMethods.createSellPage] = { clients, token in
+            let request = Pixecom_Orders_V1_CreateSellPageRequest.with {
+                ($0.slug, $0.title, $0.currency) = ("a-page", "B's page", "USD")
+                $0.variants = [.with { ($0.sku, $0.title, $0.price) = ("B-1", "B's product", 1) }]
+            }
+            return await call(clients, OrderMethods.createSellPage, request, as: Pixecom_Orders_V1_SellPage.self, token: token)
+        }
+        cases[OrderMethods.getSellPage] = { clients, token in
+            let request = Pixecom_Orders_V1_GetSellPageRequest.with { $0.id = a.sellPage }
+            return await call(clients, OrderMethods.getSellPage, request, as: Pixecom_Orders_V1_SellPage.self, token: token)
+        }
+        cases[OrderMethods.listSellPages] = {
+            await call(
+                $0, OrderMethods.listSellPages, Pixecom_Orders_V1_ListSellPagesRequest(), as: Pixecom_Orders_V1_ListSellPagesResponse.self,
+                token: $1)
+        }
+        cases[OrderMethods.updateSellPage] = { clients, token in
+            let request = Pixecom_Orders_V1_UpdateSellPageRequest.with {
+                $0.id = a.sellPage
+                $0.title = "B was here"
+            }
+            return await call(clients, OrderMethods.updateSellPage, request, as: Pixecom_Orders_V1_SellPage.self, token: token)
+        }
+        cases[OrderMethods.addDomain] = { clients, token in
+            // B's own domain: a claim of A's name would make it B's claim too (claims are open
+            // to all until one seller proves the domain), and VerifyDomain below is about A's.
+            let request = Pixecom_Orders_V1_AddDomainRequest.with { $0.domain = "b-\(a.domain)" }
+            return await call(clients, OrderMethods.addDomain, request, as: Pixecom_Orders_V1_Domain.self, token: token)
+        }
+        cases[OrderMethods.verifyDomain] = { clients, token in
+            let request = Pixecom_Orders_V1_VerifyDomainRequest.with { $0.domain = a.domain }
+            return await call(clients, OrderMethods.verifyDomain, request, as: Pixecom_Orders_V1_Domain.self, token: token)
+        }
+        cases[OrderMethods.listDomains] = {
+            await call(
+                $0, OrderMethods.listDomains, Pixecom_Orders_V1_ListDomainsRequest(), as: Pixecom_Orders_V1_ListDomainsResponse.self,
+                token: $1)
+        }
         return cases
     }
 
@@ -517,7 +557,8 @@ struct TenantIsolationTests {
         StatsMethods.getCampaignStats, StatsMethods.getAdsManager, StatsMethods.getStats,
         OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder, OrderMethods.authorizePayment,
         OrderMethods.capturePayment, OrderMethods.voidPayment, OrderMethods.recordChargeback, OrderMethods.reverseChargeback,
-        OrderMethods.cancelOrder, OrderMethods.closeOrder,
+        OrderMethods.cancelOrder, OrderMethods.closeOrder, OrderMethods.getSellPage, OrderMethods.updateSellPage,
+        OrderMethods.verifyDomain,
     ]
 
     /// An asset of the caller's with `bytes`, through Start, Append and Finish.
@@ -642,6 +683,17 @@ struct TenantIsolationTests {
             a.order = try await clients.orders.unary(
                 OrderMethods.createOrder, order, as: Pixecom_Orders_V1_Order.self, metadata: AccessControlTests.metadata(owner)
             ).id
+            let page = Pixecom_Orders_V1_CreateSellPageRequest.with {
+                ($0.slug, $0.title, $0.currency) = ("a-page", "A's page", "USD")
+                $0.variants = [.with { ($0.sku, $0.title, $0.price) = ("A-1", "A's product", 1000) }]
+            }
+            a.sellPage = try await clients.orders.unary(
+                OrderMethods.createSellPage, page, as: Pixecom_Orders_V1_SellPage.self, metadata: AccessControlTests.metadata(owner)
+            ).id
+            a.domain = "a-\(UUID().uuidString.prefix(8).lowercased()).example.com"
+            _ = try await clients.orders.unary(
+                OrderMethods.addDomain, Pixecom_Orders_V1_AddDomainRequest.with { $0.domain = a.domain },
+                as: Pixecom_Orders_V1_Domain.self, metadata: AccessControlTests.metadata(owner))
 
             // Seller B, an owner in its own account, on the pro plan so no plan limit answers first.
             let (bPair, bEmail, bPassword) = try await AccessControlTests.registerOwner(clients, name: "TenantB")
@@ -668,7 +720,8 @@ struct TenantIsolationTests {
                 strategy: UUID().uuidString.lowercased(), connection: UUID().uuidString.lowercased(),
                 platformAccount: "act_\(UInt64.random(in: 100_000_000_000_000...999_999_999_999_999))",
                 asset: UUID().uuidString.lowercased(), upload: UUID().uuidString.lowercased(), adText: UUID().uuidString.lowercased(),
-                creative: UUID().uuidString.lowercased())
+                creative: UUID().uuidString.lowercased(), sellPage: UUID().uuidString.lowercased(),
+                domain: "ghost-\(UUID().uuidString.prefix(8).lowercased()).example.com")
             let ghostCases = Self.cases(a: ghost, bPassword: bPassword)
             // The ad platform's trace ids differ from call to call.
             func masked(_ text: String, _ seller: SellerA) -> String {

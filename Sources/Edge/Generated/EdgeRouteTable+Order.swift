@@ -91,5 +91,58 @@ extension EdgeRouteTable {
             path: [.value("id", \.id)],
             body: .request
         ),
+        // POST /v1/sell-pages: Creates a sell page (a storefront page ads link to) with its variants and public key.
+        EdgeRoute(
+            OrderMethods.createSellPage, .post, "/v1/sell-pages", service: .orders,
+            Pixecom_Orders_V1_CreateSellPageRequest.self, Pixecom_Orders_V1_SellPage.self,
+            body: .request
+        ),
+        // GET /v1/sell-pages/{id}: One sell page.
+        EdgeRoute(
+            OrderMethods.getSellPage, .get, "/v1/sell-pages/{id}", service: .orders,
+            Pixecom_Orders_V1_GetSellPageRequest.self, Pixecom_Orders_V1_SellPage.self,
+            path: [.value("id", \.id)]
+        ),
+        // GET /v1/sell-pages: A page of sell pages.
+        EdgeRoute(
+            OrderMethods.listSellPages, .get, "/v1/sell-pages", service: .orders,
+            Pixecom_Orders_V1_ListSellPagesRequest.self, Pixecom_Orders_V1_ListSellPagesResponse.self,
+            query: [
+                .value("pageSize", \.pageSize),
+                .value("pageToken", \.pageToken),
+            ]
+        ),
+        // PATCH /v1/sell-pages/{id}: Changes a sell page's title, status, shipping, tax, variants or discounts (the fields given).
+        EdgeRoute(
+            OrderMethods.updateSellPage, .patch, "/v1/sell-pages/{id}", service: .orders,
+            Pixecom_Orders_V1_UpdateSellPageRequest.self, Pixecom_Orders_V1_SellPage.self,
+            path: [.value("id", \.id)],
+            body: .request
+        ),
+        // POST /v1/domains: Claims a custom domain for the seller's pages; answers the DNS TXT record that proves it.
+        EdgeRoute(
+            OrderMethods.addDomain, .post, "/v1/domains", service: .orders,
+            Pixecom_Orders_V1_AddDomainRequest.self, Pixecom_Orders_V1_Domain.self,
+            body: .request
+        ),
+        // POST /v1/domains/{domain}/verify: Looks the domain's TXT record up in DNS now and verifies the domain when it holds the token.
+        EdgeRoute(
+            OrderMethods.verifyDomain, .post, "/v1/domains/{domain}/verify", service: .orders,
+            Pixecom_Orders_V1_VerifyDomainRequest.self, Pixecom_Orders_V1_Domain.self,
+            path: [.value("domain", \.domain)],
+            body: .request
+        ),
+        // GET /v1/domains: The seller's domains and their verification state.
+        EdgeRoute(
+            OrderMethods.listDomains, .get, "/v1/domains", service: .orders,
+            Pixecom_Orders_V1_ListDomainsRequest.self, Pixecom_Orders_V1_ListDomainsResponse.self
+        ),
+        // POST /v1/storefront/{public_key}/checkout: A buyer's checkout on a sell page (public; keyed by the page's public key).
+        EdgeRoute(
+            OrderMethods.checkout, .post, "/v1/storefront/{publicKey}/checkout", service: .orders,
+            Pixecom_Orders_V1_CheckoutRequest.self, Pixecom_Orders_V1_CheckoutResult.self,
+            path: [.value("publicKey", \.publicKey)],
+            body: .request
+        ),
     ]
 }

@@ -2142,6 +2142,78 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.orders.v1.AddDomainRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "domain": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.Address": {
+  "additionalProperties": false,
+  "properties": {
+   "city": {
+    "type": "string"
+   },
+   "country": {
+    "type": "string"
+   },
+   "line1": {
+    "type": "string"
+   },
+   "line2": {
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "postalCode": {
+    "type": "string"
+   },
+   "region": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.Attribution": {
+  "additionalProperties": false,
+  "properties": {
+   "fbc": {
+    "type": "string"
+   },
+   "fbclid": {
+    "type": "string"
+   },
+   "fbp": {
+    "type": "string"
+   },
+   "landingUrl": {
+    "type": "string"
+   },
+   "referrer": {
+    "type": "string"
+   },
+   "utmCampaign": {
+    "type": "string"
+   },
+   "utmContent": {
+    "type": "string"
+   },
+   "utmMedium": {
+    "type": "string"
+   },
+   "utmSource": {
+    "type": "string"
+   },
+   "utmTerm": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.AuthorizePaymentRequest": {
   "additionalProperties": false,
   "properties": {
@@ -2199,6 +2271,94 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.orders.v1.CheckoutItem": {
+  "additionalProperties": false,
+  "properties": {
+   "quantity": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "sku": {
+    "type": "string"
+   },
+   "unitPrice": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.CheckoutRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "attribution": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.Attribution"
+   },
+   "customer": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.Customer"
+   },
+   "discountCode": {
+    "type": "string"
+   },
+   "items": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.CheckoutItem"
+    },
+    "type": "array"
+   },
+   "publicKey": {
+    "type": "string"
+   },
+   "shippingAddress": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.Address"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.CheckoutResult": {
+  "additionalProperties": false,
+  "properties": {
+   "currency": {
+    "type": "string"
+   },
+   "discount": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "lineItems": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.LineItem"
+    },
+    "type": "array"
+   },
+   "orderId": {
+    "type": "string"
+   },
+   "shipping": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "subtotal": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "tax": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "total": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.CloseOrderRequest": {
   "additionalProperties": false,
   "properties": {
@@ -2225,6 +2385,120 @@ enum ProtoSchemas {
    }
   },
   "type": "object"
+ },
+ "pixecom.orders.v1.CreateSellPageRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "currency": {
+    "type": "string"
+   },
+   "discounts": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.Discount"
+    },
+    "type": "array"
+   },
+   "shippingFee": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "slug": {
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.SellPageStatus"
+   },
+   "taxRateBps": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "title": {
+    "type": "string"
+   },
+   "variants": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.Variant"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.Customer": {
+  "additionalProperties": false,
+  "properties": {
+   "email": {
+    "type": "string"
+   },
+   "name": {
+    "type": "string"
+   },
+   "phone": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.Discount": {
+  "additionalProperties": false,
+  "properties": {
+   "code": {
+    "type": "string"
+   },
+   "kind": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.DiscountKind"
+   },
+   "value": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.DiscountKind": {
+  "enum": [
+   "DISCOUNT_KIND_UNSPECIFIED",
+   "PERCENT",
+   "FIXED_AMOUNT"
+  ],
+  "type": "string"
+ },
+ "pixecom.orders.v1.Domain": {
+  "additionalProperties": false,
+  "properties": {
+   "checkTime": {
+    "type": "string"
+   },
+   "domain": {
+    "type": "string"
+   },
+   "lastError": {
+    "type": "string"
+   },
+   "recordName": {
+    "type": "string"
+   },
+   "recordValue": {
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.DomainStatus"
+   },
+   "verifyTime": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.DomainStatus": {
+  "enum": [
+   "DOMAIN_STATUS_UNSPECIFIED",
+   "PENDING_VERIFICATION",
+   "VERIFIED"
+  ],
+  "type": "string"
  },
  "pixecom.orders.v1.FinancialStatus": {
   "enum": [
@@ -2256,6 +2530,15 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.orders.v1.GetSellPageRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "id": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.LineItem": {
   "additionalProperties": false,
   "properties": {
@@ -2273,6 +2556,23 @@ enum ProtoSchemas {
     "format": "int64",
     "pattern": "^-?[0-9]+$",
     "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.ListDomainsRequest": {
+  "additionalProperties": false,
+  "properties": {},
+  "type": "object"
+ },
+ "pixecom.orders.v1.ListDomainsResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "domains": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.Domain"
+    },
+    "type": "array"
    }
   },
   "type": "object"
@@ -2299,6 +2599,34 @@ enum ProtoSchemas {
    "orders": {
     "items": {
      "$ref": "#/components/schemas/pixecom.orders.v1.Order"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.ListSellPagesRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "pageSize": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "pageToken": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.ListSellPagesResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "nextPageToken": {
+    "type": "string"
+   },
+   "sellPages": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.SellPage"
     },
     "type": "array"
    }
@@ -2344,11 +2672,28 @@ enum ProtoSchemas {
    "currency": {
     "type": "string"
    },
+   "customer": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.Customer"
+   },
+   "discount": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
    "events": {
     "items": {
      "$ref": "#/components/schemas/pixecom.orders.v1.OrderEvent"
     },
     "type": "array"
+   },
+   "fbc": {
+    "type": "string"
+   },
+   "fbclid": {
+    "type": "string"
+   },
+   "fbp": {
+    "type": "string"
    },
    "financialStatus": {
     "$ref": "#/components/schemas/pixecom.orders.v1.FinancialStatus"
@@ -2357,6 +2702,9 @@ enum ProtoSchemas {
     "$ref": "#/components/schemas/pixecom.orders.v1.FulfillmentStatus"
    },
    "id": {
+    "type": "string"
+   },
+   "landingUrl": {
     "type": "string"
    },
    "lineItems": {
@@ -2373,8 +2721,29 @@ enum ProtoSchemas {
     "pattern": "^-?[0-9]+$",
     "type": "string"
    },
+   "sellPageId": {
+    "type": "string"
+   },
+   "shipping": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "shippingAddress": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.Address"
+   },
    "status": {
     "$ref": "#/components/schemas/pixecom.orders.v1.OrderStatus"
+   },
+   "subtotal": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "tax": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
    },
    "total": {
     "format": "int64",
@@ -2474,6 +2843,114 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.orders.v1.SellPage": {
+  "additionalProperties": false,
+  "properties": {
+   "createTime": {
+    "type": "string"
+   },
+   "currency": {
+    "type": "string"
+   },
+   "discounts": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.Discount"
+    },
+    "type": "array"
+   },
+   "id": {
+    "type": "string"
+   },
+   "publicKey": {
+    "type": "string"
+   },
+   "shippingFee": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "slug": {
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.SellPageStatus"
+   },
+   "taxRateBps": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "title": {
+    "type": "string"
+   },
+   "updateTime": {
+    "type": "string"
+   },
+   "variants": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.Variant"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.SellPageStatus": {
+  "enum": [
+   "SELL_PAGE_STATUS_UNSPECIFIED",
+   "DRAFT",
+   "PUBLISHED",
+   "ARCHIVED"
+  ],
+  "type": "string"
+ },
+ "pixecom.orders.v1.UpdateSellPageRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "discounts": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.Discount"
+    },
+    "type": "array"
+   },
+   "id": {
+    "type": "string"
+   },
+   "replaceDiscounts": {
+    "type": "boolean"
+   },
+   "replaceVariants": {
+    "type": "boolean"
+   },
+   "setShippingFee": {
+    "type": "boolean"
+   },
+   "setTaxRateBps": {
+    "type": "boolean"
+   },
+   "shippingFee": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.SellPageStatus"
+   },
+   "taxRateBps": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "title": {
+    "type": "string"
+   },
+   "variants": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.Variant"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.Utm": {
   "additionalProperties": false,
   "properties": {
@@ -2490,6 +2967,32 @@ enum ProtoSchemas {
     "type": "string"
    },
    "term": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.Variant": {
+  "additionalProperties": false,
+  "properties": {
+   "price": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "sku": {
+    "type": "string"
+   },
+   "title": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.VerifyDomainRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "domain": {
     "type": "string"
    }
   },

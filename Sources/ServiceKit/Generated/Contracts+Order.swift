@@ -30,6 +30,22 @@ public enum OrderMethods {
     public static let cancelOrder = "pixecom.orders.v1.OrderService/CancelOrder"
     /// Closes an open order: no further authorizations or captures; refunds and chargebacks still apply.
     public static let closeOrder = "pixecom.orders.v1.OrderService/CloseOrder"
+    /// Creates a sell page (a storefront page ads link to) with its variants and public key.
+    public static let createSellPage = "pixecom.orders.v1.OrderService/CreateSellPage"
+    /// One sell page.
+    public static let getSellPage = "pixecom.orders.v1.OrderService/GetSellPage"
+    /// A page of sell pages.
+    public static let listSellPages = "pixecom.orders.v1.OrderService/ListSellPages"
+    /// Changes a sell page's title, status, shipping, tax, variants or discounts (the fields given).
+    public static let updateSellPage = "pixecom.orders.v1.OrderService/UpdateSellPage"
+    /// Claims a custom domain for the seller's pages; answers the DNS TXT record that proves it.
+    public static let addDomain = "pixecom.orders.v1.OrderService/AddDomain"
+    /// Looks the domain's TXT record up in DNS now and verifies the domain when it holds the token.
+    public static let verifyDomain = "pixecom.orders.v1.OrderService/VerifyDomain"
+    /// The seller's domains and their verification state.
+    public static let listDomains = "pixecom.orders.v1.OrderService/ListDomains"
+    /// A buyer's checkout on a sell page (public; keyed by the page's public key).
+    public static let checkout = "pixecom.orders.v1.OrderService/Checkout"
     /// A payment provider webhook relayed by the edge.
     public static let handleWebhook = "pixecom.orders.v1.OrderService/HandleWebhook"
 
@@ -120,6 +136,62 @@ public enum OrderMethods {
             http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/close", body: "*")
         ),
         MethodContract(
+            name: createSellPage,
+            summary: "Creates a sell page (a storefront page ads link to) with its variants and public key.",
+            access: .role(.editor),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/sell-pages", body: "*")
+        ),
+        MethodContract(
+            name: getSellPage,
+            summary: "One sell page.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/sell-pages/{id}", body: "")
+        ),
+        MethodContract(
+            name: listSellPages,
+            summary: "A page of sell pages.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/sell-pages", body: "")
+        ),
+        MethodContract(
+            name: updateSellPage,
+            summary: "Changes a sell page's title, status, shipping, tax, variants or discounts (the fields given).",
+            access: .role(.editor),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "PATCH", path: "/v1/sell-pages/{id}", body: "*")
+        ),
+        MethodContract(
+            name: addDomain,
+            summary: "Claims a custom domain for the seller's pages; answers the DNS TXT record that proves it.",
+            access: .role(.admin),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/domains", body: "*")
+        ),
+        MethodContract(
+            name: verifyDomain,
+            summary: "Looks the domain's TXT record up in DNS now and verifies the domain when it holds the token.",
+            access: .role(.admin),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/domains/{domain}/verify", body: "*")
+        ),
+        MethodContract(
+            name: listDomains,
+            summary: "The seller's domains and their verification state.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/domains", body: "")
+        ),
+        MethodContract(
+            name: checkout,
+            summary: "A buyer's checkout on a sell page (public; keyed by the page's public key).",
+            access: .anyone,
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/storefront/{public_key}/checkout", body: "*")
+        ),
+        MethodContract(
             name: handleWebhook,
             summary: "A payment provider webhook relayed by the edge.",
             access: .services(["edge"]),
@@ -161,6 +233,22 @@ public protocol OrderServiceHandling: Sendable {
     func cancelOrder(_ request: Pixecom_Orders_V1_CancelOrderRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
     /// Closes an open order: no further authorizations or captures; refunds and chargebacks still apply.
     func closeOrder(_ request: Pixecom_Orders_V1_CloseOrderRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
+    /// Creates a sell page (a storefront page ads link to) with its variants and public key.
+    func createSellPage(_ request: Pixecom_Orders_V1_CreateSellPageRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_SellPage
+    /// One sell page.
+    func getSellPage(_ request: Pixecom_Orders_V1_GetSellPageRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_SellPage
+    /// A page of sell pages.
+    func listSellPages(_ request: Pixecom_Orders_V1_ListSellPagesRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_ListSellPagesResponse
+    /// Changes a sell page's title, status, shipping, tax, variants or discounts (the fields given).
+    func updateSellPage(_ request: Pixecom_Orders_V1_UpdateSellPageRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_SellPage
+    /// Claims a custom domain for the seller's pages; answers the DNS TXT record that proves it.
+    func addDomain(_ request: Pixecom_Orders_V1_AddDomainRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Domain
+    /// Looks the domain's TXT record up in DNS now and verifies the domain when it holds the token.
+    func verifyDomain(_ request: Pixecom_Orders_V1_VerifyDomainRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Domain
+    /// The seller's domains and their verification state.
+    func listDomains(_ request: Pixecom_Orders_V1_ListDomainsRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_ListDomainsResponse
+    /// A buyer's checkout on a sell page (public; keyed by the page's public key).
+    func checkout(_ request: Pixecom_Orders_V1_CheckoutRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_CheckoutResult
     /// A payment provider webhook relayed by the edge.
     func handleWebhook(_ request: Pixecom_Orders_V1_WebhookDelivery, context: ServerContext) async throws -> Pixecom_Orders_V1_WebhookResult
 }
@@ -203,6 +291,30 @@ extension OrderServiceHandling {
         }
         router.unary(OrderMethods.closeOrder, Pixecom_Orders_V1_CloseOrderRequest.self) {
             try await self.closeOrder($0, context: $1)
+        }
+        router.unary(OrderMethods.createSellPage, Pixecom_Orders_V1_CreateSellPageRequest.self) {
+            try await self.createSellPage($0, context: $1)
+        }
+        router.unary(OrderMethods.getSellPage, Pixecom_Orders_V1_GetSellPageRequest.self) {
+            try await self.getSellPage($0, context: $1)
+        }
+        router.unary(OrderMethods.listSellPages, Pixecom_Orders_V1_ListSellPagesRequest.self) {
+            try await self.listSellPages($0, context: $1)
+        }
+        router.unary(OrderMethods.updateSellPage, Pixecom_Orders_V1_UpdateSellPageRequest.self) {
+            try await self.updateSellPage($0, context: $1)
+        }
+        router.unary(OrderMethods.addDomain, Pixecom_Orders_V1_AddDomainRequest.self) {
+            try await self.addDomain($0, context: $1)
+        }
+        router.unary(OrderMethods.verifyDomain, Pixecom_Orders_V1_VerifyDomainRequest.self) {
+            try await self.verifyDomain($0, context: $1)
+        }
+        router.unary(OrderMethods.listDomains, Pixecom_Orders_V1_ListDomainsRequest.self) {
+            try await self.listDomains($0, context: $1)
+        }
+        router.unary(OrderMethods.checkout, Pixecom_Orders_V1_CheckoutRequest.self) {
+            try await self.checkout($0, context: $1)
         }
         router.unary(OrderMethods.handleWebhook, Pixecom_Orders_V1_WebhookDelivery.self) {
             try await self.handleWebhook($0, context: $1)
@@ -359,6 +471,102 @@ public struct OrderServiceClient: Sendable {
     ) async throws -> Pixecom_Orders_V1_Order {
         try await self.rpc.unary(
             OrderMethods.closeOrder, request, as: Pixecom_Orders_V1_Order.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Creates a sell page (a storefront page ads link to) with its variants and public key.
+    public func createSellPage(
+        _ request: Pixecom_Orders_V1_CreateSellPageRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_SellPage {
+        try await self.rpc.unary(
+            OrderMethods.createSellPage, request, as: Pixecom_Orders_V1_SellPage.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// One sell page.
+    public func getSellPage(
+        _ request: Pixecom_Orders_V1_GetSellPageRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_SellPage {
+        try await self.rpc.unary(
+            OrderMethods.getSellPage, request, as: Pixecom_Orders_V1_SellPage.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// A page of sell pages.
+    public func listSellPages(
+        _ request: Pixecom_Orders_V1_ListSellPagesRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_ListSellPagesResponse {
+        try await self.rpc.unary(
+            OrderMethods.listSellPages, request, as: Pixecom_Orders_V1_ListSellPagesResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Changes a sell page's title, status, shipping, tax, variants or discounts (the fields given).
+    public func updateSellPage(
+        _ request: Pixecom_Orders_V1_UpdateSellPageRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_SellPage {
+        try await self.rpc.unary(
+            OrderMethods.updateSellPage, request, as: Pixecom_Orders_V1_SellPage.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Claims a custom domain for the seller's pages; answers the DNS TXT record that proves it.
+    public func addDomain(
+        _ request: Pixecom_Orders_V1_AddDomainRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Domain {
+        try await self.rpc.unary(
+            OrderMethods.addDomain, request, as: Pixecom_Orders_V1_Domain.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Looks the domain's TXT record up in DNS now and verifies the domain when it holds the token.
+    public func verifyDomain(
+        _ request: Pixecom_Orders_V1_VerifyDomainRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Domain {
+        try await self.rpc.unary(
+            OrderMethods.verifyDomain, request, as: Pixecom_Orders_V1_Domain.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// The seller's domains and their verification state.
+    public func listDomains(
+        _ request: Pixecom_Orders_V1_ListDomainsRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_ListDomainsResponse {
+        try await self.rpc.unary(
+            OrderMethods.listDomains, request, as: Pixecom_Orders_V1_ListDomainsResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// A buyer's checkout on a sell page (public; keyed by the page's public key).
+    public func checkout(
+        _ request: Pixecom_Orders_V1_CheckoutRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_CheckoutResult {
+        try await self.rpc.unary(
+            OrderMethods.checkout, request, as: Pixecom_Orders_V1_CheckoutResult.self, metadata: metadata, timeout: timeout,
             idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
         )
     }
