@@ -31,17 +31,7 @@ struct OrderStore: Sendable {
                 """,
                 logger: logger
             )
-            let positions = order.lineItems.indices.map { Int32($0) }
-            try await connection.query(
-                """
-                INSERT INTO order_line_items (seller_id, order_id, position, sku, title, quantity, unit_price)
-                SELECT \(sellerID), \(orderID), i.position, i.sku, i.title, i.quantity, i.unit_price
-                FROM unnest(\(positions)::integer[], \(order.lineItems.map(\.sku))::text[], \(order.lineItems.map(\.title))::text[],
-                            \(order.lineItems.map(\.quantity))::integer[], \(order.lineItems.map(\.unitPrice))::bigint[])
-                    AS i(position, sku, title, quantity, unit_price)
-                """,
-                logger: logger
-            )
+            try await Self.insertLineItems(order.lineItems, orderID: orderID, sellerID: sellerID, on: connection, logger: logger)
             try await Self.append(
                 OrderHistory.Entry(kind: .created, amount: order.total), orderID: orderID, sellerID: sellerID, source: "api",
                 on: connection, logger: logger)
@@ -96,6 +86,22 @@ struct OrderStore: Sendable {
     }
 
     // MARK: - Shared by the methods above and the payment transitions
+
+    /// Writes an order's line items, in their order, with one statement.
+    static func insertLineItems(
+        _ items: [LineItemRecord], orderID: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO order_line_items (seller_id, order_id, position, sku, title, quantity, unit_price)
+            SELECT \(sellerID), \(orderID), i.position, i.sku, i.title, i.quantity, i.unit_price
+            FROM unnest(\(items.indices.map { Int32($0) })::integer[], \(items.map(\.sku))::text[], \(items.map(\.title))::text[],
+                        \(items.map(\.quantity))::integer[], \(items.map(\.unitPrice))::bigint[])
+                AS i(position, sku, title, quantity, unit_price)
+            """,
+            logger: logger
+        )
+    }
 
     /// The full order, read on `connection` (inside the caller's transaction, if any).
     static func load(_ id: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> OrderRecord {

@@ -60,16 +60,7 @@ extension OrderStore {
             logger: logger
         )
         let items = priced.lineItems
-        try await connection.query(
-            """
-            INSERT INTO order_line_items (seller_id, order_id, position, sku, title, quantity, unit_price)
-            SELECT \(sellerID), \(orderID), i.position, i.sku, i.title, i.quantity, i.unit_price
-            FROM unnest(\(items.indices.map { Int32($0) })::integer[], \(items.map(\.sku))::text[], \(items.map(\.title))::text[],
-                        \(items.map(\.quantity))::integer[], \(items.map(\.unitPrice))::bigint[])
-                AS i(position, sku, title, quantity, unit_price)
-            """,
-            logger: logger
-        )
+        try await Self.insertLineItems(items, orderID: orderID, sellerID: sellerID, on: connection, logger: logger)
         try await Self.append(
             OrderHistory.Entry(kind: .created, amount: priced.total), orderID: orderID, sellerID: sellerID, source: "storefront",
             on: connection, logger: logger)

@@ -102,21 +102,15 @@ struct SellPageStore: Sendable {
     /// then see that one page (the `storefront_page` policy); nil when no page has the key.
     static func page(publicKey: String, on connection: PostgresConnection, logger: Logger) async throws -> (UUID, SellPageRecord)? {
         try await connection.query("SELECT set_config('app.storefront_key', \(publicKey), true)", logger: logger)
+        let owners = try await connection.query(
+            "SELECT seller_id FROM sell_pages WHERE public_key = \(publicKey)", logger: logger)
+        var sellerID: UUID?
+        for try await owner in owners.decode(UUID.self) { sellerID = owner }
+        guard let sellerID else { return nil }
         let rows = try await connection.query(
-            "SELECT seller_id, \(unescaped: Self.columns) FROM sell_pages WHERE public_key = \(publicKey)", logger: logger)
-        var found: (UUID, SellPageRecord)?
-        for try await (sellerID, id, slug, title, currency, status, shipping, tax, key, created, updated) in rows.decode(
-            (UUID, UUID, String, String, String, String, Int64, Int32, String, Date, Date).self)
-        {
-            guard let status = SellPageRecord.Status(rawValue: status) else { throw RPCError(.internal, "sell page has an unknown status") }
-            found = (
-                sellerID,
-                SellPageRecord(
-                    id: id, slug: slug, title: title, currency: currency, status: status, shippingFee: shipping, taxRateBps: tax,
-                    publicKey: key, createdAt: created, updatedAt: updated)
-            )
-        }
-        return found
+            "SELECT \(unescaped: Self.columns) FROM sell_pages WHERE public_key = \(publicKey)", logger: logger)
+        guard let page = try await Self.decodePages(rows).first else { return nil }
+        return (sellerID, page)
     }
 
     /// The page with its variants and discounts, or NOT_FOUND.
