@@ -39,14 +39,8 @@ struct DomainStore: Sendable {
     func list(sellerID: UUID, logger: Logger) async throws -> [Pixecom_Orders_V1_Domain] {
         try await self.db.withSeller(sellerID, logger: logger) { connection in
             let rows = try await connection.query(
-                "SELECT domain FROM seller_domains WHERE seller_id = \(sellerID) ORDER BY domain", logger: logger)
-            var names: [String] = []
-            for try await name in rows.decode(String.self) { names.append(name) }
-            var domains: [Pixecom_Orders_V1_Domain] = []
-            for name in names {
-                if let domain = try await Self.load(name, sellerID: sellerID, on: connection, logger: logger) { domains.append(domain) }
-            }
-            return domains
+                "SELECT \(unescaped: Self.columns) FROM seller_domains WHERE seller_id = \(sellerID) ORDER BY domain", logger: logger)
+            return try await Self.decodeDomains(rows)
         }
     }
 
@@ -124,12 +118,16 @@ struct DomainStore: Sendable {
         -> Pixecom_Orders_V1_Domain?
     {
         let rows = try await connection.query(
-            """
-            SELECT token, verified_at, checked_at, last_error FROM seller_domains WHERE seller_id = \(sellerID) AND domain = \(domain)
-            """,
-            logger: logger
-        )
-        for try await (token, verified, checked, error) in rows.decode((String, Date?, Date?, String).self) {
+            "SELECT \(unescaped: Self.columns) FROM seller_domains WHERE seller_id = \(sellerID) AND domain = \(domain)", logger: logger)
+        return try await Self.decodeDomains(rows).first
+    }
+
+    /// The `seller_domains` columns `decodeDomains` reads, in order. A constant: never user input.
+    private static let columns = "domain, token, verified_at, checked_at, last_error"
+
+    private static func decodeDomains(_ rows: PostgresRowSequence) async throws -> [Pixecom_Orders_V1_Domain] {
+        var domains: [Pixecom_Orders_V1_Domain] = []
+        for try await (domain, token, verified, checked, error) in rows.decode((String, String, Date?, Date?, String).self) {
             var result = Pixecom_Orders_V1_Domain()
             result.domain = domain
             result.status = verified == nil ? .pendingVerification : .verified
@@ -138,9 +136,9 @@ struct DomainStore: Sendable {
             result.verifyTime = verified.map(RequestValidation.timestamp) ?? ""
             result.checkTime = checked.map(RequestValidation.timestamp) ?? ""
             result.lastError = error
-            return result
+            domains.append(result)
         }
-        return nil
+        return domains
     }
 
     /// A host name as a domain: lower-cased, no trailing dot, 2 or more labels of a-z 0-9 -

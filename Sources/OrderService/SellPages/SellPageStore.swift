@@ -10,7 +10,7 @@ struct SellPageStore: Sendable {
 
     /// The `sell_pages` columns `decodePages` reads, in order. A constant: never user input.
     static let columns =
-        "id, slug, title, currency, status, shipping_fee, tax_rate_bps, public_key, created_at, updated_at"
+        "seller_id, id, slug, title, currency, status, shipping_fee, tax_rate_bps, public_key, created_at, updated_at"
 
     /// A new public key: "pk_" and 24 characters of a-z0-9 (about 124 bits).
     static func newPublicKey() -> String {
@@ -102,15 +102,9 @@ struct SellPageStore: Sendable {
     /// then see that one page (the `storefront_page` policy); nil when no page has the key.
     static func page(publicKey: String, on connection: PostgresConnection, logger: Logger) async throws -> (UUID, SellPageRecord)? {
         try await connection.query("SELECT set_config('app.storefront_key', \(publicKey), true)", logger: logger)
-        let owners = try await connection.query(
-            "SELECT seller_id FROM sell_pages WHERE public_key = \(publicKey)", logger: logger)
-        var sellerID: UUID?
-        for try await owner in owners.decode(UUID.self) { sellerID = owner }
-        guard let sellerID else { return nil }
         let rows = try await connection.query(
             "SELECT \(unescaped: Self.columns) FROM sell_pages WHERE public_key = \(publicKey)", logger: logger)
-        guard let page = try await Self.decodePages(rows).first else { return nil }
-        return (sellerID, page)
+        return try await Self.decodeOwnedPages(rows).first
     }
 
     /// The page with its variants and discounts, or NOT_FOUND.
@@ -157,15 +151,23 @@ struct SellPageStore: Sendable {
     }
 
     private static func decodePages(_ rows: PostgresRowSequence) async throws -> [SellPageRecord] {
-        var pages: [SellPageRecord] = []
-        for try await (id, slug, title, currency, status, shipping, tax, key, created, updated) in rows.decode(
-            (UUID, String, String, String, String, Int64, Int32, String, Date, Date).self)
+        try await Self.decodeOwnedPages(rows).map(\.page)
+    }
+
+    /// The pages of `rows` (selected as `columns`), each with its seller.
+    private static func decodeOwnedPages(_ rows: PostgresRowSequence) async throws -> [(sellerID: UUID, page: SellPageRecord)] {
+        var pages: [(UUID, SellPageRecord)] = []
+        for try await (sellerID, id, slug, title, currency, status, shipping, tax, key, created, updated) in rows.decode(
+            (UUID, UUID, String, String, String, String, Int64, Int32, String, Date, Date).self)
         {
             guard let status = SellPageRecord.Status(rawValue: status) else { throw RPCError(.internal, "sell page has an unknown status") }
             pages.append(
-                SellPageRecord(
-                    id: id, slug: slug, title: title, currency: currency, status: status, shippingFee: shipping, taxRateBps: tax,
-                    publicKey: key, createdAt: created, updatedAt: updated))
+                (
+                    sellerID,
+                    SellPageRecord(
+                        id: id, slug: slug, title: title, currency: currency, status: status, shippingFee: shipping, taxRateBps: tax,
+                        publicKey: key, createdAt: created, updatedAt: updated)
+                ))
         }
         return pages
     }
