@@ -133,7 +133,9 @@ else
   # A free port can be taken by someone else before PostgreSQL binds it: try a few.
   for attempt in 1 2 3; do
     port=$(scripts/postgres.sh free-port)
-    if url=$(PIXECOM_PG_FAST=1 scripts/postgres.sh start "$pgdir" "$port"); then
+    # Swift Testing runs the suites side by side, and each in-process system holds up to 10
+    # connections per service: on a loaded machine more systems overlap than 300 slots hold.
+    if url=$(PIXECOM_PG_FAST=1 PIXECOM_PG_MAX_CONNECTIONS=1000 scripts/postgres.sh start "$pgdir" "$port"); then
       break
     fi
     log "attempt $attempt to start PostgreSQL on port $port failed"

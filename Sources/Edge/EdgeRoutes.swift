@@ -25,7 +25,7 @@ struct ServiceClients: Sendable {
 /// Most routes are generated from the methods' HTTP bindings (`EdgeRouteTable`, see `EdgeRoute`);
 /// the few methods marked `manual_route` in their .proto are served by hand-written routes
 /// (`EdgeRoutes+Auth.swift`: cookies; `EdgeRoutes+Webhooks.swift`: raw signed bodies;
-/// `EdgeRoutes+Assets.swift`: file uploads). docs/API.md
+/// `EdgeRoutes+Assets.swift`: file uploads; `EdgeRoutes+Exports.swift`: CSV downloads). docs/API.md
 /// lists them all.
 struct EdgeRoutes: Sendable {
     let clients: ServiceClients
@@ -44,6 +44,7 @@ struct EdgeRoutes: Sendable {
         self.addAuth(to: router)
         self.addWebhooks(to: router)
         self.addAssets(to: router)
+        self.addExports(to: router)
         router.get("/openapi.json") { _, _ in
             Response(
                 status: .ok,

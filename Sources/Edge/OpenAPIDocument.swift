@@ -68,6 +68,8 @@ struct APIOperation: Sendable {
     }
     /// Schema name of the JSON answer.
     var response: String
+    /// A download instead of JSON: the answer's media type (e.g. text/csv).
+    var download: String?
     /// Accepts `Idempotency-Key`.
     var idempotencyKey = false
     /// Required headers besides authentication (name, description).
@@ -126,6 +128,20 @@ enum OpenAPIDocument {
             query: [.init(name: "offset", type: "integer", minimum: 0, isRequired: true)],
             upload: .chunk,
             response: "pixecom.campaign.v1.AssetUpload"),
+        .init(
+            rpc: OrderMethods.exportOrders, method: "get", path: "/v1/orders.csv", operationID: "ExportOrders",
+            summary: "The seller's orders as CSV, one row per line item (streamed)", tag: "orders",
+            query: [
+                .init(name: "createdAfter", description: "RFC 3339; orders created at or after it", format: "date-time"),
+                .init(name: "createdBefore", description: "RFC 3339; orders created before it", format: "date-time"),
+                .init(
+                    name: "financialStatus",
+                    values: ["PENDING", "AUTHORIZED", "PAID", "PARTIALLY_REFUNDED", "REFUNDED", "VOIDED", "CHARGED_BACK"]),
+                .init(name: "fulfillmentStatus", values: ["UNFULFILLED", "PARTIALLY_FULFILLED", "FULFILLED", "RETURNED"]),
+                .init(name: "status", values: ["OPEN", "CANCELLED", "CLOSED"]),
+                .init(name: "sellPageId", format: "uuid"),
+            ],
+            response: "pixecom.orders.v1.ExportChunk", download: "text/csv"),
     ]
 
     /// Every operation: the generated routes', then the hand-written ones.
@@ -268,8 +284,9 @@ enum OpenAPIDocument {
             "operationId": operation.operationID,
             "responses": [
                 "200": [
-                    "description": "success",
-                    "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\(operation.response)"]]],
+                    "description": operation.download == nil ? "success" : "the file, streamed (Transfer-Encoding: chunked)",
+                    "content": operation.download.map { [$0: ["schema": ["type": "string"]]] }
+                        ?? ["application/json": ["schema": ["$ref": "#/components/schemas/\(operation.response)"]]],
                 ],
                 "default": ["$ref": "#/components/responses/Error"],
             ],

@@ -66,6 +66,16 @@ struct RPCForwarder: Sendable {
         http request: Request,
         context: EdgeRequestContext
     ) async throws -> Reply {
+        let metadata = try await self.metadata(for: request, context: context)
+        // A call with an idempotency key to a method that deduplicates by it may be retried.
+        let keyed = metadata["idempotency-key"].map { !$0.isEmpty } == true && KeyedIdempotentMethods.all.contains(method)
+        let idempotent: Bool? = keyed ? true : nil
+        return try await client.unary(method, message, as: Reply.self, metadata: metadata, timeout: self.timeout, idempotent: idempotent)
+    }
+
+    /// What the edge carries to the service: request id, client address, the caller's token (an
+    /// API key exchanged for one), Idempotency-Key and traceparent.
+    func metadata(for request: Request, context: EdgeRequestContext) async throws -> [String: String] {
         // Sized for every entry below (and the client's traceparent): no regrowth.
         var metadata = [String: String](minimumCapacity: 6)
         metadata["x-request-id"] = context.requestID
@@ -81,10 +91,7 @@ struct RPCForwarder: Sendable {
         if let trace = request.headers[Self.traceparent] {
             metadata["traceparent"] = trace
         }
-        // A call with an idempotency key to a method that deduplicates by it may be retried.
-        let keyed = metadata["idempotency-key"].map { !$0.isEmpty } == true && KeyedIdempotentMethods.all.contains(method)
-        let idempotent: Bool? = keyed ? true : nil
-        return try await client.unary(method, message, as: Reply.self, metadata: metadata, timeout: self.timeout, idempotent: idempotent)
+        return metadata
     }
 
     /// A JSON response of `message`.

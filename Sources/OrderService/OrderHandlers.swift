@@ -132,7 +132,7 @@ struct OrderHandlers: OrderServiceHandling {
     /// before anything is read), then recorded at most once per idempotency key. `validate`
     /// records its fields' problems in the violations it gets and then returns nil, or throws
     /// the problem of its one field.
-    private func transaction(
+    func transaction(
         _ method: String,
         _ request: some SwiftProtobuf.Message,
         id: String,

@@ -19,6 +19,11 @@ struct OrderHistory: Sendable, Hashable {
         case chargedBack = "charged_back"
         case chargebackReversed = "chargeback_reversed"
         case cancelled, closed
+        /// A fulfillment shipped `quantities` (its id is the reference); cancelling it takes
+        /// them back; a return brings shipped units back.
+        case fulfilled
+        case fulfillmentCancelled = "fulfillment_cancelled"
+        case returned
     }
 
     struct Entry: Sendable, Hashable {
@@ -30,10 +35,21 @@ struct OrderHistory: Sendable, Hashable {
         /// For `cancelled`: the reason's name.
         var reason: String = ""
         var at: Date = Date()
+        /// For the fulfillment kinds: units of each line item, by position (shorter arrays mean
+        /// zeros for the rest).
+        var quantities: [Int32] = []
     }
 
     var total: Int64
+    /// The units ordered of each line item, by position.
+    var ordered: [Int32] = []
     var entries: [Entry]
+
+    init(total: Int64, ordered: [Int32] = [], entries: [Entry]) {
+        self.total = total
+        self.ordered = ordered
+        self.entries = entries
+    }
 
     /// What the history adds up to.
     struct State: Sendable, Hashable {
@@ -48,6 +64,10 @@ struct OrderHistory: Sendable, Hashable {
         var cancelReason: String
         /// The earliest capture.
         var paidAt: Date?
+        var fulfillmentStatus: FulfillmentStatus = .unfulfilled
+        /// Units of each line item in uncancelled fulfillments, and units returned.
+        var fulfilled: [Int32] = []
+        var returned: [Int32] = []
 
         /// Captured money the seller still holds: what a refund or a chargeback can take back.
         var retained: Int64 { self.captured - self.refunded - self.chargedBack }
@@ -62,6 +82,11 @@ struct OrderHistory: Sendable, Hashable {
         var cancelReason: String?
         var closed = false
         var paidAt: Date?
+        var fulfilled = [Int32](repeating: 0, count: self.ordered.count)
+        var returned = fulfilled
+        func add(_ quantities: [Int32], to units: inout [Int32], sign: Int32) {
+            for (line, quantity) in quantities.enumerated() where line < units.count { units[line] += sign * quantity }
+        }
         for entry in self.entries {
             switch entry.kind {
             case .created: break
@@ -75,8 +100,22 @@ struct OrderHistory: Sendable, Hashable {
             case .chargebackReversed: chargedBack -= entry.amount
             case .cancelled: cancelReason = min(cancelReason ?? entry.reason, entry.reason)
             case .closed: closed = true
+            case .fulfilled: add(entry.quantities, to: &fulfilled, sign: 1)
+            case .fulfillmentCancelled: add(entry.quantities, to: &fulfilled, sign: -1)
+            case .returned: add(entry.quantities, to: &returned, sign: 1)
             }
         }
+        let shipped = fulfilled.reduce(0, +)
+        let fulfillment: FulfillmentStatus =
+            if shipped > 0 && returned.reduce(0, +) >= shipped {
+                .returned
+            } else if shipped == 0 {
+                .unfulfilled
+            } else if fulfilled == self.ordered {
+                .fulfilled
+            } else {
+                .partiallyFulfilled
+            }
         let financial: FinancialStatus =
             if chargedBack > 0 {
                 .chargedBack
@@ -92,7 +131,8 @@ struct OrderHistory: Sendable, Hashable {
         let order: OrderStatus = cancelReason != nil ? .cancelled : closed ? .closed : .open
         return State(
             orderStatus: order, financialStatus: financial, authorized: authorized, captured: captured, refunded: refunded,
-            chargedBack: chargedBack, voided: voided, cancelReason: cancelReason ?? "", paidAt: paidAt)
+            chargedBack: chargedBack, voided: voided, cancelReason: cancelReason ?? "", paidAt: paidAt,
+            fulfillmentStatus: fulfillment, fulfilled: fulfilled, returned: returned)
     }
 
     /// A transaction someone asks to record, before it becomes an entry.
@@ -107,6 +147,11 @@ struct OrderHistory: Sendable, Hashable {
         case reverseChargeback(reference: String)
         case cancel(reason: String)
         case close
+        /// Ships `quantities` (units by line position), or with nil every unit not yet shipped,
+        /// as fulfillment `reference`.
+        case fulfill(reference: String, quantities: [Int32]?)
+        case cancelFulfillment(reference: String)
+        case recordReturn(quantities: [Int32], reference: String, note: String)
     }
 
     /// Why a request cannot be recorded now: `field` is the request field at fault, if one is.
@@ -208,6 +253,49 @@ struct OrderHistory: Sendable, Hashable {
                 throw Refusal(message: "order is \(state.orderStatus.rawValue); only an OPEN order can be closed")
             }
             return Entry(kind: .closed, at: now)
+        case .fulfill(let reference, let quantities):
+            guard state.orderStatus == .open else {
+                throw Refusal(message: "order is \(state.orderStatus.rawValue); only an OPEN order's items can be fulfilled")
+            }
+            let unshipped = zip(self.ordered, state.fulfilled).map { $0 - $1 }
+            let units = try Self.units(quantities ?? unshipped, within: unshipped, lines: self.ordered.count, what: "not yet fulfilled")
+            try referenceUnused(.fulfilled, reference)
+            return Entry(kind: .fulfilled, reference: reference, at: now, quantities: units)
+        case .cancelFulfillment(let reference):
+            guard let shipment = self.entries.first(where: { $0.kind == .fulfilled && $0.reference == reference }) else {
+                throw Refusal(field: "fulfillment_id", message: "no fulfillment \(reference) is recorded on this order")
+            }
+            guard !self.entries.contains(where: { $0.kind == .fulfillmentCancelled && $0.reference == reference }) else {
+                throw Refusal(message: "fulfillment \(reference) is cancelled already")
+            }
+            for line in self.ordered.indices {
+                let left = state.fulfilled[line] - (line < shipment.quantities.count ? shipment.quantities[line] : 0)
+                guard left >= state.returned[line] else {
+                    throw Refusal(
+                        message: "units of line \(line) in this fulfillment were returned; a returned shipment cannot be cancelled")
+                }
+            }
+            return Entry(kind: .fulfillmentCancelled, reference: reference, at: now, quantities: shipment.quantities)
+        case .recordReturn(let quantities, let reference, let note):
+            let out = zip(state.fulfilled, state.returned).map { $0 - $1 }
+            let units = try Self.units(quantities, within: out, lines: self.ordered.count, what: "shipped and not yet returned")
+            try referenceUnused(.returned, reference)
+            return Entry(kind: .returned, reference: reference, reason: note, at: now, quantities: units)
         }
+    }
+
+    /// `quantities` checked against `room` (the units of each line that may move): every line
+    /// named exists, none exceeds its room, and at least one unit moves.
+    private static func units(_ quantities: [Int32], within room: [Int32], lines: Int, what: String) throws(Refusal) -> [Int32] {
+        guard quantities.count <= lines else {
+            throw Refusal(field: "lines", message: "the order has \(lines) line items (lines 0 to \(lines - 1))")
+        }
+        for (line, quantity) in quantities.enumerated() where quantity > room[line] {
+            throw Refusal(field: "lines", message: "line \(line): \(quantity) units asked, \(room[line]) \(what)")
+        }
+        guard quantities.contains(where: { $0 > 0 }) else {
+            throw Refusal(field: "lines", message: "no units left \(what)")
+        }
+        return quantities + [Int32](repeating: 0, count: lines - quantities.count)
     }
 }

@@ -3,7 +3,7 @@ import PixEcomProtos
 import ServiceKit
 
 /// Where an order's money stands. Stored as its name in `orders.financial_status`.
-enum FinancialStatus: String, Sendable {
+enum FinancialStatus: String, Sendable, CaseIterable {
     case pending = "PENDING"
     case authorized = "AUTHORIZED"
     case paid = "PAID"
@@ -26,7 +26,7 @@ enum FinancialStatus: String, Sendable {
 }
 
 /// The order's own life. Stored as its name in `orders.order_status`.
-enum OrderStatus: String, Sendable {
+enum OrderStatus: String, Sendable, CaseIterable {
     case open = "OPEN"
     case cancelled = "CANCELLED"
     case closed = "CLOSED"
@@ -36,6 +36,33 @@ enum OrderStatus: String, Sendable {
         case .open: .open
         case .cancelled: .cancelled
         case .closed: .closed
+        }
+    }
+}
+
+/// Where the order's items stand (`OrderHistory.State.fulfillmentStatus`).
+enum FulfillmentStatus: String, Sendable, CaseIterable {
+    case unfulfilled = "UNFULFILLED"
+    case partiallyFulfilled = "PARTIALLY_FULFILLED"
+    case fulfilled = "FULFILLED"
+    case returned = "RETURNED"
+
+    init?(_ proto: Pixecom_Orders_V1_FulfillmentStatus) {
+        switch proto {
+        case .unfulfilled: self = .unfulfilled
+        case .partiallyFulfilled: self = .partiallyFulfilled
+        case .fulfilled: self = .fulfilled
+        case .returned: self = .returned
+        default: return nil
+        }
+    }
+
+    var proto: Pixecom_Orders_V1_FulfillmentStatus {
+        switch self {
+        case .unfulfilled: .unfulfilled
+        case .partiallyFulfilled: .partiallyFulfilled
+        case .fulfilled: .fulfilled
+        case .returned: .returned
         }
     }
 }
@@ -93,6 +120,9 @@ struct LineItemRecord: Sendable, Hashable {
     var quantity: Int32
     /// Minor units of the order currency.
     var unitPrice: Int64
+    /// Projections of the history: units in uncancelled fulfillments, and units returned.
+    var fulfilled: Int32 = 0
+    var returned: Int32 = 0
 
     var proto: Pixecom_Orders_V1_LineItem {
         var item = Pixecom_Orders_V1_LineItem()
@@ -100,6 +130,8 @@ struct LineItemRecord: Sendable, Hashable {
         item.title = self.title
         item.quantity = self.quantity
         item.unitPrice = self.unitPrice
+        item.fulfilledQuantity = self.fulfilled
+        item.returnedQuantity = self.returned
         return item
     }
 }
@@ -120,6 +152,7 @@ struct OrderEventRecord: Sendable, Hashable {
         event.reference = self.entry.reference
         event.source = self.source
         event.reason = self.entry.reason
+        event.lineQuantities = self.entry.quantities
         return event
     }
 }
@@ -136,7 +169,7 @@ struct OrderRecord: Sendable, Hashable {
     var orderStatus: OrderStatus
     var cancelReason: String
     var financialStatus: FinancialStatus
-    var fulfillmentStatus: String
+    var fulfillmentStatus: FulfillmentStatus
     var utm: UtmTags
     var createdAt: Date
     var paidAt: Date?
@@ -167,7 +200,7 @@ struct OrderRecord: Sendable, Hashable {
         order.total = self.total
         order.refunded = self.refunded
         order.financialStatus = self.financialStatus.proto
-        order.fulfillmentStatus = self.fulfillmentStatus == "FULFILLED" ? .fulfilled : .unfulfilled
+        order.fulfillmentStatus = self.fulfillmentStatus.proto
         order.utm = self.utm.proto
         order.createTime = RequestValidation.timestamp(self.createdAt)
         order.paidTime = self.paidAt.map(RequestValidation.timestamp) ?? ""

@@ -1,6 +1,7 @@
 import Foundation
 import RPCKit
 import ServiceKit
+import ServiceLifecycle
 
 /// OrderService: orders with line items, an append-only history of payment transactions and
 /// status changes from which each order's statuses are derived, Stripe webhooks applied by jobs,
@@ -49,6 +50,20 @@ struct OrderServiceMain {
         jobs.register(StatsEventPublisher.delivery(db: context.db, stats: stats, logger: context.logger))
         jobs.register(WebhookApplication(db: context.db))
         try jobs.register(IdempotencyPrune(store: store), schedule: CronSchedule("17 * * * *"), args: IdempotencyPrune.Args())
-        return ServiceSetup(router: router, access: .orders, verifier: verifier, jobs: jobs)
+        var services: [any Service & Sendable] = []
+        // `PIXECOM_TRACKING_API_KEY`: the 17TRACK key; without it shipments keep the status
+        // SHIPMENT_UNKNOWN and nothing is looked up. `PIXECOM_TRACKING_API_URL`: the API's base
+        // (https://api.17track.net/track/v2.2 by default); `PIXECOM_TRACKING_CA_FILE`: a PEM
+        // bundle trusted besides the system's (a stand-in's CA).
+        if let key = context.environment.string("PIXECOM_TRACKING_API_KEY"), !key.isEmpty {
+            let http = try TrackingHTTPClient.make(caFile: context.environment.string("PIXECOM_TRACKING_CA_FILE"))
+            services.append(http)
+            let provider = TrackingProvider(
+                http: http.client, baseURL: context.environment.string("PIXECOM_TRACKING_API_URL") ?? TrackingProvider.defaultBaseURL,
+                token: key)
+            try jobs.register(
+                TrackingRefresh(db: context.db, provider: provider), schedule: CronSchedule("*/30 * * * *"), args: TrackingRefresh.Args())
+        }
+        return ServiceSetup(router: router, access: .orders, verifier: verifier, services: services, jobs: jobs)
     }
 }

@@ -19,9 +19,18 @@ extension OrderStore {
     static func record(
         _ request: OrderHistory.Request, orderID: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger
     ) async throws -> OrderRecord {
+        _ = try await Self.recordEntry(request, orderID: orderID, sellerID: sellerID, on: connection, logger: logger)
+        return try await Self.load(orderID, sellerID: sellerID, on: connection, logger: logger)
+    }
+
+    /// Records `request` from a call of this service and returns its entry; a refusal is an RPC
+    /// error (INVALID_ARGUMENT naming the field at fault, or FAILED_PRECONDITION).
+    static func recordEntry(
+        _ request: OrderHistory.Request, orderID: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws -> OrderHistory.Entry {
         switch try await Self.attempt(request, orderID: orderID, sellerID: sellerID, source: "api", on: connection, logger: logger) {
-        case .recorded:
-            return try await Self.load(orderID, sellerID: sellerID, on: connection, logger: logger)
+        case .recorded(let entry):
+            return entry
         case .refused(let refusal, _):
             if let field = refusal.field { throw RPCError.invalidArgument(field: field, refusal.message) }
             throw RPCError(.failedPrecondition, refusal.message)
@@ -85,18 +94,20 @@ extension OrderStore {
     {
         let rows = try await connection.query(
             """
-            SELECT type, amount, reference, reason, created_at FROM order_events
+            SELECT type, amount, reference, reason, created_at, line_quantities FROM order_events
             WHERE seller_id = \(sellerID) AND order_id = \(order.id)
             ORDER BY created_at, id
             """,
             logger: logger
         )
         var entries: [OrderHistory.Entry] = []
-        for try await (type, amount, reference, reason, at) in rows.decode((String, Int64, String, String, Date).self) {
+        for try await (type, amount, reference, reason, at, quantities) in rows.decode((String, Int64, String, String, Date, [Int32]).self)
+        {
             guard let kind = OrderHistory.Kind(rawValue: type) else { throw RPCError(.internal, "order history has an unknown entry type") }
-            entries.append(OrderHistory.Entry(kind: kind, amount: amount, reference: reference, reason: reason, at: at))
+            entries.append(
+                OrderHistory.Entry(kind: kind, amount: amount, reference: reference, reason: reason, at: at, quantities: quantities))
         }
-        return OrderHistory(total: order.total, entries: entries)
+        return OrderHistory(total: order.total, ordered: order.ordered, entries: entries)
     }
 
     static func append(
@@ -104,9 +115,9 @@ extension OrderStore {
     ) async throws {
         try await connection.query(
             """
-            INSERT INTO order_events (seller_id, id, order_id, type, amount, reference, source, reason, created_at)
+            INSERT INTO order_events (seller_id, id, order_id, type, amount, reference, source, reason, created_at, line_quantities)
             VALUES (\(sellerID), \(UUID()), \(orderID), \(entry.kind.rawValue), \(entry.amount), \(entry.reference), \(source),
-                    \(entry.reason), \(entry.at))
+                    \(entry.reason), \(entry.at), \(entry.quantities))
             """,
             logger: logger
         )
@@ -121,8 +132,18 @@ extension OrderStore {
             UPDATE orders SET order_status = \(state.orderStatus.rawValue), cancel_reason = \(state.cancelReason),
                 financial_status = \(state.financialStatus.rawValue), authorized = \(state.authorized),
                 captured = \(state.captured), refunded = \(state.refunded), charged_back = \(state.chargedBack),
-                paid_at = \(state.paidAt), updated_at = now()
+                paid_at = \(state.paidAt), fulfillment_status = \(state.fulfillmentStatus.rawValue), updated_at = now()
             WHERE seller_id = \(sellerID) AND id = \(orderID)
+            """,
+            logger: logger
+        )
+        guard !state.fulfilled.isEmpty else { return }
+        try await connection.query(
+            """
+            UPDATE order_line_items AS item SET fulfilled_quantity = units.fulfilled, returned_quantity = units.returned
+            FROM unnest(\(state.fulfilled)::int4[], \(state.returned)::int4[]) WITH ORDINALITY AS units (fulfilled, returned, line)
+            WHERE item.seller_id = \(sellerID) AND item.order_id = \(orderID) AND item.position = units.line - 1
+              AND (item.fulfilled_quantity, item.returned_quantity) IS DISTINCT FROM (units.fulfilled, units.returned)
             """,
             logger: logger
         )
@@ -133,13 +154,19 @@ extension OrderStore {
     static func lock(_ id: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> LockedOrder {
         let rows = try await connection.query(
             """
-            SELECT total, currency, utm_campaign, utm_content, sell_page_id FROM orders WHERE seller_id = \(sellerID) AND id = \(id)
-            FOR UPDATE
+            SELECT total, currency, utm_campaign, utm_content, sell_page_id,
+                   ARRAY(SELECT quantity FROM order_line_items
+                         WHERE seller_id = \(sellerID) AND order_id = \(id) ORDER BY position)
+            FROM orders WHERE seller_id = \(sellerID) AND id = \(id)
+            FOR UPDATE OF orders
             """,
             logger: logger
         )
-        for try await (total, currency, campaign, content, page) in rows.decode((Int64, String, String, String, UUID?).self) {
-            return LockedOrder(id: id, total: total, currency: currency, utmCampaign: campaign, utmContent: content, sellPageID: page)
+        for try await (total, currency, campaign, content, page, ordered) in rows.decode(
+            (Int64, String, String, String, UUID?, [Int32]).self)
+        {
+            return LockedOrder(
+                id: id, total: total, currency: currency, utmCampaign: campaign, utmContent: content, sellPageID: page, ordered: ordered)
         }
         throw RPCError.notFound("order")
     }
@@ -154,4 +181,6 @@ struct LockedOrder: Sendable {
     var utmContent: String
     /// The sell page of a storefront checkout.
     var sellPageID: UUID?
+    /// The units ordered of each line item, by position.
+    var ordered: [Int32] = []
 }

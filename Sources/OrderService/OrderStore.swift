@@ -125,7 +125,9 @@ struct OrderStore: Sendable {
             id, currency, total, refunded, financial, fulfillment, source, medium, campaign, content, term, createdAt, paidAt,
             orderStatus, cancelReason, authorized, captured, chargedBack
         ) in rows.decode(columns) {
-            guard let status = FinancialStatus(rawValue: financial), let orderStatus = OrderStatus(rawValue: orderStatus) else {
+            guard let status = FinancialStatus(rawValue: financial), let orderStatus = OrderStatus(rawValue: orderStatus),
+                let fulfillment = FulfillmentStatus(rawValue: fulfillment)
+            else {
                 throw RPCError(.internal, "order has an unknown status")
             }
             orders.append(
@@ -159,28 +161,30 @@ struct OrderStore: Sendable {
         var items: [UUID: [LineItemRecord]] = [:]
         let itemRows = try await connection.query(
             """
-            SELECT order_id, sku, title, quantity, unit_price FROM order_line_items
+            SELECT order_id, sku, title, quantity, unit_price, fulfilled_quantity, returned_quantity FROM order_line_items
             WHERE seller_id = \(sellerID) AND order_id = ANY(\(ids)::uuid[])
             ORDER BY order_id, position
             """,
             logger: logger
         )
-        for try await (orderID, sku, title, quantity, unitPrice) in itemRows.decode((UUID, String, String, Int32, Int64).self) {
-            items[orderID, default: []].append(LineItemRecord(sku: sku, title: title, quantity: quantity, unitPrice: unitPrice))
+        let itemColumns = (UUID, String, String, Int32, Int64, Int32, Int32).self
+        for try await (orderID, sku, title, quantity, unitPrice, fulfilled, returned) in itemRows.decode(itemColumns) {
+            items[orderID, default: []].append(
+                LineItemRecord(sku: sku, title: title, quantity: quantity, unitPrice: unitPrice, fulfilled: fulfilled, returned: returned))
         }
         var events: [UUID: [OrderEventRecord]] = [:]
         let eventRows = try await connection.query(
             """
-            SELECT order_id, id, type, amount, reference, reason, source, created_at FROM order_events
+            SELECT order_id, id, type, amount, reference, reason, source, created_at, line_quantities FROM order_events
             WHERE seller_id = \(sellerID) AND order_id = ANY(\(ids)::uuid[])
             ORDER BY order_id, created_at, id
             """,
             logger: logger
         )
-        let eventColumns = (UUID, UUID, String, Int64, String, String, String, Date).self
-        for try await (orderID, id, type, amount, reference, reason, source, at) in eventRows.decode(eventColumns) {
+        let eventColumns = (UUID, UUID, String, Int64, String, String, String, Date, [Int32]).self
+        for try await (orderID, id, type, amount, reference, reason, source, at, quantities) in eventRows.decode(eventColumns) {
             guard let kind = OrderHistory.Kind(rawValue: type) else { throw RPCError(.internal, "order history has an unknown entry type") }
-            let entry = OrderHistory.Entry(kind: kind, amount: amount, reference: reference, reason: reason, at: at)
+            let entry = OrderHistory.Entry(kind: kind, amount: amount, reference: reference, reason: reason, at: at, quantities: quantities)
             events[orderID, default: []].append(OrderEventRecord(id: id, entry: entry, source: source))
         }
         var details: [UUID: OrderRecord.Checkout] = [:]

@@ -29,7 +29,7 @@ enum StatsEventPublisher {
             case .refunded: self = .refunded
             case .chargedBack: self = .chargedBack
             case .chargebackReversed: self = .chargebackReversed
-            case .created, .authorized, .voided, .cancelled, .closed: return nil
+            case .created, .authorized, .voided, .cancelled, .closed, .fulfilled, .fulfillmentCancelled, .returned: return nil
             }
         }
 

@@ -178,11 +178,16 @@ public nonisolated enum Pixecom_Orders_V1_CancelReason: SwiftProtobuf.Enum, Swif
 
 }
 
+/// Where the order's items stand, derived from its history: FULFILLED when every unit of every
+/// line item is in an uncancelled fulfillment, PARTIALLY_FULFILLED when some are, RETURNED when
+/// every shipped unit came back.
 public nonisolated enum Pixecom_Orders_V1_FulfillmentStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
   case unfulfilled // = 1
   case fulfilled // = 2
+  case partiallyFulfilled // = 3
+  case returned // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -194,6 +199,8 @@ public nonisolated enum Pixecom_Orders_V1_FulfillmentStatus: SwiftProtobuf.Enum,
     case 0: self = .unspecified
     case 1: self = .unfulfilled
     case 2: self = .fulfilled
+    case 3: self = .partiallyFulfilled
+    case 4: self = .returned
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -203,6 +210,8 @@ public nonisolated enum Pixecom_Orders_V1_FulfillmentStatus: SwiftProtobuf.Enum,
     case .unspecified: return 0
     case .unfulfilled: return 1
     case .fulfilled: return 2
+    case .partiallyFulfilled: return 3
+    case .returned: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -212,6 +221,85 @@ public nonisolated enum Pixecom_Orders_V1_FulfillmentStatus: SwiftProtobuf.Enum,
     .unspecified,
     .unfulfilled,
     .fulfilled,
+    .partiallyFulfilled,
+    .returned,
+  ]
+
+}
+
+/// A shipment's progress as the tracking provider reports it (17TRACK's main statuses).
+public nonisolated enum Pixecom_Orders_V1_ShipmentStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Not looked up yet, or no tracking number.
+  case shipmentUnknown // = 1
+
+  /// The carrier has no information on the number (yet).
+  case shipmentNotFound // = 2
+  case infoReceived // = 3
+  case inTransit // = 4
+
+  /// No update for a long time (the provider stops tracking it).
+  case shipmentExpired // = 5
+  case availableForPickup // = 6
+  case outForDelivery // = 7
+  case deliveryFailure // = 8
+  case delivered // = 9
+  case shipmentException // = 10
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .shipmentUnknown
+    case 2: self = .shipmentNotFound
+    case 3: self = .infoReceived
+    case 4: self = .inTransit
+    case 5: self = .shipmentExpired
+    case 6: self = .availableForPickup
+    case 7: self = .outForDelivery
+    case 8: self = .deliveryFailure
+    case 9: self = .delivered
+    case 10: self = .shipmentException
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .shipmentUnknown: return 1
+    case .shipmentNotFound: return 2
+    case .infoReceived: return 3
+    case .inTransit: return 4
+    case .shipmentExpired: return 5
+    case .availableForPickup: return 6
+    case .outForDelivery: return 7
+    case .deliveryFailure: return 8
+    case .delivered: return 9
+    case .shipmentException: return 10
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Pixecom_Orders_V1_ShipmentStatus] = [
+    .unspecified,
+    .shipmentUnknown,
+    .shipmentNotFound,
+    .infoReceived,
+    .inTransit,
+    .shipmentExpired,
+    .availableForPickup,
+    .outForDelivery,
+    .deliveryFailure,
+    .delivered,
+    .shipmentException,
   ]
 
 }
@@ -356,6 +444,11 @@ public nonisolated struct Pixecom_Orders_V1_LineItem: Sendable {
   /// Minor units of the order currency.
   public var unitPrice: Int64 = 0
 
+  /// Output only: units in uncancelled fulfillments, and units returned.
+  public var fulfilledQuantity: Int32 = 0
+
+  public var returnedQuantity: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -408,8 +501,11 @@ public nonisolated struct Pixecom_Orders_V1_OrderEvent: Sendable {
   /// the transaction has no reference of its own).
   public var source: String = String()
 
-  /// A cancel reason (customer, fraud, ...) or a refund's note.
+  /// A cancel reason (customer, fraud, ...), a refund's note or a return's reason.
   public var reason: String = String()
+
+  /// For fulfilled, fulfillment_cancelled and returned: the units of each line item, by position.
+  public var lineQuantities: [Int32] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1250,6 +1346,227 @@ public nonisolated struct Pixecom_Orders_V1_CheckoutResult: Sendable {
   public init() {}
 }
 
+/// Units of one line item, named by its position in the order's line_items (0-based).
+public nonisolated struct Pixecom_Orders_V1_FulfillmentLine: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var line: Int32 = 0
+
+  public var quantity: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_TrackingEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// RFC 3339, as the carrier reported it.
+  public var time: String = String()
+
+  /// The main status at this event (17TRACK's stage).
+  public var status: Pixecom_Orders_V1_ShipmentStatus = .unspecified
+
+  /// The provider's finer status (e.g. InTransit_PickedUp), as reported.
+  public var subStatus: String = String()
+
+  public var description_p: String = String()
+
+  public var location: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_Fulfillment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var orderID: String = String()
+
+  public var lines: [Pixecom_Orders_V1_FulfillmentLine] = []
+
+  /// The carrier's name or code as the seller gave it (e.g. "UPS", "usps").
+  public var carrier: String = String()
+
+  public var trackingNumber: String = String()
+
+  public var trackingURL: String = String()
+
+  public var cancelled: Bool = false
+
+  public var createTime: String = String()
+
+  public var cancelTime: String = String()
+
+  public var shipmentStatus: Pixecom_Orders_V1_ShipmentStatus = .unspecified
+
+  public var shipmentSubStatus: String = String()
+
+  public var deliveredTime: String = String()
+
+  /// When the tracking provider was last asked; empty until then.
+  public var trackingCheckTime: String = String()
+
+  /// Why the last look-up failed (the provider's message), if it did.
+  public var trackingError: String = String()
+
+  /// Newest first.
+  public var events: [Pixecom_Orders_V1_TrackingEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_CreateFulfillmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The order.
+  public var id: String = String()
+
+  /// What ships; empty: every unit not yet in a fulfillment.
+  public var lines: [Pixecom_Orders_V1_FulfillmentLine] = []
+
+  public var carrier: String = String()
+
+  public var trackingNumber: String = String()
+
+  /// https only; derived from the carrier when empty and the carrier is known.
+  public var trackingURL: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_UpdateTrackingRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var fulfillmentID: String = String()
+
+  public var carrier: String = String()
+
+  public var trackingNumber: String = String()
+
+  public var trackingURL: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_CancelFulfillmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var fulfillmentID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_ListFulfillmentsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_ListFulfillmentsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var fulfillments: [Pixecom_Orders_V1_Fulfillment] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_RecordReturnRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// What came back; at most what was shipped and not yet returned, per line.
+  public var lines: [Pixecom_Orders_V1_FulfillmentLine] = []
+
+  /// The return's reference (e.g. an RMA number; optional, unique per order when given).
+  public var reference: String = String()
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_ExportOrdersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// RFC 3339 bounds on the order's creation time: created_after inclusive, created_before
+  /// exclusive; empty: unbounded.
+  public var createdAfter: String = String()
+
+  public var createdBefore: String = String()
+
+  /// Only orders with these statuses (unspecified: any).
+  public var financialStatus: Pixecom_Orders_V1_FinancialStatus = .unspecified
+
+  public var fulfillmentStatus: Pixecom_Orders_V1_FulfillmentStatus = .unspecified
+
+  public var status: Pixecom_Orders_V1_OrderStatus = .unspecified
+
+  public var sellPageID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The next bytes of the CSV file.
+public nonisolated struct Pixecom_Orders_V1_ExportChunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var data: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "pixecom.orders.v1"
@@ -1267,7 +1584,11 @@ nonisolated extension Pixecom_Orders_V1_CancelReason: SwiftProtobuf._ProtoNamePr
 }
 
 nonisolated extension Pixecom_Orders_V1_FulfillmentStatus: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FULFILLMENT_STATUS_UNSPECIFIED\0\u{1}UNFULFILLED\0\u{1}FULFILLED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FULFILLMENT_STATUS_UNSPECIFIED\0\u{1}UNFULFILLED\0\u{1}FULFILLED\0\u{1}PARTIALLY_FULFILLED\0\u{1}RETURNED\0")
+}
+
+nonisolated extension Pixecom_Orders_V1_ShipmentStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SHIPMENT_STATUS_UNSPECIFIED\0\u{1}SHIPMENT_UNKNOWN\0\u{1}SHIPMENT_NOT_FOUND\0\u{1}INFO_RECEIVED\0\u{1}IN_TRANSIT\0\u{1}SHIPMENT_EXPIRED\0\u{1}AVAILABLE_FOR_PICKUP\0\u{1}OUT_FOR_DELIVERY\0\u{1}DELIVERY_FAILURE\0\u{1}DELIVERED\0\u{1}SHIPMENT_EXCEPTION\0")
 }
 
 nonisolated extension Pixecom_Orders_V1_SellPageStatus: SwiftProtobuf._ProtoNameProviding {
@@ -1284,7 +1605,7 @@ nonisolated extension Pixecom_Orders_V1_DomainStatus: SwiftProtobuf._ProtoNamePr
 
 nonisolated extension Pixecom_Orders_V1_LineItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LineItem"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sku\0\u{1}title\0\u{1}quantity\0\u{3}unit_price\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sku\0\u{1}title\0\u{1}quantity\0\u{3}unit_price\0\u{3}fulfilled_quantity\0\u{3}returned_quantity\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1296,6 +1617,8 @@ nonisolated extension Pixecom_Orders_V1_LineItem: SwiftProtobuf.Message, SwiftPr
       case 2: try { try decoder.decodeSingularStringField(value: &self.title) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.quantity) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.unitPrice) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.fulfilledQuantity) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.returnedQuantity) }()
       default: break
       }
     }
@@ -1314,6 +1637,12 @@ nonisolated extension Pixecom_Orders_V1_LineItem: SwiftProtobuf.Message, SwiftPr
     if self.unitPrice != 0 {
       try visitor.visitSingularInt64Field(value: self.unitPrice, fieldNumber: 4)
     }
+    if self.fulfilledQuantity != 0 {
+      try visitor.visitSingularInt32Field(value: self.fulfilledQuantity, fieldNumber: 5)
+    }
+    if self.returnedQuantity != 0 {
+      try visitor.visitSingularInt32Field(value: self.returnedQuantity, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1322,6 +1651,8 @@ nonisolated extension Pixecom_Orders_V1_LineItem: SwiftProtobuf.Message, SwiftPr
     if lhs.title != rhs.title {return false}
     if lhs.quantity != rhs.quantity {return false}
     if lhs.unitPrice != rhs.unitPrice {return false}
+    if lhs.fulfilledQuantity != rhs.fulfilledQuantity {return false}
+    if lhs.returnedQuantity != rhs.returnedQuantity {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1379,7 +1710,7 @@ nonisolated extension Pixecom_Orders_V1_Utm: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Pixecom_Orders_V1_OrderEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OrderEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}type\0\u{1}amount\0\u{3}create_time\0\u{1}reference\0\u{1}source\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}type\0\u{1}amount\0\u{3}create_time\0\u{1}reference\0\u{1}source\0\u{1}reason\0\u{3}line_quantities\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1394,6 +1725,7 @@ nonisolated extension Pixecom_Orders_V1_OrderEvent: SwiftProtobuf.Message, Swift
       case 5: try { try decoder.decodeSingularStringField(value: &self.reference) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.source) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 8: try { try decoder.decodeRepeatedInt32Field(value: &self.lineQuantities) }()
       default: break
       }
     }
@@ -1421,6 +1753,9 @@ nonisolated extension Pixecom_Orders_V1_OrderEvent: SwiftProtobuf.Message, Swift
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 7)
     }
+    if !self.lineQuantities.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.lineQuantities, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1432,6 +1767,7 @@ nonisolated extension Pixecom_Orders_V1_OrderEvent: SwiftProtobuf.Message, Swift
     if lhs.reference != rhs.reference {return false}
     if lhs.source != rhs.source {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs.lineQuantities != rhs.lineQuantities {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3202,6 +3538,516 @@ nonisolated extension Pixecom_Orders_V1_CheckoutResult: SwiftProtobuf.Message, S
     if lhs.shipping != rhs.shipping {return false}
     if lhs.tax != rhs.tax {return false}
     if lhs.total != rhs.total {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_FulfillmentLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FulfillmentLine"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{1}quantity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.line) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.quantity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.line != 0 {
+      try visitor.visitSingularInt32Field(value: self.line, fieldNumber: 1)
+    }
+    if self.quantity != 0 {
+      try visitor.visitSingularInt32Field(value: self.quantity, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_FulfillmentLine, rhs: Pixecom_Orders_V1_FulfillmentLine) -> Bool {
+    if lhs.line != rhs.line {return false}
+    if lhs.quantity != rhs.quantity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_TrackingEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TrackingEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}time\0\u{1}status\0\u{3}sub_status\0\u{1}description\0\u{1}location\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.time) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.subStatus) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.location) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.time.isEmpty {
+      try visitor.visitSingularStringField(value: self.time, fieldNumber: 1)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 2)
+    }
+    if !self.subStatus.isEmpty {
+      try visitor.visitSingularStringField(value: self.subStatus, fieldNumber: 3)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 4)
+    }
+    if !self.location.isEmpty {
+      try visitor.visitSingularStringField(value: self.location, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_TrackingEvent, rhs: Pixecom_Orders_V1_TrackingEvent) -> Bool {
+    if lhs.time != rhs.time {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.subStatus != rhs.subStatus {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs.location != rhs.location {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_Fulfillment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Fulfillment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}order_id\0\u{1}lines\0\u{1}carrier\0\u{3}tracking_number\0\u{3}tracking_url\0\u{1}cancelled\0\u{3}create_time\0\u{3}cancel_time\0\u{3}shipment_status\0\u{3}shipment_sub_status\0\u{3}delivered_time\0\u{3}tracking_check_time\0\u{3}tracking_error\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.carrier) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.trackingNumber) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.trackingURL) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.cancelled) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.createTime) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.cancelTime) }()
+      case 10: try { try decoder.decodeSingularEnumField(value: &self.shipmentStatus) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.shipmentSubStatus) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.deliveredTime) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.trackingCheckTime) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.trackingError) }()
+      case 15: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 2)
+    }
+    if !self.lines.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 3)
+    }
+    if !self.carrier.isEmpty {
+      try visitor.visitSingularStringField(value: self.carrier, fieldNumber: 4)
+    }
+    if !self.trackingNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.trackingNumber, fieldNumber: 5)
+    }
+    if !self.trackingURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.trackingURL, fieldNumber: 6)
+    }
+    if self.cancelled != false {
+      try visitor.visitSingularBoolField(value: self.cancelled, fieldNumber: 7)
+    }
+    if !self.createTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.createTime, fieldNumber: 8)
+    }
+    if !self.cancelTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.cancelTime, fieldNumber: 9)
+    }
+    if self.shipmentStatus != .unspecified {
+      try visitor.visitSingularEnumField(value: self.shipmentStatus, fieldNumber: 10)
+    }
+    if !self.shipmentSubStatus.isEmpty {
+      try visitor.visitSingularStringField(value: self.shipmentSubStatus, fieldNumber: 11)
+    }
+    if !self.deliveredTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.deliveredTime, fieldNumber: 12)
+    }
+    if !self.trackingCheckTime.isEmpty {
+      try visitor.visitSingularStringField(value: self.trackingCheckTime, fieldNumber: 13)
+    }
+    if !self.trackingError.isEmpty {
+      try visitor.visitSingularStringField(value: self.trackingError, fieldNumber: 14)
+    }
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 15)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_Fulfillment, rhs: Pixecom_Orders_V1_Fulfillment) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.lines != rhs.lines {return false}
+    if lhs.carrier != rhs.carrier {return false}
+    if lhs.trackingNumber != rhs.trackingNumber {return false}
+    if lhs.trackingURL != rhs.trackingURL {return false}
+    if lhs.cancelled != rhs.cancelled {return false}
+    if lhs.createTime != rhs.createTime {return false}
+    if lhs.cancelTime != rhs.cancelTime {return false}
+    if lhs.shipmentStatus != rhs.shipmentStatus {return false}
+    if lhs.shipmentSubStatus != rhs.shipmentSubStatus {return false}
+    if lhs.deliveredTime != rhs.deliveredTime {return false}
+    if lhs.trackingCheckTime != rhs.trackingCheckTime {return false}
+    if lhs.trackingError != rhs.trackingError {return false}
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_CreateFulfillmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateFulfillmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}lines\0\u{1}carrier\0\u{3}tracking_number\0\u{3}tracking_url\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.carrier) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.trackingNumber) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.trackingURL) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.lines.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 2)
+    }
+    if !self.carrier.isEmpty {
+      try visitor.visitSingularStringField(value: self.carrier, fieldNumber: 3)
+    }
+    if !self.trackingNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.trackingNumber, fieldNumber: 4)
+    }
+    if !self.trackingURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.trackingURL, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_CreateFulfillmentRequest, rhs: Pixecom_Orders_V1_CreateFulfillmentRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.lines != rhs.lines {return false}
+    if lhs.carrier != rhs.carrier {return false}
+    if lhs.trackingNumber != rhs.trackingNumber {return false}
+    if lhs.trackingURL != rhs.trackingURL {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_UpdateTrackingRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateTrackingRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}fulfillment_id\0\u{1}carrier\0\u{3}tracking_number\0\u{3}tracking_url\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.fulfillmentID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.carrier) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.trackingNumber) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.trackingURL) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.fulfillmentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.fulfillmentID, fieldNumber: 2)
+    }
+    if !self.carrier.isEmpty {
+      try visitor.visitSingularStringField(value: self.carrier, fieldNumber: 3)
+    }
+    if !self.trackingNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.trackingNumber, fieldNumber: 4)
+    }
+    if !self.trackingURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.trackingURL, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_UpdateTrackingRequest, rhs: Pixecom_Orders_V1_UpdateTrackingRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.fulfillmentID != rhs.fulfillmentID {return false}
+    if lhs.carrier != rhs.carrier {return false}
+    if lhs.trackingNumber != rhs.trackingNumber {return false}
+    if lhs.trackingURL != rhs.trackingURL {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_CancelFulfillmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelFulfillmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}fulfillment_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.fulfillmentID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.fulfillmentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.fulfillmentID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_CancelFulfillmentRequest, rhs: Pixecom_Orders_V1_CancelFulfillmentRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.fulfillmentID != rhs.fulfillmentID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_ListFulfillmentsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListFulfillmentsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_ListFulfillmentsRequest, rhs: Pixecom_Orders_V1_ListFulfillmentsRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_ListFulfillmentsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListFulfillmentsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fulfillments\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.fulfillments) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.fulfillments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.fulfillments, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_ListFulfillmentsResponse, rhs: Pixecom_Orders_V1_ListFulfillmentsResponse) -> Bool {
+    if lhs.fulfillments != rhs.fulfillments {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_RecordReturnRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordReturnRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}lines\0\u{1}reference\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.lines.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 2)
+    }
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 3)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_RecordReturnRequest, rhs: Pixecom_Orders_V1_RecordReturnRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.lines != rhs.lines {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_ExportOrdersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportOrdersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}created_after\0\u{3}created_before\0\u{3}financial_status\0\u{3}fulfillment_status\0\u{1}status\0\u{3}sell_page_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.createdAfter) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.createdBefore) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.financialStatus) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.fulfillmentStatus) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.sellPageID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.createdAfter.isEmpty {
+      try visitor.visitSingularStringField(value: self.createdAfter, fieldNumber: 1)
+    }
+    if !self.createdBefore.isEmpty {
+      try visitor.visitSingularStringField(value: self.createdBefore, fieldNumber: 2)
+    }
+    if self.financialStatus != .unspecified {
+      try visitor.visitSingularEnumField(value: self.financialStatus, fieldNumber: 3)
+    }
+    if self.fulfillmentStatus != .unspecified {
+      try visitor.visitSingularEnumField(value: self.fulfillmentStatus, fieldNumber: 4)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 5)
+    }
+    if !self.sellPageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.sellPageID, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_ExportOrdersRequest, rhs: Pixecom_Orders_V1_ExportOrdersRequest) -> Bool {
+    if lhs.createdAfter != rhs.createdAfter {return false}
+    if lhs.createdBefore != rhs.createdBefore {return false}
+    if lhs.financialStatus != rhs.financialStatus {return false}
+    if lhs.fulfillmentStatus != rhs.fulfillmentStatus {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.sellPageID != rhs.sellPageID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_ExportChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportChunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}data\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_ExportChunk, rhs: Pixecom_Orders_V1_ExportChunk) -> Bool {
+    if lhs.data != rhs.data {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -193,7 +193,9 @@ struct AccessControlTests {
                     guard case .role(.viewer) = rule else { continue }
                     let name = method.split(separator: "/").last.map(String.init) ?? ""
                     let ownAccount = ["ChangePassword", "RevokeSession"].contains(name)
-                    #expect(name.hasPrefix("Get") || name.hasPrefix("List") || ownAccount, "\(method) is open to VIEWER")
+                    #expect(
+                        name.hasPrefix("Get") || name.hasPrefix("List") || name.hasPrefix("Export") || ownAccount,
+                        "\(method) is open to VIEWER")
                 }
             }
         } catch {

@@ -82,6 +82,31 @@ struct SchemathesisTests {
         include-operation-id = "CloseOrder"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
+        # Fulfillments and returns: units at most what each line leaves to ship or to return,
+        # each line named once; a tracking number of 4 to 64 letters, digits or dashes; an https
+        # tracking URL. A cancelled fulfillment's tracking does not change.
+        [[operations]]
+        include-operation-id = "CreateFulfillment"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        [[operations]]
+        include-operation-id = "UpdateTracking"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        [[operations]]
+        include-operation-id = "CancelFulfillment"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        [[operations]]
+        include-operation-id = "RecordReturn"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        # The export's times are RFC 3339 as Foundation reads them (upper-case T and Z, at most
+        # millisecond fractions).
+        [[operations]]
+        include-operation-id = "ExportOrders"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
         # A path field repeated in a body must name the same object as the path (the routes above
         # take the whole request as their body, and the document describes it whole).
 

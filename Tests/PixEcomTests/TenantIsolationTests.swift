@@ -27,11 +27,14 @@ struct TenantIsolationTests {
         var adText = "", creative = ""
         /// A's sell page, and a domain A claimed (a public name, so not among the secrets).
         var sellPage = "", domain = ""
+        /// A's fulfillment (of one unit of A's order).
+        var fulfillment = ""
         var secrets: [String] {
             [
                 self.sellerID, self.ownerID, self.ownerEmail, self.memberID, self.memberEmail, self.sessionID,
                 self.apiKeyID, self.adAccount, self.campaign, self.adSet, self.ad, self.order, self.strategy, self.connection,
                 self.platformAccount, self.asset, self.upload, self.adText, self.creative, self.sellPage,
+                self.fulfillment,
             ]
         }
     }
@@ -525,6 +528,53 @@ struct TenantIsolationTests {
             }
             return await call(clients, OrderMethods.updateSellPage, request, as: Pixecom_Orders_V1_SellPage.self, token: token)
         }
+        cases[OrderMethods.createFulfillment] = { clients, token in
+            let request = Pixecom_Orders_V1_CreateFulfillmentRequest.with {
+                $0.id = a.order
+                $0.trackingNumber = "TAKEOVER1"
+            }
+            return await call(clients, OrderMethods.createFulfillment, request, as: Pixecom_Orders_V1_Fulfillment.self, token: token)
+        }
+        cases[OrderMethods.updateTracking] = { clients, token in
+            let request = Pixecom_Orders_V1_UpdateTrackingRequest.with {
+                ($0.id, $0.fulfillmentID, $0.trackingNumber) = (a.order, a.fulfillment, "TAKEOVER2")
+            }
+            return await call(clients, OrderMethods.updateTracking, request, as: Pixecom_Orders_V1_Fulfillment.self, token: token)
+        }
+        cases[OrderMethods.cancelFulfillment] = { clients, token in
+            let request = Pixecom_Orders_V1_CancelFulfillmentRequest.with { ($0.id, $0.fulfillmentID) = (a.order, a.fulfillment) }
+            return await call(clients, OrderMethods.cancelFulfillment, request, as: Pixecom_Orders_V1_Fulfillment.self, token: token)
+        }
+        cases[OrderMethods.listFulfillments] = { clients, token in
+            let request = Pixecom_Orders_V1_ListFulfillmentsRequest.with { $0.id = a.order }
+            return await call(
+                clients, OrderMethods.listFulfillments, request, as: Pixecom_Orders_V1_ListFulfillmentsResponse.self, token: token)
+        }
+        cases[OrderMethods.recordReturn] = { clients, token in
+            let request = Pixecom_Orders_V1_RecordReturnRequest.with {
+                $0.id = a.order
+                $0.lines = [.with { ($0.line, $0.quantity) = (0, 1) }]
+            }
+            return await call(clients, OrderMethods.recordReturn, request, as: Pixecom_Orders_V1_Order.self, token: token)
+        }
+        // A stream: B's export holds B's orders only (none: the header).
+        cases[OrderMethods.exportOrders] = { clients, token in
+            do {
+                let csv = try await clients.orders.serverStreaming(
+                    OrderMethods.exportOrders, Pixecom_Orders_V1_ExportOrdersRequest(), as: Pixecom_Orders_V1_ExportChunk.self,
+                    metadata: AccessControlTests.metadata(token)
+                ) { stream in
+                    var bytes = Data()
+                    for try await chunk in stream { bytes.append(chunk.data) }
+                    return String(decoding: bytes, as: UTF8.self)
+                }
+                return .ok(csv)
+            } catch let error as RPCError {
+                return .failed(error)
+            } catch {
+                return .failed(RPCError(.unknown, "\(error)"))
+            }
+        }
         cases[OrderMethods.addDomain] = { clients, token in
             // B's own domain: a claim of A's name would make it B's claim too (claims are open
             // to all until one seller proves the domain), and VerifyDomain below is about A's.
@@ -558,7 +608,8 @@ struct TenantIsolationTests {
         OrderMethods.getOrder, OrderMethods.markPaid, OrderMethods.refundOrder, OrderMethods.authorizePayment,
         OrderMethods.capturePayment, OrderMethods.voidPayment, OrderMethods.recordChargeback, OrderMethods.reverseChargeback,
         OrderMethods.cancelOrder, OrderMethods.closeOrder, OrderMethods.getSellPage, OrderMethods.updateSellPage,
-        OrderMethods.verifyDomain,
+        OrderMethods.verifyDomain, OrderMethods.createFulfillment, OrderMethods.updateTracking, OrderMethods.cancelFulfillment,
+        OrderMethods.listFulfillments, OrderMethods.recordReturn,
     ]
 
     /// An asset of the caller's with `bytes`, through Start, Append and Finish.
@@ -683,6 +734,15 @@ struct TenantIsolationTests {
             a.order = try await clients.orders.unary(
                 OrderMethods.createOrder, order, as: Pixecom_Orders_V1_Order.self, metadata: AccessControlTests.metadata(owner)
             ).id
+            a.fulfillment = try await clients.orders.unary(
+                OrderMethods.createFulfillment,
+                Pixecom_Orders_V1_CreateFulfillmentRequest.with {
+                    $0.id = a.order
+                    $0.lines = [.with { ($0.line, $0.quantity) = (0, 1) }]
+                    $0.carrier = "UPS"
+                    $0.trackingNumber = "1ZA0000000001"
+                }, as: Pixecom_Orders_V1_Fulfillment.self, metadata: AccessControlTests.metadata(owner)
+            ).id
             let page = Pixecom_Orders_V1_CreateSellPageRequest.with {
                 ($0.slug, $0.title, $0.currency) = ("a-page", "A's page", "USD")
                 $0.variants = [.with { ($0.sku, $0.title, $0.price) = ("A-1", "A's product", 1000) }]
@@ -721,7 +781,7 @@ struct TenantIsolationTests {
                 platformAccount: "act_\(UInt64.random(in: 100_000_000_000_000...999_999_999_999_999))",
                 asset: UUID().uuidString.lowercased(), upload: UUID().uuidString.lowercased(), adText: UUID().uuidString.lowercased(),
                 creative: UUID().uuidString.lowercased(), sellPage: UUID().uuidString.lowercased(),
-                domain: "ghost-\(UUID().uuidString.prefix(8).lowercased()).example.com")
+                domain: "ghost-\(UUID().uuidString.prefix(8).lowercased()).example.com", fulfillment: UUID().uuidString.lowercased())
             let ghostCases = Self.cases(a: ghost, bPassword: bPassword)
             // The ad platform's trace ids differ from call to call.
             func masked(_ text: String, _ seller: SellerA) -> String {
@@ -793,8 +853,15 @@ struct TenantIsolationTests {
             getOrder.id = a.order
             let gotOrder = try await clients.orders.unary(OrderMethods.getOrder, getOrder, as: Pixecom_Orders_V1_Order.self, metadata: mine)
             #expect(
-                gotOrder.paidTime.isEmpty && gotOrder.refunded == 0 && gotOrder.events.count == 1 && gotOrder.status == .open,
-                "B's payment transactions left A's order alone: \(gotOrder)")
+                gotOrder.paidTime.isEmpty && gotOrder.refunded == 0 && gotOrder.events.map(\.type) == ["created", "fulfilled"]
+                    && gotOrder.status == .open && gotOrder.fulfillmentStatus == .partiallyFulfilled,
+                "B's payment transactions, shipments and returns left A's order alone: \(gotOrder)")
+            let shipments = try await clients.orders.unary(
+                OrderMethods.listFulfillments, Pixecom_Orders_V1_ListFulfillmentsRequest.with { $0.id = a.order },
+                as: Pixecom_Orders_V1_ListFulfillmentsResponse.self, metadata: mine)
+            #expect(
+                shipments.fulfillments.map(\.trackingNumber) == ["1ZA0000000001"] && !shipments.fulfillments[0].cancelled,
+                "B neither retracked nor cancelled A's fulfillment: \(shipments)")
             let members = try await clients.auth.unary(
                 AuthMethods.listMembers, Pixecom_Auth_V1_ListMembersRequest(), as: Pixecom_Auth_V1_ListMembersResponse.self, metadata: mine)
             #expect(members.members.first { $0.userID == a.memberID }?.role == "EDITOR", "A's member kept its role: \(members)")

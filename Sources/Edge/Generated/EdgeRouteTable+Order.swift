@@ -91,6 +91,40 @@ extension EdgeRouteTable {
             path: [.value("id", \.id)],
             body: .request
         ),
+        // POST /v1/orders/{id}/fulfillments: Records a shipment of some or all of the order's unshipped items, with its tracking.
+        EdgeRoute(
+            OrderMethods.createFulfillment, .post, "/v1/orders/{id}/fulfillments", service: .orders,
+            Pixecom_Orders_V1_CreateFulfillmentRequest.self, Pixecom_Orders_V1_Fulfillment.self,
+            path: [.value("id", \.id)],
+            body: .request
+        ),
+        // POST /v1/orders/{id}/fulfillments/{fulfillment_id}/tracking: Sets a fulfillment's carrier, tracking number and URL; its tracking is looked up anew.
+        EdgeRoute(
+            OrderMethods.updateTracking, .post, "/v1/orders/{id}/fulfillments/{fulfillmentId}/tracking", service: .orders,
+            Pixecom_Orders_V1_UpdateTrackingRequest.self, Pixecom_Orders_V1_Fulfillment.self,
+            path: [.value("id", \.id), .value("fulfillmentId", \.fulfillmentID)],
+            body: .request
+        ),
+        // POST /v1/orders/{id}/fulfillments/{fulfillment_id}/cancel: Cancels a fulfillment: its items count as unshipped again.
+        EdgeRoute(
+            OrderMethods.cancelFulfillment, .post, "/v1/orders/{id}/fulfillments/{fulfillmentId}/cancel", service: .orders,
+            Pixecom_Orders_V1_CancelFulfillmentRequest.self, Pixecom_Orders_V1_Fulfillment.self,
+            path: [.value("id", \.id), .value("fulfillmentId", \.fulfillmentID)],
+            body: .request
+        ),
+        // GET /v1/orders/{id}/fulfillments: The order's fulfillments with their tracking events.
+        EdgeRoute(
+            OrderMethods.listFulfillments, .get, "/v1/orders/{id}/fulfillments", service: .orders,
+            Pixecom_Orders_V1_ListFulfillmentsRequest.self, Pixecom_Orders_V1_ListFulfillmentsResponse.self,
+            path: [.value("id", \.id)]
+        ),
+        // POST /v1/orders/{id}/returns: Records shipped items coming back (a refund of their money is a separate RefundOrder).
+        EdgeRoute(
+            OrderMethods.recordReturn, .post, "/v1/orders/{id}/returns", service: .orders,
+            Pixecom_Orders_V1_RecordReturnRequest.self, Pixecom_Orders_V1_Order.self,
+            path: [.value("id", \.id)],
+            body: .request
+        ),
         // POST /v1/sell-pages: Creates a sell page (a storefront page ads link to) with its variants and public key.
         EdgeRoute(
             OrderMethods.createSellPage, .post, "/v1/sell-pages", service: .orders,

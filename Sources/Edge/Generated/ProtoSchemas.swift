@@ -2231,6 +2231,18 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.orders.v1.CancelFulfillmentRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "fulfillmentId": {
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.CancelOrderRequest": {
   "additionalProperties": false,
   "properties": {
@@ -2368,6 +2380,30 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.orders.v1.CreateFulfillmentRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "carrier": {
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "lines": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.FulfillmentLine"
+    },
+    "type": "array"
+   },
+   "trackingNumber": {
+    "type": "string"
+   },
+   "trackingUrl": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.CreateOrderRequest": {
   "additionalProperties": false,
   "properties": {
@@ -2500,6 +2536,40 @@ enum ProtoSchemas {
   ],
   "type": "string"
  },
+ "pixecom.orders.v1.ExportChunk": {
+  "additionalProperties": false,
+  "properties": {
+   "data": {
+    "format": "byte",
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.ExportOrdersRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "createdAfter": {
+    "type": "string"
+   },
+   "createdBefore": {
+    "type": "string"
+   },
+   "financialStatus": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.FinancialStatus"
+   },
+   "fulfillmentStatus": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.FulfillmentStatus"
+   },
+   "sellPageId": {
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.OrderStatus"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.FinancialStatus": {
   "enum": [
    "FINANCIAL_STATUS_UNSPECIFIED",
@@ -2513,11 +2583,84 @@ enum ProtoSchemas {
   ],
   "type": "string"
  },
+ "pixecom.orders.v1.Fulfillment": {
+  "additionalProperties": false,
+  "properties": {
+   "cancelTime": {
+    "type": "string"
+   },
+   "cancelled": {
+    "type": "boolean"
+   },
+   "carrier": {
+    "type": "string"
+   },
+   "createTime": {
+    "type": "string"
+   },
+   "deliveredTime": {
+    "type": "string"
+   },
+   "events": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.TrackingEvent"
+    },
+    "type": "array"
+   },
+   "id": {
+    "type": "string"
+   },
+   "lines": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.FulfillmentLine"
+    },
+    "type": "array"
+   },
+   "orderId": {
+    "type": "string"
+   },
+   "shipmentStatus": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.ShipmentStatus"
+   },
+   "shipmentSubStatus": {
+    "type": "string"
+   },
+   "trackingCheckTime": {
+    "type": "string"
+   },
+   "trackingError": {
+    "type": "string"
+   },
+   "trackingNumber": {
+    "type": "string"
+   },
+   "trackingUrl": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.FulfillmentLine": {
+  "additionalProperties": false,
+  "properties": {
+   "line": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "quantity": {
+    "format": "int32",
+    "type": "integer"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.FulfillmentStatus": {
   "enum": [
    "FULFILLMENT_STATUS_UNSPECIFIED",
    "UNFULFILLED",
-   "FULFILLED"
+   "FULFILLED",
+   "PARTIALLY_FULFILLED",
+   "RETURNED"
   ],
   "type": "string"
  },
@@ -2542,7 +2685,15 @@ enum ProtoSchemas {
  "pixecom.orders.v1.LineItem": {
   "additionalProperties": false,
   "properties": {
+   "fulfilledQuantity": {
+    "format": "int32",
+    "type": "integer"
+   },
    "quantity": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "returnedQuantity": {
     "format": "int32",
     "type": "integer"
    },
@@ -2571,6 +2722,27 @@ enum ProtoSchemas {
    "domains": {
     "items": {
      "$ref": "#/components/schemas/pixecom.orders.v1.Domain"
+    },
+    "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.ListFulfillmentsRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "id": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.ListFulfillmentsResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "fulfillments": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.Fulfillment"
     },
     "type": "array"
    }
@@ -2770,6 +2942,13 @@ enum ProtoSchemas {
    "id": {
     "type": "string"
    },
+   "lineQuantities": {
+    "items": {
+     "format": "int32",
+     "type": "integer"
+    },
+    "type": "array"
+   },
    "reason": {
     "type": "string"
    },
@@ -2803,6 +2982,27 @@ enum ProtoSchemas {
     "type": "string"
    },
    "id": {
+    "type": "string"
+   },
+   "reference": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.RecordReturnRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "id": {
+    "type": "string"
+   },
+   "lines": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.FulfillmentLine"
+    },
+    "type": "array"
+   },
+   "reason": {
     "type": "string"
    },
    "reference": {
@@ -2903,6 +3103,43 @@ enum ProtoSchemas {
   ],
   "type": "string"
  },
+ "pixecom.orders.v1.ShipmentStatus": {
+  "enum": [
+   "SHIPMENT_STATUS_UNSPECIFIED",
+   "SHIPMENT_UNKNOWN",
+   "SHIPMENT_NOT_FOUND",
+   "INFO_RECEIVED",
+   "IN_TRANSIT",
+   "SHIPMENT_EXPIRED",
+   "AVAILABLE_FOR_PICKUP",
+   "OUT_FOR_DELIVERY",
+   "DELIVERY_FAILURE",
+   "DELIVERED",
+   "SHIPMENT_EXCEPTION"
+  ],
+  "type": "string"
+ },
+ "pixecom.orders.v1.TrackingEvent": {
+  "additionalProperties": false,
+  "properties": {
+   "description": {
+    "type": "string"
+   },
+   "location": {
+    "type": "string"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.ShipmentStatus"
+   },
+   "subStatus": {
+    "type": "string"
+   },
+   "time": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.UpdateSellPageRequest": {
   "additionalProperties": false,
   "properties": {
@@ -2947,6 +3184,27 @@ enum ProtoSchemas {
      "$ref": "#/components/schemas/pixecom.orders.v1.Variant"
     },
     "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.UpdateTrackingRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "carrier": {
+    "type": "string"
+   },
+   "fulfillmentId": {
+    "type": "string"
+   },
+   "id": {
+    "type": "string"
+   },
+   "trackingNumber": {
+    "type": "string"
+   },
+   "trackingUrl": {
+    "type": "string"
    }
   },
   "type": "object"

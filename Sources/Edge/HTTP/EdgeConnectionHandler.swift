@@ -287,10 +287,15 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         return self.trustedProxies.client(peer: peer.address, forwardedFor: head.headers["x-forwarded-for"])
     }
 
-    /// Writes the response: head and body in one buffer and one flush (a body of unknown length
-    /// is collected first: the edge's answers are small JSON); closes the connection after it
-    /// when it is not kept alive. Runs on the connection's loop.
+    /// Writes the response: head and body in one buffer and one flush; a body of unknown length
+    /// (a download streamed from a service) in chunks as they come, each written before the
+    /// next is asked for. Closes the connection after it when it is not kept alive. Runs on the
+    /// connection's loop.
     private func write(_ response: Response, context: ChannelHandlerContext, keepAlive: Bool, headOnly: Bool) async {
+        if !headOnly, response.body.contentLength == nil {
+            await self.writeChunked(response, context: context, keepAlive: keepAlive)
+            return
+        }
         let body = BodyCollector()
         if !headOnly {
             do {
@@ -326,6 +331,98 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             let channel = context.channel
             written.futureResult.whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// A streamed body: the head with the first chunk, then every buffer the body writes as one
+    /// chunk, flushed and waited for (the socket's pace is the producer's: a slow client slows
+    /// the service, never fills the edge's memory). A body that fails before its first chunk is
+    /// answered as any error is (a JSON body with its status, the same request id and headers);
+    /// one that fails after it ends the connection without the last chunk, which tells the
+    /// client the download is incomplete.
+    private func writeChunked(_ response: Response, context: ChannelHandlerContext, keepAlive: Bool) async {
+        let stayOpenAtStart = keepAlive && !self.closeAfterResponse
+        var head = context.channel.allocator.buffer(capacity: 512)
+        ResponseEncoding.writeHead(
+            status: response.status, headers: response.headers, contentLength: nil, keepAlive: stayOpenAtStart, into: &head)
+        let writer = ChunkWriter(context: context, handler: self, head: head)
+        do {
+            try await response.body.write(writer)
+        } catch {
+            guard writer.headWritten else {
+                await self.write(self.errorResponse(error, replacing: response), context: context, keepAlive: keepAlive, headOnly: false)
+                return
+            }
+            self.logger.info("edge.http.stream_failed", metadata: ["error": "\(error)"])
+            self.state = .idle
+            self.task = nil
+            context.close(promise: nil)
+            return
+        }
+        self.state = .idle
+        self.task = nil
+        let stayOpen = stayOpenAtStart && !self.closeAfterResponse && !(self.inputClosed && self.held.isEmpty)
+        var end = writer.headWritten ? context.channel.allocator.buffer(capacity: 8) : writer.head
+        ResponseEncoding.writeLastChunk(into: &end)
+        if stayOpen {
+            context.writeAndFlush(self.wrapOutboundOut(end), promise: nil)
+            if !self.held.isEmpty {
+                let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+                context.eventLoop.execute {
+                    let (handler, context) = bound.value
+                    handler.replayHeld(context: context)
+                }
+            }
+        } else {
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(self.wrapOutboundOut(end), promise: written)
+            let channel = context.channel
+            written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// The error answer to a streamed response that failed before its first byte: the error's
+    /// status and JSON body, with the headers the streamed response had (request id, CORS,
+    /// security) except those of its content.
+    private func errorResponse(_ error: any Error, replacing response: Response) -> Response {
+        let requestID = response.headers[RequestIDs.header] ?? ""
+        var answer = ErrorResponse.make(for: error, requestID: requestID, path: "", logger: self.logger)
+        for field in response.headers
+        where field.name != .contentType && field.name != .contentDisposition && field.name != .cacheControl
+            && answer.headers[field.name] == nil
+        {
+            answer.headers.append(field)
+        }
+        return answer
+    }
+
+    /// Writes each buffer as a chunk (the first one after the head, in one write) and waits
+    /// until the channel has taken it. Used by one task, on the connection's loop.
+    private final class ChunkWriter: ResponseBodyWriter {
+        let context: ChannelHandlerContext
+        let handler: EdgeConnectionHandler
+        let head: ByteBuffer
+        private(set) var headWritten = false
+
+        init(context: ChannelHandlerContext, handler: EdgeConnectionHandler, head: ByteBuffer) {
+            self.context = context
+            self.handler = handler
+            self.head = head
+        }
+
+        func write(_ buffer: ByteBuffer) async throws {
+            guard buffer.readableBytes > 0 else { return }
+            var chunk: ByteBuffer
+            if self.headWritten {
+                chunk = self.context.channel.allocator.buffer(capacity: buffer.readableBytes + 16)
+            } else {
+                chunk = self.head
+                self.headWritten = true
+            }
+            ResponseEncoding.writeChunk(buffer, into: &chunk)
+            try await self.context.writeAndFlush(self.handler.wrapOutboundOut(chunk)).get()
+        }
+
+        func finish(_ trailingHeaders: HTTPFields?) async throws {}
     }
 
     /// Collects a response body's buffers. Used by one task, on one loop.

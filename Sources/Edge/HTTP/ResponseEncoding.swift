@@ -8,8 +8,10 @@ import NIOCore
 enum ResponseEncoding {
     /// Writes `HTTP/1.1 <status>`, the fields, `date`, `content-length` (not for 1xx, 204 and
     /// 304, which have no body), `connection: close` unless kept alive, and the blank line.
+    /// `contentLength` nil: the body follows in chunks (`transfer-encoding: chunked`, RFC 9112
+    /// section 7.1), each written by `writeChunk`, and ends with `writeLastChunk`.
     static func writeHead(
-        status: HTTPResponse.Status, headers: HTTPFields, contentLength: Int, keepAlive: Bool, into buffer: inout ByteBuffer
+        status: HTTPResponse.Status, headers: HTTPFields, contentLength: Int?, keepAlive: Bool, into buffer: inout ByteBuffer
     ) {
         buffer.writeStaticString("HTTP/1.1 ")
         buffer.writeString(String(status.code))
@@ -30,13 +32,32 @@ enum ResponseEncoding {
         buffer.writeString(HTTPDate.now)
         buffer.writeStaticString("\r\n")
         if status.kind != .informational, status.code != 204, status.code != 304 {
-            buffer.writeStaticString("content-length: ")
-            buffer.writeString(String(contentLength))
+            if let contentLength {
+                buffer.writeStaticString("content-length: ")
+                buffer.writeString(String(contentLength))
+            } else {
+                buffer.writeStaticString("transfer-encoding: chunked")
+            }
             buffer.writeStaticString("\r\n")
         }
         if !keepAlive {
             buffer.writeStaticString("connection: close\r\n")
         }
         buffer.writeStaticString("\r\n")
+    }
+
+    /// One chunk of a chunked body: its size in hex, the bytes, CRLF. Empty data writes nothing
+    /// (an empty chunk would end the body).
+    static func writeChunk(_ data: ByteBuffer, into buffer: inout ByteBuffer) {
+        guard data.readableBytes > 0 else { return }
+        buffer.writeString(String(data.readableBytes, radix: 16))
+        buffer.writeStaticString("\r\n")
+        buffer.writeImmutableBuffer(data)
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// The end of a chunked body: the zero-size chunk and no trailers.
+    static func writeLastChunk(into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("0\r\n\r\n")
     }
 }

@@ -30,6 +30,18 @@ public enum OrderMethods {
     public static let cancelOrder = "pixecom.orders.v1.OrderService/CancelOrder"
     /// Closes an open order: no further authorizations or captures; refunds and chargebacks still apply.
     public static let closeOrder = "pixecom.orders.v1.OrderService/CloseOrder"
+    /// Records a shipment of some or all of the order's unshipped items, with its tracking.
+    public static let createFulfillment = "pixecom.orders.v1.OrderService/CreateFulfillment"
+    /// Sets a fulfillment's carrier, tracking number and URL; its tracking is looked up anew.
+    public static let updateTracking = "pixecom.orders.v1.OrderService/UpdateTracking"
+    /// Cancels a fulfillment: its items count as unshipped again.
+    public static let cancelFulfillment = "pixecom.orders.v1.OrderService/CancelFulfillment"
+    /// The order's fulfillments with their tracking events.
+    public static let listFulfillments = "pixecom.orders.v1.OrderService/ListFulfillments"
+    /// Records shipped items coming back (a refund of their money is a separate RefundOrder).
+    public static let recordReturn = "pixecom.orders.v1.OrderService/RecordReturn"
+    /// The seller's orders as CSV (one row per line item), streamed.
+    public static let exportOrders = "pixecom.orders.v1.OrderService/ExportOrders"
     /// Creates a sell page (a storefront page ads link to) with its variants and public key.
     public static let createSellPage = "pixecom.orders.v1.OrderService/CreateSellPage"
     /// One sell page.
@@ -136,6 +148,48 @@ public enum OrderMethods {
             http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/close", body: "*")
         ),
         MethodContract(
+            name: createFulfillment,
+            summary: "Records a shipment of some or all of the order's unshipped items, with its tracking.",
+            access: .role(.editor),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/fulfillments", body: "*")
+        ),
+        MethodContract(
+            name: updateTracking,
+            summary: "Sets a fulfillment's carrier, tracking number and URL; its tracking is looked up anew.",
+            access: .role(.editor),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/fulfillments/{fulfillment_id}/tracking", body: "*")
+        ),
+        MethodContract(
+            name: cancelFulfillment,
+            summary: "Cancels a fulfillment: its items count as unshipped again.",
+            access: .role(.editor),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/fulfillments/{fulfillment_id}/cancel", body: "*")
+        ),
+        MethodContract(
+            name: listFulfillments,
+            summary: "The order's fulfillments with their tracking events.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/orders/{id}/fulfillments", body: "")
+        ),
+        MethodContract(
+            name: recordReturn,
+            summary: "Records shipped items coming back (a refund of their money is a separate RefundOrder).",
+            access: .role(.editor),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/orders/{id}/returns", body: "*")
+        ),
+        MethodContract(
+            name: exportOrders,
+            summary: "The seller's orders as CSV (one row per line item), streamed.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            manualRoute: "a CSV file streamed in chunks as the orders are read, not one JSON answer"
+        ),
+        MethodContract(
             name: createSellPage,
             summary: "Creates a sell page (a storefront page ads link to) with its variants and public key.",
             access: .role(.editor),
@@ -233,6 +287,18 @@ public protocol OrderServiceHandling: Sendable {
     func cancelOrder(_ request: Pixecom_Orders_V1_CancelOrderRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
     /// Closes an open order: no further authorizations or captures; refunds and chargebacks still apply.
     func closeOrder(_ request: Pixecom_Orders_V1_CloseOrderRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
+    /// Records a shipment of some or all of the order's unshipped items, with its tracking.
+    func createFulfillment(_ request: Pixecom_Orders_V1_CreateFulfillmentRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Fulfillment
+    /// Sets a fulfillment's carrier, tracking number and URL; its tracking is looked up anew.
+    func updateTracking(_ request: Pixecom_Orders_V1_UpdateTrackingRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Fulfillment
+    /// Cancels a fulfillment: its items count as unshipped again.
+    func cancelFulfillment(_ request: Pixecom_Orders_V1_CancelFulfillmentRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Fulfillment
+    /// The order's fulfillments with their tracking events.
+    func listFulfillments(_ request: Pixecom_Orders_V1_ListFulfillmentsRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_ListFulfillmentsResponse
+    /// Records shipped items coming back (a refund of their money is a separate RefundOrder).
+    func recordReturn(_ request: Pixecom_Orders_V1_RecordReturnRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
+    /// The seller's orders as CSV (one row per line item), streamed.
+    func exportOrders(_ request: Pixecom_Orders_V1_ExportOrdersRequest, writer: ResponseWriter<Pixecom_Orders_V1_ExportChunk>, context: ServerContext) async throws
     /// Creates a sell page (a storefront page ads link to) with its variants and public key.
     func createSellPage(_ request: Pixecom_Orders_V1_CreateSellPageRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_SellPage
     /// One sell page.
@@ -291,6 +357,24 @@ extension OrderServiceHandling {
         }
         router.unary(OrderMethods.closeOrder, Pixecom_Orders_V1_CloseOrderRequest.self) {
             try await self.closeOrder($0, context: $1)
+        }
+        router.unary(OrderMethods.createFulfillment, Pixecom_Orders_V1_CreateFulfillmentRequest.self) {
+            try await self.createFulfillment($0, context: $1)
+        }
+        router.unary(OrderMethods.updateTracking, Pixecom_Orders_V1_UpdateTrackingRequest.self) {
+            try await self.updateTracking($0, context: $1)
+        }
+        router.unary(OrderMethods.cancelFulfillment, Pixecom_Orders_V1_CancelFulfillmentRequest.self) {
+            try await self.cancelFulfillment($0, context: $1)
+        }
+        router.unary(OrderMethods.listFulfillments, Pixecom_Orders_V1_ListFulfillmentsRequest.self) {
+            try await self.listFulfillments($0, context: $1)
+        }
+        router.unary(OrderMethods.recordReturn, Pixecom_Orders_V1_RecordReturnRequest.self) {
+            try await self.recordReturn($0, context: $1)
+        }
+        router.serverStreaming(OrderMethods.exportOrders, Pixecom_Orders_V1_ExportOrdersRequest.self, Pixecom_Orders_V1_ExportChunk.self) {
+            try await self.exportOrders($0, writer: $1, context: $2)
         }
         router.unary(OrderMethods.createSellPage, Pixecom_Orders_V1_CreateSellPageRequest.self) {
             try await self.createSellPage($0, context: $1)
@@ -475,6 +559,66 @@ public struct OrderServiceClient: Sendable {
         )
     }
 
+    /// Records a shipment of some or all of the order's unshipped items, with its tracking.
+    public func createFulfillment(
+        _ request: Pixecom_Orders_V1_CreateFulfillmentRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Fulfillment {
+        try await self.rpc.unary(
+            OrderMethods.createFulfillment, request, as: Pixecom_Orders_V1_Fulfillment.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Sets a fulfillment's carrier, tracking number and URL; its tracking is looked up anew.
+    public func updateTracking(
+        _ request: Pixecom_Orders_V1_UpdateTrackingRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Fulfillment {
+        try await self.rpc.unary(
+            OrderMethods.updateTracking, request, as: Pixecom_Orders_V1_Fulfillment.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Cancels a fulfillment: its items count as unshipped again.
+    public func cancelFulfillment(
+        _ request: Pixecom_Orders_V1_CancelFulfillmentRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Fulfillment {
+        try await self.rpc.unary(
+            OrderMethods.cancelFulfillment, request, as: Pixecom_Orders_V1_Fulfillment.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// The order's fulfillments with their tracking events.
+    public func listFulfillments(
+        _ request: Pixecom_Orders_V1_ListFulfillmentsRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_ListFulfillmentsResponse {
+        try await self.rpc.unary(
+            OrderMethods.listFulfillments, request, as: Pixecom_Orders_V1_ListFulfillmentsResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Records shipped items coming back (a refund of their money is a separate RefundOrder).
+    public func recordReturn(
+        _ request: Pixecom_Orders_V1_RecordReturnRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_Order {
+        try await self.rpc.unary(
+            OrderMethods.recordReturn, request, as: Pixecom_Orders_V1_Order.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
     /// Creates a sell page (a storefront page ads link to) with its variants and public key.
     public func createSellPage(
         _ request: Pixecom_Orders_V1_CreateSellPageRequest,
@@ -581,5 +725,16 @@ public struct OrderServiceClient: Sendable {
             OrderMethods.handleWebhook, request, as: Pixecom_Orders_V1_WebhookResult.self, metadata: metadata, timeout: timeout,
             idempotent: false
         )
+    }
+
+    /// The seller's orders as CSV (one row per line item), streamed.
+    public func exportOrders<Result: Sendable>(
+        _ request: Pixecom_Orders_V1_ExportOrdersRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil,
+        _ body: (RPCResponseStream<Pixecom_Orders_V1_ExportChunk>) async throws -> Result
+    ) async throws -> Result {
+        try await self.rpc.serverStreaming(
+            OrderMethods.exportOrders, request, as: Pixecom_Orders_V1_ExportChunk.self, metadata: metadata, timeout: timeout, body)
     }
 }

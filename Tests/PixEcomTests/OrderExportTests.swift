@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+@testable import OrderService
+
+/// The CSV export through the edge: one row per line item with the order's fields on its first
+/// row, cells quoted and formula-guarded, money in major units, filters, refusals as JSON before
+/// any byte of CSV, the seller's own rows only, and a large export streamed in chunks.
+@Suite("Order export")
+struct OrderExportTests {
+    /// RFC 4180 rows (quoted cells may hold commas, quotes and line breaks).
+    static func parseCSV(_ text: String) -> [[String]] {
+        var rows: [[String]] = []
+        var row: [String] = []
+        var cell = ""
+        var quoted = false
+        var iterator = Array(text.unicodeScalars).makeIterator()
+        var pending: Unicode.Scalar? = nil
+        while let scalar = pending ?? iterator.next() {
+            pending = nil
+            if quoted {
+                if scalar == "\"" {
+                    if let next = iterator.next() {
+                        if next == "\"" { cell.unicodeScalars.append("\"") } else { quoted = false; pending = next }
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    cell.unicodeScalars.append(scalar)
+                }
+            } else if scalar == "\"" {
+                quoted = true
+            } else if scalar == "," {
+                row.append(cell)
+                cell = ""
+            } else if scalar == "\n" {
+                row.append(cell)
+                rows.append(row)
+                row = []
+                cell = ""
+            } else {
+                cell.unicodeScalars.append(scalar)
+            }
+        }
+        if !cell.isEmpty || !row.isEmpty { row.append(cell); rows.append(row) }
+        return rows
+    }
+
+    @Test("rows per line item, order fields once, quoting and formula guard, money by currency, filters, errors, tenancy, streaming")
+    func export() async throws {
+        let system = try await PixEcomSystem.start()
+        let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
+        do {
+            let a = try await EndToEndTests.register(edge, name: "Exporter")
+            let b = try await EndToEndTests.register(edge, name: "Other")
+            let mixed = try await EndToEndTests.create(
+                edge, "/v1/orders",
+                [
+                    "currency": "USD",
+                    "lineItems": [
+                        ["sku": "MUG-1", "title": "Mug, \"large\"", "quantity": 2, "unitPrice": "1205"],
+                        ["sku": "TEE-1", "title": "=HYPERLINK(\"http://evil.example\")", "quantity": 1, "unitPrice": "99"],
+                    ],
+                    "utm": ["source": "facebook", "campaign": "-12", "content": "ad 7\nline"],
+                ], token: a.token)
+            let yen = try await EndToEndTests.create(
+                edge, "/v1/orders",
+                ["currency": "JPY", "lineItems": [["sku": "K", "title": "Kettle", "quantity": 1, "unitPrice": "4500"]]],
+                token: a.token)
+            #expect(try await edge.send(.POST, "/v1/orders/\(yen)/pay", json: [:], token: a.token).status == 200)
+
+            let reply = try await edge.send(.GET, "/v1/orders.csv", token: a.token)
+            #expect(reply.status == 200, "\(reply.text)")
+            #expect(reply.headers["content-type"].first == "text/csv; charset=utf-8")
+            #expect(reply.headers["transfer-encoding"].first == "chunked")
+            #expect(reply.headers["content-disposition"].first?.contains("orders.csv") == true)
+            let rows = Self.parseCSV(reply.text)
+            let header = rows[0]
+            #expect(header == OrderExport.columns.map(\.header))
+            #expect(rows.count == 4, "\(reply.text)")
+            func value(_ row: [String], _ name: String) -> String { row[header.firstIndex(of: name)!] }
+            let first = rows[1]
+            let second = rows[2]
+            #expect(rows.dropFirst().allSatisfy { $0.count == header.count })
+            #expect(value(first, "Id") == mixed && value(second, "Id") == mixed)
+            #expect(value(first, "Currency") == "USD" && value(first, "Total") == "25.09" && value(first, "Subtotal") == "25.09")
+            #expect(value(first, "Financial Status") == "PENDING" && value(first, "Fulfillment Status") == "UNFULFILLED")
+            #expect(value(first, "Lineitem name") == "Mug, \"large\"" && value(first, "Lineitem price") == "12.05")
+            #expect(value(first, "Lineitem quantity") == "2" && value(first, "Lineitem sku") == "MUG-1")
+            #expect(value(first, "UTM Campaign") == "'-12", "a leading minus is guarded as a formula would be")
+            #expect(value(first, "UTM Content") == "ad 7\nline")
+            // The second line item: its own fields; the order's left blank.
+            #expect(value(second, "Lineitem name") == "'=HYPERLINK(\"http://evil.example\")")
+            #expect(value(second, "Lineitem price") == "0.99")
+            #expect(value(second, "Total") == "" && value(second, "Currency") == "" && value(second, "UTM Source") == "")
+            let yenRow = rows[3]
+            #expect(value(yenRow, "Total") == "4500" && value(yenRow, "Financial Status") == "PAID")
+            #expect(value(yenRow, "Paid at").hasSuffix("Z") && value(yenRow, "Created at").count == 20)
+
+            // Filters.
+            let paid = Self.parseCSV(try await edge.send(.GET, "/v1/orders.csv?financialStatus=PAID", token: a.token).text)
+            #expect(paid.count == 2 && paid[1][0] == yen)
+            let future = try await edge.send(.GET, "/v1/orders.csv?createdAfter=2999-01-01T00:00:00Z", token: a.token)
+            #expect(Self.parseCSV(future.text).count == 1, "the header alone")
+            // Refusals come as JSON errors, before any CSV.
+            let badStatus = try await edge.send(.GET, "/v1/orders.csv?financialStatus=RICH", token: a.token)
+            #expect(badStatus.status == 400 && PaymentTests.field(badStatus) == "financialStatus", "\(badStatus.text)")
+            let badTime = try await edge.send(.GET, "/v1/orders.csv?createdBefore=yesterday", token: a.token)
+            #expect(badTime.status == 400 && PaymentTests.field(badTime) == "created_before", "\(badTime.text)")
+            #expect(badTime.headers["content-type"].first?.hasPrefix("application/json") == true)
+            #expect(!badTime.headers["x-request-id"].isEmpty)
+            let anonymous = try await edge.send(.GET, "/v1/orders.csv")
+            #expect(anonymous.status == 401, "\(anonymous.text)")
+            // Another seller sees the header only.
+            let other = try await edge.send(.GET, "/v1/orders.csv", token: b.token)
+            #expect(other.status == 200 && Self.parseCSV(other.text).count == 1 && !other.text.contains(mixed), "\(other.text)")
+
+            // Many orders: streamed in many chunks, every row there once, in order.
+            let count = 20_000
+            try await TestDatabases.withClient(system.databases["orders"]!.admin) { client in
+                let seller = UUID(uuidString: a.sellerID)!
+                _ = try await client.query(
+                    """
+                    INSERT INTO orders (seller_id, id, currency, total, subtotal, financial_status, fulfillment_status, created_at)
+                    SELECT \(seller), gen_random_uuid(), 'EUR', 300, 300, 'PENDING', 'UNFULFILLED',
+                           timestamptz '2020-01-01' + n * interval '1 second'
+                    FROM generate_series(1, \(count)) AS n
+                    """)
+                _ = try await client.query(
+                    """
+                    INSERT INTO order_line_items (seller_id, order_id, position, sku, title, quantity, unit_price)
+                    SELECT o.seller_id, o.id, p, 'SKU-' || p, 'Item ' || p, 1, 100 + 100 * p
+                    FROM orders o CROSS JOIN generate_series(0, 1) AS p
+                    WHERE o.seller_id = \(seller) AND o.currency = 'EUR'
+                    """)
+            }
+            let large = try await edge.send(.GET, "/v1/orders.csv?createdBefore=2021-01-01T00:00:00Z", token: a.token)
+            #expect(large.status == 200)
+            #expect(large.body.count > 4 * OrderExport.chunkBytes, "\(large.body.count) bytes")
+            let lines = large.text.split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(lines.count == 1 + 2 * count + 1, "header, two rows per order, and the final newline's empty remainder")
+            let ids = lines.dropFirst().dropLast().map { $0.prefix(36) }
+            #expect(Set(ids).count == count)
+            #expect(lines[1].hasSuffix(",1,Item 0,1.00,SKU-0,0,0" + String(repeating: ",", count: 14)), "\(lines[1])")
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        try await edge.shutdown()
+        await system.stop()
+    }
+}
