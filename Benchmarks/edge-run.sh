@@ -32,8 +32,19 @@
 #      \copy as the superuser, whom row-level security does not bind) of the same rows into the
 #      same table in the same run; each round ingests days no round used before, and COPY loads
 #      that round's rows again under another seller id (the table's key starts with the seller).
+#   7. Orders export (--orders-export only): GET /v1/orders.csv of 1,000,000 orders (1.5M line-item
+#      rows) through the edge, read by curl, against psql's \copy of the same joined rows as CSV
+#      (the superuser, to /dev/null as curl's), rounds alternating; rows/s and their ratio, and
+#      the peak resident memory of OrderService and the edge during the export (VmHWM, reset
+#      before it through /proc/PID/clear_refs).
+#   8. Checkouts (--checkout only): POST /v1/storefront/{publicKey}/checkout through the edge (wrk
+#      -t2 -c16, each request a new Idempotency-Key, two items, a discount code, contact and
+#      address) against pgbench (16 clients, -M prepared, as the service's role under row-level
+#      security) running a checkout's database work in its fewest statements: the page and its
+#      variants read by the public key, then one statement inserting the order, its two line
+#      items, its created entry and the idempotency key. Rounds alternate; checkouts/s and ratio.
 #
-# Usage: Benchmarks/edge-run.sh [--write] [--quick] [--db-path | --campaign-work | --stats-ingest]
+# Usage: Benchmarks/edge-run.sh [--write] [--quick] [--db-path | --campaign-work | --stats-ingest | --orders-export | --checkout]
 #   --write   also rewrite the edge part of docs/PERFORMANCE.md with the results
 #   --quick   short windows (a smoke test; numbers are rough)
 #   --hold    after setting up, print the URLs and token and wait (for profiling) instead of measuring
@@ -43,6 +54,10 @@
 #             rewrites only the campaign-work part of docs/PERFORMANCE.md
 #   --stats-ingest only scenario 6 (the root package's release build); with --write it rewrites
 #             only the stats-ingest part of docs/PERFORMANCE.md
+#   --orders-export only scenario 7 (the root package's release build); with --write it rewrites
+#             only the orders-export part of docs/PERFORMANCE.md
+#   --checkout only scenario 8 (the root package's release build); with --write it rewrites
+#             only the checkout part of docs/PERFORMANCE.md
 #
 # Builds the root package and Benchmarks/ in release mode (15+ minutes the first time on 2
 # cores), starts a private PostgreSQL and the five services from the release build on free ports,
@@ -54,7 +69,7 @@ root=$(cd "$here/.." && pwd)
 source "$root/scripts/lib.sh"
 exec </dev/null
 
-write=0 hold=0 db_only=0 campaign_only=0 ingest_only=0 duration=10 login_duration=14 rounds=5 token_seconds=2 token_rounds=15
+write=0 hold=0 db_only=0 campaign_only=0 ingest_only=0 export_only=0 checkout_only=0 duration=10 login_duration=14 rounds=5 token_seconds=2 token_rounds=15
 for argument in "$@"; do
   case "$argument" in
     --write) write=1 ;;
@@ -63,6 +78,8 @@ for argument in "$@"; do
     --db-path) db_only=1 ;;
     --campaign-work) db_only=1 campaign_only=1 ;;
     --stats-ingest) db_only=1 ingest_only=1 ;;
+    --orders-export) db_only=1 export_only=1 ;;
+    --checkout) db_only=1 checkout_only=1 ;;
     -h|--help) sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $argument (see --help)" ;;
   esac
@@ -156,7 +173,8 @@ start edge Edge PIXECOM_HTTP_HOST=127.0.0.1 PIXECOM_HTTP_PORT=0 \
   PIXECOM_AUTH_ADDRESSES="$(rpc auth)" PIXECOM_CAMPAIGN_ADDRESSES="$(rpc campaign)" \
   PIXECOM_STATS_ADDRESSES="$(rpc stats)" PIXECOM_ORDERS_ADDRESSES="$(rpc orders)" \
   PIXECOM_RATE_AUTH_PER_MINUTE=1000000 PIXECOM_RATE_AUTH_BURST=1000000 \
-  PIXECOM_RATE_SELLER_PER_MINUTE=600000000 PIXECOM_RATE_SELLER_BURST=10000000
+  PIXECOM_RATE_SELLER_PER_MINUTE=600000000 PIXECOM_RATE_SELLER_BURST=10000000 \
+  PIXECOM_RATE_STOREFRONT_PER_MINUTE=600000000 PIXECOM_RATE_STOREFRONT_BURST=10000000
 edge=https://localhost:$(jq -r .http_port "$work/edge.ready")
 api() { curl -sS --fail-with-body --cacert "$certs/ca.pem" "$@"; }
 
@@ -497,6 +515,189 @@ si_table() {
 | insights ingest through the edge (\`POST /v1/insights\`, batches of 2,500 rows, two clients) >= 0.5x PostgreSQL COPY (psql \\copy) of the same rows into the same table | $(verdict "$si_ratio" 0.5 ge) | ${si_ratio}x (median of $rounds rounds' ratios, each round 100,000 rows ingested then copied; median rates ${si_ingest} vs ${si_copy} rows/s) |
 TABLE
 }
+# Scenario 7: the orders CSV export through the edge against psql's \copy of the same rows.
+orders_export_scenario() {
+  local orders_admin seller_id orders=1000000 round export_rates=() copy_rates=() ratios=() start_ns end_ns out rows
+  local orders_pid=${service_pids[orders]} edge_pid=${service_pids[edge]} orders_peaks=() edge_peaks=()
+  orders_admin=$(sed 's#/[^/]*$#/orders#' <<<"$admin_url")
+  seller_id=$(api -H "Authorization: Bearer $token" "$edge/v1/account" | jq -r .sellerId)
+  [ "${duration}" -lt 10 ] && orders=100000
+  log "   $orders orders of the bench seller, half with a second line item (written by SQL as the owner)"
+  psql -qX -v ON_ERROR_STOP=1 "$orders_admin" >/dev/null <<SQL || die "could not write the orders"
+INSERT INTO orders (seller_id, id, currency, total, subtotal, shipping, tax, financial_status, fulfillment_status, captured,
+                    paid_at, customer_email, customer_name, ship_name, ship_line1, ship_city, ship_postal_code, ship_country,
+                    utm_source, utm_medium, utm_campaign, utm_content, created_at)
+SELECT '$seller_id', gen_random_uuid(), 'USD', 4599 + (n % 7) * 100, 3999 + (n % 7) * 100, 500, 100, 'PAID', 'UNFULFILLED',
+       4599 + (n % 7) * 100, timestamptz '2025-01-01' + n * interval '20 seconds',
+       'buyer' || n || '@example.com', 'Buyer ' || n, 'Buyer ' || n, n || ' Main Street, Apt ' || (n % 90), 'Springfield',
+       lpad((n % 99999)::text, 5, '0'), 'US', 'facebook', 'paid', '1202' || (n % 50), '2300' || (n % 500),
+       timestamptz '2025-01-01' + n * interval '20 seconds'
+FROM generate_series(1, $orders) AS n;
+INSERT INTO order_line_items (seller_id, order_id, position, sku, title, quantity, unit_price)
+SELECT o.seller_id, o.id, p, 'SKU-' || (p + 1), CASE p WHEN 0 THEN 'Ceramic mug, 350 ml' ELSE 'Gift box' END, 1,
+       CASE p WHEN 0 THEN o.subtotal - 500 ELSE 500 END
+FROM orders o CROSS JOIN generate_series(0, 1) AS p
+WHERE o.seller_id = '$seller_id' AND (p = 0 OR hashtext(o.id::text) % 2 = 0);
+ANALYZE orders; ANALYZE order_line_items;
+SQL
+  rows=$(psql -qAtX "$orders_admin" -c "SELECT count(*) FROM order_line_items WHERE seller_id = '$seller_id'")
+  log "   $rows line-item rows; $rounds rounds alternating"
+  for round in $(seq 1 "$rounds"); do
+    echo 5 >"/proc/$orders_pid/clear_refs" 2>/dev/null || true
+    echo 5 >"/proc/$edge_pid/clear_refs" 2>/dev/null || true
+    start_ns=$(date +%s%N)
+    out=$(curl -sS --fail-with-body --cacert "$certs/ca.pem" -H "Authorization: Bearer $token" -o /dev/null \
+      -w '%{http_code} %{size_download}' "$edge/v1/orders.csv") || die "the export failed"
+    end_ns=$(date +%s%N)
+    [ "${out%% *}" = 200 ] || die "the export answered $out"
+    export_rates+=("$(awk -v r="$rows" -v ns="$((end_ns - start_ns))" 'BEGIN {printf "%.0f", r / (ns / 1e9)}')")
+    orders_peaks+=("$(awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$orders_pid/status")")
+    edge_peaks+=("$(awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$edge_pid/status")")
+    export_bytes=${out#* }
+    start_ns=$(date +%s%N)
+    psql -qX -v ON_ERROR_STOP=1 "$orders_admin" -c "\\copy (SELECT o.id, o.customer_email, o.financial_status, o.paid_at, o.fulfillment_status, o.order_status, o.currency, o.subtotal, o.shipping, o.tax, o.total, o.discount, o.refunded, o.created_at, o.cancel_reason, li.quantity, li.title, li.unit_price, li.sku, li.fulfilled_quantity, li.returned_quantity, o.ship_name, o.ship_line1, o.ship_line2, o.ship_city, o.ship_region, o.ship_postal_code, o.ship_country, o.customer_phone, o.sell_page_id, o.utm_source, o.utm_medium, o.utm_campaign, o.utm_content, o.utm_term FROM orders o LEFT JOIN order_line_items li ON li.seller_id = o.seller_id AND li.order_id = o.id WHERE o.seller_id = '$seller_id' ORDER BY o.created_at, o.id, li.position) TO '/dev/null' CSV HEADER" \
+      || die "psql \\copy failed"
+    end_ns=$(date +%s%N)
+    copy_rates+=("$(awk -v r="$rows" -v ns="$((end_ns - start_ns))" 'BEGIN {printf "%.0f", r / (ns / 1e9)}')")
+    ratios+=("$(awk -v a="${export_rates[-1]}" -v b="${copy_rates[-1]}" 'BEGIN {printf "%.3f", a / b}')")
+    log "   round $round: export ${export_rates[-1]} rows/s ($export_bytes bytes), \\copy ${copy_rates[-1]} rows/s (${ratios[-1]}x); peak RSS orders ${orders_peaks[-1]} MiB, edge ${edge_peaks[-1]} MiB"
+  done
+  oe_export=$(printf '%s\n' "${export_rates[@]}" | median)
+  oe_copy=$(printf '%s\n' "${copy_rates[@]}" | median)
+  oe_ratio=$(printf '%s\n' "${ratios[@]}" | median | awk '{printf "%.2f", $1}')
+  oe_orders_peak=$(printf '%s\n' "${orders_peaks[@]}" | sort -g | tail -1)
+  oe_edge_peak=$(printf '%s\n' "${edge_peaks[@]}" | sort -g | tail -1)
+  oe_rows=$rows oe_orders=$orders oe_bytes=$export_bytes
+}
+oe_table() {
+  cat <<TABLE
+| Target | Verdict | Measured |
+| :--- | :--- | :--- |
+| orders CSV export through the edge (\`GET /v1/orders.csv\`, curl) >= 0.5x psql's \\copy of the same joined rows as CSV | $(verdict "$oe_ratio" 0.5 ge) | ${oe_ratio}x (median of $rounds rounds' ratios; ${oe_export} vs ${oe_copy} rows/s; ${oe_orders} orders, ${oe_rows} rows, ${oe_bytes} bytes) |
+| peak resident memory of the exporting service during the export <= 100 MiB | $(verdict "$oe_orders_peak" 100 le) | OrderService ${oe_orders_peak} MiB (the edge ${oe_edge_peak} MiB), the highest VmHWM over the rounds, each reset before its export |
+TABLE
+}
+# Scenario 8: checkouts through the edge against pgbench running a checkout's database work.
+checkout_scenario() {
+  local page public_key seller_id orders_app round edge_rates=() pg_rates=() ratios=() count
+  page=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"slug":"bench-mug","title":"Mug",
+      "currency":"USD","shippingFee":"500","taxRateBps":800,"variants":[{"sku":"MUG-1","title":"Mug","price":"1500"},
+      {"sku":"BOX","title":"Gift box","price":"300"}],"discounts":[{"code":"SAVE10","kind":"PERCENT","value":"10"}]}' \
+    "$edge/v1/sell-pages") || die "could not create the sell page"
+  public_key=$(jq -r .publicKey <<<"$page")
+  api -X PATCH -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"status":"PUBLISHED"}' \
+    "$edge/v1/sell-pages/$(jq -r .id <<<"$page")" >/dev/null || die "could not publish the sell page"
+  seller_id=$(api -H "Authorization: Bearer $token" "$edge/v1/account" | jq -r .sellerId)
+  cat >"$work/checkout.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"items":[{"sku":"MUG-1","quantity":2},{"sku":"BOX","quantity":1}],"discountCode":"SAVE10",'
+  .. '"customer":{"email":"buyer@example.com","name":"Ann Buyer","phone":"+12025550123"},'
+  .. '"shippingAddress":{"name":"Ann Buyer","line1":"1 Main St","city":"Springfield","region":"IL","postalCode":"62701","country":"US"},'
+  .. '"attribution":{"landingUrl":"https://shop.example.com/mug?utm_source=facebook&utm_campaign=123&fbclid=abc"}}'
+local counter = 0
+local prefix = tostring(math.random(1, 1000000000))
+function setup(thread) thread:set("id", tostring(math.random(1, 1000000000))) end
+function init(args) prefix = prefix .. "-" .. (id or "0") end
+function request()
+  counter = counter + 1
+  wrk.headers["Idempotency-Key"] = "bench-" .. prefix .. "-" .. counter
+  return wrk.format(nil, "/v1/storefront/$public_key/checkout")
+end
+LUA
+  # The check that the body is a valid checkout (200), once.
+  api -H 'Content-Type: application/json' -H "Idempotency-Key: bench-probe-$(random_hex 4)" \
+    --data-binary "$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$work/checkout.lua")" "$edge/v1/storefront/$public_key/checkout" >/dev/null \
+    || true
+  orders_app=${db[orders_app]}
+  cat >"$work/checkout.sql" <<SQL
+BEGIN;
+SELECT set_config('app.storefront_key', '$public_key', true);
+SELECT id, currency, status, shipping_fee, tax_rate_bps FROM sell_pages WHERE public_key = '$public_key';
+SELECT set_config('app.seller_id', '$seller_id', true);
+SELECT sku, title, price FROM sell_page_variants WHERE seller_id = '$seller_id' AND sell_page_id = (SELECT id FROM sell_pages WHERE public_key = '$public_key');
+WITH o AS (
+  INSERT INTO orders (seller_id, id, currency, total, subtotal, discount, shipping, tax, financial_status, fulfillment_status,
+                      sell_page_id, customer_email, customer_name, customer_phone, ship_name, ship_line1, ship_city, ship_region,
+                      ship_postal_code, ship_country, landing_url, utm_source, utm_campaign, fbclid)
+  SELECT '$seller_id', gen_random_uuid(), 'USD', 3527, 3300, 330, 500, 57, 'PENDING', 'UNFULFILLED', id, 'buyer@example.com',
+         'Ann Buyer', '+12025550123', 'Ann Buyer', '1 Main St', 'Springfield', 'IL', '62701', 'US',
+         'https://shop.example.com/mug?utm_source=facebook&utm_campaign=123&fbclid=abc', 'facebook', '123', 'abc'
+  FROM sell_pages WHERE public_key = '$public_key'
+  RETURNING seller_id, id),
+items AS (
+  INSERT INTO order_line_items (seller_id, order_id, position, sku, title, quantity, unit_price)
+  SELECT o.seller_id, o.id, v.p, v.sku, v.title, v.q, v.price FROM o, (VALUES (0, 'MUG-1', 'Mug', 2, 1500), (1, 'BOX', 'Gift box', 1, 300)) AS v (p, sku, title, q, price)),
+history AS (
+  INSERT INTO order_events (seller_id, id, order_id, type, amount) SELECT seller_id, gen_random_uuid(), id, 'created', 3527 FROM o)
+INSERT INTO idempotency_keys (seller_id, key, request_hash, method, order_id)
+SELECT seller_id, 'pgbench-' || id, md5(id::text), 'Checkout', id FROM o;
+COMMIT;
+SQL
+  log "   $rounds rounds: wrk -t2 -c16 -d${duration}s on the checkout, pgbench -c16 -j2 -T${duration} on its database work"
+  for round in $(seq 1 "$rounds"); do
+    wrk_run "$work/checkout-$round.txt" -t2 -c16 -d"${duration}s" --latency -s "$work/checkout.lua" "$edge"
+    count=$(errors "$work/checkout-$round.txt")
+    [ "$count" = 0 ] || { cat "$work/checkout-$round.txt" >&2; die "$count checkouts were refused"; }
+    edge_rates+=("$(rps "$work/checkout-$round.txt")")
+    pgbench -n -M prepared -c 16 -j 2 -T "$duration" -f "$work/checkout.sql" "$orders_app" >"$work/pgbench-checkout-$round.txt" 2>&1 \
+      || { cat "$work/pgbench-checkout-$round.txt" >&2; die "pgbench failed"; }
+    pg_rates+=("$(awk '/^tps = / {printf "%.0f", $3}' "$work/pgbench-checkout-$round.txt")")
+    ratios+=("$(awk -v a="${edge_rates[-1]}" -v b="${pg_rates[-1]}" 'BEGIN {printf "%.3f", a / b}')")
+    log "   round $round: ${edge_rates[-1]} checkouts/s (p99 $(p99 "$work/checkout-$round.txt") us), pgbench ${pg_rates[-1]} tps (${ratios[-1]}x)"
+  done
+  co_edge=$(printf '%s\n' "${edge_rates[@]}" | median)
+  co_pg=$(printf '%s\n' "${pg_rates[@]}" | median)
+  co_ratio=$(printf '%s\n' "${ratios[@]}" | median | awk '{printf "%.2f", $1}')
+  co_p99=$(p99 "$work/checkout-$rounds.txt")
+}
+co_table() {
+  cat <<TABLE
+| Measure | Verdict | Measured |
+| :--- | :--- | :--- |
+| checkouts/s through the edge (\`POST /v1/storefront/{publicKey}/checkout\`, wrk -t2 -c16, a new Idempotency-Key each) against pgbench running a checkout's database work (16 clients, -M prepared, the service's role) | - (no target set) | ${co_edge} checkouts/s vs ${co_pg} tps: ${co_ratio}x (median of $rounds rounds' ratios); p99 $(awk -v u="$co_p99" 'BEGIN {printf "%.1f ms", u / 1000}') in the last round |
+TABLE
+}
+if [ "$checkout_only" -eq 1 ]; then
+  log "8. checkouts: POST /v1/storefront/{publicKey}/checkout vs pgbench; $rounds rounds"
+  checkout_scenario
+  printf '\n%s\n' "$(co_table)"
+  if [ "$write" -eq 1 ]; then
+    revision=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+    write_section "<!-- BEGIN CHECKOUT RESULTS" "<!-- END CHECKOUT RESULTS -->" "$(cat <<SECTION
+<!-- BEGIN CHECKOUT RESULTS: Benchmarks/edge-run.sh --checkout --write rewrites this part -->
+### Checkouts
+
+Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) at revision \`$revision\` with \`Benchmarks/edge-run.sh --checkout --write\` on $(nproc) cores; wrk, the edge, the services, PostgreSQL and pgbench all on this machine; Linux scheduling: ${scheduling}. The reference is the database work alone, in its fewest statements (two reads, one insert of everything); a checkout through the edge also validates and prices the request, checks the idempotency key and stores its answer, and crosses two TLS hops.
+
+$(co_table)
+<!-- END CHECKOUT RESULTS -->
+SECTION
+)"
+    log "wrote docs/PERFORMANCE.md"
+  fi
+  exit 0
+fi
+if [ "$export_only" -eq 1 ]; then
+  log "7. orders export: GET /v1/orders.csv vs psql \\copy of the same rows; $rounds rounds"
+  orders_export_scenario
+  printf '\n%s\n' "$(oe_table)"
+  if [ "$write" -eq 1 ]; then
+    revision=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+    write_section "<!-- BEGIN ORDERS EXPORT RESULTS" "<!-- END ORDERS EXPORT RESULTS -->" "$(cat <<SECTION
+<!-- BEGIN ORDERS EXPORT RESULTS: Benchmarks/edge-run.sh --orders-export --write rewrites this part -->
+### Orders export
+
+Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) at revision \`$revision\` with \`Benchmarks/edge-run.sh --orders-export --write\` on $(nproc) cores; curl, the edge, the services, PostgreSQL and psql all on this machine; Linux scheduling: ${scheduling}. Both write to /dev/null; \\copy runs as the superuser (no row-level security) and lets PostgreSQL format the CSV; the export formats its cells in PostgreSQL too, then passes them through OrderService, the RPC stream and the edge over TLS.
+
+$(oe_table)
+<!-- END ORDERS EXPORT RESULTS -->
+SECTION
+)"
+    log "wrote docs/PERFORMANCE.md"
+  fi
+  exit 0
+fi
 if [ "$ingest_only" -eq 1 ]; then
   log "6. stats ingest: POST /v1/insights vs COPY of the same rows; $rounds rounds"
   stats_ingest_scenario

@@ -36,7 +36,11 @@ struct EdgeConfiguration: Sendable {
     /// Rate limits: `PIXECOM_RATE_AUTH_PER_MINUTE` (default 60) with bursts of
     /// `PIXECOM_RATE_AUTH_BURST` (20) per client address on the auth routes;
     /// `PIXECOM_RATE_SELLER_PER_MINUTE` (6000, 100 a second) with bursts of
-    /// `PIXECOM_RATE_SELLER_BURST` (200) per seller elsewhere.
+    /// `PIXECOM_RATE_SELLER_BURST` (200) per seller elsewhere; on the public storefront routes
+    /// also `PIXECOM_RATE_STOREFRONT_CLIENT_PER_MINUTE` (60) with bursts of
+    /// `PIXECOM_RATE_STOREFRONT_CLIENT_BURST` (20) per sell page and client address, and
+    /// `PIXECOM_RATE_STOREFRONT_PER_MINUTE` (12000, 200 a second) with bursts of
+    /// `PIXECOM_RATE_STOREFRONT_BURST` (1000) per sell page.
     var rateLimits: RateLimiter.Configuration
     /// `PIXECOM_TRUSTED_PROXIES`: load balancers (addresses or CIDR ranges, comma-separated)
     /// whose `X-Forwarded-For` names the client; none by default.
@@ -79,6 +83,15 @@ struct EdgeConfiguration: Sendable {
             seller: .init(
                 perSecond: Double(try environment.int("PIXECOM_RATE_SELLER_PER_MINUTE", default: 6000, range: 1...600_000_000)) / 60,
                 burst: Double(try environment.int("PIXECOM_RATE_SELLER_BURST", default: 200, range: 1...10_000_000))
+            ),
+            storefrontClient: .init(
+                perSecond: Double(try environment.int("PIXECOM_RATE_STOREFRONT_CLIENT_PER_MINUTE", default: 60, range: 1...600_000_000))
+                    / 60,
+                burst: Double(try environment.int("PIXECOM_RATE_STOREFRONT_CLIENT_BURST", default: 20, range: 1...10_000_000))
+            ),
+            storefront: .init(
+                perSecond: Double(try environment.int("PIXECOM_RATE_STOREFRONT_PER_MINUTE", default: 12000, range: 1...600_000_000)) / 60,
+                burst: Double(try environment.int("PIXECOM_RATE_STOREFRONT_BURST", default: 1000, range: 1...10_000_000))
             )
         )
         do {

@@ -53,7 +53,6 @@ extension EdgeRoutes {
             var headers = HTTPFields()
             headers[.contentType] = "text/csv; charset=utf-8"
             headers[.contentDisposition] = "attachment; filename=\"orders.csv\""
-            headers[.cacheControl] = "no-store"
             return Response(status: .ok, headers: headers, body: body)
         }
     }

@@ -34,14 +34,15 @@ struct OrderServiceMain {
         let secrets = (context.environment.string("PIXECOM_STRIPE_WEBHOOK_SECRETS") ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let store = OrderStore(db: context.db)
+        // `PIXECOM_DNS_SERVER` ("host:port"): where domain verification looks TXT records up;
+        // the system's resolver (/etc/resolv.conf) when unset.
+        let domains = DomainStore(
+            db: context.db, resolver: try? DNSResolver.fromEnvironment(context.environment.string("PIXECOM_DNS_SERVER")))
         let handlers = OrderHandlers(
             verifier: verifier,
             store: store,
             sellPages: SellPageStore(db: context.db),
-            // `PIXECOM_DNS_SERVER` ("host:port"): where domain verification looks TXT records up;
-            // the system's resolver (/etc/resolv.conf) when unset.
-            domains: DomainStore(
-                db: context.db, resolver: try? DNSResolver.fromEnvironment(context.environment.string("PIXECOM_DNS_SERVER"))),
+            domains: domains,
             webhooks: StripeWebhooks(signature: secrets.isEmpty ? nil : StripeSignature(secrets: secrets), db: context.db)
         )
         var router = RPCRouter()
@@ -50,6 +51,9 @@ struct OrderServiceMain {
         jobs.register(StatsEventPublisher.delivery(db: context.db, stats: stats, logger: context.logger))
         jobs.register(WebhookApplication(db: context.db))
         try jobs.register(IdempotencyPrune(store: store), schedule: CronSchedule("17 * * * *"), args: IdempotencyPrune.Args())
+        if domains.resolver != nil {
+            try jobs.register(DomainRecheck(store: domains), schedule: CronSchedule("41 * * * *"), args: DomainRecheck.Args())
+        }
         var services: [any Service & Sendable] = []
         // `PIXECOM_TRACKING_API_KEY`: the 17TRACK key; without it shipments keep the status
         // SHIPMENT_UNKNOWN and nothing is looked up. `PIXECOM_TRACKING_API_URL`: the API's base

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
 import Testing
@@ -113,6 +114,7 @@ struct DomainTests {
     @Test("a domain is verified only by its TXT record in DNS, for one seller at most, and loses it when the record goes")
     func verificationByDNS() async throws {
         let port = try await Self.freeUDPPort()
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: port)
         let system = try await PixEcomSystem.start(ordersEnvironment: ["PIXECOM_DNS_SERVER": "127.0.0.1:\(port)"])
         let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
         var server: DNSServer?
@@ -169,6 +171,29 @@ struct DomainTests {
             #expect((listed.json["domains"] as? [[String: Any]])?.map { JSONValues.string($0["status"]) } == ["VERIFIED"])
             let unknown = try await edge.send(.POST, "/v1/domains/other.example.com/verify", json: [:], token: a.token)
             #expect(unknown.status == 404, "\(unknown.text)")
+
+            // The periodic re-check: without an answer from DNS, B's domain stays verified (the
+            // problem recorded); once the record no longer holds B's token, it is taken back.
+            await server?.stop()
+            server = nil
+            try await system.databases["orders"]!.withAppClient(connections: 1) { db in
+                let resolver = DNSResolver(server: address, timeout: .milliseconds(300), attempts: 1)
+                let recheck = DomainRecheck(store: DomainStore(db: db, resolver: resolver), interval: .zero)
+                let unanswered = try await recheck.recheck(logger: Logger(label: "test.domains"))
+                #expect(unanswered.map(\.domain) == ["shop.example.com"] && unanswered.allSatisfy(\.verified), "\(unanswered)")
+            }
+            let kept = try await edge.send(.GET, "/v1/domains", token: b.token)
+            let keptDomain = (kept.json["domains"] as? [[String: Any]])?.first ?? [:]
+            #expect(JSONValues.string(keptDomain["status"]) == "VERIFIED", "\(kept.text)")
+            #expect(JSONValues.string(keptDomain["lastError"]).contains("DNS lookup failed"), "\(kept.text)")
+            server = try DNSServer(port: port, records: [(name, "pixecom-domain-verification=someone-else")])
+            try await server?.ready(port: port)
+            try await system.databases["orders"]!.withAppClient(connections: 1) { db in
+                let recheck = DomainRecheck(store: DomainStore(db: db, resolver: DNSResolver(server: address)), interval: .zero)
+                let answered = try await recheck.recheck(logger: Logger(label: "test.domains"))
+                #expect(answered.map(\.domain) == ["shop.example.com"] && answered.allSatisfy { !$0.verified }, "\(answered)")
+                #expect(try await recheck.recheck(logger: Logger(label: "test.domains")).isEmpty, "no verified domain is left to check")
+            }
         } catch {
             Issue.record("\(error)\n\(system.logs())")
         }

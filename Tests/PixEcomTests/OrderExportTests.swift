@@ -144,6 +144,19 @@ struct OrderExportTests {
             let ids = lines.dropFirst().dropLast().map { $0.prefix(36) }
             #expect(Set(ids).count == count)
             #expect(lines[1].hasSuffix(",1,Item 0,1.00,SKU-0,0,0" + String(repeating: ",", count: 14)), "\(lines[1])")
+            #expect(lines.dropFirst(2).first?.hasPrefix(String(lines[1].prefix(36)) + String(repeating: ",", count: 15)) == true)
+
+            // HTTP/1.0 knows no chunks: the bytes as they are, ended by the end of the connection.
+            let raw = try await RawTLSConnection.connect(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
+            try await raw.send(
+                "GET /v1/orders.csv?financialStatus=PAID HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer \(a.token)\r\n\r\n")
+            #expect(await raw.closedByServer(within: .seconds(20)))
+            let answer = raw.received
+            await raw.close()
+            let parts = answer.components(separatedBy: "\r\n\r\n")
+            #expect(parts[0].hasPrefix("HTTP/1.1 200") && !parts[0].lowercased().contains("transfer-encoding"), "\(parts[0])")
+            let rawRows = Self.parseCSV(parts.dropFirst().joined(separator: "\r\n\r\n"))
+            #expect(rawRows.count == 2 && rawRows.first == OrderExport.columns.map(\.header) && rawRows.last?.first == yen, "\(answer)")
         } catch {
             Issue.record("\(error)\n\(system.logs())")
         }

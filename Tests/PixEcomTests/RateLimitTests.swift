@@ -95,4 +95,42 @@ struct RateLimitTests {
         try await edge.shutdown()
         await system.stop()
     }
+
+    @Test(
+        "a storefront page takes a few checkouts per client address, and at most its own rate from all of them; other pages are untouched")
+    func storefrontLimit() async throws {
+        // 127.0.0.1 is a trusted proxy here, so X-Forwarded-For names the client.
+        let system = try await PixEcomSystem.start(edgeEnvironment: [
+            "PIXECOM_RATE_STOREFRONT_CLIENT_PER_MINUTE": "1", "PIXECOM_RATE_STOREFRONT_CLIENT_BURST": "3",
+            "PIXECOM_RATE_STOREFRONT_PER_MINUTE": "1", "PIXECOM_RATE_STOREFRONT_BURST": "5", "PIXECOM_TRUSTED_PROXIES": "127.0.0.1",
+        ])
+        let edge = try EdgeHTTPClient(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
+        do {
+            // Keys no page has: each answer is the service's (404) until a bucket is empty. The
+            // buckets refill one a minute: on a slow machine one refill may come in.
+            let busy = "pk_" + String(repeating: "a", count: 24)
+            func checkout(_ key: String, from client: String) async throws -> Int {
+                try await edge.send(
+                    .POST, "/v1/storefront/\(key)/checkout", json: [:],
+                    headers: [("Idempotency-Key", UUID().uuidString), ("X-Forwarded-For", client)]
+                ).status
+            }
+            var statuses: [Int] = []
+            while statuses.count < 6, statuses.last != 429 { statuses.append(try await checkout(busy, from: "10.0.0.1")) }
+            #expect(statuses.last == 429 && statuses.count >= 4, "one address: its 3 first, then 429: \(statuses)")
+            #expect(statuses.dropLast().allSatisfy { $0 != 429 }, "\(statuses)")
+            // Another address still gets through, until the page's own budget (5) is spent.
+            var others: [Int] = []
+            while others.count < 6, others.last != 429 { others.append(try await checkout(busy, from: "10.0.0.\(others.count + 2)")) }
+            #expect(others.last == 429 && others.count >= 3, "the page's budget, from many addresses: \(others)")
+            // Another page is untouched, from any of them.
+            #expect(try await checkout("pk_" + String(repeating: "b", count: 24), from: "10.0.0.1") != 429)
+            #expect(RateLimiter.storefrontKey("/v1/storefront/pk_x/checkout") == "pk_x")
+            #expect(RateLimiter.storefrontKey("/v1/orders") == nil && RateLimiter.storefrontKey("/v1/storefront/") == nil)
+        } catch {
+            Issue.record("\(error)\n\(system.logs())")
+        }
+        try await edge.shutdown()
+        await system.stop()
+    }
 }

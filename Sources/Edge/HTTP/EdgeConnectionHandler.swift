@@ -230,8 +230,12 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     // MARK: - Answering
 
+    /// The request being answered is HTTP/1.1 or later (chunked bodies are understood).
+    private var chunksUnderstood = true
+
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, body: ByteBuffer, tooLarge: Bool) {
         let keepAlive = head.isKeepAlive
+        self.chunksUnderstood = head.version.major > 1 || (head.version.major == 1 && head.version.minor >= 1)
         let headOnly = head.method == .HEAD
         // nil: a head that is valid HTTP/1 but not valid HTTP semantics (a bad method or field).
         let request = try? Request(head: Self.request(head), body: RequestBody(buffer: body))
@@ -340,11 +344,14 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     /// one that fails after it ends the connection without the last chunk, which tells the
     /// client the download is incomplete.
     private func writeChunked(_ response: Response, context: ChannelHandlerContext, keepAlive: Bool) async {
-        let stayOpenAtStart = keepAlive && !self.closeAfterResponse
+        // HTTP/1.0 knows no chunks: the bytes as they are, and the end of the connection ends them.
+        let chunked = self.chunksUnderstood
+        let stayOpenAtStart = keepAlive && !self.closeAfterResponse && chunked
         var head = context.channel.allocator.buffer(capacity: 512)
         ResponseEncoding.writeHead(
-            status: response.status, headers: response.headers, contentLength: nil, keepAlive: stayOpenAtStart, into: &head)
-        let writer = ChunkWriter(context: context, handler: self, head: head)
+            status: response.status, headers: response.headers, contentLength: nil, chunked: chunked, keepAlive: stayOpenAtStart,
+            into: &head)
+        let writer = ChunkWriter(context: context, handler: self, head: head, chunked: chunked)
         do {
             try await response.body.write(writer)
         } catch {
@@ -362,7 +369,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         self.task = nil
         let stayOpen = stayOpenAtStart && !self.closeAfterResponse && !(self.inputClosed && self.held.isEmpty)
         var end = writer.headWritten ? context.channel.allocator.buffer(capacity: 8) : writer.head
-        ResponseEncoding.writeLastChunk(into: &end)
+        if chunked { ResponseEncoding.writeLastChunk(into: &end) }
         if stayOpen {
             context.writeAndFlush(self.wrapOutboundOut(end), promise: nil)
             if !self.held.isEmpty {
@@ -382,7 +389,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// The error answer to a streamed response that failed before its first byte: the error's
     /// status and JSON body, with the headers the streamed response had (request id, CORS,
-    /// security) except those of its content.
+    /// security) except its content type and disposition.
     private func errorResponse(_ error: any Error, replacing response: Response) -> Response {
         let requestID = response.headers[RequestIDs.header] ?? ""
         var answer = ErrorResponse.make(for: error, requestID: requestID, path: "", logger: self.logger)
@@ -401,12 +408,14 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let context: ChannelHandlerContext
         let handler: EdgeConnectionHandler
         let head: ByteBuffer
+        let chunked: Bool
         private(set) var headWritten = false
 
-        init(context: ChannelHandlerContext, handler: EdgeConnectionHandler, head: ByteBuffer) {
+        init(context: ChannelHandlerContext, handler: EdgeConnectionHandler, head: ByteBuffer, chunked: Bool) {
             self.context = context
             self.handler = handler
             self.head = head
+            self.chunked = chunked
         }
 
         func write(_ buffer: ByteBuffer) async throws {
@@ -418,7 +427,11 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 chunk = self.head
                 self.headWritten = true
             }
-            ResponseEncoding.writeChunk(buffer, into: &chunk)
+            if self.chunked {
+                ResponseEncoding.writeChunk(buffer, into: &chunk)
+            } else {
+                chunk.writeImmutableBuffer(buffer)
+            }
             try await self.context.writeAndFlush(self.handler.wrapOutboundOut(chunk)).get()
         }
 

@@ -9,9 +9,12 @@ enum ResponseEncoding {
     /// Writes `HTTP/1.1 <status>`, the fields, `date`, `content-length` (not for 1xx, 204 and
     /// 304, which have no body), `connection: close` unless kept alive, and the blank line.
     /// `contentLength` nil: the body follows in chunks (`transfer-encoding: chunked`, RFC 9112
-    /// section 7.1), each written by `writeChunk`, and ends with `writeLastChunk`.
+    /// section 7.1), each written by `writeChunk`, and ends with `writeLastChunk`; or, with
+    /// `chunked` false (an HTTP/1.0 client, which knows no chunks), as it is, ended by closing the
+    /// connection.
     static func writeHead(
-        status: HTTPResponse.Status, headers: HTTPFields, contentLength: Int?, keepAlive: Bool, into buffer: inout ByteBuffer
+        status: HTTPResponse.Status, headers: HTTPFields, contentLength: Int?, chunked: Bool = true, keepAlive: Bool,
+        into buffer: inout ByteBuffer
     ) {
         buffer.writeStaticString("HTTP/1.1 ")
         buffer.writeString(String(status.code))
@@ -35,10 +38,10 @@ enum ResponseEncoding {
             if let contentLength {
                 buffer.writeStaticString("content-length: ")
                 buffer.writeString(String(contentLength))
-            } else {
-                buffer.writeStaticString("transfer-encoding: chunked")
+                buffer.writeStaticString("\r\n")
+            } else if chunked {
+                buffer.writeStaticString("transfer-encoding: chunked\r\n")
             }
-            buffer.writeStaticString("\r\n")
         }
         if !keepAlive {
             buffer.writeStaticString("connection: close\r\n")

@@ -45,7 +45,13 @@ struct DomainStore: Sendable {
     }
 
     /// Looks the TXT record up now (no transaction open meanwhile) and records what it found.
-    func verify(_ domain: String, sellerID: UUID, logger: Logger) async throws -> Pixecom_Orders_V1_Domain {
+    /// `keepOnFailure`: a lookup that got no answer (a timeout, a server error, a truncated
+    /// answer) records its problem but leaves a verified domain verified; only an answer without
+    /// the token (or without the name) takes the verification back. The periodic re-check uses
+    /// it, so that a DNS outage does not unverify every domain at once.
+    func verify(_ domain: String, sellerID: UUID, keepOnFailure: Bool = false, logger: Logger) async throws
+        -> Pixecom_Orders_V1_Domain
+    {
         guard
             let claimed = try await self.db.withSeller(
                 sellerID, logger: logger, { connection in try await Self.load(domain, sellerID: sellerID, on: connection, logger: logger) })
@@ -55,6 +61,7 @@ struct DomainStore: Sendable {
         }
         let expected = claimed.recordValue
         var problem = ""
+        var definitive = true
         do {
             switch try await resolver.txt(claimed.recordName) {
             case .records(let records):
@@ -65,11 +72,16 @@ struct DomainStore: Sendable {
                         : "the TXT records at \(claimed.recordName) do not include \(expected)"
                 }
             case .noSuchName: problem = "no TXT record at \(claimed.recordName) (the name does not exist)"
-            case .failure(let code): problem = "the DNS server answered with error code \(code)"
-            case .truncated: problem = "the DNS answer was too large for UDP"
+            case .failure(let code):
+                problem = "the DNS server answered with error code \(code)"
+                definitive = false
+            case .truncated:
+                problem = "the DNS answer was too large for UDP"
+                definitive = false
             }
         } catch {
             problem = "DNS lookup failed: \(error)"
+            definitive = false
         }
         logger.info(
             "domain.checked", metadata: ["seller.id": "\(sellerID)", "domain.name": "\(domain)", "domain.problem": "\(problem)"])
@@ -98,6 +110,14 @@ struct DomainStore: Sendable {
                 } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
                     throw RPCError(.failedPrecondition, "\(domain) is already verified for another seller")
                 }
+            } else if keepOnFailure && !definitive {
+                try await connection.query(
+                    """
+                    UPDATE seller_domains SET checked_at = now(), last_error = \(problem)
+                    WHERE seller_id = \(sellerID) AND domain = \(domain)
+                    """,
+                    logger: logger
+                )
             } else {
                 try await connection.query(
                     """

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOFoundationCompat
 import PixEcomProtos
@@ -11,9 +12,10 @@ import ServiceKit
 /// its first row only, its id on every row), streamed in chunks as PostgreSQL returns the rows.
 ///
 /// PostgreSQL writes each line (`csv_cell`, `csv_money` of migration 0010): the service only
-/// passes the bytes on, so memory stays one chunk and PostgresNIO's read-ahead however many
-/// orders there are; the client's flow control reaches back to the database (the RPC stream
-/// waits for credit, and the row stream stops reading the socket while its buffer is full).
+/// passes the bytes on. Orders are read a page at a time in a short transaction each (keyset on
+/// (created_at, id)), so memory is one page and one chunk however many orders there are, and a
+/// slow client holds no database connection: the RPC stream waits for the client's credit
+/// between pages.
 ///
 /// Cells: text as given, quoted when it holds a comma, a quote or a line break; text a
 /// spreadsheet would run as a formula (it starts with = + - @, a tab or a carriage return) gets
@@ -44,12 +46,12 @@ enum OrderExport {
         Column(header: "Refunded Amount", sql: "csv_money(o.refunded, e.exponent)", perOrder: true),
         Column(header: "Created at", sql: Self.time("o.created_at"), perOrder: true),
         Column(header: "Cancel Reason", sql: "o.cancel_reason", perOrder: true),
-        Column(header: "Lineitem quantity", sql: "li.quantity::text", perOrder: false),
-        Column(header: "Lineitem name", sql: "csv_cell(li.title)", perOrder: false),
-        Column(header: "Lineitem price", sql: "csv_money(li.unit_price, e.exponent)", perOrder: false),
-        Column(header: "Lineitem sku", sql: "csv_cell(li.sku)", perOrder: false),
-        Column(header: "Lineitem fulfilled quantity", sql: "li.fulfilled_quantity::text", perOrder: false),
-        Column(header: "Lineitem returned quantity", sql: "li.returned_quantity::text", perOrder: false),
+        Column(header: "Lineitem quantity", sql: "coalesce(li.quantity::text, '')", perOrder: false),
+        Column(header: "Lineitem name", sql: "coalesce(csv_cell(li.title), '')", perOrder: false),
+        Column(header: "Lineitem price", sql: "coalesce(csv_money(li.unit_price, e.exponent), '')", perOrder: false),
+        Column(header: "Lineitem sku", sql: "coalesce(csv_cell(li.sku), '')", perOrder: false),
+        Column(header: "Lineitem fulfilled quantity", sql: "coalesce(li.fulfilled_quantity::text, '')", perOrder: false),
+        Column(header: "Lineitem returned quantity", sql: "coalesce(li.returned_quantity::text, '')", perOrder: false),
         Column(header: "Shipping Name", sql: "csv_cell(o.ship_name)", perOrder: true),
         Column(header: "Shipping Address1", sql: "csv_cell(o.ship_line1)", perOrder: true),
         Column(header: "Shipping Address2", sql: "csv_cell(o.ship_line2)", perOrder: true),
@@ -141,20 +143,32 @@ enum OrderExport {
         return filter
     }
 
-    /// The export's rows, each one CSV line without its line break.
-    static func query(sellerID: UUID, filter: Filter) -> PostgresQuery {
+    /// Orders per page: each page is one short read (its own transaction, closed before the rows are sent),
+    /// so a slow download holds no database connection between pages.
+    static let pageOrders = 5000
+
+    /// One page of the export's rows after `cursor` (the last order's creation time in
+    /// microseconds and id): each row one CSV line without its line break, with its order's
+    /// cursor.
+    static func page(sellerID: UUID, filter: Filter, after cursor: (micros: Int64, id: UUID)?, limit: Int) -> PostgresQuery {
         """
-        SELECT \(unescaped: Self.lineExpression)
-        FROM orders o
+        SELECT \(unescaped: Self.lineExpression), (extract(epoch FROM o.created_at) * 1000000)::int8, o.id
+        FROM (
+            SELECT * FROM orders
+            WHERE seller_id = \(sellerID)
+              AND (\(cursor?.micros)::int8 IS NULL
+                   OR (created_at, id) > (to_timestamp(\(cursor?.micros)::int8 / 1000000.0), \(cursor?.id)::uuid))
+              AND (\(filter.createdAfter)::timestamptz IS NULL OR created_at >= \(filter.createdAfter))
+              AND (\(filter.createdBefore)::timestamptz IS NULL OR created_at < \(filter.createdBefore))
+              AND (\(filter.financialStatus?.rawValue)::text IS NULL OR financial_status = \(filter.financialStatus?.rawValue))
+              AND (\(filter.fulfillmentStatus?.rawValue)::text IS NULL OR fulfillment_status = \(filter.fulfillmentStatus?.rawValue))
+              AND (\(filter.orderStatus?.rawValue)::text IS NULL OR order_status = \(filter.orderStatus?.rawValue))
+              AND (\(filter.sellPageID)::uuid IS NULL OR sell_page_id = \(filter.sellPageID))
+            ORDER BY created_at, id
+            LIMIT \(limit)
+        ) o
         CROSS JOIN LATERAL (SELECT \(unescaped: Self.exponentExpression) AS exponent) e
         LEFT JOIN order_line_items li ON li.seller_id = o.seller_id AND li.order_id = o.id
-        WHERE o.seller_id = \(sellerID)
-          AND (\(filter.createdAfter)::timestamptz IS NULL OR o.created_at >= \(filter.createdAfter))
-          AND (\(filter.createdBefore)::timestamptz IS NULL OR o.created_at < \(filter.createdBefore))
-          AND (\(filter.financialStatus?.rawValue)::text IS NULL OR o.financial_status = \(filter.financialStatus?.rawValue))
-          AND (\(filter.fulfillmentStatus?.rawValue)::text IS NULL OR o.fulfillment_status = \(filter.fulfillmentStatus?.rawValue))
-          AND (\(filter.orderStatus?.rawValue)::text IS NULL OR o.order_status = \(filter.orderStatus?.rawValue))
-          AND (\(filter.sellPageID)::uuid IS NULL OR o.sell_page_id = \(filter.sellPageID))
         ORDER BY o.created_at, o.id, li.position
         """
     }
@@ -163,29 +177,72 @@ enum OrderExport {
     /// does not notice.
     static let chunkBytes = 64 * 1024
 
-    /// Streams the export to `send`, a chunk at a time; returns the rows written (header aside).
+    /// Streams the export to `send`, a chunk at a time, reading a page of orders at a time (the
+    /// keyset (created_at, id): every order once, in order, however long the download takes);
+    /// returns the rows written (header aside). Memory: one page's rows and one chunk.
     static func stream(
         sellerID: UUID, filter: Filter, db: PostgresClient, logger: Logger, send: (ByteBuffer) async throws -> Void
     ) async throws -> Int {
-        try await db.withSeller(sellerID, logger: logger) { connection in
-            let rows = try await connection.query(Self.query(sellerID: sellerID, filter: filter), logger: logger)
-            var chunk = ByteBufferAllocator().buffer(capacity: Self.chunkBytes + 4096)
-            chunk.writeString(Self.header)
-            var count = 0
-            for try await row in rows {
-                guard var cell = row.first?.bytes else { throw RPCError(.internal, "an export row was NULL") }
-                chunk.writeBuffer(&cell)
+        var chunk = ByteBufferAllocator().buffer(capacity: Self.chunkBytes + 4096)
+        chunk.writeString(Self.header)
+        var count = 0
+        var cursor: (micros: Int64, id: UUID)?
+        while true {
+            // A short transaction per page (the rows collected, then the connection returned).
+            let after = cursor
+            let rows = try await db.withSeller(sellerID, logger: logger) { connection in
+                let result = try await connection.query(
+                    Self.page(sellerID: sellerID, filter: filter, after: after, limit: Self.pageOrders), logger: logger)
+                var rows: [(ByteBuffer, Int64, UUID)] = []
+                for try await row in result {
+                    var cells = row.makeIterator()
+                    guard let line = cells.next()?.bytes, let micros = try cells.next()?.decode(Int64.self),
+                        let id = try cells.next()?.decode(UUID.self)
+                    else { throw RPCError(.internal, "an export row was NULL") }
+                    rows.append((line, micros, id))
+                }
+                return rows
+            }
+            var orders = Set<UUID>()
+            for (line, micros, id) in rows {
+                var line = line
+                chunk.writeBuffer(&line)
                 chunk.writeInteger(UInt8(ascii: "\n"))
                 count += 1
+                orders.insert(id)
+                cursor = (micros, id)
                 if chunk.readableBytes >= Self.chunkBytes {
                     try await send(chunk)
                     chunk.clear()
                 }
             }
-            if chunk.readableBytes > 0 { try await send(chunk) }
-            return count
+            if orders.count < Self.pageOrders { break }
+        }
+        if chunk.readableBytes > 0 { try await send(chunk) }
+        return count
+    }
+
+    /// Exports running at once in this process: each holds a stream, a page of rows and a chunk;
+    /// more wait for none of them but are refused (RESOURCE_EXHAUSTED), as the client can retry.
+    static let running = ExportSlots(limit: 4)
+}
+
+/// A counter of running exports with a limit.
+final class ExportSlots: Sendable {
+    private let count = NIOLockedValueBox(0)
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func take() -> Bool {
+        self.count.withLockedValue { count in
+            guard count < self.limit else { return false }
+            count += 1
+            return true
         }
     }
+
+    func release() { self.count.withLockedValue { $0 -= 1 } }
 }
 
 extension OrderHandlers {
@@ -194,6 +251,10 @@ extension OrderHandlers {
     ) async throws {
         let sellerID = try await self.seller(context)
         let filter = try OrderExport.filter(request)
+        guard OrderExport.running.take() else {
+            throw RPCError(.resourceExhausted, "\(OrderExport.running.limit) exports are running on this server; try again shortly")
+        }
+        defer { OrderExport.running.release() }
         let rows = try await OrderExport.stream(sellerID: sellerID, filter: filter, db: self.store.db, logger: context.logger) { chunk in
             var message = Pixecom_Orders_V1_ExportChunk()
             message.data = Data(buffer: chunk, byteTransferStrategy: .copy)

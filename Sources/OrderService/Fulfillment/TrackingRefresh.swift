@@ -95,8 +95,18 @@ struct TrackingRefresh: JobKind {
                     for rejection in infoRejections { rejected[rejection.number] = Self.message(rejection) }
                     for info in infos {
                         for shipment in byNumber[info.number] ?? [] {
-                            summary.eventsAdded += try await self.apply(info, to: shipment, logger: logger)
-                            summary.checked += 1
+                            do {
+                                summary.eventsAdded += try await self.apply(info, to: shipment, logger: logger)
+                                summary.checked += 1
+                            } catch {
+                                // This shipment's report could not be stored: say so on it and go
+                                // on with the others (it is tried again after the interval).
+                                logger.warning(
+                                    "tracking.apply_failed",
+                                    metadata: ["fulfillment.id": "\(shipment.id)", "error": "\(String(reflecting: error))"])
+                                try await self.recordRejection("could not store the provider's report", of: shipment, logger: logger)
+                                summary.rejected += 1
+                            }
                         }
                     }
                 }
@@ -148,13 +158,24 @@ struct TrackingRefresh: JobKind {
 
     /// Writes what the provider reported for `shipment`, as its seller; returns the tracking
     /// events that were new. Nothing is written if the shipment's number changed meanwhile.
+    /// Text from the provider as a column takes it: no NUL (PostgreSQL text refuses it), at most
+    /// `limit` characters as PostgreSQL counts them (Unicode scalars).
+    static func clean(_ text: String, limit: Int) -> String {
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars where scalar != "\0" {
+            guard scalars.count < limit else { break }
+            scalars.append(scalar)
+        }
+        return String(scalars)
+    }
+
     func apply(_ info: TrackingProvider.TrackInfo, to shipment: Due, logger: Logger) async throws -> Int {
         let status = ShipmentStatus(provider: info.status) ?? .unknown
         let events = info.events.map { event in
             (
-                event.time, String(event.description.prefix(500)),
-                (ShipmentStatus(provider: event.subStatus) ?? status).rawValue, String(event.subStatus.prefix(100)),
-                String(event.location.prefix(200))
+                event.time, Self.clean(event.description, limit: 500),
+                (ShipmentStatus(provider: event.subStatus) ?? status).rawValue, Self.clean(event.subStatus, limit: 100),
+                Self.clean(event.location, limit: 200)
             )
         }
         let deliveredAt =
@@ -162,7 +183,7 @@ struct TrackingRefresh: JobKind {
         return try await self.db.withSeller(shipment.sellerID, logger: logger) { connection in
             let updated = try await connection.query(
                 """
-                UPDATE fulfillments SET shipment_status = \(status.rawValue), shipment_sub_status = \(String(info.subStatus.prefix(100))),
+                UPDATE fulfillments SET shipment_status = \(status.rawValue), shipment_sub_status = \(Self.clean(info.subStatus, limit: 100)),
                     delivered_at = CASE WHEN \(status.rawValue) = 'DELIVERED' THEN coalesce(delivered_at, \(deliveredAt)) END,
                     tracking_registered_at = coalesce(tracking_registered_at, now()), tracking_checked_at = now(), tracking_error = '',
                     updated_at = now()
@@ -196,7 +217,7 @@ struct TrackingRefresh: JobKind {
         try await self.db.withSeller(shipment.sellerID, logger: logger) { connection in
             try await connection.query(
                 """
-                UPDATE fulfillments SET tracking_error = \(String(message.prefix(500))), tracking_checked_at = now(), updated_at = now()
+                UPDATE fulfillments SET tracking_error = \(Self.clean(message, limit: 500)), tracking_checked_at = now(), updated_at = now()
                 WHERE seller_id = \(shipment.sellerID) AND id = \(shipment.id) AND tracking_number = \(shipment.number)
                 """,
                 logger: logger
