@@ -125,7 +125,7 @@ enum OrderExport {
 
     /// Orders per page: each page is one short read (its own transaction, closed before the rows
     /// are sent).
-    static let pageOrders = 5000
+    static let pageOrders = 10000
 
     /// One page of the export's rows after `cursor` (the last order's creation time in
     /// microseconds since 2000, and its id).
@@ -156,71 +156,94 @@ enum OrderExport {
     /// does not notice.
     static let chunkBytes = 64 * 1024
 
+    /// One page read and formatted: its chunks (the last one possibly short), its rows, its
+    /// orders, and the cursor after it.
+    struct Page: Sendable {
+        var chunks: [ByteBuffer] = []
+        var rows = 0
+        var orders = 0
+        var last: Cursor?
+    }
+
+    struct Cursor: Sendable {
+        var micros: Int64
+        var id: UUID
+    }
+
     /// Streams the export to `send`, a chunk at a time, reading a page of orders at a time (the
     /// keyset (created_at, id): every order once, in order, however long the download takes);
-    /// returns the rows written (header aside). Memory: one page's rows and one chunk.
+    /// returns the rows written (header aside). The next page is read while this one is sent, so
+    /// the database and the stream work side by side. Memory: two pages and their chunks.
     static func stream(
         sellerID: UUID, filter: Filter, db: PostgresClient, logger: Logger, send: (ByteBuffer) async throws -> Void
     ) async throws -> Int {
-        var line = CSVLine(buffer: ByteBufferAllocator().buffer(capacity: Self.chunkBytes + 8192))
-        line.buffer.writeString(Self.header)
         var count = 0
-        var cursor: (micros: Int64, id: UUID)?
+        var page = try await Self.read(sellerID: sellerID, filter: filter, after: nil, db: db, logger: logger)
+        // Nothing is sent before the first page is read: a failure there is still an error
+        // answer, not a cut-off file.
+        var header = ByteBufferAllocator().buffer(capacity: 1024)
+        header.writeString(Self.header)
+        page.chunks.insert(header, at: 0)
+        while true {
+            let more = page.orders == Self.pageOrders ? page.last : nil
+            async let next: Page? =
+                if let more { try Self.read(sellerID: sellerID, filter: filter, after: more, db: db, logger: logger) } else { nil }
+            for chunk in page.chunks { try await send(chunk) }
+            count += page.rows
+            guard let following = try await next else { break }
+            page = following
+        }
+        return count
+    }
+
+    /// Reads and formats one page, in a short transaction of its own.
+    static func read(sellerID: UUID, filter: Filter, after cursor: Cursor?, db: PostgresClient, logger: Logger) async throws -> Page {
         let idIndex = 0
         let createdIndex = Self.columns.firstIndex { $0.header == "Created at" }!
         let currencyIndex = Self.columns.firstIndex { $0.header == "Currency" }!
-        while true {
-            let after = cursor
-            // A short transaction per page: the rows are formatted as they arrive, and sent once
-            // the transaction is over.
-            var pageBytes: [ByteBuffer] = []
-            let (orders, last) = try await db.withSeller(sellerID, logger: logger) { connection -> (Int, (Int64, UUID)?) in
-                let rows = try await connection.query(
-                    Self.page(sellerID: sellerID, filter: filter, after: after, limit: Self.pageOrders), logger: logger)
-                var orders = 0
-                var last: (Int64, UUID)?
-                var lastCurrency: ByteBuffer?
-                var exponent = 2
-                var cells: [ByteBuffer?] = []
-                cells.reserveCapacity(Self.columns.count + 1)
-                for try await row in rows {
-                    cells.removeAll(keepingCapacity: true)
-                    for cell in row {
-                        guard cell.format == .binary else { throw RPCError(.internal, "the export expected binary columns") }
-                        cells.append(cell.bytes)
-                    }
-                    guard cells.count == Self.columns.count + 1, var id = cells[idIndex], var created = cells[createdIndex],
-                        let idValue = id.readUUIDBytes(), let micros = created.readInteger(as: Int64.self)
-                    else { throw RPCError(.internal, "an export row is not the shape the export asks for") }
-                    var position: Int32 = 0
-                    if var bytes = cells[Self.columns.count], let value = bytes.readInteger(as: Int32.self) { position = value }
-                    let first = position == 0
-                    if first { orders += 1 }
-                    if let currency = cells[currencyIndex], currency != lastCurrency {
-                        lastCurrency = currency
-                        exponent = Self.exponent(of: currency)
-                    }
-                    for (index, column) in Self.columns.enumerated() {
-                        if index > 0 { line.buffer.writeInteger(UInt8(ascii: ",")) }
-                        guard first || !column.perOrder else { continue }
-                        try line.write(cells[index], as: column.kind, exponent: exponent)
-                    }
-                    line.buffer.writeInteger(UInt8(ascii: "\n"))
-                    count += 1
-                    last = (micros, idValue)
-                    if line.buffer.readableBytes >= Self.chunkBytes {
-                        pageBytes.append(line.buffer)
-                        line.buffer = ByteBufferAllocator().buffer(capacity: Self.chunkBytes + 8192)
-                    }
+        return try await db.withSeller(sellerID, logger: logger) { connection in
+            let rows = try await connection.query(
+                Self.page(sellerID: sellerID, filter: filter, after: cursor.map { ($0.micros, $0.id) }, limit: Self.pageOrders),
+                logger: logger)
+            var page = Page()
+            var line = CSVLine(buffer: ByteBufferAllocator().buffer(capacity: Self.chunkBytes + 8192))
+            var lastCurrency: ByteBuffer?
+            var exponent = 2
+            var cells: [ByteBuffer?] = []
+            cells.reserveCapacity(Self.columns.count + 1)
+            for try await row in rows {
+                cells.removeAll(keepingCapacity: true)
+                for cell in row {
+                    guard cell.format == .binary else { throw RPCError(.internal, "the export expected binary columns") }
+                    cells.append(cell.bytes)
                 }
-                return (orders, last)
+                guard cells.count == Self.columns.count + 1, var id = cells[idIndex], var created = cells[createdIndex],
+                    let idValue = id.readUUIDBytes(), let micros = created.readInteger(as: Int64.self)
+                else { throw RPCError(.internal, "an export row is not the shape the export asks for") }
+                var position: Int32 = 0
+                if var bytes = cells[Self.columns.count], let value = bytes.readInteger(as: Int32.self) { position = value }
+                let first = position == 0
+                if first { page.orders += 1 }
+                if let currency = cells[currencyIndex], currency != lastCurrency {
+                    lastCurrency = currency
+                    exponent = Self.exponent(of: currency)
+                }
+                for (index, column) in Self.columns.enumerated() {
+                    if index > 0 { line.buffer.writeInteger(UInt8(ascii: ",")) }
+                    guard first || !column.perOrder else { continue }
+                    try line.write(cells[index], as: column.kind, exponent: exponent)
+                }
+                line.buffer.writeInteger(UInt8(ascii: "\n"))
+                page.rows += 1
+                page.last = Cursor(micros: micros, id: idValue)
+                if line.buffer.readableBytes >= Self.chunkBytes {
+                    page.chunks.append(line.buffer)
+                    line.buffer = ByteBufferAllocator().buffer(capacity: Self.chunkBytes + 8192)
+                }
             }
-            for bytes in pageBytes { try await send(bytes) }
-            cursor = last.map { (micros: $0.0, id: $0.1) }
-            if orders < Self.pageOrders || cursor == nil { break }
+            if line.buffer.readableBytes > 0 { page.chunks.append(line.buffer) }
+            return page
         }
-        if line.buffer.readableBytes > 0 { try await send(line.buffer) }
-        return count
     }
 
     /// The ISO 4217 decimals of a currency code's bytes (2 when unknown).
