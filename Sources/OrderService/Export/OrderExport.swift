@@ -147,7 +147,11 @@ enum OrderExport {
             ORDER BY created_at, id
             LIMIT \(limit)
         ) o
-        LEFT JOIN order_line_items li ON li.seller_id = o.seller_id AND li.order_id = o.id
+        -- Each order's items by its key (a LATERAL join: the planner cannot pick a scan of every
+        -- seller's line items for a page of orders).
+        LEFT JOIN LATERAL (
+            SELECT * FROM order_line_items i WHERE i.seller_id = o.seller_id AND i.order_id = o.id ORDER BY i.position
+        ) li ON true
         ORDER BY o.created_at, o.id, li.position
         """
     }
