@@ -25,6 +25,11 @@ extension EdgeRoutes {
             try Self.requireCredentials(request, context)
             var export = Pixecom_Orders_V1_ExportOrdersRequest()
             let query = request.uri.queryParameters
+            // A filter named with no value is a mistake, not "no filter": leave it out for that.
+            for name in ["createdAfter", "createdBefore", "sellPageId", "financialStatus", "fulfillmentStatus", "status"]
+            where query.get(name)?.isEmpty == true {
+                throw RPCError.invalidArgument(field: name, "is empty; leave the parameter out to not filter by it")
+            }
             export.createdAfter = query.get("createdAfter") ?? ""
             export.createdBefore = query.get("createdBefore") ?? ""
             export.sellPageID = query.get("sellPageId") ?? ""

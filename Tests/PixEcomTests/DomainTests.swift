@@ -69,7 +69,8 @@ struct DomainTests {
         func ready(port: Int) async throws {
             let resolver = DNSResolver(
                 server: try SocketAddress(ipAddress: "127.0.0.1", port: port), timeout: .milliseconds(200), attempts: 1)
-            for _ in 0..<50 {
+            // Up to about 50 s: the whole suite may be loading the machine.
+            for _ in 0..<200 {
                 if case .records(let records) = try? await resolver.txt("ready.pixecom.test"), records == [self.marker] { return }
                 try await Task.sleep(for: .milliseconds(50))
             }
