@@ -25,6 +25,8 @@ extension SystemMember {
     var adminPort: Int { self.ports["admin_port"] ?? 0 }
     var address: String { "127.0.0.1:\(self.rpcPort)" }
 
-    func start() async throws { try await self.start(timeout: .seconds(120)) }
+    /// Up to 5 minutes: when the whole suite starts its systems at once on a few cores, each
+    /// service's migrations (OrderService has twelve) run at a fraction of their usual speed.
+    func start() async throws { try await self.start(timeout: .seconds(300)) }
     func logTail() -> String { self.logTail(lines: 40) }
 }
