@@ -320,21 +320,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         ResponseEncoding.writeHead(
             status: response.status, headers: response.headers, contentLength: length, keepAlive: stayOpen, into: &buffer)
         for part in body.buffers { buffer.writeImmutableBuffer(part) }
-        if stayOpen {
-            context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
-            if !self.held.isEmpty {
-                let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-                context.eventLoop.execute {
-                    let (handler, context) = bound.value
-                    handler.replayHeld(context: context)
-                }
-            }
-        } else {
-            let written = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(self.wrapOutboundOut(buffer), promise: written)
-            let channel = context.channel
-            written.futureResult.whenComplete { _ in channel.close(promise: nil) }
-        }
+        self.finish(buffer, context: context, stayOpen: stayOpen)
     }
 
     /// A streamed body: the head with the first chunk, then every buffer the body writes as one
@@ -370,8 +356,14 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let stayOpen = stayOpenAtStart && !self.closeAfterResponse && !(self.inputClosed && self.held.isEmpty)
         var end = writer.headWritten ? context.channel.allocator.buffer(capacity: 8) : writer.head
         if chunked { ResponseEncoding.writeLastChunk(into: &end) }
+        self.finish(end, context: context, stayOpen: stayOpen)
+    }
+
+    /// Writes a response's last bytes; then answers the requests held meanwhile, or closes the
+    /// connection once they are written.
+    private func finish(_ bytes: ByteBuffer, context: ChannelHandlerContext, stayOpen: Bool) {
         if stayOpen {
-            context.writeAndFlush(self.wrapOutboundOut(end), promise: nil)
+            context.writeAndFlush(self.wrapOutboundOut(bytes), promise: nil)
             if !self.held.isEmpty {
                 let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
                 context.eventLoop.execute {
@@ -381,7 +373,7 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             }
         } else {
             let written = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(self.wrapOutboundOut(end), promise: written)
+            context.writeAndFlush(self.wrapOutboundOut(bytes), promise: written)
             let channel = context.channel
             written.futureResult.whenComplete { _ in channel.close(promise: nil) }
         }
