@@ -45,6 +45,7 @@ struct EdgeRoutes: Sendable {
         self.addWebhooks(to: router)
         self.addAssets(to: router)
         self.addExports(to: router)
+        self.addImports(to: router)
         router.get("/openapi.json") { _, _ in
             Response(
                 status: .ok,

@@ -47,6 +47,8 @@ struct APIOperation: Sendable {
     enum UploadBody: Sendable {
         case wholeFile
         case chunk
+        /// A CSV file as the body itself.
+        case csvFile
 
         /// The OpenAPI `content` of the body.
         var content: [String: Any] {
@@ -54,6 +56,8 @@ struct APIOperation: Sendable {
             switch self {
             case .chunk:
                 return ["application/octet-stream": binary]
+            case .csvFile:
+                return ["text/csv": ["schema": ["type": "string"]]]
             case .wholeFile:
                 let form: [String: Any] = [
                     "type": "object", "required": ["file"],
@@ -142,6 +146,23 @@ enum OpenAPIDocument {
                 .init(name: "sellPageId", format: "uuid"),
             ],
             response: "pixecom.orders.v1.ExportChunk", download: "text/csv"),
+        .init(
+            rpc: OrderMethods.appendOrderImport, method: "post", path: "/v1/order-imports.csv", operationID: "ImportOrders",
+            summary: "Import a whole CSV file of orders or fulfillments (the body); its rows are applied by a job", tag: "orders",
+            query: [
+                .init(name: "kind", values: ["ORDERS", "FULFILLMENTS"], isRequired: true),
+                .init(name: "name", description: "the file's name, 1 to 255 characters", isRequired: true),
+                .init(name: "dryRun", description: "check every row and apply nothing", type: "boolean"),
+            ],
+            upload: .csvFile,
+            response: "pixecom.orders.v1.OrderImport", idempotencyKey: true),
+        .init(
+            rpc: OrderMethods.appendOrderImport, method: "put", path: "/v1/order-imports/{importId}", operationID: "AppendOrderImport",
+            summary: "The next bytes of a chunked import, at ?offset= (the bytes received so far)", tag: "orders",
+            pathParameters: [.init(name: "importId", format: "uuid", isRequired: true)],
+            query: [.init(name: "offset", type: "integer", minimum: 0, isRequired: true)],
+            upload: .chunk,
+            response: "pixecom.orders.v1.OrderImport"),
     ]
 
     /// Every operation: the generated routes', then the hand-written ones.

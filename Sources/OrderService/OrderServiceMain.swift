@@ -51,6 +51,8 @@ struct OrderServiceMain {
         jobs.register(StatsEventPublisher.delivery(db: context.db, stats: stats, logger: context.logger))
         jobs.register(WebhookApplication(db: context.db))
         try jobs.register(IdempotencyPrune(store: store), schedule: CronSchedule("17 * * * *"), args: IdempotencyPrune.Args())
+        jobs.register(OrderImportJob(db: context.db))
+        try jobs.register(OrderImportSweep(db: context.db), schedule: CronSchedule("23 * * * *"), args: OrderImportSweep.Args())
         if domains.resolver != nil {
             try jobs.register(DomainRecheck(store: domains), schedule: CronSchedule("41 * * * *"), args: DomainRecheck.Args())
         }

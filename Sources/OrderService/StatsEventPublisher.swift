@@ -55,6 +55,19 @@ enum StatsEventPublisher {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws {
+        let event = try Self.event(kind, amount: amount, order: order, saleAt: saleAt, sellerID: sellerID)
+        try await Outbox.enqueue(
+            on: connection, id: event.id, sellerID: sellerID, topic: event.topic, payload: event.payload,
+            orderingKey: event.orderingKey, logger: logger)
+        logger.info(
+            "order.event.enqueued",
+            metadata: ["seller.id": "\(sellerID)", "order.id": "\(order.id)", "event.id": "\(event.id)", "outbox.topic": "\(event.topic)"]
+        )
+    }
+
+    /// The outbox event of a money movement of `order` (its id the event's id, the order's id its
+    /// ordering key).
+    static func event(_ kind: Kind, amount: Int64, order: LockedOrder, saleAt: Date, sellerID: UUID) throws -> Outbox.Event {
         let eventID = UUID()
         var event = Pixecom_Stats_V1_OrderEvent()
         event.eventID = eventID.uuidString.lowercased()
@@ -69,20 +82,9 @@ enum StatsEventPublisher {
         event.attributedDate = RequestValidation.dayText(saleAt)
         event.saleAt = RequestValidation.timestamp(saleAt)
         event.occurredAt = RequestValidation.timestamp(Date())
-        let topic = kind.rawValue
-        try await Outbox.enqueue(
-            on: connection,
-            id: eventID,
-            sellerID: sellerID,
-            topic: topic,
-            payload: try event.serializedBytes(),
-            orderingKey: order.id.uuidString.lowercased(),
-            logger: logger
-        )
-        logger.info(
-            "order.event.enqueued",
-            metadata: ["seller.id": "\(sellerID)", "order.id": "\(order.id)", "event.id": "\(eventID)", "outbox.topic": "\(topic)"]
-        )
+        return Outbox.Event(
+            id: eventID, sellerID: sellerID, topic: kind.rawValue, payload: try event.serializedBytes(),
+            orderingKey: order.id.uuidString.lowercased())
     }
 
     /// The job that delivers outbox events to StatsService `RecordOrderEvent`. Events stay

@@ -430,6 +430,109 @@ public nonisolated enum Pixecom_Orders_V1_DomainStatus: SwiftProtobuf.Enum, Swif
 
 }
 
+/// What an import's file holds.
+public nonisolated enum Pixecom_Orders_V1_ImportKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Orders, in the export's columns (docs/API.md, "Imports"): an order's rows follow each other
+  /// and share its Name.
+  case orders // = 1
+
+  /// Fulfillments: an order (Name or Id), a tracking number and carrier, and optionally the SKU
+  /// and quantity shipped.
+  case fulfillments // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .orders
+    case 2: self = .fulfillments
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .orders: return 1
+    case .fulfillments: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Pixecom_Orders_V1_ImportKind] = [
+    .unspecified,
+    .orders,
+    .fulfillments,
+  ]
+
+}
+
+public nonisolated enum Pixecom_Orders_V1_ImportStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Chunks are arriving.
+  case uploading // = 1
+
+  /// Finished uploading; its job has not started.
+  case queued // = 2
+  case running // = 3
+
+  /// Every row read: applied, already there, or reported as an error.
+  case succeeded // = 4
+
+  /// The file could not be read to its end (e.g. not CSV, or a missing column): `failure` says why.
+  case failed // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .uploading
+    case 2: self = .queued
+    case 3: self = .running
+    case 4: self = .succeeded
+    case 5: self = .failed
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .uploading: return 1
+    case .queued: return 2
+    case .running: return 3
+    case .succeeded: return 4
+    case .failed: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Pixecom_Orders_V1_ImportStatus] = [
+    .unspecified,
+    .uploading,
+    .queued,
+    .running,
+    .succeeded,
+    .failed,
+  ]
+
+}
+
 public nonisolated struct Pixecom_Orders_V1_LineItem: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1567,6 +1670,235 @@ public nonisolated struct Pixecom_Orders_V1_ExportChunk: Sendable {
   public init() {}
 }
 
+public nonisolated struct Pixecom_Orders_V1_StartOrderImportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Pixecom_Orders_V1_ImportKind = .unspecified
+
+  /// The file's name, 1 to 255 characters.
+  public var name: String = String()
+
+  /// The whole size in bytes: 1 to 256 MiB.
+  public var sizeBytes: Int64 = 0
+
+  /// Check every row and report the bad ones; apply nothing.
+  public var dryRun: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_AppendOrderImportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var importID: String = String()
+
+  /// Where `data` starts: the bytes received so far. A chunk sent again at the offset it was
+  /// received at, with the same bytes, is accepted (a retry); anything else is refused.
+  public var offset: Int64 = 0
+
+  /// 1 byte to max_chunk_bytes.
+  public var data: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_FinishOrderImportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var importID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_GetOrderImportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var importID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// An import and its progress. `processed_bytes` of `size_bytes` have been read; the counters
+/// cover those rows.
+public nonisolated struct Pixecom_Orders_V1_OrderImport: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var importID: String {
+    get {_storage._importID}
+    set {_uniqueStorage()._importID = newValue}
+  }
+
+  public var kind: Pixecom_Orders_V1_ImportKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
+
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  public var dryRun: Bool {
+    get {_storage._dryRun}
+    set {_uniqueStorage()._dryRun = newValue}
+  }
+
+  public var status: Pixecom_Orders_V1_ImportStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  public var sizeBytes: Int64 {
+    get {_storage._sizeBytes}
+    set {_uniqueStorage()._sizeBytes = newValue}
+  }
+
+  /// Bytes uploaded so far: the offset of the next chunk.
+  public var receivedBytes: Int64 {
+    get {_storage._receivedBytes}
+    set {_uniqueStorage()._receivedBytes = newValue}
+  }
+
+  /// The largest chunk AppendOrderImport takes.
+  public var maxChunkBytes: Int32 {
+    get {_storage._maxChunkBytes}
+    set {_uniqueStorage()._maxChunkBytes = newValue}
+  }
+
+  public var processedBytes: Int64 {
+    get {_storage._processedBytes}
+    set {_uniqueStorage()._processedBytes = newValue}
+  }
+
+  /// Data rows read (the header aside).
+  public var rows: Int32 {
+    get {_storage._rows}
+    set {_uniqueStorage()._rows = newValue}
+  }
+
+  /// Rows applied; in a dry run, the rows that would be.
+  public var appliedRows: Int32 {
+    get {_storage._appliedRows}
+    set {_uniqueStorage()._appliedRows = newValue}
+  }
+
+  /// Rows an earlier import applied already: left as they are.
+  public var unchangedRows: Int32 {
+    get {_storage._unchangedRows}
+    set {_uniqueStorage()._unchangedRows = newValue}
+  }
+
+  /// Bad rows, each in ListOrderImportErrors, and good rows of an order that has a bad one.
+  public var errorRows: Int32 {
+    get {_storage._errorRows}
+    set {_uniqueStorage()._errorRows = newValue}
+  }
+
+  public var skippedRows: Int32 {
+    get {_storage._skippedRows}
+    set {_uniqueStorage()._skippedRows = newValue}
+  }
+
+  /// Orders (ORDERS) or fulfillments (FULFILLMENTS) created.
+  public var created: Int32 {
+    get {_storage._created}
+    set {_uniqueStorage()._created = newValue}
+  }
+
+  public var failure: String {
+    get {_storage._failure}
+    set {_uniqueStorage()._failure = newValue}
+  }
+
+  public var createTime: String {
+    get {_storage._createTime}
+    set {_uniqueStorage()._createTime = newValue}
+  }
+
+  public var finishTime: String {
+    get {_storage._finishTime}
+    set {_uniqueStorage()._finishTime = newValue}
+  }
+
+  /// RFC 3339: an upload not finished by then is dropped.
+  public var expireTime: String {
+    get {_storage._expireTime}
+    set {_uniqueStorage()._expireTime = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Pixecom_Orders_V1_ListOrderImportErrorsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var importID: String = String()
+
+  public var pageSize: Int32 = 0
+
+  public var pageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A bad row: its line in the file (1 is the header), the column at fault (empty when the row
+/// as a whole is), and what was wrong.
+public nonisolated struct Pixecom_Orders_V1_ImportRowError: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var line: Int32 = 0
+
+  public var field: String = String()
+
+  public var message: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_ListOrderImportErrorsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var errors: [Pixecom_Orders_V1_ImportRowError] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "pixecom.orders.v1"
@@ -1601,6 +1933,14 @@ nonisolated extension Pixecom_Orders_V1_DiscountKind: SwiftProtobuf._ProtoNamePr
 
 nonisolated extension Pixecom_Orders_V1_DomainStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DOMAIN_STATUS_UNSPECIFIED\0\u{1}PENDING_VERIFICATION\0\u{1}VERIFIED\0")
+}
+
+nonisolated extension Pixecom_Orders_V1_ImportKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0IMPORT_KIND_UNSPECIFIED\0\u{1}ORDERS\0\u{1}FULFILLMENTS\0")
+}
+
+nonisolated extension Pixecom_Orders_V1_ImportStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0IMPORT_STATUS_UNSPECIFIED\0\u{1}UPLOADING\0\u{1}QUEUED\0\u{1}RUNNING\0\u{1}SUCCEEDED\0\u{1}FAILED\0")
 }
 
 nonisolated extension Pixecom_Orders_V1_LineItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -4048,6 +4388,458 @@ nonisolated extension Pixecom_Orders_V1_ExportChunk: SwiftProtobuf.Message, Swif
 
   public static func ==(lhs: Pixecom_Orders_V1_ExportChunk, rhs: Pixecom_Orders_V1_ExportChunk) -> Bool {
     if lhs.data != rhs.data {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_StartOrderImportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StartOrderImportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}name\0\u{3}size_bytes\0\u{3}dry_run\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.sizeBytes) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.dryRun) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.sizeBytes != 0 {
+      try visitor.visitSingularInt64Field(value: self.sizeBytes, fieldNumber: 3)
+    }
+    if self.dryRun != false {
+      try visitor.visitSingularBoolField(value: self.dryRun, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_StartOrderImportRequest, rhs: Pixecom_Orders_V1_StartOrderImportRequest) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.sizeBytes != rhs.sizeBytes {return false}
+    if lhs.dryRun != rhs.dryRun {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_AppendOrderImportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AppendOrderImportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}import_id\0\u{1}offset\0\u{1}data\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.importID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.offset) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.importID.isEmpty {
+      try visitor.visitSingularStringField(value: self.importID, fieldNumber: 1)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularInt64Field(value: self.offset, fieldNumber: 2)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_AppendOrderImportRequest, rhs: Pixecom_Orders_V1_AppendOrderImportRequest) -> Bool {
+    if lhs.importID != rhs.importID {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_FinishOrderImportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FinishOrderImportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}import_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.importID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.importID.isEmpty {
+      try visitor.visitSingularStringField(value: self.importID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_FinishOrderImportRequest, rhs: Pixecom_Orders_V1_FinishOrderImportRequest) -> Bool {
+    if lhs.importID != rhs.importID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_GetOrderImportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetOrderImportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}import_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.importID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.importID.isEmpty {
+      try visitor.visitSingularStringField(value: self.importID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_GetOrderImportRequest, rhs: Pixecom_Orders_V1_GetOrderImportRequest) -> Bool {
+    if lhs.importID != rhs.importID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_OrderImport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderImport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}import_id\0\u{1}kind\0\u{1}name\0\u{3}dry_run\0\u{1}status\0\u{3}size_bytes\0\u{3}received_bytes\0\u{3}max_chunk_bytes\0\u{3}processed_bytes\0\u{1}rows\0\u{3}applied_rows\0\u{3}unchanged_rows\0\u{3}error_rows\0\u{3}skipped_rows\0\u{1}created\0\u{1}failure\0\u{3}create_time\0\u{3}finish_time\0\u{3}expire_time\0")
+
+  fileprivate class _StorageClass {
+    var _importID: String = String()
+    var _kind: Pixecom_Orders_V1_ImportKind = .unspecified
+    var _name: String = String()
+    var _dryRun: Bool = false
+    var _status: Pixecom_Orders_V1_ImportStatus = .unspecified
+    var _sizeBytes: Int64 = 0
+    var _receivedBytes: Int64 = 0
+    var _maxChunkBytes: Int32 = 0
+    var _processedBytes: Int64 = 0
+    var _rows: Int32 = 0
+    var _appliedRows: Int32 = 0
+    var _unchangedRows: Int32 = 0
+    var _errorRows: Int32 = 0
+    var _skippedRows: Int32 = 0
+    var _created: Int32 = 0
+    var _failure: String = String()
+    var _createTime: String = String()
+    var _finishTime: String = String()
+    var _expireTime: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _importID = source._importID
+      _kind = source._kind
+      _name = source._name
+      _dryRun = source._dryRun
+      _status = source._status
+      _sizeBytes = source._sizeBytes
+      _receivedBytes = source._receivedBytes
+      _maxChunkBytes = source._maxChunkBytes
+      _processedBytes = source._processedBytes
+      _rows = source._rows
+      _appliedRows = source._appliedRows
+      _unchangedRows = source._unchangedRows
+      _errorRows = source._errorRows
+      _skippedRows = source._skippedRows
+      _created = source._created
+      _failure = source._failure
+      _createTime = source._createTime
+      _finishTime = source._finishTime
+      _expireTime = source._expireTime
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._importID) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 4: try { try decoder.decodeSingularBoolField(value: &_storage._dryRun) }()
+        case 5: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._sizeBytes) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._receivedBytes) }()
+        case 8: try { try decoder.decodeSingularInt32Field(value: &_storage._maxChunkBytes) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._processedBytes) }()
+        case 10: try { try decoder.decodeSingularInt32Field(value: &_storage._rows) }()
+        case 11: try { try decoder.decodeSingularInt32Field(value: &_storage._appliedRows) }()
+        case 12: try { try decoder.decodeSingularInt32Field(value: &_storage._unchangedRows) }()
+        case 13: try { try decoder.decodeSingularInt32Field(value: &_storage._errorRows) }()
+        case 14: try { try decoder.decodeSingularInt32Field(value: &_storage._skippedRows) }()
+        case 15: try { try decoder.decodeSingularInt32Field(value: &_storage._created) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._failure) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._createTime) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._finishTime) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._expireTime) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if !_storage._importID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._importID, fieldNumber: 1)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 2)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 3)
+      }
+      if _storage._dryRun != false {
+        try visitor.visitSingularBoolField(value: _storage._dryRun, fieldNumber: 4)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 5)
+      }
+      if _storage._sizeBytes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._sizeBytes, fieldNumber: 6)
+      }
+      if _storage._receivedBytes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._receivedBytes, fieldNumber: 7)
+      }
+      if _storage._maxChunkBytes != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._maxChunkBytes, fieldNumber: 8)
+      }
+      if _storage._processedBytes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._processedBytes, fieldNumber: 9)
+      }
+      if _storage._rows != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._rows, fieldNumber: 10)
+      }
+      if _storage._appliedRows != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._appliedRows, fieldNumber: 11)
+      }
+      if _storage._unchangedRows != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._unchangedRows, fieldNumber: 12)
+      }
+      if _storage._errorRows != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._errorRows, fieldNumber: 13)
+      }
+      if _storage._skippedRows != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._skippedRows, fieldNumber: 14)
+      }
+      if _storage._created != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._created, fieldNumber: 15)
+      }
+      if !_storage._failure.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._failure, fieldNumber: 16)
+      }
+      if !_storage._createTime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._createTime, fieldNumber: 17)
+      }
+      if !_storage._finishTime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._finishTime, fieldNumber: 18)
+      }
+      if !_storage._expireTime.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._expireTime, fieldNumber: 19)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_OrderImport, rhs: Pixecom_Orders_V1_OrderImport) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._importID != rhs_storage._importID {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._dryRun != rhs_storage._dryRun {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._sizeBytes != rhs_storage._sizeBytes {return false}
+        if _storage._receivedBytes != rhs_storage._receivedBytes {return false}
+        if _storage._maxChunkBytes != rhs_storage._maxChunkBytes {return false}
+        if _storage._processedBytes != rhs_storage._processedBytes {return false}
+        if _storage._rows != rhs_storage._rows {return false}
+        if _storage._appliedRows != rhs_storage._appliedRows {return false}
+        if _storage._unchangedRows != rhs_storage._unchangedRows {return false}
+        if _storage._errorRows != rhs_storage._errorRows {return false}
+        if _storage._skippedRows != rhs_storage._skippedRows {return false}
+        if _storage._created != rhs_storage._created {return false}
+        if _storage._failure != rhs_storage._failure {return false}
+        if _storage._createTime != rhs_storage._createTime {return false}
+        if _storage._finishTime != rhs_storage._finishTime {return false}
+        if _storage._expireTime != rhs_storage._expireTime {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_ListOrderImportErrorsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListOrderImportErrorsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}import_id\0\u{3}page_size\0\u{3}page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.importID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.importID.isEmpty {
+      try visitor.visitSingularStringField(value: self.importID, fieldNumber: 1)
+    }
+    if self.pageSize != 0 {
+      try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 2)
+    }
+    if !self.pageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_ListOrderImportErrorsRequest, rhs: Pixecom_Orders_V1_ListOrderImportErrorsRequest) -> Bool {
+    if lhs.importID != rhs.importID {return false}
+    if lhs.pageSize != rhs.pageSize {return false}
+    if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_ImportRowError: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportRowError"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{1}field\0\u{1}message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.line) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.field) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.line != 0 {
+      try visitor.visitSingularInt32Field(value: self.line, fieldNumber: 1)
+    }
+    if !self.field.isEmpty {
+      try visitor.visitSingularStringField(value: self.field, fieldNumber: 2)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_ImportRowError, rhs: Pixecom_Orders_V1_ImportRowError) -> Bool {
+    if lhs.line != rhs.line {return false}
+    if lhs.field != rhs.field {return false}
+    if lhs.message != rhs.message {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_ListOrderImportErrorsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListOrderImportErrorsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}errors\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.errors) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.errors.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.errors, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_ListOrderImportErrorsResponse, rhs: Pixecom_Orders_V1_ListOrderImportErrorsResponse) -> Bool {
+    if lhs.errors != rhs.errors {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -138,7 +138,10 @@ struct OrderExportTests {
                     WHERE o.seller_id = \(seller) AND o.currency = 'EUR'
                     """)
             }
-            let large = try await edge.send(.GET, "/v1/orders.csv?createdBefore=2021-01-01T00:00:00Z", token: a.token)
+            // A generous deadline: under the whole suite's load on two cores this download has taken
+            // more than 30 s.
+            let large = try await edge.send(
+                .GET, "/v1/orders.csv?createdBefore=2021-01-01T00:00:00Z", token: a.token, timeout: .seconds(180))
             #expect(large.status == 200)
             #expect(large.body.count > 4 * OrderExport.chunkBytes, "\(large.body.count) bytes")
             let lines = large.text.split(separator: "\n", omittingEmptySubsequences: false)

@@ -107,6 +107,24 @@ struct SchemathesisTests {
         include-operation-id = "ExportOrders"
         checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
+        # Imports: a kind (ORDERS or FULFILLMENTS), a name, a size of 1 byte to 256 MiB; chunks at
+        # the offset the bytes received so far end; Finish once every byte came.
+        [[operations]]
+        include-operation-id = "StartOrderImport"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        [[operations]]
+        include-operation-id = "ImportOrders"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        [[operations]]
+        include-operation-id = "AppendOrderImport"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+        [[operations]]
+        include-operation-id = "FinishOrderImport"
+        checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
         # A path field repeated in a body must name the same object as the path (the routes above
         # take the whole request as their body, and the document describes it whole).
 

@@ -29,12 +29,14 @@ struct TenantIsolationTests {
         var sellPage = "", domain = ""
         /// A's fulfillment (of one unit of A's order).
         var fulfillment = ""
+        /// A's order import, still uploading.
+        var orderImport = ""
         var secrets: [String] {
             [
                 self.sellerID, self.ownerID, self.ownerEmail, self.memberID, self.memberEmail, self.sessionID,
                 self.apiKeyID, self.adAccount, self.campaign, self.adSet, self.ad, self.order, self.strategy, self.connection,
                 self.platformAccount, self.asset, self.upload, self.adText, self.creative, self.sellPage,
-                self.fulfillment,
+                self.fulfillment, self.orderImport,
             ]
         }
     }
@@ -557,6 +559,28 @@ struct TenantIsolationTests {
             }
             return await call(clients, OrderMethods.recordReturn, request, as: Pixecom_Orders_V1_Order.self, token: token)
         }
+        cases[OrderMethods.startOrderImport] = { clients, token in
+            let request = Pixecom_Orders_V1_StartOrderImportRequest.with { ($0.kind, $0.name, $0.sizeBytes) = (.orders, "b.csv", 5) }
+            return await call(clients, OrderMethods.startOrderImport, request, as: Pixecom_Orders_V1_OrderImport.self, token: token)
+        }
+        cases[OrderMethods.appendOrderImport] = { clients, token in
+            let request = Pixecom_Orders_V1_AppendOrderImportRequest.with { ($0.importID, $0.data) = (a.orderImport, Data("Name\n".utf8)) }
+            return await call(clients, OrderMethods.appendOrderImport, request, as: Pixecom_Orders_V1_OrderImport.self, token: token)
+        }
+        cases[OrderMethods.finishOrderImport] = { clients, token in
+            let request = Pixecom_Orders_V1_FinishOrderImportRequest.with { $0.importID = a.orderImport }
+            return await call(clients, OrderMethods.finishOrderImport, request, as: Pixecom_Orders_V1_OrderImport.self, token: token)
+        }
+        cases[OrderMethods.getOrderImport] = { clients, token in
+            let request = Pixecom_Orders_V1_GetOrderImportRequest.with { $0.importID = a.orderImport }
+            return await call(clients, OrderMethods.getOrderImport, request, as: Pixecom_Orders_V1_OrderImport.self, token: token)
+        }
+        cases[OrderMethods.listOrderImportErrors] = { clients, token in
+            let request = Pixecom_Orders_V1_ListOrderImportErrorsRequest.with { $0.importID = a.orderImport }
+            return await call(
+                clients, OrderMethods.listOrderImportErrors, request, as: Pixecom_Orders_V1_ListOrderImportErrorsResponse.self,
+                token: token)
+        }
         // A stream: B's export holds B's orders only (none: the header).
         cases[OrderMethods.exportOrders] = { clients, token in
             do {
@@ -609,7 +633,8 @@ struct TenantIsolationTests {
         OrderMethods.capturePayment, OrderMethods.voidPayment, OrderMethods.recordChargeback, OrderMethods.reverseChargeback,
         OrderMethods.cancelOrder, OrderMethods.closeOrder, OrderMethods.getSellPage, OrderMethods.updateSellPage,
         OrderMethods.verifyDomain, OrderMethods.createFulfillment, OrderMethods.updateTracking, OrderMethods.cancelFulfillment,
-        OrderMethods.listFulfillments, OrderMethods.recordReturn,
+        OrderMethods.listFulfillments, OrderMethods.recordReturn, OrderMethods.appendOrderImport, OrderMethods.finishOrderImport,
+        OrderMethods.getOrderImport, OrderMethods.listOrderImportErrors,
     ]
 
     /// An asset of the caller's with `bytes`, through Start, Append and Finish.
@@ -743,6 +768,11 @@ struct TenantIsolationTests {
                     $0.trackingNumber = "1ZA0000000001"
                 }, as: Pixecom_Orders_V1_Fulfillment.self, metadata: AccessControlTests.metadata(owner)
             ).id
+            a.orderImport = try await clients.orders.unary(
+                OrderMethods.startOrderImport,
+                Pixecom_Orders_V1_StartOrderImportRequest.with { ($0.kind, $0.name, $0.sizeBytes) = (.orders, "a.csv", 10) },
+                as: Pixecom_Orders_V1_OrderImport.self, metadata: AccessControlTests.metadata(owner)
+            ).importID
             let page = Pixecom_Orders_V1_CreateSellPageRequest.with {
                 ($0.slug, $0.title, $0.currency) = ("a-page", "A's page", "USD")
                 $0.variants = [.with { ($0.sku, $0.title, $0.price) = ("A-1", "A's product", 1000) }]
@@ -781,7 +811,8 @@ struct TenantIsolationTests {
                 platformAccount: "act_\(UInt64.random(in: 100_000_000_000_000...999_999_999_999_999))",
                 asset: UUID().uuidString.lowercased(), upload: UUID().uuidString.lowercased(), adText: UUID().uuidString.lowercased(),
                 creative: UUID().uuidString.lowercased(), sellPage: UUID().uuidString.lowercased(),
-                domain: "ghost-\(UUID().uuidString.prefix(8).lowercased()).example.com", fulfillment: UUID().uuidString.lowercased())
+                domain: "ghost-\(UUID().uuidString.prefix(8).lowercased()).example.com", fulfillment: UUID().uuidString.lowercased(),
+                orderImport: UUID().uuidString.lowercased())
             let ghostCases = Self.cases(a: ghost, bPassword: bPassword)
             // The ad platform's trace ids differ from call to call.
             func masked(_ text: String, _ seller: SellerA) -> String {

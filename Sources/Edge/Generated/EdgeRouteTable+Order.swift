@@ -125,6 +125,35 @@ extension EdgeRouteTable {
             path: [.value("id", \.id)],
             body: .request
         ),
+        // POST /v1/order-imports: Starts an import: its chunks follow, then Finish.
+        EdgeRoute(
+            OrderMethods.startOrderImport, .post, "/v1/order-imports", service: .orders,
+            Pixecom_Orders_V1_StartOrderImportRequest.self, Pixecom_Orders_V1_OrderImport.self,
+            body: .request
+        ),
+        // POST /v1/order-imports/{import_id}/finish: Ends an import's upload and queues its rows; its progress is GetOrderImport.
+        EdgeRoute(
+            OrderMethods.finishOrderImport, .post, "/v1/order-imports/{importId}/finish", service: .orders,
+            Pixecom_Orders_V1_FinishOrderImportRequest.self, Pixecom_Orders_V1_OrderImport.self,
+            path: [.value("importId", \.importID)],
+            body: .request
+        ),
+        // GET /v1/order-imports/{import_id}: An import's status and progress.
+        EdgeRoute(
+            OrderMethods.getOrderImport, .get, "/v1/order-imports/{importId}", service: .orders,
+            Pixecom_Orders_V1_GetOrderImportRequest.self, Pixecom_Orders_V1_OrderImport.self,
+            path: [.value("importId", \.importID)]
+        ),
+        // GET /v1/order-imports/{import_id}/errors: An import's bad rows, by line: the field and what was wrong.
+        EdgeRoute(
+            OrderMethods.listOrderImportErrors, .get, "/v1/order-imports/{importId}/errors", service: .orders,
+            Pixecom_Orders_V1_ListOrderImportErrorsRequest.self, Pixecom_Orders_V1_ListOrderImportErrorsResponse.self,
+            path: [.value("importId", \.importID)],
+            query: [
+                .value("pageSize", \.pageSize),
+                .value("pageToken", \.pageToken),
+            ]
+        ),
         // POST /v1/sell-pages: Creates a sell page (a storefront page ads link to) with its variants and public key.
         EdgeRoute(
             OrderMethods.createSellPage, .post, "/v1/sell-pages", service: .orders,

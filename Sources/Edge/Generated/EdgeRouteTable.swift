@@ -21,6 +21,7 @@ enum EdgeRouteTable {
         AuthMethods.changePassword: "the new refresh token is set as an HttpOnly cookie",
         CampaignMethods.appendAssetUpload: "the chunk is the raw request body (PUT /v1/asset-uploads/{upload_id}?offset=N), and POST /v1/assets sends a whole file through Start, Append and Finish",
         OrderMethods.exportOrders: "a CSV file streamed in chunks as the orders are read, not one JSON answer",
+        OrderMethods.appendOrderImport: "the chunk is the raw request body (PUT /v1/order-imports/{import_id}?offset=N), and POST /v1/order-imports.csv sends a whole file through Start, Append and Finish",
         OrderMethods.handleWebhook: "the provider signs the exact body bytes, so the edge passes them on unparsed",
     ]
 }

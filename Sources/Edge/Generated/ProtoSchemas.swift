@@ -2178,6 +2178,24 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.orders.v1.AppendOrderImportRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "data": {
+    "format": "byte",
+    "type": "string"
+   },
+   "importId": {
+    "type": "string"
+   },
+   "offset": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.Attribution": {
   "additionalProperties": false,
   "properties": {
@@ -2583,6 +2601,15 @@ enum ProtoSchemas {
   ],
   "type": "string"
  },
+ "pixecom.orders.v1.FinishOrderImportRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "importId": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.Fulfillment": {
   "additionalProperties": false,
   "properties": {
@@ -2664,6 +2691,15 @@ enum ProtoSchemas {
   ],
   "type": "string"
  },
+ "pixecom.orders.v1.GetOrderImportRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "importId": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.GetOrderRequest": {
   "additionalProperties": false,
   "properties": {
@@ -2681,6 +2717,41 @@ enum ProtoSchemas {
    }
   },
   "type": "object"
+ },
+ "pixecom.orders.v1.ImportKind": {
+  "enum": [
+   "IMPORT_KIND_UNSPECIFIED",
+   "ORDERS",
+   "FULFILLMENTS"
+  ],
+  "type": "string"
+ },
+ "pixecom.orders.v1.ImportRowError": {
+  "additionalProperties": false,
+  "properties": {
+   "field": {
+    "type": "string"
+   },
+   "line": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "message": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.ImportStatus": {
+  "enum": [
+   "IMPORT_STATUS_UNSPECIFIED",
+   "UPLOADING",
+   "QUEUED",
+   "RUNNING",
+   "SUCCEEDED",
+   "FAILED"
+  ],
+  "type": "string"
  },
  "pixecom.orders.v1.LineItem": {
   "additionalProperties": false,
@@ -2745,6 +2816,37 @@ enum ProtoSchemas {
      "$ref": "#/components/schemas/pixecom.orders.v1.Fulfillment"
     },
     "type": "array"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.ListOrderImportErrorsRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "importId": {
+    "type": "string"
+   },
+   "pageSize": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "pageToken": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.ListOrderImportErrorsResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "errors": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.ImportRowError"
+    },
+    "type": "array"
+   },
+   "nextPageToken": {
+    "type": "string"
    }
   },
   "type": "object"
@@ -2964,6 +3066,82 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.orders.v1.OrderImport": {
+  "additionalProperties": false,
+  "properties": {
+   "appliedRows": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "createTime": {
+    "type": "string"
+   },
+   "created": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "dryRun": {
+    "type": "boolean"
+   },
+   "errorRows": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "expireTime": {
+    "type": "string"
+   },
+   "failure": {
+    "type": "string"
+   },
+   "finishTime": {
+    "type": "string"
+   },
+   "importId": {
+    "type": "string"
+   },
+   "kind": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.ImportKind"
+   },
+   "maxChunkBytes": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "name": {
+    "type": "string"
+   },
+   "processedBytes": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "receivedBytes": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "rows": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "sizeBytes": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "skippedRows": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "status": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.ImportStatus"
+   },
+   "unchangedRows": {
+    "format": "int32",
+    "type": "integer"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.OrderStatus": {
   "enum": [
    "ORDER_STATUS_UNSPECIFIED",
@@ -3118,6 +3296,26 @@ enum ProtoSchemas {
    "SHIPMENT_EXCEPTION"
   ],
   "type": "string"
+ },
+ "pixecom.orders.v1.StartOrderImportRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "dryRun": {
+    "type": "boolean"
+   },
+   "kind": {
+    "$ref": "#/components/schemas/pixecom.orders.v1.ImportKind"
+   },
+   "name": {
+    "type": "string"
+   },
+   "sizeBytes": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   }
+  },
+  "type": "object"
  },
  "pixecom.orders.v1.TrackingEvent": {
   "additionalProperties": false,

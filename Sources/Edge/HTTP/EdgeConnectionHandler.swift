@@ -130,8 +130,8 @@ final class EdgeConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     static func isUpload(_ head: HTTPRequestHead) -> Bool {
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         switch head.method {
-        case .POST: return path == "/v1/assets"
-        case .PUT: return path.hasPrefix("/v1/asset-uploads/")
+        case .POST: return path == "/v1/assets" || path == "/v1/order-imports.csv"
+        case .PUT: return path.hasPrefix("/v1/asset-uploads/") || path.hasPrefix("/v1/order-imports/")
         default: return false
         }
     }

@@ -42,6 +42,16 @@ public enum OrderMethods {
     public static let recordReturn = "pixecom.orders.v1.OrderService/RecordReturn"
     /// The seller's orders as CSV (one row per line item), streamed.
     public static let exportOrders = "pixecom.orders.v1.OrderService/ExportOrders"
+    /// Starts an import: its chunks follow, then Finish.
+    public static let startOrderImport = "pixecom.orders.v1.OrderService/StartOrderImport"
+    /// Adds the next chunk of an import's file, at its offset.
+    public static let appendOrderImport = "pixecom.orders.v1.OrderService/AppendOrderImport"
+    /// Ends an import's upload and queues its rows; its progress is GetOrderImport.
+    public static let finishOrderImport = "pixecom.orders.v1.OrderService/FinishOrderImport"
+    /// An import's status and progress.
+    public static let getOrderImport = "pixecom.orders.v1.OrderService/GetOrderImport"
+    /// An import's bad rows, by line: the field and what was wrong.
+    public static let listOrderImportErrors = "pixecom.orders.v1.OrderService/ListOrderImportErrors"
     /// Creates a sell page (a storefront page ads link to) with its variants and public key.
     public static let createSellPage = "pixecom.orders.v1.OrderService/CreateSellPage"
     /// One sell page.
@@ -190,6 +200,41 @@ public enum OrderMethods {
             manualRoute: "a CSV file streamed in chunks as the orders are read, not one JSON answer"
         ),
         MethodContract(
+            name: startOrderImport,
+            summary: "Starts an import: its chunks follow, then Finish.",
+            access: .role(.editor),
+            idempotency: .withKey,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/order-imports", body: "*")
+        ),
+        MethodContract(
+            name: appendOrderImport,
+            summary: "Adds the next chunk of an import's file, at its offset.",
+            access: .role(.editor),
+            idempotency: .idempotent,
+            manualRoute: "the chunk is the raw request body (PUT /v1/order-imports/{import_id}?offset=N), and POST /v1/order-imports.csv sends a whole file through Start, Append and Finish"
+        ),
+        MethodContract(
+            name: finishOrderImport,
+            summary: "Ends an import's upload and queues its rows; its progress is GetOrderImport.",
+            access: .role(.editor),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/order-imports/{import_id}/finish", body: "*")
+        ),
+        MethodContract(
+            name: getOrderImport,
+            summary: "An import's status and progress.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/order-imports/{import_id}", body: "")
+        ),
+        MethodContract(
+            name: listOrderImportErrors,
+            summary: "An import's bad rows, by line: the field and what was wrong.",
+            access: .role(.viewer),
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "GET", path: "/v1/order-imports/{import_id}/errors", body: "")
+        ),
+        MethodContract(
             name: createSellPage,
             summary: "Creates a sell page (a storefront page ads link to) with its variants and public key.",
             access: .role(.editor),
@@ -299,6 +344,16 @@ public protocol OrderServiceHandling: Sendable {
     func recordReturn(_ request: Pixecom_Orders_V1_RecordReturnRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_Order
     /// The seller's orders as CSV (one row per line item), streamed.
     func exportOrders(_ request: Pixecom_Orders_V1_ExportOrdersRequest, writer: ResponseWriter<Pixecom_Orders_V1_ExportChunk>, context: ServerContext) async throws
+    /// Starts an import: its chunks follow, then Finish.
+    func startOrderImport(_ request: Pixecom_Orders_V1_StartOrderImportRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_OrderImport
+    /// Adds the next chunk of an import's file, at its offset.
+    func appendOrderImport(_ request: Pixecom_Orders_V1_AppendOrderImportRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_OrderImport
+    /// Ends an import's upload and queues its rows; its progress is GetOrderImport.
+    func finishOrderImport(_ request: Pixecom_Orders_V1_FinishOrderImportRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_OrderImport
+    /// An import's status and progress.
+    func getOrderImport(_ request: Pixecom_Orders_V1_GetOrderImportRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_OrderImport
+    /// An import's bad rows, by line: the field and what was wrong.
+    func listOrderImportErrors(_ request: Pixecom_Orders_V1_ListOrderImportErrorsRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_ListOrderImportErrorsResponse
     /// Creates a sell page (a storefront page ads link to) with its variants and public key.
     func createSellPage(_ request: Pixecom_Orders_V1_CreateSellPageRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_SellPage
     /// One sell page.
@@ -375,6 +430,21 @@ extension OrderServiceHandling {
         }
         router.serverStreaming(OrderMethods.exportOrders, Pixecom_Orders_V1_ExportOrdersRequest.self, Pixecom_Orders_V1_ExportChunk.self) {
             try await self.exportOrders($0, writer: $1, context: $2)
+        }
+        router.unary(OrderMethods.startOrderImport, Pixecom_Orders_V1_StartOrderImportRequest.self) {
+            try await self.startOrderImport($0, context: $1)
+        }
+        router.unary(OrderMethods.appendOrderImport, Pixecom_Orders_V1_AppendOrderImportRequest.self) {
+            try await self.appendOrderImport($0, context: $1)
+        }
+        router.unary(OrderMethods.finishOrderImport, Pixecom_Orders_V1_FinishOrderImportRequest.self) {
+            try await self.finishOrderImport($0, context: $1)
+        }
+        router.unary(OrderMethods.getOrderImport, Pixecom_Orders_V1_GetOrderImportRequest.self) {
+            try await self.getOrderImport($0, context: $1)
+        }
+        router.unary(OrderMethods.listOrderImportErrors, Pixecom_Orders_V1_ListOrderImportErrorsRequest.self) {
+            try await self.listOrderImportErrors($0, context: $1)
         }
         router.unary(OrderMethods.createSellPage, Pixecom_Orders_V1_CreateSellPageRequest.self) {
             try await self.createSellPage($0, context: $1)
@@ -616,6 +686,66 @@ public struct OrderServiceClient: Sendable {
         try await self.rpc.unary(
             OrderMethods.recordReturn, request, as: Pixecom_Orders_V1_Order.self, metadata: metadata, timeout: timeout,
             idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Starts an import: its chunks follow, then Finish.
+    public func startOrderImport(
+        _ request: Pixecom_Orders_V1_StartOrderImportRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_OrderImport {
+        try await self.rpc.unary(
+            OrderMethods.startOrderImport, request, as: Pixecom_Orders_V1_OrderImport.self, metadata: metadata, timeout: timeout,
+            idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// Adds the next chunk of an import's file, at its offset.
+    public func appendOrderImport(
+        _ request: Pixecom_Orders_V1_AppendOrderImportRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_OrderImport {
+        try await self.rpc.unary(
+            OrderMethods.appendOrderImport, request, as: Pixecom_Orders_V1_OrderImport.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Ends an import's upload and queues its rows; its progress is GetOrderImport.
+    public func finishOrderImport(
+        _ request: Pixecom_Orders_V1_FinishOrderImportRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_OrderImport {
+        try await self.rpc.unary(
+            OrderMethods.finishOrderImport, request, as: Pixecom_Orders_V1_OrderImport.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// An import's status and progress.
+    public func getOrderImport(
+        _ request: Pixecom_Orders_V1_GetOrderImportRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_OrderImport {
+        try await self.rpc.unary(
+            OrderMethods.getOrderImport, request, as: Pixecom_Orders_V1_OrderImport.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// An import's bad rows, by line: the field and what was wrong.
+    public func listOrderImportErrors(
+        _ request: Pixecom_Orders_V1_ListOrderImportErrorsRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_ListOrderImportErrorsResponse {
+        try await self.rpc.unary(
+            OrderMethods.listOrderImportErrors, request, as: Pixecom_Orders_V1_ListOrderImportErrorsResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
         )
     }
 

@@ -39,6 +39,53 @@ public enum Outbox {
             OutboxDelivery.self, OutboxDelivery.Args(eventID: id),
             JobOptions(sellerID: sellerID, sequenceKey: orderingKey.map { "outbox:\($0)" }), on: connection, logger: logger)
     }
+
+    /// An event for `enqueueMany`.
+    public struct Event: Sendable {
+        public var id: UUID
+        public var sellerID: UUID
+        public var topic: String
+        public var payload: [UInt8]
+        public var orderingKey: String?
+
+        public init(id: UUID = UUID(), sellerID: UUID, topic: String, payload: [UInt8], orderingKey: String? = nil) {
+            (self.id, self.sellerID, self.topic, self.payload, self.orderingKey) = (id, sellerID, topic, payload, orderingKey)
+        }
+    }
+
+    /// Writes many events and their delivery jobs inside the caller's transaction, two
+    /// statements whatever their number (a bulk import's). The jobs are inserted in the order of
+    /// `events`, so events of one ordering key are delivered in that order, as `enqueue` does.
+    public static func enqueueMany(_ events: [Event], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !events.isEmpty else { return }
+        try await connection.query(
+            """
+            INSERT INTO outbox (id, seller_id, topic, payload)
+            SELECT e.id, e.seller_id, e.topic, decode(e.payload, 'base64')
+            FROM unnest(\(events.map(\.id))::uuid[], \(events.map(\.sellerID))::uuid[], \(events.map(\.topic))::text[],
+                        \(events.map { Data($0.payload).base64EncodedString() })::text[]) AS e(id, seller_id, topic, payload)
+            """,
+            logger: logger
+        )
+        let encoder = Jobs.encoder()
+        let rows = try events.map { event in
+            try Jobs.row(
+                OutboxDelivery.self, OutboxDelivery.Args(eventID: event.id),
+                JobOptions(sellerID: event.sellerID, sequenceKey: event.orderingKey.map { "outbox:\($0)" }), encoder: encoder)
+        }
+        let first = rows[0]
+        try await connection.query(
+            """
+            INSERT INTO jobs (kind, queue, args, seller_id, priority, run_at, max_attempts, sequence_key)
+            SELECT \(first.kind), \(first.queue), j.args::jsonb, j.seller_id, \(first.priority), now(), \(first.maxAttempts),
+                   NULLIF(j.sequence_key, '')
+            FROM unnest(\(rows.map(\.args))::text[], \(events.map(\.sellerID))::uuid[], \(rows.map { $0.sequenceKey ?? "" })::text[])
+                WITH ORDINALITY AS j (args, seller_id, sequence_key, n)
+            ORDER BY j.n
+            """,
+            logger: logger
+        )
+    }
 }
 
 /// Delivers one outbox event (see `Outbox`).

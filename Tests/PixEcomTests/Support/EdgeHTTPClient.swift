@@ -32,7 +32,8 @@ struct EdgeHTTPClient: Sendable {
         _ path: String,
         json: [String: Any]? = nil,
         token: String? = nil,
-        headers extra: [(String, String)] = []
+        headers extra: [(String, String)] = [],
+        timeout: TimeAmount = .seconds(30)
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: self.baseURL + path)
         request.method = method
@@ -42,19 +43,21 @@ struct EdgeHTTPClient: Sendable {
         }
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         for (name, value) in extra { request.headers.add(name: name, value: value) }
-        let response = try await self.http.execute(request, timeout: .seconds(30))
+        let response = try await self.http.execute(request, timeout: timeout)
         let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
         return Reply(status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
     }
 
     /// Sends `body` byte for byte (no JSON encoding): for webhook deliveries, whose signature
     /// covers the exact bytes.
-    func sendRaw(_ method: HTTPMethod, _ path: String, body: Data, headers extra: [(String, String)] = []) async throws -> Reply {
+    func sendRaw(
+        _ method: HTTPMethod, _ path: String, body: Data, headers extra: [(String, String)] = [], timeout: TimeAmount = .seconds(30)
+    ) async throws -> Reply {
         var request = HTTPClientRequest(url: self.baseURL + path)
         request.method = method
         request.body = .bytes(ByteBuffer(bytes: body))
         for (name, value) in extra { request.headers.add(name: name, value: value) }
-        let response = try await self.http.execute(request, timeout: .seconds(30))
+        let response = try await self.http.execute(request, timeout: timeout)
         let reply = try await response.body.collect(upTo: 16 * 1024 * 1024)
         return Reply(status: Int(response.status.code), headers: response.headers, body: Data(buffer: reply))
     }
