@@ -38,6 +38,8 @@ struct OrderHistory: Sendable, Hashable {
         /// For the fulfillment kinds: units of each line item, by position (shorter arrays mean
         /// zeros for the rest).
         var quantities: [Int32] = []
+        /// Who reported it: "api", "stripe" (a webhook), "storefront", "import".
+        var source = "api"
     }
 
     var total: Int64

@@ -52,6 +52,18 @@ extension OrderStore {
     ) async throws -> Attempt {
         let locked = try await Self.lock(orderID, sellerID: sellerID, on: connection, logger: logger)
         var history = try await Self.history(of: locked, sellerID: sellerID, on: connection, logger: logger)
+        // Stripe reports a charge's refunds as its cumulative refunded amount, which knows nothing
+        // of refunds recorded here: a payment Stripe's webhooks captured takes its refunds from
+        // them alone, or a refund recorded by hand and then reported would count twice.
+        if case .refund = request, source == "api",
+            let capture = history.entries.first(where: { $0.kind == .captured && $0.source == "stripe" })
+        {
+            return .refused(
+                OrderHistory.Refusal(
+                    message: "the payment was captured through Stripe (\(capture.reference)): refund it in Stripe, whose charge.refunded "
+                        + "event records the refund here"),
+                history)
+        }
         let entry: OrderHistory.Entry
         do {
             entry = try history.admit(request)
@@ -94,18 +106,20 @@ extension OrderStore {
     {
         let rows = try await connection.query(
             """
-            SELECT type, amount, reference, reason, created_at, line_quantities FROM order_events
+            SELECT type, amount, reference, reason, created_at, line_quantities, source FROM order_events
             WHERE seller_id = \(sellerID) AND order_id = \(order.id)
             ORDER BY created_at, id
             """,
             logger: logger
         )
         var entries: [OrderHistory.Entry] = []
-        for try await (type, amount, reference, reason, at, quantities) in rows.decode((String, Int64, String, String, Date, [Int32]).self)
+        for try await (type, amount, reference, reason, at, quantities, source) in rows.decode(
+            (String, Int64, String, String, Date, [Int32], String).self)
         {
             guard let kind = OrderHistory.Kind(rawValue: type) else { throw RPCError(.internal, "order history has an unknown entry type") }
             entries.append(
-                OrderHistory.Entry(kind: kind, amount: amount, reference: reference, reason: reason, at: at, quantities: quantities))
+                OrderHistory.Entry(
+                    kind: kind, amount: amount, reference: reference, reason: reason, at: at, quantities: quantities, source: source))
         }
         return OrderHistory(total: order.total, ordered: order.ordered, entries: entries)
     }

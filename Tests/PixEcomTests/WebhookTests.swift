@@ -128,6 +128,12 @@ struct WebhookTests {
             let again = try await Self.deliver(edge, paid)
             #expect(JSONValues.string(again.json["outcome"]) == "duplicate")
             _ = try await Self.order(edge, order, token: seller.token) { status($0) == "PAID" }
+            // A payment Stripe captured is refunded in Stripe: a refund recorded by hand as well
+            // would count twice once Stripe reports it.
+            let byHand = try await edge.send(
+                .POST, "/v1/orders/\(order)/refund", json: ["amount": "1000", "reference": "re_1"], token: seller.token,
+                headers: [("Idempotency-Key", UUID().uuidString)])
+            #expect(byHand.status == 422 && PaymentTests.message(byHand).contains("refund it in Stripe"), "\(byHand.text)")
 
             // Refunds carry the charge's cumulative amount_refunded: 1000, then 1000 again (a
             // redelivery under a new event id, which adds nothing), then 5000 in all.
