@@ -26,6 +26,7 @@ extension EdgeRoutes {
             try Self.requireCredentials(request, context)
             var request = request
             let query = request.uri.queryParameters
+            try Self.onlyOnce(query, ["kind", "name", "dryRun"])
             var start = Pixecom_Orders_V1_StartOrderImportRequest()
             switch query.get("kind") ?? "" {
             case "ORDERS": start.kind = .orders
@@ -57,6 +58,7 @@ extension EdgeRoutes {
             try Self.requireCredentials(request, context)
             var request = request
             let importID = try context.parameters.require("importId")
+            try Self.onlyOnce(request.uri.queryParameters, ["offset"])
             let offsets = request.uri.queryParameters.getAll("offset")
             guard offsets.count == 1, let offset = Int64(offsets[0]), offset >= 0 else {
                 throw RPCError.invalidArgument(
@@ -73,6 +75,20 @@ extension EdgeRoutes {
             state = try await Self.appendImport(
                 body, at: offset, to: state, client: orders, forwarder: forwarder, request: request, context: context)
             return try forwarder.json(state)
+        }
+    }
+
+    /// Refuses a query parameter not in `known`, or one given twice: a misspelt `dryrun=true`
+    /// must not start a real import.
+    static func onlyOnce(_ query: Parameters, _ known: Set<String>) throws {
+        var seen: Set<String> = []
+        for (name, _) in query {
+            let name = String(name)
+            guard known.contains(name) else {
+                throw RPCError.invalidArgument(
+                    field: name, "is not a parameter of this route (it takes \(known.sorted().joined(separator: ", ")))")
+            }
+            guard seen.insert(name).inserted else { throw RPCError.invalidArgument(field: name, "must be given once") }
         }
     }
 

@@ -432,7 +432,11 @@ extension OpenAPIDocument {
         case "pageToken":
             parameter.description = "nextPageToken of the previous page"
             parameter.pattern =
-                "^$|" + (request == "pixecom.stats.v1.AdsManagerRequest" ? Self.adsManagerTokenPattern : PageToken.pattern)
+                "^$|"
+                + (request == "pixecom.stats.v1.AdsManagerRequest"
+                    ? Self.adsManagerTokenPattern
+                    // An import's errors are paged by line: the last line of the previous page.
+                    : request == "pixecom.orders.v1.ListOrderImportErrorsRequest" ? "^[1-9][0-9]{0,8}$" : PageToken.pattern)
         case "parentId":
             parameter.description = "only the children of this object"
             parameter.pattern = "^$|^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"

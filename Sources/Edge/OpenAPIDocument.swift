@@ -57,7 +57,8 @@ struct APIOperation: Sendable {
             case .chunk:
                 return ["application/octet-stream": binary]
             case .csvFile:
-                return ["text/csv": ["schema": ["type": "string"]]]
+                // The file's bytes as they are (any text is a file; its rows are checked by the job).
+                return ["text/csv": binary]
             case .wholeFile:
                 let form: [String: Any] = [
                     "type": "object", "required": ["file"],

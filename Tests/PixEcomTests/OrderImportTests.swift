@@ -90,7 +90,8 @@ struct OrderImportTests {
         var good: [(String, Int64, String, Int)] = []
         var written = 0
         var order = 0
-        let statuses = ["PAID", "PENDING", "PAID", "REFUNDED", "PARTIALLY_REFUNDED", "paid"]
+        // Three in eight paid: each paid order and each refund is a stats event to deliver.
+        let statuses = ["PENDING", "paid", "PENDING", "PENDING", "REFUNDED", "PENDING", "PARTIALLY_REFUNDED", "PENDING"]
         // Order n was created n seconds after the base.
         let created = ISO8601DateFormatter()
         let base = Date(timeIntervalSince1970: 1_772_359_200)  // 2026-03-01T10:00:00Z
@@ -195,6 +196,17 @@ struct OrderImportTests {
             token_ = JSONValues.string(reply.json["nextPageToken"])
         } while !token_.isEmpty
         return all
+    }
+
+    /// Waits until OrderService's outbox has delivered every event to StatsService, so that the
+    /// system stops with no delivery in flight (a large import leaves hundreds queued).
+    static func drainOutbox(_ system: PixEcomSystem) async throws {
+        let deadline = ContinuousClock.now + .seconds(300)
+        while ContinuousClock.now < deadline {
+            if try await Self.count(system, "SELECT count(*)::int8 FROM outbox WHERE delivered_at IS NULL") == 0 { return }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        throw TestSetupError("the outbox was not delivered within 300 s")
     }
 
     static func count(_ system: PixEcomSystem, _ sql: String) async throws -> Int {
@@ -316,6 +328,7 @@ struct OrderImportTests {
             // The same names for another seller are that seller's own orders.
             let theirs = try await Self.upload(edge, Self.ordersFile(rows: 30, prefix: "IMP").text, kind: "ORDERS", token: b.token)
             #expect(JSONValues.int64(theirs["unchangedRows"]) == 0 && JSONValues.int64(theirs["created"]) > 0, "\(theirs)")
+            try await Self.drainOutbox(system)
         } catch {
             Issue.record("\(error)\n\(system.logs())")
         }
@@ -372,6 +385,7 @@ struct OrderImportTests {
             #expect(after == expected.count && after > 0, "only the orders from row \(firstRow) on")
             let errors = try await Self.errors(edge, id, token: a.token)
             #expect(errors.map(\.line) == file.badLines.filter { $0 > firstRow }, "\(errors)")
+            try await Self.drainOutbox(system)
         } catch {
             Issue.record("\(error)\n\(system.logs())")
         }
@@ -444,6 +458,12 @@ struct OrderImportTests {
             let noKind = try await edge.sendRaw(
                 .POST, "/v1/order-imports.csv?name=x.csv", body: Data("a\n".utf8), headers: [("Authorization", "Bearer \(a.token)")])
             #expect(noKind.status == 400 && PaymentTests.field(noKind) == "kind", "\(noKind.text)")
+            let misspelt = try await edge.sendRaw(
+                .POST, "/v1/order-imports.csv?kind=ORDERS&name=x.csv&dryrun=true", body: Data("a\n".utf8),
+                headers: [("Authorization", "Bearer \(a.token)")])
+            #expect(
+                misspelt.status == 400 && PaymentTests.field(misspelt) == "dryrun", "a real import for a misspelt dry run: \(misspelt.text)"
+            )
             let empty = try await edge.sendRaw(
                 .POST, "/v1/order-imports.csv?kind=ORDERS&name=x.csv", body: Data(), headers: [("Authorization", "Bearer \(a.token)")])
             #expect(empty.status == 400 && PaymentTests.field(empty) == "body", "\(empty.text)")
@@ -453,6 +473,7 @@ struct OrderImportTests {
             #expect(tooLarge.status == 400 && PaymentTests.field(tooLarge) == "size_bytes", "\(tooLarge.text)")
             let anonymous = try await edge.sendRaw(.POST, "/v1/order-imports.csv?kind=ORDERS&name=x.csv", body: Data("a\n".utf8))
             #expect(anonymous.status == 401)
+            try await Self.drainOutbox(system)
         } catch {
             Issue.record("\(error)\n\(system.logs())")
         }

@@ -271,7 +271,9 @@ struct SchemathesisTests {
             let data = output.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             let text = String(decoding: data, as: UTF8.self)
-            #expect(process.terminationStatus == 0, "schemathesis found problems:\n\(text.suffix(6000))")
+            // The failures first (each with its curl command), then the summary.
+            let failures = text.range(of: "FAILURES").map { String(text[$0.lowerBound...].prefix(12000)) } ?? ""
+            #expect(process.terminationStatus == 0, "schemathesis found problems:\n\(failures)\n…\n\(text.suffix(3000))")
             #expect(text.contains("Tested: 38") || text.contains("Tested:"), "\(text.suffix(2000))")
         } catch {
             Issue.record("\(error)\n\(system.logs())")

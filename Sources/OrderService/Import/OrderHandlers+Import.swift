@@ -73,12 +73,13 @@ extension OrderHandlers {
         let sellerID = try await self.seller(context)
         var violations = FieldViolations()
         let id = try violations.check { try RequestValidation.id(request.importID, field: "import_id") }
-        if request.pageSize < 0 || request.pageSize > 1000 {
-            violations.add(field: "page_size", "must be 0 (the default, 100) to 1000, got \(request.pageSize)")
+        if request.pageSize < 0 || request.pageSize > 200 {
+            violations.add(field: "page_size", "must be 0 to 200 (0: 50), got \(request.pageSize)")
         }
         var after = 0
         if !request.pageToken.isEmpty {
-            if let line = Int(request.pageToken), line > 0, request.pageToken.utf8.count <= 10, request.pageToken.first != "0" {
+            let token = request.pageToken
+            if token.utf8.count <= 9, token.first != "0", token.utf8.allSatisfy({ (48...57).contains($0) }), let line = Int(token) {
                 after = line
             } else {
                 violations.add(field: "page_token", "is not a token returned by this API")
@@ -86,7 +87,7 @@ extension OrderHandlers {
         }
         try violations.throwIfAny()
         guard let id else { throw RPCError(.internal, "import validation left a field unset") }
-        let limit = request.pageSize == 0 ? 100 : Int(request.pageSize)
+        let limit = request.pageSize == 0 ? 50 : Int(request.pageSize)
         let (errors, more) = try await self.imports.errors(id, after: after, limit: limit, sellerID: sellerID, logger: context.logger)
         var response = Pixecom_Orders_V1_ListOrderImportErrorsResponse()
         response.errors = errors.map { error in
