@@ -370,9 +370,10 @@ struct OrderImportTests {
                 .PUT, "/v1/order-imports/\(id)?offset=0", body: bytes, headers: [("Authorization", "Bearer \(a.token)")])
             try #require(put.status == 200, "\(put.text)")
             // As an earlier attempt would have left it after committing the rows before `start`.
+            let importUUID = try #require(UUID(uuidString: id))
             try await TestDatabases.withClient(system.databases["orders"]!.admin) { client in
                 _ = try await client.query(
-                    "UPDATE order_imports SET processed_bytes = \(Int64(start)), rows = \(Int32(firstRow - 1)) WHERE id = \(UUID(uuidString: id)!)"
+                    "UPDATE order_imports SET processed_bytes = \(Int64(start)), rows = \(Int32(firstRow - 1)) WHERE id = \(importUUID)"
                 )
             }
             let finished = try await edge.send(.POST, "/v1/order-imports/\(id)/finish", json: [:], token: a.token)
@@ -437,11 +438,12 @@ struct OrderImportTests {
                 for try await (name, id) in found.decode((String, UUID).self) { ids[name] = id.uuidString.lowercased() }
                 return ids
             }
-            let one = try await edge.send(.GET, "/v1/orders/\(f1["F-1"]!)", token: a.token)
+            let (orderOne, orderTwo) = (try #require(f1["F-1"]), try #require(f1["F-2"]))
+            let one = try await edge.send(.GET, "/v1/orders/\(orderOne)", token: a.token)
             #expect(JSONValues.string(one.json["fulfillmentStatus"]) == "FULFILLED", "\(one.text)")
-            let two = try await edge.send(.GET, "/v1/orders/\(f1["F-2"]!)", token: a.token)
+            let two = try await edge.send(.GET, "/v1/orders/\(orderTwo)", token: a.token)
             #expect(JSONValues.string(two.json["fulfillmentStatus"]) == "PARTIALLY_FULFILLED", "\(two.text)")
-            let listed = try await edge.send(.GET, "/v1/orders/\(f1["F-2"]!)/fulfillments", token: a.token)
+            let listed = try await edge.send(.GET, "/v1/orders/\(orderTwo)/fulfillments", token: a.token)
             let fulfillments = listed.json["fulfillments"] as? [[String: Any]] ?? []
             #expect(fulfillments.count == 1 && JSONValues.string(fulfillments.first?["carrier"]) == "usps", "\(listed.text)")
             let trackingURL = JSONValues.string(fulfillments.first?["trackingUrl"])
