@@ -87,21 +87,33 @@ extension EdgeRoutes {
         _ bytes: ByteBuffer, at offset: Int64, to upload: Pixecom_Campaign_V1_AssetUpload, client: RPCClient, forwarder: RPCForwarder,
         request: Request, context: EdgeRequestContext
     ) async throws -> Pixecom_Campaign_V1_AssetUpload {
-        let chunk = Int(upload.maxChunkBytes) > 0 ? Int(upload.maxChunkBytes) : Self.defaultChunkBytes
         var state = upload
-        var sent = 0
-        while sent < bytes.readableBytes {
-            let length = min(chunk, bytes.readableBytes - sent)
+        try await Self.inChunks(bytes, from: offset, maxChunkBytes: Int(upload.maxChunkBytes)) { chunkOffset, data in
             var append = Pixecom_Campaign_V1_AppendAssetUploadRequest()
             append.uploadID = upload.uploadID
-            append.offset = offset + Int64(sent)
-            append.data = Data(buffer: bytes.getSlice(at: bytes.readerIndex + sent, length: length)!, byteTransferStrategy: .noCopy)
+            append.offset = chunkOffset
+            append.data = data
             state = try await forwarder.call(
                 client, CampaignMethods.appendAssetUpload, append, as: Pixecom_Campaign_V1_AssetUpload.self, http: request, context: context
             )
-            sent += length
         }
         return state
+    }
+
+    /// Calls `send` with consecutive slices of `bytes` (each at most `maxChunkBytes`, or
+    /// `defaultChunkBytes` when that is 0) and the offset each starts at, `offset` first: the
+    /// relay of every chunked upload (assets, order imports).
+    static func inChunks(
+        _ bytes: ByteBuffer, from offset: Int64, maxChunkBytes: Int, send: (_ offset: Int64, _ data: Data) async throws -> Void
+    ) async throws {
+        let chunk = maxChunkBytes > 0 ? maxChunkBytes : Self.defaultChunkBytes
+        var sent = 0
+        while sent < bytes.readableBytes {
+            let length = min(chunk, bytes.readableBytes - sent)
+            let slice = bytes.getSlice(at: bytes.readerIndex + sent, length: length)!
+            try await send(offset + Int64(sent), Data(buffer: slice, byteTransferStrategy: .noCopy))
+            sent += length
+        }
     }
 }
 

@@ -100,18 +100,14 @@ extension EdgeRoutes {
         _ bytes: ByteBuffer, at offset: Int64, to upload: Pixecom_Orders_V1_OrderImport, client: RPCClient, forwarder: RPCForwarder,
         request: Request, context: EdgeRequestContext
     ) async throws -> Pixecom_Orders_V1_OrderImport {
-        let chunk = Int(upload.maxChunkBytes) > 0 ? Int(upload.maxChunkBytes) : Self.defaultChunkBytes
         var state = upload
-        var sent = 0
-        while sent < bytes.readableBytes {
-            let length = min(chunk, bytes.readableBytes - sent)
+        try await Self.inChunks(bytes, from: offset, maxChunkBytes: Int(upload.maxChunkBytes)) { chunkOffset, data in
             var append = Pixecom_Orders_V1_AppendOrderImportRequest()
             append.importID = upload.importID
-            append.offset = offset + Int64(sent)
-            append.data = Data(buffer: bytes.getSlice(at: bytes.readerIndex + sent, length: length)!, byteTransferStrategy: .noCopy)
+            append.offset = chunkOffset
+            append.data = data
             state = try await forwarder.call(
                 client, OrderMethods.appendOrderImport, append, as: Pixecom_Orders_V1_OrderImport.self, http: request, context: context)
-            sent += length
         }
         return state
     }

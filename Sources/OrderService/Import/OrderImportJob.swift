@@ -171,14 +171,14 @@ struct ImportRun {
         let groups = self.groups
         self.groups = []
         self.groupedRows = self.open.count
-        let next: (offset: Int64, line: Int32) =
-            final ? (self.record.sizeBytes, 0) : (self.open[0].start, Int32(self.open[0].line))
+        // Where the next batch starts: the open group's first row, or the end of the file.
+        let next = final ? self.record.sizeBytes : self.open[0].start
         guard let header = self.header else { return }
         let record = self.record
         let sellerID = self.sellerID
         let logger = self.logger
         let seen = self.seen
-        let outcome = try await self.db.withSeller(sellerID, logger: logger) { connection in
+        try await self.db.withSeller(sellerID, logger: logger) { connection in
             // One batch of this seller's imports at a time: two runs of one file cannot both
             // find an order missing and both create it.
             try await connection.query(
@@ -206,7 +206,7 @@ struct ImportRun {
             try await connection.query(
                 """
                 UPDATE order_imports SET
-                    processed_bytes = \(next.offset), next_line = greatest(\(next.line), next_line),
+                    processed_bytes = \(next),
                     rows = rows + \(Int32(outcome.rows)), applied_rows = applied_rows + \(Int32(outcome.applied)),
                     unchanged_rows = unchanged_rows + \(Int32(outcome.unchanged)),
                     error_rows = error_rows + \(Int32(errors.count)), skipped_rows = skipped_rows + \(Int32(outcome.skipped)),
@@ -219,16 +219,14 @@ struct ImportRun {
                 try await connection.query(
                     "DELETE FROM order_import_chunks WHERE seller_id = \(sellerID) AND import_id = \(record.id)", logger: logger)
             }
-            return outcome
         }
         for group in groups { self.seen.insert(self.key(group[0])) }
-        self.record.processedBytes = next.offset
+        self.record.processedBytes = next
         if final {
             logger.info(
                 "orders.import.finished",
                 metadata: ["seller.id": "\(sellerID)", "import.id": "\(record.id)", "import.dry_run": "\(record.dryRun)"])
         }
-        _ = outcome
     }
 
     /// Ends the import as FAILED with `reason` (the rows committed before stay applied and

@@ -33,7 +33,6 @@ struct OrderImportRecord: Sendable, Hashable {
     var sizeBytes: Int64
     var receivedBytes: Int64
     var processedBytes: Int64
-    var nextLine: Int
     var rows: Int
     var applied: Int
     var unchanged: Int
@@ -46,7 +45,7 @@ struct OrderImportRecord: Sendable, Hashable {
     var expiresAt: Date
 
     static let columns = """
-        id, kind, name, dry_run, status, size_bytes, received_bytes, processed_bytes, next_line, rows, applied_rows,
+        id, kind, name, dry_run, status, size_bytes, received_bytes, processed_bytes, rows, applied_rows,
         unchanged_rows, error_rows, skipped_rows, created, failure, created_at, finished_at, expires_at
         """
 
@@ -55,8 +54,8 @@ struct OrderImportRecord: Sendable, Hashable {
         for try await row in rows {
             let c = try row.decode(
                 (
-                    UUID, String, String, Bool, String, Int64, Int64, Int64, Int32, Int32, Int32, Int32, Int32, Int32, Int32, String, Date,
-                    Date?, Date
+                    UUID, String, String, Bool, String, Int64, Int64, Int64, Int32, Int32, Int32, Int32, Int32, Int32, String, Date, Date?,
+                    Date
                 ).self)
             guard let kind = ImportKind(rawValue: c.1), let status = Status(rawValue: c.4) else {
                 throw RPCError(.internal, "order_imports has a kind or status this build does not know")
@@ -64,8 +63,8 @@ struct OrderImportRecord: Sendable, Hashable {
             records.append(
                 OrderImportRecord(
                     id: c.0, kind: kind, name: c.2, dryRun: c.3, status: status, sizeBytes: c.5, receivedBytes: c.6, processedBytes: c.7,
-                    nextLine: Int(c.8), rows: Int(c.9), applied: Int(c.10), unchanged: Int(c.11), errors: Int(c.12), skipped: Int(c.13),
-                    created: Int(c.14), failure: c.15, createdAt: c.16, finishedAt: c.17, expiresAt: c.18))
+                    rows: Int(c.8), applied: Int(c.9), unchanged: Int(c.10), errors: Int(c.11), skipped: Int(c.12), created: Int(c.13),
+                    failure: c.14, createdAt: c.15, finishedAt: c.16, expiresAt: c.17))
         }
         return records
     }

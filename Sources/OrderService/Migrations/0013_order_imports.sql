@@ -16,9 +16,9 @@ CREATE TABLE order_imports (
         CHECK (status IN ('UPLOADING', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED')),
     size_bytes      bigint      NOT NULL CHECK (size_bytes > 0),
     received_bytes  bigint      NOT NULL DEFAULT 0 CHECK (received_bytes BETWEEN 0 AND size_bytes),
-    -- Progress: the rows before this byte offset (which starts line `next_line`) are done.
+    -- Progress: the rows before this byte offset are done (a resumed job reads the file from
+    -- its start again for the header and the line numbers, and skips them).
     processed_bytes bigint      NOT NULL DEFAULT 0 CHECK (processed_bytes BETWEEN 0 AND size_bytes),
-    next_line       integer     NOT NULL DEFAULT 1,
     rows            integer     NOT NULL DEFAULT 0,
     applied_rows    integer     NOT NULL DEFAULT 0,
     unchanged_rows  integer     NOT NULL DEFAULT 0,
