@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import RPCKit
 import Testing
 
 @testable import OrderService
@@ -46,6 +47,78 @@ struct OrderExportTests {
         }
         if !cell.isEmpty || !row.isEmpty { row.append(cell); rows.append(row) }
         return rows
+    }
+
+    /// The export's bytes read straight from OrderService's code, as the service's database role,
+    /// in pages of `page` orders and ranges of `range`.
+    static func exportBytes(_ system: PixEcomSystem, seller: UUID, filter: OrderExport.Filter, page: Int, range: Int) async throws
+        -> [UInt8]
+    {
+        try await TestDatabases.withClient(system.databases["orders"]!.app) { client in
+            var bytes: [UInt8] = []
+            _ = try await OrderExport.stream(
+                sellerID: seller, filter: filter, db: client, logger: Logger(label: "test"), pageOrders: page, rangeOrders: range
+            ) { chunk in
+                bytes += chunk.readableBytesView
+            }
+            return bytes
+        }
+    }
+
+    /// One cell written by `CSVRow` from its binary value.
+    static func cell(_ value: [UInt8], _ kind: OrderExport.Kind, exponent: Int = 2) throws -> String {
+        var memory = [UInt8](repeating: 0, count: CSVRow.bound(length: value.count))
+        let count = try memory.withUnsafeMutableBytes { out in
+            var row = CSVRow(out)
+            try value.withUnsafeBytes { try row.cell($0, as: kind, exponent: exponent) }
+            return row.count
+        }
+        return String(decoding: memory.prefix(count), as: UTF8.self)
+    }
+
+    static func bigEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
+    }
+
+    @Test("cells from binary values: money by exponent and sign, times, integers, uuids, quoting; malformed records refused")
+    func cells() throws {
+        #expect(try Self.cell(Self.bigEndian(Int64(1250)), .money) == "12.50")
+        #expect(try Self.cell(Self.bigEndian(Int64(5)), .money) == "0.05")
+        #expect(try Self.cell(Self.bigEndian(Int64(-1205)), .money) == "-12.05")
+        #expect(try Self.cell(Self.bigEndian(Int64(1250)), .money, exponent: 0) == "1250")
+        #expect(try Self.cell(Self.bigEndian(Int64(1250)), .money, exponent: 3) == "1.250")
+        #expect(try Self.cell(Self.bigEndian(Int64.max), .money) == "92233720368547758.07")
+        #expect(try Self.cell(Self.bigEndian(Int32(-7)), .int4) == "-7")
+        #expect(try Self.cell(Self.bigEndian(Int32(0)), .int4) == "0")
+        // PostgreSQL's epoch is 2000-01-01; 2026-03-01T12:34:56.789Z, then a time before it.
+        #expect(try Self.cell(Self.bigEndian(Int64(825_683_696_789_000)), .time) == "2026-03-01T12:34:56Z")
+        #expect(try Self.cell(Self.bigEndian(Int64(-1_000_000)), .time) == "1999-12-31T23:59:59Z")
+        #expect(try Self.cell(Array(0..<16), .uuid) == "00010203-0405-0607-0809-0a0b0c0d0e0f")
+        #expect(try Self.cell(Array("plain".utf8), .text) == "plain")
+        #expect(try Self.cell(Array("a,\"b\"".utf8), .text) == "\"a,\"\"b\"\"\"")
+        #expect(try Self.cell(Array("\r\"".utf8), .text) == "\"'\r\"\"\"")
+        #expect(try Self.cell(Array("@sum".utf8), .text) == "\"'@sum\"")
+        #expect(try Self.cell([], .text) == "")
+        #expect(throws: RPCError.self) { try Self.cell([1, 2, 3], .money) }
+        #expect(throws: RPCError.self) { try Self.cell([1, 2, 3], .uuid) }
+
+        // A record: field count, then per field OID, length (-1: null), bytes.
+        var fields = RecordFields(count: 2)
+        let good: [UInt8] =
+            Self.bigEndian(Int32(2)) + Self.bigEndian(Int32(25)) + Self.bigEndian(Int32(2)) + Array("hi".utf8)
+            + Self.bigEndian(Int32(23)) + Self.bigEndian(Int32(-1))
+        try good.withUnsafeBytes { record in
+            try fields.read(record)
+            #expect(fields.bytes(0, in: record).map { Array($0) } == Array("hi".utf8))
+            #expect(fields.bytes(1, in: record) == nil && fields.length(1) == -1 && fields.int32(1, in: record) == nil)
+        }
+        let malformed: [[UInt8]] = [
+            [], Self.bigEndian(Int32(3)), Array(good.dropLast(4)),
+            Self.bigEndian(Int32(2)) + Self.bigEndian(Int32(25)) + Self.bigEndian(Int32(900)) + Array("hi".utf8),
+        ]
+        for record in malformed {
+            #expect(throws: RPCError.self, "\(record)") { try record.withUnsafeBytes { try fields.read($0) } }
+        }
     }
 
     @Test("rows per line item, order fields once, quoting and formula guard, money by currency, filters, errors, tenancy, streaming")
@@ -151,6 +224,21 @@ struct OrderExportTests {
             #expect(Set(ids).count == count)
             #expect(lines[1].hasSuffix(",1,Item 0,1.00,SKU-0,0,0" + String(repeating: ",", count: 14)), "\(lines[1])")
             #expect(lines.dropFirst(2).first?.hasPrefix(String(lines[1].prefix(36)) + String(repeating: ",", count: 15)) == true)
+
+            // Ranges and pages of any size give the same bytes: ranges read two at a time, a range
+            // read as several pages (pages smaller than ranges, as when orders are written into a
+            // range after its end was found), a range of one order, and the last range short.
+            let seller = UUID(uuidString: a.sellerID)!
+            var filter = OrderExport.Filter()
+            filter.createdBefore = Date(timeIntervalSince1970: 1_577_836_800 + 600)  // 2020-01-01T00:10:00Z: 599 orders
+            let reference = try await Self.exportBytes(system, seller: seller, filter: filter, page: 10_000, range: 10_000)
+            #expect(reference.count > 599 * 2 * 20, "\(reference.count) bytes")
+            #expect(Self.parseCSV(String(decoding: reference, as: UTF8.self)).count == 1 + 599 * 2)
+            for (page, range) in [(3, 7), (4, 4), (50, 1), (600, 100), (2, 599)] {
+                let bytes = try await Self.exportBytes(system, seller: seller, filter: filter, page: page, range: range)
+                #expect(
+                    bytes == reference, "pages of \(page) orders in ranges of \(range): \(bytes.count) bytes, \(reference.count) expected")
+            }
 
             // HTTP/1.0 knows no chunks: the bytes as they are, ended by the end of the connection.
             let raw = try await RawTLSConnection.connect(port: system.edge.httpPort, caPath: system.certificates.path("ca.pem"))
