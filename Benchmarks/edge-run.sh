@@ -686,7 +686,7 @@ if [ "$export_only" -eq 1 ]; then
 <!-- BEGIN ORDERS EXPORT RESULTS: Benchmarks/edge-run.sh --orders-export --write rewrites this part -->
 ### Orders export
 
-Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) at revision \`$revision\` with \`Benchmarks/edge-run.sh --orders-export --write\` on $(nproc) cores; curl, the edge, the services, PostgreSQL and psql all on this machine; Linux scheduling: ${scheduling}. Both write to /dev/null; \\copy runs as the superuser (no row-level security) and lets PostgreSQL format the CSV; the export reads pages of 10,000 orders in PostgreSQL's binary format, writes the cells in OrderService, and passes them through the RPC stream and the edge, over TLS twice.
+Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) at revision \`$revision\` with \`Benchmarks/edge-run.sh --orders-export --write\` on $(nproc) cores; curl, the edge, the services, PostgreSQL and psql all on this machine; Linux scheduling: ${scheduling}. Both write to /dev/null; \\copy runs as the superuser (no row-level security) and lets PostgreSQL format the CSV; the export reads ranges of 10,000 orders, two at a time on two connections, each row one record in PostgreSQL's binary format, writes the cells in OrderService, and passes them through the RPC stream and the edge, over TLS twice.
 
 $(oe_table)
 <!-- END ORDERS EXPORT RESULTS -->

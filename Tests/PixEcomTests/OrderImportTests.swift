@@ -416,6 +416,25 @@ struct OrderImportTests {
                 """
             let imported = try await Self.upload(edge, orders, kind: "ORDERS", token: a.token)
             #expect(JSONValues.int64(imported["created"]) == 3, "\(imported)")
+
+            // A dry run checks each shipment against the order as the real run would find it:
+            // after the file's earlier shipments of the same order (F-2 has 3 chairs: a second
+            // parcel of 2 is one too many; F-1's first parcel took all its units).
+            let twoParcels = """
+                Name,Tracking Number,Tracking Company,Lineitem sku,Lineitem quantity
+                F-2,LX111111111CN,,CHAIR,2
+                F-1,LX333333333CN,,,
+                F-2,LX222222222CN,,CHAIR,2
+                F-1,LX444444444CN,,,
+
+                """
+            let dryParcels = try await Self.upload(edge, twoParcels, kind: "FULFILLMENTS", dryRun: true, token: a.token)
+            #expect(JSONValues.int64(dryParcels["appliedRows"]) == 2 && JSONValues.int64(dryParcels["errorRows"]) == 2, "\(dryParcels)")
+            let dryErrors = try await Self.errors(edge, JSONValues.string(dryParcels["importId"]), token: a.token)
+            #expect(
+                dryErrors.map(\.line) == [4, 5] && dryErrors.map(\.field) == ["Lineitem quantity", "Lineitem quantity"], "\(dryErrors)")
+            #expect(try await Self.count(system, "SELECT count(*)::int8 FROM fulfillments") == 0, "a dry run records nothing")
+
             let shipments = """
                 Name,Tracking Number,Tracking Company,Lineitem sku,Lineitem quantity
                 F-1,1Z999AA10123456784,ups,,

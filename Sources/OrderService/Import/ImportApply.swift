@@ -180,12 +180,15 @@ enum ImportApply {
     /// Fulfillments: each group (an order and a tracking number, with the SKUs and units shipped,
     /// or every unshipped unit when no row names one) recorded in the order's history under its
     /// row lock like CreateFulfillment; an order that already has an uncancelled fulfillment with
-    /// the tracking number is left as it is.
+    /// the tracking number is left as it is. A dry run checks each group against the order as the
+    /// real run would find it: with the shipments of the file's earlier groups (`planned`, which
+    /// the outcome carries on).
     static func fulfillments(
-        _ groups: [[CSVReader.Row]], header: ImportHeader, record: OrderImportRecord, seen: Set<String>, sellerID: UUID,
-        on connection: PostgresConnection, logger: Logger
+        _ groups: [[CSVReader.Row]], header: ImportHeader, record: OrderImportRecord, seen: Set<String>,
+        planned: [UUID: ImportRun.PlannedShipments], sellerID: UUID, on connection: PostgresConnection, logger: Logger
     ) async throws -> ImportRun.Outcome {
         var outcome = ImportRun.Outcome()
+        outcome.planned = planned
         for group in groups {
             var checks = group.map { RowChecks($0, header: header) }
             let reference = ImportRows.reference(group[0], header: header)
@@ -248,13 +251,14 @@ enum ImportApply {
                 WHERE seller_id = \(sellerID) AND order_id = \(orderID) AND tracking_number = \(number) AND cancelled_at IS NULL
                 """,
                 logger: logger)
-            var shipped = false
+            var shipped = outcome.planned[orderID]?.numbers.contains(number) ?? false
             for try await _ in already.decode(Int.self) { shipped = true }
             if shipped {
                 outcome.unchanged += group.count
                 continue
             }
-            let history = try await OrderStore.history(of: locked, sellerID: sellerID, on: connection, logger: logger)
+            var history = try await OrderStore.history(of: locked, sellerID: sellerID, on: connection, logger: logger)
+            history.entries += outcome.planned[orderID]?.entries ?? []
             var quantities: [Int32]?
             if !lines.isEmpty {
                 let items = try await connection.query(
@@ -279,7 +283,9 @@ enum ImportApply {
                 let request = OrderHistory.Request.fulfill(reference: id.uuidString.lowercased(), quantities: quantities)
                 if record.dryRun {
                     do {
-                        _ = try history.admit(request)
+                        let entry = try history.admit(request)
+                        outcome.planned[orderID, default: ImportRun.PlannedShipments()].entries.append(entry)
+                        outcome.planned[orderID, default: ImportRun.PlannedShipments()].numbers.insert(number)
                     } catch {
                         fail(error.field.map { $0.hasPrefix("lines") ? "Lineitem quantity" : "" } ?? "", error.message)
                     }

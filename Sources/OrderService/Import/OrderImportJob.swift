@@ -80,6 +80,9 @@ struct ImportRun {
     /// Group keys committed by this attempt: a key seen again is an order whose rows do not
     /// follow each other.
     private var seen: Set<String> = []
+    /// A dry run's shipments so far, by order: what the real run would have recorded before the
+    /// next group of the same order, so that group is checked as the real run would check it.
+    private var planned: [UUID: PlannedShipments] = [:]
 
     init(record: OrderImportRecord, sellerID: UUID, db: PostgresClient, logger: Logger) {
         self.record = record
@@ -163,6 +166,14 @@ struct ImportRun {
         var skipped = 0
         var created = 0
         var errors: [ImportRowError] = []
+        /// A dry run of fulfillments: the shipments planned so far (`ImportRun.planned`).
+        var planned: [UUID: PlannedShipments] = [:]
+    }
+
+    /// The shipments a dry run admitted for one order: their history entries and tracking numbers.
+    struct PlannedShipments: Sendable {
+        var entries: [OrderHistory.Entry] = []
+        var numbers: Set<String> = []
     }
 
     /// Commits the complete groups: their effects (none in a dry run), errors and counts, and
@@ -178,7 +189,8 @@ struct ImportRun {
         let sellerID = self.sellerID
         let logger = self.logger
         let seen = self.seen
-        try await self.db.withSeller(sellerID, logger: logger) { connection in
+        let planned = self.planned
+        self.planned = try await self.db.withSeller(sellerID, logger: logger) { connection in
             // One batch of this seller's imports at a time: two runs of one file cannot both
             // find an order missing and both create it.
             try await connection.query(
@@ -190,7 +202,8 @@ struct ImportRun {
                         groups, header: header, record: record, seen: seen, sellerID: sellerID, on: connection, logger: logger)
                 case .fulfillments:
                     try await ImportApply.fulfillments(
-                        groups, header: header, record: record, seen: seen, sellerID: sellerID, on: connection, logger: logger)
+                        groups, header: header, record: record, seen: seen, planned: planned, sellerID: sellerID, on: connection,
+                        logger: logger)
                 }
             outcome.rows = groups.reduce(0) { $0 + $1.count }
             let errors = outcome.errors
@@ -219,6 +232,7 @@ struct ImportRun {
                 try await connection.query(
                     "DELETE FROM order_import_chunks WHERE seller_id = \(sellerID) AND import_id = \(record.id)", logger: logger)
             }
+            return outcome.planned
         }
         for group in groups { self.seen.insert(self.key(group[0])) }
         self.record.processedBytes = next
