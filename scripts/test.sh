@@ -16,7 +16,7 @@
 # 5. `swift build` (the end-to-end tests start the real executables), exports
 #    PIXECOM_BIN_DIR=$(swift build --show-bin-path);
 # 6. `swift test "$@"` under a time limit (run_tests below; with no arguments: every suite but the job queue's crash and
-#    held-transaction tests, then those two), and exits with its status. PostgreSQL is stopped and the temporary folder
+#    held-transaction tests, then those two), at most 8 tests at once, and exits with its status. PostgreSQL is stopped and the temporary folder
 #    removed on every exit (trap).
 #
 # Works as root (CI: Debian 12, CI=true, no standard input) and as a developer (sudo for apt-get).
@@ -189,6 +189,13 @@ command -v protoc >/dev/null 2>&1 || ensure_packages protobuf-compiler:/usr/bin/
 contract_descriptors=$tmp/descriptors.pb
 (cd Protos && protoc --include_imports --include_source_info --descriptor_set_out="$contract_descriptors" $(find . -name '*.proto' | sort))
 "$PIXECOM_BIN_DIR/ContractGen" "$contract_descriptors" . --check
+
+# Swift Testing starts every suite at once unless told a width: on two cores some sixty suites,
+# most of them starting a whole system (PostgreSQL databases, five services, TLS), then time out
+# each other's handshakes. Eight at a time keeps the machine busy without that; set the variable
+# to change it.
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-8}
+log "at most $SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH tests at once (SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH)"
 
 status=0
 if [ "$#" -eq 0 ]; then

@@ -154,7 +154,9 @@ struct AssetStore: Sendable {
             guard upload.assetID == nil else {
                 throw RPCError(.failedPrecondition, "asset upload \(uploadID.wireText) is finished; start another to send more")
             }
-            if offset < upload.receivedBytes {
+            let step = try await ChunkedUpload.step(
+                data, at: offset, received: upload.receivedBytes, size: upload.sizeBytes, upload: "the upload's"
+            ) {
                 let rows = try await connection.query(
                     """
                     SELECT data FROM asset_chunks
@@ -163,24 +165,9 @@ struct AssetStore: Sendable {
                     logger: caller.logger)
                 var stored: Data?
                 for try await bytes in rows.decode(Data.self) { stored = bytes }
-                guard stored == data else {
-                    throw RPCError.invalidArgument(
-                        field: "offset",
-                        "bytes up to \(upload.receivedBytes) are already received and these differ from the chunk stored at \(offset); the next chunk starts at \(upload.receivedBytes)"
-                    )
-                }
-                return upload
+                return stored
             }
-            guard offset == upload.receivedBytes else {
-                throw RPCError.invalidArgument(
-                    field: "offset",
-                    "is \(offset) but \(upload.receivedBytes) bytes are received: the next chunk starts at \(upload.receivedBytes)")
-            }
-            guard offset + Int64(data.count) <= upload.sizeBytes else {
-                throw RPCError.invalidArgument(
-                    field: "data", "would end at byte \(offset + Int64(data.count)), past the upload's declared size of \(upload.sizeBytes)"
-                )
-            }
+            guard step == .append else { return upload }
             try await connection.query(
                 """
                 INSERT INTO asset_chunks (seller_id, content_id, start_offset, data)

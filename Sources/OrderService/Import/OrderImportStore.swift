@@ -148,7 +148,9 @@ struct OrderImportStore: Sendable {
             guard upload.status == .uploading else {
                 throw RPCError(.failedPrecondition, "order import \(id.uuidString.lowercased()) is finished uploading; start another")
             }
-            if offset < upload.receivedBytes {
+            let step = try await ChunkedUpload.step(
+                data, at: offset, received: upload.receivedBytes, size: upload.sizeBytes, upload: "the import's"
+            ) {
                 let rows = try await connection.query(
                     """
                     SELECT data FROM order_import_chunks
@@ -157,24 +159,9 @@ struct OrderImportStore: Sendable {
                     logger: logger)
                 var stored: Data?
                 for try await bytes in rows.decode(Data.self) { stored = bytes }
-                guard stored == data else {
-                    throw RPCError.invalidArgument(
-                        field: "offset",
-                        "bytes up to \(upload.receivedBytes) are already received and these differ from the chunk stored at \(offset); the next chunk starts at \(upload.receivedBytes)"
-                    )
-                }
-                return upload
+                return stored
             }
-            guard offset == upload.receivedBytes else {
-                throw RPCError.invalidArgument(
-                    field: "offset",
-                    "is \(offset) but \(upload.receivedBytes) bytes are received: the next chunk starts at \(upload.receivedBytes)")
-            }
-            guard offset + Int64(data.count) <= upload.sizeBytes else {
-                throw RPCError.invalidArgument(
-                    field: "data", "would end at byte \(offset + Int64(data.count)), past the import's declared size of \(upload.sizeBytes)"
-                )
-            }
+            guard step == .append else { return upload }
             try await connection.query(
                 "INSERT INTO order_import_chunks (seller_id, import_id, start_offset, data) VALUES (\(sellerID), \(id), \(offset), \(data))",
                 logger: logger)
