@@ -216,9 +216,10 @@ enum OrderExport {
     /// whose ends are found from the index ahead of time (`boundary`); each range is read as
     /// pages of at most `pageOrders` orders (a range holds more only when orders were written
     /// into it since its end was found), and every order is sent once, in order, however long
-    /// the download takes. Two ranges are read at once, on two connections, while a third is
-    /// sent: PostgreSQL runs each read on one core, and the formatting here beside it. Memory:
-    /// three pages and their chunks.
+    /// the download takes. Two ranges are in hand at a time, the next to send and the one after,
+    /// read at once on two connections (PostgreSQL runs each read on one core, the formatting
+    /// here beside it); each is sent as soon as it is read and those before it are sent.
+    /// Memory: two pages and their chunks, three while a range that gained orders is read on.
     static func stream(
         sellerID: UUID, filter: Filter, db: PostgresClient, logger: Logger,
         pageOrders: Int = Self.pageOrders, rangeOrders: Int = Self.pageOrders,
@@ -340,9 +341,11 @@ enum OrderExport {
         }
     }
 
-    /// Exports running at once in this process: each holds a stream, a page of rows and a chunk;
-    /// more are refused (RESOURCE_EXHAUSTED), as the client can retry.
-    static let running = ExportSlots(limit: 4)
+    /// Exports running at once in this process: each holds a stream, two or three pages and their
+    /// chunks, and up to two of the service's 10 database connections while it reads; more are
+    /// refused (RESOURCE_EXHAUSTED), as the client can retry. Three leave at least four
+    /// connections to everything else (checkouts, webhooks, jobs).
+    static let running = ExportSlots(limit: 3)
 }
 
 /// Writes one CSV row's cells, from PostgreSQL's binary column values, into memory reserved for
