@@ -485,13 +485,7 @@ struct CSVRow {
 
     /// `value` in decimal.
     mutating func decimal(_ value: UInt64) {
-        var width = 1
-        var rest = value
-        while rest >= 10 {
-            rest /= 10
-            width += 1
-        }
-        self.digits(value, width: width)
+        self.digits(value, width: 1)
     }
 
     /// `value` in decimal, zero-padded to at least `width` digits.
@@ -586,7 +580,7 @@ struct CurrencyExponent {
         guard let code else { return self.value }
         if !code.elementsEqual(self.code) {
             self.code = Array(code)
-            self.value = ISO4217.minorUnits[String(decoding: code, as: UTF8.self)] ?? 2
+            self.value = ISO4217.exponent(of: String(decoding: code, as: UTF8.self)) ?? 2
         }
         return self.value
     }

@@ -284,8 +284,10 @@ enum ImportApply {
                 if record.dryRun {
                     do {
                         let entry = try history.admit(request)
-                        outcome.planned[orderID, default: ImportRun.PlannedShipments()].entries.append(entry)
-                        outcome.planned[orderID, default: ImportRun.PlannedShipments()].numbers.insert(number)
+                        var shipments = outcome.planned[orderID] ?? ImportRun.PlannedShipments()
+                        shipments.entries.append(entry)
+                        shipments.numbers.insert(number)
+                        outcome.planned[orderID] = shipments
                     } catch {
                         fail(error.field.map { $0.hasPrefix("lines") ? "Lineitem quantity" : "" } ?? "", error.message)
                     }
