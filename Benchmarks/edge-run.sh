@@ -43,8 +43,13 @@
 #      security) running a checkout's database work in its fewest statements: the page and its
 #      variants read by the public key, then one statement inserting the order, its two line
 #      items, its created entry and the idempotency key. Rounds alternate; checkouts/s and ratio.
+#   9. Storefront funnel events (--funnel only): POST /v1/storefront/{publicKey}/events through the
+#      edge (wrk -t2 -c16, 50 new events a request, a third of them naming an ad of the seller)
+#      against pgbench (16 clients, -M prepared, StatsService's role under row-level security)
+#      running the statement StatsService stores a batch of 50 with (the events inserted, each
+#      bucket's counts added). Rounds alternate; events/s and ratio.
 #
-# Usage: Benchmarks/edge-run.sh [--write] [--quick] [--db-path | --campaign-work | --stats-ingest | --orders-export | --checkout]
+# Usage: Benchmarks/edge-run.sh [--write] [--quick] [--db-path | --campaign-work | --stats-ingest | --orders-export | --checkout | --funnel]
 #   --write   also rewrite the edge part of docs/PERFORMANCE.md with the results
 #   --quick   short windows (a smoke test; numbers are rough)
 #   --hold    after setting up, print the URLs and token and wait (for profiling) instead of measuring
@@ -58,6 +63,8 @@
 #             only the orders-export part of docs/PERFORMANCE.md
 #   --checkout only scenario 8 (the root package's release build); with --write it rewrites
 #             only the checkout part of docs/PERFORMANCE.md
+#   --funnel  only scenario 9 (the root package's release build); with --write it rewrites only
+#             the funnel part of docs/PERFORMANCE.md
 #
 # Builds the root package and Benchmarks/ in release mode (15+ minutes the first time on 2
 # cores), starts a private PostgreSQL and the five services from the release build on free ports,
@@ -69,7 +76,7 @@ root=$(cd "$here/.." && pwd)
 source "$root/scripts/lib.sh"
 exec </dev/null
 
-write=0 hold=0 db_only=0 campaign_only=0 ingest_only=0 export_only=0 checkout_only=0 duration=10 login_duration=14 rounds=5 token_seconds=2 token_rounds=15
+write=0 hold=0 db_only=0 campaign_only=0 ingest_only=0 export_only=0 checkout_only=0 funnel_only=0 duration=10 login_duration=14 rounds=5 token_seconds=2 token_rounds=15
 for argument in "$@"; do
   case "$argument" in
     --write) write=1 ;;
@@ -80,7 +87,8 @@ for argument in "$@"; do
     --stats-ingest) db_only=1 ingest_only=1 ;;
     --orders-export) db_only=1 export_only=1 ;;
     --checkout) db_only=1 checkout_only=1 ;;
-    -h|--help) sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --funnel) db_only=1 funnel_only=1 ;;
+    -h|--help) sed -n '2,60p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $argument (see --help)" ;;
   esac
 done
@@ -656,6 +664,131 @@ co_table() {
 | checkouts/s through the edge (\`POST /v1/storefront/{publicKey}/checkout\`, wrk -t2 -c16, a new Idempotency-Key each) against pgbench running a checkout's database work (16 clients, -M prepared, the service's role) | - (no target set) | ${co_edge} checkouts/s vs ${co_pg} tps: ${co_ratio}x (median of $rounds rounds' ratios); p99 $(awk -v u="$co_p99" 'BEGIN {printf "%.1f ms", u / 1000}') in the last round |
 TABLE
 }
+# Scenario 9: storefront funnel events through the edge against pgbench running StatsService's
+# statement for a batch of the same size.
+funnel_scenario() {
+  local page public_key page_id seller_id stats_app round edge_rates=() pg_rates=() ratios=() count account campaign ad_set ad batch=50
+  page=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"slug":"bench-funnel","title":"Mug",
+      "currency":"USD","status":"PUBLISHED","variants":[{"sku":"MUG-1","title":"Mug","price":"1500"}]}' \
+    "$edge/v1/sell-pages") || die "could not create the sell page"
+  public_key=$(jq -r .publicKey <<<"$page")
+  page_id=$(jq -r .id <<<"$page")
+  seller_id=$(api -H "Authorization: Bearer $token" "$edge/v1/account" | jq -r .sellerId)
+  account=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d '{"name":"Funnel","currency":"USD","timeZone":"America/Los_Angeles"}' "$edge/v1/ad-accounts" | jq -r .id)
+  campaign=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d "{\"adAccountId\":\"$account\",\"name\":\"Funnel\",\"objective\":\"OUTCOME_SALES\",\"dailyBudget\":\"5000\"}" \
+    "$edge/v1/campaigns" | jq -r .id)
+  ad_set=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d "{\"campaignId\":\"$campaign\",\"name\":\"Funnel\",\"targeting\":{\"countries\":[\"US\"]}}" "$edge/v1/ad-sets" | jq -r .id)
+  ad=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d "{\"adSetId\":\"$ad_set\",\"name\":\"Funnel\",\"linkUrl\":\"https://shop.example.com/mug\"}" "$edge/v1/ads" | jq -r .id)
+  [ -n "$ad" ] && [ "$ad" != null ] || die "could not create the ad the events name"
+  cat >"$work/funnel.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local steps = {"PAGE_VIEW", "PAGE_VIEW", "PAGE_VIEW", "ADD_TO_CART", "CHECKOUT_STARTED", "PURCHASE"}
+function setup(thread) thread:set("seed", math.random(1, 1000000000)) end
+function init(args) math.randomseed(seed or os.time()) end
+local function uuid()
+  return string.format("%08x-%04x-4%03x-%04x-%04x%08x", math.random(0, 0xffffffff), math.random(0, 0xffff),
+    math.random(0, 0xfff), 0x8000 + math.random(0, 0x3fff), math.random(0, 0xffff), math.random(0, 0xffffffff))
+end
+function request()
+  local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
+  local parts = {}
+  for i = 1, $batch do
+    local ad = ""
+    if i % 3 == 0 then ad = "$ad" end
+    parts[i] = '{"eventId":"' .. uuid() .. '","step":"' .. steps[(i % 6) + 1] .. '","occurredAt":"' .. now ..
+      '","utmCampaign":"$campaign","utmContent":"' .. ad .. '"}'
+  end
+  return wrk.format(nil, "/v1/storefront/$public_key/events", nil, '{"events":[' .. table.concat(parts, ",") .. ']}')
+end
+LUA
+  # wrk counts only HTTP errors; a batch must also be accepted whole, so one is tried first.
+  api -H 'Content-Type: application/json' -d "{\"events\":[{\"eventId\":\"$(uuidgen 2>/dev/null || cat /proc/sys/kernel/random/uuid)\",\"step\":\"PAGE_VIEW\",\"occurredAt\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"utmContent\":\"$ad\"}]}" \
+    "$edge/v1/storefront/$public_key/events" >"$work/probe.json" || die "the benchmark's events are refused: $(cat "$work/probe.json")"
+  [ "$(jq -r .accepted "$work/probe.json")" = 1 ] || die "the probe event was not accepted: $(cat "$work/probe.json")"
+  stats_app=${db[stats_app]}
+  cat >"$work/funnel.sql" <<SQL
+BEGIN;
+SELECT set_config('app.seller_id', '$seller_id', true);
+WITH new AS (
+    INSERT INTO funnel_events (seller_id, event_id, sell_page_id, step, occurred_at, day, campaign_key, ad_set_key, ad_key, currency)
+    SELECT '$seller_id', gen_random_uuid(), '$page_id', (ARRAY['PAGE_VIEW','PAGE_VIEW','PAGE_VIEW','ADD_TO_CART','CHECKOUT_STARTED','PURCHASE'])[i % 6 + 1],
+           now(), (now() AT TIME ZONE CASE WHEN i % 3 = 0 THEN 'America/Los_Angeles' ELSE 'UTC' END)::date,
+           CASE WHEN i % 3 = 0 THEN '$campaign' ELSE '' END, CASE WHEN i % 3 = 0 THEN '$ad_set' ELSE '' END,
+           CASE WHEN i % 3 = 0 THEN '$ad' ELSE '' END, 'USD'
+    FROM generate_series(1, $batch) AS i
+    ON CONFLICT (seller_id, event_id) DO NOTHING
+    RETURNING sell_page_id, ad_key, day, currency, campaign_key, ad_set_key, step
+), counted AS (
+    INSERT INTO sell_page_daily_funnel AS t
+        (seller_id, sell_page_id, ad_key, day, currency, campaign_key, ad_set_key, page_views, add_to_carts, checkouts_started, purchases)
+    SELECT '$seller_id', sell_page_id, ad_key, day, currency, max(campaign_key), max(ad_set_key),
+           count(*) FILTER (WHERE step = 'PAGE_VIEW'), count(*) FILTER (WHERE step = 'ADD_TO_CART'),
+           count(*) FILTER (WHERE step = 'CHECKOUT_STARTED'), count(*) FILTER (WHERE step = 'PURCHASE')
+    FROM new GROUP BY sell_page_id, ad_key, day, currency ORDER BY sell_page_id, ad_key, day, currency
+    ON CONFLICT (seller_id, sell_page_id, ad_key, day, currency) DO UPDATE SET
+        page_views = t.page_views + EXCLUDED.page_views, add_to_carts = t.add_to_carts + EXCLUDED.add_to_carts,
+        checkouts_started = t.checkouts_started + EXCLUDED.checkouts_started, purchases = t.purchases + EXCLUDED.purchases,
+        updated_at = now()
+    RETURNING 1
+)
+SELECT count(*) FROM new;
+COMMIT;
+SQL
+  log "   $rounds rounds: wrk -t2 -c16 -d${duration}s on batches of $batch events, pgbench -c16 -j2 -T${duration} on StatsService's statement"
+  for round in $(seq 1 "$rounds"); do
+    wrk_run "$work/funnel-$round.txt" -t2 -c16 -d"${duration}s" --latency -s "$work/funnel.lua" "$edge"
+    count=$(errors "$work/funnel-$round.txt")
+    [ "$count" = 0 ] || { cat "$work/funnel-$round.txt" >&2; die "$count event batches were refused"; }
+    edge_rates+=("$(awk -v r="$(rps "$work/funnel-$round.txt")" -v b="$batch" 'BEGIN {printf "%.0f", r * b}')")
+    pgbench -n -M prepared -c 16 -j 2 -T "$duration" -f "$work/funnel.sql" "$stats_app" >"$work/pgbench-funnel-$round.txt" 2>&1 \
+      || { cat "$work/pgbench-funnel-$round.txt" >&2; die "pgbench failed"; }
+    pg_rates+=("$(awk -v b="$batch" '/^tps = / {printf "%.0f", $3 * b}' "$work/pgbench-funnel-$round.txt")")
+    ratios+=("$(awk -v a="${edge_rates[-1]}" -v b="${pg_rates[-1]}" 'BEGIN {printf "%.3f", a / b}')")
+    log "   round $round: ${edge_rates[-1]} events/s (p99 $(p99 "$work/funnel-$round.txt") us a batch), pgbench ${pg_rates[-1]} events/s (${ratios[-1]}x)"
+  done
+  fu_edge=$(printf '%s\n' "${edge_rates[@]}" | median)
+  fu_pg=$(printf '%s\n' "${pg_rates[@]}" | median)
+  fu_ratio=$(printf '%s\n' "${ratios[@]}" | median | awk '{printf "%.2f", $1}')
+  fu_p99=$(p99 "$work/funnel-$rounds.txt")
+  fu_stored=$(psql_admin_stats "SELECT sum(page_views + add_to_carts + checkouts_started + purchases) FROM sell_page_daily_funnel WHERE sell_page_id = '$page_id'")
+  fu_events=$(psql_admin_stats "SELECT count(*) FROM funnel_events WHERE sell_page_id = '$page_id'")
+  [ "$fu_stored" = "$fu_events" ] || die "the funnel's counts ($fu_stored) differ from its stored events ($fu_events)"
+}
+psql_admin_stats() {
+  psql -X -q -t -A -d "$(sed "s%/[^/]*$%/stats%" <<<"$admin_url")" -c "$1"
+}
+fu_table() {
+  cat <<TABLE
+| Measure | Verdict | Measured |
+| :--- | :--- | :--- |
+| storefront funnel events/s through the edge (\`POST /v1/storefront/{publicKey}/events\`, wrk -t2 -c16, 50 new events a request) against pgbench running StatsService's statement for the same batches (16 clients, -M prepared, the service's role) | - (no target set) | ${fu_edge} events/s vs ${fu_pg} events/s: ${fu_ratio}x (median of $rounds rounds' ratios); p99 $(awk -v u="$fu_p99" 'BEGIN {printf "%.1f ms", u / 1000}') a batch in the last round; afterwards the page's counts equal its ${fu_events} stored events |
+TABLE
+}
+if [ "$funnel_only" -eq 1 ]; then
+  log "9. storefront funnel events: POST /v1/storefront/{publicKey}/events vs pgbench; $rounds rounds"
+  funnel_scenario
+  printf '\n%s\n' "$(fu_table)"
+  if [ "$write" -eq 1 ]; then
+    revision=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+    write_section "<!-- BEGIN FUNNEL RESULTS" "<!-- END FUNNEL RESULTS -->" "$(cat <<SECTION
+<!-- BEGIN FUNNEL RESULTS: Benchmarks/edge-run.sh --funnel --write rewrites this part -->
+### Storefront funnel events
+
+Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) at revision \`$revision\` with \`Benchmarks/edge-run.sh --funnel --write\` on $(nproc) cores; wrk, the edge, the services, PostgreSQL and pgbench all on this machine; Linux scheduling: ${scheduling}. The reference is StatsService's own statement for a batch, alone; through the edge a batch is also parsed and checked event by event, its page found by its key in OrderService, its ads looked up in CampaignService, and it crosses three TLS hops.
+
+$(fu_table)
+<!-- END FUNNEL RESULTS -->
+SECTION
+)"
+    log "wrote docs/PERFORMANCE.md"
+  fi
+  exit 0
+fi
 if [ "$checkout_only" -eq 1 ]; then
   log "8. checkouts: POST /v1/storefront/{publicKey}/checkout vs pgbench; $rounds rounds"
   checkout_scenario

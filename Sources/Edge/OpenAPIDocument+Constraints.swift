@@ -337,6 +337,23 @@ extension OpenAPIDocument {
                     "campaign": optionalText(maxLength: 200),
                     "content": optionalText(maxLength: 200), "term": optionalText(maxLength: 200),
                 ]),
+            "pixecom.orders.v1.StorefrontEventsRequest": .init(
+                required: ["events"],
+                properties: [
+                    "events": [
+                        "type": "array", "minItems": 1, "maxItems": 500,
+                        "items": ["$ref": "#/components/schemas/pixecom.orders.v1.StorefrontEvent"],
+                    ]
+                ],
+                removed: ["publicKey"]),
+            // Each event is checked on its own and a bad one is answered in `rejected` (200), so
+            // the schema states the shape and leaves the time window to the answer.
+            "pixecom.orders.v1.StorefrontEvent": .init(
+                required: ["eventId", "step", "occurredAt"],
+                properties: [
+                    "eventId": uuid, "step": ["type": "string", "enum": ["PAGE_VIEW", "ADD_TO_CART", "CHECKOUT_STARTED", "PURCHASE"]],
+                    "occurredAt": timestamp, "utmCampaign": optionalText(maxLength: 200), "utmContent": optionalText(maxLength: 200),
+                ]),
             "pixecom.orders.v1.RefundOrderRequest": .init(required: ["amount"], properties: ["amount": positiveInt64], removed: ["id"]),
             "pixecom.orders.v1.MarkPaidRequest": .init(removed: ["id"]),
             // Answers: enums and formats of what the services write (currencies as a pattern only:
@@ -382,7 +399,7 @@ extension OpenAPIDocument {
     /// too, which never hold null).
     static let requestParts: Set<String> = [
         "pixecom.stats.v1.InsightRow", "pixecom.stats.v1.InsightAction", "pixecom.orders.v1.LineItem", "pixecom.orders.v1.Utm",
-        "pixecom.campaign.v1.AdSetTree",
+        "pixecom.campaign.v1.AdSetTree", "pixecom.orders.v1.StorefrontEvent",
         "pixecom.campaign.v1.BulkChange", "pixecom.campaign.v1.Targeting",
     ]
 
@@ -401,7 +418,7 @@ extension OpenAPIDocument {
     /// The ads manager's metrics (StatsService `AdsManagerMetric`) and page tokens.
     static let adsManagerMetrics = [
         "spend", "impressions", "clicks", "purchases", "orders", "revenue", "refunds", "chargebacks", "net_revenue", "cpm", "ctr",
-        "cpc", "cpa", "roas",
+        "cpc", "cpa", "roas", "page_views", "add_to_carts", "checkouts_started", "storefront_purchases", "cr1", "cr2", "cr3",
     ]
     static let adsManagerTokenPattern = "^(n|[0-9a-f]{16})\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
@@ -410,6 +427,7 @@ extension OpenAPIDocument {
     static let pathPatterns: [String: String] = [
         "pixecom.orders.v1.ReverseChargebackRequest.reference": "^[!-~]{1,255}$",
         "pixecom.orders.v1.CheckoutRequest.publicKey": "^pk_[a-z0-9]{24}$",
+        "pixecom.orders.v1.StorefrontEventsRequest.publicKey": "^pk_[a-z0-9]{24}$",
         "pixecom.orders.v1.VerifyDomainRequest.domain": "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$",
     ]
 

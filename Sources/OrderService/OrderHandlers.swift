@@ -13,6 +13,8 @@ struct OrderHandlers: OrderServiceHandling {
     let sellPages: SellPageStore
     let domains: DomainStore
     let webhooks: StripeWebhooks
+    /// Where the storefront's funnel events are counted.
+    let stats: StatsServiceClient
 
     func handleWebhook(_ request: Pixecom_Orders_V1_WebhookDelivery, context: ServerContext) async throws -> Pixecom_Orders_V1_WebhookResult
     {

@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// and revenue events sent to StatsService through a transactional outbox.
 ///
 /// Reads `PIXECOM_AUTH_ADDRESSES` (token verification keys) and `PIXECOM_STATS_ADDRESSES` (where
-/// the outbox's delivery jobs send order events).
+/// the outbox's delivery jobs send order events, and the storefront's funnel events go).
 @main
 struct OrderServiceMain {
     static func main() async {
@@ -43,7 +43,8 @@ struct OrderServiceMain {
             store: store,
             sellPages: SellPageStore(db: context.db),
             domains: domains,
-            webhooks: StripeWebhooks(signature: secrets.isEmpty ? nil : StripeSignature(secrets: secrets), db: context.db)
+            webhooks: StripeWebhooks(signature: secrets.isEmpty ? nil : StripeSignature(secrets: secrets), db: context.db),
+            stats: StatsServiceClient(stats)
         )
         var router = RPCRouter()
         handlers.addMethods(to: &router)

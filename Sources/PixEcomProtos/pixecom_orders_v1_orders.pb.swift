@@ -1367,6 +1367,84 @@ public nonisolated struct Pixecom_Orders_V1_Attribution: Sendable {
   public init() {}
 }
 
+public nonisolated struct Pixecom_Orders_V1_StorefrontEventsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var publicKey: String = String()
+
+  /// 1-500 events.
+  public var events: [Pixecom_Orders_V1_StorefrontEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_StorefrontEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// A UUID the storefront makes once per event and sends again on a retry.
+  public var eventID: String = String()
+
+  /// PAGE_VIEW, ADD_TO_CART, CHECKOUT_STARTED or PURCHASE.
+  public var step: String = String()
+
+  /// RFC 3339; at most 7 days in the past and 5 minutes in the future.
+  public var occurredAt: String = String()
+
+  /// The landing URL's utm_campaign and utm_content (the campaign and the ad that sent the
+  /// visitor), as the storefront kept them; optional.
+  public var utmCampaign: String = String()
+
+  public var utmContent: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_StorefrontEventsResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Events recorded now, and events recorded before under the same id (nothing changed).
+  public var accepted: Int32 = 0
+
+  public var duplicates: Int32 = 0
+
+  /// The events refused, each with its reason; the others were recorded.
+  public var rejected: [Pixecom_Orders_V1_RejectedStorefrontEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Orders_V1_RejectedStorefrontEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The event's position in the request.
+  public var index: Int32 = 0
+
+  public var eventID: String = String()
+
+  /// The field at fault, e.g. "occurred_at".
+  public var field: String = String()
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Pixecom_Orders_V1_CheckoutRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -3708,6 +3786,176 @@ nonisolated extension Pixecom_Orders_V1_Attribution: SwiftProtobuf.Message, Swif
     if lhs.fbc != rhs.fbc {return false}
     if lhs.fbp != rhs.fbp {return false}
     if lhs.referrer != rhs.referrer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_StorefrontEventsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StorefrontEventsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_key\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.publicKey) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.publicKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.publicKey, fieldNumber: 1)
+    }
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_StorefrontEventsRequest, rhs: Pixecom_Orders_V1_StorefrontEventsRequest) -> Bool {
+    if lhs.publicKey != rhs.publicKey {return false}
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_StorefrontEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StorefrontEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{1}step\0\u{3}occurred_at\0\u{3}utm_campaign\0\u{3}utm_content\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.eventID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.step) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.occurredAt) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.utmCampaign) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.utmContent) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.eventID.isEmpty {
+      try visitor.visitSingularStringField(value: self.eventID, fieldNumber: 1)
+    }
+    if !self.step.isEmpty {
+      try visitor.visitSingularStringField(value: self.step, fieldNumber: 2)
+    }
+    if !self.occurredAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.occurredAt, fieldNumber: 3)
+    }
+    if !self.utmCampaign.isEmpty {
+      try visitor.visitSingularStringField(value: self.utmCampaign, fieldNumber: 4)
+    }
+    if !self.utmContent.isEmpty {
+      try visitor.visitSingularStringField(value: self.utmContent, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_StorefrontEvent, rhs: Pixecom_Orders_V1_StorefrontEvent) -> Bool {
+    if lhs.eventID != rhs.eventID {return false}
+    if lhs.step != rhs.step {return false}
+    if lhs.occurredAt != rhs.occurredAt {return false}
+    if lhs.utmCampaign != rhs.utmCampaign {return false}
+    if lhs.utmContent != rhs.utmContent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_StorefrontEventsResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StorefrontEventsResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}duplicates\0\u{1}rejected\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.accepted) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.duplicates) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.rejected) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.accepted != 0 {
+      try visitor.visitSingularInt32Field(value: self.accepted, fieldNumber: 1)
+    }
+    if self.duplicates != 0 {
+      try visitor.visitSingularInt32Field(value: self.duplicates, fieldNumber: 2)
+    }
+    if !self.rejected.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rejected, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_StorefrontEventsResult, rhs: Pixecom_Orders_V1_StorefrontEventsResult) -> Bool {
+    if lhs.accepted != rhs.accepted {return false}
+    if lhs.duplicates != rhs.duplicates {return false}
+    if lhs.rejected != rhs.rejected {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Orders_V1_RejectedStorefrontEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RejectedStorefrontEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{3}event_id\0\u{1}field\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.index) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.eventID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.field) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.index != 0 {
+      try visitor.visitSingularInt32Field(value: self.index, fieldNumber: 1)
+    }
+    if !self.eventID.isEmpty {
+      try visitor.visitSingularStringField(value: self.eventID, fieldNumber: 2)
+    }
+    if !self.field.isEmpty {
+      try visitor.visitSingularStringField(value: self.field, fieldNumber: 3)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Orders_V1_RejectedStorefrontEvent, rhs: Pixecom_Orders_V1_RejectedStorefrontEvent) -> Bool {
+    if lhs.index != rhs.index {return false}
+    if lhs.eventID != rhs.eventID {return false}
+    if lhs.field != rhs.field {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -74,6 +74,53 @@ public nonisolated enum Pixecom_Stats_V1_OrderEventKind: SwiftProtobuf.Enum, Swi
 
 }
 
+/// A step of a buyer's way through a sell page.
+public nonisolated enum Pixecom_Stats_V1_FunnelStep: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case pageView // = 1
+  case addToCart // = 2
+  case checkoutStarted // = 3
+  case purchase // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .pageView
+    case 2: self = .addToCart
+    case 3: self = .checkoutStarted
+    case 4: self = .purchase
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .pageView: return 1
+    case .addToCart: return 2
+    case .checkoutStarted: return 3
+    case .purchase: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Pixecom_Stats_V1_FunnelStep] = [
+    .unspecified,
+    .pageView,
+    .addToCart,
+    .checkoutStarted,
+    .purchase,
+  ]
+
+}
+
 public nonisolated enum Pixecom_Stats_V1_UnattributedReason: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -122,6 +169,10 @@ public nonisolated enum Pixecom_Stats_V1_Level: SwiftProtobuf.Enum, Swift.CaseIt
   /// Everything of the seller.
   case seller // = 4
   case adAccount // = 5
+
+  /// A sell page (an OrderService id): its storefront funnel and the revenue of the orders placed
+  /// on it. Spend is not split between pages, so it is 0 here.
+  case sellPage // = 6
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -136,6 +187,7 @@ public nonisolated enum Pixecom_Stats_V1_Level: SwiftProtobuf.Enum, Swift.CaseIt
     case 3: self = .ad
     case 4: self = .seller
     case 5: self = .adAccount
+    case 6: self = .sellPage
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -148,6 +200,7 @@ public nonisolated enum Pixecom_Stats_V1_Level: SwiftProtobuf.Enum, Swift.CaseIt
     case .ad: return 3
     case .seller: return 4
     case .adAccount: return 5
+    case .sellPage: return 6
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -160,6 +213,7 @@ public nonisolated enum Pixecom_Stats_V1_Level: SwiftProtobuf.Enum, Swift.CaseIt
     .ad,
     .seller,
     .adAccount,
+    .sellPage,
   ]
 
 }
@@ -317,6 +371,65 @@ public nonisolated struct Pixecom_Stats_V1_OrderEvent: Sendable {
   public init() {}
 }
 
+public nonisolated struct Pixecom_Stats_V1_FunnelEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// A UUID the storefront makes once per event; a replay with the same id changes nothing.
+  public var eventID: String = String()
+
+  public var step: Pixecom_Stats_V1_FunnelStep = .unspecified
+
+  /// When it happened (RFC 3339): it counts on that calendar day in the time zone of the ad
+  /// account of the ad that sent the visitor (UTC when none).
+  public var occurredAt: String = String()
+
+  /// The visitor's ad and campaign, from the landing URL's utm_content and utm_campaign (as the
+  /// storefront kept them; ids the seller does not have count without an ad).
+  public var campaignID: String = String()
+
+  public var adID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Stats_V1_FunnelEventBatch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sellerID: String = String()
+
+  public var sellPageID: String = String()
+
+  /// The sell page's currency.
+  public var currency: String = String()
+
+  public var events: [Pixecom_Stats_V1_FunnelEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Pixecom_Stats_V1_RecordFunnelEventsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Events applied now, and events whose id was applied before (nothing changed for them).
+  public var applied: Int32 = 0
+
+  public var duplicates: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Pixecom_Stats_V1_RecordOrderEventResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -347,136 +460,201 @@ public nonisolated struct Pixecom_Stats_V1_GetCampaignStatsRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Pixecom_Stats_V1_DailyStats: Sendable {
+public nonisolated struct Pixecom_Stats_V1_DailyStats: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var date: String = String()
+  public var date: String {
+    get {_storage._date}
+    set {_uniqueStorage()._date = newValue}
+  }
 
-  public var spend: Int64 = 0
+  public var spend: Int64 {
+    get {_storage._spend}
+    set {_uniqueStorage()._spend = newValue}
+  }
 
-  public var impressions: Int64 = 0
+  public var impressions: Int64 {
+    get {_storage._impressions}
+    set {_uniqueStorage()._impressions = newValue}
+  }
 
-  public var clicks: Int64 = 0
+  public var clicks: Int64 {
+    get {_storage._clicks}
+    set {_uniqueStorage()._clicks = newValue}
+  }
 
-  public var orders: Int64 = 0
+  public var orders: Int64 {
+    get {_storage._orders}
+    set {_uniqueStorage()._orders = newValue}
+  }
 
   /// Gross paid revenue, refunds, chargebacks (net of reversals) and net revenue
   /// (revenue - refunds - chargebacks), minor units. Each counts on the day of the sale.
-  public var revenue: Int64 = 0
+  public var revenue: Int64 {
+    get {_storage._revenue}
+    set {_uniqueStorage()._revenue = newValue}
+  }
 
-  public var refunds: Int64 = 0
+  public var refunds: Int64 {
+    get {_storage._refunds}
+    set {_uniqueStorage()._refunds = newValue}
+  }
 
-  public var netRevenue: Int64 = 0
+  public var netRevenue: Int64 {
+    get {_storage._netRevenue}
+    set {_uniqueStorage()._netRevenue = newValue}
+  }
 
   /// Ratios computed from the sums; absent when the denominator is zero.
   public var cpm: Double {
-    get {_cpm ?? 0}
-    set {_cpm = newValue}
+    get {_storage._cpm ?? 0}
+    set {_uniqueStorage()._cpm = newValue}
   }
   /// Returns true if `cpm` has been explicitly set.
-  public var hasCpm: Bool {self._cpm != nil}
+  public var hasCpm: Bool {_storage._cpm != nil}
   /// Clears the value of `cpm`. Subsequent reads from it will return its default value.
-  public mutating func clearCpm() {self._cpm = nil}
+  public mutating func clearCpm() {_uniqueStorage()._cpm = nil}
 
   public var ctr: Double {
-    get {_ctr ?? 0}
-    set {_ctr = newValue}
+    get {_storage._ctr ?? 0}
+    set {_uniqueStorage()._ctr = newValue}
   }
   /// Returns true if `ctr` has been explicitly set.
-  public var hasCtr: Bool {self._ctr != nil}
+  public var hasCtr: Bool {_storage._ctr != nil}
   /// Clears the value of `ctr`. Subsequent reads from it will return its default value.
-  public mutating func clearCtr() {self._ctr = nil}
+  public mutating func clearCtr() {_uniqueStorage()._ctr = nil}
 
   public var cpc: Double {
-    get {_cpc ?? 0}
-    set {_cpc = newValue}
+    get {_storage._cpc ?? 0}
+    set {_uniqueStorage()._cpc = newValue}
   }
   /// Returns true if `cpc` has been explicitly set.
-  public var hasCpc: Bool {self._cpc != nil}
+  public var hasCpc: Bool {_storage._cpc != nil}
   /// Clears the value of `cpc`. Subsequent reads from it will return its default value.
-  public mutating func clearCpc() {self._cpc = nil}
+  public mutating func clearCpc() {_uniqueStorage()._cpc = nil}
 
   /// net_revenue / spend.
   public var roas: Double {
-    get {_roas ?? 0}
-    set {_roas = newValue}
+    get {_storage._roas ?? 0}
+    set {_uniqueStorage()._roas = newValue}
   }
   /// Returns true if `roas` has been explicitly set.
-  public var hasRoas: Bool {self._roas != nil}
+  public var hasRoas: Bool {_storage._roas != nil}
   /// Clears the value of `roas`. Subsequent reads from it will return its default value.
-  public mutating func clearRoas() {self._roas = nil}
+  public mutating func clearRoas() {_uniqueStorage()._roas = nil}
 
-  public var chargebacks: Int64 = 0
+  public var chargebacks: Int64 {
+    get {_storage._chargebacks}
+    set {_uniqueStorage()._chargebacks = newValue}
+  }
 
   /// Purchases the ad platform reported (its own attribution), counted once per row.
-  public var purchases: Int64 = 0
+  public var purchases: Int64 {
+    get {_storage._purchases}
+    set {_uniqueStorage()._purchases = newValue}
+  }
 
   /// spend / orders, minor units.
   public var cpa: Double {
-    get {_cpa ?? 0}
-    set {_cpa = newValue}
+    get {_storage._cpa ?? 0}
+    set {_uniqueStorage()._cpa = newValue}
   }
   /// Returns true if `cpa` has been explicitly set.
-  public var hasCpa: Bool {self._cpa != nil}
+  public var hasCpa: Bool {_storage._cpa != nil}
   /// Clears the value of `cpa`. Subsequent reads from it will return its default value.
-  public mutating func clearCpa() {self._cpa = nil}
+  public mutating func clearCpa() {_uniqueStorage()._cpa = nil}
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _cpm: Double? = nil
-  fileprivate var _ctr: Double? = nil
-  fileprivate var _cpc: Double? = nil
-  fileprivate var _roas: Double? = nil
-  fileprivate var _cpa: Double? = nil
-}
-
-public nonisolated struct Pixecom_Stats_V1_CampaignStats: @unchecked Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var campaignID: String {
-    get {_storage._campaignID}
-    set {_uniqueStorage()._campaignID = newValue}
+  /// The storefront funnel (events the sell pages sent): page views, add-to-carts, checkouts
+  /// started and purchases.
+  public var pageViews: Int64 {
+    get {_storage._pageViews}
+    set {_uniqueStorage()._pageViews = newValue}
   }
 
-  /// The campaign's currency: its ad account's. Every sum in days and total is in it.
-  public var currency: String {
-    get {_storage._currency}
-    set {_uniqueStorage()._currency = newValue}
+  public var addToCarts: Int64 {
+    get {_storage._addToCarts}
+    set {_uniqueStorage()._addToCarts = newValue}
   }
 
-  public var days: [Pixecom_Stats_V1_DailyStats] {
-    get {_storage._days}
-    set {_uniqueStorage()._days = newValue}
+  public var checkoutsStarted: Int64 {
+    get {_storage._checkoutsStarted}
+    set {_uniqueStorage()._checkoutsStarted = newValue}
   }
 
-  public var total: Pixecom_Stats_V1_DailyStats {
-    get {_storage._total ?? Pixecom_Stats_V1_DailyStats()}
-    set {_uniqueStorage()._total = newValue}
+  public var storefrontPurchases: Int64 {
+    get {_storage._storefrontPurchases}
+    set {_uniqueStorage()._storefrontPurchases = newValue}
   }
-  /// Returns true if `total` has been explicitly set.
-  public var hasTotal: Bool {_storage._total != nil}
-  /// Clears the value of `total`. Subsequent reads from it will return its default value.
-  public mutating func clearTotal() {_uniqueStorage()._total = nil}
 
-  /// Orders whose utm names this campaign but whose currency is not the campaign's: their revenue
-  /// is not attributed to the campaign (money in two currencies does not add up), so it is kept out
-  /// of days, total and roas and reported here instead, one entry per currency over the range.
-  public var unattributedRevenue: [Pixecom_Stats_V1_UnattributedRevenue] {
-    get {_storage._unattributedRevenue}
-    set {_uniqueStorage()._unattributedRevenue = newValue}
+  /// Conversion rates of the funnel: CR1 add_to_carts / page_views, CR2 checkouts_started /
+  /// add_to_carts, CR3 storefront_purchases / checkouts_started.
+  public var cr1: Double {
+    get {_storage._cr1 ?? 0}
+    set {_uniqueStorage()._cr1 = newValue}
   }
+  /// Returns true if `cr1` has been explicitly set.
+  public var hasCr1: Bool {_storage._cr1 != nil}
+  /// Clears the value of `cr1`. Subsequent reads from it will return its default value.
+  public mutating func clearCr1() {_uniqueStorage()._cr1 = nil}
+
+  public var cr2: Double {
+    get {_storage._cr2 ?? 0}
+    set {_uniqueStorage()._cr2 = newValue}
+  }
+  /// Returns true if `cr2` has been explicitly set.
+  public var hasCr2: Bool {_storage._cr2 != nil}
+  /// Clears the value of `cr2`. Subsequent reads from it will return its default value.
+  public mutating func clearCr2() {_uniqueStorage()._cr2 = nil}
+
+  public var cr3: Double {
+    get {_storage._cr3 ?? 0}
+    set {_uniqueStorage()._cr3 = newValue}
+  }
+  /// Returns true if `cr3` has been explicitly set.
+  public var hasCr3: Bool {_storage._cr3 != nil}
+  /// Clears the value of `cr3`. Subsequent reads from it will return its default value.
+  public mutating func clearCr3() {_uniqueStorage()._cr3 = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Pixecom_Stats_V1_CampaignStats: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaignID: String = String()
+
+  /// The campaign's currency: its ad account's. Every sum in days and total is in it.
+  public var currency: String = String()
+
+  public var days: [Pixecom_Stats_V1_DailyStats] = []
+
+  public var total: Pixecom_Stats_V1_DailyStats {
+    get {_total ?? Pixecom_Stats_V1_DailyStats()}
+    set {_total = newValue}
+  }
+  /// Returns true if `total` has been explicitly set.
+  public var hasTotal: Bool {self._total != nil}
+  /// Clears the value of `total`. Subsequent reads from it will return its default value.
+  public mutating func clearTotal() {self._total = nil}
+
+  /// Orders whose utm names this campaign but whose currency is not the campaign's: their revenue
+  /// is not attributed to the campaign (money in two currencies does not add up), so it is kept out
+  /// of days, total and roas and reported here instead, one entry per currency over the range.
+  public var unattributedRevenue: [Pixecom_Stats_V1_UnattributedRevenue] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _total: Pixecom_Stats_V1_DailyStats? = nil
 }
 
 /// Order revenue naming a campaign that the campaign's stats leave out, and why.
@@ -539,102 +717,72 @@ public nonisolated struct Pixecom_Stats_V1_AdsManagerRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Pixecom_Stats_V1_AdsManagerRow: @unchecked Sendable {
+public nonisolated struct Pixecom_Stats_V1_AdsManagerRow: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var id: String {
-    get {_storage._id}
-    set {_uniqueStorage()._id = newValue}
-  }
+  public var id: String = String()
 
-  public var name: String {
-    get {_storage._name}
-    set {_uniqueStorage()._name = newValue}
-  }
+  public var name: String = String()
 
   /// The object's own status and the effective one (an ad under a paused ad set is not active).
-  public var status: String {
-    get {_storage._status}
-    set {_uniqueStorage()._status = newValue}
-  }
+  public var status: String = String()
 
-  public var effectiveStatus: String {
-    get {_storage._effectiveStatus}
-    set {_uniqueStorage()._effectiveStatus = newValue}
-  }
+  public var effectiveStatus: String = String()
 
-  public var campaignID: String {
-    get {_storage._campaignID}
-    set {_uniqueStorage()._campaignID = newValue}
-  }
+  public var campaignID: String = String()
 
   /// Empty on campaign rows.
-  public var adSetID: String {
-    get {_storage._adSetID}
-    set {_uniqueStorage()._adSetID = newValue}
-  }
+  public var adSetID: String = String()
 
-  public var adAccountID: String {
-    get {_storage._adAccountID}
-    set {_uniqueStorage()._adAccountID = newValue}
-  }
+  public var adAccountID: String = String()
 
   /// The ad account's currency: every amount of the row is in it.
-  public var currency: String {
-    get {_storage._currency}
-    set {_uniqueStorage()._currency = newValue}
-  }
+  public var currency: String = String()
 
   /// The sums and ratios over the range (date is empty).
   public var metrics: Pixecom_Stats_V1_DailyStats {
-    get {_storage._metrics ?? Pixecom_Stats_V1_DailyStats()}
-    set {_uniqueStorage()._metrics = newValue}
+    get {_metrics ?? Pixecom_Stats_V1_DailyStats()}
+    set {_metrics = newValue}
   }
   /// Returns true if `metrics` has been explicitly set.
-  public var hasMetrics: Bool {_storage._metrics != nil}
+  public var hasMetrics: Bool {self._metrics != nil}
   /// Clears the value of `metrics`. Subsequent reads from it will return its default value.
-  public mutating func clearMetrics() {_uniqueStorage()._metrics = nil}
+  public mutating func clearMetrics() {self._metrics = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _metrics: Pixecom_Stats_V1_DailyStats? = nil
 }
 
 /// The whole selection's sums and ratios in one currency (amounts in two currencies never add up).
-public nonisolated struct Pixecom_Stats_V1_AdsManagerSummary: @unchecked Sendable {
+public nonisolated struct Pixecom_Stats_V1_AdsManagerSummary: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var currency: String {
-    get {_storage._currency}
-    set {_uniqueStorage()._currency = newValue}
-  }
+  public var currency: String = String()
 
   /// Rows of the selection in this currency (all pages).
-  public var rows: Int32 {
-    get {_storage._rows}
-    set {_uniqueStorage()._rows = newValue}
-  }
+  public var rows: Int32 = 0
 
   public var metrics: Pixecom_Stats_V1_DailyStats {
-    get {_storage._metrics ?? Pixecom_Stats_V1_DailyStats()}
-    set {_uniqueStorage()._metrics = newValue}
+    get {_metrics ?? Pixecom_Stats_V1_DailyStats()}
+    set {_metrics = newValue}
   }
   /// Returns true if `metrics` has been explicitly set.
-  public var hasMetrics: Bool {_storage._metrics != nil}
+  public var hasMetrics: Bool {self._metrics != nil}
   /// Clears the value of `metrics`. Subsequent reads from it will return its default value.
-  public mutating func clearMetrics() {_uniqueStorage()._metrics = nil}
+  public mutating func clearMetrics() {self._metrics = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _metrics: Pixecom_Stats_V1_DailyStats? = nil
 }
 
 public nonisolated struct Pixecom_Stats_V1_AdsManagerPage: Sendable {
@@ -676,36 +824,30 @@ public nonisolated struct Pixecom_Stats_V1_StatsRequest: Sendable {
 }
 
 /// The sums of one currency: every amount in `days` and `total` is in it.
-public nonisolated struct Pixecom_Stats_V1_CurrencyStats: @unchecked Sendable {
+public nonisolated struct Pixecom_Stats_V1_CurrencyStats: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var currency: String {
-    get {_storage._currency}
-    set {_uniqueStorage()._currency = newValue}
-  }
+  public var currency: String = String()
 
   /// Empty with TOTAL granularity.
-  public var days: [Pixecom_Stats_V1_DailyStats] {
-    get {_storage._days}
-    set {_uniqueStorage()._days = newValue}
-  }
+  public var days: [Pixecom_Stats_V1_DailyStats] = []
 
   public var total: Pixecom_Stats_V1_DailyStats {
-    get {_storage._total ?? Pixecom_Stats_V1_DailyStats()}
-    set {_uniqueStorage()._total = newValue}
+    get {_total ?? Pixecom_Stats_V1_DailyStats()}
+    set {_total = newValue}
   }
   /// Returns true if `total` has been explicitly set.
-  public var hasTotal: Bool {_storage._total != nil}
+  public var hasTotal: Bool {self._total != nil}
   /// Clears the value of `total`. Subsequent reads from it will return its default value.
-  public mutating func clearTotal() {_uniqueStorage()._total = nil}
+  public mutating func clearTotal() {self._total = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _total: Pixecom_Stats_V1_DailyStats? = nil
 }
 
 public nonisolated struct Pixecom_Stats_V1_StatsByCurrency: Sendable {
@@ -729,12 +871,16 @@ nonisolated extension Pixecom_Stats_V1_OrderEventKind: SwiftProtobuf._ProtoNameP
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ORDER_EVENT_KIND_UNSPECIFIED\0\u{1}PAID\0\u{1}REFUNDED\0\u{1}CHARGED_BACK\0\u{1}CHARGEBACK_REVERSED\0")
 }
 
+nonisolated extension Pixecom_Stats_V1_FunnelStep: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FUNNEL_STEP_UNSPECIFIED\0\u{1}PAGE_VIEW\0\u{1}ADD_TO_CART\0\u{1}CHECKOUT_STARTED\0\u{1}PURCHASE\0")
+}
+
 nonisolated extension Pixecom_Stats_V1_UnattributedReason: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNATTRIBUTED_REASON_UNSPECIFIED\0\u{1}CURRENCY_MISMATCH\0")
 }
 
 nonisolated extension Pixecom_Stats_V1_Level: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEVEL_UNSPECIFIED\0\u{1}CAMPAIGN\0\u{1}AD_SET\0\u{1}AD\0\u{1}SELLER\0\u{1}AD_ACCOUNT\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEVEL_UNSPECIFIED\0\u{1}CAMPAIGN\0\u{1}AD_SET\0\u{1}AD\0\u{1}SELLER\0\u{1}AD_ACCOUNT\0\u{1}SELL_PAGE\0")
 }
 
 nonisolated extension Pixecom_Stats_V1_Granularity: SwiftProtobuf._ProtoNameProviding {
@@ -981,6 +1127,136 @@ nonisolated extension Pixecom_Stats_V1_OrderEvent: SwiftProtobuf.Message, SwiftP
   }
 }
 
+nonisolated extension Pixecom_Stats_V1_FunnelEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FunnelEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{1}step\0\u{3}occurred_at\0\u{3}campaign_id\0\u{3}ad_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.eventID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.step) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.occurredAt) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.adID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.eventID.isEmpty {
+      try visitor.visitSingularStringField(value: self.eventID, fieldNumber: 1)
+    }
+    if self.step != .unspecified {
+      try visitor.visitSingularEnumField(value: self.step, fieldNumber: 2)
+    }
+    if !self.occurredAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.occurredAt, fieldNumber: 3)
+    }
+    if !self.campaignID.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 4)
+    }
+    if !self.adID.isEmpty {
+      try visitor.visitSingularStringField(value: self.adID, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_FunnelEvent, rhs: Pixecom_Stats_V1_FunnelEvent) -> Bool {
+    if lhs.eventID != rhs.eventID {return false}
+    if lhs.step != rhs.step {return false}
+    if lhs.occurredAt != rhs.occurredAt {return false}
+    if lhs.campaignID != rhs.campaignID {return false}
+    if lhs.adID != rhs.adID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Stats_V1_FunnelEventBatch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FunnelEventBatch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}seller_id\0\u{3}sell_page_id\0\u{1}currency\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sellerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sellPageID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sellerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.sellerID, fieldNumber: 1)
+    }
+    if !self.sellPageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.sellPageID, fieldNumber: 2)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 3)
+    }
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_FunnelEventBatch, rhs: Pixecom_Stats_V1_FunnelEventBatch) -> Bool {
+    if lhs.sellerID != rhs.sellerID {return false}
+    if lhs.sellPageID != rhs.sellPageID {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Stats_V1_RecordFunnelEventsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordFunnelEventsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}applied\0\u{1}duplicates\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.applied) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.duplicates) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.applied != 0 {
+      try visitor.visitSingularInt32Field(value: self.applied, fieldNumber: 1)
+    }
+    if self.duplicates != 0 {
+      try visitor.visitSingularInt32Field(value: self.duplicates, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_RecordFunnelEventsResponse, rhs: Pixecom_Stats_V1_RecordFunnelEventsResponse) -> Bool {
+    if lhs.applied != rhs.applied {return false}
+    if lhs.duplicates != rhs.duplicates {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Pixecom_Stats_V1_RecordOrderEventResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RecordOrderEventResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}applied\0")
@@ -1053,118 +1329,31 @@ nonisolated extension Pixecom_Stats_V1_GetCampaignStatsRequest: SwiftProtobuf.Me
 
 nonisolated extension Pixecom_Stats_V1_DailyStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DailyStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}date\0\u{1}spend\0\u{1}impressions\0\u{1}clicks\0\u{1}orders\0\u{1}revenue\0\u{1}refunds\0\u{3}net_revenue\0\u{1}cpm\0\u{1}ctr\0\u{1}cpc\0\u{1}roas\0\u{1}chargebacks\0\u{1}purchases\0\u{1}cpa\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.date) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.spend) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.impressions) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.clicks) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.orders) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.revenue) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.refunds) }()
-      case 8: try { try decoder.decodeSingularInt64Field(value: &self.netRevenue) }()
-      case 9: try { try decoder.decodeSingularDoubleField(value: &self._cpm) }()
-      case 10: try { try decoder.decodeSingularDoubleField(value: &self._ctr) }()
-      case 11: try { try decoder.decodeSingularDoubleField(value: &self._cpc) }()
-      case 12: try { try decoder.decodeSingularDoubleField(value: &self._roas) }()
-      case 13: try { try decoder.decodeSingularInt64Field(value: &self.chargebacks) }()
-      case 14: try { try decoder.decodeSingularInt64Field(value: &self.purchases) }()
-      case 15: try { try decoder.decodeSingularDoubleField(value: &self._cpa) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.date.isEmpty {
-      try visitor.visitSingularStringField(value: self.date, fieldNumber: 1)
-    }
-    if self.spend != 0 {
-      try visitor.visitSingularInt64Field(value: self.spend, fieldNumber: 2)
-    }
-    if self.impressions != 0 {
-      try visitor.visitSingularInt64Field(value: self.impressions, fieldNumber: 3)
-    }
-    if self.clicks != 0 {
-      try visitor.visitSingularInt64Field(value: self.clicks, fieldNumber: 4)
-    }
-    if self.orders != 0 {
-      try visitor.visitSingularInt64Field(value: self.orders, fieldNumber: 5)
-    }
-    if self.revenue != 0 {
-      try visitor.visitSingularInt64Field(value: self.revenue, fieldNumber: 6)
-    }
-    if self.refunds != 0 {
-      try visitor.visitSingularInt64Field(value: self.refunds, fieldNumber: 7)
-    }
-    if self.netRevenue != 0 {
-      try visitor.visitSingularInt64Field(value: self.netRevenue, fieldNumber: 8)
-    }
-    try { if let v = self._cpm {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 9)
-    } }()
-    try { if let v = self._ctr {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
-    } }()
-    try { if let v = self._cpc {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
-    } }()
-    try { if let v = self._roas {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 12)
-    } }()
-    if self.chargebacks != 0 {
-      try visitor.visitSingularInt64Field(value: self.chargebacks, fieldNumber: 13)
-    }
-    if self.purchases != 0 {
-      try visitor.visitSingularInt64Field(value: self.purchases, fieldNumber: 14)
-    }
-    try { if let v = self._cpa {
-      try visitor.visitSingularDoubleField(value: v, fieldNumber: 15)
-    } }()
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Pixecom_Stats_V1_DailyStats, rhs: Pixecom_Stats_V1_DailyStats) -> Bool {
-    if lhs.date != rhs.date {return false}
-    if lhs.spend != rhs.spend {return false}
-    if lhs.impressions != rhs.impressions {return false}
-    if lhs.clicks != rhs.clicks {return false}
-    if lhs.orders != rhs.orders {return false}
-    if lhs.revenue != rhs.revenue {return false}
-    if lhs.refunds != rhs.refunds {return false}
-    if lhs.netRevenue != rhs.netRevenue {return false}
-    if lhs._cpm != rhs._cpm {return false}
-    if lhs._ctr != rhs._ctr {return false}
-    if lhs._cpc != rhs._cpc {return false}
-    if lhs._roas != rhs._roas {return false}
-    if lhs.chargebacks != rhs.chargebacks {return false}
-    if lhs.purchases != rhs.purchases {return false}
-    if lhs._cpa != rhs._cpa {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Pixecom_Stats_V1_CampaignStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".CampaignStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{1}currency\0\u{1}days\0\u{1}total\0\u{3}unattributed_revenue\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}date\0\u{1}spend\0\u{1}impressions\0\u{1}clicks\0\u{1}orders\0\u{1}revenue\0\u{1}refunds\0\u{3}net_revenue\0\u{1}cpm\0\u{1}ctr\0\u{1}cpc\0\u{1}roas\0\u{1}chargebacks\0\u{1}purchases\0\u{1}cpa\0\u{3}page_views\0\u{3}add_to_carts\0\u{3}checkouts_started\0\u{3}storefront_purchases\0\u{1}cr1\0\u{1}cr2\0\u{1}cr3\0")
 
   fileprivate class _StorageClass {
-    var _campaignID: String = String()
-    var _currency: String = String()
-    var _days: [Pixecom_Stats_V1_DailyStats] = []
-    var _total: Pixecom_Stats_V1_DailyStats? = nil
-    var _unattributedRevenue: [Pixecom_Stats_V1_UnattributedRevenue] = []
+    var _date: String = String()
+    var _spend: Int64 = 0
+    var _impressions: Int64 = 0
+    var _clicks: Int64 = 0
+    var _orders: Int64 = 0
+    var _revenue: Int64 = 0
+    var _refunds: Int64 = 0
+    var _netRevenue: Int64 = 0
+    var _cpm: Double? = nil
+    var _ctr: Double? = nil
+    var _cpc: Double? = nil
+    var _roas: Double? = nil
+    var _chargebacks: Int64 = 0
+    var _purchases: Int64 = 0
+    var _cpa: Double? = nil
+    var _pageViews: Int64 = 0
+    var _addToCarts: Int64 = 0
+    var _checkoutsStarted: Int64 = 0
+    var _storefrontPurchases: Int64 = 0
+    var _cr1: Double? = nil
+    var _cr2: Double? = nil
+    var _cr3: Double? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1175,11 +1364,28 @@ nonisolated extension Pixecom_Stats_V1_CampaignStats: SwiftProtobuf.Message, Swi
     private init() {}
 
     init(copying source: _StorageClass) {
-      _campaignID = source._campaignID
-      _currency = source._currency
-      _days = source._days
-      _total = source._total
-      _unattributedRevenue = source._unattributedRevenue
+      _date = source._date
+      _spend = source._spend
+      _impressions = source._impressions
+      _clicks = source._clicks
+      _orders = source._orders
+      _revenue = source._revenue
+      _refunds = source._refunds
+      _netRevenue = source._netRevenue
+      _cpm = source._cpm
+      _ctr = source._ctr
+      _cpc = source._cpc
+      _roas = source._roas
+      _chargebacks = source._chargebacks
+      _purchases = source._purchases
+      _cpa = source._cpa
+      _pageViews = source._pageViews
+      _addToCarts = source._addToCarts
+      _checkoutsStarted = source._checkoutsStarted
+      _storefrontPurchases = source._storefrontPurchases
+      _cr1 = source._cr1
+      _cr2 = source._cr2
+      _cr3 = source._cr3
     }
   }
 
@@ -1198,11 +1404,28 @@ nonisolated extension Pixecom_Stats_V1_CampaignStats: SwiftProtobuf.Message, Swi
         // allocates stack space for every case branch when no optimizations are
         // enabled. https://github.com/apple/swift-protobuf/issues/1034
         switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._campaignID) }()
-        case 2: try { try decoder.decodeSingularStringField(value: &_storage._currency) }()
-        case 3: try { try decoder.decodeRepeatedMessageField(value: &_storage._days) }()
-        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._total) }()
-        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._unattributedRevenue) }()
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._date) }()
+        case 2: try { try decoder.decodeSingularInt64Field(value: &_storage._spend) }()
+        case 3: try { try decoder.decodeSingularInt64Field(value: &_storage._impressions) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._clicks) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._orders) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._revenue) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._refunds) }()
+        case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._netRevenue) }()
+        case 9: try { try decoder.decodeSingularDoubleField(value: &_storage._cpm) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._ctr) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._cpc) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._roas) }()
+        case 13: try { try decoder.decodeSingularInt64Field(value: &_storage._chargebacks) }()
+        case 14: try { try decoder.decodeSingularInt64Field(value: &_storage._purchases) }()
+        case 15: try { try decoder.decodeSingularDoubleField(value: &_storage._cpa) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._pageViews) }()
+        case 17: try { try decoder.decodeSingularInt64Field(value: &_storage._addToCarts) }()
+        case 18: try { try decoder.decodeSingularInt64Field(value: &_storage._checkoutsStarted) }()
+        case 19: try { try decoder.decodeSingularInt64Field(value: &_storage._storefrontPurchases) }()
+        case 20: try { try decoder.decodeSingularDoubleField(value: &_storage._cr1) }()
+        case 21: try { try decoder.decodeSingularDoubleField(value: &_storage._cr2) }()
+        case 22: try { try decoder.decodeSingularDoubleField(value: &_storage._cr3) }()
         default: break
         }
       }
@@ -1215,39 +1438,161 @@ nonisolated extension Pixecom_Stats_V1_CampaignStats: SwiftProtobuf.Message, Swi
       // allocates stack space for every if/case branch local when no optimizations
       // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
       // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._campaignID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._campaignID, fieldNumber: 1)
+      if !_storage._date.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._date, fieldNumber: 1)
       }
-      if !_storage._currency.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._currency, fieldNumber: 2)
+      if _storage._spend != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._spend, fieldNumber: 2)
       }
-      if !_storage._days.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._days, fieldNumber: 3)
+      if _storage._impressions != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._impressions, fieldNumber: 3)
       }
-      try { if let v = _storage._total {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      if _storage._clicks != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._clicks, fieldNumber: 4)
+      }
+      if _storage._orders != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._orders, fieldNumber: 5)
+      }
+      if _storage._revenue != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._revenue, fieldNumber: 6)
+      }
+      if _storage._refunds != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._refunds, fieldNumber: 7)
+      }
+      if _storage._netRevenue != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._netRevenue, fieldNumber: 8)
+      }
+      try { if let v = _storage._cpm {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 9)
       } }()
-      if !_storage._unattributedRevenue.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._unattributedRevenue, fieldNumber: 5)
+      try { if let v = _storage._ctr {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._cpc {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._roas {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 12)
+      } }()
+      if _storage._chargebacks != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._chargebacks, fieldNumber: 13)
       }
+      if _storage._purchases != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._purchases, fieldNumber: 14)
+      }
+      try { if let v = _storage._cpa {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 15)
+      } }()
+      if _storage._pageViews != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._pageViews, fieldNumber: 16)
+      }
+      if _storage._addToCarts != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._addToCarts, fieldNumber: 17)
+      }
+      if _storage._checkoutsStarted != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._checkoutsStarted, fieldNumber: 18)
+      }
+      if _storage._storefrontPurchases != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._storefrontPurchases, fieldNumber: 19)
+      }
+      try { if let v = _storage._cr1 {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 20)
+      } }()
+      try { if let v = _storage._cr2 {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 21)
+      } }()
+      try { if let v = _storage._cr3 {
+        try visitor.visitSingularDoubleField(value: v, fieldNumber: 22)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Pixecom_Stats_V1_DailyStats, rhs: Pixecom_Stats_V1_DailyStats) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._date != rhs_storage._date {return false}
+        if _storage._spend != rhs_storage._spend {return false}
+        if _storage._impressions != rhs_storage._impressions {return false}
+        if _storage._clicks != rhs_storage._clicks {return false}
+        if _storage._orders != rhs_storage._orders {return false}
+        if _storage._revenue != rhs_storage._revenue {return false}
+        if _storage._refunds != rhs_storage._refunds {return false}
+        if _storage._netRevenue != rhs_storage._netRevenue {return false}
+        if _storage._cpm != rhs_storage._cpm {return false}
+        if _storage._ctr != rhs_storage._ctr {return false}
+        if _storage._cpc != rhs_storage._cpc {return false}
+        if _storage._roas != rhs_storage._roas {return false}
+        if _storage._chargebacks != rhs_storage._chargebacks {return false}
+        if _storage._purchases != rhs_storage._purchases {return false}
+        if _storage._cpa != rhs_storage._cpa {return false}
+        if _storage._pageViews != rhs_storage._pageViews {return false}
+        if _storage._addToCarts != rhs_storage._addToCarts {return false}
+        if _storage._checkoutsStarted != rhs_storage._checkoutsStarted {return false}
+        if _storage._storefrontPurchases != rhs_storage._storefrontPurchases {return false}
+        if _storage._cr1 != rhs_storage._cr1 {return false}
+        if _storage._cr2 != rhs_storage._cr2 {return false}
+        if _storage._cr3 != rhs_storage._cr3 {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Pixecom_Stats_V1_CampaignStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CampaignStats"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{1}currency\0\u{1}days\0\u{1}total\0\u{3}unattributed_revenue\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.days) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._total) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.unattributedRevenue) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.campaignID.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 1)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 2)
+    }
+    if !self.days.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.days, fieldNumber: 3)
+    }
+    try { if let v = self._total {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.unattributedRevenue.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.unattributedRevenue, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Pixecom_Stats_V1_CampaignStats, rhs: Pixecom_Stats_V1_CampaignStats) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._campaignID != rhs_storage._campaignID {return false}
-        if _storage._currency != rhs_storage._currency {return false}
-        if _storage._days != rhs_storage._days {return false}
-        if _storage._total != rhs_storage._total {return false}
-        if _storage._unattributedRevenue != rhs_storage._unattributedRevenue {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.campaignID != rhs.campaignID {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs.days != rhs.days {return false}
+    if lhs._total != rhs._total {return false}
+    if lhs.unattributedRevenue != rhs.unattributedRevenue {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1382,123 +1727,71 @@ nonisolated extension Pixecom_Stats_V1_AdsManagerRow: SwiftProtobuf.Message, Swi
   public static let protoMessageName: String = _protobuf_package + ".AdsManagerRow"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}status\0\u{3}effective_status\0\u{3}campaign_id\0\u{3}ad_set_id\0\u{3}ad_account_id\0\u{1}currency\0\u{1}metrics\0")
 
-  fileprivate class _StorageClass {
-    var _id: String = String()
-    var _name: String = String()
-    var _status: String = String()
-    var _effectiveStatus: String = String()
-    var _campaignID: String = String()
-    var _adSetID: String = String()
-    var _adAccountID: String = String()
-    var _currency: String = String()
-    var _metrics: Pixecom_Stats_V1_DailyStats? = nil
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _id = source._id
-      _name = source._name
-      _status = source._status
-      _effectiveStatus = source._effectiveStatus
-      _campaignID = source._campaignID
-      _adSetID = source._adSetID
-      _adAccountID = source._adAccountID
-      _currency = source._currency
-      _metrics = source._metrics
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
-        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
-        case 3: try { try decoder.decodeSingularStringField(value: &_storage._status) }()
-        case 4: try { try decoder.decodeSingularStringField(value: &_storage._effectiveStatus) }()
-        case 5: try { try decoder.decodeSingularStringField(value: &_storage._campaignID) }()
-        case 6: try { try decoder.decodeSingularStringField(value: &_storage._adSetID) }()
-        case 7: try { try decoder.decodeSingularStringField(value: &_storage._adAccountID) }()
-        case 8: try { try decoder.decodeSingularStringField(value: &_storage._currency) }()
-        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._metrics) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.status) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.effectiveStatus) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.adSetID) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.adAccountID) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._metrics) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._id.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
-      }
-      if !_storage._name.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
-      }
-      if !_storage._status.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._status, fieldNumber: 3)
-      }
-      if !_storage._effectiveStatus.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._effectiveStatus, fieldNumber: 4)
-      }
-      if !_storage._campaignID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._campaignID, fieldNumber: 5)
-      }
-      if !_storage._adSetID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._adSetID, fieldNumber: 6)
-      }
-      if !_storage._adAccountID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._adAccountID, fieldNumber: 7)
-      }
-      if !_storage._currency.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._currency, fieldNumber: 8)
-      }
-      try { if let v = _storage._metrics {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-      } }()
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
     }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.status.isEmpty {
+      try visitor.visitSingularStringField(value: self.status, fieldNumber: 3)
+    }
+    if !self.effectiveStatus.isEmpty {
+      try visitor.visitSingularStringField(value: self.effectiveStatus, fieldNumber: 4)
+    }
+    if !self.campaignID.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 5)
+    }
+    if !self.adSetID.isEmpty {
+      try visitor.visitSingularStringField(value: self.adSetID, fieldNumber: 6)
+    }
+    if !self.adAccountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.adAccountID, fieldNumber: 7)
+    }
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 8)
+    }
+    try { if let v = self._metrics {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Pixecom_Stats_V1_AdsManagerRow, rhs: Pixecom_Stats_V1_AdsManagerRow) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._id != rhs_storage._id {return false}
-        if _storage._name != rhs_storage._name {return false}
-        if _storage._status != rhs_storage._status {return false}
-        if _storage._effectiveStatus != rhs_storage._effectiveStatus {return false}
-        if _storage._campaignID != rhs_storage._campaignID {return false}
-        if _storage._adSetID != rhs_storage._adSetID {return false}
-        if _storage._adAccountID != rhs_storage._adAccountID {return false}
-        if _storage._currency != rhs_storage._currency {return false}
-        if _storage._metrics != rhs_storage._metrics {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.effectiveStatus != rhs.effectiveStatus {return false}
+    if lhs.campaignID != rhs.campaignID {return false}
+    if lhs.adSetID != rhs.adSetID {return false}
+    if lhs.adAccountID != rhs.adAccountID {return false}
+    if lhs.currency != rhs.currency {return false}
+    if lhs._metrics != rhs._metrics {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1508,81 +1801,41 @@ nonisolated extension Pixecom_Stats_V1_AdsManagerSummary: SwiftProtobuf.Message,
   public static let protoMessageName: String = _protobuf_package + ".AdsManagerSummary"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{1}rows\0\u{1}metrics\0")
 
-  fileprivate class _StorageClass {
-    var _currency: String = String()
-    var _rows: Int32 = 0
-    var _metrics: Pixecom_Stats_V1_DailyStats? = nil
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _currency = source._currency
-      _rows = source._rows
-      _metrics = source._metrics
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._currency) }()
-        case 2: try { try decoder.decodeSingularInt32Field(value: &_storage._rows) }()
-        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._metrics) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.rows) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._metrics) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._currency.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._currency, fieldNumber: 1)
-      }
-      if _storage._rows != 0 {
-        try visitor.visitSingularInt32Field(value: _storage._rows, fieldNumber: 2)
-      }
-      try { if let v = _storage._metrics {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-      } }()
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 1)
     }
+    if self.rows != 0 {
+      try visitor.visitSingularInt32Field(value: self.rows, fieldNumber: 2)
+    }
+    try { if let v = self._metrics {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Pixecom_Stats_V1_AdsManagerSummary, rhs: Pixecom_Stats_V1_AdsManagerSummary) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._currency != rhs_storage._currency {return false}
-        if _storage._rows != rhs_storage._rows {return false}
-        if _storage._metrics != rhs_storage._metrics {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.currency != rhs.currency {return false}
+    if lhs.rows != rhs.rows {return false}
+    if lhs._metrics != rhs._metrics {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1682,81 +1935,41 @@ nonisolated extension Pixecom_Stats_V1_CurrencyStats: SwiftProtobuf.Message, Swi
   public static let protoMessageName: String = _protobuf_package + ".CurrencyStats"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}currency\0\u{1}days\0\u{1}total\0")
 
-  fileprivate class _StorageClass {
-    var _currency: String = String()
-    var _days: [Pixecom_Stats_V1_DailyStats] = []
-    var _total: Pixecom_Stats_V1_DailyStats? = nil
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _currency = source._currency
-      _days = source._days
-      _total = source._total
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._currency) }()
-        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._days) }()
-        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._total) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.currency) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.days) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._total) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._currency.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._currency, fieldNumber: 1)
-      }
-      if !_storage._days.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._days, fieldNumber: 2)
-      }
-      try { if let v = _storage._total {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-      } }()
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.currency.isEmpty {
+      try visitor.visitSingularStringField(value: self.currency, fieldNumber: 1)
     }
+    if !self.days.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.days, fieldNumber: 2)
+    }
+    try { if let v = self._total {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Pixecom_Stats_V1_CurrencyStats, rhs: Pixecom_Stats_V1_CurrencyStats) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._currency != rhs_storage._currency {return false}
-        if _storage._days != rhs_storage._days {return false}
-        if _storage._total != rhs_storage._total {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.currency != rhs.currency {return false}
+    if lhs.days != rhs.days {return false}
+    if lhs._total != rhs._total {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -8,6 +8,11 @@ enum AdsManagerMetric: String, Sendable, CaseIterable {
     case spend, impressions, clicks, purchases, orders, revenue, refunds, chargebacks
     case netRevenue = "net_revenue"
     case cpm, ctr, cpc, cpa, roas
+    case pageViews = "page_views"
+    case addToCarts = "add_to_carts"
+    case checkoutsStarted = "checkouts_started"
+    case storefrontPurchases = "storefront_purchases"
+    case cr1, cr2, cr3
 
     /// The metric's value in `stats`; nil for a ratio whose denominator is zero.
     func value(in stats: Pixecom_Stats_V1_DailyStats) -> Double? {
@@ -26,6 +31,13 @@ enum AdsManagerMetric: String, Sendable, CaseIterable {
         case .cpc: stats.hasCpc ? stats.cpc : nil
         case .cpa: stats.hasCpa ? stats.cpa : nil
         case .roas: stats.hasRoas ? stats.roas : nil
+        case .pageViews: Double(stats.pageViews)
+        case .addToCarts: Double(stats.addToCarts)
+        case .checkoutsStarted: Double(stats.checkoutsStarted)
+        case .storefrontPurchases: Double(stats.storefrontPurchases)
+        case .cr1: stats.hasCr1 ? stats.cr1 : nil
+        case .cr2: stats.hasCr2 ? stats.cr2 : nil
+        case .cr3: stats.hasCr3 ? stats.cr3 : nil
         }
     }
 
@@ -131,7 +143,7 @@ struct AdsManagerQuery: Sendable {
         case .campaign: level = .campaign
         case .adSet: level = .adSet
         case .ad: level = .ad
-        case .seller, .adAccount, .unspecified, .UNRECOGNIZED: violations.add(field: "level", "must be CAMPAIGN, AD_SET or AD")
+        case .seller, .adAccount, .sellPage, .unspecified, .UNRECOGNIZED: violations.add(field: "level", "must be CAMPAIGN, AD_SET or AD")
         }
         let since = try violations.check { try RequestValidation.day(request.since, field: "since") }
         let until = try violations.check { try RequestValidation.day(request.until, field: "until") }

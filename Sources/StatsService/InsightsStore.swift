@@ -105,6 +105,8 @@ struct InsightsStore: Sendable {
             case .level(.adSet): "ad_set_id::text"
             case .level(.ad): "ad_id::text"
             }
+        // Spend belongs to ads, and an ad may send visitors to several pages: none is a page's.
+        if scope.sellPage != nil { return [:] }
         let (campaigns, adSet, ad, parent) = scope.filters
         let query: PostgresQuery = """
             SELECT \(unescaped: column), currency, sum(spend)::bigint, sum(impressions)::bigint, sum(clicks)::bigint,

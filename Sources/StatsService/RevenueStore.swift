@@ -14,10 +14,11 @@ struct RevenueAttribution: Sendable, Hashable {
     var timeZone: String?
 }
 
-/// A revenue bucket: one campaign's (and ad's) money of one sale day in one currency.
+/// A revenue bucket: one campaign's (and ad's and sell page's) money of one sale day in one currency.
 struct RevenueBucket: Sendable, Hashable {
     var campaignKey: String
     var adKey: String
+    var sellPageKey: String = ""
     var day: String
     var currency: String
 }
@@ -59,7 +60,7 @@ struct RevenueStore: Sendable {
             let facts = try await connection.query(
                 """
                 WITH sale AS (
-                    SELECT campaign_key, ad_set_key, ad_key, day FROM revenue_facts
+                    SELECT campaign_key, ad_set_key, ad_key, sell_page_key, day FROM revenue_facts
                     WHERE seller_id = \(event.sellerID) AND order_id = \(event.orderID) AND kind = 'PAID'
                     ORDER BY recorded_at LIMIT 1
                 )
@@ -68,24 +69,25 @@ struct RevenueStore: Sendable {
                      orders, revenue, refunds, chargebacks, chargeback_reversals, sale_at, occurred_at)
                 SELECT \(event.sellerID), \(event.eventID), \(event.orderID), \(event.kind.rawValue),
                        COALESCE(sale.campaign_key, \(attribution.campaignKey)), COALESCE(sale.ad_set_key, \(attribution.adSetKey)),
-                       COALESCE(sale.ad_key, \(attribution.adKey)), \(event.sellPageID),
+                       COALESCE(sale.ad_key, \(attribution.adKey)), COALESCE(sale.sell_page_key, \(event.sellPageID)),
                        COALESCE(sale.day,
                                 (\(event.saleAt)::timestamptz AT TIME ZONE COALESCE(\(attribution.timeZone), 'UTC'))::date,
                                 \(event.attributedDay.isEmpty ? nil : event.attributedDay)::date),
                        \(event.currency), \(effect.orders), \(effect.revenue), \(effect.refunds), \(effect.chargebacks),
                        \(effect.reversals), \(event.saleAt), \(event.occurredAt)
                 FROM (VALUES (1)) AS one (n) LEFT JOIN sale ON true
-                RETURNING campaign_key, ad_key, day::text
+                RETURNING campaign_key, ad_key, sell_page_key, day::text
                 """,
                 logger: logger
             )
-            var recorded: (campaign: String, ad: String, day: String)?
-            for try await row in facts.decode((String, String, String).self) { recorded = row }
+            var recorded: (campaign: String, ad: String, sellPage: String, day: String)?
+            for try await row in facts.decode((String, String, String, String).self) { recorded = row }
             guard let recorded else {
                 throw PostgresRecordError.missing("revenue fact")
             }
             let bucket = RevenueBucket(
-                campaignKey: recorded.campaign, adKey: recorded.ad, day: recorded.day, currency: event.currency)
+                campaignKey: recorded.campaign, adKey: recorded.ad, sellPageKey: recorded.sellPage, day: recorded.day,
+                currency: event.currency)
             try await Self.markDirty(bucket, sellerID: event.sellerID, on: connection, logger: logger)
             try await Jobs.enqueue(
                 RevenueReaggregation.self, RevenueReaggregation.Args(sellerID: event.sellerID), JobOptions(sellerID: event.sellerID),
@@ -99,9 +101,9 @@ struct RevenueStore: Sendable {
     static func markDirty(_ bucket: RevenueBucket, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
             """
-            INSERT INTO revenue_dirty_buckets (seller_id, campaign_key, ad_key, day, currency)
-            VALUES (\(sellerID), \(bucket.campaignKey), \(bucket.adKey), \(bucket.day)::date, \(bucket.currency))
-            ON CONFLICT (seller_id, campaign_key, ad_key, day, currency) DO UPDATE SET marked_at = now()
+            INSERT INTO revenue_dirty_buckets (seller_id, campaign_key, ad_key, sell_page_key, day, currency)
+            VALUES (\(sellerID), \(bucket.campaignKey), \(bucket.adKey), \(bucket.sellPageKey), \(bucket.day)::date, \(bucket.currency))
+            ON CONFLICT (seller_id, campaign_key, ad_key, sell_page_key, day, currency) DO UPDATE SET marked_at = now()
             """,
             logger: logger
         )
@@ -128,7 +130,7 @@ struct RevenueStore: Sendable {
         try await self.db.withSeller(sellerID, logger: logger) { connection in
             let marks = try await connection.query(
                 """
-                SELECT campaign_key, ad_key, day::text, currency FROM revenue_dirty_buckets
+                SELECT campaign_key, ad_key, sell_page_key, day::text, currency FROM revenue_dirty_buckets
                 WHERE seller_id = \(sellerID)
                 ORDER BY marked_at
                 LIMIT \(limit)
@@ -137,29 +139,30 @@ struct RevenueStore: Sendable {
                 logger: logger
             )
             var buckets: [RevenueBucket] = []
-            for try await (campaign, ad, day, currency) in marks.decode((String, String, String, String).self) {
-                buckets.append(RevenueBucket(campaignKey: campaign, adKey: ad, day: day, currency: currency))
+            for try await (campaign, ad, sellPage, day, currency) in marks.decode((String, String, String, String, String).self) {
+                buckets.append(RevenueBucket(campaignKey: campaign, adKey: ad, sellPageKey: sellPage, day: day, currency: currency))
             }
             guard !buckets.isEmpty else { return 0 }
             let campaigns = buckets.map(\.campaignKey)
             let ads = buckets.map(\.adKey)
+            let sellPages = buckets.map(\.sellPageKey)
             let days = buckets.map(\.day)
             let currencies = buckets.map(\.currency)
             try await connection.query(
                 """
                 INSERT INTO ad_daily_revenue
-                    (seller_id, campaign_key, ad_key, day, currency, ad_set_key, orders, revenue, refunds, chargebacks,
+                    (seller_id, campaign_key, ad_key, sell_page_key, day, currency, ad_set_key, orders, revenue, refunds, chargebacks,
                      chargeback_reversals, updated_at)
-                SELECT \(sellerID), b.campaign_key, b.ad_key, b.day, b.currency, COALESCE(max(f.ad_set_key), ''),
+                SELECT \(sellerID), b.campaign_key, b.ad_key, b.sell_page_key, b.day, b.currency, COALESCE(max(f.ad_set_key), ''),
                        COALESCE(sum(f.orders), 0), COALESCE(sum(f.revenue), 0), COALESCE(sum(f.refunds), 0),
                        COALESCE(sum(f.chargebacks), 0), COALESCE(sum(f.chargeback_reversals), 0), now()
-                FROM unnest(\(campaigns)::text[], \(ads)::text[], \(days)::date[], \(currencies)::text[])
-                    AS b(campaign_key, ad_key, day, currency)
+                FROM unnest(\(campaigns)::text[], \(ads)::text[], \(sellPages)::text[], \(days)::date[], \(currencies)::text[])
+                    AS b(campaign_key, ad_key, sell_page_key, day, currency)
                 LEFT JOIN revenue_facts f
                     ON f.seller_id = \(sellerID) AND f.campaign_key = b.campaign_key AND f.ad_key = b.ad_key
-                   AND f.day = b.day AND f.currency = b.currency
-                GROUP BY b.campaign_key, b.ad_key, b.day, b.currency
-                ON CONFLICT (seller_id, campaign_key, ad_key, day, currency) DO UPDATE SET
+                   AND f.sell_page_key = b.sell_page_key AND f.day = b.day AND f.currency = b.currency
+                GROUP BY b.campaign_key, b.ad_key, b.sell_page_key, b.day, b.currency
+                ON CONFLICT (seller_id, campaign_key, ad_key, sell_page_key, day, currency) DO UPDATE SET
                     ad_set_key = EXCLUDED.ad_set_key,
                     orders = EXCLUDED.orders,
                     revenue = EXCLUDED.revenue,
@@ -173,10 +176,10 @@ struct RevenueStore: Sendable {
             try await connection.query(
                 """
                 DELETE FROM revenue_dirty_buckets d
-                USING unnest(\(campaigns)::text[], \(ads)::text[], \(days)::date[], \(currencies)::text[])
-                    AS b(campaign_key, ad_key, day, currency)
+                USING unnest(\(campaigns)::text[], \(ads)::text[], \(sellPages)::text[], \(days)::date[], \(currencies)::text[])
+                    AS b(campaign_key, ad_key, sell_page_key, day, currency)
                 WHERE d.seller_id = \(sellerID) AND d.campaign_key = b.campaign_key AND d.ad_key = b.ad_key
-                  AND d.day = b.day AND d.currency = b.currency
+                  AND d.sell_page_key = b.sell_page_key AND d.day = b.day AND d.currency = b.currency
                 """,
                 logger: logger
             )
@@ -227,6 +230,7 @@ struct RevenueStore: Sendable {
         let campaignKeys = campaigns?.map { $0.uuidString.lowercased() }
         let (adSetKey, adKey, parentKey) = (adSet?.uuidString.lowercased(), ad?.uuidString.lowercased(), parent?.uuidString.lowercased())
         let named = grouping == .day ? "true" : "\(column) <> ''"
+        let sellPageKey = scope.sellPage?.uuidString.lowercased()
         let query: PostgresQuery = """
             SELECT \(unescaped: column), currency, sum(orders)::bigint, sum(revenue)::bigint, sum(refunds)::bigint,
                    sum(chargebacks - chargeback_reversals)::bigint
@@ -236,6 +240,7 @@ struct RevenueStore: Sendable {
               AND (\(adSetKey)::text IS NULL OR ad_set_key = \(adSetKey))
               AND (\(adKey)::text IS NULL OR ad_key = \(adKey))
               AND (\(parentKey)::text IS NULL OR campaign_key = \(parentKey) OR ad_set_key = \(parentKey))
+              AND (\(sellPageKey)::text IS NULL OR sell_page_key = \(sellPageKey))
             GROUP BY 1, 2
             """
         return try await StatsReport.Sums.keyed(

@@ -12,7 +12,8 @@ struct LevelKey: Sendable, Hashable {
 
 extension StatsHandlers {
     /// The ads manager. One call to CampaignService names every object of the selection with its
-    /// status and currency; two scoped reads sum its delivery and revenue over the range. Rows are
+    /// status and currency; three scoped reads sum its delivery, revenue and storefront funnel over
+    /// the range. Rows are
     /// then filtered, summarised per currency, sorted and cut into pages here.
     ///
     /// Every object is listed, with zeros where nothing happened, so a new or silent campaign shows
@@ -30,7 +31,9 @@ extension StatsHandlers {
             sellerID: sellerID, by: .level(query.level), scope: scope, since: query.since, until: query.until, logger: context.logger)
         async let earned = self.revenue.sums(
             sellerID: sellerID, by: .level(query.level), scope: scope, since: query.since, until: query.until, logger: context.logger)
-        let (objects, spend, revenue) = try await (described, spent, earned)
+        async let visited = self.funnel.sums(
+            sellerID: sellerID, by: .level(query.level), scope: scope, since: query.since, until: query.until, logger: context.logger)
+        let (objects, spend, revenue, funnel) = try await (described, spent, earned, visited)
 
         var rows: [(value: Double?, row: Pixecom_Stats_V1_AdsManagerRow)] = []
         var summaries: [String: (rows: Int32, sums: StatsReport.Sums)] = [:]
@@ -38,6 +41,7 @@ extension StatsHandlers {
             let key = LevelKey(id: object.id, currency: object.currency)
             var sums = spend[key] ?? StatsReport.Sums()
             if let earnedSums = revenue[key] { try sums.add(earnedSums) }
+            if let funnelSums = funnel[key] { try sums.add(funnelSums) }
             let metrics = try sums.dailyStats(date: "")
             guard query.filters.allSatisfy({ $0.admits(metrics) }) else { continue }
             var summary = summaries[object.currency] ?? (0, StatsReport.Sums())

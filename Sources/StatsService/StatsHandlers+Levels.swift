@@ -5,13 +5,15 @@ import RPCKit
 import ServiceKit
 
 /// Which rows a sum covers: every row of the seller, those of one object (an ad account's by its
-/// campaigns), or those under a campaign or an ad set (the ads manager's drill-down).
+/// campaigns), those under a campaign or an ad set (the ads manager's drill-down), or those of a
+/// sell page (its funnel and its orders' revenue; spend is not split between pages).
 enum StatsScope: Sendable {
     case seller
     case campaigns([UUID])
     case adSet(UUID)
     case ad(UUID)
     case under(UUID)
+    case sellPage(UUID)
 }
 
 /// How sums are grouped: by day, or by the objects of a level.
@@ -36,8 +38,8 @@ extension StatsHandlers {
         } else {
             id = try violations.check { try RequestValidation.id(request.id, field: "id") }
         }
-        if case .UNRECOGNIZED = request.level { violations.add(field: "level", "must be SELLER, AD_ACCOUNT, CAMPAIGN, AD_SET or AD") }
-        if request.level == .unspecified { violations.add(field: "level", "must be SELLER, AD_ACCOUNT, CAMPAIGN, AD_SET or AD") }
+        if case .UNRECOGNIZED = request.level { violations.add(field: "level", Self.levelsAccepted) }
+        if request.level == .unspecified { violations.add(field: "level", Self.levelsAccepted) }
         if case .UNRECOGNIZED = request.granularity { violations.add(field: "granularity", "must be DAY or TOTAL") }
         try violations.throwIfAny()
         guard let since, let until else { throw RPCError(.internal, "stats validation left a field unset") }
@@ -67,6 +69,10 @@ extension StatsHandlers {
                 throw RPCError.notFound("ad")
             }
             scope = .ad(ad)
+        case (.sellPage, let page?):
+            // Sell pages are OrderService's: a page this seller has no events or orders of reads
+            // as zeros, never as another seller's numbers (every read is scoped to the caller).
+            scope = .sellPage(page)
         default:
             scope = .seller
         }
@@ -74,11 +80,14 @@ extension StatsHandlers {
             sellerID: sellerID, by: .day, scope: scope, since: request.since, until: request.until, logger: context.logger)
         async let earned = self.revenue.sums(
             sellerID: sellerID, by: .day, scope: scope, since: request.since, until: request.until, logger: context.logger)
-        let (spend, revenue) = try await (spent, earned)
+        async let visited = self.funnel.sums(
+            sellerID: sellerID, by: .day, scope: scope, since: request.since, until: request.until, logger: context.logger)
+        let (spend, revenue, funnel) = try await (spent, earned, visited)
 
         var byCurrency: [String: [String: StatsReport.Sums]] = [:]
-        for (key, sums) in spend { try byCurrency[key.currency, default: [:]][key.id, default: StatsReport.Sums()].add(sums) }
-        for (key, sums) in revenue { try byCurrency[key.currency, default: [:]][key.id, default: StatsReport.Sums()].add(sums) }
+        for part in [spend, revenue, funnel] {
+            for (key, sums) in part { try byCurrency[key.currency, default: [:]][key.id, default: StatsReport.Sums()].add(sums) }
+        }
         let days = StatsReport.days(from: since, through: until)
         var answer = Pixecom_Stats_V1_StatsByCurrency()
         for (currency, perDay) in byCurrency.sorted(by: { $0.key < $1.key }) {
@@ -97,15 +106,26 @@ extension StatsHandlers {
     }
 }
 
+extension StatsHandlers {
+    static let levelsAccepted = "must be SELLER, AD_ACCOUNT, CAMPAIGN, AD_SET, AD or SELL_PAGE"
+}
+
 extension StatsScope {
-    /// The scope as optional binds: a NULL one does not narrow (custom plans fold it away).
+    /// The scope as optional binds: a NULL one does not narrow (custom plans fold it away). A
+    /// sell page's scope narrows by `sellPage` alone.
     var filters: (campaigns: [UUID]?, adSet: UUID?, ad: UUID?, parent: UUID?) {
         switch self {
-        case .seller: (nil, nil, nil, nil)
+        case .seller, .sellPage: (nil, nil, nil, nil)
         case .campaigns(let ids): (ids, nil, nil, nil)
         case .adSet(let id): (nil, id, nil, nil)
         case .ad(let id): (nil, nil, id, nil)
         case .under(let id): (nil, nil, nil, id)
         }
+    }
+
+    /// The sell page a scope narrows to, if any.
+    var sellPage: UUID? {
+        if case .sellPage(let id) = self { return id }
+        return nil
     }
 }

@@ -10,6 +10,7 @@ struct StatsHandlers: StatsServiceHandling {
     let campaigns: CampaignDirectory
     let insights: InsightsStore
     let revenue: RevenueStore
+    let funnel: FunnelStore
 
     /// Upserts a batch of daily per-ad rows. Every ad must be one of the caller's: each is resolved
     /// to its campaign and ad set through CampaignService, as the caller.
@@ -78,6 +79,47 @@ struct StatsHandlers: StatsServiceHandling {
         )
         var response = Pixecom_Stats_V1_RecordOrderEventResponse()
         response.applied = applied
+        return response
+    }
+
+    /// Internal: a sell page's storefront funnel events from OrderService, which checked the page's
+    /// public key and each event; the seller and page come from the batch, trusted because the
+    /// caller proved it is OrderService with its certificate. The ads and campaigns the events
+    /// name are looked up in one call (an id the seller does not have counts without an ad), then
+    /// the events are stored, each event id once.
+    func recordFunnelEvents(_ request: Pixecom_Stats_V1_FunnelEventBatch, context: ServerContext) async throws
+        -> Pixecom_Stats_V1_RecordFunnelEventsResponse
+    {
+        let batch = try StatsValidation.funnelBatch(request)
+        let adIDs = Array(Set(batch.events.compactMap { UUID(canonical: $0.adID.lowercased()) }))
+        let campaignIDs = Array(Set(batch.events.compactMap { UUID(canonical: $0.campaignID.lowercased()) }))
+        let found =
+            adIDs.isEmpty && campaignIDs.isEmpty
+            ? (ads: [:], campaigns: [:]) : try await self.campaigns.placements(sellerID: batch.sellerID, ads: adIDs, campaigns: campaignIDs)
+        let events = batch.events.map { event in
+            var placed = PlacedFunnelEvent(eventID: event.eventID, step: event.step, occurredAt: event.occurredAt)
+            if let ad = UUID(canonical: event.adID.lowercased()), let placement = found.ads[ad] {
+                placed.campaignKey = placement.campaignID.uuidString.lowercased()
+                placed.adSetKey = placement.adSetID?.uuidString.lowercased() ?? ""
+                placed.adKey = ad.uuidString.lowercased()
+                placed.timeZone = placement.timeZone
+            } else if let campaign = UUID(canonical: event.campaignID.lowercased()), let placement = found.campaigns[campaign] {
+                placed.campaignKey = campaign.uuidString.lowercased()
+                placed.timeZone = placement.timeZone
+            }
+            return placed
+        }
+        let (applied, duplicates) = try await self.funnel.record(
+            events, sellerID: batch.sellerID, sellPageID: batch.sellPageID, currency: batch.currency, logger: context.logger)
+        context.logger.info(
+            "stats.funnel_events.recorded",
+            metadata: [
+                "seller.id": "\(batch.sellerID)", "sell_page.id": "\(batch.sellPageID)", "events.applied": "\(applied)",
+                "events.duplicates": "\(duplicates)",
+            ])
+        var response = Pixecom_Stats_V1_RecordFunnelEventsResponse()
+        response.applied = Int32(applied)
+        response.duplicates = Int32(duplicates)
         return response
     }
 

@@ -121,11 +121,20 @@ enum StatsReport {
         var refunds: Int64 = 0
         var chargebacks: Int64 = 0
         var purchases: Int64 = 0
+        var pageViews: Int64 = 0
+        var addToCarts: Int64 = 0
+        var checkoutsStarted: Int64 = 0
+        var storefrontPurchases: Int64 = 0
 
         mutating func add(
             spend: Int64 = 0, impressions: Int64 = 0, clicks: Int64 = 0, orders: Int64 = 0, revenue: Int64 = 0, refunds: Int64 = 0,
-            chargebacks: Int64 = 0, purchases: Int64 = 0
+            chargebacks: Int64 = 0, purchases: Int64 = 0, pageViews: Int64 = 0, addToCarts: Int64 = 0, checkoutsStarted: Int64 = 0,
+            storefrontPurchases: Int64 = 0
         ) throws {
+            self.pageViews = try Self.sum(self.pageViews, pageViews)
+            self.addToCarts = try Self.sum(self.addToCarts, addToCarts)
+            self.checkoutsStarted = try Self.sum(self.checkoutsStarted, checkoutsStarted)
+            self.storefrontPurchases = try Self.sum(self.storefrontPurchases, storefrontPurchases)
             self.spend = try Self.sum(self.spend, spend)
             self.impressions = try Self.sum(self.impressions, impressions)
             self.clicks = try Self.sum(self.clicks, clicks)
@@ -145,7 +154,11 @@ enum StatsReport {
                 revenue: other.revenue,
                 refunds: other.refunds,
                 chargebacks: other.chargebacks,
-                purchases: other.purchases
+                purchases: other.purchases,
+                pageViews: other.pageViews,
+                addToCarts: other.addToCarts,
+                checkoutsStarted: other.checkoutsStarted,
+                storefrontPurchases: other.storefrontPurchases
             )
         }
 
@@ -177,6 +190,19 @@ enum StatsReport {
             }
             if self.orders > 0 {
                 stats.cpa = Double(self.spend) / Double(self.orders)
+            }
+            stats.pageViews = self.pageViews
+            stats.addToCarts = self.addToCarts
+            stats.checkoutsStarted = self.checkoutsStarted
+            stats.storefrontPurchases = self.storefrontPurchases
+            if self.pageViews > 0 {
+                stats.cr1 = Double(self.addToCarts) / Double(self.pageViews)
+            }
+            if self.addToCarts > 0 {
+                stats.cr2 = Double(self.checkoutsStarted) / Double(self.addToCarts)
+            }
+            if self.checkoutsStarted > 0 {
+                stats.cr3 = Double(self.storefrontPurchases) / Double(self.checkoutsStarted)
             }
             return stats
         }

@@ -32,7 +32,8 @@ struct StatsServiceMain {
             verifier: verifier,
             campaigns: CampaignDirectory(client: campaigns),
             insights: InsightsStore(db: context.db),
-            revenue: revenue
+            revenue: revenue,
+            funnel: FunnelStore(db: context.db)
         )
         var router = RPCRouter()
         handlers.addMethods(to: &router)

@@ -46,6 +46,23 @@ struct RevenueEvent: Sendable, Hashable {
     var occurredAt: Date? = nil
 }
 
+/// A validated batch of storefront funnel events from OrderService.
+struct FunnelBatch: Sendable {
+    struct Event: Sendable, Hashable {
+        var eventID: UUID
+        var step: PlacedFunnelEvent.Step
+        var occurredAt: Date
+        /// utm_campaign and utm_content as the storefront kept them.
+        var campaignID: String
+        var adID: String
+    }
+
+    var sellerID: UUID
+    var sellPageID: UUID
+    var currency: String
+    var events: [Event]
+}
+
 /// A validated GetCampaignStats request.
 struct StatsQuery: Sendable {
     var campaignID: UUID
@@ -237,6 +254,38 @@ enum StatsValidation {
     }
 
     /// An RFC 3339 instant, or nil when empty.
+    /// OrderService checked every event before sending it; a batch that is still malformed is
+    /// refused whole, naming the first fields at fault.
+    static func funnelBatch(_ request: Pixecom_Stats_V1_FunnelEventBatch) throws -> FunnelBatch {
+        var violations = FieldViolations()
+        let sellerID = try violations.check { try RequestValidation.id(request.sellerID, field: "seller_id") }
+        let sellPageID = try violations.check { try RequestValidation.id(request.sellPageID, field: "sell_page_id") }
+        let currency = try violations.check { try RequestValidation.currency(request.currency) }
+        if request.events.isEmpty || request.events.count > 500 {
+            violations.add(field: "events", "must hold 1-500 events, got \(request.events.count)")
+        }
+        var events: [FunnelBatch.Event] = []
+        events.reserveCapacity(request.events.count)
+        for (index, event) in request.events.enumerated() {
+            let id = try violations.check { try RequestValidation.id(event.eventID, field: "events[\(index)].event_id") }
+            let step = PlacedFunnelEvent.Step(event.step)
+            if step == nil {
+                violations.add(field: "events[\(index)].step", "must be PAGE_VIEW, ADD_TO_CART, CHECKOUT_STARTED or PURCHASE")
+            }
+            let occurredAt = try violations.check { try Self.instant(event.occurredAt, field: "events[\(index)].occurred_at") } ?? nil
+            if event.occurredAt.isEmpty { violations.add(field: "events[\(index)].occurred_at", "is required") }
+            if let id, let step, let occurredAt {
+                events.append(
+                    FunnelBatch.Event(
+                        eventID: id, step: step, occurredAt: occurredAt, campaignID: String(event.campaignID.prefix(200)),
+                        adID: String(event.adID.prefix(200))))
+            }
+        }
+        try violations.throwIfAny()
+        guard let sellerID, let sellPageID, let currency else { throw RPCError(.internal, "funnel validation left a field unset") }
+        return FunnelBatch(sellerID: sellerID, sellPageID: sellPageID, currency: currency, events: events)
+    }
+
     static func instant(_ text: String, field: String) throws -> Date? {
         guard !text.isEmpty else { return nil }
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }

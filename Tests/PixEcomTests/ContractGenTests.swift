@@ -211,6 +211,6 @@ struct ContractGenTests {
                 CampaignMethods.duplicateCampaign,
             ])
         #expect(Set(ServiceContracts.all.map(\.name)).count == ServiceContracts.all.count)
-        #expect(ServiceContracts.all.count == 20 + 43 + 5 + 32)
+        #expect(ServiceContracts.all.count == 20 + 43 + 6 + 33)
     }
 }

@@ -24,6 +24,7 @@ struct StatsAggregationTests {
         let campaigns = [UUID(), UUID()]
         let ads = [UUID(), UUID(), UUID(), UUID()]
         let adSets = [UUID(), UUID()]
+        let sellPages = [UUID(), UUID()]
         /// 2026-03-10 06:30Z is 23:30 on 2026-03-09 in Los Angeles (PDT); 08:30Z is 01:30 on the 10th.
         let saleTimes = ["2026-03-10T06:30:00Z", "2026-03-10T08:30:00.250Z"]
 
@@ -44,7 +45,8 @@ struct StatsAggregationTests {
         func event(order n: Int, kind: RevenueEvent.Kind, amount: Int64, id: UUID = UUID()) throws -> RevenueEvent {
             RevenueEvent(
                 eventID: id, sellerID: self.sellerID, orderID: UUID(uuidString: String(format: "00000000-0000-4000-8000-%012d", n))!,
-                kind: kind, amount: amount, currency: n % 7 == 6 ? "EUR" : "USD", campaignID: "", attributedDay: "",
+                kind: kind, amount: amount, currency: n % 7 == 6 ? "EUR" : "USD", campaignID: "",
+                sellPageID: n % 3 == 0 ? "" : self.sellPages[n % 3 - 1].lower, attributedDay: "",
                 saleAt: try StatsValidation.instant(self.saleTimes[n % 2], field: "sale_at"))
         }
     }
@@ -109,16 +111,17 @@ struct StatsAggregationTests {
         }
         let stored = try await lines(
             """
-            SELECT concat_ws(' ', campaign_key, ad_key, ad_set_key, day, currency, orders, revenue, refunds, chargebacks, chargeback_reversals)
+            SELECT concat_ws(' ', campaign_key, ad_key, sell_page_key, ad_set_key, day, currency, orders, revenue, refunds, chargebacks,
+                             chargeback_reversals)
             FROM ad_daily_revenue WHERE seller_id = \(sellerID)
             """
         ).sorted()
         let recomputed = try await lines(
             """
-            SELECT concat_ws(' ', campaign_key, ad_key, max(ad_set_key), day, currency, sum(orders), sum(revenue), sum(refunds),
-                             sum(chargebacks), sum(chargeback_reversals))
+            SELECT concat_ws(' ', campaign_key, ad_key, sell_page_key, max(ad_set_key), day, currency, sum(orders), sum(revenue),
+                             sum(refunds), sum(chargebacks), sum(chargeback_reversals))
             FROM revenue_facts WHERE seller_id = \(sellerID)
-            GROUP BY campaign_key, ad_key, day, currency
+            GROUP BY campaign_key, ad_key, sell_page_key, day, currency
             """
         ).sorted()
         return (stored, recomputed)
@@ -304,13 +307,16 @@ struct StatsAggregationTests {
                     campaignKey: world.campaigns[0].lower, adSetKey: world.adSets[0].lower, adKey: world.ads[0].lower,
                     timeZone: "America/Los_Angeles")
                 for (kind, amount) in [(RevenueEvent.Kind.refunded, Int64(700)), (.chargedBack, 300)] {
-                    let later = try world.event(order: 2, kind: kind, amount: amount)
+                    var later = try world.event(order: 2, kind: kind, amount: amount)
+                    later.sellPageID = ""  // and no sell page: the sale's page is theirs too
                     #expect(try await revenue.record(later, attribution: adAttribution, logger: Self.logger))
                 }
                 try await Self.settle(revenue, world.sellerID, concurrently: false)
                 let (stored, recomputed) = try await Self.aggregatesAndRecomputation(admin, world.sellerID)
                 #expect(stored == recomputed)
-                #expect(stored == ["\(world.campaigns[0].lower)   2026-03-10 USD 1 5000 700 300 0"], "one bucket, the sale's: \(stored)")
+                #expect(
+                    stored == ["\(world.campaigns[0].lower)  \(world.sellPages[1].lower)  2026-03-10 USD 1 5000 700 300 0"],
+                    "one bucket, the sale's: \(stored)")
             }
         }
     }
@@ -331,7 +337,7 @@ struct StatsAggregationTests {
             let attribution = world.attribution(order: n)
             // Both sale times are on the 10th in UTC; the first is 23:30 on the 9th in Los Angeles.
             let day = attribution.timeZone != nil && n % 2 == 0 ? "2026-03-09" : "2026-03-10"
-            let key = [attribution.campaignKey, attribution.adKey, "\(day)", event.currency].joined(separator: "\u{1}")
+            let key = [attribution.campaignKey, attribution.adKey, event.sellPageID, "\(day)", event.currency].joined(separator: "\u{1}")
             var sums = buckets[key, default: Sums()]
             sums.adSet = attribution.adSetKey
             switch event.kind {
@@ -345,7 +351,7 @@ struct StatsAggregationTests {
         return buckets.map { key, sums in
             let parts = key.split(separator: "\u{1}", omittingEmptySubsequences: false).map(String.init)
             return [
-                parts[0], parts[1], sums.adSet, parts[2], parts[3], "\(sums.orders)", "\(sums.revenue)", "\(sums.refunds)",
+                parts[0], parts[1], parts[2], sums.adSet, parts[3], parts[4], "\(sums.orders)", "\(sums.revenue)", "\(sums.refunds)",
                 "\(sums.chargebacks)", "\(sums.reversals)",
             ].joined(separator: " ")
         }.sorted()

@@ -207,5 +207,12 @@ extension EdgeRouteTable {
             path: [.value("publicKey", \.publicKey)],
             body: .request
         ),
+        // POST /v1/storefront/{public_key}/events: A storefront's funnel events of a sell page (public; keyed by the page's public key).
+        EdgeRoute(
+            OrderMethods.recordStorefrontEvents, .post, "/v1/storefront/{publicKey}/events", service: .orders,
+            Pixecom_Orders_V1_StorefrontEventsRequest.self, Pixecom_Orders_V1_StorefrontEventsResult.self,
+            path: [.value("publicKey", \.publicKey)],
+            body: .request
+        ),
     ]
 }

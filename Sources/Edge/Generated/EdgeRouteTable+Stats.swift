@@ -28,7 +28,7 @@ extension EdgeRouteTable {
             StatsMethods.getAdsManager, .get, "/v1/ads-manager", service: .stats,
             Pixecom_Stats_V1_AdsManagerRequest.self, Pixecom_Stats_V1_AdsManagerPage.self,
             query: [
-                .enumeration("level", \.level, ["LEVEL_UNSPECIFIED": 0, "CAMPAIGN": 1, "AD_SET": 2, "AD": 3, "SELLER": 4, "AD_ACCOUNT": 5]),
+                .enumeration("level", \.level, ["LEVEL_UNSPECIFIED": 0, "CAMPAIGN": 1, "AD_SET": 2, "AD": 3, "SELLER": 4, "AD_ACCOUNT": 5, "SELL_PAGE": 6]),
                 .value("since", \.since),
                 .value("until", \.until),
                 .value("parentId", \.parentID),
@@ -43,7 +43,7 @@ extension EdgeRouteTable {
             StatsMethods.getStats, .get, "/v1/stats", service: .stats,
             Pixecom_Stats_V1_StatsRequest.self, Pixecom_Stats_V1_StatsByCurrency.self,
             query: [
-                .enumeration("level", \.level, ["LEVEL_UNSPECIFIED": 0, "CAMPAIGN": 1, "AD_SET": 2, "AD": 3, "SELLER": 4, "AD_ACCOUNT": 5]),
+                .enumeration("level", \.level, ["LEVEL_UNSPECIFIED": 0, "CAMPAIGN": 1, "AD_SET": 2, "AD": 3, "SELLER": 4, "AD_ACCOUNT": 5, "SELL_PAGE": 6]),
                 .value("id", \.id),
                 .value("since", \.since),
                 .value("until", \.until),

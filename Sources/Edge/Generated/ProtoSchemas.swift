@@ -3209,6 +3209,25 @@ enum ProtoSchemas {
   },
   "type": "object"
  },
+ "pixecom.orders.v1.RejectedStorefrontEvent": {
+  "additionalProperties": false,
+  "properties": {
+   "eventId": {
+    "type": "string"
+   },
+   "field": {
+    "type": "string"
+   },
+   "index": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "reason": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
  "pixecom.orders.v1.ReverseChargebackRequest": {
   "additionalProperties": false,
   "properties": {
@@ -3313,6 +3332,62 @@ enum ProtoSchemas {
     "format": "int64",
     "pattern": "^-?[0-9]+$",
     "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.StorefrontEvent": {
+  "additionalProperties": false,
+  "properties": {
+   "eventId": {
+    "type": "string"
+   },
+   "occurredAt": {
+    "type": "string"
+   },
+   "step": {
+    "type": "string"
+   },
+   "utmCampaign": {
+    "type": "string"
+   },
+   "utmContent": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.StorefrontEventsRequest": {
+  "additionalProperties": false,
+  "properties": {
+   "events": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.StorefrontEvent"
+    },
+    "type": "array"
+   },
+   "publicKey": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.orders.v1.StorefrontEventsResult": {
+  "additionalProperties": false,
+  "properties": {
+   "accepted": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "duplicates": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "rejected": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.orders.v1.RejectedStorefrontEvent"
+    },
+    "type": "array"
    }
   },
   "type": "object"
@@ -3646,7 +3721,17 @@ enum ProtoSchemas {
  "pixecom.stats.v1.DailyStats": {
   "additionalProperties": false,
   "properties": {
+   "addToCarts": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
    "chargebacks": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "checkoutsStarted": {
     "format": "int64",
     "pattern": "^-?[0-9]+$",
     "type": "string"
@@ -3663,6 +3748,15 @@ enum ProtoSchemas {
     "type": "number"
    },
    "cpm": {
+    "type": "number"
+   },
+   "cr1": {
+    "type": "number"
+   },
+   "cr2": {
+    "type": "number"
+   },
+   "cr3": {
     "type": "number"
    },
    "ctr": {
@@ -3682,6 +3776,11 @@ enum ProtoSchemas {
     "type": "string"
    },
    "orders": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
+   },
+   "pageViews": {
     "format": "int64",
     "pattern": "^-?[0-9]+$",
     "type": "string"
@@ -3708,9 +3807,66 @@ enum ProtoSchemas {
     "format": "int64",
     "pattern": "^-?[0-9]+$",
     "type": "string"
+   },
+   "storefrontPurchases": {
+    "format": "int64",
+    "pattern": "^-?[0-9]+$",
+    "type": "string"
    }
   },
   "type": "object"
+ },
+ "pixecom.stats.v1.FunnelEvent": {
+  "additionalProperties": false,
+  "properties": {
+   "adId": {
+    "type": "string"
+   },
+   "campaignId": {
+    "type": "string"
+   },
+   "eventId": {
+    "type": "string"
+   },
+   "occurredAt": {
+    "type": "string"
+   },
+   "step": {
+    "$ref": "#/components/schemas/pixecom.stats.v1.FunnelStep"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.stats.v1.FunnelEventBatch": {
+  "additionalProperties": false,
+  "properties": {
+   "currency": {
+    "type": "string"
+   },
+   "events": {
+    "items": {
+     "$ref": "#/components/schemas/pixecom.stats.v1.FunnelEvent"
+    },
+    "type": "array"
+   },
+   "sellPageId": {
+    "type": "string"
+   },
+   "sellerId": {
+    "type": "string"
+   }
+  },
+  "type": "object"
+ },
+ "pixecom.stats.v1.FunnelStep": {
+  "enum": [
+   "FUNNEL_STEP_UNSPECIFIED",
+   "PAGE_VIEW",
+   "ADD_TO_CART",
+   "CHECKOUT_STARTED",
+   "PURCHASE"
+  ],
+  "type": "string"
  },
  "pixecom.stats.v1.GetCampaignStatsRequest": {
   "additionalProperties": false,
@@ -3814,7 +3970,8 @@ enum ProtoSchemas {
    "AD_SET",
    "AD",
    "SELLER",
-   "AD_ACCOUNT"
+   "AD_ACCOUNT",
+   "SELL_PAGE"
   ],
   "type": "string"
  },
@@ -3871,6 +4028,20 @@ enum ProtoSchemas {
    "CHARGEBACK_REVERSED"
   ],
   "type": "string"
+ },
+ "pixecom.stats.v1.RecordFunnelEventsResponse": {
+  "additionalProperties": false,
+  "properties": {
+   "applied": {
+    "format": "int32",
+    "type": "integer"
+   },
+   "duplicates": {
+    "format": "int32",
+    "type": "integer"
+   }
+  },
+  "type": "object"
  },
  "pixecom.stats.v1.RecordOrderEventResponse": {
   "additionalProperties": false,

@@ -90,8 +90,7 @@ extension OrderHandlers {
     /// Public: no token; the page's public key names the seller. An idempotency key is required.
     func checkout(_ request: Pixecom_Orders_V1_CheckoutRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_CheckoutResult {
         var violations = FieldViolations()
-        let publicKey = request.publicKey
-        if !(publicKey.hasPrefix("pk_") && publicKey.utf8.count == 27) {
+        if !Self.isPublicKey(request.publicKey) {
             violations.add(field: "public_key", "must be a sell page's public key (pk_ and 24 characters)")
         }
         let key = try violations.check { try OrderValidation.idempotencyKey(context.metadata) }
@@ -105,6 +104,57 @@ extension OrderHandlers {
             replayed ? "checkout.replayed" : "checkout.created",
             metadata: ["seller.id": "\(sellerID)", "order.id": "\(result.orderID)", "order.total": "\(result.total)"])
         return result
+    }
+
+    /// Public: the storefront's funnel events of the page with the public key. Each event is
+    /// checked on its own (`StorefrontEvents.check`); the good ones go to StatsService in one call
+    /// (no transaction is open by then), which counts each event id once, so the storefront may
+    /// resend a batch whose answer it never got.
+    func recordStorefrontEvents(_ request: Pixecom_Orders_V1_StorefrontEventsRequest, context: ServerContext) async throws
+        -> Pixecom_Orders_V1_StorefrontEventsResult
+    {
+        var violations = FieldViolations()
+        if !Self.isPublicKey(request.publicKey) {
+            violations.add(field: "public_key", "must be a sell page's public key (pk_ and 24 characters)")
+        }
+        if request.events.isEmpty {
+            violations.add(field: "events", "must hold at least one event")
+        } else if request.events.count > StorefrontEvents.maxBatch {
+            violations.add(
+                field: "events", "holds \(request.events.count) events; at most \(StorefrontEvents.maxBatch) are allowed per batch")
+        }
+        try violations.throwIfAny()
+        guard let (sellerID, page) = try await self.sellPages.storefrontPage(publicKey: request.publicKey, logger: context.logger) else {
+            throw RPCError.notFound("sell page")
+        }
+        guard page.status == .published else {
+            throw RPCError(.failedPrecondition, "the sell page is \(page.status.rawValue); only a PUBLISHED page records storefront events")
+        }
+        let checked = StorefrontEvents.check(request.events, now: Date())
+        var result = Pixecom_Orders_V1_StorefrontEventsResult()
+        result.rejected = checked.rejected
+        result.duplicates = checked.repeated
+        if !checked.accepted.isEmpty {
+            var batch = Pixecom_Stats_V1_FunnelEventBatch()
+            batch.sellerID = sellerID.uuidString.lowercased()
+            batch.sellPageID = page.id.uuidString.lowercased()
+            batch.currency = page.currency
+            batch.events = checked.accepted
+            let counted = try await self.stats.recordFunnelEvents(batch)
+            result.accepted = counted.applied
+            result.duplicates += counted.duplicates
+        }
+        context.logger.info(
+            "storefront.events.recorded",
+            metadata: [
+                "seller.id": "\(sellerID)", "sell_page.id": "\(page.id)", "events.accepted": "\(result.accepted)",
+                "events.duplicates": "\(result.duplicates)", "events.rejected": "\(result.rejected.count)",
+            ])
+        return result
+    }
+
+    static func isPublicKey(_ key: String) -> Bool {
+        key.hasPrefix("pk_") && key.utf8.count == 27
     }
 
     /// The call's idempotency claim, if it carries a key.

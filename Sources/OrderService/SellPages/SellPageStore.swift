@@ -107,6 +107,14 @@ struct SellPageStore: Sendable {
         return try await Self.decodeOwnedPages(rows).first
     }
 
+    /// The page with `publicKey` and its seller, read on its own (the storefront's events need no
+    /// more than the page's id, status and currency), or nil.
+    func storefrontPage(publicKey: String, logger: Logger) async throws -> (UUID, SellPageRecord)? {
+        try await self.db.withTransaction(logger: logger) { connection in
+            try await Self.page(publicKey: publicKey, on: connection, logger: logger)
+        }
+    }
+
     /// The page with its variants and discounts, or NOT_FOUND.
     static func load(_ id: UUID, sellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> SellPageRecord {
         let rows = try await connection.query(

@@ -68,6 +68,8 @@ public enum OrderMethods {
     public static let listDomains = "pixecom.orders.v1.OrderService/ListDomains"
     /// A buyer's checkout on a sell page (public; keyed by the page's public key).
     public static let checkout = "pixecom.orders.v1.OrderService/Checkout"
+    /// A storefront's funnel events of a sell page (public; keyed by the page's public key).
+    public static let recordStorefrontEvents = "pixecom.orders.v1.OrderService/RecordStorefrontEvents"
     /// A payment provider webhook relayed by the edge.
     public static let handleWebhook = "pixecom.orders.v1.OrderService/HandleWebhook"
 
@@ -291,6 +293,13 @@ public enum OrderMethods {
             http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/storefront/{public_key}/checkout", body: "*")
         ),
         MethodContract(
+            name: recordStorefrontEvents,
+            summary: "A storefront's funnel events of a sell page (public; keyed by the page's public key).",
+            access: .anyone,
+            idempotency: .idempotent,
+            http: MethodContract.HTTPBinding(verb: "POST", path: "/v1/storefront/{public_key}/events", body: "*")
+        ),
+        MethodContract(
             name: handleWebhook,
             summary: "A payment provider webhook relayed by the edge.",
             access: .services(["edge"]),
@@ -370,6 +379,8 @@ public protocol OrderServiceHandling: Sendable {
     func listDomains(_ request: Pixecom_Orders_V1_ListDomainsRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_ListDomainsResponse
     /// A buyer's checkout on a sell page (public; keyed by the page's public key).
     func checkout(_ request: Pixecom_Orders_V1_CheckoutRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_CheckoutResult
+    /// A storefront's funnel events of a sell page (public; keyed by the page's public key).
+    func recordStorefrontEvents(_ request: Pixecom_Orders_V1_StorefrontEventsRequest, context: ServerContext) async throws -> Pixecom_Orders_V1_StorefrontEventsResult
     /// A payment provider webhook relayed by the edge.
     func handleWebhook(_ request: Pixecom_Orders_V1_WebhookDelivery, context: ServerContext) async throws -> Pixecom_Orders_V1_WebhookResult
 }
@@ -469,6 +480,9 @@ extension OrderServiceHandling {
         }
         router.unary(OrderMethods.checkout, Pixecom_Orders_V1_CheckoutRequest.self) {
             try await self.checkout($0, context: $1)
+        }
+        router.unary(OrderMethods.recordStorefrontEvents, Pixecom_Orders_V1_StorefrontEventsRequest.self) {
+            try await self.recordStorefrontEvents($0, context: $1)
         }
         router.unary(OrderMethods.handleWebhook, Pixecom_Orders_V1_WebhookDelivery.self) {
             try await self.handleWebhook($0, context: $1)
@@ -842,6 +856,18 @@ public struct OrderServiceClient: Sendable {
         try await self.rpc.unary(
             OrderMethods.checkout, request, as: Pixecom_Orders_V1_CheckoutResult.self, metadata: metadata, timeout: timeout,
             idempotent: metadata["idempotency-key"].map { !$0.isEmpty } ?? false
+        )
+    }
+
+    /// A storefront's funnel events of a sell page (public; keyed by the page's public key).
+    public func recordStorefrontEvents(
+        _ request: Pixecom_Orders_V1_StorefrontEventsRequest,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Orders_V1_StorefrontEventsResult {
+        try await self.rpc.unary(
+            OrderMethods.recordStorefrontEvents, request, as: Pixecom_Orders_V1_StorefrontEventsResult.self, metadata: metadata, timeout: timeout,
+            idempotent: true
         )
     }
 

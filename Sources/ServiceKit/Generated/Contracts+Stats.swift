@@ -10,6 +10,8 @@ public enum StatsMethods {
     public static let ingestInsights = "pixecom.stats.v1.StatsService/IngestInsights"
     /// Records an order event from OrderService (deduplicated by event id).
     public static let recordOrderEvent = "pixecom.stats.v1.StatsService/RecordOrderEvent"
+    /// Records a sell page's storefront funnel events from OrderService (deduplicated by event id).
+    public static let recordFunnelEvents = "pixecom.stats.v1.StatsService/RecordFunnelEvents"
     /// A campaign's per-day and total stats with ratios.
     public static let getCampaignStats = "pixecom.stats.v1.StatsService/GetCampaignStats"
     /// Ads manager rows with every metric over a date range, sorted and filtered by metric.
@@ -29,6 +31,12 @@ public enum StatsMethods {
         MethodContract(
             name: recordOrderEvent,
             summary: "Records an order event from OrderService (deduplicated by event id).",
+            access: .services(["orders"]),
+            idempotency: .idempotent
+        ),
+        MethodContract(
+            name: recordFunnelEvents,
+            summary: "Records a sell page's storefront funnel events from OrderService (deduplicated by event id).",
             access: .services(["orders"]),
             idempotency: .idempotent
         ),
@@ -68,6 +76,8 @@ public protocol StatsServiceHandling: Sendable {
     func ingestInsights(_ request: Pixecom_Stats_V1_IngestInsightsRequest, context: ServerContext) async throws -> Pixecom_Stats_V1_IngestInsightsResponse
     /// Records an order event from OrderService (deduplicated by event id).
     func recordOrderEvent(_ request: Pixecom_Stats_V1_OrderEvent, context: ServerContext) async throws -> Pixecom_Stats_V1_RecordOrderEventResponse
+    /// Records a sell page's storefront funnel events from OrderService (deduplicated by event id).
+    func recordFunnelEvents(_ request: Pixecom_Stats_V1_FunnelEventBatch, context: ServerContext) async throws -> Pixecom_Stats_V1_RecordFunnelEventsResponse
     /// A campaign's per-day and total stats with ratios.
     func getCampaignStats(_ request: Pixecom_Stats_V1_GetCampaignStatsRequest, context: ServerContext) async throws -> Pixecom_Stats_V1_CampaignStats
     /// Ads manager rows with every metric over a date range, sorted and filtered by metric.
@@ -84,6 +94,9 @@ extension StatsServiceHandling {
         }
         router.unary(StatsMethods.recordOrderEvent, Pixecom_Stats_V1_OrderEvent.self) {
             try await self.recordOrderEvent($0, context: $1)
+        }
+        router.unary(StatsMethods.recordFunnelEvents, Pixecom_Stats_V1_FunnelEventBatch.self) {
+            try await self.recordFunnelEvents($0, context: $1)
         }
         router.unary(StatsMethods.getCampaignStats, Pixecom_Stats_V1_GetCampaignStatsRequest.self) {
             try await self.getCampaignStats($0, context: $1)
@@ -126,6 +139,18 @@ public struct StatsServiceClient: Sendable {
     ) async throws -> Pixecom_Stats_V1_RecordOrderEventResponse {
         try await self.rpc.unary(
             StatsMethods.recordOrderEvent, request, as: Pixecom_Stats_V1_RecordOrderEventResponse.self, metadata: metadata, timeout: timeout,
+            idempotent: true
+        )
+    }
+
+    /// Records a sell page's storefront funnel events from OrderService (deduplicated by event id).
+    public func recordFunnelEvents(
+        _ request: Pixecom_Stats_V1_FunnelEventBatch,
+        metadata: [String: String] = [:],
+        timeout: Duration? = nil
+    ) async throws -> Pixecom_Stats_V1_RecordFunnelEventsResponse {
+        try await self.rpc.unary(
+            StatsMethods.recordFunnelEvents, request, as: Pixecom_Stats_V1_RecordFunnelEventsResponse.self, metadata: metadata, timeout: timeout,
             idempotent: true
         )
     }
