@@ -667,18 +667,14 @@ TABLE
 # Scenario 9: storefront funnel events through the edge against pgbench running StatsService's
 # statement for a batch of the same size.
 funnel_scenario() {
-  local page public_key page_id seller_id stats_app round edge_rates=() pg_rates=() ratios=() count account campaign ad_set ad batch=50
+  local page public_key page_id seller_id stats_app round edge_rates=() pg_rates=() ratios=() count ad_set ad batch=50
   page=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"slug":"bench-funnel","title":"Mug",
       "currency":"USD","status":"PUBLISHED","variants":[{"sku":"MUG-1","title":"Mug","price":"1500"}]}' \
     "$edge/v1/sell-pages") || die "could not create the sell page"
   public_key=$(jq -r .publicKey <<<"$page")
   page_id=$(jq -r .id <<<"$page")
   seller_id=$(api -H "Authorization: Bearer $token" "$edge/v1/account" | jq -r .sellerId)
-  account=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d '{"name":"Funnel","currency":"USD","timeZone":"America/Los_Angeles"}' "$edge/v1/ad-accounts" | jq -r .id)
-  campaign=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d "{\"adAccountId\":\"$account\",\"name\":\"Funnel\",\"objective\":\"OUTCOME_SALES\",\"dailyBudget\":\"5000\"}" \
-    "$edge/v1/campaigns" | jq -r .id)
+  # The events name an ad of the run's campaign (its ad account is in UTC).
   ad_set=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
     -d "{\"campaignId\":\"$campaign\",\"name\":\"Funnel\",\"targeting\":{\"countries\":[\"US\"]}}" "$edge/v1/ad-sets" | jq -r .id)
   ad=$(api -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
@@ -717,7 +713,7 @@ SELECT set_config('app.seller_id', '$seller_id', true);
 WITH new AS (
     INSERT INTO funnel_events (seller_id, event_id, sell_page_id, step, occurred_at, day, campaign_key, ad_set_key, ad_key, currency)
     SELECT '$seller_id', gen_random_uuid(), '$page_id', (ARRAY['PAGE_VIEW','PAGE_VIEW','PAGE_VIEW','ADD_TO_CART','CHECKOUT_STARTED','PURCHASE'])[i % 6 + 1],
-           now(), (now() AT TIME ZONE CASE WHEN i % 3 = 0 THEN 'America/Los_Angeles' ELSE 'UTC' END)::date,
+           now(), (now() AT TIME ZONE 'UTC')::date,
            CASE WHEN i % 3 = 0 THEN '$campaign' ELSE '' END, CASE WHEN i % 3 = 0 THEN '$ad_set' ELSE '' END,
            CASE WHEN i % 3 = 0 THEN '$ad' ELSE '' END, 'USD'
     FROM generate_series(1, $batch) AS i
