@@ -288,6 +288,7 @@ enum StatsValidation {
 
     static func instant(_ text: String, field: String) throws -> Date? {
         guard !text.isEmpty else { return nil }
+        if let date = RequestValidation.instant(rfc3339: text) { return date }
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
         throw RPCError.invalidArgument(

@@ -46,6 +46,44 @@ struct TimestampTests {
         }
     }
 
+    @Test("RFC 3339 times parse to the instant they name: fractions, offsets, either case; malformed ones are refused")
+    func instantsParse() {
+        let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let plain = Date.ISO8601FormatStyle()
+        func foundation(_ text: String) -> Date? { (try? withFraction.parse(text)) ?? (try? plain.parse(text)) }
+        var generator = SeededRandom(seed: 17)
+        for _ in 0..<1_000 {
+            let millis = Int64.random(in: 0...4_102_444_800_000, using: &generator)
+            let date = Date(timeIntervalSince1970: Double(millis) / 1000)
+            // UTC, as Foundation and RequestValidation.timestamp write it.
+            let utc = RequestValidation.timestamp(date)
+            let expected = foundation(utc) ?? .distantPast
+            for text in [utc, utc.lowercased()] {
+                let parsed = RequestValidation.instant(rfc3339: text)
+                #expect(parsed.map { abs($0.timeIntervalSince(expected)) < 0.000_001 } == true, "\(text): \(String(describing: parsed))")
+            }
+            // The same instant in another offset: local wall time, then +HH:MM or -HH:MM.
+            let offset = Int.random(in: -14...14, using: &generator) * 3600 + [0, 1800, 2700].randomElement(using: &generator)!
+            let local = RequestValidation.timestamp(date.addingTimeInterval(Double(offset)))
+            let sign = offset < 0 ? "-" : "+"
+            let zone = String(format: "%@%02d:%02d", sign, abs(offset) / 3600, abs(offset) % 3600 / 60)
+            let shifted = local.dropLast() + zone
+            let parsed = RequestValidation.instant(rfc3339: String(shifted))
+            #expect(
+                parsed.map { abs($0.timeIntervalSince(date)) < 0.000_5 } == true, "\(shifted): \(String(describing: parsed)) vs \(date)")
+        }
+        #expect(RequestValidation.instant(rfc3339: "2026-12-07T23:30:00.5+01:00") == Date(timeIntervalSince1970: 1_796_682_600.5))
+        #expect(RequestValidation.instant(rfc3339: "2026-12-07T23:30:00-08:00") == Date(timeIntervalSince1970: 1_796_715_000))
+        #expect(RequestValidation.instant(rfc3339: "2024-02-29T00:00:00Z") == Date(timeIntervalSince1970: 1_709_164_800))
+        for bad in [
+            "", "2026-12-07", "2026-12-07T23:30:00", "2026-12-07 23:30:00Z", "2026-02-29T00:00:00Z", "2026-12-07T24:00:00Z",
+            "2026-12-07T23:60:00Z", "2026-12-07T23:30:60Z", "2026-12-07T23:30:00.Z", "2026-12-07T23:30:00+0100",
+            "2026-12-07T23:30:00+01:00 ", "yesterday", "2026-12-07T23:30:00ZZ", "0000-01-01T00:00:00Z",
+        ] {
+            #expect(RequestValidation.instant(rfc3339: bad) == nil, "\(bad)")
+        }
+    }
+
     @Test("calendar days parse and print like DateFormatter with yyyy-MM-dd, and only real days are accepted")
     func daysMatchFoundation() throws {
         let formatter = DateFormatter()

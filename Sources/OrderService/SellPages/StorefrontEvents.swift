@@ -89,6 +89,7 @@ enum StorefrontEvents {
 
     static func instant(_ text: String) -> Date? {
         guard !text.isEmpty, text.utf8.count <= 40 else { return nil }
+        if let date = RequestValidation.instant(rfc3339: text) { return date }
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         return try? Date.ISO8601FormatStyle().parse(text)
     }

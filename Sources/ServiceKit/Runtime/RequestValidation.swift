@@ -78,6 +78,65 @@ public enum RequestValidation {
         }
     }
 
+    /// The instant of an RFC 3339 time, `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)` ("T"
+    /// and "Z" in either case); nil for anything else (callers may then try a wider parser).
+    ///
+    /// Parsed by hand like days: Foundation's ISO 8601 parsers cost microseconds a call, and a
+    /// storefront batch carries up to 500 times. A leap second (60) is refused, as Foundation does.
+    public static func instant(rfc3339 value: String) -> Date? {
+        var value = value
+        return value.withUTF8 { bytes -> Date? in
+            guard bytes.count >= 20, bytes.count <= 40 else { return nil }
+            func number(_ range: Range<Int>) -> Int? {
+                var result = 0
+                for index in range {
+                    let digit = Int(bytes[index]) - 0x30
+                    guard (0...9).contains(digit) else { return nil }
+                    result = result * 10 + digit
+                }
+                return result
+            }
+            guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+                bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
+                bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+                let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+                let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+                year >= 1, (1...12).contains(month), day >= 1, hour < 24, minute < 60, second < 60
+            else { return nil }
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+            let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+            guard day <= lengths[month - 1] else { return nil }
+            var index = 19
+            var fraction = 0.0
+            if bytes[index] == UInt8(ascii: ".") {
+                index += 1
+                var scale = 0.1
+                let start = index
+                while index < bytes.count, (0x30...0x39).contains(bytes[index]) {
+                    fraction += Double(bytes[index] - 0x30) * scale
+                    scale /= 10
+                    index += 1
+                }
+                guard index > start else { return nil }
+            }
+            guard index < bytes.count else { return nil }
+            var offset = 0
+            switch bytes[index] {
+            case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+                guard index + 1 == bytes.count else { return nil }
+            case UInt8(ascii: "+"), UInt8(ascii: "-"):
+                guard index + 6 == bytes.count, bytes[index + 3] == UInt8(ascii: ":"),
+                    let hours = number(index + 1..<index + 3), let minutes = number(index + 4..<index + 6), hours < 24, minutes < 60
+                else { return nil }
+                offset = (hours * 60 + minutes) * 60 * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
+            default:
+                return nil
+            }
+            let seconds = Self.days(fromCivil: year, month, day) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offset)
+            return Date(timeIntervalSince1970: Double(seconds) + fraction)
+        }
+    }
+
     /// Days since 1970-01-01 of a strict "YYYY-MM-DD"; nil for anything else.
     static func daysSince1970(day value: String) -> Int64? {
         var value = value
