@@ -44,12 +44,13 @@ struct EchoServerMain {
                 router: router,
                 logger: logger
             )
-            if let readyFile = environment["PIXECOM_READY_FILE"], !readyFile.isEmpty {
-                try Data("{\"rpc_port\": \(server.localPort)}\n".utf8).write(to: URL(fileURLWithPath: readyFile), options: .atomic)
-            }
+            // The ready file is written by the service once the group runs: the group traps SIGTERM
+            // and SIGINT before it starts its services, so a signal sent as soon as the file
+            // appears drains the server instead of killing it with the default action.
+            let readyFile = environment["PIXECOM_READY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [EchoServerService(server: server)],
+                    services: [EchoServerService(server: server, readyFile: readyFile)],
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )
@@ -69,8 +70,12 @@ struct EchoServerMain {
 /// The RPC server as a `Service`: serves until graceful shutdown, then drains.
 private struct EchoServerService: Service {
     let server: RPCServer
+    let readyFile: String?
 
     func run() async throws {
+        if let readyFile {
+            try Data("{\"rpc_port\": \(self.server.localPort)}\n".utf8).write(to: URL(fileURLWithPath: readyFile), options: .atomic)
+        }
         try await withGracefulShutdownHandler {
             try await self.server.run()
         } onGracefulShutdown: {
