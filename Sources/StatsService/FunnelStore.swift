@@ -97,18 +97,9 @@ struct FunnelStore: Sendable {
     func sums(sellerID: UUID, by grouping: StatsGrouping, scope: StatsScope, since: String, until: String, logger: Logger) async throws
         -> [LevelKey: StatsReport.Sums]
     {
-        let column =
-            switch grouping {
-            case .day: "day::text"
-            case .level(.campaign): "campaign_key"
-            case .level(.adSet): "ad_set_key"
-            case .level(.ad): "ad_key"
-            }
-        let (campaigns, adSet, ad, parent) = scope.filters
-        let campaignKeys = campaigns?.map { $0.uuidString.lowercased() }
-        let (adSetKey, adKey, parentKey) = (adSet?.uuidString.lowercased(), ad?.uuidString.lowercased(), parent?.uuidString.lowercased())
+        let (column, named) = grouping.textKeyColumns
+        let (campaignKeys, adSetKey, adKey, parentKey) = scope.textKeys
         let sellPage = scope.sellPage
-        let named = grouping == .day ? "true" : "\(column) <> ''"
         let query: PostgresQuery = """
             SELECT \(unescaped: column), currency, sum(page_views)::bigint, sum(add_to_carts)::bigint,
                    sum(checkouts_started)::bigint, sum(purchases)::bigint

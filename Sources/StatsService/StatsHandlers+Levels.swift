@@ -110,7 +110,31 @@ extension StatsHandlers {
     static let levelsAccepted = "must be SELLER, AD_ACCOUNT, CAMPAIGN, AD_SET, AD or SELL_PAGE"
 }
 
+extension StatsGrouping {
+    /// The grouping column of the tables keyed by text (revenue and funnel aggregates), and the
+    /// condition that keeps rows naming an object of the level (every row when by day).
+    var textKeyColumns: (column: String, named: String) {
+        let column =
+            switch self {
+            case .day: "day::text"
+            case .level(.campaign): "campaign_key"
+            case .level(.adSet): "ad_set_key"
+            case .level(.ad): "ad_key"
+            }
+        return (column, self == .day ? "true" : "\(column) <> ''")
+    }
+}
+
 extension StatsScope {
+    /// `filters` as the lower-case text keys of the revenue and funnel tables.
+    var textKeys: (campaigns: [String]?, adSet: String?, ad: String?, parent: String?) {
+        let (campaigns, adSet, ad, parent) = self.filters
+        return (
+            campaigns?.map { $0.uuidString.lowercased() }, adSet?.uuidString.lowercased(), ad?.uuidString.lowercased(),
+            parent?.uuidString.lowercased()
+        )
+    }
+
     /// The scope as optional binds: a NULL one does not narrow (custom plans fold it away). A
     /// sell page's scope narrows by `sellPage` alone.
     var filters: (campaigns: [UUID]?, adSet: UUID?, ad: UUID?, parent: UUID?) {
